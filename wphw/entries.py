@@ -64,6 +64,9 @@ class TableEntry:
     action: Action
     priority: int = 0
     is_default: bool = False
+    # P4Runtime MeterConfig for a direct meter on this entry: (cir, cburst, pir, pburst),
+    # rates in the meter's unit per second (wp_ratelimit: bytes), bursts in that unit.
+    meter: tuple[int, int, int, int] | None = None
 
     @staticmethod
     def of(
@@ -71,9 +74,14 @@ class TableEntry:
         match: dict[str, MatchValue],
         action: Action,
         priority: int = 0,
+        meter: tuple[int, int, int, int] | None = None,
     ) -> TableEntry:
         return TableEntry(
-            table=table, match=tuple(sorted(match.items())), action=action, priority=priority
+            table=table,
+            match=tuple(sorted(match.items())),
+            action=action,
+            priority=priority,
+            meter=meter,
         )
 
     def match_dict(self) -> dict[str, MatchValue]:
@@ -139,6 +147,8 @@ def entry_to_json(entry: TableEntry) -> dict[str, Any]:
         out["priority"] = entry.priority
     if entry.is_default:
         out["default"] = True
+    if entry.meter is not None:
+        out["meter"] = list(entry.meter)
     return out
 
 
@@ -150,6 +160,12 @@ def entry_from_json(obj: dict[str, Any]) -> TableEntry:
             action=Action(name=obj["action"], params=tuple(sorted(obj["params"].items()))),
             priority=int(obj.get("priority", 0)),
             is_default=bool(obj.get("default", False)),
+            meter=None if obj.get("meter") is None else _meter(obj["meter"]),
         )
     except (KeyError, TypeError, AttributeError) as exc:
         raise PlanError(f"malformed table entry {obj!r}: {exc}") from exc
+
+
+def _meter(obj: Any) -> tuple[int, int, int, int]:
+    cir, cburst, pir, pburst = (int(x) for x in obj)
+    return (cir, cburst, pir, pburst)
