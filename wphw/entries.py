@@ -7,6 +7,7 @@ needs a switch. Values are Python ints; addresses are converted at the edges.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
@@ -71,7 +72,7 @@ class TableEntry:
     @staticmethod
     def of(
         table: str,
-        match: dict[str, MatchValue],
+        match: Mapping[str, MatchValue],
         action: Action,
         priority: int = 0,
         meter: tuple[int, int, int, int] | None = None,

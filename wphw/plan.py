@@ -1,0 +1,798 @@
+"""Translation: policy + topology → Plan (pure, deterministic, no I/O).
+
+``compile(policy, topology)`` turns logical rules ("for this traffic, apply these services,
+then forward") into the physical entries of docs/dataplane.md on every switch:
+
+* a ``wp_classify`` entry per rule on its subscriber switch;
+* for every distinct **service path** (subscriber, chosen PE per service, final action): one
+  SPI and its ``wp_sff`` entries on every switch the path crosses — towards each PE, the
+  hair-pin to the PE's port, the way back — plus proxy entries for legacy PEs, in-switch
+  service entries (``wp_fw``/``wp_nat``/``wp_count``/``wp_ratelimit``) and the chain end at the
+  subscriber. Rules that need the same path share its SPI and all of its entries, so the entry
+  count grows with distinct paths, not with rules × hops;
+* ``ipv4_lpm`` routes to every host (``routes=True``), for traffic that is not steered.
+
+Several PE instances of one service give several alternative paths with consecutive SPIs; the
+classifier's ``start_chain(spi, paths)`` hashes each flow onto one of them (per-flow load
+balancing). PE capacity counts (SPI, SI) contexts — exactly the FPGA waypoint's table slots.
+
+Updates: pass the installed plan as ``previous``; paths that did not change keep their SPI, new
+or changed paths get SPIs the previous plan does not use, so an installer can add new paths,
+flip classifiers, then remove old paths (make-before-break).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from wphw.entries import (
+    LPM,
+    Action,
+    Exact,
+    MatchValue,
+    Range,
+    RegisterWrite,
+    TableEntry,
+    Ternary,
+    entry_from_json,
+    entry_to_json,
+)
+from wphw.errors import PlanError, PolicyError, TopologyError
+from wphw.policy import Final, FinalKind, Match, Policy, Rule
+from wphw.topology import Metric, PEKind, Topology
+
+SI_INIT = 255
+NSH_TTL_INIT = 63
+MAX_SPI = 2**24 - 1
+MAX_VLAN = 4094
+# In-switch services run in this fixed order within one pass of the pipeline.
+IN_SWITCH_SERVICES = ("fw", "nat", "count", "ratelimit")
+IN_SWITCH_TABLE = {"fw": "wp_fw", "nat": "wp_nat", "count": "wp_count", "ratelimit": "wp_ratelimit"}
+PATH_TABLES = frozenset({"wp_sff", "wp_proxy_return", *IN_SWITCH_TABLE.values()})
+PLAN_FORMAT = 1
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Hop:
+    """One service on a path: which PE runs it, where, and the SI the packet carries to it."""
+
+    service: str
+    pe: str
+    switch: str
+    si: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServicePath:
+    spi: int
+    subscriber: str
+    hops: tuple[Hop, ...]
+    final: str  # "forward(2)", "drop", "route"
+    switches: tuple[str, ...]  # every switch visited, in order (repeats where a path returns)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RuleBinding:
+    """How one logical rule was realised: its classifier action and the SPIs it uses."""
+
+    rule: str
+    subscriber: str
+    priority: int
+    action: str  # "start_chain", "forward", "drop", "route"
+    spi: int | None = None
+    paths: int = 0
+    skipped: tuple[str, ...] = ()  # services bypassed because every PE failed
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WaypointContext:
+    """What a waypoint's internal interconnect must do: (SPI, SI) or VLAN → PE and service.
+
+    NSH-aware PEs are selected by (``spi``, ``si``), legacy PEs by the proxy ``vlan`` on the
+    waypoint's port. For FPGA waypoints these are the rows of wp_waypoint's context table.
+    """
+
+    waypoint: str
+    pe: str
+    service: str
+    spi: int
+    si: int
+    vlan: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Plan:
+    """The physical realisation of a policy: pure data that prints, diffs, verifies, saves."""
+
+    entries: Mapping[str, tuple[TableEntry, ...]]
+    paths: tuple[ServicePath, ...] = ()
+    bindings: tuple[RuleBinding, ...] = ()
+    contexts: tuple[WaypointContext, ...] = ()
+    register_writes: tuple[RegisterWrite, ...] = ()
+    metric: Metric = Metric.HOPS
+
+    def entry_count(self) -> int:
+        return sum(len(v) for v in self.entries.values())
+
+    def entries_for(self, switch: str) -> tuple[TableEntry, ...]:
+        return self.entries.get(switch, ())
+
+    def path(self, spi: int) -> ServicePath:
+        for p in self.paths:
+            if p.spi == spi:
+                return p
+        raise KeyError(spi)
+
+    def spis(self) -> frozenset[int]:
+        return frozenset(p.spi for p in self.paths)
+
+    # -- JSON ------------------------------------------------------------------------------------
+
+    def to_json(self) -> str:
+        """Stable JSON: same plan → same bytes; :meth:`from_json` restores an equal Plan."""
+        obj = {
+            "format": PLAN_FORMAT,
+            "metric": self.metric.value,
+            "entries": {
+                sw: [entry_to_json(e) for e in es] for sw, es in sorted(self.entries.items())
+            },
+            "paths": [
+                {
+                    "spi": p.spi,
+                    "subscriber": p.subscriber,
+                    "final": p.final,
+                    "switches": list(p.switches),
+                    "hops": [
+                        {"service": h.service, "pe": h.pe, "switch": h.switch, "si": h.si}
+                        for h in p.hops
+                    ],
+                }
+                for p in self.paths
+            ],
+            "bindings": [
+                {
+                    "rule": b.rule,
+                    "subscriber": b.subscriber,
+                    "priority": b.priority,
+                    "action": b.action,
+                    "spi": b.spi,
+                    "paths": b.paths,
+                    "skipped": list(b.skipped),
+                }
+                for b in self.bindings
+            ],
+            "contexts": [
+                {
+                    "waypoint": c.waypoint,
+                    "pe": c.pe,
+                    "service": c.service,
+                    "spi": c.spi,
+                    "si": c.si,
+                    "vlan": c.vlan,
+                }
+                for c in self.contexts
+            ],
+            "register_writes": [
+                {
+                    "pe": w.pe,
+                    "block": w.block,
+                    "register": w.register,
+                    "index": w.index,
+                    "value": w.value,
+                }
+                for w in self.register_writes
+            ],
+        }
+        return json.dumps(obj, indent=1, sort_keys=True) + "\n"
+
+    @staticmethod
+    def from_json(text: str, source: str = "<json>") -> Plan:
+        try:
+            obj = json.loads(text)
+            if obj.get("format") != PLAN_FORMAT:
+                raise PlanError(f"{source}: unsupported plan format {obj.get('format')!r}")
+            return Plan(
+                metric=Metric(obj["metric"]),
+                entries={
+                    sw: tuple(entry_from_json(e) for e in es) for sw, es in obj["entries"].items()
+                },
+                paths=tuple(
+                    ServicePath(
+                        spi=p["spi"],
+                        subscriber=p["subscriber"],
+                        final=p["final"],
+                        switches=tuple(p["switches"]),
+                        hops=tuple(Hop(**h) for h in p["hops"]),
+                    )
+                    for p in obj["paths"]
+                ),
+                bindings=tuple(
+                    RuleBinding(**{**b, "skipped": tuple(b["skipped"])}) for b in obj["bindings"]
+                ),
+                contexts=tuple(WaypointContext(**c) for c in obj["contexts"]),
+                register_writes=tuple(RegisterWrite(**w) for w in obj["register_writes"]),
+            )
+        except PlanError:
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise PlanError(f"{source}: not a wphw plan: {exc}") from exc
+
+
+# -- match encoding ------------------------------------------------------------------------------
+
+
+def classify_match(match: Match) -> dict[str, MatchValue]:
+    """The ``wp_classify`` (and ``wp_fw``) key for a logical match; wildcards are omitted."""
+    out: dict[str, MatchValue] = {}
+    if match.in_port is not None:
+        out["ingress_port"] = Ternary(value=match.in_port, mask=0x1FF)
+    for name, net in (("ipv4_src", match.src), ("ipv4_dst", match.dst)):
+        if net is not None and net.prefixlen > 0:
+            out[name] = Ternary(value=int(net.network_address), mask=int(net.netmask))
+    if match.proto is not None:
+        out["ip_proto"] = Ternary(value=match.proto, mask=0xFF)
+    for name, rng in (("l4_src_port", match.src_port), ("l4_dst_port", match.dst_port)):
+        if rng is not None and rng != (0, 65535):
+            out[name] = Range(low=rng[0], high=rng[1])
+    return out
+
+
+def final_classifier_action(final: Final) -> Action:
+    if final.kind is FinalKind.FORWARD:
+        assert final.port is not None
+        return Action.of("forward", port=final.port)
+    return Action.of("drop" if final.kind is FinalKind.DROP else "route")
+
+
+def final_sff_action(final: Final) -> Action:
+    if final.kind is FinalKind.FORWARD:
+        assert final.port is not None
+        return Action.of("sff_end_forward", port=final.port)
+    return Action.of("sff_drop" if final.kind is FinalKind.DROP else "sff_end_route")
+
+
+# -- the compiler --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _GroupKey:
+    subscriber: str
+    alternatives: tuple[tuple[tuple[str, str], ...], ...]  # per alternative: (service, pe) per hop
+    final: str
+    owner: str = ""  # rule name when paths are not shared (the naive baseline)
+
+
+@dataclass(slots=True)
+class _Builder:
+    topology: Topology
+    policy: Policy
+    metric: Metric
+    entries: dict[str, dict[tuple[Any, ...], TableEntry]] = field(default_factory=dict)
+    contexts: list[WaypointContext] = field(default_factory=list)
+    vlan_next: dict[tuple[str, int], int] = field(default_factory=dict)
+
+    def add(self, switch: str, entry: TableEntry, why: str) -> None:
+        table = self.entries.setdefault(switch, {})
+        key = entry.key()
+        old = table.get(key)
+        if old is not None and old != entry:
+            raise PlanError(
+                f"internal conflict on {switch} {entry.table} {dict(entry.match)}: "
+                f"{old.action} vs {entry.action} ({why})"
+            )
+        table[key] = entry
+
+    def vlan_for(self, switch: str, port: int) -> int:
+        vlan = self.vlan_next.get((switch, port), 1)
+        if vlan > MAX_VLAN:
+            raise PolicyError(
+                f"legacy waypoint on {switch}:{port}: more than {MAX_VLAN} proxied hops (VLANs)"
+            )
+        self.vlan_next[(switch, port)] = vlan + 1
+        return vlan
+
+
+def compile(
+    policy: Policy,
+    topology: Topology,
+    *,
+    previous: Plan | None = None,
+    failed_pes: Iterable[str] = (),
+    routes: bool = True,
+    share_paths: bool = True,
+) -> Plan:
+    """Translate ``policy`` on ``topology`` into a Plan.
+
+    ``failed_pes`` are left out of every path; a service with no instance left follows its
+    failure mode (``bypass``: skipped, ``block``: the rule drops). ``share_paths=False`` gives
+    every rule its own paths (the naive translation, kept as the benchmark baseline).
+    Raises PolicyError/TopologyError naming the rule or element at fault; never returns a
+    partial plan.
+    """
+    failed = frozenset(failed_pes)
+    unknown_failed = failed - set(topology.pes)
+    if unknown_failed:
+        raise TopologyError(f"failed_pes: unknown PE(s) {sorted(unknown_failed)}")
+    metric = policy.metric
+    b = _Builder(topology=topology, policy=policy, metric=metric)
+    _check_policy_against_topology(policy, topology)
+
+    # 1. choose PEs per rule, group rules by identical service-path sets.
+    load: dict[str, int] = {}
+    groups: dict[_GroupKey, list[Rule]] = {}
+    rule_group: dict[str, _GroupKey | None] = {}
+    skipped: dict[str, tuple[str, ...]] = {}
+    blocked: set[str] = set()
+    for sub in policy.subscribers():
+        for rule in policy.rules_of(sub):
+            if not rule.services:
+                rule_group[rule.name] = None
+                continue
+            chosen: list[tuple[str, tuple[str, ...]]] = []
+            skip: list[str] = []
+            for service in rule.services:
+                pes = _choose_instances(policy, topology, rule, service, failed, load, metric)
+                if not pes:
+                    if policy.spec(service).failure.value == "bypass":
+                        skip.append(service)
+                        continue
+                    blocked.add(rule.name)
+                    break
+                chosen.append((service, pes))
+            skipped[rule.name] = tuple(skip)
+            if rule.name in blocked or not chosen:
+                rule_group[rule.name] = None
+                continue
+            k = max(len(pes) for _, pes in chosen)
+            alternatives = tuple(
+                tuple((service, pes[j % len(pes)]) for service, pes in chosen) for j in range(k)
+            )
+            key = _GroupKey(
+                subscriber=sub,
+                alternatives=alternatives,
+                final=str(rule.final),
+                owner="" if share_paths else rule.name,
+            )
+            if key not in groups:
+                for alt in alternatives:
+                    for _, pe in alt:
+                        load[pe] = load.get(pe, 0) + 1
+                for _, pes in chosen:
+                    for pe in pes:
+                        if load.get(pe, 0) > topology.pes[pe].capacity:
+                            raise PolicyError(
+                                f"rule {rule.name}: PE {pe} over capacity "
+                                f"({load[pe]} > {topology.pes[pe].capacity} contexts)"
+                            )
+                groups[key] = []
+            groups[key].append(rule)
+            rule_group[rule.name] = key
+
+    # 2. SPIs: keep the previous plan's SPI for an unchanged group, fresh ones otherwise.
+    spi_of = _allocate_spis(list(groups), previous)
+
+    # 3. emit path entries.
+    paths: list[ServicePath] = []
+    for key in sorted(groups, key=lambda g: spi_of[g]):
+        final = groups[key][0].final
+        for j, alt in enumerate(key.alternatives):
+            paths.append(_emit_path(b, spi_of[key] + j, key.subscriber, alt, final, groups[key][0]))
+
+    # 4. classifier entries.
+    bindings: list[RuleBinding] = []
+    for sub in policy.subscribers():
+        for rule in policy.rules_of(sub):
+            gk = rule_group[rule.name]
+            match = classify_match(rule.match)
+            if rule.name in blocked:
+                action = Action.of("drop")
+                binding = RuleBinding(
+                    rule=rule.name, subscriber=sub, priority=rule.priority, action="drop"
+                )
+            elif gk is None:
+                action = final_classifier_action(rule.final)
+                binding = RuleBinding(
+                    rule=rule.name,
+                    subscriber=sub,
+                    priority=rule.priority,
+                    action=action.name,
+                    skipped=skipped.get(rule.name, ()),
+                )
+            else:
+                n = len(gk.alternatives)
+                action = Action.of("start_chain", spi=spi_of[gk], paths=n)
+                binding = RuleBinding(
+                    rule=rule.name,
+                    subscriber=sub,
+                    priority=rule.priority,
+                    action="start_chain",
+                    spi=spi_of[gk],
+                    paths=n,
+                    skipped=skipped.get(rule.name, ()),
+                )
+            b.add(
+                sub,
+                TableEntry.of("wp_classify", match, action, priority=rule.priority),
+                f"rule {rule.name}",
+            )
+            bindings.append(binding)
+
+    # 5. plain routing to every host.
+    if routes:
+        _emit_routes(b)
+
+    return Plan(
+        entries={sw: _ordered(tbl.values()) for sw, tbl in sorted(b.entries.items())},
+        paths=tuple(paths),
+        bindings=tuple(bindings),
+        contexts=tuple(sorted(b.contexts, key=lambda c: (c.waypoint, c.spi, c.si))),
+        metric=metric,
+    )
+
+
+_TABLE_ORDER = {
+    name: i
+    for i, name in enumerate(
+        [
+            "wp_sff",
+            "wp_proxy_return",
+            "wp_fw",
+            "wp_nat",
+            "wp_count",
+            "wp_ratelimit",
+            "wp_classify",
+            "ipv4_lpm",
+        ]
+    )
+}
+
+
+def _ordered(entries: Iterable[TableEntry]) -> tuple[TableEntry, ...]:
+    """Deterministic order: path tables first (they must exist before classifiers use them)."""
+
+    def sort_key(e: TableEntry) -> tuple[Any, ...]:
+        return (_TABLE_ORDER.get(e.table, 99), e.table, -e.priority, repr(e.match))
+
+    return tuple(sorted(entries, key=sort_key))
+
+
+def _check_policy_against_topology(policy: Policy, topology: Topology) -> None:
+    known = topology.services()
+    for rule in policy.rules:
+        if rule.subscriber not in topology.switches:
+            raise PolicyError(
+                f"{policy.source}: rule {rule.name}: unknown subscriber switch {rule.subscriber!r} "
+                f"(switches: {', '.join(sorted(topology.switches))})"
+            )
+        for service in rule.services:
+            if service not in known:
+                raise PolicyError(
+                    f"{policy.source}: rule {rule.name}: no PE offers service {service!r} "
+                    f"(offered: {', '.join(sorted(known)) or 'none'})"
+                )
+        ports = set(topology.ports(rule.subscriber))
+        for what, port in (("in_port", rule.match.in_port), ("forward port", rule.final.port)):
+            if port is not None and port not in ports:
+                raise PolicyError(
+                    f"{policy.source}: rule {rule.name}: {what} {port} is not a port of "
+                    f"{rule.subscriber} (ports: {sorted(ports)})"
+                )
+    for name in policy.services:
+        if name not in known:
+            raise PolicyError(
+                f"{policy.source}: service {name!r} is configured but no PE offers it"
+            )
+
+
+def _choose_instances(
+    policy: Policy,
+    topology: Topology,
+    rule: Rule,
+    service: str,
+    failed: frozenset[str],
+    load: Mapping[str, int],
+    metric: Metric,
+) -> tuple[str, ...]:
+    """PE instances for one service of one rule: nearest first, alive, reachable, not full."""
+    candidates: list[tuple[float, str]] = []
+    unreachable: list[str] = []
+    full: list[str] = []
+    for pe in topology.pes_offering(service):
+        if pe.name in failed:
+            continue
+        wp = topology.waypoints[pe.waypoint]
+        try:
+            route = topology.route(rule.subscriber, wp.switch, metric)
+        except TopologyError:
+            unreachable.append(f"{pe.name} on {wp.switch}")
+            continue
+        if load.get(pe.name, 0) >= pe.capacity:
+            full.append(f"{pe.name} {load.get(pe.name, 0)}/{pe.capacity}")
+            continue
+        cost = -route.cost if metric is Metric.BANDWIDTH else route.cost
+        candidates.append((cost, pe.name))
+    candidates.sort()
+    limit = policy.spec(service).instances
+    chosen = tuple(name for _, name in candidates[: limit or None])
+    if not chosen and (unreachable or full):
+        reasons = []
+        if unreachable:
+            reasons.append(f"unreachable from {rule.subscriber}: {', '.join(unreachable)}")
+        if full:
+            reasons.append(f"at capacity: {', '.join(full)}")
+        raise PolicyError(
+            f"rule {rule.name}: no PE can run service {service!r} ({'; '.join(reasons)})"
+        )
+    return chosen
+
+
+def _allocate_spis(keys: list[_GroupKey], previous: Plan | None) -> dict[_GroupKey, int]:
+    prev_used: set[int] = set(previous.spis()) if previous else set()
+    prev_groups: dict[tuple[Any, ...], int] = {}
+    if previous is not None:
+        by_spi = {p.spi: p for p in previous.paths}
+        for bnd in previous.bindings:
+            if bnd.spi is None:
+                continue
+            alts = []
+            for j in range(bnd.paths):
+                p = by_spi.get(bnd.spi + j)
+                if p is None:
+                    break
+                alts.append(tuple((h.service, h.pe) for h in p.hops))
+            else:
+                first = by_spi[bnd.spi]
+                prev_groups[(first.subscriber, tuple(alts), first.final)] = bnd.spi
+    out: dict[_GroupKey, int] = {}
+    taken: set[int] = set()
+    fresh: list[_GroupKey] = []
+    for key in keys:
+        old = (
+            prev_groups.get((key.subscriber, key.alternatives, key.final))
+            if not key.owner
+            else None
+        )
+        if old is not None and not any(old + j in taken for j in range(len(key.alternatives))):
+            out[key] = old
+            taken.update(range(old, old + len(key.alternatives)))
+        else:
+            fresh.append(key)
+    nxt = 1
+    for key in fresh:
+        n = len(key.alternatives)
+        while any(s in prev_used or s in taken for s in range(nxt, nxt + n)):
+            nxt += 1
+        if nxt + n - 1 > MAX_SPI:
+            raise PlanError("out of service path identifiers (24-bit SPI space exhausted)")
+        out[key] = nxt
+        taken.update(range(nxt, nxt + n))
+        nxt += n
+    return out
+
+
+def _emit_path(
+    b: _Builder,
+    spi: int,
+    subscriber: str,
+    alternative: tuple[tuple[str, str], ...],
+    final: Final,
+    rule: Rule,
+) -> ServicePath:
+    topo = b.topology
+    si = SI_INIT
+    cur = subscriber
+    walk = [subscriber]
+    ttl_used = 0
+    hops: list[Hop] = []
+
+    def travel(target: str) -> None:
+        nonlocal cur, ttl_used
+        route = topo.route(cur, target, b.metric)
+        for sw, port in zip(route.switches, route.ports, strict=False):
+            b.add(
+                sw,
+                TableEntry.of("wp_sff", _spi_si(spi, si), Action.of("sff_forward", port=port)),
+                f"spi {spi} transit",
+            )
+        ttl_used += len(route.ports)
+        walk.extend(route.switches[1:])
+        cur = target
+
+    for i, (service, pe_name) in enumerate(alternative):
+        pe = topo.pes[pe_name]
+        wp = topo.waypoints[pe.waypoint]
+        travel(wp.switch)
+        hops.append(Hop(service=service, pe=pe_name, switch=wp.switch, si=si))
+        if pe.kind is PEKind.IN_SWITCH:
+            _emit_in_switch(b, wp.switch, spi, si, service, pe_name, rule)
+            nxt = alternative[i + 1] if i + 1 < len(alternative) else None
+            if nxt is not None:
+                npe = topo.pes[nxt[1]]
+                same_switch = topo.waypoints[npe.waypoint].switch == wp.switch
+                if (
+                    same_switch
+                    and npe.kind is PEKind.IN_SWITCH
+                    and IN_SWITCH_SERVICES.index(nxt[0]) <= IN_SWITCH_SERVICES.index(service)
+                ):
+                    b.add(
+                        wp.switch,
+                        TableEntry.of("wp_sff", _spi_si(spi, si - 1), Action.of("sff_recirculate")),
+                        f"spi {spi} recirculate",
+                    )
+        else:
+            assert wp.port is not None
+            if pe.kind is PEKind.LEGACY:
+                vlan = b.vlan_for(wp.switch, wp.port)
+                b.add(
+                    wp.switch,
+                    TableEntry.of(
+                        "wp_sff", _spi_si(spi, si), Action.of("sff_proxy", port=wp.port, vlan=vlan)
+                    ),
+                    f"spi {spi} proxy to {pe_name}",
+                )
+                b.add(
+                    wp.switch,
+                    TableEntry.of(
+                        "wp_proxy_return",
+                        {"ingress_port": Exact(value=wp.port), "vlan_id": Exact(value=vlan)},
+                        Action.of("proxy_restore", spi=spi, si=si - 1),
+                    ),
+                    f"spi {spi} proxy return from {pe_name}",
+                )
+                b.contexts.append(
+                    WaypointContext(
+                        waypoint=wp.name, pe=pe_name, service=service, spi=spi, si=si, vlan=vlan
+                    )
+                )
+            else:
+                b.add(
+                    wp.switch,
+                    TableEntry.of(
+                        "wp_sff", _spi_si(spi, si), Action.of("sff_forward", port=wp.port)
+                    ),
+                    f"spi {spi} to {pe_name}",
+                )
+                b.contexts.append(
+                    WaypointContext(waypoint=wp.name, pe=pe_name, service=service, spi=spi, si=si)
+                )
+            ttl_used += 1
+        si -= 1
+        if si < 1:
+            raise PolicyError(f"rule {rule.name}: more than {SI_INIT - 1} services in one chain")
+    travel(subscriber)
+    b.add(
+        subscriber,
+        TableEntry.of("wp_sff", _spi_si(spi, si), final_sff_action(final)),
+        f"spi {spi} end",
+    )
+    if ttl_used >= NSH_TTL_INIT:
+        raise PolicyError(
+            f"rule {rule.name}: service path {spi} needs {ttl_used} NSH hops, more than the "
+            f"NSH TTL of {NSH_TTL_INIT} allows (place PEs nearer to {subscriber})"
+        )
+    return ServicePath(
+        spi=spi, subscriber=subscriber, hops=tuple(hops), final=str(final), switches=tuple(walk)
+    )
+
+
+def _spi_si(spi: int, si: int) -> dict[str, MatchValue]:
+    return {"spi": Exact(value=spi), "si": Exact(value=si)}
+
+
+def _param_list(b: _Builder, service: str, pe: str, key: str) -> list[Any]:
+    params = dict(b.topology.pes[pe].params) | dict(b.policy.spec(service).params)
+    value = params.get(key, [])
+    if not isinstance(value, list):
+        raise PolicyError(f"service {service} (PE {pe}): parameter {key!r} must be a list")
+    return value
+
+
+def _emit_in_switch(
+    b: _Builder, switch: str, spi: int, si: int, service: str, pe: str, rule: Rule
+) -> None:
+    if service not in IN_SWITCH_TABLE:
+        raise PolicyError(
+            f"rule {rule.name}: PE {pe} is in-switch but {service!r} is not an in-switch service "
+            f"(in-switch services: {', '.join(IN_SWITCH_SERVICES)})"
+        )
+    table = IN_SWITCH_TABLE[service]
+    key = _spi_si(spi, si)
+    why = f"spi {spi} {service} on {switch}"
+    if service == "fw":
+        from wphw.policy import parse_match
+
+        params = dict(b.topology.pes[pe].params) | dict(b.policy.spec(service).params)
+        acl = _param_list(b, service, pe, "rules")
+        n = len(acl)
+        for i, item in enumerate(acl):
+            where = f"service fw (PE {pe}) rules[{i}]"
+            if not isinstance(item, Mapping) or item.get("action") not in ("permit", "deny"):
+                raise PolicyError(f"{where}: want a match plus 'action: permit|deny'")
+            m = parse_match({k: v for k, v in item.items() if k != "action"}, where)
+            b.add(
+                switch,
+                TableEntry.of(
+                    table,
+                    key | classify_match(m),
+                    Action.of(f"fw_{item['action']}"),
+                    priority=n - i + 1,
+                ),
+                why,
+            )
+        default = params.get("default", "permit")
+        if default not in ("permit", "deny"):
+            raise PolicyError(f"service fw (PE {pe}): default must be permit or deny")
+        b.add(switch, TableEntry.of(table, key, Action.of(f"fw_{default}"), priority=1), why)
+    elif service == "nat":
+        maps = _param_list(b, service, pe, "mappings")
+        n = 2 * len(maps)
+        for i, item in enumerate(maps):
+            where = f"service nat (PE {pe}) mappings[{i}]"
+            try:
+                inside = ipaddress.IPv4Address(str(item["inside"]))
+                outside = ipaddress.IPv4Address(str(item["outside"]))
+            except (KeyError, TypeError, ValueError) as exc:
+                raise PolicyError(f"{where}: want {{inside: A.B.C.D, outside: A.B.C.D}}") from exc
+            full = 0xFFFFFFFF
+            b.add(
+                switch,
+                TableEntry.of(
+                    table,
+                    key | {"ipv4_src": Ternary(value=int(inside), mask=full)},
+                    Action.of("nat_snat", addr=int(outside)),
+                    priority=n - 2 * i + 1,
+                ),
+                why,
+            )
+            b.add(
+                switch,
+                TableEntry.of(
+                    table,
+                    key | {"ipv4_dst": Ternary(value=int(outside), mask=full)},
+                    Action.of("nat_dnat", addr=int(inside)),
+                    priority=n - 2 * i,
+                ),
+                why,
+            )
+        b.add(switch, TableEntry.of(table, key, Action.of("nat_pass"), priority=1), why)
+    elif service == "count":
+        b.add(switch, TableEntry.of(table, key, Action.of("count_hit")), why)
+    else:
+        params = dict(b.topology.pes[pe].params) | dict(b.policy.spec(service).params)
+        rate = params.get("rate_bytes_per_s", 125_000_000)
+        burst = params.get("burst_bytes", 15_000)
+        if not all(isinstance(v, int) and v > 0 for v in (rate, burst)):
+            raise PolicyError(
+                f"service ratelimit (PE {pe}): rate_bytes_per_s and burst_bytes must be positive integers"
+            )
+        b.add(
+            switch,
+            TableEntry.of(
+                table, key, Action.of("ratelimit_check"), meter=(rate, burst, rate, burst)
+            ),
+            why,
+        )
+
+
+def _emit_routes(b: _Builder) -> None:
+    topo = b.topology
+    for host in sorted(topo.hosts.values(), key=lambda h: h.name):
+        dst = {"ipv4_dst": LPM(value=int(host.ip.ip), prefix_len=32)}
+        mac = int(host.mac.replace(":", ""), 16)
+        for sw in sorted(topo.switches):
+            if sw == host.switch:
+                port = host.port
+            else:
+                try:
+                    port = topo.route(sw, host.switch, Metric.HOPS).ports[0]
+                except TopologyError:
+                    continue
+            b.add(
+                sw,
+                TableEntry.of("ipv4_lpm", dst, Action.of("ipv4_forward", dst_mac=mac, port=port)),
+                f"route to {host.name}",
+            )

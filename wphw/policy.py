@@ -1,0 +1,440 @@
+"""Logical policy: per-subscriber classification tables whose actions are services.
+
+This is the paper's Table 1 as data. A :class:`Rule` lives on one subscriber switch, matches on
+input port, IPv4 source/destination prefix, protocol and L4 port ranges, and applies an ordered
+list of services followed by one final action: ``forward(port)``, ``drop`` or ``route``.
+
+YAML format (see ``examples/table1/policy.yaml``)::
+
+    metric: hops                    # hops | latency | bandwidth
+    services:
+      ids: {failure: bypass}        # bypass | block (default block)
+      nat: {instances: 1, params: {mappings: [...]}}
+    subscribers:
+      s1:
+        - {match: {src: 192.168.0.0/24, proto: tcp}, actions: [ids, nat]}
+        - {match: {in_port: 0}, actions: ["forward(1)"]}
+
+Rules listed first win (the first rule of a switch gets the highest priority) unless a rule
+gives ``priority`` explicitly (larger wins, as in P4Runtime). Two rules on one switch with the
+same priority that can match the same packet are rejected.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from wphw.errors import PolicyError
+from wphw.topology import MAX_PORT, Metric
+
+PROTOCOLS = {"icmp": 1, "tcp": 6, "udp": 17, "esp": 50, "gre": 47, "sctp": 132}
+MAX_PRIORITY = 2**31 - 1
+
+
+class FailureMode(StrEnum):
+    BYPASS = "bypass"  # a failed service is skipped
+    BLOCK = "block"  # traffic that needs a failed service is dropped
+
+
+class FinalKind(StrEnum):
+    FORWARD = "forward"
+    DROP = "drop"
+    ROUTE = "route"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Final:
+    kind: FinalKind
+    port: int | None = None
+
+    def __post_init__(self) -> None:
+        if (self.kind is FinalKind.FORWARD) != (self.port is not None):
+            raise PolicyError(f"final action {self.kind}: a port is needed exactly for forward")
+
+    def __str__(self) -> str:
+        return f"forward({self.port})" if self.kind is FinalKind.FORWARD else self.kind.value
+
+
+FORWARD = FinalKind.FORWARD
+DROP = Final(kind=FinalKind.DROP)
+ROUTE = Final(kind=FinalKind.ROUTE)
+
+
+def forward(port: int) -> Final:
+    return Final(kind=FinalKind.FORWARD, port=port)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Match:
+    """Match fields; ``None`` is a wildcard. Port ranges are inclusive."""
+
+    in_port: int | None = None
+    src: ipaddress.IPv4Network | None = None
+    dst: ipaddress.IPv4Network | None = None
+    proto: int | None = None
+    src_port: tuple[int, int] | None = None
+    dst_port: tuple[int, int] | None = None
+
+    def __post_init__(self) -> None:
+        if self.in_port is not None and not 0 <= self.in_port <= MAX_PORT:
+            raise PolicyError(f"in_port {self.in_port} out of range 0..{MAX_PORT}")
+        if self.proto is not None and not 0 <= self.proto <= 255:
+            raise PolicyError(f"proto {self.proto} out of range 0..255")
+        for name in ("src_port", "dst_port"):
+            rng = getattr(self, name)
+            if rng is not None:
+                lo, hi = rng
+                if not (0 <= lo <= hi <= 65535):
+                    raise PolicyError(f"{name} range {lo}-{hi} invalid (0 <= low <= high <= 65535)")
+        if (self.src_port or self.dst_port) and self.proto not in (6, 17, 132):
+            raise PolicyError("L4 port matches need proto tcp, udp or sctp")
+
+    def overlaps(self, other: Match) -> bool:
+        """True when some packet matches both."""
+        if None not in (self.in_port, other.in_port) and self.in_port != other.in_port:
+            return False
+        if None not in (self.proto, other.proto) and self.proto != other.proto:
+            return False
+        for a, b in ((self.src, other.src), (self.dst, other.dst)):
+            if a is not None and b is not None and not a.overlaps(b):
+                return False
+        for ra, rb in ((self.src_port, other.src_port), (self.dst_port, other.dst_port)):
+            if ra is not None and rb is not None and (ra[1] < rb[0] or rb[1] < ra[0]):
+                return False
+        return True
+
+    def covers(self, other: Match) -> bool:
+        """True when every packet matching ``other`` also matches ``self``."""
+        if self.in_port is not None and self.in_port != other.in_port:
+            return False
+        if self.proto is not None and self.proto != other.proto:
+            return False
+        for a, b in ((self.src, other.src), (self.dst, other.dst)):
+            if a is not None and (b is None or not b.subnet_of(a)):
+                return False
+        for ra, rb in ((self.src_port, other.src_port), (self.dst_port, other.dst_port)):
+            if ra is not None and (rb is None or rb[0] < ra[0] or rb[1] > ra[1]):
+                return False
+        return True
+
+    def __str__(self) -> str:
+        parts = []
+        if self.in_port is not None:
+            parts.append(f"in_port={self.in_port}")
+        if self.src is not None:
+            parts.append(f"src={self.src}")
+        if self.dst is not None:
+            parts.append(f"dst={self.dst}")
+        if self.proto is not None:
+            names = {v: k for k, v in PROTOCOLS.items()}
+            parts.append(f"proto={names.get(self.proto, self.proto)}")
+        for name in ("src_port", "dst_port"):
+            rng = getattr(self, name)
+            if rng is not None:
+                parts.append(
+                    f"{name}={rng[0]}" if rng[0] == rng[1] else f"{name}={rng[0]}-{rng[1]}"
+                )
+        return " ".join(parts) or "*"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Rule:
+    """One logical rule on a subscriber switch: match → services…, final action."""
+
+    name: str
+    subscriber: str
+    priority: int
+    match: Match
+    services: tuple[str, ...] = ()
+    final: Final = ROUTE
+
+    def __str__(self) -> str:
+        actions = [*self.services, str(self.final)]
+        return f"{self.name} [{self.subscriber} prio {self.priority}] {self.match} -> {', '.join(actions)}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServiceSpec:
+    """Per-service settings: failure mode, how many PE instances to balance over, parameters."""
+
+    name: str
+    failure: FailureMode = FailureMode.BLOCK
+    instances: int | None = None  # None: every PE that offers the service and has capacity
+    params: tuple[tuple[str, Any], ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Policy:
+    rules: tuple[Rule, ...]
+    services: Mapping[str, ServiceSpec] = field(default_factory=dict)
+    metric: Metric = Metric.HOPS
+    source: str = "<python>"
+
+    def __post_init__(self) -> None:
+        names: set[str] = set()
+        by_switch: dict[str, list[Rule]] = {}
+        for rule in self.rules:
+            if rule.name in names:
+                raise PolicyError(f"{self.source}: duplicate rule name {rule.name!r}")
+            names.add(rule.name)
+            if not 1 <= rule.priority <= MAX_PRIORITY:
+                raise PolicyError(
+                    f"{self.source}: rule {rule.name}: priority {rule.priority} out of range "
+                    f"1..{MAX_PRIORITY}"
+                )
+            by_switch.setdefault(rule.subscriber, []).append(rule)
+        for rules in by_switch.values():
+            by_prio: dict[int, list[Rule]] = {}
+            for rule in rules:
+                by_prio.setdefault(rule.priority, []).append(rule)
+            for same in by_prio.values():
+                for i, a in enumerate(same):
+                    for b in same[i + 1 :]:
+                        if a.match.overlaps(b.match):
+                            raise PolicyError(
+                                f"{self.source}: rules {a.name} and {b.name} on {a.subscriber} "
+                                f"have the same priority {a.priority} and overlap "
+                                f"({a.match} / {b.match}); give them different priorities"
+                            )
+
+    def spec(self, service: str) -> ServiceSpec:
+        return self.services.get(service) or ServiceSpec(name=service)
+
+    def subscribers(self) -> tuple[str, ...]:
+        return tuple(sorted({r.subscriber for r in self.rules}))
+
+    def rules_of(self, subscriber: str) -> tuple[Rule, ...]:
+        """The rules of one subscriber, highest priority first."""
+        return tuple(
+            sorted(
+                (r for r in self.rules if r.subscriber == subscriber),
+                key=lambda r: (-r.priority, r.name),
+            )
+        )
+
+
+# -- parsing -----------------------------------------------------------------------------------
+
+_FORWARD_RE = re.compile(
+    r"^\s*forward\s*\(\s*(\d+)\s*\)\s*$|^\s*forward\s+(?:port\s+)?(\d+)\s*$", re.I
+)
+
+
+def parse_final(text: Any, where: str) -> Final | None:
+    """``forward(3)``, ``forward port 3``, ``{forward: 3}``, ``drop``, ``route``; else None."""
+    if isinstance(text, Mapping) and set(text) == {"forward"}:
+        port = text["forward"]
+        if isinstance(port, int) and not isinstance(port, bool):
+            return _forward_checked(port, where)
+        raise PolicyError(f"{where}: forward port must be an integer, got {port!r}")
+    if not isinstance(text, str):
+        raise PolicyError(f"{where}: bad action {text!r}")
+    m = _FORWARD_RE.match(text)
+    if m:
+        return _forward_checked(int(m.group(1) or m.group(2)), where)
+    low = text.strip().lower()
+    if low == "drop":
+        return DROP
+    if low == "route":
+        return ROUTE
+    return None
+
+
+def _forward_checked(port: int, where: str) -> Final:
+    if not 0 <= port <= MAX_PORT:
+        raise PolicyError(f"{where}: forward port {port} out of range 0..{MAX_PORT}")
+    return forward(port)
+
+
+def _prefix(value: Any, where: str) -> ipaddress.IPv4Network | None:
+    if value is None or value == "*":
+        return None
+    try:
+        return ipaddress.IPv4Network(str(value), strict=False)
+    except ValueError as exc:
+        raise PolicyError(f"{where}: bad IPv4 prefix {value!r}") from exc
+
+
+def _port_range(value: Any, where: str) -> tuple[int, int] | None:
+    if value is None or value == "*":
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        lo = hi = value
+    elif isinstance(value, str) and re.fullmatch(r"\s*\d+\s*(-\s*\d+\s*)?", value):
+        parts = [int(x) for x in value.split("-")]
+        lo, hi = parts[0], parts[-1]
+    elif isinstance(value, Sequence) and not isinstance(value, str) and len(value) == 2:
+        lo, hi = int(value[0]), int(value[1])
+    else:
+        raise PolicyError(
+            f"{where}: bad port or range {value!r} (want 80, '1000-2000' or [lo, hi])"
+        )
+    if not (0 <= lo <= hi <= 65535):
+        raise PolicyError(f"{where}: port range {lo}-{hi} out of range 0..65535")
+    return (lo, hi)
+
+
+def _proto(value: Any, where: str) -> int | None:
+    if value is None or value == "*":
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        if not 0 <= value <= 255:
+            raise PolicyError(f"{where}: protocol {value} out of range 0..255")
+        return value
+    name = str(value).lower()
+    if name not in PROTOCOLS:
+        raise PolicyError(
+            f"{where}: unknown protocol {value!r} (a number or one of {sorted(PROTOCOLS)})"
+        )
+    return PROTOCOLS[name]
+
+
+_MATCH_KEYS = {"in_port", "src", "dst", "proto", "src_port", "dst_port"}
+
+
+def parse_match(raw: Any, where: str) -> Match:
+    if raw is None or raw == "*":
+        return Match()
+    if not isinstance(raw, Mapping):
+        raise PolicyError(f"{where}: match must be a mapping, got {raw!r}")
+    unknown = set(raw) - _MATCH_KEYS
+    if unknown:
+        raise PolicyError(
+            f"{where}: unknown match field(s) {sorted(unknown)} (known: {sorted(_MATCH_KEYS)})"
+        )
+    in_port = raw.get("in_port")
+    if in_port == "*":
+        in_port = None
+    if in_port is not None and (isinstance(in_port, bool) or not isinstance(in_port, int)):
+        raise PolicyError(f"{where}: in_port must be an integer, got {in_port!r}")
+    try:
+        return Match(
+            in_port=in_port,
+            src=_prefix(raw.get("src"), f"{where}: src"),
+            dst=_prefix(raw.get("dst"), f"{where}: dst"),
+            proto=_proto(raw.get("proto"), f"{where}: proto"),
+            src_port=_port_range(raw.get("src_port"), f"{where}: src_port"),
+            dst_port=_port_range(raw.get("dst_port"), f"{where}: dst_port"),
+        )
+    except PolicyError as exc:
+        if str(exc).startswith(where):
+            raise
+        raise PolicyError(f"{where}: {exc}") from None
+
+
+def parse_actions(raw: Any, where: str) -> tuple[tuple[str, ...], Final]:
+    if isinstance(raw, str):
+        raw = [a for a in re.split(r",(?![^(]*\))", raw) if a.strip()]
+    if not isinstance(raw, list) or not raw:
+        raise PolicyError(f"{where}: actions must be a non-empty list")
+    services: list[str] = []
+    final: Final | None = None
+    for i, item in enumerate(raw):
+        f = parse_final(item, f"{where}: actions[{i}]")
+        if f is not None:
+            if i != len(raw) - 1:
+                raise PolicyError(f"{where}: final action {f} must come last")
+            final = f
+            continue
+        name = str(item).strip()
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            raise PolicyError(f"{where}: actions[{i}]: bad service name {item!r}")
+        services.append(name)
+    return tuple(services), final or ROUTE
+
+
+def policy_from_dict(raw: Any, source: str = "<dict>") -> Policy:
+    if not isinstance(raw, Mapping):
+        raise PolicyError(f"{source}: expected a mapping at the top level")
+    unknown = set(raw) - {"metric", "services", "subscribers"}
+    if unknown:
+        raise PolicyError(f"{source}: unknown top-level key(s) {sorted(unknown)}")
+    metric_text = str(raw.get("metric", "hops"))
+    try:
+        metric = Metric(metric_text)
+    except ValueError:
+        raise PolicyError(
+            f"{source}: unknown metric {metric_text!r} (one of {', '.join(m.value for m in Metric)})"
+        ) from None
+    services: dict[str, ServiceSpec] = {}
+    for name, obj in (raw.get("services") or {}).items():
+        where = f"{source}: service {name}"
+        if not isinstance(obj, Mapping):
+            raise PolicyError(f"{where}: expected a mapping")
+        unknown = set(obj) - {"failure", "instances", "params"}
+        if unknown:
+            raise PolicyError(f"{where}: unknown key(s) {sorted(unknown)}")
+        try:
+            failure = FailureMode(str(obj.get("failure", "block")))
+        except ValueError:
+            raise PolicyError(f"{where}: failure must be bypass or block") from None
+        instances = obj.get("instances")
+        if instances is not None and (not isinstance(instances, int) or instances < 1):
+            raise PolicyError(f"{where}: instances must be a positive integer")
+        params = obj.get("params") or {}
+        if not isinstance(params, Mapping):
+            raise PolicyError(f"{where}: params must be a mapping")
+        services[str(name)] = ServiceSpec(
+            name=str(name),
+            failure=failure,
+            instances=instances,
+            params=tuple(sorted(params.items())),
+        )
+    rules: list[Rule] = []
+    subs = raw.get("subscribers") or {}
+    if not isinstance(subs, Mapping):
+        raise PolicyError(f"{source}: subscribers must map switch names to rule lists")
+    for switch, rule_list in subs.items():
+        if not isinstance(rule_list, list):
+            raise PolicyError(f"{source}: subscriber {switch}: expected a list of rules")
+        rules.extend(_parse_rules(str(switch), rule_list, source))
+    return Policy(rules=tuple(rules), services=services, metric=metric, source=source)
+
+
+def _parse_rules(switch: str, rule_list: list[Any], source: str) -> Iterable[Rule]:
+    n = len(rule_list)
+    for i, obj in enumerate(rule_list):
+        where = f"{source}: {switch} rule {i}"
+        if not isinstance(obj, Mapping):
+            raise PolicyError(f"{where}: expected a mapping")
+        unknown = set(obj) - {"name", "priority", "match", "actions"}
+        if unknown:
+            raise PolicyError(f"{where}: unknown key(s) {sorted(unknown)}")
+        name = str(obj.get("name", f"{switch}#{i}"))
+        where = f"{source}: rule {name}"
+        prio = obj.get("priority", n - i)
+        if isinstance(prio, bool) or not isinstance(prio, int):
+            raise PolicyError(f"{where}: priority must be an integer")
+        services, final = parse_actions(obj.get("actions"), where)
+        try:
+            yield Rule(
+                name=name,
+                subscriber=switch,
+                priority=prio,
+                match=parse_match(obj.get("match"), f"{where}: match"),
+                services=services,
+                final=final,
+            )
+        except PolicyError:
+            raise
+
+
+def load_policy(path: str | Path) -> Policy:
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise PolicyError(f"{path}: cannot read: {exc.strerror}") from exc
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise PolicyError(f"{path}: not valid YAML: {exc}") from exc
+    return policy_from_dict(raw, str(path))
