@@ -567,7 +567,181 @@ BLOCKS_PART_A: tuple[Block, ...] = (WP_WAYPOINT, WP_FW, WP_NAT)
 # PART B BLOCKS — append wp_chacha20 / wp_ids Block definitions to this tuple (and nowhere else).
 # Put a block of external PE index k (k >= PE_EXT_FIRST) at base 0x1000 * (k + 1).
 # ================================================================================================
-BLOCKS_PART_B: tuple[Block, ...] = ()
+PE_CHACHA20 = PE_EXT_FIRST
+"""PE index of wp_chacha20 on the waypoint's external PE ports."""
+PE_IDS = PE_EXT_FIRST + 1
+"""PE index of wp_ids on the waypoint's external PE ports."""
+IDS_MAX_SIGS = 16
+"""IDS signatures reserved in the map (an instance implements ``CAPS``)."""
+IDS_SIG_MAX_LEN = 16
+"""Longest IDS signature in bytes."""
+
+WP_CHACHA20 = Block(
+    name="wp_chacha20",
+    base=0x1000 * (PE_CHACHA20 + 1),
+    id=0x57500004,
+    version=_version(1, 0),
+    doc=(
+        "Encrypt/decrypt PE (ChaCha20, RFC 8439; frame format in encrypt_format.md). With "
+        "ENABLE, encrypt inserts the 16-byte header {KEY_ID, SEQ, next protocol, version 1} after "
+        "the IPv4 header of an Ethernet/IPv4 or Ethernet/NSH(MD2, length 2)/IPv4 frame (IHL 5) "
+        "and encrypts the IPv4 payload with nonce KEY_ID‖SEQ; SEQ then increments. Decrypt "
+        "undoes it for frames carrying KEY_ID. Frames it does not process pass unchanged; NSH "
+        "frames leave with SI − 1 when DEC_SI."
+    ),
+    registers=(
+        *_id_version(0x57500004, _version(1, 0)),
+        _ctrl_clear(),
+        Register(
+            name="CONFIG",
+            offset=0x10,
+            access=Access.RW,
+            width=3,
+            reset=0x4,
+            doc="configuration (DECRYPT resets to the DECRYPT parameter, DEC_SI to DEC_SI)",
+            fields=(
+                Field(name="ENABLE", lsb=0, width=1, doc="process frames (0: pass all, counted)"),
+                Field(name="DECRYPT", lsb=1, width=1, doc="0 = encrypt, 1 = decrypt"),
+                Field(name="DEC_SI", lsb=2, width=1, doc="decrement NSH SI of valid NSH frames"),
+            ),
+        ),
+        Register(
+            name="KEY_ID",
+            offset=0x14,
+            access=Access.RW,
+            doc="key identifier: written into encrypted frames, required of decrypted ones",
+        ),
+        Register(
+            name="SEQ",
+            offset=0x18,
+            access=Access.RW,
+            width=64,
+            doc=(
+                "sequence number of the next encrypted frame (nonce = KEY_ID‖SEQ); write LO then "
+                "HI (writing HI commits both); never reuse a (KEY, KEY_ID, SEQ)"
+            ),
+        ),
+        Register(
+            name="DONE_PKTS",
+            offset=0x20,
+            access=Access.RO,
+            width=64,
+            doc="frames encrypted (or decrypted)",
+        ),
+        Register(
+            name="BYPASS_PKTS",
+            offset=0x28,
+            access=Access.RO,
+            width=64,
+            doc="frames passed unchanged (not IPv4 / not encrypted / disabled / malformed)",
+        ),
+        Register(
+            name="REJECT_PKTS",
+            offset=0x30,
+            access=Access.RO,
+            width=64,
+            doc="decrypt: encrypted frames with another KEY_ID or version, passed unchanged",
+        ),
+        Register(
+            name="KEY",
+            offset=0x40,
+            access=Access.WO,
+            count=8,
+            stride=4,
+            doc="256-bit key, word i = key bytes 4i..4i+3 little-endian (ChaCha20 state word 4+i)",
+        ),
+    ),
+)
+
+WP_IDS = Block(
+    name="wp_ids",
+    base=0x1000 * (PE_IDS + 1),
+    id=0x57500005,
+    version=_version(1, 0),
+    doc=(
+        "IDS PE: signature i (LEN bytes, 1..16; 0 = disabled) matches when it occurs anywhere "
+        "inside the L4 payload of the inner IPv4 packet (after the TCP/UDP header; whole IPv4 "
+        "payload for other protocols, non-first fragments and IHL > 5), across beat boundaries. "
+        "A frame takes the strongest ACTION of the signatures it contains: drop > mark > pass. "
+        "Mark sets the IPv4 DSCP to MARK_DSCP (ECN kept, checksum updated). Store-and-forward; "
+        "NSH frames leave with SI − 1 when DEC_SI."
+    ),
+    registers=(
+        *_id_version(0x57500005, _version(1, 0)),
+        _caps("signatures"),
+        _ctrl_clear(),
+        Register(
+            name="CONFIG",
+            offset=0x10,
+            access=Access.RW,
+            width=1,
+            reset=0x1,
+            doc="configuration (DEC_SI resets to the DEC_SI parameter)",
+            fields=(
+                Field(name="DEC_SI", lsb=0, width=1, doc="decrement NSH SI of valid NSH frames"),
+            ),
+        ),
+        Register(
+            name="MARK_DSCP",
+            offset=0x14,
+            access=Access.RW,
+            width=6,
+            doc="DSCP written into frames whose action is mark",
+        ),
+        Register(name="PKTS", offset=0x20, access=Access.RO, width=64, doc="frames scanned"),
+        Register(
+            name="MATCH_PKTS",
+            offset=0x28,
+            access=Access.RO,
+            width=64,
+            doc="frames containing at least one signature",
+        ),
+        Register(name="MARK_PKTS", offset=0x30, access=Access.RO, width=64, doc="frames marked"),
+        Register(name="DROP_PKTS", offset=0x38, access=Access.RO, width=64, doc="frames dropped"),
+        Register(
+            name="OVERSIZE_PKTS",
+            offset=0x40,
+            access=Access.RO,
+            width=64,
+            doc="frames longer than the frame buffer, dropped",
+        ),
+        Register(
+            name="SIG_CTRL",
+            offset=0x100,
+            access=Access.RW,
+            width=10,
+            count=IDS_MAX_SIGS,
+            stride=0x20,
+            doc="signature i control",
+            fields=(
+                Field(name="LEN", lsb=0, width=5, doc="length in bytes 0..16 (0 = disabled)"),
+                Field(name="ACTION", lsb=8, width=2, doc="0 = pass, 1 = mark, 2 = drop"),
+            ),
+        ),
+        *(
+            Register(
+                name=f"SIG_DATA{w}",
+                offset=0x104 + 4 * w,
+                access=Access.RW,
+                count=IDS_MAX_SIGS,
+                stride=0x20,
+                doc=f"signature i bytes {4 * w}..{4 * w + 3}, byte {4 * w} in bits [7:0]",
+            )
+            for w in range(4)
+        ),
+        Register(
+            name="SIG_HITS",
+            offset=0x900,
+            access=Access.RO,
+            width=64,
+            count=IDS_MAX_SIGS,
+            stride=0x8,
+            doc="signature i: frames containing it",
+        ),
+    ),
+)
+
+BLOCKS_PART_B: tuple[Block, ...] = (WP_CHACHA20, WP_IDS)
 # ================================================================================================
 
 BLOCKS: tuple[Block, ...] = (*BLOCKS_PART_A, *BLOCKS_PART_B)
