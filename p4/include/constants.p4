@@ -1,0 +1,27 @@
+/* wphw — constants shared by both architectures (docs/dataplane.md). */
+#ifndef WPHW_CONSTANTS_P4
+#define WPHW_CONSTANTS_P4
+
+typedef bit<9> port_t;
+
+const bit<16> ETHERTYPE_IPV4 = 0x0800;
+const bit<16> ETHERTYPE_VLAN = 0x8100;
+const bit<16> ETHERTYPE_NSH  = 0x894F;
+
+const bit<8> IP_PROTO_TCP = 6;
+const bit<8> IP_PROTO_UDP = 17;
+
+/* NSH, RFC 8300 */
+const bit<6> NSH_TTL_INIT        = 63;
+const bit<8> SI_INIT             = 255;
+const bit<6> NSH_LEN_MD2         = 2;  /* base + service path header, no context TLVs (4-byte words) */
+const bit<4> NSH_MD_TYPE_2       = 2;
+const bit<8> NSH_NEXT_PROTO_IPV4 = 1;
+
+/* Parser errors of our own (set by verify(); the packet is dropped in ingress). */
+error {
+    NshUnsupported,  /* NSH version != 0, MD type != 2, length != 2 or next protocol != IPv4 */
+    Ipv4Malformed    /* IPv4 version != 4 or IHL < 5 */
+}
+
+#endif /* WPHW_CONSTANTS_P4 */

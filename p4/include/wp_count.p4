@@ -1,0 +1,39 @@
+/* wphw — wp_count: in-switch counting service (direct counter per service path hop). */
+#ifndef WPHW_WP_COUNT_P4
+#define WPHW_WP_COUNT_P4
+
+#include "headers.p4"
+#include "names.p4"
+
+control WpCount(inout headers_t hdr, inout wp_meta_t meta) {
+    WP_DIRECT_COUNTER(wp_count_counter)
+
+    WP_NAME(count_hit)
+    action count_hit() {
+        WP_COUNT(wp_count_counter)
+        hdr.nsh.si = hdr.nsh.si - 1;
+    }
+
+    WP_NAME(wp_count)
+    table wp_count {
+        key = {
+            hdr.nsh.spi : exact @name("spi");
+            hdr.nsh.si  : exact @name("si");
+        }
+        actions = {
+            count_hit;
+            @defaultonly NoAction;
+        }
+        default_action = NoAction();
+        counters = wp_count_counter;
+        size = 1024;
+    }
+
+    apply {
+        if (meta.drop == 0) {
+            wp_count.apply();
+        }
+    }
+}
+
+#endif /* WPHW_WP_COUNT_P4 */

@@ -1,0 +1,46 @@
+/* wphw — wp_fw: in-switch firewall service (ACL) for one service path hop. */
+#ifndef WPHW_WP_FW_P4
+#define WPHW_WP_FW_P4
+
+#include "headers.p4"
+#include "names.p4"
+
+control WpFw(inout headers_t hdr, inout wp_meta_t meta) {
+    WP_NAME(fw_permit)
+    action fw_permit() {
+        hdr.nsh.si = hdr.nsh.si - 1;
+    }
+
+    WP_NAME(fw_deny)
+    action fw_deny() {
+        meta.drop = 1;
+    }
+
+    WP_NAME(wp_fw)
+    table wp_fw {
+        key = {
+            hdr.nsh.spi       : exact   @name("spi");
+            hdr.nsh.si        : exact   @name("si");
+            hdr.ipv4.src_addr : ternary @name("ipv4_src");
+            hdr.ipv4.dst_addr : ternary @name("ipv4_dst");
+            hdr.ipv4.protocol : ternary @name("ip_proto");
+            meta.l4_src_port  : range   @name("l4_src_port");
+            meta.l4_dst_port  : range   @name("l4_dst_port");
+        }
+        actions = {
+            fw_permit;
+            fw_deny;
+            @defaultonly NoAction;
+        }
+        default_action = NoAction();
+        size = 1024;
+    }
+
+    apply {
+        if (meta.drop == 0) {
+            wp_fw.apply();
+        }
+    }
+}
+
+#endif /* WPHW_WP_FW_P4 */

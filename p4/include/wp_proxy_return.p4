@@ -1,0 +1,53 @@
+/* wphw — wp_proxy_return: SFC proxy, return leg from an NSH-unaware (legacy) PE.
+ *
+ * The PE sent back the inner IPv4 packet tagged with the VLAN that sff_proxy pushed; the
+ * (ingress_port, vlan_id) pair says which service path hop it was. Hit: pop the VLAN tag, push NSH
+ * with the entry's SPI and SI (the plan already decremented SI), TTL 63. Miss: the packet stays
+ * as it is and is treated like an untagged one (classification/routing; the tag is kept).
+ */
+#ifndef WPHW_WP_PROXY_RETURN_P4
+#define WPHW_WP_PROXY_RETURN_P4
+
+#include "headers.p4"
+#include "names.p4"
+
+control WpProxyReturn(inout headers_t hdr, inout wp_meta_t meta) {
+    WP_NAME(proxy_restore)
+    action proxy_restore(bit<24> spi, bit<8> si) {
+        hdr.vlan.setInvalid();
+        hdr.ethernet.ether_type = ETHERTYPE_NSH;
+        hdr.nsh.setValid();
+        hdr.nsh.ver = 0;
+        hdr.nsh.oam = 0;
+        hdr.nsh.u1 = 0;
+        hdr.nsh.ttl = NSH_TTL_INIT;
+        hdr.nsh.len = NSH_LEN_MD2;
+        hdr.nsh.u2 = 0;
+        hdr.nsh.md_type = NSH_MD_TYPE_2;
+        hdr.nsh.next_proto = NSH_NEXT_PROTO_IPV4;
+        hdr.nsh.spi = spi;
+        hdr.nsh.si = si;
+    }
+
+    WP_NAME(wp_proxy_return)
+    table wp_proxy_return {
+        key = {
+            meta.ingress_port : exact @name("ingress_port");
+            hdr.vlan.vid      : exact @name("vlan_id");
+        }
+        actions = {
+            proxy_restore;
+            @defaultonly NoAction;
+        }
+        default_action = NoAction();
+        size = 1024;
+    }
+
+    apply {
+        if (hdr.vlan.isValid() && !hdr.nsh.isValid() && hdr.ipv4.isValid()) {
+            wp_proxy_return.apply();
+        }
+    }
+}
+
+#endif /* WPHW_WP_PROXY_RETURN_P4 */

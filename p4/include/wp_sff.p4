@@ -1,0 +1,99 @@
+/* wphw — wp_sff: the service function forwarder (exact SPI, SI). */
+#ifndef WPHW_WP_SFF_P4
+#define WPHW_WP_SFF_P4
+
+#include "headers.p4"
+#include "names.p4"
+
+control WpSff(inout headers_t hdr, inout wp_meta_t meta) {
+    WP_DIRECT_COUNTER(wp_sff_counter)
+
+    /* keep NSH, out `port` (next switch or NSH-aware PE); NSH TTL - 1 */
+    WP_NAME(sff_forward)
+    action sff_forward(port_t port) {
+        WP_COUNT(wp_sff_counter)
+        hdr.nsh.ttl = hdr.nsh.ttl - 1;
+        meta.egress_port = port;
+        meta.fwd = 1;
+    }
+
+    /* SFC proxy, leg to an NSH-unaware PE: strip NSH, tag with `vlan` */
+    WP_NAME(sff_proxy)
+    action sff_proxy(port_t port, bit<12> vlan) {
+        WP_COUNT(wp_sff_counter)
+        hdr.nsh.setInvalid();
+        hdr.vlan.setValid();
+        hdr.vlan.pcp = 0;
+        hdr.vlan.dei = 0;
+        hdr.vlan.vid = vlan;
+        hdr.vlan.ether_type = ETHERTYPE_IPV4;
+        hdr.ethernet.ether_type = ETHERTYPE_VLAN;
+        meta.egress_port = port;
+        meta.fwd = 1;
+    }
+
+    /* run the pipeline again: an in-switch service earlier in the fixed order is next.
+     * NSH TTL - 1, so a recirculation loop ends. */
+    WP_NAME(sff_recirculate)
+    action sff_recirculate() {
+        WP_COUNT(wp_sff_counter)
+        hdr.nsh.ttl = hdr.nsh.ttl - 1;
+        meta.recirc = 1;
+    }
+
+    WP_NAME(sff_end_forward)
+    action sff_end_forward(port_t port) {
+        WP_COUNT(wp_sff_counter)
+        meta.nsh_pop = 1;
+        meta.egress_port = port;
+        meta.fwd = 1;
+    }
+
+    WP_NAME(sff_end_route)
+    action sff_end_route() {
+        WP_COUNT(wp_sff_counter)
+        meta.nsh_pop = 1;
+        meta.route = 1;
+    }
+
+    WP_NAME(sff_drop)
+    action sff_drop() {
+        WP_COUNT(wp_sff_counter)
+        meta.drop = 1;
+    }
+
+    WP_NAME(wp_sff)
+    table wp_sff {
+        key = {
+            hdr.nsh.spi : exact @name("spi");
+            hdr.nsh.si  : exact @name("si");
+        }
+        actions = {
+            sff_forward;
+            sff_proxy;
+            sff_recirculate;
+            sff_end_forward;
+            sff_end_route;
+            sff_drop;
+        }
+        default_action = sff_drop();
+        counters = wp_sff_counter;
+        size = 4096;
+    }
+
+    apply {
+        if (meta.drop == 0) {
+            wp_sff.apply();
+            if (meta.nsh_pop == 1) {
+                hdr.nsh.setInvalid();
+                if (hdr.vlan.isValid()) {
+                    hdr.vlan.ether_type = ETHERTYPE_IPV4;
+                } else {
+                    hdr.ethernet.ether_type = ETHERTYPE_IPV4;
+                }
+            }
+        }
+    }
+}
+
+#endif /* WPHW_WP_SFF_P4 */
