@@ -323,19 +323,23 @@ def compile(
 
     # 1. choose PEs per rule, group rules by identical service-path sets.
     load: dict[str, int] = {}
+    cand_cache: dict[tuple[str, str], _Candidates] = {}
     groups: dict[_GroupKey, list[Rule]] = {}
     rule_group: dict[str, _GroupKey | None] = {}
     skipped: dict[str, tuple[str, ...]] = {}
     blocked: set[str] = set()
-    for sub in policy.subscribers():
-        for rule in policy.rules_of(sub):
+    by_sub = policy.by_subscriber()
+    for sub, sub_rules in by_sub.items():
+        for rule in sub_rules:
             if not rule.services:
                 rule_group[rule.name] = None
                 continue
             chosen: list[tuple[str, tuple[str, ...]]] = []
             skip: list[str] = []
             for service in rule.services:
-                pes = _choose_instances(policy, topology, rule, service, failed, load, metric)
+                pes = _choose_instances(
+                    policy, topology, rule, service, failed, load, metric, cand_cache
+                )
                 if not pes:
                     if policy.spec(service).failure.value == "bypass":
                         skip.append(service)
@@ -384,8 +388,8 @@ def compile(
 
     # 4. classifier entries.
     bindings: list[RuleBinding] = []
-    for sub in policy.subscribers():
-        for rule in policy.rules_of(sub):
+    for sub, sub_rules in by_sub.items():
+        for rule in sub_rules:
             gk = rule_group[rule.name]
             match = classify_match(rule.match)
             if rule.name in blocked:
@@ -488,6 +492,12 @@ def _check_policy_against_topology(policy: Policy, topology: Topology) -> None:
             )
 
 
+@dataclass(frozen=True, slots=True)
+class _Candidates:
+    ordered: tuple[str, ...]  # reachable, not failed, nearest first
+    unreachable: tuple[str, ...]
+
+
 def _choose_instances(
     policy: Policy,
     topology: Topology,
@@ -496,38 +506,48 @@ def _choose_instances(
     failed: frozenset[str],
     load: Mapping[str, int],
     metric: Metric,
+    cache: dict[tuple[str, str], _Candidates],
 ) -> tuple[str, ...]:
     """PE instances for one service of one rule: nearest first, alive, reachable, not full."""
-    candidates: list[tuple[float, str]] = []
-    unreachable: list[str] = []
+    cands = cache.get((rule.subscriber, service))
+    if cands is None:
+        scored: list[tuple[float, str]] = []
+        unreachable: list[str] = []
+        for pe in topology.pes_offering(service):
+            if pe.name in failed:
+                continue
+            wp = topology.waypoints[pe.waypoint]
+            try:
+                route = topology.route(rule.subscriber, wp.switch, metric)
+            except TopologyError:
+                unreachable.append(f"{pe.name} on {wp.switch}")
+                continue
+            scored.append((-route.cost if metric is Metric.BANDWIDTH else route.cost, pe.name))
+        scored.sort()
+        cands = _Candidates(ordered=tuple(n for _, n in scored), unreachable=tuple(unreachable))
+        cache[(rule.subscriber, service)] = cands
+    limit = policy.spec(service).instances or len(cands.ordered)
+    chosen: list[str] = []
     full: list[str] = []
-    for pe in topology.pes_offering(service):
-        if pe.name in failed:
+    for name in cands.ordered:
+        used = load.get(name, 0)
+        cap = topology.pes[name].capacity
+        if used >= cap:
+            full.append(f"{name} {used}/{cap}")
             continue
-        wp = topology.waypoints[pe.waypoint]
-        try:
-            route = topology.route(rule.subscriber, wp.switch, metric)
-        except TopologyError:
-            unreachable.append(f"{pe.name} on {wp.switch}")
-            continue
-        if load.get(pe.name, 0) >= pe.capacity:
-            full.append(f"{pe.name} {load.get(pe.name, 0)}/{pe.capacity}")
-            continue
-        cost = -route.cost if metric is Metric.BANDWIDTH else route.cost
-        candidates.append((cost, pe.name))
-    candidates.sort()
-    limit = policy.spec(service).instances
-    chosen = tuple(name for _, name in candidates[: limit or None])
-    if not chosen and (unreachable or full):
+        chosen.append(name)
+        if len(chosen) == limit:
+            break
+    if not chosen and (cands.unreachable or full):
         reasons = []
-        if unreachable:
-            reasons.append(f"unreachable from {rule.subscriber}: {', '.join(unreachable)}")
+        if cands.unreachable:
+            reasons.append(f"unreachable from {rule.subscriber}: {', '.join(cands.unreachable)}")
         if full:
             reasons.append(f"at capacity: {', '.join(full)}")
         raise PolicyError(
             f"rule {rule.name}: no PE can run service {service!r} ({'; '.join(reasons)})"
         )
-    return chosen
+    return tuple(chosen)
 
 
 def _allocate_spis(keys: list[_GroupKey], previous: Plan | None) -> dict[_GroupKey, int]:

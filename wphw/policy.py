@@ -213,12 +213,17 @@ class Policy:
 
     def rules_of(self, subscriber: str) -> tuple[Rule, ...]:
         """The rules of one subscriber, highest priority first."""
-        return tuple(
-            sorted(
-                (r for r in self.rules if r.subscriber == subscriber),
-                key=lambda r: (-r.priority, r.name),
-            )
-        )
+        return self.by_subscriber().get(subscriber, ())
+
+    def by_subscriber(self) -> dict[str, tuple[Rule, ...]]:
+        """Every subscriber's rules, highest priority first (one pass over the rules)."""
+        groups: dict[str, list[Rule]] = {}
+        for r in self.rules:
+            groups.setdefault(r.subscriber, []).append(r)
+        return {
+            sub: tuple(sorted(rs, key=lambda r: (-r.priority, r.name)))
+            for sub, rs in sorted(groups.items())
+        }
 
 
 # -- parsing -----------------------------------------------------------------------------------

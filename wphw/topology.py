@@ -123,6 +123,7 @@ class Route:
 @dataclass(slots=True)
 class _RouteCache:
     by_key: dict[tuple[str, str, Metric], Route] = field(default_factory=dict)
+    adjacency: dict[str, list[str]] = field(default_factory=dict)
     trees: dict[tuple[str, Metric], dict[str, str | None]] = field(default_factory=dict)
 
 
@@ -148,6 +149,11 @@ class Topology:
         self._port_owner: dict[tuple[str, int], str] = {}
         self._graph: nx.Graph = nx.Graph()
         self._routes = _RouteCache()
+        self._adj_port: dict[tuple[str, str], int] = {}
+        self._adj_latency: dict[tuple[str, str], float] = {}
+        self._adj_bandwidth: dict[tuple[str, str], float] = {}
+        self._ports_of: dict[str, list[int]] = {}
+        self._by_service: dict[str, tuple[PE, ...]] = {}
 
         for sw in switches:
             self._add_name(sw.name, "switch")
@@ -174,6 +180,10 @@ class Topology:
                 )
             if link.latency_ms < 0 or link.bandwidth_gbps <= 0:
                 raise TopologyError(f"{source}: {what}: latency must be >= 0, bandwidth > 0")
+            for x, y in ((link.a, link.b), (link.b, link.a)):
+                self._adj_port[(x.switch, y.switch)] = x.port
+                self._adj_latency[(x.switch, y.switch)] = link.latency_ms
+                self._adj_bandwidth[(x.switch, y.switch)] = link.bandwidth_gbps
             self._graph.add_edge(
                 link.a.switch,
                 link.b.switch,
@@ -239,6 +249,7 @@ class Topology:
                 f"{self.source}: {what}: duplicate port {switch}:{port} (already used by {owner})"
             )
         self._port_owner[(switch, port)] = what
+        self._ports_of.setdefault(switch, []).append(port)
 
     # -- queries ---------------------------------------------------------------------------------
 
@@ -248,7 +259,7 @@ class Topology:
         return self._graph
 
     def ports(self, switch: str) -> tuple[int, ...]:
-        return tuple(sorted(p for (s, p) in self._port_owner if s == switch))
+        return tuple(sorted(self._ports_of.get(switch, ())))
 
     def port_owner(self, switch: str, port: int) -> str | None:
         return self._port_owner.get((switch, port))
@@ -269,9 +280,12 @@ class Topology:
         return port
 
     def pes_offering(self, service: str) -> tuple[PE, ...]:
-        return tuple(
-            pe for pe in sorted(self.pes.values(), key=lambda p: p.name) if service in pe.services
-        )
+        """The PEs offering ``service``, by name."""
+        if not self._by_service:
+            for pe in sorted(self.pes.values(), key=lambda p: p.name):
+                for svc in pe.services:
+                    self._by_service[svc] = (*self._by_service.get(svc, ()), pe)
+        return self._by_service.get(service, ())
 
     def services(self) -> frozenset[str]:
         return frozenset(s for pe in self.pes.values() for s in pe.services)
@@ -298,8 +312,10 @@ class Topology:
 
         ``hops`` and ``latency`` minimise the sum (latency ties broken by hops); ``bandwidth``
         maximises the bottleneck bandwidth (ties broken by hops). Deterministic: equal-cost
-        choices go to the lexicographically smallest neighbour. Raises TopologyError when
-        ``target`` cannot be reached.
+        choices go to the lexicographically smallest neighbour. Links are undirected and their
+        costs symmetric, so one shortest-path tree serves both directions: a route *from* a
+        tree's root is the reverse of the route *to* it. Raises TopologyError when ``target``
+        cannot be reached.
         """
         key = (source, target, metric)
         cached = self._routes.by_key.get(key)
@@ -308,44 +324,71 @@ class Topology:
         for name in (source, target):
             if name not in self.switches:
                 raise TopologyError(f"{self.source}: unknown switch {name!r}")
-        tree_key = (target, metric)
+        if (source, metric) in self._routes.trees and (target, metric) not in self._routes.trees:
+            hops = self._tree_walk(source, target, metric)
+            hops.reverse()
+        else:
+            hops = self._tree_walk(target, source, metric)
+        ports = tuple(self._adj_port[(a, b)] for a, b in itertools.pairwise(hops))
+        route = Route(switches=tuple(hops), ports=ports, cost=self._cost(hops, metric))
+        self._routes.by_key[key] = route
+        return route
+
+    def _tree_walk(self, root: str, start: str, metric: Metric) -> list[str]:
+        """Switches from ``start`` to ``root`` along ``root``'s shortest-path tree."""
+        tree_key = (root, metric)
         parent = self._routes.trees.get(tree_key)
         if parent is None:
-            parent = self._shortest_tree(target, metric)
+            parent = self._shortest_tree(root, metric)
             self._routes.trees[tree_key] = parent
-        if source not in parent:
-            raise TopologyError(f"{self.source}: switch {target} is unreachable from {source}")
-        hops = [source]
-        node = source
-        while node != target:
+        if start not in parent:
+            raise TopologyError(f"{self.source}: switch {root} is unreachable from {start}")
+        hops = [start]
+        node = start
+        while node != root:
             nxt = parent[node]
             assert nxt is not None
             hops.append(nxt)
             node = nxt
-        ports = tuple(self.link_port(a, b) for a, b in itertools.pairwise(hops))
-        cost = self._cost(hops, metric)
-        route = Route(switches=tuple(hops), ports=ports, cost=cost)
-        self._routes.by_key[key] = route
-        return route
+        return hops
 
     def _cost(self, hops: list[str], metric: Metric) -> float:
-        edges = [self._graph.edges[a, b] for a, b in itertools.pairwise(hops)]
+        pairs = list(itertools.pairwise(hops))
         if metric is Metric.HOPS:
-            return float(len(edges))
+            return float(len(pairs))
         if metric is Metric.LATENCY:
-            return float(sum(e["latency"] for e in edges))
-        return float(min((e["bandwidth"] for e in edges), default=float("inf")))
+            return float(sum(self._adj_latency[p] for p in pairs))
+        return float(min((self._adj_bandwidth[p] for p in pairs), default=float("inf")))
+
+    def _adjacency(self) -> dict[str, list[str]]:
+        adj = self._routes.adjacency
+        if not adj:
+            for node in self._graph:
+                adj[node] = sorted(self._graph[node])
+        return adj
 
     def _shortest_tree(self, target: str, metric: Metric) -> dict[str, str | None]:
-        """Next hop towards ``target`` for every switch that can reach it (reverse Dijkstra).
+        """Next hop towards ``target`` for every switch that can reach it.
 
-        The links are undirected, so a tree rooted at ``target`` gives every source's route.
-        The key is a tuple compared lexicographically: (primary, hops, node name).
+        Hops: breadth-first search visiting neighbours in name order. Latency and bandwidth:
+        Dijkstra on keys compared lexicographically (primary, hops, node name); bandwidth
+        minimises the negated bottleneck.
         """
-        graph = self._graph
+        adj = self._adjacency()
+        parent: dict[str, str | None] = {target: None}
+        if metric is Metric.HOPS:
+            frontier = [target]
+            while frontier:
+                nxt_frontier: list[str] = []
+                for node in frontier:
+                    for nbr in adj[node]:
+                        if nbr not in parent:
+                            parent[nbr] = node
+                            nxt_frontier.append(nbr)
+                frontier = nxt_frontier
+            return parent
         start = -float("inf") if metric is Metric.BANDWIDTH else 0.0
         best: dict[str, tuple[float, int]] = {target: (start, 0)}
-        parent: dict[str, str | None] = {target: None}
         heap: list[tuple[float, int, str]] = [(start, 0, target)]
         done: set[str] = set()
         while heap:
@@ -353,16 +396,13 @@ class Topology:
             if node in done:
                 continue
             done.add(node)
-            for nbr in sorted(graph[node]):
+            for nbr in adj[node]:
                 if nbr in done:
                     continue
-                edge = graph[node][nbr]
-                if metric is Metric.HOPS:
-                    cand = (primary + 1.0, nhops + 1)
-                elif metric is Metric.LATENCY:
-                    cand = (primary + float(edge["latency"]), nhops + 1)
-                else:  # widest path: maximise the bottleneck, i.e. minimise its negation
-                    cand = (max(primary, -float(edge["bandwidth"])), nhops + 1)
+                if metric is Metric.LATENCY:
+                    cand = (primary + self._adj_latency[(node, nbr)], nhops + 1)
+                else:
+                    cand = (max(primary, -self._adj_bandwidth[(node, nbr)]), nhops + 1)
                 old = best.get(nbr)
                 if old is None or cand < old:
                     best[nbr] = cand

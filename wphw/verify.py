@@ -421,8 +421,7 @@ def verify(plan: Plan, policy: Policy, topology: Topology, *, seed: int = 0) -> 
                 report.violations.append(
                     f"switch {sw} is no subscriber but has classifier entry {e.action.name} {dict(e.match)}"
                 )
-    for sub in policy.subscribers():
-        rules = policy.rules_of(sub)
+    for sub, rules in policy.by_subscriber().items():
         in_ports = list(topology.ports(sub)) or [0]
         for rule in rules:
             report.rules_checked += 1

@@ -1,0 +1,300 @@
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import pytest
+
+import wphw
+from wphw.entries import Action, Exact, TableEntry
+from wphw.errors import PolicyError, TopologyError
+from wphw.plan import Plan
+from wphw.policy import policy_from_dict
+from wphw.topology import topology_from_dict
+
+
+def line(pes: list[dict[str, Any]], n: int = 3, wp_switch: str | None = None) -> dict[str, Any]:
+    """s1 - s2 - ... - sn in a line, a host on s1 and on sn, a waypoint on the far end."""
+    switches = {f"s{i}": {} for i in range(1, n + 1)}
+    links = [{"a": f"s{i}:2", "b": f"s{i + 1}:1"} for i in range(1, n)]
+    return {
+        "switches": switches,
+        "hosts": {
+            "h1": {"ip": "10.0.1.1/24", "mac": "08:00:00:00:01:01", "switch": "s1", "port": 5},
+            "h2": {"ip": "10.0.2.2/24", "mac": "08:00:00:00:02:02", "switch": f"s{n}", "port": 5},
+        },
+        "links": links,
+        "waypoints": {
+            "wp": {"switch": wp_switch or f"s{n}", "port": 9, "pes": pes},
+        },
+    }
+
+
+def rule(name: str, actions: list[str], **match: Any) -> dict[str, Any]:
+    return {"name": name, "match": match or "*", "actions": actions}
+
+
+def compile_(
+    topo: dict[str, Any], *rules: dict[str, Any], sub: str = "s1", **extra: Any
+) -> tuple[Plan, wphw.Topology, wphw.Policy]:
+    t = topology_from_dict(topo)
+    p = policy_from_dict({"subscribers": {sub: list(rules)}, **extra})
+    plan = wphw.compile(p, t)
+    wphw.verify(plan, p, t).raise_for_violations()
+    return plan, t, p
+
+
+def sff(plan: Plan, switch: str) -> dict[tuple[int, int], Action]:
+    out = {}
+    for e in plan.entries_for(switch):
+        if e.table == "wp_sff":
+            m = e.match_dict()
+            assert isinstance(m["spi"], Exact) and isinstance(m["si"], Exact)
+            out[(m["spi"].value, m["si"].value)] = e.action
+    return out
+
+
+def test_examples_compile_deterministically_and_round_trip(example: Any) -> None:
+    _, topo, policy = example
+    a = wphw.compile(policy, topo)
+    b = wphw.compile(policy, topo)
+    assert a.to_json() == b.to_json()
+    assert Plan.from_json(a.to_json()) == a
+    assert a.entry_count() > 0
+
+
+def test_path_to_a_remote_pe_and_back() -> None:
+    pe = [{"name": "ids1", "services": ["ids"], "kind": "software"}]
+    plan, _, _ = compile_(line(pe), rule("r", ["ids", "forward(5)"], proto="tcp"))
+    spi = plan.bindings[0].spi
+    assert spi is not None and plan.bindings[0].paths == 1
+    assert sff(plan, "s1") == {
+        (spi, 255): Action.of("sff_forward", port=2),
+        (spi, 254): Action.of("sff_end_forward", port=5),
+    }
+    assert sff(plan, "s2") == {
+        (spi, 255): Action.of("sff_forward", port=2),
+        (spi, 254): Action.of("sff_forward", port=1),
+    }
+    assert sff(plan, "s3") == {  # hair-pin to the PE, then back
+        (spi, 255): Action.of("sff_forward", port=9),
+        (spi, 254): Action.of("sff_forward", port=1),
+    }
+    classify = [e for e in plan.entries_for("s1") if e.table == "wp_classify"]
+    assert [e.action for e in classify] == [Action.of("start_chain", spi=spi, paths=1)]
+    assert plan.paths[0].switches == ("s1", "s2", "s3", "s2", "s1")
+
+
+def test_rules_sharing_a_path_share_its_spi_and_entries() -> None:
+    pe = [{"name": "ids1", "services": ["ids"], "kind": "software"}]
+    one, _, _ = compile_(line(pe), rule("a", ["ids"], dst="10.0.2.0/24"))
+    many, _, _ = compile_(
+        line(pe), *[rule(f"r{i}", ["ids"], dst=f"10.0.{i}.0/24") for i in range(20)]
+    )
+    assert len(many.paths) == 1
+    assert {b.spi for b in many.bindings} == {many.paths[0].spi}
+    # 19 more rules cost exactly 19 more classifier entries, no path entries
+    assert many.entry_count() - one.entry_count() == 19
+    naive = wphw.compile(
+        policy_from_dict(
+            {
+                "subscribers": {
+                    "s1": [rule(f"r{i}", ["ids"], dst=f"10.0.{i}.0/24") for i in range(20)]
+                }
+            }
+        ),
+        topology_from_dict(line(pe)),
+        share_paths=False,
+    )
+    assert len(naive.paths) == 20 and naive.entry_count() > 4 * many.entry_count() / 2
+
+
+def test_load_balancing_over_instances_gives_consecutive_spis() -> None:
+    pes = [
+        {"name": "ids1", "services": ["ids"], "kind": "software"},
+        {"name": "ids2", "services": ["ids"], "kind": "fpga"},
+    ]
+    plan, _, _ = compile_(line(pes), rule("r", ["ids"]))
+    b = plan.bindings[0]
+    assert b.paths == 2 and b.spi is not None
+    assert {p.spi for p in plan.paths} == {b.spi, b.spi + 1}
+    assert {p.hops[0].pe for p in plan.paths} == {"ids1", "ids2"}
+    only_one, _, _ = compile_(line(pes), rule("r", ["ids"]), services={"ids": {"instances": 1}})
+    assert only_one.bindings[0].paths == 1
+
+
+def test_capacity_is_respected() -> None:
+    pes = [
+        {"name": "ids1", "services": ["ids"], "kind": "software", "capacity": 1},
+        {"name": "ids2", "services": ["ids"], "kind": "software", "capacity": 1},
+    ]
+    topo = line(pes)
+    plan, _, _ = compile_(
+        topo,
+        rule("a", ["ids", "drop"]),
+        rule("b", ["ids", "forward(5)"], proto="tcp"),
+        services={"ids": {"instances": 1}},
+    )
+    assert sorted(p.hops[0].pe for p in plan.paths) == ["ids1", "ids2"]
+    with pytest.raises(
+        PolicyError, match=r"no PE can run service 'ids' \(at capacity: ids1 1/1, ids2 1/1\)"
+    ):
+        compile_(
+            topo,
+            rule("a", ["ids", "drop"], proto="udp"),
+            rule("b", ["ids", "forward(5)"], proto="tcp"),
+            rule("c", ["ids", "route"], proto="icmp"),
+            services={"ids": {"instances": 1}},
+        )
+
+
+def test_failure_modes() -> None:
+    pes = [
+        {"name": "ids1", "services": ["ids"], "kind": "software"},
+        {"name": "enc1", "services": ["encrypt"], "kind": "fpga"},
+    ]
+    t = topology_from_dict(line(pes))
+    p = policy_from_dict(
+        {
+            "services": {"ids": {"failure": "bypass"}, "encrypt": {"failure": "block"}},
+            "subscribers": {
+                "s1": [
+                    rule("i", ["ids", "route"], proto="tcp"),
+                    rule("e", ["encrypt", "route"], proto="udp"),
+                ]
+            },
+        }
+    )
+    plan = wphw.compile(p, t, failed_pes=["ids1", "enc1"])
+    by = {b.rule: b for b in plan.bindings}
+    assert by["i"].action == "route" and by["i"].skipped == ("ids",)
+    assert by["e"].action == "drop"
+    wphw.verify(plan, p, t).raise_for_violations()
+    with pytest.raises(TopologyError, match="unknown PE"):
+        wphw.compile(p, t, failed_pes=["nope"])
+
+
+def test_previous_plan_keeps_unchanged_spis_and_gives_changed_paths_fresh_ones() -> None:
+    pes = [
+        {"name": "ids1", "services": ["ids"], "kind": "software"},
+        {"name": "fw1", "services": ["fw2"], "kind": "software"},
+    ]
+    t = topology_from_dict(line(pes))
+    before = policy_from_dict(
+        {
+            "subscribers": {
+                "s1": [rule("a", ["ids"], proto="tcp"), rule("b", ["ids", "drop"], proto="udp")]
+            }
+        }
+    )
+    after = policy_from_dict(
+        {
+            "subscribers": {
+                "s1": [
+                    rule("a", ["ids"], proto="tcp"),
+                    rule("b", ["ids", "fw2", "drop"], proto="udp"),
+                ]
+            }
+        }
+    )
+    old = wphw.compile(before, t)
+    new = wphw.compile(after, t, previous=old)
+    olds = {b.rule: b.spi for b in old.bindings}
+    news = {b.rule: b.spi for b in new.bindings}
+    assert news["a"] == olds["a"]
+    assert news["b"] not in old.spis()
+    wphw.verify(new, after, t).raise_for_violations()
+
+
+def test_legacy_pe_gets_proxy_entries() -> None:
+    pes = [{"name": "px", "services": ["http_proxy"], "kind": "legacy"}]
+    plan, _, _ = compile_(line(pes), rule("r", ["http_proxy"]))
+    spi = plan.paths[0].spi
+    assert sff(plan, "s3")[(spi, 255)] == Action.of("sff_proxy", port=9, vlan=1)
+    ret = [e for e in plan.entries_for("s3") if e.table == "wp_proxy_return"]
+    assert ret == [
+        TableEntry.of(
+            "wp_proxy_return",
+            {"ingress_port": Exact(value=9), "vlan_id": Exact(value=1)},
+            Action.of("proxy_restore", spi=spi, si=254),
+        )
+    ]
+
+
+def test_in_switch_services_and_recirculation() -> None:
+    topo = line([{"name": "ids1", "services": ["ids"], "kind": "software"}])
+    topo["waypoints"]["inside"] = {
+        "switch": "s1",
+        "pes": [
+            {
+                "name": "insw",
+                "services": ["fw", "nat", "count"],
+                "kind": "in-switch",
+                "params": {
+                    "rules": [{"dst": "10.9.0.0/16", "action": "deny"}],
+                    "mappings": [{"inside": "10.0.1.1", "outside": "1.2.3.4"}],
+                },
+            }
+        ],
+    }
+    # fw then nat runs in one pass; nat then fw needs a recirculation.
+    plan, _, _ = compile_(
+        topo,
+        rule("fwd", ["fw", "nat", "route"], proto="tcp"),
+        rule("back", ["nat", "fw", "route"], proto="udp"),
+    )
+    by = {b.rule: b.spi for b in plan.bindings}
+    tables = {(e.table, e.action.name) for e in plan.entries_for("s1")}
+    assert ("wp_fw", "fw_deny") in tables and ("wp_fw", "fw_permit") in tables
+    assert ("wp_nat", "nat_snat") in tables and ("wp_nat", "nat_dnat") in tables
+    s1 = sff(plan, "s1")
+    assert s1[(by["back"], 254)] == Action.of("sff_recirculate")
+    assert (by["fwd"], 254) not in s1  # nat follows fw in the same pass
+    assert s1[(by["fwd"], 253)] == Action.of("sff_end_route")
+
+
+def test_bad_inputs_name_the_rule() -> None:
+    topo = line([{"name": "ids1", "services": ["ids"], "kind": "software"}])
+    t = topology_from_dict(topo)
+    cases = [
+        ({"subscribers": {"s1": [rule("r", ["vpn"])]}}, "rule r: no PE offers service 'vpn'"),
+        ({"subscribers": {"s9": [rule("r", ["ids"])]}}, "rule r: unknown subscriber switch 's9'"),
+        (
+            {"subscribers": {"s1": [rule("r", ["forward(7)"])]}},
+            "rule r: forward port 7 is not a port of s1",
+        ),
+        (
+            {"subscribers": {"s1": [rule("r", ["drop"], in_port=7)]}},
+            "rule r: in_port 7 is not a port of s1",
+        ),
+        (
+            {"services": {"vpn": {}}, "subscribers": {}},
+            "service 'vpn' is configured but no PE offers it",
+        ),
+    ]
+    for raw, message in cases:
+        with pytest.raises(PolicyError, match=message.replace("(", r"\(").replace(")", r"\)")):
+            wphw.compile(policy_from_dict(raw), t)
+
+
+def test_unreachable_pe() -> None:
+    topo = line([{"name": "ids1", "services": ["ids"], "kind": "software"}], wp_switch="s9")
+    topo["switches"]["s9"] = {}
+    with pytest.raises(PolicyError, match="unreachable from s1: ids1 on s9"):
+        compile_(topo, rule("r", ["ids"]))
+
+
+def test_path_longer_than_nsh_ttl_is_rejected() -> None:
+    topo = line([{"name": "ids1", "services": ["ids"], "kind": "software"}], n=40)
+    with pytest.raises(PolicyError, match="more than the NSH TTL of 63"):
+        compile_(topo, rule("r", ["ids"]))
+
+
+def test_plan_json_is_stable_bytes() -> None:
+    pe = [{"name": "ids1", "services": ["ids"], "kind": "software"}]
+    plan, _, _ = compile_(line(pe), rule("r", ["ids"]))
+    text = plan.to_json()
+    assert Plan.from_json(text).to_json() == text
+    with pytest.raises(wphw.PlanError, match="not a wphw plan"):
+        Plan.from_json('{"format": 1}')
+    assert dataclasses.replace(plan, metric=plan.metric) == plan

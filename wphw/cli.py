@@ -1,0 +1,234 @@
+"""The ``wphw`` command.
+
+Every subcommand takes a topology and a policy, either as ``--topo T --policy P`` or as one
+example directory holding ``topology.yaml`` and ``policy.yaml`` (``wphw plan examples/table1``).
+Errors from wphw are printed as one line naming the file and element at fault (exit status 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import logging
+import shutil
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from wphw.errors import WphwError
+from wphw.output import format_plan, write_runtime_jsons
+from wphw.plan import Plan, compile
+from wphw.policy import Policy, load_policy
+from wphw.topology import Topology, load_topology
+from wphw.verify import verify
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLES = REPO / "examples"
+P4_BUILD = REPO / "p4" / "build"
+BUILTIN_EXAMPLES = ("figure3", "figure4", "table1", "fattree")
+
+log = logging.getLogger("wphw")
+
+
+def add_model_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "example",
+        nargs="?",
+        type=Path,
+        help="a directory with topology.yaml (or topology.json) and policy.yaml",
+    )
+    p.add_argument(
+        "--topo", type=Path, help="topology file (our YAML, or p4lang/tutorials topology.json)"
+    )
+    p.add_argument("--policy", type=Path, help="policy file (YAML)")
+
+
+def load_model(args: argparse.Namespace) -> tuple[Topology, Policy]:
+    topo_path: Path | None = args.topo
+    policy_path: Path | None = args.policy
+    if args.example is not None:
+        d: Path = args.example
+        if not d.is_dir():
+            raise WphwError(f"{d}: not a directory (give --topo and --policy for single files)")
+        topo_path = topo_path or next(
+            (d / n for n in ("topology.yaml", "topology.yml", "topology.json") if (d / n).exists()),
+            d / "topology.yaml",
+        )
+        policy_path = policy_path or d / "policy.yaml"
+    if topo_path is None or policy_path is None:
+        raise WphwError("give an example directory, or both --topo and --policy")
+    return load_topology(topo_path), load_policy(policy_path)
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    topo, policy = load_model(args)
+    plan = compile(policy, topo)
+    text = plan.to_json() if args.format == "json" else format_plan(plan, routes=args.routes)
+    if args.output:
+        Path(args.output).write_text(text if text.endswith("\n") else text + "\n")
+        print(f"wrote {args.output}")
+    else:
+        print(text)
+    if args.runtime_dir:
+        files = write_runtime_jsons(
+            plan,
+            Path(args.runtime_dir),
+            p4info=str(P4_BUILD / "wphw.p4info.txtpb"),
+            bmv2_json=str(P4_BUILD / "wphw.json"),
+        )
+        print(f"wrote {len(files)} runtime files to {args.runtime_dir}")
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    topo, policy = load_model(args)
+    plan = (
+        Plan.from_json(Path(args.plan).read_text(), str(args.plan))
+        if args.plan
+        else compile(policy, topo)
+    )
+    report = verify(plan, policy, topo)
+    for w in report.walks if args.verbose else []:
+        print(
+            f"  {w.rule:<24} spi {w.spi!s:<5} services {list(w.services)} -> {w.outcome}   via {' > '.join(w.switches)}"
+        )
+    for warning in report.warnings:
+        print(f"warning: {warning}")
+    for v in report.violations:
+        print(f"VIOLATION: {v}")
+    print(report.summary())
+    return 0 if report.ok else 1
+
+
+def cmd_draw(args: argparse.Namespace) -> int:
+    from wphw.draw import draw_plan
+
+    topo, policy = load_model(args)
+    plan = compile(policy, topo)
+    draw_plan(plan, topo, Path(args.output))
+    print(f"wrote {args.output}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """The main job on the built-in examples: compile, verify, export, draw; lab if possible."""
+    from wphw.draw import draw_plan
+
+    out = Path(args.out)
+    failures = 0
+    for name in BUILTIN_EXAMPLES:
+        d = EXAMPLES / name
+        topo, policy = load_topology(d / "topology.yaml"), load_policy(d / "policy.yaml")
+        t0 = time.perf_counter()
+        plan = compile(policy, topo)
+        dt = time.perf_counter() - t0
+        report = verify(plan, policy, topo)
+        target = out / name
+        target.mkdir(parents=True, exist_ok=True)
+        (target / "plan.json").write_text(plan.to_json())
+        (target / "plan.txt").write_text(format_plan(plan) + "\n")
+        write_runtime_jsons(
+            plan,
+            target / "runtime",
+            p4info=str(P4_BUILD / "wphw.p4info.txtpb"),
+            bmv2_json=str(P4_BUILD / "wphw.json"),
+        )
+        draw_plan(plan, topo, target / "paths.png")
+        print(
+            f"{name:<8} {len(policy.rules):>5} rules -> {plan.entry_count():>6} entries, "
+            f"{len(plan.paths):>4} service paths on {len(plan.entries)} switches "
+            f"(compiled in {dt * 1000:.1f} ms); {report.summary()}"
+        )
+        for v in report.violations:
+            print(f"  VIOLATION: {v}")
+        failures += not report.ok
+    print(f"outputs (plan.json, plan.txt, sN-runtime.json, paths.png) in {out}/<example>/")
+    if failures:
+        return 1
+    return _demo_lab(args)
+
+
+def _demo_lab(args: argparse.Namespace) -> int:
+    bmv2 = shutil.which("simple_switch_grpc")
+    if bmv2 is None:
+        print(
+            "skipped: the BMv2 lab (real switches, packets and PEs) needs simple_switch_grpc on PATH, "
+            "which is in no package registry: build BMv2 from source (docs/p4.md) and run "
+            "`wphw lab run examples/table1`."
+        )
+        return 0
+    if importlib.util.find_spec("wphw.lab") is None:
+        print("skipped: the BMv2 lab (wphw.lab) is not part of this build yet")
+        return 0
+    lab = importlib.import_module("wphw.lab")
+    return int(lab.main_job(out=Path(args.out)))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="wphw",
+        description=(
+            "wphw: the waypoint service model on programmable switches and FPGA PEs.\n"
+            "Write per-switch rules whose actions are services (encrypt, ids, nat, fw, ...);\n"
+            "wphw turns them into NSH steering entries on every switch (plan), proves the\n"
+            "result (verify), and installs it over P4Runtime (apply)."
+        ),
+        epilog=(
+            "examples:\n"
+            "  wphw plan examples/table1             per-switch entries for the paper's Table 1\n"
+            "  wphw plan examples/figure3 --format json -o plan.json\n"
+            "  wphw verify examples/figure4 -v       walk packets through the plan\n"
+            "  wphw draw examples/figure4 -o f4.png  topology with every service path\n"
+            "  wphw demo                             all built-in examples (the README's main job)"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--log-level", default="WARNING", help="DEBUG, INFO, WARNING (default)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    p = sub.add_parser("plan", help="translate a policy into per-switch entries")
+    add_model_args(p)
+    p.add_argument("--format", choices=["table", "json"], default="table")
+    p.add_argument("-o", "--output", help="write to this file instead of stdout")
+    p.add_argument("--routes", action="store_true", help="also show ipv4_lpm routes in the table")
+    p.add_argument("--runtime-dir", help="also write p4lang/tutorials sN-runtime.json files here")
+    p.set_defaults(func=cmd_plan)
+
+    p = sub.add_parser("verify", help="walk packets of every rule through the plan and check it")
+    add_model_args(p)
+    p.add_argument("--plan", type=Path, help="verify this plan JSON instead of compiling one")
+    p.add_argument("-v", "--verbose", action="store_true", help="print every packet walk")
+    p.set_defaults(func=cmd_verify)
+
+    p = sub.add_parser("draw", help="draw the topology and every service path (PNG or SVG)")
+    add_model_args(p)
+    p.add_argument("-o", "--output", required=True, help="output file, .png or .svg")
+    p.set_defaults(func=cmd_draw)
+
+    p = sub.add_parser("demo", help="run the main job on the built-in examples")
+    p.add_argument("--out", default="out", help="output directory (default: out)")
+    p.set_defaults(func=cmd_demo)
+
+    # Subcommands of the installer and the lab register themselves (present once they land).
+    for module in ("wphw.p4rt.cli", "wphw.lab_cli"):
+        if importlib.util.find_spec(module) is not None:
+            importlib.import_module(module).register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.func(args))
+    except WphwError as exc:
+        print(f"wphw: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
