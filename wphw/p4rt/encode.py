@@ -85,12 +85,25 @@ class EncodedEntry(NamedTuple):
     table_id: int
     key: bytes
     action: bytes
+    meter: bytes = b""  # serialized p4.v1.MeterConfig of a direct meter, if any
+
+    @property
+    def is_default(self) -> bool:
+        # A default entry's key is exactly: table_id, is_default_action=true.
+        return self.key == b"\x08" + _varint(self.table_id) + b"\x40\x01"
 
     def entry_bytes(self, with_action: bool = True) -> bytes:
         """The serialized ``p4.v1.TableEntry``."""
         if with_action and self.action:
-            return self.key + _ld(b"\x1a", self.action)
+            out = self.key + _ld(b"\x1a", self.action)
+            if self.meter:
+                out += _ld(b"\x32", self.meter)  # TableEntry.meter_config = 6
+            return out
         return self.key
+
+    def same_value(self, other: EncodedEntry) -> bool:
+        """Same action (and meter config): no MODIFY needed."""
+        return self.action == other.action and self.meter == other.meter
 
 
 def update_bytes(kind: UpdateKind, enc: EncodedEntry) -> bytes:
@@ -411,7 +424,12 @@ class Encoder:
             n = len(vb)
             body.append(b"\x22" + S[n + p.plen] + p.prefix + b"\x1a" + S[n] + vb)
         action = _ld(b"\x0a", b"".join(body))  # TableAction.action = 1
-        return EncodedEntry(tc.info.id, key, action)
+        meter = b""
+        if entry.meter is not None:
+            if tc.info.direct_meter_id is None:
+                raise SchemaError(f"table {tc.info.short!r} has no direct meter")
+            meter = _meter_bytes(tc.info.short, entry.meter)
+        return EncodedEntry(tc.info.id, key, action, meter)
 
     @staticmethod
     def _param_error(tc: _TableCodec, ac: _ActionCodec, action: Action) -> SchemaError:
@@ -498,7 +516,11 @@ class Encoder:
                     _ld(b"\x22", b"\x10" + _varint(p.param_id) + _ld(b"\x1a", _canon(p.value)))
                 )
             action = _ld(b"\x0a", b"".join(body_parts))
-        return EncodedEntry(tc.info.id, b"".join(parts), action)
+        meter = b""
+        if te.HasField("meter_config"):
+            mc = te.meter_config
+            meter = _meter_bytes(tc.info.short, (mc.cir, mc.cburst, mc.pir, mc.pburst))
+        return EncodedEntry(tc.info.id, b"".join(parts), action, meter)
 
     def decode(self, te: Any) -> TableEntry:
         """A ``p4.v1.TableEntry`` message as a TableEntry by short names (canonical form)."""
@@ -536,16 +558,31 @@ class Encoder:
                 params.append((ac.by_id[p.param_id], from_bytes(p.value)))
             params.sort(key=_first)
             action = Action(name=ac.info.short, params=tuple(params))
+        meter = None
+        if te.HasField("meter_config"):
+            mc = te.meter_config
+            meter = (mc.cir, mc.cburst, mc.pir, mc.pburst)
         return TableEntry(
             table=info.short,
             match=tuple(match),
             action=action,
             priority=te.priority,
             is_default=te.is_default_action,
+            meter=meter,
         )
 
     def decode_encoded(self, enc: EncodedEntry) -> TableEntry:
         return self.decode(p4r.TableEntry.FromString(enc.entry_bytes()))
+
+
+def _meter_bytes(table: str, meter: tuple[int, int, int, int]) -> bytes:
+    out = []
+    for tag, name, v in zip(b"\x08\x10\x18\x20", ("cir", "cburst", "pir", "pburst"), meter):
+        if not 0 <= v < 1 << 63:
+            raise SchemaError(f"table {table!r}: meter {name} {v} outside 0..2**63-1")
+        if v:
+            out.append(bytes([tag]) + _varint(v))
+    return b"".join(out)
 
 
 def _frame(payload: bytes) -> bytes:
