@@ -577,7 +577,9 @@ class Encoder:
 
 def _meter_bytes(table: str, meter: tuple[int, int, int, int]) -> bytes:
     out = []
-    for tag, name, v in zip(b"\x08\x10\x18\x20", ("cir", "cburst", "pir", "pburst"), meter):
+    for tag, name, v in zip(
+        b"\x08\x10\x18\x20", ("cir", "cburst", "pir", "pburst"), meter, strict=True
+    ):
         if not 0 <= v < 1 << 63:
             raise SchemaError(f"table {table!r}: meter {name} {v} outside 0..2**63-1")
         if v:

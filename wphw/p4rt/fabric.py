@@ -296,6 +296,7 @@ class _Client:
         self.schema: Schema | None = None
         self.encoder: Encoder | None = None
         self.primary = False
+        self.pipeline_stale = False
         self.write_rpcs = 0
         self._channel: grpc.aio.Channel | None = None
         self._stream: Any = None
@@ -319,6 +320,8 @@ class _Client:
             except (grpc.aio.AioRpcError, TimeoutError, _Disconnected) as exc:
                 await self._close_channel()
                 last = exc
+                if isinstance(exc, grpc.aio.AioRpcError) and exc.code() not in _RETRYABLE:
+                    raise self._error(_describe_exc(exc)) from exc
                 if attempt > self.retries:
                     break
                 self.log.warning(
@@ -443,7 +446,13 @@ class _Client:
                 timeout=self.timeout,
             )
             have = resp.config.cookie.cookie if resp.config.HasField("cookie") else None
-            if have != self.pipeline.cookie:
+            self.pipeline_stale = have != self.pipeline.cookie and not self._arbitrate
+            if self.pipeline_stale:
+                self.log.warning(
+                    "the switch runs another pipeline (cookie %s); apply would replace it",
+                    "none" if have is None else f"{have:#x}",
+                )
+            elif have != self.pipeline.cookie:
                 self.log.info(
                     "pushing pipeline (device cookie %s, ours %#x)",
                     "none" if have is None else f"{have:#x}",
@@ -557,6 +566,9 @@ class _Run:
                 p4r.Entity(table_entry=p4r.TableEntry(table_id=tid, is_default_action=True))
             )
         owned_ids = {t.id for t in self.owned}
+        if self.client.pipeline_stale:  # our pipeline is not on it yet: apply starts empty
+            self.installed = {}
+            return
         got = await self.client.read(entities)
         enc = self.encoder.encoded_from_message
         installed = {}
