@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from finsy.proto import p4r
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from p4rt_common import EXAMPLES, ROOT, TEST_P4INFO, p4infos, sff
 
 import wphw
-from finsy.proto import p4r
-from p4rt_common import EXAMPLES, ROOT, TEST_P4INFO, p4infos, sff
 from wphw.entries import LPM, Action, Exact, Range, TableEntry, Ternary
 from wphw.errors import SchemaError
 from wphw.p4rt.encode import Encoder, to_bytes, update_bytes

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from google.protobuf import text_format
-
 from finsy.proto import p4i
+from google.protobuf import text_format
 from p4rt_common import TEST_P4INFO, p4infos
+
 from wphw.errors import SchemaError
 from wphw.p4rt.diff import OWNED_TABLES
 from wphw.p4rt.schema import Schema
@@ -103,7 +103,7 @@ def test_load_binary_and_text(tmp_path: Path) -> None:
     assert Schema.load(odd).table("wp_sff").id == text.table("wp_sff").id
     bad = tmp_path / "bad.txtpb"
     bad.write_text("tables { nonsense: 1 }")
-    with pytest.raises(SchemaError, match="bad.txtpb"):
+    with pytest.raises(SchemaError, match=r"bad\.txtpb"):
         Schema.load(bad)
     with pytest.raises(SchemaError, match="cannot read"):
         Schema.load(tmp_path / "missing.txtpb")
