@@ -1,0 +1,716 @@
+/*
+ * wphw — wp_chacha20: the waypoint's encrypt / decrypt PE (ChaCha20, RFC 8439).
+ *
+ * Frame format: docs/encrypt_format.md (reference model: wphw/pe/esp.py). Encrypt inserts a
+ * 16-byte header {KEY_ID, SEQ, NEXT, VERSION, 0} after the IPv4 header of an Ethernet/IPv4 or
+ * Ethernet/NSH/IPv4 frame and encrypts the IPv4 payload (L4 header included) with the
+ * keystream of nonce KEY_ID||SEQ, block counter 1, 2, ...; decrypt removes it again. IPv4
+ * total length, protocol and (incrementally, RFC 1624) checksum are rewritten; NSH SI is
+ * decremented (CONFIG.DEC_SI). Everything else passes unchanged and is counted.
+ *
+ * Structure:
+ *   ingress  — a one-beat delay register; when beat 1 arrives the frame is classified from
+ *              beats 0 and 1, the IPv4/NSH fields are rewritten, a descriptor is queued and,
+ *              for processed frames, a keystream request {key, nonce, blocks}.
+ *   keystream — wp_chacha20_core (one 64-byte block per cycle, 22 cycles latency) fills a
+ *              block FIFO; credits keep the never-stalling core from overflowing it.
+ *   egress   — pops data beats, XORs the aligned keystream, and inserts (encrypt) or removes
+ *              (decrypt) the 16-byte header by a constant half-beat realignment.
+ */
+
+`resetall
+`timescale 1ns / 1ps
+`default_nettype none
+
+`include "wp_regmap.vh"
+
+module wp_chacha20 #
+(
+    // AXI4-Stream data width (fixed: 256)
+    parameter DATA_WIDTH = 256,
+    // AXI4-Stream tkeep width
+    parameter KEEP_WIDTH = DATA_WIDTH/8,
+    // AXI4-Stream tuser width (NetFPGA SUME: pkt_len[15:0], src_port[23:16], dst_port[31:24])
+    parameter USER_WIDTH = 128,
+    // AXI-Lite address width (the block decodes the low 12 bits)
+    parameter AXIL_ADDR_WIDTH = 12,
+    // reset value of CONFIG.DECRYPT (0 = encrypt, 1 = decrypt)
+    parameter DECRYPT = 0,
+    // reset value of CONFIG.DEC_SI (decrement NSH SI of frames passing through)
+    parameter DEC_SI = 1,
+    // IPv4 protocol number of encrypted packets
+    parameter IP_PROTO = 253,
+    // data FIFO depth in beats (power of two; must exceed the keystream latency)
+    parameter FIFO_DEPTH = 64,
+    // keystream FIFO depth in 64-byte blocks (power of two)
+    parameter KS_DEPTH = 32
+)
+(
+    input  wire                       clk,
+    input  wire                       rst,
+
+    input  wire [DATA_WIDTH-1:0]      s_axis_tdata,
+    input  wire [KEEP_WIDTH-1:0]      s_axis_tkeep,
+    input  wire                       s_axis_tvalid,
+    output wire                       s_axis_tready,
+    input  wire                       s_axis_tlast,
+    input  wire [USER_WIDTH-1:0]      s_axis_tuser,
+
+    output wire [DATA_WIDTH-1:0]      m_axis_tdata,
+    output wire [KEEP_WIDTH-1:0]      m_axis_tkeep,
+    output wire                       m_axis_tvalid,
+    input  wire                       m_axis_tready,
+    output wire                       m_axis_tlast,
+    output wire [USER_WIDTH-1:0]      m_axis_tuser,
+
+    input  wire [AXIL_ADDR_WIDTH-1:0] s_axil_awaddr,
+    input  wire [2:0]                 s_axil_awprot,
+    input  wire                       s_axil_awvalid,
+    output wire                       s_axil_awready,
+    input  wire [31:0]                s_axil_wdata,
+    input  wire [3:0]                 s_axil_wstrb,
+    input  wire                       s_axil_wvalid,
+    output wire                       s_axil_wready,
+    output wire [1:0]                 s_axil_bresp,
+    output wire                       s_axil_bvalid,
+    input  wire                       s_axil_bready,
+    input  wire [AXIL_ADDR_WIDTH-1:0] s_axil_araddr,
+    input  wire [2:0]                 s_axil_arprot,
+    input  wire                       s_axil_arvalid,
+    output wire                       s_axil_arready,
+    output wire [31:0]                s_axil_rdata,
+    output wire [1:0]                 s_axil_rresp,
+    output wire                       s_axil_rvalid,
+    input  wire                       s_axil_rready
+);
+
+localparam HDR_LEN = 16;
+localparam FORMAT_VERSION = 8'd1;
+localparam DATA_FIFO_WIDTH = USER_WIDTH + 2 + KEEP_WIDTH + DATA_WIDTH;
+// descriptor: proc, dec, nsh, pe_in[16:0], nblk[10:0], nhalves[11:0], tuser, header
+localparam DESC_WIDTH = 3 + 17 + 11 + 12 + USER_WIDTH + 128;
+localparam REQ_WIDTH = 256 + 96 + 11;
+
+initial begin
+    if (DATA_WIDTH != 256 || KEEP_WIDTH != 32) begin
+        $error("Error: wp_chacha20 supports DATA_WIDTH 256 / KEEP_WIDTH 32 only (instance %m)");
+        $finish;
+    end
+    if (USER_WIDTH < 16) begin
+        $error("Error: USER_WIDTH must hold pkt_len[15:0] (instance %m)");
+        $finish;
+    end
+    if (AXIL_ADDR_WIDTH < 12) begin
+        $error("Error: AXIL_ADDR_WIDTH must be at least 12 (instance %m)");
+        $finish;
+    end
+    if (IP_PROTO < 0 || IP_PROTO > 255) begin
+        $error("Error: IP_PROTO must be 0..255 (instance %m)");
+        $finish;
+    end
+    if (FIFO_DEPTH < 32) begin
+        $error("Error: FIFO_DEPTH must be at least 32 beats (instance %m)");
+        $finish;
+    end
+    if (KS_DEPTH < 4) begin
+        $error("Error: KS_DEPTH must be at least 4 (instance %m)");
+        $finish;
+    end
+end
+
+function [31:0] bswap32(input [31:0] x);
+    bswap32 = {x[7:0], x[15:8], x[23:16], x[31:24]};
+endfunction
+
+// ------------------------------------------------------------------------------------------
+// Registers (AXI-Lite)
+// ------------------------------------------------------------------------------------------
+
+reg        cfg_enable_reg = 1'b0;
+reg        cfg_decrypt_reg = DECRYPT;
+reg        cfg_dec_si_reg = DEC_SI;
+reg [31:0] key_id_reg = 0;
+reg [63:0] seq_reg = 0;
+reg [31:0] seq_lo_stage_reg = 0;
+reg [255:0] key_reg = 0;
+reg [63:0] done_pkts_reg = 0;
+reg [63:0] bypass_pkts_reg = 0;
+reg [63:0] reject_pkts_reg = 0;
+reg [31:0] hi_latch_reg = 0;
+
+reg        axil_awready_reg = 1'b0;
+reg        axil_bvalid_reg = 1'b0;
+reg        axil_arready_reg = 1'b0;
+reg        axil_rvalid_reg = 1'b0;
+reg [31:0] axil_rdata_reg = 0;
+
+assign s_axil_awready = axil_awready_reg;
+assign s_axil_wready = axil_awready_reg;
+assign s_axil_bresp = 2'b00;
+assign s_axil_bvalid = axil_bvalid_reg;
+assign s_axil_arready = axil_arready_reg;
+assign s_axil_rdata = axil_rdata_reg;
+assign s_axil_rresp = 2'b00;
+assign s_axil_rvalid = axil_rvalid_reg;
+
+wire [11:0] wr_off = {s_axil_awaddr[11:2], 2'b00};
+wire [11:0] rd_off = {s_axil_araddr[11:2], 2'b00};
+wire axil_wr = s_axil_awvalid && s_axil_wvalid && !axil_awready_reg && !axil_bvalid_reg;
+wire axil_rd = s_axil_arvalid && !axil_arready_reg && !axil_rvalid_reg;
+wire clear_cmd = axil_wr && wr_off == `WP_CHACHA20_REG_CTRL
+    && s_axil_wdata[`WP_CHACHA20_REG_CTRL_CLEAR_LSB];
+
+// events from the ingress (below)
+wire ev_done, ev_bypass, ev_reject, ev_seq_inc;
+
+integer ki;
+
+always @(posedge clk) begin
+    axil_awready_reg <= 1'b0;
+    axil_arready_reg <= 1'b0;
+    if (axil_bvalid_reg && s_axil_bready) axil_bvalid_reg <= 1'b0;
+    if (axil_rvalid_reg && s_axil_rready) axil_rvalid_reg <= 1'b0;
+
+    if (ev_seq_inc) seq_reg <= seq_reg + 1;
+    if (ev_done) done_pkts_reg <= done_pkts_reg + 1;
+    if (ev_bypass) bypass_pkts_reg <= bypass_pkts_reg + 1;
+    if (ev_reject) reject_pkts_reg <= reject_pkts_reg + 1;
+    if (clear_cmd) begin
+        done_pkts_reg <= 0;
+        bypass_pkts_reg <= 0;
+        reject_pkts_reg <= 0;
+    end
+
+    if (axil_wr) begin
+        axil_awready_reg <= 1'b1;
+        axil_bvalid_reg <= 1'b1;
+        case (wr_off)
+            `WP_CHACHA20_REG_CONFIG: begin
+                cfg_enable_reg <= s_axil_wdata[`WP_CHACHA20_REG_CONFIG_ENABLE_LSB];
+                cfg_decrypt_reg <= s_axil_wdata[`WP_CHACHA20_REG_CONFIG_DECRYPT_LSB];
+                cfg_dec_si_reg <= s_axil_wdata[`WP_CHACHA20_REG_CONFIG_DEC_SI_LSB];
+            end
+            `WP_CHACHA20_REG_KEY_ID: key_id_reg <= s_axil_wdata;
+            `WP_CHACHA20_REG_SEQ: seq_lo_stage_reg <= s_axil_wdata;
+            `WP_CHACHA20_REG_SEQ + 4: seq_reg <= {s_axil_wdata, seq_lo_stage_reg};
+            default: begin
+                for (ki = 0; ki < 8; ki = ki + 1) begin
+                    if (wr_off == `WP_CHACHA20_REG_KEY + ki * `WP_CHACHA20_REG_KEY_STRIDE) begin
+                        key_reg[32*ki +: 32] <= s_axil_wdata;
+                    end
+                end
+            end
+        endcase
+    end
+
+    if (axil_rd) begin
+        axil_arready_reg <= 1'b1;
+        axil_rvalid_reg <= 1'b1;
+        case (rd_off)
+            `WP_CHACHA20_REG_ID: axil_rdata_reg <= `WP_CHACHA20_BLOCK_ID;
+            `WP_CHACHA20_REG_VERSION: axil_rdata_reg <= `WP_CHACHA20_BLOCK_VERSION;
+            `WP_CHACHA20_REG_CONFIG: begin
+                axil_rdata_reg <= 0;
+                axil_rdata_reg[`WP_CHACHA20_REG_CONFIG_ENABLE_LSB] <= cfg_enable_reg;
+                axil_rdata_reg[`WP_CHACHA20_REG_CONFIG_DECRYPT_LSB] <= cfg_decrypt_reg;
+                axil_rdata_reg[`WP_CHACHA20_REG_CONFIG_DEC_SI_LSB] <= cfg_dec_si_reg;
+            end
+            `WP_CHACHA20_REG_KEY_ID: axil_rdata_reg <= key_id_reg;
+            `WP_CHACHA20_REG_SEQ: begin
+                axil_rdata_reg <= seq_reg[31:0];
+                hi_latch_reg <= seq_reg[63:32];
+            end
+            `WP_CHACHA20_REG_DONE_PKTS: begin
+                axil_rdata_reg <= done_pkts_reg[31:0];
+                hi_latch_reg <= done_pkts_reg[63:32];
+            end
+            `WP_CHACHA20_REG_BYPASS_PKTS: begin
+                axil_rdata_reg <= bypass_pkts_reg[31:0];
+                hi_latch_reg <= bypass_pkts_reg[63:32];
+            end
+            `WP_CHACHA20_REG_REJECT_PKTS: begin
+                axil_rdata_reg <= reject_pkts_reg[31:0];
+                hi_latch_reg <= reject_pkts_reg[63:32];
+            end
+            `WP_CHACHA20_REG_SEQ + 4,
+            `WP_CHACHA20_REG_DONE_PKTS + 4,
+            `WP_CHACHA20_REG_BYPASS_PKTS + 4,
+            `WP_CHACHA20_REG_REJECT_PKTS + 4: axil_rdata_reg <= hi_latch_reg;
+            default: axil_rdata_reg <= 0;
+        endcase
+    end
+
+    if (rst) begin
+        axil_awready_reg <= 1'b0;
+        axil_bvalid_reg <= 1'b0;
+        axil_arready_reg <= 1'b0;
+        axil_rvalid_reg <= 1'b0;
+        cfg_enable_reg <= 1'b0;
+        cfg_decrypt_reg <= DECRYPT;
+        cfg_dec_si_reg <= DEC_SI;
+        key_id_reg <= 0;
+        seq_reg <= 0;
+        seq_lo_stage_reg <= 0;
+        key_reg <= 0;
+        done_pkts_reg <= 0;
+        bypass_pkts_reg <= 0;
+        reject_pkts_reg <= 0;
+    end
+end
+
+// ------------------------------------------------------------------------------------------
+// Ingress: one-beat delay, classification and header rewrite when beat 1 arrives
+// ------------------------------------------------------------------------------------------
+
+reg [DATA_WIDTH-1:0] r0_data_reg = 0;
+reg [KEEP_WIDTH-1:0] r0_keep_reg = 0;
+reg                  r0_last_reg = 1'b0;
+reg [USER_WIDTH-1:0] r0_user_reg = 0;
+reg                  r0_first_reg = 1'b0;
+reg                  r0_valid_reg = 1'b0;
+reg                  in_first_reg = 1'b1;  // next accepted beat starts a frame
+
+wire data_in_ready, desc_in_ready, req_in_ready;
+wire fifos_ready = data_in_ready && desc_in_ready && req_in_ready;
+
+assign s_axis_tready = !r0_valid_reg || fifos_ready;
+wire s_fire = s_axis_tvalid && s_axis_tready;
+wire push = r0_valid_reg && fifos_ready && (s_axis_tvalid || r0_last_reg);
+// beat 0 pushed now; beat 1 (if any) is the incoming beat
+wire push_first = push && r0_first_reg;
+wire have_b1 = !r0_last_reg;  // with push_first, s_fire holds when have_b1
+
+// bytes 0..63 of the frame
+wire [511:0] cat = {s_axis_tdata, r0_data_reg};
+wire [15:0] eth_type = {cat[12*8 +: 8], cat[13*8 +: 8]};
+wire nsh_type = eth_type == 16'h894F;
+wire nsh_ok = nsh_type && cat[14*8+6 +: 2] == 2'd0 && cat[15*8 +: 6] == 6'd2
+    && cat[16*8 +: 4] == 4'd2 && cat[17*8 +: 8] == 8'd1;
+wire ip_plain = eth_type == 16'h0800;
+// the SI rule of every PE: a valid NSH header (version 0, length >= 2, MD type 1 or 2)
+wire nsh_si_ok = nsh_type && r0_keep_reg[21] && cat[14*8+6 +: 2] == 2'd0
+    && cat[15*8 +: 6] >= 6'd2 && (cat[16*8 +: 4] == 4'd1 || cat[16*8 +: 4] == 4'd2);
+wire [159:0] ip = nsh_ok ? cat[22*8 +: 160] : cat[14*8 +: 160];
+wire [127:0] hdr_in = nsh_ok ? cat[42*8 +: 128] : cat[34*8 +: 128];
+wire [15:0] total_len = {ip[2*8 +: 8], ip[3*8 +: 8]};
+wire [7:0] ttl = ip[8*8 +: 8];
+wire [7:0] proto = ip[9*8 +: 8];
+wire [15:0] csum = {ip[10*8 +: 8], ip[11*8 +: 8]};
+wire ver_ihl_ok = ip[0 +: 8] == 8'h45;
+
+wire dec = cfg_decrypt_reg;
+// the frame holds the IPv4 header (and for decrypt, the encryption header)
+wire len_ok = have_b1 && (!s_axis_tlast || (dec
+    ? (nsh_ok ? s_axis_tkeep[25] : s_axis_tkeep[17])
+    : (nsh_ok ? s_axis_tkeep[9] : s_axis_tkeep[1])));
+wire ipv4_cand = cfg_enable_reg && (ip_plain || nsh_ok) && ver_ihl_ok && len_ok;
+wire enc_proc = !dec && ipv4_cand && total_len >= 16'd20 && total_len <= 16'd65519;
+wire dec_cand = dec && ipv4_cand && proto == IP_PROTO && total_len >= 16'd36;
+wire [31:0] hdr_key_id = bswap32(hdr_in[31:0]);
+wire [7:0] hdr_next = hdr_in[12*8 +: 8];
+wire [7:0] hdr_version = hdr_in[13*8 +: 8];
+wire dec_key_ok = hdr_key_id == key_id_reg && hdr_version == FORMAT_VERSION;
+wire proc = enc_proc || (dec_cand && dec_key_ok);
+
+assign ev_done = push_first && proc;
+assign ev_reject = push_first && dec_cand && !dec_key_ok;
+assign ev_bypass = push_first && !proc && !(dec_cand && !dec_key_ok);
+assign ev_seq_inc = push_first && enc_proc;
+
+// encryption header (bytes in stream order) and the resulting nonce
+wire [127:0] hdr_out = {16'd0, FORMAT_VERSION, proto, bswap32(seq_reg[31:0]),
+    bswap32(seq_reg[63:32]), bswap32(key_id_reg)};
+wire [95:0] nonce = dec ? hdr_in[95:0] : hdr_out[95:0];
+
+wire [15:0] new_len = dec ? total_len - 16'd16 : total_len + 16'd16;
+wire [7:0] new_proto = dec ? hdr_next : IP_PROTO;
+wire [19:0] csum_sum = {4'd0, ~csum} + {4'd0, ~total_len} + {4'd0, new_len}
+    + {4'd0, ~{ttl, proto}} + {4'd0, ttl, new_proto};
+wire [16:0] csum_f1 = {1'b0, csum_sum[15:0]} + {13'd0, csum_sum[19:16]};
+wire [15:0] csum_f2 = csum_f1[15:0] + {15'd0, csum_f1[16]};
+wire [15:0] new_csum = ~csum_f2;
+
+wire [16:0] plen = dec ? {1'b0, total_len} - 17'd36 : {1'b0, total_len} - 17'd20;
+wire [10:0] nblk = proc ? (plen + 17'd63) >> 6 : 11'd0;
+wire [11:0] nhalves = proc ? (plen + 17'd31) >> 5 : 12'd0;
+wire [16:0] pe_in = (nsh_ok ? 17'd22 : 17'd14) + {1'b0, total_len};
+
+// rewritten beats 0 and 1
+reg [511:0] cat_mod;
+reg [USER_WIDTH-1:0] user_mod;
+always @* begin
+    cat_mod = cat;
+    if (nsh_si_ok && cfg_dec_si_reg && cat[21*8 +: 8] != 8'd0) begin
+        cat_mod[21*8 +: 8] = cat[21*8 +: 8] - 8'd1;
+    end
+    if (proc) begin
+        if (nsh_ok) begin
+            cat_mod[24*8 +: 16] = {new_len[7:0], new_len[15:8]};
+            cat_mod[31*8 +: 8] = new_proto;
+            cat_mod[32*8 +: 16] = {new_csum[7:0], new_csum[15:8]};
+        end else begin
+            cat_mod[16*8 +: 16] = {new_len[7:0], new_len[15:8]};
+            cat_mod[23*8 +: 8] = new_proto;
+            cat_mod[24*8 +: 16] = {new_csum[7:0], new_csum[15:8]};
+        end
+    end
+    user_mod = r0_user_reg;
+    if (proc) begin
+        user_mod[15:0] = dec ? r0_user_reg[15:0] - 16'd16 : r0_user_reg[15:0] + 16'd16;
+    end
+end
+
+always @(posedge clk) begin
+    if (s_fire) begin
+        r0_data_reg <= (push_first && have_b1) ? cat_mod[511:256] : s_axis_tdata;
+        r0_keep_reg <= s_axis_tkeep;
+        r0_last_reg <= s_axis_tlast;
+        r0_user_reg <= s_axis_tuser;
+        r0_first_reg <= in_first_reg;
+        r0_valid_reg <= 1'b1;
+        in_first_reg <= s_axis_tlast;
+    end else if (push) begin
+        r0_valid_reg <= 1'b0;
+    end
+    if (rst) begin
+        r0_valid_reg <= 1'b0;
+        in_first_reg <= 1'b1;
+    end
+end
+
+wire [DATA_WIDTH-1:0] push_data = push_first ? cat_mod[255:0] : r0_data_reg;
+
+// ------------------------------------------------------------------------------------------
+// FIFOs
+// ------------------------------------------------------------------------------------------
+
+wire [DATA_WIDTH-1:0] d_data;
+wire [KEEP_WIDTH-1:0] d_keep;
+wire                  d_last, d_first, d_valid;
+wire [USER_WIDTH-1:0] d_user;
+reg                   d_pop;
+
+wp_chacha20_fifo #(.WIDTH(DATA_FIFO_WIDTH), .DEPTH(FIFO_DEPTH)) data_fifo_inst (
+    .clk(clk), .rst(rst),
+    .s_data({r0_user_reg, r0_first_reg, r0_last_reg, r0_keep_reg, push_data}),
+    .s_valid(push), .s_ready(data_in_ready),
+    .m_data({d_user, d_first, d_last, d_keep, d_data}),
+    .m_valid(d_valid), .m_ready(d_pop),
+    .count()
+);
+
+wire                  desc_proc, desc_dec, desc_nsh, desc_valid;
+wire [16:0]           desc_pe_in;
+wire [10:0]           desc_nblk;
+wire [11:0]           desc_nhalves;
+wire [USER_WIDTH-1:0] desc_user;
+wire [127:0]          desc_hdr;
+reg                   desc_pop;
+
+wp_chacha20_fifo #(.WIDTH(DESC_WIDTH), .DEPTH(FIFO_DEPTH)) desc_fifo_inst (
+    .clk(clk), .rst(rst),
+    .s_data({proc, dec, nsh_ok, pe_in, nblk, nhalves, user_mod, hdr_out}),
+    .s_valid(push_first), .s_ready(desc_in_ready),
+    .m_data({desc_proc, desc_dec, desc_nsh, desc_pe_in, desc_nblk, desc_nhalves, desc_user,
+        desc_hdr}),
+    .m_valid(desc_valid), .m_ready(desc_pop),
+    .count()
+);
+
+wire [255:0] req_key;
+wire [95:0]  req_nonce;
+wire [10:0]  req_nblk;
+wire         req_valid;
+reg          req_pop;
+
+wp_chacha20_fifo #(.WIDTH(REQ_WIDTH), .DEPTH(16)) req_fifo_inst (
+    .clk(clk), .rst(rst),
+    .s_data({key_reg, nonce, nblk}),
+    .s_valid(push_first && proc && nblk != 0), .s_ready(req_in_ready),
+    .m_data({req_key, req_nonce, req_nblk}),
+    .m_valid(req_valid), .m_ready(req_pop),
+    .count()
+);
+
+// ------------------------------------------------------------------------------------------
+// Keystream generation
+// ------------------------------------------------------------------------------------------
+
+reg         ks_busy_reg = 1'b0;
+reg [255:0] ks_key_reg = 0;
+reg [95:0]  ks_nonce_reg = 0;
+reg [31:0]  ks_ctr_reg = 0;
+reg [10:0]  ks_left_reg = 0;
+reg [$clog2(KS_DEPTH):0] ks_inflight_reg = 0;
+
+wire         core_out_valid;
+wire [511:0] core_out_block;
+wire [$clog2(KS_DEPTH):0] ks_count;
+wire [511:0] ks_block;
+wire         ks_valid;
+reg          ks_pop;
+
+wire ks_issue = ks_busy_reg && (ks_count + ks_inflight_reg < KS_DEPTH);
+
+always @* begin
+    req_pop = !ks_busy_reg && req_valid;
+end
+
+always @(posedge clk) begin
+    if (req_pop) begin
+        ks_busy_reg <= 1'b1;
+        ks_key_reg <= req_key;
+        ks_nonce_reg <= req_nonce;
+        ks_ctr_reg <= 32'd1;
+        ks_left_reg <= req_nblk;
+    end
+    if (ks_issue) begin
+        ks_ctr_reg <= ks_ctr_reg + 1;
+        ks_left_reg <= ks_left_reg - 1;
+        if (ks_left_reg == 11'd1) ks_busy_reg <= 1'b0;
+    end
+    ks_inflight_reg <= ks_inflight_reg + (ks_issue ? 1 : 0) - (core_out_valid ? 1 : 0);
+    if (rst) begin
+        ks_busy_reg <= 1'b0;
+        ks_inflight_reg <= 0;
+    end
+end
+
+wp_chacha20_core #(.TAG_WIDTH(1)) core_inst (
+    .clk(clk), .rst(rst),
+    .in_valid(ks_issue), .in_key(ks_key_reg), .in_counter(ks_ctr_reg),
+    .in_nonce(ks_nonce_reg), .in_tag(1'b0),
+    .out_valid(core_out_valid), .out_block(core_out_block), .out_tag()
+);
+
+wp_chacha20_fifo #(.WIDTH(512), .DEPTH(KS_DEPTH)) ks_fifo_inst (
+    .clk(clk), .rst(rst),
+    .s_data(core_out_block), .s_valid(core_out_valid), .s_ready(),
+    .m_data(ks_block), .m_valid(ks_valid), .m_ready(ks_pop),
+    .count(ks_count)
+);
+
+// ------------------------------------------------------------------------------------------
+// Egress: XOR with the aligned keystream, insert / remove the header
+// ------------------------------------------------------------------------------------------
+
+localparam [1:0] ST_BEATS = 2'd0, ST_EXTRA = 2'd1, ST_DRAIN = 2'd2;
+
+reg [1:0]   e_state_reg = ST_BEATS;
+reg [1:0]   e_beat_reg = 2'd0;      // 0, 1, 2 = "2 or later"
+reg [16:0]  e_pos_reg = 0;          // byte offset of the current input beat
+reg [11:0]  e_half_reg = 0;         // keystream half-block index of the current beat
+reg [10:0]  e_blk_reg = 0;          // keystream blocks popped for this frame
+reg [255:0] e_prev_half_reg = 0;
+reg [127:0] hold_data_reg = 0;
+reg [15:0]  hold_keep_reg = 0;
+
+reg [DATA_WIDTH-1:0] m_data_reg = 0;
+reg [KEEP_WIDTH-1:0] m_keep_reg = 0;
+reg                  m_valid_reg = 1'b0;
+reg                  m_last_reg = 1'b0;
+reg [USER_WIDTH-1:0] m_user_reg = 0;
+
+assign m_axis_tdata = m_data_reg;
+assign m_axis_tkeep = m_keep_reg;
+assign m_axis_tvalid = m_valid_reg;
+assign m_axis_tlast = m_last_reg;
+assign m_axis_tuser = m_user_reg;
+
+wire out_ready = !m_valid_reg || m_axis_tready;
+
+// keystream for the current beat
+wire need_half = e_half_reg < desc_nhalves;
+wire [255:0] cur_half = need_half ? (e_half_reg[0] ? ks_block[511:256] : ks_block[255:0]) : 256'd0;
+wire [511:0] ks_win = {cur_half, e_prev_half_reg};
+// ks byte for data byte i = ks_win byte (32 - r + i), r = offset of the first encrypted byte
+// inside input beat 1: 2 / 10 (encrypt plain / NSH), 18 / 26 (decrypt plain / NSH)
+wire [1:0] ks_sel = {desc_dec, desc_nsh};
+wire [255:0] ks_beat = ks_sel == 2'd0 ? ks_win[30*8 +: 256]
+    : ks_sel == 2'd1 ? ks_win[22*8 +: 256]
+    : ks_sel == 2'd2 ? ks_win[14*8 +: 256]
+    : ks_win[6*8 +: 256];
+wire [16:0] ks_base = ks_sel == 2'd0 ? 17'd34 : ks_sel == 2'd1 ? 17'd42
+    : ks_sel == 2'd2 ? 17'd50 : 17'd58;
+
+reg [255:0] xmask;
+integer xi;
+always @* begin
+    for (xi = 0; xi < 32; xi = xi + 1) begin
+        xmask[8*xi +: 8] = (e_pos_reg + xi >= ks_base && e_pos_reg + xi < desc_pe_in
+            && d_keep[xi]) ? 8'hff : 8'h00;
+    end
+end
+wire [255:0] x = d_data ^ (ks_beat & xmask);
+
+// realignment
+reg [255:0] out_data;
+reg [31:0]  out_keep;
+reg         out_emit, out_last, ks_stall, go_extra, frame_end;
+reg [127:0] hold_data_next;
+reg [15:0]  hold_keep_next;
+
+always @* begin
+    out_data = d_data;
+    out_keep = d_keep;
+    out_emit = 1'b0;
+    out_last = d_last;
+    hold_data_next = x[255:128];
+    hold_keep_next = d_keep[31:16];
+    go_extra = 1'b0;
+    if (e_beat_reg == 2'd1 && !desc_dec) begin
+        // encrypt, beat 1: bytes [0, r) unchanged, then the header, then bytes [r, 16)
+        out_emit = 1'b1;
+        if (desc_nsh) begin
+            out_data = {x[10*8 +: 6*8], desc_hdr, x[0 +: 10*8]};
+            out_keep = {d_keep[10 +: 6], 16'hffff, d_keep[0 +: 10]};
+        end else begin
+            out_data = {x[2*8 +: 14*8], desc_hdr, x[0 +: 2*8]};
+            out_keep = {d_keep[2 +: 14], 16'hffff, d_keep[0 +: 2]};
+        end
+        go_extra = d_last && d_keep[16];
+        out_last = d_last && !d_keep[16];
+    end else if (e_beat_reg == 2'd1) begin
+        // decrypt, beat 1: keep bytes [0, r), drop the 16 header bytes [r, r + 16)
+        if (desc_nsh) begin
+            hold_data_next = {x[26*8 +: 6*8], x[0 +: 10*8]};
+            hold_keep_next = {d_keep[26 +: 6], d_keep[0 +: 10]};
+        end else begin
+            hold_data_next = {x[18*8 +: 14*8], x[0 +: 2*8]};
+            hold_keep_next = {d_keep[18 +: 14], d_keep[0 +: 2]};
+        end
+        out_emit = d_last;
+        out_data = {128'd0, hold_data_next};
+        out_keep = {16'd0, hold_keep_next};
+        out_last = 1'b1;
+    end else begin
+        // beat 2 and later: half of the previous beat, half of this one
+        out_emit = 1'b1;
+        out_data = {x[127:0], hold_data_reg};
+        out_keep = {d_keep[15:0], hold_keep_reg};
+        go_extra = d_last && d_keep[16];
+        out_last = d_last && !d_keep[16];
+    end
+end
+
+wire pop_ks_now = need_half && (e_half_reg[0] || e_half_reg == desc_nhalves - 1);
+wire [10:0] blk_after = e_blk_reg + (pop_ks_now ? 11'd1 : 11'd0);
+
+always @* begin
+    d_pop = 1'b0;
+    desc_pop = 1'b0;
+    ks_pop = 1'b0;
+    if (out_ready) begin
+        case (e_state_reg)
+            ST_BEATS: begin
+                if (d_valid && desc_valid) begin
+                    if (!desc_proc || e_beat_reg == 2'd0) begin
+                        d_pop = 1'b1;
+                        desc_pop = !desc_proc && d_last;
+                    end else if (!need_half || ks_valid) begin
+                        d_pop = 1'b1;
+                        ks_pop = pop_ks_now;
+                        desc_pop = d_last && !go_extra && blk_after == desc_nblk;
+                    end
+                end
+            end
+            ST_EXTRA: begin
+                desc_pop = e_blk_reg == desc_nblk;
+            end
+            ST_DRAIN: begin
+                if (e_blk_reg == desc_nblk) begin
+                    desc_pop = 1'b1;
+                end else if (ks_valid) begin
+                    ks_pop = 1'b1;
+                end
+            end
+            default: ;
+        endcase
+    end
+end
+
+always @(posedge clk) begin
+    if (m_valid_reg && m_axis_tready) m_valid_reg <= 1'b0;
+
+    if (out_ready) begin
+        case (e_state_reg)
+            ST_BEATS: begin
+                if (d_pop) begin
+                    if (!desc_proc || e_beat_reg == 2'd0) begin
+                        m_data_reg <= d_data;
+                        m_keep_reg <= d_keep;
+                        m_last_reg <= d_last;
+                        m_user_reg <= desc_proc ? desc_user : d_user;
+                        m_valid_reg <= 1'b1;
+                        e_beat_reg <= d_last ? 2'd0 : 2'd1;
+                        e_pos_reg <= d_last ? 17'd0 : 17'd32;
+                        e_half_reg <= 0;
+                        e_blk_reg <= 0;
+                    end else begin
+                        m_data_reg <= out_data;
+                        m_keep_reg <= out_keep;
+                        m_last_reg <= out_last;
+                        m_user_reg <= desc_user;
+                        m_valid_reg <= out_emit;
+                        hold_data_reg <= hold_data_next;
+                        hold_keep_reg <= hold_keep_next;
+                        e_prev_half_reg <= cur_half;
+                        if (need_half) e_half_reg <= e_half_reg + 1;
+                        e_blk_reg <= blk_after;
+                        e_pos_reg <= e_pos_reg + 17'd32;
+                        e_beat_reg <= 2'd2;
+                        if (d_last) begin
+                            e_beat_reg <= 2'd0;
+                            e_pos_reg <= 0;
+                            if (go_extra) begin
+                                e_state_reg <= ST_EXTRA;
+                            end else if (blk_after != desc_nblk) begin
+                                e_state_reg <= ST_DRAIN;
+                            end else begin
+                                e_half_reg <= 0;
+                                e_blk_reg <= 0;
+                            end
+                        end
+                    end
+                end
+            end
+            ST_EXTRA: begin
+                m_data_reg <= {128'd0, hold_data_reg};
+                m_keep_reg <= {16'd0, hold_keep_reg};
+                m_last_reg <= 1'b1;
+                m_user_reg <= desc_user;
+                m_valid_reg <= 1'b1;
+                if (e_blk_reg == desc_nblk) begin
+                    e_state_reg <= ST_BEATS;
+                    e_half_reg <= 0;
+                    e_blk_reg <= 0;
+                end else begin
+                    e_state_reg <= ST_DRAIN;
+                end
+            end
+            ST_DRAIN: begin
+                if (desc_pop) begin
+                    e_state_reg <= ST_BEATS;
+                    e_half_reg <= 0;
+                    e_blk_reg <= 0;
+                end else if (ks_pop) begin
+                    e_blk_reg <= e_blk_reg + 1;
+                end
+            end
+            default: e_state_reg <= ST_BEATS;
+        endcase
+    end
+
+    if (rst) begin
+        e_state_reg <= ST_BEATS;
+        e_beat_reg <= 2'd0;
+        e_pos_reg <= 0;
+        e_half_reg <= 0;
+        e_blk_reg <= 0;
+        m_valid_reg <= 1'b0;
+    end
+end
+
+endmodule
+
+`resetall

@@ -1,0 +1,396 @@
+"""cocotb tests of hdl/wp_chacha20.v (encrypt/decrypt PE) against wphw.pe.esp.
+
+Expected frames come from the reference model :mod:`wphw.pe.esp` (the ``cryptography``
+package's ChaCha20) plus the shared SI rule (:func:`common.dec_si`); never from the RTL.
+Registers are set through :class:`wphw.netfpga.chacha20.ChaCha20Driver`.
+
+Throughput/latency: ``test_rate`` prints ``RATE wp_chacha20 ...`` lines and, when the
+environment variable ``WPHW_RATE_FILE`` names a file, appends them there as JSON lines
+(``bench/hdl_rate.py`` can run ``pytest sim/test_wp_chacha20.py -k rate`` with it set).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+from dataclasses import dataclass
+from typing import Any
+
+import cocotb
+import pytest
+
+from wphw.pe import esp
+
+try:  # the cocotb side imports common as a top-level module (PYTHONPATH = repo, sim)
+    import common
+except ImportError:  # pytest side
+    from sim import common
+
+KEY = bytes(range(0x80, 0xA0))
+KEY_ID = 0x0A0B0C0D
+
+
+# --- reference model of the PE --------------------------------------------------------------------
+
+
+@dataclass(slots=True, kw_only=True)
+class PeModel:
+    """What wp_chacha20 does with each frame (encrypt or decrypt mode)."""
+
+    decrypt: bool
+    key: bytes = KEY
+    key_id: int = KEY_ID
+    seq: int = 0
+    dec_si: bool = True
+    done: int = 0
+    bypass: int = 0
+    reject: int = 0
+
+    def __call__(self, frame: bytes, pkt_len: int) -> tuple[bytes, int]:
+        """(output frame, output tuser pkt_len)."""
+        if self.decrypt:
+            res = esp.decrypt_frame(frame, key=self.key, key_id=self.key_id)
+        else:
+            res = esp.encrypt_frame(frame, key=self.key, key_id=self.key_id, seq=self.seq)
+        out = res.frame
+        if res.status is esp.Status.DONE:
+            self.done += 1
+            if not self.decrypt:
+                self.seq += 1
+            pkt_len += -esp.HEADER_LEN if self.decrypt else esp.HEADER_LEN
+        elif res.status is esp.Status.REJECT:
+            self.reject += 1
+        else:
+            self.bypass += 1
+        if self.dec_si:
+            out = common.dec_si(out)
+        return out, pkt_len & 0xFFFF
+
+
+def frames_mix(rng: random.Random, n: int, *, malformed: bool) -> list[bytes]:
+    """Plain and NSH IPv4 frames of 60..1600 bytes (UDP/TCP/ICMP, padded, fragments), and
+    (``malformed``) runts, truncated headers, bad NSH and non-IP frames among them."""
+    out = []
+    for _ in range(n):
+        kind = rng.choice(["plain", "nsh", "nsh", "pad"])
+        if malformed and rng.random() < 0.3:
+            kind = rng.choice(["runt", "trunc", "bad_nsh", "nonip", "lenbig", "md1", "options"])
+        proto = rng.choice(["udp", "tcp", "icmp"])
+        size = rng.choice([0, 1, 2, 17, 30, 31, 32, 33, 63, 64, 65, rng.randint(0, 1500)])
+        payload = bytes(rng.getrandbits(8) for _ in range(size))
+        nsh = None if kind == "plain" else (rng.randint(1, 1000), rng.randint(1, 255))
+        f = common.ipv4_frame(proto=proto, payload=payload, nsh=nsh, frag=rng.choice([0, 0, 7]))
+        if kind == "pad":
+            f = common.pad_to(f, rng.choice([60, 64, 100, 200]))
+        elif kind == "runt":
+            f = f[: rng.randint(1, 40)]
+        elif kind == "trunc":
+            f = f[: rng.randint(14, min(len(f), 70))]
+        elif kind == "bad_nsh":
+            b = bytearray(f)
+            b[rng.choice([14, 16, 17])] ^= 0x41
+            f = bytes(b)
+        elif kind == "nonip":
+            f = bytes.fromhex("0200000000020200000000010806") + payload + bytes(30)
+        elif kind == "lenbig":  # IPv4 total length beyond the frame
+            b = bytearray(f)
+            b[16:18] = (len(f) + rng.randint(1, 300)).to_bytes(2, "big")
+            f = bytes(b)
+        elif kind == "md1":
+            f = common.ipv4_frame(proto=proto, payload=payload, nsh=(5, 9), mdtype=1)
+        elif kind == "options":
+            f = common.ipv4_frame(proto=proto, payload=payload, ihl_options=b"\x01\x01\x01\x00")
+        out.append(f)
+    return out
+
+
+# --- cocotb side ----------------------------------------------------------------------------------
+
+
+async def setup(dut: Any, *, decrypt: bool, p_idle: float, p_bp: float, seed: int = 1) -> Any:
+    from wphw.netfpga.chacha20 import ChaCha20Driver
+
+    tb = common.TB(dut, seed=seed)
+    tb.set_traffic(p_idle, p_bp)
+    await tb.reset()
+    drv = await ChaCha20Driver.attach(tb.bus, base=0)
+    await drv.set_key(KEY, key_id=KEY_ID, seq=0)
+    await drv.configure(enable=True, decrypt=decrypt, dec_si=True)
+    return tb, drv
+
+
+async def run_frames(tb: Any, model: PeModel, frames: list[bytes]) -> None:
+    """Send every frame, check every output frame against ``model``."""
+    import cocotb
+
+    expected = [model(f, len(f)) for f in frames]
+
+    async def sender() -> None:
+        for f in frames:
+            await tb.send(f)
+
+    task = cocotb.start_soon(sender())
+    for i, (exp, exp_len) in enumerate(expected):
+        got, user = await tb.recv()
+        assert got == exp, f"frame {i}: in {frames[i].hex()}\n got {got.hex()}\n exp {exp.hex()}"
+        assert user & 0xFFFF == exp_len, f"frame {i}: tuser pkt_len {user & 0xFFFF} != {exp_len}"
+    await task
+    await tb.cycles(10)
+    assert tb.sink.empty(), "unexpected extra output frame"
+
+
+@cocotb.test()
+@cocotb.parametrize(traffic=[(0.0, 0.0), (0.3, 0.3)])
+async def test_encrypt(dut: Any, traffic: tuple[float, float]) -> None:
+    """Encrypt plain and NSH frames of many sizes; checksums valid; counters exact."""
+    from scapy.layers.inet import IP
+
+    tb, drv = await setup(dut, decrypt=False, p_idle=traffic[0], p_bp=traffic[1])
+    rng = random.Random(11)
+    frames = frames_mix(rng, 120, malformed=False)
+    model = PeModel(decrypt=False)
+    await run_frames(tb, model, frames)
+    # independent check of the output IPv4 checksums (scapy recomputes them)
+    for f in frames[:20]:
+        enc = esp.encrypt(f, key=KEY, key_id=KEY_ID, seq=0)
+        l3 = esp.ipv4_offset(enc)
+        assert l3 is not None
+        ip = IP(enc[l3 : l3 + 20])
+        ref = IP(bytes(ip))
+        del ref.chksum
+        assert IP(bytes(ref)).chksum == ip.chksum
+    cnt = await drv.counters()
+    assert (cnt.done_pkts, cnt.bypass_pkts, cnt.reject_pkts) == (model.done, model.bypass, 0)
+    assert await drv.seq() == model.seq
+
+
+@cocotb.test()
+@cocotb.parametrize(traffic=[(0.0, 0.0), (0.3, 0.3)])
+async def test_decrypt(dut: Any, traffic: tuple[float, float]) -> None:
+    """Decrypt frames the model encrypted (exact originals back), reject a foreign key id."""
+    tb, drv = await setup(dut, decrypt=True, p_idle=traffic[0], p_bp=traffic[1])
+    rng = random.Random(12)
+    plain = frames_mix(rng, 100, malformed=False)
+    frames = []
+    for i, f in enumerate(plain):
+        kid = KEY_ID if i % 10 else KEY_ID ^ 1  # every 10th: another key id -> reject
+        frames.append(esp.encrypt_frame(f, key=KEY, key_id=kid, seq=rng.getrandbits(64)).frame)
+    model = PeModel(decrypt=True)
+    await run_frames(tb, model, frames)
+    cnt = await drv.counters()
+    assert (cnt.done_pkts, cnt.bypass_pkts, cnt.reject_pkts) == (
+        model.done,
+        model.bypass,
+        model.reject,
+    )
+    assert model.reject == 10
+
+
+@cocotb.test()
+@cocotb.parametrize(decrypt=[False, True], traffic=[(0.0, 0.0), (0.3, 0.3)])
+async def test_malformed(dut: Any, decrypt: bool, traffic: tuple[float, float]) -> None:
+    """Runts, truncated headers, bad NSH, non-IP, lying total lengths among good frames."""
+    tb, drv = await setup(dut, decrypt=decrypt, p_idle=traffic[0], p_bp=traffic[1])
+    rng = random.Random(13 + decrypt)
+    frames = frames_mix(rng, 150, malformed=True)
+    if decrypt:
+        frames = [
+            esp.encrypt_frame(f, key=KEY, key_id=KEY_ID, seq=i).frame if rng.random() < 0.8 else f
+            for i, f in enumerate(frames)
+        ]
+        # and some encrypted frames cut short after encryption
+        frames += [f[: rng.randint(14, len(f))] for f in frames[:30]]
+    model = PeModel(decrypt=decrypt)
+    await run_frames(tb, model, frames)
+    cnt = await drv.counters()
+    assert (cnt.done_pkts, cnt.bypass_pkts, cnt.reject_pkts) == (
+        model.done,
+        model.bypass,
+        model.reject,
+    )
+
+
+@cocotb.test()
+async def test_disabled_and_registers(dut: Any) -> None:
+    """Disabled PE passes frames (SI rule only); ID/VERSION; SEQ read-back; CLEAR."""
+    from wphw.netfpga import regmap
+
+    tb, drv = await setup(dut, decrypt=False, p_idle=0.0, p_bp=0.0)
+    assert await tb.bus.read32(0) == regmap.WP_CHACHA20.id
+    await drv.set_key(KEY, key_id=5, seq=(1 << 63) + 7)
+    assert await drv.seq() == (1 << 63) + 7
+    assert await drv.key_id() == 5
+    assert await tb.bus.read32(regmap.WP_CHACHA20.reg("KEY").offset) == 0  # write-only
+    await drv.configure(enable=False, decrypt=False, dec_si=False)
+    frames = frames_mix(random.Random(3), 10, malformed=False)
+    model = PeModel(decrypt=False, dec_si=False, key_id=5, seq=(1 << 63) + 7)
+    for f in frames:
+        await tb.send(f)
+    for f in frames:
+        got, _ = await tb.recv()
+        assert got == f
+    await drv.configure(enable=True, decrypt=False, dec_si=False)
+    await run_frames(tb, model, frames)
+    assert await drv.seq() == model.seq
+    await drv.clear_counters()
+    cnt = await drv.counters()
+    assert (cnt.done_pkts, cnt.bypass_pkts, cnt.reject_pkts) == (0, 0, 0)
+
+
+@cocotb.test()
+async def test_rate(dut: Any) -> None:
+    """Beats per cycle for back-to-back frames of each size, and latency (printed)."""
+    import cocotb
+    from cocotb.triggers import RisingEdge
+
+    results = []
+    for decrypt in (False, True):
+        tb, _drv = await setup(dut, decrypt=decrypt, p_idle=0.0, p_bp=0.0)
+        for size in (60, 64, 65, 128, 129, 256, 512, 1024, 1514, 9000):
+            plain = common.pad_to(common.ipv4_frame(nsh=(1, 255)), size)
+            plain = plain[:14] + plain[14:]
+            b = bytearray(plain)
+            b[24:26] = (size - 22).to_bytes(2, "big")  # IPv4 total length covers the frame
+            ip_csum_fix(b, 22)
+            frame = bytes(b)
+            if decrypt:
+                frame = esp.encrypt(frame, key=KEY, key_id=KEY_ID, seq=size)
+            n = max(8, 20000 // size)
+            stats = {"in": 0, "out": 0, "first_in": -1, "last_out": -1, "first_out": -1}
+            cyc = 0
+
+            async def monitor(stats: dict[str, int] = stats) -> None:
+                nonlocal cyc
+                while True:
+                    await RisingEdge(dut.clk)
+                    cyc += 1
+                    if dut.s_axis_tvalid.value and dut.s_axis_tready.value:
+                        stats["in"] += 1
+                        if stats["first_in"] < 0:
+                            stats["first_in"] = cyc
+                    if dut.m_axis_tvalid.value and dut.m_axis_tready.value:
+                        stats["out"] += 1
+                        stats["last_out"] = cyc
+                        if stats["first_out"] < 0:
+                            stats["first_out"] = cyc
+
+            mon = cocotb.start_soon(monitor())
+            for _ in range(n):
+                await tb.send(frame)
+            for _ in range(n):
+                await tb.recv()
+            mon.cancel()
+            span = stats["last_out"] - stats["first_in"] + 1
+            latency = stats["first_out"] - stats["first_in"]
+            # steady state: subtract the pipeline fill (latency) from the span
+            steady = max(1, span - latency)
+            row = {
+                "module": "wp_chacha20",
+                "mode": "decrypt" if decrypt else "encrypt",
+                "frame_bytes": len(frame),
+                "frames": n,
+                "in_beats": stats["in"],
+                "out_beats": stats["out"],
+                "cycles": span,
+                "latency_cycles": latency,
+                "in_beats_per_cycle": round(stats["in"] / steady, 3),
+                "out_beats_per_cycle": round(stats["out"] / steady, 3),
+            }
+            results.append(row)
+            dut._log.info("RATE %s", json.dumps(row))
+    path = os.environ.get("WPHW_RATE_FILE")
+    if path:
+        with open(path, "a", encoding="utf-8") as fh:
+            for row in results:
+                fh.write(json.dumps(row) + "\n")
+    # the data path moves one beat per cycle on its busier side (input for decrypt, output
+    # for encrypt, which adds 16 bytes per frame) for every size
+    for row in results:
+        busy = max(row["in_beats_per_cycle"], row["out_beats_per_cycle"])
+        assert busy >= 0.97, f"below line rate: {row}"
+
+
+def ip_csum_fix(b: bytearray, l3: int) -> None:
+    """Recompute the IPv4 header checksum in place (test frame builder)."""
+    b[l3 + 10 : l3 + 12] = b"\0\0"
+    s = sum(int.from_bytes(b[l3 + i : l3 + i + 2], "big") for i in range(0, 20, 2))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    b[l3 + 10 : l3 + 12] = (~s & 0xFFFF).to_bytes(2, "big")
+
+
+# --- pytest side ----------------------------------------------------------------------------------
+
+
+def test_model_roundtrip_and_rfc8439_vector() -> None:
+    """The reference model itself: RFC 8439 §2.4.2 keystream, exact round trip, checksums."""
+    ks = esp.keystream(bytes(range(32)), bytes.fromhex("000000000000004a00000000"), 16)
+    assert ks.hex() == "224f51f3401bd9e12fde276fb8631ded"
+    rng = random.Random(5)
+    for f in frames_mix(rng, 200, malformed=True):
+        res = esp.encrypt_frame(f, key=KEY, key_id=1, seq=rng.getrandbits(64))
+        back = esp.decrypt_frame(res.frame, key=KEY, key_id=1)
+        assert back.frame == f
+        assert (res.status is esp.Status.DONE) == (back.status is esp.Status.DONE)
+        if res.status is esp.Status.DONE:
+            assert len(res.frame) == len(f) + esp.HEADER_LEN
+            assert res.frame[len(f) - 4 :] != f[len(f) - 4 :] or len(f) < 40
+    with pytest.raises(esp.EspError):
+        esp.encrypt(b"\x00" * 10, key=KEY, key_id=1, seq=0)
+
+
+def _sources() -> tuple[list[Any], list[Any]]:
+    sources, incdirs = common.read_filelist()
+    mine = [s for s in sources if s.name.startswith("wp_chacha20")]
+    assert mine, "hdl/wphw.f lists no wp_chacha20 sources"
+    return mine, incdirs
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"DEC_SI": 1, "FIFO_DEPTH": 64, "KS_DEPTH": 32},
+        {"DEC_SI": 0, "FIFO_DEPTH": 32, "KS_DEPTH": 8},
+    ],
+    ids=["default", "small_fifos"],
+)
+def test_wp_chacha20(params: dict[str, int]) -> None:
+    run(params, testcase=None if params["FIFO_DEPTH"] == 64 else "test_malformed")
+
+
+def run(params: dict[str, int], testcase: str | None = None) -> None:
+    import shutil
+
+    from cocotb_tools.runner import get_results, get_runner
+
+    sim = os.environ.get("SIM", "icarus")
+    reason = common.simulator_available(sim)
+    if reason:
+        pytest.skip(reason)
+    assert shutil.which("iverilog") or sim != "icarus"
+    sources, incdirs = _sources()
+    name = "_".join(f"{k}{v}" for k, v in sorted(params.items()))
+    build_dir = common.REPO / "sim" / "sim_build" / f"wp_chacha20_{sim}_{name}"
+    runner = get_runner(sim)
+    runner.build(
+        sources=sources,
+        includes=incdirs,
+        hdl_toplevel="wp_chacha20",
+        parameters=params,
+        build_dir=build_dir,
+        build_args=["-Wno-fatal"] if sim == "verilator" else [],
+        timescale=("1ns", "1ps"),
+        always=True,
+    )
+    results = runner.test(
+        test_module="sim.test_wp_chacha20",
+        hdl_toplevel="wp_chacha20",
+        test_filter=testcase,
+        parameters=params,
+        build_dir=build_dir,
+        test_dir=build_dir,
+        extra_env={"PYTHONPATH": f"{common.REPO}{os.pathsep}{common.REPO / 'sim'}"},
+    )
+    _total, failed = get_results(results)
+    assert failed == 0, f"{failed} cocotb test(s) failed (wp_chacha20 {params})"
