@@ -12,3 +12,6 @@ wp_fw.v
 wp_nat.v
 wp_waypoint.v
 # ---- part B ----
+wp_chacha20_fifo.v
+wp_chacha20_core.v
+wp_chacha20.v
