@@ -104,7 +104,14 @@ TABLES = {
         "wp_sff_counter",
         None,
     ),
-    "ipv4_lpm": ([("ipv4_dst", 32, LP)], ["ipv4_forward", "ipv4_drop"], "ipv4_drop", 200000, None, None),
+    "ipv4_lpm": (
+        [("ipv4_dst", 32, LP)],
+        ["ipv4_forward", "ipv4_drop"],
+        "ipv4_drop",
+        200000,
+        None,
+        None,
+    ),
 }
 
 

@@ -70,7 +70,9 @@ def compute_ops(
         old = installed.get(key)
         edge = enc.table_id in edge_table_ids
         if old is None:
-            phases[EDGE_UPSERT if edge else PATH_UPSERT].append(Op(0, "insert", enc, None))
+            # A default entry always exists on the switch: it is modified, never inserted.
+            kind: UpdateKind = "modify" if enc.is_default else "insert"
+            phases[EDGE_UPSERT if edge else PATH_UPSERT].append(Op(0, kind, enc, None))
         elif not old.same_value(enc):
             phases[EDGE_UPSERT if edge else PATH_UPSERT].append(Op(0, "modify", enc, old))
     for key, old in installed.items():

@@ -690,7 +690,7 @@ class _Run:
                     continue
                 old = installed.get(x.key)
                 if old is None:
-                    batch.append(Op(0, "insert", x, None))
+                    batch.append(Op(0, "modify" if x.is_default else "insert", x, None))
                 elif not old.same_value(x):
                     batch.append(Op(0, "modify", x, old))
                 if len(batch) >= size:
@@ -717,6 +717,14 @@ class _Run:
 
     async def _finish_phase(self, phase: int) -> None:
         attempts = 0
+        if self.needs_resync:
+            # Writes that raced with the connection loss may have been refused because the
+            # restarted switch had no primary or no pipeline yet; the resync redoes them.
+            self.failures = [
+                f
+                for f in self.failures
+                if f.code not in ("PERMISSION_DENIED", "FAILED_PRECONDITION")
+            ]
         while self.needs_resync:
             attempts += 1
             if attempts > self.client.retries + 1:
@@ -836,10 +844,12 @@ class AsyncFabric:
     # -- reading --------------------------------------------------------------------------------
 
     async def read(self, switch: str) -> list[TableEntry]:
-        """Every entry of wphw's tables on ``switch``, decoded by short names, sorted."""
+        """Every entry (default entries included) of wphw's tables on ``switch``, decoded by
+        short names, sorted."""
         await self._ensure_connected()
         run = _Run(self, self._client(switch), ())
-        await run.read_installed()
+        run.default_tables = sorted(t.id for t in run.owned)
+        await self._retrying(run.client, run.read_installed)
         return sorted(
             (run.encoder.decode_encoded(x) for x in run.installed.values()), key=_sort_key
         )

@@ -1,0 +1,301 @@
+"""Fabric against the in-process P4Runtime TEST DOUBLE (tests/p4rt_testserver.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from finsy.proto import p4r, rpc_code
+from p4rt_common import TEST_P4INFO, FakePlan, Sw, sff, sff_entries
+from p4rt_testserver import P4RuntimeTestServer, free_port
+
+from wphw.entries import Action, TableEntry, Ternary
+from wphw.errors import SwitchConnectionError
+from wphw.p4rt import AsyncFabric, Fabric, P4RuntimeWriteError, Pipeline, Schema
+from wphw.p4rt.counters import read_stats
+from wphw.p4rt.encode import Encoder, update_bytes
+from wphw.p4rt.fabric import _RpcFailure
+
+SCHEMA = Schema.load(TEST_P4INFO)
+PIPELINE = Pipeline.of(SCHEMA, b'{"fake": "bmv2 json"}')
+FAST = {"retries": 3, "backoff": 0.05, "timeout": 2.0}
+
+
+@pytest.fixture
+def server() -> Iterator[P4RuntimeTestServer]:
+    with P4RuntimeTestServer() as s:
+        yield s
+
+
+@pytest.fixture
+def two_servers() -> Iterator[tuple[P4RuntimeTestServer, P4RuntimeTestServer]]:
+    with P4RuntimeTestServer() as a, P4RuntimeTestServer() as b:
+        yield a, b
+
+
+def fabric(*servers: P4RuntimeTestServer, **kw: Any) -> Fabric:
+    names = ["s1", "s2", "s3"]
+    opts = {"pipeline": PIPELINE, **FAST, **kw}
+    return Fabric([Sw(names[i], s.address) for i, s in enumerate(servers)], **opts)
+
+
+def classify(spi: int, prio: int = 10, src: int = 0x0A000000) -> TableEntry:
+    return TableEntry.of(
+        "wp_classify",
+        {"ipv4_src": Ternary(value=src, mask=0xFF000000)},
+        Action.of("start_chain", spi=spi, paths=1),
+        priority=prio,
+    )
+
+
+def path(spi: int, hops: int = 2) -> list[TableEntry]:
+    return [sff(spi, 255 - i, 1 + i) for i in range(hops)]
+
+
+def installed(server: P4RuntimeTestServer) -> list[bytes]:
+    return sorted(te.SerializeToString(deterministic=True) for te in server.entries())
+
+
+def test_apply_readback_reapply_noop_and_difference(server: P4RuntimeTestServer) -> None:
+    plan_a = FakePlan({"s1": [*path(1), classify(1)]})
+    with fabric(server) as f:
+        r = f.apply(plan_a)
+        assert (r.switches[0].inserted, r.written) == (3, 3)
+        assert server.set_pipeline_rpcs == 1
+        enc = Encoder(SCHEMA)
+        assert set(f.read("s1")) == {enc.canonical(e) for e in plan_a.entries["s1"]}
+        rpcs, updates = server.write_rpcs, server.updates_seen
+        again = f.apply(plan_a)
+        assert again.written == 0 and again.switches[0].unchanged == 3
+        assert (server.write_rpcs, server.updates_seen) == (rpcs, updates)
+        # Change one hop's port and add a path: exactly two updates go out.
+        plan_b = FakePlan({"s1": [sff(1, 255, 7), sff(1, 254, 2), *path(2), classify(1)]})
+        r = f.apply(plan_b)
+        assert (r.switches[0].inserted, r.switches[0].modified, r.switches[0].deleted) == (2, 1, 0)
+        assert server.updates_seen == updates + 3
+    # A new session with the same pipeline does not push it again.
+    with fabric(server) as f:
+        assert f.apply(plan_b).written == 0
+    assert server.set_pipeline_rpcs == 1
+
+
+def test_async_api_and_dry_run(server: P4RuntimeTestServer) -> None:
+    plan = FakePlan({"s1": [*path(1), classify(1)]})
+
+    async def main() -> None:
+        async with AsyncFabric([Sw("s1", server.address)], pipeline=PIPELINE, **FAST) as f:
+            r = await f.apply(plan, dry_run=True)
+            assert r.diff is not None and r.diff.total == 3
+            text = str(r.diff)
+            assert "+ wp_sff[si=255 spi=1] -> sff_forward(port=1)" in text
+            assert "[edge upserts]" in text and "start_chain(paths=1, spi=1)" in text
+            assert server.write_rpcs == 0 and not server.entries()
+            await f.apply(plan)
+            assert str(await f.diff(plan)).endswith("no changes")
+
+    asyncio.run(main())
+
+
+def test_make_before_break_order(server: P4RuntimeTestServer) -> None:
+    """New path, then classifier flip, then old path removal, each in its own Write RPCs."""
+    log: list[tuple[int, str, int, int]] = []  # (write rpc, table, type, spi)
+    sff_id = SCHEMA.table("wp_sff").id
+
+    def record(update: Any) -> None:
+        te = update.entity.table_entry
+        table = "wp_sff" if te.table_id == sff_id else "wp_classify"
+        spi = int.from_bytes(te.match[0].exact.value, "big") if table == "wp_sff" else 0
+        log.append((server.write_rpcs, table, update.type, spi))
+        return None
+
+    with fabric(server) as f:
+        f.apply(FakePlan({"s1": [*path(1, 3), classify(1)]}))
+        server.inject = record
+        f.apply(FakePlan({"s1": [*path(2, 3), classify(2)]}))
+    kinds = [(t, ty, spi) for _, t, ty, spi in log]
+    assert kinds == [
+        ("wp_sff", p4r.Update.INSERT, 2),
+        ("wp_sff", p4r.Update.INSERT, 2),
+        ("wp_sff", p4r.Update.INSERT, 2),
+        ("wp_classify", p4r.Update.MODIFY, 0),
+        ("wp_sff", p4r.Update.DELETE, 1),
+        ("wp_sff", p4r.Update.DELETE, 1),
+        ("wp_sff", p4r.Update.DELETE, 1),
+    ]
+    rpc_of = [rpc for rpc, *_ in log]
+    assert rpc_of[0] < rpc_of[3] < rpc_of[4]  # separate, ordered Write RPCs
+
+
+def test_partial_batch_failure_lists_each_update_and_rolls_back(
+    server: P4RuntimeTestServer,
+) -> None:
+    before_plan = FakePlan({"s1": [*path(1), classify(1), classify(5, prio=3, src=0x0B000000)]})
+    bad_spis = {3, 5}
+
+    def fail_some(update: Any) -> tuple[int, str] | None:
+        te = update.entity.table_entry
+        if te.table_id == SCHEMA.table("wp_sff").id and update.type == p4r.Update.INSERT:
+            spi = int.from_bytes(te.match[0].exact.value, "big")
+            si = int.from_bytes(te.match[1].exact.value, "big")
+            if spi in bad_spis and si == 254:
+                return rpc_code.RESOURCE_EXHAUSTED, "Table is full"
+        return None
+
+    with fabric(server, batch_size=5) as f:
+        f.apply(before_plan)
+        snapshot = installed(server)
+        server.inject = fail_some
+        # Path 1 changes a hop, paths 2..5 are new: batches [~1 +2 +2 +3 +3*] [+4 +4 +5 +5*]
+        new_plan = FakePlan(
+            {"s1": [sff(1, 255, 9), *[e for s in (2, 3, 4, 5) for e in path(s)], classify(2)]}
+        )
+        with pytest.raises(P4RuntimeWriteError) as info:
+            f.apply(new_plan)
+        err = info.value
+        assert err.rolled_back
+        assert len(err.failures) == 2
+        for fail, spi, index in zip(err.failures, sorted(bad_spis), (4, 3), strict=True):
+            assert fail.code == "RESOURCE_EXHAUSTED"
+            assert fail.message == "Table is full"
+            assert fail.kind == "insert"
+            assert fail.entry == Encoder(SCHEMA).canonical(sff(spi, 254, 2))
+            assert fail.index == index and fail.switch == "s1"
+        text = str(err)
+        assert "RESOURCE_EXHAUSTED 'Table is full' — insert wp_sff[si=254 spi=3]" in text
+        assert "rolled back" in text
+        assert installed(server) == snapshot
+        server.inject = None
+        assert f.apply(new_plan).written > 0  # and it works once the switch accepts it
+
+
+def test_mixed_batch_error_details_like_bmv2(server: P4RuntimeTestServer) -> None:
+    """Duplicates → ALREADY_EXISTS, missing → NOT_FOUND, unknown id → INVALID_ARGUMENT, per
+    update, in one batch whose other updates succeed (p4runtime-shell loops forever here)."""
+    enc = Encoder(SCHEMA)
+    with fabric(server) as f:
+        f.apply(FakePlan({"s1": [sff(1, 255, 1)]}))
+        client = f.aio._clients["s1"]
+        bogus = enc.encode_entry(sff(9, 9, 9))
+        bogus = bogus._replace(key=b"\x08\x7f" + bogus.key[len(b"\x08") + 4 :])  # table id 127
+        payload = b"".join(
+            [
+                update_bytes("insert", enc.encode_entry(sff(1, 255, 1))),  # duplicate
+                update_bytes("insert", enc.encode_entry(sff(2, 255, 1))),  # fine
+                update_bytes("delete", enc.encode_entry(sff(3, 255, 1))),  # missing
+                update_bytes("modify", enc.encode_entry(sff(1, 255, 4))),  # fine
+                update_bytes("insert", bogus),  # unknown table id
+            ]
+        )
+
+        async def write() -> None:
+            await client.write(payload)
+
+        with pytest.raises(_RpcFailure) as info:
+            f._run(write())
+    assert info.value.code == "UNKNOWN"
+    assert [c for c, _ in info.value.details or []] == [
+        rpc_code.ALREADY_EXISTS,
+        rpc_code.OK,
+        rpc_code.NOT_FOUND,
+        rpc_code.OK,
+        rpc_code.INVALID_ARGUMENT,
+    ]
+    assert len(server.entries()) == 2
+
+
+def test_failure_on_one_switch_rolls_back_all(
+    two_servers: tuple[P4RuntimeTestServer, P4RuntimeTestServer],
+) -> None:
+    a, b = two_servers
+    with fabric(a, b) as f:
+        f.apply(FakePlan({"s1": [*path(1), classify(1)], "s2": [*path(1)]}))
+        snap = (installed(a), installed(b))
+        cls_id = SCHEMA.table("wp_classify").id
+        b.inject = lambda u: (
+            (rpc_code.INTERNAL, "boom") if u.entity.table_entry.table_id == cls_id else None
+        )
+        with pytest.raises(P4RuntimeWriteError) as info:
+            f.apply(FakePlan({"s1": [*path(2), classify(2)], "s2": [*path(2), classify(2)]}))
+        assert [x.switch for x in info.value.failures] == ["s2"]
+        assert "phase 1 (edge upserts)" in str(info.value)
+        assert info.value.rolled_back
+        assert (installed(a), installed(b)) == snap
+
+
+def test_arbitration_takeover(server: P4RuntimeTestServer) -> None:
+    plan = FakePlan({"s1": path(1)})
+    with fabric(server, election_id=5) as low:
+        low.apply(plan)
+        with fabric(server, election_id=9) as high:
+            assert high.aio._clients["s1"].primary
+            with pytest.raises(P4RuntimeWriteError) as info:
+                low.apply(FakePlan({"s1": path(2)}))
+            assert {x.code for x in info.value.failures} == {"PERMISSION_DENIED"}
+            assert info.value.failures[0].message == "Not primary"
+            assert len(info.value.failures) == 2
+            assert high.apply(FakePlan({"s1": path(3)})).written == 4
+            with pytest.raises(SwitchConnectionError, match=r"s1 at 127\.0\.0\.1:\d+: not primary"):
+                fabric(server, election_id=7).connect()
+        # high has gone: the server makes the remaining controller primary again.
+        assert low.apply(FakePlan({"s1": path(2)})).written == 4  # +path 2, -path 3
+
+
+def test_server_restart_mid_apply(server: P4RuntimeTestServer) -> None:
+    entries = sff_entries(400)
+    server.crash_after_writes = 3  # the pipeline push is not a Write; Write #3 crashes
+    server.down_for = 0.3
+    with fabric(server, batch_size=50) as f:
+        r = f.apply(FakePlan({"s1": [*entries, classify(1)]}))
+        assert len(server.entries()) == 401
+        assert server.set_pipeline_rpcs == 2  # the restarted switch lost its pipeline
+        assert r.switches[0].inserted >= 401
+        assert f.apply(FakePlan({"s1": [*entries, classify(1)]})).written == 0
+
+
+def test_unreachable_switch_names_switch_and_address() -> None:
+    port = free_port()
+    t0 = time.monotonic()
+    f = Fabric(
+        [Sw("edge7", f"127.0.0.1:{port}")], pipeline=PIPELINE, retries=2, backoff=0.02, timeout=0.3
+    )
+    with pytest.raises(
+        SwitchConnectionError, match=rf"edge7 at 127\.0\.0\.1:{port}: unreachable after 3"
+    ):
+        f.connect()
+    assert time.monotonic() - t0 < 5
+
+
+def test_ownership_foreign_entries_and_defaults(server: P4RuntimeTestServer) -> None:
+    default = TableEntry(table="wp_sff", match=(), action=Action.of("sff_drop"), is_default=True)
+    with fabric(server) as f:
+        f.apply(FakePlan({"s1": [*path(1), *path(4)]}))
+        # Somebody else's entry in an owned table is removed by the next apply.
+        r = f.apply(FakePlan({"s1": [*path(1), default]}))
+        assert r.switches[0].deleted == 2 and r.switches[0].modified == 1
+        assert f.apply(FakePlan({"s1": [*path(1), default]})).written == 0
+        assert default in f.read("s1")
+        # Without a default entry in the plan, the default is left alone (never deleted).
+        assert f.apply(FakePlan({"s1": path(1)})).written == 0
+
+
+def test_counters_and_progress(server: P4RuntimeTestServer) -> None:
+    seen: list[tuple[int, int]] = []
+    enc = Encoder(SCHEMA)
+    with fabric(server, batch_size=100) as f:
+        f.apply(
+            FakePlan({"s1": [*sff_entries(450), classify(1)]}),
+            progress=lambda d, t: seen.append((d, t)),
+        )
+        assert seen[-1] == (451, 451)
+        assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+        server.set_counter(enc.encode(sff(1, 255, 1)), 12, 1200)
+        server.set_counter(enc.encode(classify(1)), 5, 500)
+        stats = f._run(read_stats(f.aio))
+    assert stats.hop("s1", 1, 255).packets == 12
+    assert stats.rules[0].packets == 5
+    table = stats.table()
+    assert "start_chain(paths=1, spi=1)" in table
+    assert len(stats.hops) == 450
