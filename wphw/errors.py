@@ -47,5 +47,9 @@ class RegisterError(WphwError):
     """A PE register value is out of range, or a block's ID/VERSION does not match."""
 
 
+class PEError(WphwError):
+    """A software PE cannot start, its parameters are invalid, or its control interface fails."""
+
+
 class LabError(WphwError):
     """A BMv2 lab could not be brought up or torn down."""
