@@ -238,77 +238,109 @@ async def test_disabled_and_registers(dut: Any) -> None:
     assert (cnt.done_pkts, cnt.bypass_pkts, cnt.reject_pkts) == (0, 0, 0)
 
 
+RATE_SIZES = (60, 64, 65, 128, 129, 256, 1024, 1514, 9000)
+
+
+class Handshakes:
+    """Cycle numbers of every s_axis and m_axis handshake (a monitor coroutine)."""
+
+    def __init__(self, dut: Any) -> None:
+        self.dut = dut
+        self.cycle = 0
+        self.ins: list[int] = []
+        self.outs: list[int] = []
+        self.task = cocotb.start_soon(self._run())
+
+    async def _run(self) -> None:
+        from cocotb.triggers import RisingEdge
+
+        dut = self.dut
+        while True:
+            await RisingEdge(dut.clk)
+            self.cycle += 1
+            if dut.s_axis_tvalid.value and dut.s_axis_tready.value:
+                self.ins.append(self.cycle)
+            if dut.m_axis_tvalid.value and dut.m_axis_tready.value:
+                self.outs.append(self.cycle)
+
+    def clear(self) -> None:
+        self.ins.clear()
+        self.outs.clear()
+
+
+def steady_rate(cycles: list[int]) -> float:
+    """Beats per cycle over the last three quarters of a run (the pipeline is full)."""
+    tail = cycles[len(cycles) // 4 :]
+    if len(tail) < 2:
+        return 0.0
+    return (len(tail) - 1) / (tail[-1] - tail[0])
+
+
+def rate_frame(size: int, decrypt: bool) -> bytes:
+    """An NSH/IPv4/UDP frame of ``size`` bytes (encrypted for decrypt mode)."""
+    b = bytearray(common.pad_to(common.ipv4_frame(nsh=(1, 255)), size))
+    b[24:26] = (size - 22).to_bytes(2, "big")  # IPv4 total length covers the frame
+    ip_csum_fix(b, 22)
+    frame = bytes(b)
+    return esp.encrypt(frame, key=KEY, key_id=KEY_ID, seq=size) if decrypt else frame
+
+
 @cocotb.test()
 async def test_rate(dut: Any) -> None:
     """Beats per cycle for back-to-back frames of each size, and latency (printed)."""
-    import cocotb
-    from cocotb.triggers import RisingEdge
-
+    tb, drv = await setup(dut, decrypt=False, p_idle=0.0, p_bp=0.0)
+    hs = Handshakes(dut)
     results = []
     for decrypt in (False, True):
-        tb, _drv = await setup(dut, decrypt=decrypt, p_idle=0.0, p_bp=0.0)
-        for size in (60, 64, 65, 128, 129, 256, 512, 1024, 1514, 9000):
-            plain = common.pad_to(common.ipv4_frame(nsh=(1, 255)), size)
-            plain = plain[:14] + plain[14:]
-            b = bytearray(plain)
-            b[24:26] = (size - 22).to_bytes(2, "big")  # IPv4 total length covers the frame
-            ip_csum_fix(b, 22)
-            frame = bytes(b)
-            if decrypt:
-                frame = esp.encrypt(frame, key=KEY, key_id=KEY_ID, seq=size)
-            n = max(8, 20000 // size)
-            stats = {"in": 0, "out": 0, "first_in": -1, "last_out": -1, "first_out": -1}
-            cyc = 0
-
-            async def monitor(stats: dict[str, int] = stats) -> None:
-                nonlocal cyc
-                while True:
-                    await RisingEdge(dut.clk)
-                    cyc += 1
-                    if dut.s_axis_tvalid.value and dut.s_axis_tready.value:
-                        stats["in"] += 1
-                        if stats["first_in"] < 0:
-                            stats["first_in"] = cyc
-                    if dut.m_axis_tvalid.value and dut.m_axis_tready.value:
-                        stats["out"] += 1
-                        stats["last_out"] = cyc
-                        if stats["first_out"] < 0:
-                            stats["first_out"] = cyc
-
-            mon = cocotb.start_soon(monitor())
+        await drv.configure(enable=True, decrypt=decrypt)
+        for size in RATE_SIZES:
+            frame = rate_frame(size, decrypt)
+            # latency: one frame into an idle pipeline
+            await tb.cycles(40)
+            hs.clear()
+            await tb.send(frame)
+            await tb.recv()
+            first_lat = hs.outs[0] - hs.ins[0]
+            last_lat = hs.outs[-1] - hs.ins[-1]
+            # throughput: back-to-back frames
+            n = max(4, 6000 // size)
+            await tb.cycles(40)
+            hs.clear()
             for _ in range(n):
                 await tb.send(frame)
             for _ in range(n):
                 await tb.recv()
-            mon.cancel()
-            span = stats["last_out"] - stats["first_in"] + 1
-            latency = stats["first_out"] - stats["first_in"]
-            # steady state: subtract the pipeline fill (latency) from the span
-            steady = max(1, span - latency)
             row = {
                 "module": "wp_chacha20",
                 "mode": "decrypt" if decrypt else "encrypt",
                 "frame_bytes": len(frame),
                 "frames": n,
-                "in_beats": stats["in"],
-                "out_beats": stats["out"],
-                "cycles": span,
-                "latency_cycles": latency,
-                "in_beats_per_cycle": round(stats["in"] / steady, 3),
-                "out_beats_per_cycle": round(stats["out"] / steady, 3),
+                "in_beats": len(hs.ins),
+                "out_beats": len(hs.outs),
+                "in_beats_per_cycle": round(steady_rate(hs.ins), 3),
+                "out_beats_per_cycle": round(steady_rate(hs.outs), 3),
+                "latency_first_beat": first_lat,
+                "latency_last_beat": last_lat,
             }
             results.append(row)
             dut._log.info("RATE %s", json.dumps(row))
+    hs.task.cancel()
     path = os.environ.get("WPHW_RATE_FILE")
     if path:
         with open(path, "a", encoding="utf-8") as fh:
             for row in results:
                 fh.write(json.dumps(row) + "\n")
-    # the data path moves one beat per cycle on its busier side (input for decrypt, output
-    # for encrypt, which adds 16 bytes per frame) for every size
+    # one beat per cycle on the busier side: the output when encrypting (frames grow by 16
+    # bytes), the input when decrypting (frames shrink). Known limit (docs/encrypt_format.md):
+    # decrypting a frame whose last input beat holds 17..31 bytes costs one extra cycle.
     for row in results:
-        busy = max(row["in_beats_per_cycle"], row["out_beats_per_cycle"])
-        assert busy >= 0.97, f"below line rate: {row}"
+        if row["mode"] == "encrypt":
+            assert row["out_beats_per_cycle"] >= 0.99, f"below line rate: {row}"
+        else:
+            length = row["frame_bytes"]
+            beats = -(-length // 32)
+            bound = beats / (beats + 1) if 17 <= length % 32 <= 31 else 1.0
+            assert row["in_beats_per_cycle"] >= bound - 0.01, f"below line rate: {row}"
 
 
 def ip_csum_fix(b: bytearray, l3: int) -> None:
