@@ -21,7 +21,7 @@ from wphw.p4rt.fabric import _RpcFailure
 
 SCHEMA = Schema.load(TEST_P4INFO)
 PIPELINE = Pipeline.of(SCHEMA, b'{"fake": "bmv2 json"}')
-FAST = {"retries": 3, "backoff": 0.05, "timeout": 2.0}
+FAST = {"retries": 5, "backoff": 0.05, "timeout": 2.0}
 
 
 @pytest.fixture

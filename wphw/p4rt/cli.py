@@ -70,6 +70,7 @@ def _connection_args(p: argparse.ArgumentParser, pipeline: bool = True) -> None:
     g.add_argument("--tls-target-name", help="name expected in the server certificate")
     g.add_argument("--batch-size", type=int, default=1000, help="updates per Write (1000)")
     g.add_argument("--retries", type=int, default=5, help="connection retries (5)")
+    g.add_argument("--timeout", type=float, default=30.0, help="RPC timeout in seconds (30)")
 
 
 def _pipeline(args: argparse.Namespace) -> Pipeline | None:
@@ -103,6 +104,7 @@ def _fabric(args: argparse.Namespace, topology: object, pipeline: bool = True) -
         credentials=creds,
         batch_size=args.batch_size,
         retries=args.retries,
+        timeout=args.timeout,
     )
 
 

@@ -347,7 +347,7 @@ class _Client:
                 self.address, self.credentials.channel_credentials(), options=opts
             )
         self._channel = channel
-        await asyncio.wait_for(channel.channel_ready(), self.timeout)
+        await _wait_ready(channel, self.timeout)
         self._write_rpc = channel.unary_unary(
             "/p4.v1.P4Runtime/Write",
             request_serializer=_identity,
@@ -516,6 +516,21 @@ class _Client:
                 raise _Disconnected(_describe_exc(exc)) from exc
             raise self._error(f"Read failed: {_describe_exc(exc)}") from exc
         return out
+
+
+async def _wait_ready(channel: grpc.aio.Channel, timeout: float) -> None:
+    """Wait until the channel is READY; fail at once on a refused connection."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    state = channel.get_state(try_to_connect=True)
+    while state != grpc.ChannelConnectivity.READY:
+        if state in (grpc.ChannelConnectivity.TRANSIENT_FAILURE, grpc.ChannelConnectivity.SHUTDOWN):
+            raise _Disconnected("connection failed (nothing listening, or TLS/HTTP2 mismatch)")
+        remaining = deadline - loop.time()
+        if remaining <= 0:
+            raise TimeoutError
+        await asyncio.wait_for(channel.wait_for_state_change(state), remaining)
+        state = channel.get_state(try_to_connect=True)
 
 
 def _describe_exc(exc: BaseException) -> str:
