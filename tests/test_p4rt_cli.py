@@ -6,9 +6,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from p4rt_common import ROOT, TEST_P4INFO
 from p4rt_testserver import P4RuntimeTestServer
+
 from wphw.cli import main
 
 
