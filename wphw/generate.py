@@ -104,14 +104,20 @@ def fat_tree(
 
 
 def random_policy(
-    topology: dict[str, Any], n_rules: int, *, seed: int = 1, instances: int = 2
+    topology: dict[str, Any],
+    n_rules: int,
+    *,
+    seed: int = 1,
+    instances: int = 2,
+    subscribers: int | None = None,
 ) -> dict[str, Any]:
-    """``n_rules`` rules spread over the edge switches: each steers TCP to one destination
-    host (and port) through one of :data:`CHAINS`, or (one in ten) forwards/drops plainly."""
+    """``n_rules`` rules spread over the edge switches (the first ``subscribers`` of them, or
+    all): each steers TCP to one destination host (and port) through one of :data:`CHAINS`,
+    or (one in ten) drops plainly."""
     rng = random.Random(seed)
     hosts = sorted(topology["hosts"].items())
-    edges = sorted({h["switch"] for _, h in hosts})
-    subscribers: dict[str, list[dict[str, Any]]] = {e: [] for e in edges}
+    edges = sorted({h["switch"] for _, h in hosts})[:subscribers]
+    by_sub: dict[str, list[dict[str, Any]]] = {e: [] for e in edges}
     for i in range(n_rules):
         sub = edges[i % len(edges)]
         _, dst = hosts[rng.randrange(len(hosts))]
@@ -127,10 +133,10 @@ def random_policy(
             rule["actions"] = ["drop"]
         else:
             rule["actions"] = [*CHAINS[rng.randrange(len(CHAINS))], "route"]
-        subscribers[sub].append(rule)
+        by_sub[sub].append(rule)
     services = {s: {"instances": instances} for s in ("ids", "encrypt", "nat", "fw", "count")}
     return {
         "metric": "hops",
         "services": services,
-        "subscribers": {k: v for k, v in subscribers.items() if v},
+        "subscribers": {k: v for k, v in by_sub.items() if v},
     }

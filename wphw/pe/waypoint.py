@@ -1,0 +1,167 @@
+"""A software waypoint: the internal interconnect of the paper's Figure 5 in one process.
+
+A waypoint port carries packets for every PE behind it. The plan's waypoint contexts say which
+PE and service handle each (SPI, SI) — or, for legacy PEs on the SFC proxy leg, each VLAN —
+exactly like the context table of ``hdl/wp_waypoint.v``. :class:`WaypointProcessor` looks the
+context up and hands the frame to that PE's :class:`~wphw.pe.runtime.FrameProcessor` (one per PE
+and service, so counters stay per PE). Frames with no context are dropped and counted.
+
+Run by the lab inside the waypoint's namespace::
+
+    python -m wphw.pe.waypoint --iface eth0 --name wp1 --contexts contexts.json \\
+        --pes '[{"name": "ids1", "services": ["ids"], "kind": "software", "params": {}}]' \\
+        --control 127.0.0.1:18000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from wphw.errors import PEError
+from wphw.pe.runtime import ETHERTYPE_NSH, ETHERTYPE_VLAN, FrameProcessor, PERunner
+from wphw.pe.services import make_service
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class _Named:
+    name: str
+
+    def counters(self) -> dict[str, Any]:
+        return {}
+
+
+class WaypointProcessor:
+    """Dispatch frames to per-PE processors by (SPI, SI) or by VLAN."""
+
+    legacy = False
+
+    def __init__(
+        self, name: str, contexts: Sequence[Mapping[str, Any]], pes: Sequence[Mapping[str, Any]]
+    ) -> None:
+        self.name = name
+        self.service = _Named("waypoint")
+        specs = {str(p["name"]): p for p in pes}
+        self.procs: dict[tuple[str, str, bool], FrameProcessor] = {}
+        self.by_nsh: dict[tuple[int, int], FrameProcessor] = {}
+        self.by_vlan: dict[int, FrameProcessor] = {}
+        self.rx = self.tx = self.dropped = 0
+        self.by_reason: dict[str, int] = {}
+        for c in contexts:
+            if c["waypoint"] != name:
+                continue
+            pe, service = str(c["pe"]), str(c["service"])
+            if pe not in specs:
+                raise PEError(f"waypoint {name}: context names PE {pe!r}, which is not here")
+            legacy = c.get("vlan") is not None
+            key = (pe, service, legacy)
+            proc = self.procs.get(key)
+            if proc is None:
+                svc = make_service(service, dict(specs[pe].get("params") or {}), pe=pe)
+                proc = FrameProcessor(svc, legacy=legacy, name=f"{pe}/{service}")
+                self.procs[key] = proc
+            if legacy:
+                self.by_vlan[int(c["vlan"])] = proc
+            else:
+                self.by_nsh[(int(c["spi"]), int(c["si"]))] = proc
+
+    def drop(self, reason: str) -> None:
+        self.dropped += 1
+        self.by_reason[reason] = self.by_reason.get(reason, 0) + 1
+
+    def process(self, frame: bytes) -> bytes | None:
+        self.rx += 1
+        if len(frame) < 22:
+            self.drop("runt")
+            return None
+        ethertype = (frame[12] << 8) | frame[13]
+        proc: FrameProcessor | None
+        if ethertype == ETHERTYPE_NSH:
+            spi = (frame[18] << 16) | (frame[19] << 8) | frame[20]
+            proc = self.by_nsh.get((spi, frame[21]))
+        elif ethertype == ETHERTYPE_VLAN:
+            proc = self.by_vlan.get(((frame[14] << 8) | frame[15]) & 0x0FFF)
+        else:
+            proc = None
+        if proc is None:
+            self.drop("no_context")
+            return None
+        out = proc.process(frame)
+        if out is None:
+            self.dropped += 1
+        else:
+            self.tx += 1
+        return out
+
+    def counters(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "service": "waypoint",
+            "rx": self.rx,
+            "tx": self.tx,
+            "dropped": self.dropped,
+            "by_reason": self.by_reason.copy(),
+            "pes": {f"{pe}/{svc}": p.counters() for (pe, svc, _), p in sorted(self.procs.items())},
+        }
+
+    def stamps_since(self, since: int = 0) -> list[dict[str, Any]]:
+        return [s for p in self.procs.values() for s in p.stamps_since(since)]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(
+        prog="python -m wphw.pe.waypoint",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    ap.add_argument("--iface", required=True)
+    ap.add_argument("--name", required=True, help="the waypoint's name in the topology")
+    ap.add_argument(
+        "--contexts", required=True, type=Path, help="JSON list of the plan's waypoint contexts"
+    )
+    ap.add_argument("--pes", required=True, help="JSON list of {name, services, kind, params}")
+    ap.add_argument("--control", help="host:port for /health and /counters")
+    args = ap.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    contexts = json.loads(args.contexts.read_text())
+    pes = json.loads(args.pes)
+    processor = WaypointProcessor(args.name, contexts, pes)
+    first = next(iter(processor.procs.values()), None)
+    if first is None:
+        log.warning("waypoint %s: no contexts, every frame will be dropped", args.name)
+    runner = PERunner(
+        first.service if first else "count", args.iface, name=args.name, control=args.control
+    )
+    runner.proc = processor  # type: ignore[assignment]
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        runner.stop()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    runner.open()
+    log.info(
+        "waypoint %s: %d NSH and %d VLAN contexts for %d PE services",
+        args.name,
+        len(processor.by_nsh),
+        len(processor.by_vlan),
+        len(processor.procs),
+    )
+    runner.run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
