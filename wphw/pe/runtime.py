@@ -218,7 +218,7 @@ class FrameProcessor:
         return [s.to_dict() for s in list(self.stamps) if s.n > since]
 
 
-def _reinsert_vlan(data: bytes, ancdata: list[tuple[int, int, bytes]]) -> bytes:
+def reinsert_vlan(data: bytes, ancdata: list[tuple[int, int, bytes]]) -> bytes:
     """Put back the 802.1Q tag the kernel moved to metadata (VLAN receive offload)."""
     for level, kind, cdata in ancdata:
         if level == SOL_PACKET and kind == PACKET_AUXDATA and len(cdata) >= _AUX.size:
@@ -249,6 +249,7 @@ class PERunner:
         stamp: bool = False,
         stamp_limit: int = DEFAULT_STAMP_LIMIT,
         control: str | None = None,
+        netns: str | None = None,
     ) -> None:
         self.name = name or f"{service if isinstance(service, str) else service.name}@{iface}"
         svc = (
@@ -259,6 +260,7 @@ class PERunner:
             svc, legacy=legacy, name=self.name, stamp=stamp, stamp_limit=stamp_limit
         )
         self.control = control
+        self.netns = netns
         self.control_address: str | None = None
         self.started = 0.0
         self._sock: socket.socket | None = None
@@ -272,7 +274,24 @@ class PERunner:
     # --- lifecycle --------------------------------------------------------------------------
 
     def open(self) -> None:
-        """Open the packet socket and the control server (raises :class:`PEError`)."""
+        """Open the packet socket and the control server (raises :class:`PEError`); with
+        ``netns``, both are opened inside that network namespace (``ip netns`` name) while the
+        thread returns to its own (sockets keep the namespace they were made in)."""
+        if self.netns is None:
+            self._open()
+            return
+        from pyroute2 import netns as pyroute2_netns
+
+        try:
+            pyroute2_netns.pushns(self.netns)
+        except OSError as exc:
+            raise PEError(f"PE {self.name}: cannot enter netns {self.netns!r}: {exc}") from None
+        try:
+            self._open()
+        finally:
+            pyroute2_netns.popns()
+
+    def _open(self) -> None:
         try:
             sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
         except PermissionError:
@@ -383,7 +402,7 @@ class PERunner:
                 raise
             if addr[2] == PACKET_OUTGOING:
                 continue
-            out = proc.process(_reinsert_vlan(data, anc) if anc else data)
+            out = proc.process(reinsert_vlan(data, anc) if anc else data)
             if out is not None:
                 self._send(sock, out)
 
