@@ -90,7 +90,8 @@ class EncodedEntry(NamedTuple):
     @property
     def is_default(self) -> bool:
         # A default entry's key is exactly: table_id, is_default_action=true.
-        return self.key == b"\x08" + _varint(self.table_id) + b"\x40\x01"
+        # (Any other key is longer than 8 bytes or does not end in 0x40 0x01.)
+        return len(self.key) <= 8 and self.key.endswith(b"\x40\x01")
 
     def entry_bytes(self, with_action: bool = True) -> bytes:
         """The serialized ``p4.v1.TableEntry``."""

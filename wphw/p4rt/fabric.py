@@ -573,6 +573,7 @@ class _Run:
         self.counts = {"insert": 0, "modify": 0, "delete": 0}
         self.unchanged = 0
         self.log = client.log
+        self._edge_by_name: dict[str, bool] = {}
 
     async def read_installed(self) -> None:
         entities = [p4r.Entity(table_entry=p4r.TableEntry(table_id=t.id)) for t in self.owned]
@@ -689,25 +690,37 @@ class _Run:
         if pending:
             await asyncio.gather(*pending)
 
-    async def stream_first_phase(self) -> None:
-        """Encode the plan and write path-table upserts while encoding goes on (phase 0)."""
-        self.desired = {}
+    def _is_edge(self, table: str) -> bool:
+        edge = self._edge_by_name.get(table)
+        if edge is None:
+            edge = self.encoder.table(table).id in self.edge_ids
+            self._edge_by_name[table] = edge
+        return edge
+
+    async def stream_upserts(self, phase: int) -> None:
+        """Phase 0 (path tables) or 1 (edge tables): encode that part of the plan and write
+        its inserts/modifies while encoding goes on, so the client overlaps the switch."""
+        if phase == 0:
+            self.desired = {}
+        want_edge = phase == 1
         size = self.fabric.batch_size
         window = self.fabric.window
-        edge_ids = self.edge_ids
         installed = self.installed
+        is_edge = self._is_edge
         batch: list[Op] = []
         pending: set[asyncio.Task[None]] = set()
         try:
             for n, e in enumerate(self.entries):
+                if is_edge(e.table) != want_edge:
+                    continue
                 x = self._add_desired(e)
-                if x is None or x.table_id in edge_ids:
+                if x is None:
                     continue
                 old = installed.get(x.key)
                 if old is None:
-                    batch.append(Op(0, "modify" if x.is_default else "insert", x, None))
+                    batch.append(Op(phase, "modify" if x.is_default else "insert", x, None))
                 elif not old.same_value(x):
-                    batch.append(Op(0, "modify", x, old))
+                    batch.append(Op(phase, "modify", x, old))
                 if len(batch) >= size:
                     if len(pending) >= window:
                         _, pending = await asyncio.wait(
@@ -723,10 +736,11 @@ class _Run:
         finally:
             if pending:
                 await asyncio.gather(*pending)
-        await self._finish_phase(0)
+        await self._finish_phase(phase)
 
-    async def run_phase(self, phase: int) -> None:
-        ops = compute_ops(self.desired, self.installed, self.edge_ids)[phase]
+    async def run_phase(self, phase: int, ops: Sequence[Op] | None = None) -> None:
+        if ops is None:
+            ops = compute_ops(self.desired, self.installed, self.edge_ids)[phase]
         await self._run_ops(ops)
         await self._finish_phase(phase)
 
@@ -960,15 +974,18 @@ class AsyncFabric:
         self._progress, self._done = progress, 0
         self._total = sum(len(r.entries) for r in runs.values())
         try:
-            await self._phase(runs, lambda r: r.stream_first_phase(), 0)
-            remaining = sum(
-                len(p)
-                for r in runs.values()
-                for p in compute_ops(r.desired, r.installed, r.edge_ids)[1:]
-            )
-            self._total = self._done + remaining
-            for phase in range(1, len(PHASES)):
-                await self._phase(runs, lambda r, p=phase: r.run_phase(p), phase)  # type: ignore[misc]
+            await self._phase(runs, lambda r: r.stream_upserts(0), 0)
+            await self._phase(runs, lambda r: r.stream_upserts(1), 1)
+            pending = {
+                name: compute_ops(r.desired, r.installed, r.edge_ids) for name, r in runs.items()
+            }
+            self._total = self._done + sum(len(p) for ops in pending.values() for p in ops[2:])
+            for phase in range(2, len(PHASES)):
+                await self._phase(
+                    runs,
+                    lambda r, p=phase: r.run_phase(p, pending[r.client.name][p]),  # type: ignore[misc]
+                    phase,
+                )
         finally:
             self._progress = None
         results = []
