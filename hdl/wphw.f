@@ -15,3 +15,4 @@ wp_waypoint.v
 wp_chacha20_fifo.v
 wp_chacha20_core.v
 wp_chacha20.v
+wp_ids.v

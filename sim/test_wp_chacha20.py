@@ -136,6 +136,7 @@ async def run_frames(tb: Any, model: PeModel, frames: list[bytes]) -> None:
         assert got == exp, f"frame {i}: in {frames[i].hex()}\n got {got.hex()}\n exp {exp.hex()}"
         assert user & 0xFFFF == exp_len, f"frame {i}: tuser pkt_len {user & 0xFFFF} != {exp_len}"
     await task
+    await tb.source.wait()  # every queued frame has left the source
     await tb.cycles(10)
     assert tb.sink.empty(), "unexpected extra output frame"
 

@@ -1,0 +1,566 @@
+/*
+ * wphw — wp_ids: signature-matching IDS PE.
+ *
+ * NUM_SIGS register-programmed byte signatures (1..16 bytes) are matched anywhere inside the
+ * L4 payload of the inner IPv4 packet (after the TCP/UDP header; the whole IPv4 payload for
+ * other protocols, non-first fragments and IHL > 5), across beat boundaries: every cycle the
+ * 32 bytes of the current beat plus the last 15 bytes of the previous beat are compared
+ * against every signature at every end position. The frame's action is the strongest action
+ * of the signatures it contains (drop > mark > pass); mark sets the IPv4 DSCP to MARK_DSCP
+ * (incremental checksum update, RFC 1624). Frames are stored in a frame FIFO and committed
+ * (or rolled back, for drop) at tlast, so the PE is store-and-forward; frames longer than the
+ * FIFO are dropped and counted. NSH SI is decremented by the rule shared by all PEs.
+ */
+
+`resetall
+`timescale 1ns / 1ps
+`default_nettype none
+
+`include "wp_regmap.vh"
+
+module wp_ids #
+(
+    // AXI4-Stream data width (fixed: 256)
+    parameter DATA_WIDTH = 256,
+    // AXI4-Stream tkeep width
+    parameter KEEP_WIDTH = DATA_WIDTH/8,
+    // AXI4-Stream tuser width
+    parameter USER_WIDTH = 128,
+    // AXI-Lite address width (the block decodes the low 12 bits)
+    parameter AXIL_ADDR_WIDTH = 12,
+    // number of signatures implemented (1..16)
+    parameter NUM_SIGS = 4,
+    // reset value of CONFIG.DEC_SI
+    parameter DEC_SI = 1,
+    // frame FIFO depth in beats (power of two); longer frames are dropped
+    parameter FRAME_DEPTH = 512
+)
+(
+    input  wire                       clk,
+    input  wire                       rst,
+
+    input  wire [DATA_WIDTH-1:0]      s_axis_tdata,
+    input  wire [KEEP_WIDTH-1:0]      s_axis_tkeep,
+    input  wire                       s_axis_tvalid,
+    output wire                       s_axis_tready,
+    input  wire                       s_axis_tlast,
+    input  wire [USER_WIDTH-1:0]      s_axis_tuser,
+
+    output wire [DATA_WIDTH-1:0]      m_axis_tdata,
+    output wire [KEEP_WIDTH-1:0]      m_axis_tkeep,
+    output wire                       m_axis_tvalid,
+    input  wire                       m_axis_tready,
+    output wire                       m_axis_tlast,
+    output wire [USER_WIDTH-1:0]      m_axis_tuser,
+
+    input  wire [AXIL_ADDR_WIDTH-1:0] s_axil_awaddr,
+    input  wire [2:0]                 s_axil_awprot,
+    input  wire                       s_axil_awvalid,
+    output wire                       s_axil_awready,
+    input  wire [31:0]                s_axil_wdata,
+    input  wire [3:0]                 s_axil_wstrb,
+    input  wire                       s_axil_wvalid,
+    output wire                       s_axil_wready,
+    output wire [1:0]                 s_axil_bresp,
+    output wire                       s_axil_bvalid,
+    input  wire                       s_axil_bready,
+    input  wire [AXIL_ADDR_WIDTH-1:0] s_axil_araddr,
+    input  wire [2:0]                 s_axil_arprot,
+    input  wire                       s_axil_arvalid,
+    output wire                       s_axil_arready,
+    output wire [31:0]                s_axil_rdata,
+    output wire [1:0]                 s_axil_rresp,
+    output wire                       s_axil_rvalid,
+    input  wire                       s_axil_rready
+);
+
+localparam ADDR_WIDTH = $clog2(FRAME_DEPTH);
+localparam MEM_WIDTH = USER_WIDTH + 1 + KEEP_WIDTH + DATA_WIDTH;
+// decision: si_dec, mark, l3[5:0], tos[7:0], csum[15:0]
+localparam DEC_WIDTH = 2 + 6 + 8 + 16;
+localparam HB_BYTES = 96;  // header bytes kept for parsing (beats 0..2)
+
+initial begin
+    if (DATA_WIDTH != 256 || KEEP_WIDTH != 32) begin
+        $error("Error: wp_ids supports DATA_WIDTH 256 / KEEP_WIDTH 32 only (instance %m)");
+        $finish;
+    end
+    if (NUM_SIGS < 1 || NUM_SIGS > 16) begin
+        $error("Error: NUM_SIGS must be 1..16 (instance %m)");
+        $finish;
+    end
+    if (FRAME_DEPTH < 4 || (1 << ADDR_WIDTH) != FRAME_DEPTH) begin
+        $error("Error: FRAME_DEPTH must be a power of two >= 4 (instance %m)");
+        $finish;
+    end
+    if (AXIL_ADDR_WIDTH < 12) begin
+        $error("Error: AXIL_ADDR_WIDTH must be at least 12 (instance %m)");
+        $finish;
+    end
+end
+
+// ------------------------------------------------------------------------------------------
+// Registers
+// ------------------------------------------------------------------------------------------
+
+reg        cfg_dec_si_reg = DEC_SI;
+reg [5:0]  mark_dscp_reg = 0;
+reg [4:0]  sig_len_reg [0:NUM_SIGS-1];
+reg [1:0]  sig_act_reg [0:NUM_SIGS-1];
+reg [127:0] sig_data_reg [0:NUM_SIGS-1];
+reg [63:0] sig_hits_reg [0:NUM_SIGS-1];
+reg [63:0] pkts_reg = 0, match_pkts_reg = 0, mark_pkts_reg = 0, drop_pkts_reg = 0;
+reg [63:0] oversize_pkts_reg = 0;
+reg [31:0] hi_latch_reg = 0;
+
+reg        axil_awready_reg = 1'b0;
+reg        axil_bvalid_reg = 1'b0;
+reg        axil_arready_reg = 1'b0;
+reg        axil_rvalid_reg = 1'b0;
+reg [31:0] axil_rdata_reg = 0;
+
+assign s_axil_awready = axil_awready_reg;
+assign s_axil_wready = axil_awready_reg;
+assign s_axil_bresp = 2'b00;
+assign s_axil_bvalid = axil_bvalid_reg;
+assign s_axil_arready = axil_arready_reg;
+assign s_axil_rdata = axil_rdata_reg;
+assign s_axil_rresp = 2'b00;
+assign s_axil_rvalid = axil_rvalid_reg;
+
+wire [11:0] wr_off = {s_axil_awaddr[11:2], 2'b00};
+wire [11:0] rd_off = {s_axil_araddr[11:2], 2'b00};
+wire axil_wr = s_axil_awvalid && s_axil_wvalid && !axil_awready_reg && !axil_bvalid_reg;
+wire axil_rd = s_axil_arvalid && !axil_arready_reg && !axil_rvalid_reg;
+wire clear_cmd = axil_wr && wr_off == `WP_IDS_REG_CTRL && s_axil_wdata[`WP_IDS_REG_CTRL_CLEAR_LSB];
+
+// frame events (from the write side below)
+reg                ev_frame, ev_match, ev_mark, ev_drop, ev_oversize;
+reg [NUM_SIGS-1:0] ev_hits;
+
+integer i;
+
+always @(posedge clk) begin
+    axil_awready_reg <= 1'b0;
+    axil_arready_reg <= 1'b0;
+    if (axil_bvalid_reg && s_axil_bready) axil_bvalid_reg <= 1'b0;
+    if (axil_rvalid_reg && s_axil_rready) axil_rvalid_reg <= 1'b0;
+
+    if (ev_frame) pkts_reg <= pkts_reg + 1;
+    if (ev_match) match_pkts_reg <= match_pkts_reg + 1;
+    if (ev_mark) mark_pkts_reg <= mark_pkts_reg + 1;
+    if (ev_drop) drop_pkts_reg <= drop_pkts_reg + 1;
+    if (ev_oversize) oversize_pkts_reg <= oversize_pkts_reg + 1;
+    for (i = 0; i < NUM_SIGS; i = i + 1) begin
+        if (ev_hits[i]) sig_hits_reg[i] <= sig_hits_reg[i] + 1;
+    end
+    if (clear_cmd) begin
+        pkts_reg <= 0;
+        match_pkts_reg <= 0;
+        mark_pkts_reg <= 0;
+        drop_pkts_reg <= 0;
+        oversize_pkts_reg <= 0;
+        for (i = 0; i < NUM_SIGS; i = i + 1) sig_hits_reg[i] <= 0;
+    end
+
+    if (axil_wr) begin
+        axil_awready_reg <= 1'b1;
+        axil_bvalid_reg <= 1'b1;
+        if (wr_off == `WP_IDS_REG_CONFIG) begin
+            cfg_dec_si_reg <= s_axil_wdata[`WP_IDS_REG_CONFIG_DEC_SI_LSB];
+        end
+        if (wr_off == `WP_IDS_REG_MARK_DSCP) mark_dscp_reg <= s_axil_wdata[5:0];
+        for (i = 0; i < NUM_SIGS; i = i + 1) begin
+            if (wr_off == `WP_IDS_REG_SIG_CTRL + i * `WP_IDS_REG_SIG_CTRL_STRIDE) begin
+                sig_len_reg[i] <= s_axil_wdata[`WP_IDS_REG_SIG_CTRL_LEN_LSB +: 5];
+                sig_act_reg[i] <= s_axil_wdata[`WP_IDS_REG_SIG_CTRL_ACTION_LSB +: 2];
+            end
+            if (wr_off == `WP_IDS_REG_SIG_DATA0 + i * `WP_IDS_REG_SIG_DATA0_STRIDE)
+                sig_data_reg[i][0 +: 32] <= s_axil_wdata;
+            if (wr_off == `WP_IDS_REG_SIG_DATA1 + i * `WP_IDS_REG_SIG_DATA1_STRIDE)
+                sig_data_reg[i][32 +: 32] <= s_axil_wdata;
+            if (wr_off == `WP_IDS_REG_SIG_DATA2 + i * `WP_IDS_REG_SIG_DATA2_STRIDE)
+                sig_data_reg[i][64 +: 32] <= s_axil_wdata;
+            if (wr_off == `WP_IDS_REG_SIG_DATA3 + i * `WP_IDS_REG_SIG_DATA3_STRIDE)
+                sig_data_reg[i][96 +: 32] <= s_axil_wdata;
+        end
+    end
+
+    if (axil_rd) begin
+        axil_arready_reg <= 1'b1;
+        axil_rvalid_reg <= 1'b1;
+        axil_rdata_reg <= 0;
+        case (rd_off)
+            `WP_IDS_REG_ID: axil_rdata_reg <= `WP_IDS_BLOCK_ID;
+            `WP_IDS_REG_VERSION: axil_rdata_reg <= `WP_IDS_BLOCK_VERSION;
+            `WP_IDS_REG_CAPS: axil_rdata_reg <= NUM_SIGS;
+            `WP_IDS_REG_CONFIG: axil_rdata_reg[`WP_IDS_REG_CONFIG_DEC_SI_LSB] <= cfg_dec_si_reg;
+            `WP_IDS_REG_MARK_DSCP: axil_rdata_reg <= {26'd0, mark_dscp_reg};
+            `WP_IDS_REG_PKTS: begin
+                axil_rdata_reg <= pkts_reg[31:0];
+                hi_latch_reg <= pkts_reg[63:32];
+            end
+            `WP_IDS_REG_MATCH_PKTS: begin
+                axil_rdata_reg <= match_pkts_reg[31:0];
+                hi_latch_reg <= match_pkts_reg[63:32];
+            end
+            `WP_IDS_REG_MARK_PKTS: begin
+                axil_rdata_reg <= mark_pkts_reg[31:0];
+                hi_latch_reg <= mark_pkts_reg[63:32];
+            end
+            `WP_IDS_REG_DROP_PKTS: begin
+                axil_rdata_reg <= drop_pkts_reg[31:0];
+                hi_latch_reg <= drop_pkts_reg[63:32];
+            end
+            `WP_IDS_REG_OVERSIZE_PKTS: begin
+                axil_rdata_reg <= oversize_pkts_reg[31:0];
+                hi_latch_reg <= oversize_pkts_reg[63:32];
+            end
+            `WP_IDS_REG_PKTS + 4, `WP_IDS_REG_MATCH_PKTS + 4, `WP_IDS_REG_MARK_PKTS + 4,
+            `WP_IDS_REG_DROP_PKTS + 4, `WP_IDS_REG_OVERSIZE_PKTS + 4:
+                axil_rdata_reg <= hi_latch_reg;
+            default: begin
+                for (i = 0; i < NUM_SIGS; i = i + 1) begin
+                    if (rd_off == `WP_IDS_REG_SIG_CTRL + i * `WP_IDS_REG_SIG_CTRL_STRIDE) begin
+                        axil_rdata_reg <= 0;
+                        axil_rdata_reg[`WP_IDS_REG_SIG_CTRL_LEN_LSB +: 5] <= sig_len_reg[i];
+                        axil_rdata_reg[`WP_IDS_REG_SIG_CTRL_ACTION_LSB +: 2] <= sig_act_reg[i];
+                    end
+                    if (rd_off == `WP_IDS_REG_SIG_DATA0 + i * `WP_IDS_REG_SIG_DATA0_STRIDE)
+                        axil_rdata_reg <= sig_data_reg[i][0 +: 32];
+                    if (rd_off == `WP_IDS_REG_SIG_DATA1 + i * `WP_IDS_REG_SIG_DATA1_STRIDE)
+                        axil_rdata_reg <= sig_data_reg[i][32 +: 32];
+                    if (rd_off == `WP_IDS_REG_SIG_DATA2 + i * `WP_IDS_REG_SIG_DATA2_STRIDE)
+                        axil_rdata_reg <= sig_data_reg[i][64 +: 32];
+                    if (rd_off == `WP_IDS_REG_SIG_DATA3 + i * `WP_IDS_REG_SIG_DATA3_STRIDE)
+                        axil_rdata_reg <= sig_data_reg[i][96 +: 32];
+                    if (rd_off == `WP_IDS_REG_SIG_HITS + i * `WP_IDS_REG_SIG_HITS_STRIDE) begin
+                        axil_rdata_reg <= sig_hits_reg[i][31:0];
+                        hi_latch_reg <= sig_hits_reg[i][63:32];
+                    end
+                    if (rd_off == `WP_IDS_REG_SIG_HITS + i * `WP_IDS_REG_SIG_HITS_STRIDE + 4)
+                        axil_rdata_reg <= hi_latch_reg;
+                end
+            end
+        endcase
+    end
+
+    if (rst) begin
+        axil_awready_reg <= 1'b0;
+        axil_bvalid_reg <= 1'b0;
+        axil_arready_reg <= 1'b0;
+        axil_rvalid_reg <= 1'b0;
+        cfg_dec_si_reg <= DEC_SI;
+        mark_dscp_reg <= 0;
+        pkts_reg <= 0;
+        match_pkts_reg <= 0;
+        mark_pkts_reg <= 0;
+        drop_pkts_reg <= 0;
+        oversize_pkts_reg <= 0;
+        for (i = 0; i < NUM_SIGS; i = i + 1) begin
+            sig_len_reg[i] <= 0;
+            sig_act_reg[i] <= 0;
+            sig_data_reg[i] <= 0;
+            sig_hits_reg[i] <= 0;
+        end
+    end
+end
+
+// right-aligned signatures and their byte masks (static configuration, registered)
+reg [127:0] sig_r_reg [0:NUM_SIGS-1];
+reg [15:0]  sig_m_reg [0:NUM_SIGS-1];
+integer s3;
+always @(posedge clk) begin
+    for (s3 = 0; s3 < NUM_SIGS; s3 = s3 + 1) begin
+        if (sig_len_reg[s3] > 5'd16 || sig_len_reg[s3] == 5'd0) begin
+            sig_r_reg[s3] <= 0;
+            sig_m_reg[s3] <= 0;
+        end else begin
+            sig_r_reg[s3] <= sig_data_reg[s3] << (8 * (16 - sig_len_reg[s3]));
+            sig_m_reg[s3] <= 16'hffff << (16 - sig_len_reg[s3]);
+        end
+    end
+end
+
+// ------------------------------------------------------------------------------------------
+// Stage A: input register and header parse
+// ------------------------------------------------------------------------------------------
+
+reg [DATA_WIDTH-1:0] a_data_reg = 0;
+reg [KEEP_WIDTH-1:0] a_keep_reg = 0;
+reg                  a_last_reg = 1'b0;
+reg [USER_WIDTH-1:0] a_user_reg = 0;
+reg                  a_valid_reg = 1'b0;
+reg [15:0]           a_pos_reg = 0;        // byte offset of the beat in A
+reg [15:0]           in_pos_reg = 0;       // byte offset of the next accepted beat
+reg [HB_BYTES*8-1:0] hb_reg = 0;           // frame bytes 0..95 received so far
+
+wire a_advance;
+assign s_axis_tready = !a_valid_reg || a_advance;
+wire s_fire = s_axis_tvalid && s_axis_tready;
+
+always @(posedge clk) begin
+    if (a_advance) a_valid_reg <= 1'b0;
+    if (s_fire) begin
+        a_data_reg <= s_axis_tdata;
+        a_keep_reg <= s_axis_tkeep;
+        a_last_reg <= s_axis_tlast;
+        a_user_reg <= s_axis_tuser;
+        a_valid_reg <= 1'b1;
+        a_pos_reg <= in_pos_reg;
+        in_pos_reg <= s_axis_tlast ? 16'd0 : (in_pos_reg == 16'hffe0 ? in_pos_reg : in_pos_reg + 16'd32);
+        if (in_pos_reg == 0) hb_reg <= {{(HB_BYTES - 32) * 8{1'b0}}, s_axis_tdata & keep_mask(s_axis_tkeep)};
+        else if (in_pos_reg == 16'd32) hb_reg[32*8 +: 256] <= s_axis_tdata & keep_mask(s_axis_tkeep);
+        else if (in_pos_reg == 16'd64) hb_reg[64*8 +: 256] <= s_axis_tdata & keep_mask(s_axis_tkeep);
+    end
+    if (rst) begin
+        a_valid_reg <= 1'b0;
+        in_pos_reg <= 0;
+    end
+end
+
+function [255:0] keep_mask(input [31:0] k);
+    integer b;
+    begin
+        for (b = 0; b < 32; b = b + 1) keep_mask[8*b +: 8] = k[b] ? 8'hff : 8'h00;
+    end
+endfunction
+
+function [7:0] hbyte(input [HB_BYTES*8-1:0] hb, input integer idx);
+    hbyte = hb[8*idx +: 8];
+endfunction
+
+// parse (semantics of sim/common.py parse(), plus the payload start rule above)
+wire [15:0] eth_type = {hbyte(hb_reg, 12), hbyte(hb_reg, 13)};
+wire nsh = eth_type == 16'h894F;
+wire [5:0] nsh_len = hb_reg[15*8 +: 6];
+wire [3:0] nsh_md = hb_reg[16*8 +: 4];
+wire nsh_valid = nsh && hb_reg[14*8+6 +: 2] == 2'd0 && nsh_len >= 6'd2
+    && (nsh_md == 4'd1 || nsh_md == 4'd2);
+wire ip_cand = nsh ? (nsh_valid && hbyte(hb_reg, 17) == 8'd1 && nsh_len <= 6'd6
+    && (nsh_md == 4'd2 || nsh_len == 6'd6)) : eth_type == 16'h0800;
+wire [6:0] l3 = nsh ? 7'd14 + {nsh_len[4:0], 2'b00} : 7'd14;
+wire [159:0] ip = hb_reg[l3*8 +: 160];
+wire [3:0] ihl = ip[3:0];
+wire ipv4 = ip_cand && ip[7:4] == 4'd4 && ihl >= 4'd5;
+wire [15:0] total_len = {ip[2*8 +: 8], ip[3*8 +: 8]};
+wire [12:0] frag_off = {ip[6*8 +: 5], ip[7*8 +: 8]};
+wire [7:0] proto = ip[9*8 +: 8];
+wire [7:0] tos = ip[1*8 +: 8];
+wire [15:0] csum = {ip[10*8 +: 8], ip[11*8 +: 8]};
+wire [7:0] l4 = {1'b0, l3} + {2'b00, ihl, 2'b00};
+wire [3:0] doff = hb_reg[(l3 + 32)*8 + 4 +: 4];
+wire simple = ihl == 4'd5 && frag_off == 0;
+wire [8:0] pay_start = !simple ? {1'b0, l4}
+    : proto == 8'd6 ? {1'b0, l4} + (doff < 4'd5 ? 9'd20 : {3'b000, doff, 2'b00})
+    : proto == 8'd17 ? {1'b0, l4} + 9'd8
+    : {1'b0, l4};
+wire [16:0] pay_end = {10'd0, l3} + {1'b0, total_len};
+
+// payload flags of the beat in A
+reg [31:0] a_flags;
+integer b1;
+always @* begin
+    for (b1 = 0; b1 < 32; b1 = b1 + 1) begin
+        a_flags[b1] = ipv4 && a_keep_reg[b1] && ({1'b0, a_pos_reg} + b1 >= {8'd0, pay_start})
+            && ({1'b0, a_pos_reg} + b1 < pay_end);
+    end
+end
+
+// window: last 15 bytes of the previous beat, then this beat
+reg [119:0] prev_data_reg = 0;
+reg [14:0]  prev_flags_reg = 0;
+wire [47*8-1:0] win = {a_data_reg, prev_data_reg};
+wire [46:0] win_f = {a_flags, prev_flags_reg};
+
+reg [NUM_SIGS-1:0] beat_hits;
+reg ok;
+integer s1, e1, t1;
+always @* begin
+    for (s1 = 0; s1 < NUM_SIGS; s1 = s1 + 1) begin
+        beat_hits[s1] = 1'b0;
+        for (e1 = 0; e1 < 32; e1 = e1 + 1) begin
+            ok = sig_m_reg[s1] != 0;
+            for (t1 = 0; t1 < 16; t1 = t1 + 1) begin
+                if (sig_m_reg[s1][t1] && (!win_f[e1 + t1]
+                        || win[(e1 + t1)*8 +: 8] != sig_r_reg[s1][t1*8 +: 8])) begin
+                    ok = 1'b0;
+                end
+            end
+            if (ok) beat_hits[s1] = 1'b1;
+        end
+    end
+end
+
+// ------------------------------------------------------------------------------------------
+// Frame FIFO write side: commit or roll back at tlast
+// ------------------------------------------------------------------------------------------
+
+reg [MEM_WIDTH-1:0] mem [0:FRAME_DEPTH-1];
+reg [DEC_WIDTH-1:0] dmem [0:FRAME_DEPTH-1];
+reg [ADDR_WIDTH:0] wr_ptr_reg = 0, commit_ptr_reg = 0, rd_ptr_reg = 0;
+reg [ADDR_WIDTH:0] dwr_ptr_reg = 0, drd_ptr_reg = 0;
+reg [ADDR_WIDTH:0] frame_beats_reg = 0;
+reg                oversize_reg = 1'b0;
+reg [NUM_SIGS-1:0] hits_reg = 0;
+
+wire [ADDR_WIDTH:0] fill = wr_ptr_reg - rd_ptr_reg;
+wire full = fill == FRAME_DEPTH;
+assign a_advance = a_valid_reg && (oversize_reg || !full);
+
+wire [NUM_SIGS-1:0] frame_hits = hits_reg | beat_hits;
+reg act_mark, act_drop;
+integer s2;
+always @* begin
+    act_mark = 1'b0;
+    act_drop = 1'b0;
+    for (s2 = 0; s2 < NUM_SIGS; s2 = s2 + 1) begin
+        if (frame_hits[s2] && sig_act_reg[s2] == 2'd2) act_drop = 1'b1;
+        if (frame_hits[s2] && sig_act_reg[s2] == 2'd1) act_mark = 1'b1;
+    end
+end
+wire do_mark = act_mark && !act_drop;
+
+// marked TOS and checksum (RFC 1624 eqn. 3 over the word {ver_ihl, tos})
+wire [7:0] new_tos = {mark_dscp_reg, tos[1:0]};
+wire [17:0] mc_sum = {2'b00, ~csum} + {2'b00, ~{ip[7:0], tos}} + {2'b00, ip[7:0], new_tos};
+wire [16:0] mc_f1 = {1'b0, mc_sum[15:0]} + {15'd0, mc_sum[17:16]};
+wire [15:0] mc_f2 = mc_f1[15:0] + {15'd0, mc_f1[16]};
+wire [15:0] new_csum = ~mc_f2;
+wire si_dec = cfg_dec_si_reg && nsh_valid && hbyte(hb_reg, 21) != 8'd0;
+
+always @* begin
+    ev_frame = 1'b0;
+    ev_match = 1'b0;
+    ev_mark = 1'b0;
+    ev_drop = 1'b0;
+    ev_oversize = 1'b0;
+    ev_hits = 0;
+    if (a_advance && a_last_reg) begin
+        ev_frame = 1'b1;
+        if (oversize_reg) begin
+            ev_oversize = 1'b1;
+        end else begin
+            ev_hits = frame_hits;
+            ev_match = frame_hits != 0;
+            ev_mark = do_mark;
+            ev_drop = act_drop;
+        end
+    end
+end
+
+always @(posedge clk) begin
+    if (a_advance) begin
+        prev_data_reg <= a_last_reg ? 120'd0 : a_data_reg[17*8 +: 120];
+        prev_flags_reg <= a_last_reg ? 15'd0 : a_flags[31:17];
+        hits_reg <= a_last_reg ? {NUM_SIGS{1'b0}} : frame_hits;
+        if (oversize_reg) begin
+            if (a_last_reg) oversize_reg <= 1'b0;
+        end else begin
+            mem[wr_ptr_reg[ADDR_WIDTH-1:0]] <= {a_user_reg, a_last_reg, a_keep_reg, a_data_reg};
+            if (a_last_reg) begin
+                frame_beats_reg <= 0;
+                if (act_drop) begin
+                    wr_ptr_reg <= commit_ptr_reg;
+                end else begin
+                    wr_ptr_reg <= wr_ptr_reg + 1;
+                    commit_ptr_reg <= wr_ptr_reg + 1;
+                    dmem[dwr_ptr_reg[ADDR_WIDTH-1:0]] <= {si_dec, do_mark, l3[5:0], new_tos,
+                        new_csum};
+                    dwr_ptr_reg <= dwr_ptr_reg + 1;
+                end
+            end else if (frame_beats_reg == FRAME_DEPTH - 1) begin
+                // the frame cannot fit: drop what was written and the rest of it
+                oversize_reg <= 1'b1;
+                wr_ptr_reg <= commit_ptr_reg;
+                frame_beats_reg <= 0;
+            end else begin
+                wr_ptr_reg <= wr_ptr_reg + 1;
+                frame_beats_reg <= frame_beats_reg + 1;
+            end
+        end
+    end
+    if (rst) begin
+        wr_ptr_reg <= 0;
+        commit_ptr_reg <= 0;
+        dwr_ptr_reg <= 0;
+        frame_beats_reg <= 0;
+        oversize_reg <= 1'b0;
+        hits_reg <= 0;
+        prev_data_reg <= 0;
+        prev_flags_reg <= 0;
+    end
+end
+
+// ------------------------------------------------------------------------------------------
+// Read side: registered read, SI decrement and mark on the first beats
+// ------------------------------------------------------------------------------------------
+
+reg [DATA_WIDTH-1:0] m_data_reg = 0;
+reg [KEEP_WIDTH-1:0] m_keep_reg = 0;
+reg                  m_valid_reg = 1'b0;
+reg                  m_last_reg = 1'b0;
+reg [USER_WIDTH-1:0] m_user_reg = 0;
+reg [1:0]            rd_beat_reg = 0;  // 0, 1, 2 = later
+
+assign m_axis_tdata = m_data_reg;
+assign m_axis_tkeep = m_keep_reg;
+assign m_axis_tvalid = m_valid_reg;
+assign m_axis_tlast = m_last_reg;
+assign m_axis_tuser = m_user_reg;
+
+wire [MEM_WIDTH-1:0] rd_word = mem[rd_ptr_reg[ADDR_WIDTH-1:0]];
+wire [DEC_WIDTH-1:0] rd_dec = dmem[drd_ptr_reg[ADDR_WIDTH-1:0]];
+wire rd_si_dec = rd_dec[31];
+wire rd_mark = rd_dec[30];
+wire [5:0] rd_l3 = rd_dec[29:24];
+wire [7:0] rd_tos = rd_dec[23:16];
+wire [15:0] rd_csum = rd_dec[15:0];
+wire rd_avail = rd_ptr_reg != commit_ptr_reg;
+wire rd_load = rd_avail && (!m_valid_reg || m_axis_tready);
+
+reg [DATA_WIDTH-1:0] rd_data_mod;
+reg [7:0] pos;
+integer b2;
+always @* begin
+    rd_data_mod = rd_word[DATA_WIDTH-1:0];
+    for (b2 = 0; b2 < 32; b2 = b2 + 1) begin
+        pos = {rd_beat_reg[0], 5'd0} + b2;  // beats 0 and 1 only
+        if (rd_beat_reg != 2'd2) begin
+            if (rd_beat_reg == 2'd0 && b2 == 21 && rd_si_dec) begin
+                rd_data_mod[8*b2 +: 8] = rd_word[8*b2 +: 8] - 8'd1;
+            end
+            if (rd_mark && pos == rd_l3 + 1) rd_data_mod[8*b2 +: 8] = rd_tos;
+            if (rd_mark && pos == rd_l3 + 10) rd_data_mod[8*b2 +: 8] = rd_csum[15:8];
+            if (rd_mark && pos == rd_l3 + 11) rd_data_mod[8*b2 +: 8] = rd_csum[7:0];
+        end
+    end
+end
+
+always @(posedge clk) begin
+    if (m_valid_reg && m_axis_tready) m_valid_reg <= 1'b0;
+    if (rd_load) begin
+        m_data_reg <= rd_data_mod;
+        m_keep_reg <= rd_word[DATA_WIDTH +: KEEP_WIDTH];
+        m_last_reg <= rd_word[DATA_WIDTH + KEEP_WIDTH];
+        m_user_reg <= rd_word[DATA_WIDTH + KEEP_WIDTH + 1 +: USER_WIDTH];
+        m_valid_reg <= 1'b1;
+        rd_ptr_reg <= rd_ptr_reg + 1;
+        if (rd_word[DATA_WIDTH + KEEP_WIDTH]) begin
+            rd_beat_reg <= 0;
+            drd_ptr_reg <= drd_ptr_reg + 1;
+        end else if (rd_beat_reg != 2'd2) begin
+            rd_beat_reg <= rd_beat_reg + 1;
+        end
+    end
+    if (rst) begin
+        m_valid_reg <= 1'b0;
+        rd_ptr_reg <= 0;
+        drd_ptr_reg <= 0;
+        rd_beat_reg <= 0;
+    end
+end
+
+endmodule
+
+`resetall
