@@ -459,7 +459,8 @@ def _ordered(entries: Iterable[TableEntry]) -> tuple[TableEntry, ...]:
     """Deterministic order: path tables first (they must exist before classifiers use them)."""
 
     def sort_key(e: TableEntry) -> tuple[Any, ...]:
-        return (_TABLE_ORDER.get(e.table, 99), e.table, -e.priority, repr(e.match))
+        match = tuple((k, *(getattr(v, f) for f in v.__slots__)) for k, v in e.match)
+        return (_TABLE_ORDER.get(e.table, 99), e.table, -e.priority, match)
 
     return tuple(sorted(entries, key=sort_key))
 
