@@ -1,0 +1,148 @@
+"""The lab runner: teardown that removes exactly what a lab made, the software waypoint's
+dispatch, and (marked bmv2) every example scenario end to end on real simple_switch_grpc."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from wphw.errors import LabError
+from wphw.lab import Lab, down, find_bmv2
+from wphw.pe.waypoint import WaypointProcessor
+
+REPO = Path(__file__).resolve().parent.parent
+ROOT = os.geteuid() == 0 and shutil.which("ip") is not None
+needs_root = pytest.mark.skipif(
+    not ROOT, reason="needs root and iproute2 (`ip netns`) to create namespaces"
+)
+
+
+def _bmv2_missing() -> str | None:
+    try:
+        find_bmv2()
+    except LabError as exc:
+        return str(exc)
+    return None
+
+
+def _ip(*args: str) -> str:
+    return subprocess.run(["ip", *args], capture_output=True, text=True, check=False).stdout
+
+
+def test_missing_bmv2_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WPHW_BMV2", "/nonexistent/simple_switch_grpc")
+    with pytest.raises(
+        LabError, match="WPHW_BMV2=/nonexistent/simple_switch_grpc is not an executable"
+    ):
+        find_bmv2()
+    monkeypatch.delenv("WPHW_BMV2")
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(LabError, match=r"simple_switch_grpc not found.*build"):
+        find_bmv2()
+
+
+def test_bad_lab_id() -> None:
+    import wphw
+
+    topo = wphw.load_topology(REPO / "examples/table1/topology.yaml")
+    policy = wphw.load_policy(REPO / "examples/table1/policy.yaml")
+    with pytest.raises(LabError, match="lab id"):
+        Lab(topo, policy, Path("/tmp/x"), lab_id="Bad-Id")
+
+
+@pytest.mark.lab
+@needs_root
+def test_down_removes_only_what_carries_the_lab_id() -> None:
+    ours_ns, other_ns = "wphw-t9-h1", "wphw-t8-h1"
+    ours_if, other_if = "t9x0p1", "t8x0p1"
+    try:
+        for ns in (ours_ns, other_ns):
+            subprocess.run(["ip", "netns", "add", ns], check=True)
+        subprocess.run(
+            ["ip", "link", "add", ours_if, "type", "veth", "peer", "name", "t9x0p2"], check=True
+        )
+        subprocess.run(
+            ["ip", "link", "add", other_if, "type", "veth", "peer", "name", "t8x0p2"], check=True
+        )
+        removed = down(lab_id="t9")
+        assert f"netns {ours_ns}" in removed and f"link {ours_if}" in removed
+        assert ours_ns not in _ip("netns", "list") and other_ns in _ip("netns", "list")
+        links = _ip("-o", "link", "show")
+        assert ours_if not in links and other_if in links
+    finally:
+        for ns in (ours_ns, other_ns):
+            subprocess.run(["ip", "netns", "delete", ns], check=False, capture_output=True)
+        for name in (ours_if, other_if):
+            subprocess.run(["ip", "link", "delete", name], check=False, capture_output=True)
+
+
+def _nsh_frame(spi: int, si: int, payload: bytes = b"x" * 20) -> bytes:
+    from scapy.all import IP, UDP, Ether  # type: ignore[attr-defined]
+    from scapy.contrib.nsh import NSH
+
+    pkt = Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02") / NSH(
+        mdtype=2, nextproto=1, spi=spi, si=si, ttl=63
+    )
+    return bytes(pkt / IP(src="10.0.0.1", dst="10.0.0.2") / UDP(sport=1, dport=2) / payload)
+
+
+def test_waypoint_dispatches_by_spi_and_si() -> None:
+    contexts = [
+        {"waypoint": "wp", "pe": "c1", "service": "count", "spi": 7, "si": 255, "vlan": None},
+        {"waypoint": "wp", "pe": "f1", "service": "fw", "spi": 7, "si": 254, "vlan": None},
+        {"waypoint": "other", "pe": "x", "service": "count", "spi": 9, "si": 255, "vlan": None},
+    ]
+    pes = [
+        {"name": "c1", "services": ["count"], "params": {}},
+        {"name": "f1", "services": ["fw"], "params": {"default": "deny"}},
+    ]
+    wp = WaypointProcessor("wp", contexts, pes)
+    out = wp.process(_nsh_frame(7, 255))
+    assert out is not None and out[21] == 254  # SI decremented by the count PE
+    assert wp.process(_nsh_frame(7, 254)) is None  # the fw PE denies by default
+    assert wp.process(_nsh_frame(9, 255)) is None  # another waypoint's context
+    c = wp.counters()
+    assert c["by_reason"] == {"no_context": 1}
+    assert c["pes"]["c1/count"]["tx"] == 1 and c["pes"]["f1/fw"]["dropped"] == 1
+
+
+@pytest.mark.bmv2
+@pytest.mark.lab
+@needs_root
+@pytest.mark.skipif(_bmv2_missing() is not None, reason=str(_bmv2_missing()))
+@pytest.mark.parametrize("example", ["table1", "figure3", "figure4"])
+def test_scenario_end_to_end(example: str, tmp_path: Path) -> None:
+    from wphw.scenario import run_scenario
+
+    failures = run_scenario(REPO / "examples" / example, tmp_path / example, lab_id="t1")
+    assert failures == 0, (tmp_path / example / "evidence.json").read_text()
+    assert "wphw-t1-" not in _ip("netns", "list")
+    assert (tmp_path / example / "pcap").is_dir()
+
+
+@pytest.mark.bmv2
+@pytest.mark.lab
+@needs_root
+@pytest.mark.skipif(_bmv2_missing() is not None, reason=str(_bmv2_missing()))
+def test_down_after_a_killed_run_leaves_nothing(tmp_path: Path) -> None:
+    import wphw
+
+    topo = wphw.load_topology(REPO / "examples/table1/topology.yaml")
+    policy = wphw.load_policy(REPO / "examples/table1/policy.yaml")
+    lab = Lab(topo, policy, tmp_path, lab_id="t2")
+    lab.up()
+    pids = dict(lab.state.pids)
+    lab._procs.clear()  # forget the children, as a killed controller would
+    removed = down(tmp_path)
+    assert removed
+    assert "wphw-t2-" not in _ip("netns", "list")
+    assert "t2x" not in _ip("-o", "link", "show")
+    for pid in pids.values():
+        assert (
+            not Path(f"/proc/{pid}").exists()
+            or b"simple_switch" not in Path(f"/proc/{pid}/cmdline").read_bytes()
+        )
