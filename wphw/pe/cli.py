@@ -76,8 +76,22 @@ def register(subparsers: Any) -> None:
     add_commands(pe.add_subparsers(dest="pe_command", metavar="PE_COMMAND", required=True))
 
 
+def cmd_waypoint(args: argparse.Namespace) -> int:
+    from wphw.pe import waypoint
+
+    return int(waypoint.main(args.waypoint_args))
+
+
 def add_commands(sub: Any) -> None:
-    """Add ``run`` and ``query`` to ``sub``."""
+    """Add ``run``, ``query`` and ``waypoint`` to ``sub``."""
+    w = sub.add_parser(
+        "waypoint",
+        help="run a software waypoint (several PEs behind one port; see wphw.pe.waypoint)",
+        prefix_chars="+",  # every argument goes to wphw.pe.waypoint's own parser
+        add_help=False,
+    )
+    w.add_argument("waypoint_args", nargs=argparse.REMAINDER)
+    w.set_defaults(func=cmd_waypoint)
     run = sub.add_parser(
         "run",
         help="run a software PE on an interface (NSH-aware, or --legacy for the proxy leg)",
