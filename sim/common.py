@@ -18,6 +18,7 @@ import ipaddress
 import os
 import random
 import shutil
+import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -103,7 +104,9 @@ def run_cocotb(
         timescale=("1ns", "1ps"),
         always=True,
     )
-    env = {"PYTHONPATH": f"{REPO}{os.pathsep}{REPO / 'sim'}", **(extra_env or {})}
+    env = dict(extra_env or {})
+    if str(REPO) not in sys.path:
+        sys.path.insert(0, str(REPO))  # the runner passes sys.path on as PYTHONPATH
     results = runner.test(
         test_module=module,
         hdl_toplevel=toplevel,
@@ -559,3 +562,23 @@ __all__ = [
     "tuser",
     "waypoint_model",
 ]
+
+
+def frame_diff(i: int, got: bytes, exp: bytes) -> str:
+    """A short description of where two frames differ."""
+    if len(got) != len(exp):
+        return f"frame {i}: length {len(got)}, expected {len(exp)}; head {got[:48].hex()}"
+    at = next(k for k in range(len(got)) if got[k] != exp[k])
+    return (
+        f"frame {i}: first difference at byte {at}: got {got[at : at + 16].hex()} "
+        f"expected {exp[at : at + 16].hex()} (head {exp[:48].hex()})"
+    )
+
+
+def require_slow(config: Any) -> None:
+    """Skip a long run unless selected with ``-m slow`` (or WP_SLOW=1); ``config``: pytest's."""
+    import pytest
+
+    markexpr = str(getattr(config.option, "markexpr", "") or "")
+    if os.environ.get("WP_SLOW") != "1" and "slow" not in markexpr:
+        pytest.skip("long randomized run: select with -m slow (or WP_SLOW=1)")

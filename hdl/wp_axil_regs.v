@@ -1,0 +1,99 @@
+// wp_axil_regs: AXI4-Lite slave to a simple register interface.
+//
+// One transaction per direction at a time. A write presents reg_wr_en with address and data for
+// one cycle once both AW and W are valid; B follows the next cycle. A read presents reg_rd_en
+// and reg_rd_addr for one cycle; the block answers combinationally on reg_rd_data (from
+// reg_rd_addr) and may use reg_rd_en for read side effects (latching a counter's high word).
+// Byte strobes are passed on; wphw blocks take 32-bit writes only.
+
+`resetall
+`timescale 1ns / 1ps
+`default_nettype none
+
+module wp_axil_regs #(
+    // Width of the AXI-Lite address (byte address)
+    parameter ADDR_WIDTH = 12
+) (
+    input  wire                  clk,
+    input  wire                  rst,
+
+    input  wire [ADDR_WIDTH-1:0] s_axil_awaddr,
+    input  wire [2:0]            s_axil_awprot,
+    input  wire                  s_axil_awvalid,
+    output wire                  s_axil_awready,
+    input  wire [31:0]           s_axil_wdata,
+    input  wire [3:0]            s_axil_wstrb,
+    input  wire                  s_axil_wvalid,
+    output wire                  s_axil_wready,
+    output wire [1:0]            s_axil_bresp,
+    output wire                  s_axil_bvalid,
+    input  wire                  s_axil_bready,
+    input  wire [ADDR_WIDTH-1:0] s_axil_araddr,
+    input  wire [2:0]            s_axil_arprot,
+    input  wire                  s_axil_arvalid,
+    output wire                  s_axil_arready,
+    output wire [31:0]           s_axil_rdata,
+    output wire [1:0]            s_axil_rresp,
+    output wire                  s_axil_rvalid,
+    input  wire                  s_axil_rready,
+
+    output wire                  reg_wr_en,
+    output wire [ADDR_WIDTH-1:0] reg_wr_addr,
+    output wire [31:0]           reg_wr_data,
+    output wire [3:0]            reg_wr_strb,
+    output wire                  reg_rd_en,
+    output wire [ADDR_WIDTH-1:0] reg_rd_addr,
+    input  wire [31:0]           reg_rd_data
+);
+
+initial begin
+    if (ADDR_WIDTH < 4 || ADDR_WIDTH > 32) begin
+        $error("Error: ADDR_WIDTH must be in 4..32 (instance %m)");
+        $finish;
+    end
+end
+
+reg bvalid_reg = 1'b0;
+reg rvalid_reg = 1'b0;
+reg [31:0] rdata_reg = 32'd0;
+
+wire wr_take = s_axil_awvalid && s_axil_wvalid && !bvalid_reg;
+wire rd_take = s_axil_arvalid && !rvalid_reg;
+
+assign s_axil_awready = wr_take;
+assign s_axil_wready = wr_take;
+assign s_axil_bresp = 2'b00;
+assign s_axil_bvalid = bvalid_reg;
+assign s_axil_arready = rd_take;
+assign s_axil_rdata = rdata_reg;
+assign s_axil_rresp = 2'b00;
+assign s_axil_rvalid = rvalid_reg;
+
+assign reg_wr_en = wr_take;
+assign reg_wr_addr = {s_axil_awaddr[ADDR_WIDTH-1:2], 2'b00};
+assign reg_wr_data = s_axil_wdata;
+assign reg_wr_strb = s_axil_wstrb;
+assign reg_rd_en = rd_take;
+assign reg_rd_addr = {s_axil_araddr[ADDR_WIDTH-1:2], 2'b00};
+
+always @(posedge clk) begin
+    if (wr_take) begin
+        bvalid_reg <= 1'b1;
+    end else if (s_axil_bready) begin
+        bvalid_reg <= 1'b0;
+    end
+    if (rd_take) begin
+        rvalid_reg <= 1'b1;
+        rdata_reg <= reg_rd_data;
+    end else if (s_axil_rready) begin
+        rvalid_reg <= 1'b0;
+    end
+    if (rst) begin
+        bvalid_reg <= 1'b0;
+        rvalid_reg <= 1'b0;
+    end
+end
+
+endmodule
+
+`resetall

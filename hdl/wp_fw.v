@@ -1,0 +1,360 @@
+// wp_fw: firewall PE. NUM_RULES register-programmed 5-tuple rules on the inner IPv4 packet
+// (plain Ethernet + IPv4, or Ethernet + NSH + IPv4), lowest index wins, permit/deny, default
+// action, non-IP action, per-rule hit counters. Permitted valid-NSH frames leave with SI - 1
+// (when SI > 0). One beat per cycle; registers per docs/regmap.md (block wp_fw).
+
+`resetall
+`timescale 1ns / 1ps
+`default_nettype none
+
+`include "wp_regmap.vh"
+
+module wp_fw #(
+    // Number of rules implemented (1..64)
+    parameter NUM_RULES = 16,
+    // Width of tdata (bits)
+    parameter DATA_WIDTH = 256,
+    // Width of tuser (bits)
+    parameter USER_WIDTH = 128,
+    // log2 of the frame FIFO depth in beats (must exceed the decision latency)
+    parameter FIFO_DEPTH_LOG2 = 4
+) (
+    input  wire                    clk,
+    input  wire                    rst,
+
+    input  wire [DATA_WIDTH-1:0]   s_axis_tdata,
+    input  wire [DATA_WIDTH/8-1:0] s_axis_tkeep,
+    input  wire [USER_WIDTH-1:0]   s_axis_tuser,
+    input  wire                    s_axis_tlast,
+    input  wire                    s_axis_tvalid,
+    output wire                    s_axis_tready,
+
+    output wire [DATA_WIDTH-1:0]   m_axis_tdata,
+    output wire [DATA_WIDTH/8-1:0] m_axis_tkeep,
+    output wire [USER_WIDTH-1:0]   m_axis_tuser,
+    output wire                    m_axis_tlast,
+    output wire                    m_axis_tvalid,
+    input  wire                    m_axis_tready,
+
+    input  wire [11:0]             s_axil_awaddr,
+    input  wire [2:0]              s_axil_awprot,
+    input  wire                    s_axil_awvalid,
+    output wire                    s_axil_awready,
+    input  wire [31:0]             s_axil_wdata,
+    input  wire [3:0]              s_axil_wstrb,
+    input  wire                    s_axil_wvalid,
+    output wire                    s_axil_wready,
+    output wire [1:0]              s_axil_bresp,
+    output wire                    s_axil_bvalid,
+    input  wire                    s_axil_bready,
+    input  wire [11:0]             s_axil_araddr,
+    input  wire [2:0]              s_axil_arprot,
+    input  wire                    s_axil_arvalid,
+    output wire                    s_axil_arready,
+    output wire [31:0]             s_axil_rdata,
+    output wire [1:0]              s_axil_rresp,
+    output wire                    s_axil_rvalid,
+    input  wire                    s_axil_rready
+);
+
+localparam KEEP_WIDTH = DATA_WIDTH / 8;
+localparam FIFO_W = DATA_WIDTH + KEEP_WIDTH + USER_WIDTH + 1;
+localparam IDX_W = NUM_RULES > 1 ? $clog2(NUM_RULES) : 1;
+localparam RULE_BASE = `WP_FW_REG_RULE_CTRL;
+localparam RULE_STRIDE = `WP_FW_REG_RULE_CTRL_STRIDE;
+localparam HITS_BASE = `WP_FW_REG_RULE_HITS;
+localparam HITS_STRIDE = `WP_FW_REG_RULE_HITS_STRIDE;
+
+initial begin
+    if (NUM_RULES < 1 || NUM_RULES > `WP_FW_REG_RULE_CTRL_COUNT) begin
+        $error("Error: NUM_RULES must be in 1..%0d (instance %m)", `WP_FW_REG_RULE_CTRL_COUNT);
+        $finish;
+    end
+    if (DATA_WIDTH != 256) begin
+        $error("Error: DATA_WIDTH must be 256 (instance %m)");
+        $finish;
+    end
+    if (RULE_STRIDE != 32 || HITS_STRIDE != 8) begin
+        $error("Error: register map strides changed; update wp_fw (instance %m)");
+        $finish;
+    end
+end
+
+// ---------------------------------------------------------------- registers
+wire        reg_wr_en;
+wire [11:0] reg_wr_addr;
+wire [31:0] reg_wr_data;
+wire [3:0]  reg_wr_strb;
+wire        reg_rd_en;
+wire [11:0] reg_rd_addr;
+reg  [31:0] reg_rd_data;
+
+wp_axil_regs #(.ADDR_WIDTH(12)) axil_regs_inst (
+    .clk(clk), .rst(rst),
+    .s_axil_awaddr(s_axil_awaddr), .s_axil_awprot(s_axil_awprot),
+    .s_axil_awvalid(s_axil_awvalid), .s_axil_awready(s_axil_awready),
+    .s_axil_wdata(s_axil_wdata), .s_axil_wstrb(s_axil_wstrb),
+    .s_axil_wvalid(s_axil_wvalid), .s_axil_wready(s_axil_wready),
+    .s_axil_bresp(s_axil_bresp), .s_axil_bvalid(s_axil_bvalid), .s_axil_bready(s_axil_bready),
+    .s_axil_araddr(s_axil_araddr), .s_axil_arprot(s_axil_arprot),
+    .s_axil_arvalid(s_axil_arvalid), .s_axil_arready(s_axil_arready),
+    .s_axil_rdata(s_axil_rdata), .s_axil_rresp(s_axil_rresp),
+    .s_axil_rvalid(s_axil_rvalid), .s_axil_rready(s_axil_rready),
+    .reg_wr_en(reg_wr_en), .reg_wr_addr(reg_wr_addr), .reg_wr_data(reg_wr_data),
+    .reg_wr_strb(reg_wr_strb), .reg_rd_en(reg_rd_en), .reg_rd_addr(reg_rd_addr),
+    .reg_rd_data(reg_rd_data)
+);
+
+reg        default_action_reg = 1'b0;
+reg        nonip_action_reg = `WP_FW_REG_NONIP_ACTION_RESET;
+reg [2:0]  rule_ctrl_reg[0:NUM_RULES-1];
+reg [31:0] rule_src_reg[0:NUM_RULES-1];
+reg [5:0]  rule_src_plen_reg[0:NUM_RULES-1];
+reg [31:0] rule_src_mask_reg[0:NUM_RULES-1];
+reg [31:0] rule_dst_reg[0:NUM_RULES-1];
+reg [5:0]  rule_dst_plen_reg[0:NUM_RULES-1];
+reg [31:0] rule_dst_mask_reg[0:NUM_RULES-1];
+reg [7:0]  rule_proto_reg[0:NUM_RULES-1];
+reg [31:0] rule_sport_reg[0:NUM_RULES-1];
+reg [31:0] rule_dport_reg[0:NUM_RULES-1];
+reg [63:0] rule_hits_reg[0:NUM_RULES-1];
+reg [63:0] permit_pkts_reg = 0;
+reg [63:0] deny_pkts_reg = 0;
+reg [63:0] default_pkts_reg = 0;
+reg [63:0] nonip_pkts_reg = 0;
+reg [31:0] rd_hi_reg = 0;
+
+function [31:0] plen_mask(input [5:0] plen);
+    begin
+        plen_mask = plen >= 32 ? 32'hFFFFFFFF : ~(32'hFFFFFFFF >> plen);
+    end
+endfunction
+
+wire [11:0] wr_rel = reg_wr_addr - RULE_BASE;
+wire        wr_rule = reg_wr_addr >= RULE_BASE && reg_wr_addr < RULE_BASE + NUM_RULES * RULE_STRIDE;
+wire [IDX_W-1:0] wr_idx = wr_rel >> 5;
+wire [4:0]  wr_fld = wr_rel[4:0];
+wire        clear = reg_wr_en && reg_wr_addr == `WP_FW_REG_CTRL && reg_wr_data[`WP_FW_REG_CTRL_CLEAR_LSB];
+
+integer r;
+initial begin
+    for (r = 0; r < NUM_RULES; r = r + 1) begin
+        rule_ctrl_reg[r] = 0; rule_src_reg[r] = 0; rule_src_plen_reg[r] = 0;
+        rule_src_mask_reg[r] = 0; rule_dst_reg[r] = 0; rule_dst_plen_reg[r] = 0;
+        rule_dst_mask_reg[r] = 0; rule_proto_reg[r] = 0; rule_sport_reg[r] = 0;
+        rule_dport_reg[r] = 0; rule_hits_reg[r] = 0;
+    end
+end
+
+always @(posedge clk) begin
+    if (reg_wr_en) begin
+        case (reg_wr_addr)
+            `WP_FW_REG_DEFAULT_ACTION: default_action_reg <= reg_wr_data[0];
+            `WP_FW_REG_NONIP_ACTION: nonip_action_reg <= reg_wr_data[0];
+            default: ;
+        endcase
+        if (wr_rule) begin
+            case (wr_fld)
+                `WP_FW_REG_RULE_CTRL - RULE_BASE: rule_ctrl_reg[wr_idx] <= reg_wr_data[2:0];
+                `WP_FW_REG_RULE_SRC_ADDR - RULE_BASE: rule_src_reg[wr_idx] <= reg_wr_data;
+                `WP_FW_REG_RULE_SRC_PLEN - RULE_BASE: begin
+                    rule_src_plen_reg[wr_idx] <= reg_wr_data[5:0];
+                    rule_src_mask_reg[wr_idx] <= plen_mask(reg_wr_data[5:0]);
+                end
+                `WP_FW_REG_RULE_DST_ADDR - RULE_BASE: rule_dst_reg[wr_idx] <= reg_wr_data;
+                `WP_FW_REG_RULE_DST_PLEN - RULE_BASE: begin
+                    rule_dst_plen_reg[wr_idx] <= reg_wr_data[5:0];
+                    rule_dst_mask_reg[wr_idx] <= plen_mask(reg_wr_data[5:0]);
+                end
+                `WP_FW_REG_RULE_PROTO - RULE_BASE: rule_proto_reg[wr_idx] <= reg_wr_data[7:0];
+                `WP_FW_REG_RULE_SPORT - RULE_BASE: rule_sport_reg[wr_idx] <= reg_wr_data;
+                `WP_FW_REG_RULE_DPORT - RULE_BASE: rule_dport_reg[wr_idx] <= reg_wr_data;
+                default: ;
+            endcase
+        end
+    end
+    if (rst) begin
+        default_action_reg <= 1'b0;
+        nonip_action_reg <= `WP_FW_REG_NONIP_ACTION_RESET;
+        for (r = 0; r < NUM_RULES; r = r + 1) rule_ctrl_reg[r] <= 0;
+    end
+end
+
+// read mux
+wire [11:0] rd_rel = reg_rd_addr - RULE_BASE;
+wire        rd_rule = reg_rd_addr >= RULE_BASE && reg_rd_addr < RULE_BASE + NUM_RULES * RULE_STRIDE;
+wire [IDX_W-1:0] rd_idx = rd_rel >> 5;
+wire [11:0] rd_hrel = reg_rd_addr - HITS_BASE;
+wire        rd_hits = reg_rd_addr >= HITS_BASE && reg_rd_addr < HITS_BASE + NUM_RULES * HITS_STRIDE;
+wire [IDX_W-1:0] rd_hidx = rd_hrel >> 3;
+
+reg [63:0] rd_cnt;
+reg        rd_is_cnt;
+always @* begin
+    reg_rd_data = 32'd0;
+    rd_cnt = 64'd0;
+    rd_is_cnt = 1'b0;
+    case ({reg_rd_addr[11:3], 3'b000})
+        `WP_FW_REG_PERMIT_PKTS: begin rd_cnt = permit_pkts_reg; rd_is_cnt = 1'b1; end
+        `WP_FW_REG_DENY_PKTS: begin rd_cnt = deny_pkts_reg; rd_is_cnt = 1'b1; end
+        `WP_FW_REG_DEFAULT_PKTS: begin rd_cnt = default_pkts_reg; rd_is_cnt = 1'b1; end
+        `WP_FW_REG_NONIP_PKTS: begin rd_cnt = nonip_pkts_reg; rd_is_cnt = 1'b1; end
+        default: ;
+    endcase
+    if (rd_hits) begin
+        rd_cnt = rule_hits_reg[rd_hidx];
+        rd_is_cnt = 1'b1;
+    end
+    case (reg_rd_addr)
+        `WP_FW_REG_ID: reg_rd_data = `WP_FW_BLOCK_ID;
+        `WP_FW_REG_VERSION: reg_rd_data = `WP_FW_BLOCK_VERSION;
+        `WP_FW_REG_CAPS: reg_rd_data = NUM_RULES;
+        `WP_FW_REG_DEFAULT_ACTION: reg_rd_data = default_action_reg;
+        `WP_FW_REG_NONIP_ACTION: reg_rd_data = nonip_action_reg;
+        default: ;
+    endcase
+    if (rd_rule) begin
+        case (rd_rel[4:0])
+            `WP_FW_REG_RULE_CTRL - RULE_BASE: reg_rd_data = rule_ctrl_reg[rd_idx];
+            `WP_FW_REG_RULE_SRC_ADDR - RULE_BASE: reg_rd_data = rule_src_reg[rd_idx];
+            `WP_FW_REG_RULE_SRC_PLEN - RULE_BASE: reg_rd_data = rule_src_plen_reg[rd_idx];
+            `WP_FW_REG_RULE_DST_ADDR - RULE_BASE: reg_rd_data = rule_dst_reg[rd_idx];
+            `WP_FW_REG_RULE_DST_PLEN - RULE_BASE: reg_rd_data = rule_dst_plen_reg[rd_idx];
+            `WP_FW_REG_RULE_PROTO - RULE_BASE: reg_rd_data = rule_proto_reg[rd_idx];
+            `WP_FW_REG_RULE_SPORT - RULE_BASE: reg_rd_data = rule_sport_reg[rd_idx];
+            `WP_FW_REG_RULE_DPORT - RULE_BASE: reg_rd_data = rule_dport_reg[rd_idx];
+            default: ;
+        endcase
+    end
+    if (rd_is_cnt) reg_rd_data = reg_rd_addr[2] ? rd_hi_reg : rd_cnt[31:0];
+end
+
+always @(posedge clk) begin
+    if (reg_rd_en && rd_is_cnt && !reg_rd_addr[2]) rd_hi_reg <= rd_cnt[63:32];
+end
+
+// ---------------------------------------------------------------- data path
+wire fifo_s_ready;
+assign s_axis_tready = fifo_s_ready;
+wire beat_in = s_axis_tvalid && s_axis_tready;
+
+wire        hdr_valid, hdr_nsh, hdr_nsh_valid, hdr_ipv4, hdr_first_frag, hdr_ports, hdr_l4_csum_ok;
+wire [7:0]  hdr_len, hdr_si, hdr_l3, hdr_l4, hdr_proto;
+wire [23:0] hdr_spi;
+wire [31:0] hdr_src, hdr_dst;
+wire [15:0] hdr_ip_csum, hdr_sport, hdr_dport, hdr_l4_csum;
+
+wp_hdr_parse #(.DATA_WIDTH(DATA_WIDTH)) parse_inst (
+    .clk(clk), .rst(rst),
+    .s_tdata(s_axis_tdata), .s_tkeep(s_axis_tkeep), .s_tlast(s_axis_tlast), .s_beat(beat_in),
+    .hdr_valid(hdr_valid), .hdr_len(hdr_len), .hdr_nsh(hdr_nsh), .hdr_nsh_valid(hdr_nsh_valid),
+    .hdr_spi(hdr_spi), .hdr_si(hdr_si), .hdr_ipv4(hdr_ipv4), .hdr_l3(hdr_l3), .hdr_l4(hdr_l4),
+    .hdr_proto(hdr_proto), .hdr_src(hdr_src), .hdr_dst(hdr_dst), .hdr_ip_csum(hdr_ip_csum),
+    .hdr_first_frag(hdr_first_frag), .hdr_ports(hdr_ports), .hdr_sport(hdr_sport),
+    .hdr_dport(hdr_dport), .hdr_l4_csum_ok(hdr_l4_csum_ok), .hdr_l4_csum(hdr_l4_csum)
+);
+
+// E1: per-rule match
+reg [NUM_RULES-1:0] e1_match_reg = 0;
+reg                 e1_valid_reg = 1'b0;
+reg                 e1_ipv4_reg = 1'b0;
+reg                 e1_dec_reg = 1'b0;
+reg [7:0]           e1_si_reg = 0;
+
+integer m;
+always @(posedge clk) begin
+    e1_valid_reg <= hdr_valid;
+    e1_ipv4_reg <= hdr_ipv4;
+    e1_dec_reg <= hdr_nsh_valid && hdr_si != 8'd0;
+    e1_si_reg <= hdr_si;
+    for (m = 0; m < NUM_RULES; m = m + 1) begin
+        e1_match_reg[m] <= rule_ctrl_reg[m][`WP_FW_REG_RULE_CTRL_VALID_LSB]
+            && ((hdr_src ^ rule_src_reg[m]) & rule_src_mask_reg[m]) == 32'd0
+            && ((hdr_dst ^ rule_dst_reg[m]) & rule_dst_mask_reg[m]) == 32'd0
+            && (rule_ctrl_reg[m][`WP_FW_REG_RULE_CTRL_ANY_PROTO_LSB] || hdr_proto == rule_proto_reg[m])
+            && hdr_sport >= rule_sport_reg[m][15:0] && hdr_sport <= rule_sport_reg[m][31:16]
+            && hdr_dport >= rule_dport_reg[m][15:0] && hdr_dport <= rule_dport_reg[m][31:16];
+    end
+    if (rst) e1_valid_reg <= 1'b0;
+end
+
+// E2: priority (lowest index), action, counters
+reg [IDX_W-1:0] e1_idx;
+reg             e1_hit;
+always @* begin
+    e1_idx = 0;
+    e1_hit = 1'b0;
+    for (m = NUM_RULES - 1; m >= 0; m = m - 1) begin
+        if (e1_match_reg[m]) begin
+            e1_idx = m;
+            e1_hit = 1'b1;
+        end
+    end
+end
+
+wire e1_permit = !e1_ipv4_reg ? nonip_action_reg
+               : e1_hit ? rule_ctrl_reg[e1_idx][`WP_FW_REG_RULE_CTRL_PERMIT_LSB]
+               : default_action_reg;
+
+reg        act_valid_reg = 1'b0;
+reg        act_drop_reg = 1'b0;
+reg [42:0] act_patch_reg = 0;
+
+always @(posedge clk) begin
+    act_valid_reg <= e1_valid_reg;
+    act_drop_reg <= !e1_permit;
+    act_patch_reg <= e1_dec_reg ? {8'd21, 3'd1, 24'd0, e1_si_reg - 8'd1} : 43'd0;
+    if (e1_valid_reg) begin
+        if (e1_permit) permit_pkts_reg <= permit_pkts_reg + 1;
+        else deny_pkts_reg <= deny_pkts_reg + 1;
+        if (!e1_ipv4_reg) nonip_pkts_reg <= nonip_pkts_reg + 1;
+        else if (e1_hit) rule_hits_reg[e1_idx] <= rule_hits_reg[e1_idx] + 1;
+        else default_pkts_reg <= default_pkts_reg + 1;
+    end
+    if (rst || clear) begin
+        permit_pkts_reg <= 0;
+        deny_pkts_reg <= 0;
+        default_pkts_reg <= 0;
+        nonip_pkts_reg <= 0;
+        for (r = 0; r < NUM_RULES; r = r + 1) rule_hits_reg[r] <= 0;
+    end
+    if (rst) act_valid_reg <= 1'b0;
+end
+
+wire [FIFO_W-1:0] fifo_m_data;
+wire              fifo_m_valid, fifo_m_ready;
+wire              act_m_drop, act_m_valid, act_m_ready;
+wire [42:0]       act_m_patch;
+
+wp_fifo #(.WIDTH(FIFO_W), .DEPTH_LOG2(FIFO_DEPTH_LOG2)) data_fifo_inst (
+    .clk(clk), .rst(rst),
+    .s_data({s_axis_tlast, s_axis_tuser, s_axis_tkeep, s_axis_tdata}),
+    .s_valid(s_axis_tvalid), .s_ready(fifo_s_ready),
+    .m_data(fifo_m_data), .m_valid(fifo_m_valid), .m_ready(fifo_m_ready),
+    .count()
+);
+
+// Never full: an action exists only for a frame with beats in the frame FIFO.
+wp_fifo #(.WIDTH(44), .DEPTH_LOG2(FIFO_DEPTH_LOG2)) act_fifo_inst (
+    .clk(clk), .rst(rst),
+    .s_data({act_drop_reg, act_patch_reg}), .s_valid(act_valid_reg), .s_ready(),
+    .m_data({act_m_drop, act_m_patch}), .m_valid(act_m_valid), .m_ready(act_m_ready),
+    .count()
+);
+
+wp_pe_out #(.DATA_WIDTH(DATA_WIDTH), .USER_WIDTH(USER_WIDTH), .NUM_PATCH(1)) out_inst (
+    .clk(clk), .rst(rst),
+    .s_axis_tdata(fifo_m_data[DATA_WIDTH-1:0]),
+    .s_axis_tkeep(fifo_m_data[DATA_WIDTH +: KEEP_WIDTH]),
+    .s_axis_tuser(fifo_m_data[DATA_WIDTH+KEEP_WIDTH +: USER_WIDTH]),
+    .s_axis_tlast(fifo_m_data[FIFO_W-1]),
+    .s_axis_tvalid(fifo_m_valid), .s_axis_tready(fifo_m_ready),
+    .act_drop(act_m_drop), .act_patch(act_m_patch), .act_valid(act_m_valid),
+    .act_ready(act_m_ready),
+    .m_axis_tdata(m_axis_tdata), .m_axis_tkeep(m_axis_tkeep), .m_axis_tuser(m_axis_tuser),
+    .m_axis_tlast(m_axis_tlast), .m_axis_tvalid(m_axis_tvalid), .m_axis_tready(m_axis_tready)
+);
+
+endmodule
+
+`resetall

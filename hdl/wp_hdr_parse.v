@@ -1,0 +1,244 @@
+// wp_hdr_parse: per-frame header parser shared by the PEs.
+//
+// Watches an AXI-Stream (s_* inputs, "beat" = a transfer) and, once the first WIN_BEATS beats of
+// a frame (or the whole frame, if shorter) have passed, emits the frame's header fields on
+// hdr_* with a one-cycle hdr_valid pulse, HDR_LATENCY cycles later. Handles any frame length,
+// including runts and truncated headers (the length checks below).
+//
+// Semantics (mirrored by sim/common.py:parse):
+//  * Ethernet type at bytes 12..13 (needs >= 14 bytes).
+//  * NSH (type 0x894F): valid when >= 22 bytes, ver 0, length >= 2, MD type 1 or 2.
+//  * Inner IPv4 at l3 = 14 (plain, type 0x0800) or 14 + 4*length (valid NSH, next protocol 1,
+//    length <= 6, MD type 1 only with length 6). IPv4 is valid when version 4, IHL >= 5 and the
+//    frame holds the whole IPv4 header.
+//  * Ports: TCP/UDP, fragment offset 0, 4 bytes of L4 header present; else 0.
+//  * L4 checksum: TCP (offset 16) / UDP (offset 6) when present and fragment offset 0.
+
+`resetall
+`timescale 1ns / 1ps
+`default_nettype none
+
+module wp_hdr_parse #(
+    // Width of tdata (bits)
+    parameter DATA_WIDTH = 256,
+    // Beats the parse window covers (WIN_BEATS * DATA_WIDTH/8 must be >= 118 bytes)
+    parameter WIN_BEATS = 4
+) (
+    input  wire                    clk,
+    input  wire                    rst,
+
+    input  wire [DATA_WIDTH-1:0]   s_tdata,
+    input  wire [DATA_WIDTH/8-1:0] s_tkeep,
+    input  wire                    s_tlast,
+    input  wire                    s_beat,
+
+    output reg                     hdr_valid = 1'b0,
+    output reg  [7:0]              hdr_len = 0,
+    output reg                     hdr_nsh = 1'b0,
+    output reg                     hdr_nsh_valid = 1'b0,
+    output reg  [23:0]             hdr_spi = 0,
+    output reg  [7:0]              hdr_si = 0,
+    output reg                     hdr_ipv4 = 1'b0,
+    output reg  [7:0]              hdr_l3 = 0,
+    output reg  [7:0]              hdr_l4 = 0,
+    output reg  [7:0]              hdr_proto = 0,
+    output reg  [31:0]             hdr_src = 0,
+    output reg  [31:0]             hdr_dst = 0,
+    output reg  [15:0]             hdr_ip_csum = 0,
+    output reg                     hdr_first_frag = 1'b0,
+    output reg                     hdr_ports = 1'b0,
+    output reg  [15:0]             hdr_sport = 0,
+    output reg  [15:0]             hdr_dport = 0,
+    output reg                     hdr_l4_csum_ok = 1'b0,
+    output reg  [15:0]             hdr_l4_csum = 0
+);
+
+localparam KEEP_WIDTH = DATA_WIDTH / 8;
+localparam WIN_BYTES = WIN_BEATS * KEEP_WIDTH;
+localparam WIN = WIN_BYTES * 8;
+localparam IDX_W = $clog2(WIN_BEATS + 1);
+localparam H_BYTES = WIN_BYTES - 14;
+
+initial begin
+    if (WIN_BYTES < 118 || WIN_BYTES > 255) begin
+        $error("Error: WIN_BEATS * DATA_WIDTH/8 must be in 118..255 bytes (instance %m)");
+        $finish;
+    end
+end
+
+function [7:0] popcount(input [KEEP_WIDTH-1:0] k);
+    integer i;
+    begin
+        popcount = 0;
+        for (i = 0; i < KEEP_WIDTH; i = i + 1) popcount = popcount + k[i];
+    end
+endfunction
+
+// ---- window capture ----
+reg [WIN-1:0]   win_reg = 0;
+reg [7:0]       len_reg = 0;
+reg [IDX_W-1:0] beat_idx_reg = 0;
+reg             done_reg = 1'b0;
+
+reg [WIN-1:0] win_cur;
+reg [7:0]     len_cur;
+always @* begin
+    win_cur = win_reg;
+    len_cur = len_reg;
+    if (beat_idx_reg < WIN_BEATS) begin
+        win_cur[beat_idx_reg*DATA_WIDTH +: DATA_WIDTH] = s_tdata;
+        len_cur = len_reg + popcount(s_tkeep);
+    end
+end
+
+wire trig = s_beat && !done_reg && (beat_idx_reg == WIN_BEATS - 1 || s_tlast);
+
+// stage A: the complete window
+reg           a_valid_reg = 1'b0;
+reg [WIN-1:0] a_win_reg = 0;
+reg [7:0]     a_len_reg = 0;
+
+always @(posedge clk) begin
+    a_valid_reg <= 1'b0;
+    if (s_beat) begin
+        win_reg <= win_cur;
+        len_reg <= len_cur;
+        if (beat_idx_reg != WIN_BEATS) beat_idx_reg <= beat_idx_reg + 1;
+        if (trig) begin
+            a_valid_reg <= 1'b1;
+            a_win_reg <= win_cur;
+            a_len_reg <= len_cur;
+            done_reg <= 1'b1;
+        end
+        if (s_tlast) begin
+            beat_idx_reg <= 0;
+            len_reg <= 0;
+            done_reg <= 1'b0;
+        end
+    end
+    if (rst) begin
+        a_valid_reg <= 1'b0;
+        beat_idx_reg <= 0;
+        len_reg <= 0;
+        done_reg <= 1'b0;
+    end
+end
+
+// stage B: Ethernet + NSH
+wire [15:0] a_type = {a_win_reg[12*8 +: 8], a_win_reg[13*8 +: 8]};
+wire        a_eth = a_len_reg >= 14;
+wire        a_nsh = a_eth && a_type == 16'h894F;
+wire [1:0]  a_ver = a_win_reg[14*8+6 +: 2];
+wire [5:0]  a_nlen = a_win_reg[15*8 +: 6];
+wire [3:0]  a_md = a_win_reg[16*8 +: 4];
+wire [7:0]  a_next = a_win_reg[17*8 +: 8];
+wire        a_nsh_valid = a_nsh && a_len_reg >= 22 && a_ver == 2'd0 && a_nlen >= 6'd2
+                          && (a_md == 4'd1 || a_md == 4'd2);
+wire        a_nsh_ip = a_nsh_valid && a_next == 8'd1 && a_nlen <= 6'd6
+                       && (a_md == 4'd2 || a_nlen == 6'd6);
+wire        a_ip_cand = (a_eth && a_type == 16'h0800) || a_nsh_ip;
+
+reg                 b_valid_reg = 1'b0;
+reg [7:0]           b_len_reg = 0;
+reg                 b_nsh_reg = 1'b0;
+reg                 b_nsh_valid_reg = 1'b0;
+reg [23:0]          b_spi_reg = 0;
+reg [7:0]           b_si_reg = 0;
+reg                 b_ip_cand_reg = 1'b0;
+reg [2:0]           b_q_reg = 0;
+reg [H_BYTES*8-1:0] b_h_reg = 0;
+
+always @(posedge clk) begin
+    b_valid_reg <= a_valid_reg;
+    b_len_reg <= a_len_reg;
+    b_nsh_reg <= a_nsh;
+    b_nsh_valid_reg <= a_nsh_valid;
+    b_spi_reg <= {a_win_reg[18*8 +: 8], a_win_reg[19*8 +: 8], a_win_reg[20*8 +: 8]};
+    b_si_reg <= a_win_reg[21*8 +: 8];
+    b_ip_cand_reg <= a_ip_cand;
+    b_q_reg <= a_nsh_ip ? a_nlen[2:0] : 3'd0;
+    b_h_reg <= a_win_reg[WIN-1:14*8];
+    if (rst) b_valid_reg <= 1'b0;
+end
+
+// stage C: IPv4 header at l3 = 14 + 4*q
+wire [H_BYTES*8-1:0] b_ip = b_h_reg >> {b_q_reg, 5'd0};
+wire [7:0]  b_l3 = 8'd14 + {3'd0, b_q_reg, 2'd0};
+wire [3:0]  b_ihl = b_ip[3:0];
+wire [7:0]  b_l4 = b_l3 + {2'd0, b_ihl, 2'd0};
+wire        b_ipv4 = b_ip_cand_reg && b_len_reg >= b_l3 + 8'd20 && b_ip[7:4] == 4'd4
+                     && b_ihl >= 4'd5 && b_len_reg >= b_l4;
+wire [12:0] b_frag = {b_ip[6*8 +: 5], b_ip[7*8 +: 8]};
+
+reg                 c_valid_reg = 1'b0;
+reg [7:0]           c_len_reg = 0;
+reg                 c_nsh_reg = 1'b0;
+reg                 c_nsh_valid_reg = 1'b0;
+reg [23:0]          c_spi_reg = 0;
+reg [7:0]           c_si_reg = 0;
+reg                 c_ipv4_reg = 1'b0;
+reg [7:0]           c_l3_reg = 0;
+reg [7:0]           c_l4_reg = 0;
+reg [3:0]           c_ihl_reg = 0;
+reg [7:0]           c_proto_reg = 0;
+reg [31:0]          c_src_reg = 0;
+reg [31:0]          c_dst_reg = 0;
+reg [15:0]          c_ip_csum_reg = 0;
+reg                 c_first_reg = 1'b0;
+reg [H_BYTES*8-1:0] c_ip_reg = 0;
+
+always @(posedge clk) begin
+    c_valid_reg <= b_valid_reg;
+    c_len_reg <= b_len_reg;
+    c_nsh_reg <= b_nsh_reg;
+    c_nsh_valid_reg <= b_nsh_valid_reg;
+    c_spi_reg <= b_spi_reg;
+    c_si_reg <= b_si_reg;
+    c_ipv4_reg <= b_ipv4;
+    c_l3_reg <= b_l3;
+    c_l4_reg <= b_l4;
+    c_ihl_reg <= b_ihl;
+    c_proto_reg <= b_ip[9*8 +: 8];
+    c_src_reg <= {b_ip[12*8 +: 8], b_ip[13*8 +: 8], b_ip[14*8 +: 8], b_ip[15*8 +: 8]};
+    c_dst_reg <= {b_ip[16*8 +: 8], b_ip[17*8 +: 8], b_ip[18*8 +: 8], b_ip[19*8 +: 8]};
+    c_ip_csum_reg <= {b_ip[10*8 +: 8], b_ip[11*8 +: 8]};
+    c_first_reg <= b_frag == 13'd0;
+    c_ip_reg <= b_ip;
+    if (rst) c_valid_reg <= 1'b0;
+end
+
+// stage D: L4 header at l4 = l3 + 4*ihl
+wire [H_BYTES*8-1:0] c_l4h = c_ip_reg >> {c_ihl_reg, 5'd0};
+wire c_tcp = c_proto_reg == 8'd6;
+wire c_udp = c_proto_reg == 8'd17;
+wire c_ports = c_ipv4_reg && (c_tcp || c_udp) && c_first_reg && c_len_reg >= c_l4_reg + 8'd4;
+
+always @(posedge clk) begin
+    hdr_valid <= c_valid_reg;
+    hdr_len <= c_len_reg;
+    hdr_nsh <= c_nsh_reg;
+    hdr_nsh_valid <= c_nsh_valid_reg;
+    hdr_spi <= c_spi_reg;
+    hdr_si <= c_si_reg;
+    hdr_ipv4 <= c_ipv4_reg;
+    hdr_l3 <= c_l3_reg;
+    hdr_l4 <= c_l4_reg;
+    hdr_proto <= c_proto_reg;
+    hdr_src <= c_src_reg;
+    hdr_dst <= c_dst_reg;
+    hdr_ip_csum <= c_ip_csum_reg;
+    hdr_first_frag <= c_first_reg;
+    hdr_ports <= c_ports;
+    hdr_sport <= c_ports ? {c_l4h[0 +: 8], c_l4h[8 +: 8]} : 16'd0;
+    hdr_dport <= c_ports ? {c_l4h[16 +: 8], c_l4h[24 +: 8]} : 16'd0;
+    hdr_l4_csum_ok <= c_ipv4_reg && c_first_reg
+                      && ((c_tcp && c_len_reg >= c_l4_reg + 8'd18)
+                          || (c_udp && c_len_reg >= c_l4_reg + 8'd8));
+    hdr_l4_csum <= c_tcp ? {c_l4h[16*8 +: 8], c_l4h[17*8 +: 8]}
+                         : {c_l4h[6*8 +: 8], c_l4h[7*8 +: 8]};
+    if (rst) hdr_valid <= 1'b0;
+end
+
+endmodule
+
+`resetall
