@@ -136,6 +136,8 @@ class _Field(NamedTuple):
     info: MatchFieldInfo
     max: int
     prefix: bytes  # FieldMatch.field_id
+    id: int
+    kind: str
 
 
 class _TableCodec:
@@ -147,7 +149,13 @@ class _TableCodec:
         self.needs_priority = info.needs_priority
         self.head = b"\x08" + _varint(info.id)
         self.fields: dict[str, _Field] = {
-            f.name: _Field(info=f, max=(1 << f.bitwidth) - 1, prefix=b"\x08" + _varint(f.id))
+            f.name: _Field(
+                info=f,
+                max=(1 << f.bitwidth) - 1,
+                prefix=b"\x08" + _varint(f.id),
+                id=f.id,
+                kind=f.kind,
+            )
             for f in info.match_fields
         }
         self.fields_by_id = {f.info.id: f for f in self.fields.values()}
@@ -168,10 +176,11 @@ class _Param(NamedTuple):
     max: int
     width: int
     plen: int  # len(prefix) + 2 (the value's tag and length)
+    bit: int  # 1 << (position in id order)
 
 
 class _ActionCodec:
-    __slots__ = ("by_id", "head", "info", "order")
+    __slots__ = ("all_bits", "by_id", "by_name", "head", "info", "name_order_is_id_order", "order")
 
     def __init__(self, info: ActionInfo) -> None:
         _check_widths(info.short, [(p.name, p.bitwidth) for p in info.params])
@@ -184,10 +193,18 @@ class _ActionCodec:
                 max=(1 << p.bitwidth) - 1,
                 width=p.bitwidth,
                 plen=len(b"\x10" + _varint(p.id)) + 2,
+                bit=1 << k,
             )
-            for p in sorted(info.params, key=lambda p: p.id)
+            for k, p in enumerate(sorted(info.params, key=lambda p: p.id))
         )
+        self.by_name = {p.name: p for p in self.order}
+        self.all_bits = (1 << len(self.order)) - 1
         self.by_id = {p.id: p.name for p in info.params}
+        # Plans sort parameters by name (Action.of); when that is also the id order, the
+        # parameters can be taken as they come.
+        self.name_order_is_id_order = [p.name for p in self.order] == sorted(
+            p.name for p in self.order
+        )
 
 
 class Encoder:
@@ -286,26 +303,27 @@ class Encoder:
         fms: list[tuple[int, bytes]] = []
         exact_seen = 0
         S = _SMALL
+        fields = tc.fields
         for name, mv in entry.match:
-            f = tc.field(name)
+            f = fields.get(name) or tc.field(name)
             fmax = f.max
             t = type(mv)
             if t is Exact:
                 v = mv.value  # type: ignore[union-attr]
                 if not 0 <= v <= fmax:
                     raise self._bad(tc, f, "value", v)
-                kind = f.info.kind
+                kind = f.kind
                 vb = v.to_bytes((v.bit_length() + 7) >> 3 or 1, "big")
                 n = len(vb)
                 if kind == "exact":
                     exact_seen += 1
-                    fms.append((f.info.id, f.prefix + b"\x12" + S[n + 2] + b"\x0a" + S[n] + vb))
+                    fms.append((f.id, f.prefix + b"\x12" + S[n + 2] + b"\x0a" + S[n] + vb))
                 elif kind == "optional":
-                    fms.append((f.info.id, f.prefix + b"\x3a" + S[n + 2] + b"\x0a" + S[n] + vb))
+                    fms.append((f.id, f.prefix + b"\x3a" + S[n + 2] + b"\x0a" + S[n] + vb))
                 else:
                     raise self._kind_error(tc, f, mv)
             elif t is Ternary:
-                if f.info.kind != "ternary":
+                if f.kind != "ternary":
                     raise self._kind_error(tc, f, mv)
                 v, mask = mv.value, mv.mask  # type: ignore[union-attr]
                 if not 0 <= v <= fmax:
@@ -319,7 +337,7 @@ class Encoder:
                     n = len(vb) + len(mb) + 4
                     fms.append(
                         (
-                            f.info.id,
+                            f.id,
                             f.prefix
                             + b"\x1a"
                             + S[n]
@@ -332,7 +350,7 @@ class Encoder:
                         )
                     )
             elif t is LPM:
-                if f.info.kind != "lpm":
+                if f.kind != "lpm":
                     raise self._kind_error(tc, f, mv)
                 v, plen = mv.value, mv.prefix_len  # type: ignore[union-attr]
                 width = f.info.bitwidth
@@ -349,12 +367,12 @@ class Encoder:
                     n = len(vb)
                     fms.append(
                         (
-                            f.info.id,
+                            f.id,
                             f.prefix + b"\x22" + S[n + 4] + b"\x0a" + S[n] + vb + b"\x10" + S[plen],
                         )
                     )
             elif t is Range:
-                if f.info.kind != "range":
+                if f.kind != "range":
                     raise self._kind_error(tc, f, mv)
                 lo, hi = mv.low, mv.high  # type: ignore[union-attr]
                 if not 0 <= lo <= fmax:
@@ -371,7 +389,7 @@ class Encoder:
                     n = len(lb) + len(hb) + 4
                     fms.append(
                         (
-                            f.info.id,
+                            f.id,
                             f.prefix
                             + b"\x32"
                             + S[n]
@@ -408,14 +426,14 @@ class Encoder:
         key = b"".join(parts)
 
         ac = self._action(tc, entry.action.name)
-        values = dict(entry.action.params)
-        if len(values) != len(ac.order) or len(entry.action.params) != len(values):
-            raise self._param_error(tc, ac, entry.action)
+        by_name = ac.by_name
         body = [ac.head]
-        for p in ac.order:
-            v = values.get(p.name)
-            if v is None:
+        seen = 0
+        for name, v in entry.action.params:
+            p = by_name.get(name)
+            if p is None or seen & p.bit:
                 raise self._param_error(tc, ac, entry.action)
+            seen |= p.bit
             if not 0 <= v <= p.max:
                 raise SchemaError(
                     f"table {tc.info.short!r} action {ac.info.short!r} parameter {p.name!r}:"
@@ -424,6 +442,13 @@ class Encoder:
             vb = v.to_bytes((v.bit_length() + 7) >> 3 or 1, "big")
             n = len(vb)
             body.append(b"\x22" + S[n + p.plen] + p.prefix + b"\x1a" + S[n] + vb)
+        if seen != ac.all_bits:
+            raise self._param_error(tc, ac, entry.action)
+        if not ac.name_order_is_id_order and len(body) > 2:
+            # Emit parameters in id order (canonical): sort by the Param.param_id bytes.
+            names = [n for n, _ in entry.action.params]
+            order = sorted(range(len(names)), key=lambda k: by_name[names[k]].bit)
+            body = [body[0], *(body[k + 1] for k in order)]
         action = _ld(b"\x0a", b"".join(body))  # TableAction.action = 1
         meter = b""
         if entry.meter is not None:
