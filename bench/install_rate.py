@@ -21,7 +21,6 @@ bench/results/install_rate.json.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import gc
 import json
 import os
@@ -43,6 +42,7 @@ from p4rt_common import BMV2_HELP, Bmv2, Sw, bmv2_env  # noqa: E402
 from wphw.entries import LPM, Action, Exact, TableEntry  # noqa: E402
 from wphw.p4rt import Encoder, Fabric, Pipeline, Schema  # noqa: E402
 from wphw.p4rt.encode import update_bytes  # noqa: E402
+from wphw.p4rt.fabric import run_sync  # noqa: E402
 
 P4INFO = ROOT / "p4" / "build" / "wphw.p4info.txtpb"
 BMV2_JSON = ROOT / "p4" / "build" / "wphw.json"
@@ -152,7 +152,7 @@ def raw_run(sw: Bmv2, schema: Schema, entries: list[TableEntry]) -> float:
     for i in range(0, len(entries), 1000):
         body = b"".join(update_bytes("insert", enc.encode_entry(e)) for e in entries[i : i + 1000])
         requests.append(p4r.WriteRequest.FromString(hb + body))  # pre-built messages
-    return asyncio.run(_raw_install(sw.address, sw.device_id, requests))
+    return run_sync(_raw_install(sw.address, sw.device_id, requests))
 
 
 SHELL_SCRIPT = r"""

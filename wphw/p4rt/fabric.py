@@ -1,7 +1,7 @@
 """Install plans on P4Runtime switches: connect, arbitrate, push the pipeline, diff, write.
 
 ``AsyncFabric`` is the asyncio core (many switches in one process); ``Fabric`` is a synchronous
-wrapper that runs it on a private event loop::
+wrapper that runs it on one shared background event loop::
 
     with Fabric(topology, pipeline=Pipeline.load("p4/build/wphw.p4info.txtpb",
                                                   "p4/build/wphw.json")) as fabric:
@@ -23,8 +23,10 @@ the switch and its address.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
+import threading
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -475,15 +477,17 @@ class _Client:
             self.encoder = Encoder(schema)
 
     async def _close_channel(self) -> None:
-        if self._monitor is not None:
-            self._monitor.cancel()
-            self._monitor = None
         if self._stream is not None:
             self._stream.cancel()
             self._stream = None
         if self._channel is not None:
             await self._channel.close(None)
             self._channel = None
+        if self._monitor is not None:
+            self._monitor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._monitor
+            self._monitor = None
         self.primary = False
 
     async def close(self) -> None:
@@ -1081,24 +1085,42 @@ _NO_ACTION = Action(name="")
 # -- synchronous wrapper ---------------------------------------------------------------------
 
 
+_LOOP: asyncio.AbstractEventLoop | None = None
+_LOOP_LOCK = threading.Lock()
+
+
+def run_sync(coro: Coroutine[Any, Any, _T]) -> _T:
+    """Run ``coro`` on wphw's shared background event loop and wait for its result.
+
+    Every synchronous :class:`Fabric` uses this one loop (a daemon thread), so gRPC's asyncio
+    machinery never sees a loop that was closed under it, and the sync API also works where
+    an event loop is already running (notebooks).
+    """
+    global _LOOP
+    with _LOOP_LOCK:
+        if _LOOP is None:
+            loop = asyncio.new_event_loop()
+            threading.Thread(target=loop.run_forever, name="wphw-p4rt", daemon=True).start()
+            _LOOP = loop
+    return asyncio.run_coroutine_threadsafe(coro, _LOOP).result()
+
+
 class Fabric:
-    """Synchronous face of :class:`AsyncFabric` (same arguments), on a private event loop."""
+    """Synchronous face of :class:`AsyncFabric` (same arguments), run on a shared background
+    event loop (:func:`run_sync`)."""
 
     def __init__(self, topology: TopologyLike | Iterable[SwitchLike], **kwargs: Any) -> None:
-        self._loop = asyncio.new_event_loop()
         self.aio = AsyncFabric(topology, **kwargs)
 
     def _run(self, coro: Coroutine[Any, Any, _T]) -> _T:
-        return self._loop.run_until_complete(coro)
+        return run_sync(coro)
 
     def connect(self, *, arbitrate: bool = True) -> Fabric:
         self._run(self.aio.connect(arbitrate=arbitrate))
         return self
 
     def close(self) -> None:
-        if not self._loop.is_closed():
-            self._run(self.aio.close())
-            self._loop.close()
+        self._run(self.aio.close())
 
     def __enter__(self) -> Fabric:
         return self.connect()
