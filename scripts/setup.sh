@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(python3 python3-venv python3-dev gcc make iverilog yosys iproute2 tcpdump)
+APT_PACKAGES=(python3 python3-venv python3-dev gcc make iverilog yosys iproute2 tcpdump ethtool nftables)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -213,7 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_demo)
 
     # Subcommands of the installer and the lab register themselves (present once they land).
-    for module in ("wphw.p4rt.cli", "wphw.lab_cli"):
+    for module in ("wphw.p4rt.cli", "wphw.lab_cli", "wphw.pe.cli"):
         if importlib.util.find_spec(module) is not None:
             importlib.import_module(module).register(sub)
     return parser

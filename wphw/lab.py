@@ -240,9 +240,11 @@ def _wait_port(address: str, timeout: float, pid: int, log: Path) -> None:
 
 
 def _quiet_iface(name: str, netns: str | None = None) -> None:
-    """No IPv6 chatter, no checksum offload (BMv2 and captures see real checksums)."""
+    """No IPv6 chatter, no checksum offload (BMv2 and captures see real checksums), and room
+    for jumbo frames (the encrypt PE adds 16 bytes to a full-size packet)."""
     run(["sysctl", "-q", "-w", f"net.ipv6.conf.{name}.disable_ipv6=1"], check=False, netns=netns)
     run(["ethtool", "-K", name, "tx", "off", "rx", "off"], check=False, netns=netns)
+    run(["ip", "link", "set", name, "mtu", "9000"], check=False, netns=netns)
 
 
 class Lab:
@@ -336,6 +338,12 @@ class Lab:
         self.state.save()
         run(["ip", "netns", "add", ns])
         run(["ip", "link", "set", "lo", "up"], netns=ns)
+        for scope in ("all", "default"):
+            run(
+                ["sysctl", "-q", "-w", f"net.ipv6.conf.{scope}.disable_ipv6=1"],
+                check=False,
+                netns=ns,
+            )
 
     def _veth(self, a: str, b: str) -> None:
         self.state.ifaces.extend([a, b])
@@ -451,7 +459,6 @@ class Lab:
     def _start_pes(self) -> None:
         if self.plan is None:
             raise LabError("no plan")
-        base_port = 18000
         contexts = self.workdir / "contexts.json"
         contexts.write_text(
             json.dumps(
@@ -469,9 +476,10 @@ class Lab:
                 indent=1,
             )
         )
-        for i, (wp_name, ns) in enumerate(sorted(self.state.waypoint_netns.items())):
+        for wp_name, ns in sorted(self.state.waypoint_netns.items()):
             wp = self.topology.waypoints[wp_name]
-            control = f"127.0.0.1:{base_port + i}"
+            # a unix socket: the namespace's loopback is not reachable from the controller
+            control = str(self.workdir / f"pe-{wp_name}.sock")
             cmd = [
                 sys.executable,
                 "-m",
@@ -506,6 +514,27 @@ class Lab:
             self.state.pids[f"pe:{wp_name}"] = proc.pid
             self.state.pe_control[wp_name] = control
             self.state.save()
+        for wp_name, control in sorted(self.state.pe_control.items()):
+            self._wait_pe(wp_name, control)
+
+    def _wait_pe(self, wp_name: str, control: str, timeout: float = 15.0) -> None:
+        from wphw.errors import PEError
+        from wphw.pe.runtime import query
+
+        log = self.workdir / f"pe-{wp_name}.log"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            proc = self._procs[f"pe:{wp_name}"]
+            if proc.poll() is not None:
+                tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+                raise LabError(
+                    f"waypoint {wp_name}: PE process exited ({proc.returncode}); log {log}:\n{tail}"
+                )
+            with contextlib.suppress(PEError, OSError):
+                if query(control, "/health", timeout=0.5).get("ok"):
+                    return
+            time.sleep(0.1)
+        raise LabError(f"waypoint {wp_name}: PE not healthy within {timeout:.0f} s (log {log})")
 
     def _pe_specs(self, wp_name: str) -> list[dict[str, Any]]:
         wp = self.topology.waypoints[wp_name]
