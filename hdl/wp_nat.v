@@ -1,0 +1,393 @@
+// wp_nat: static NAT PE. NUM_MAPPINGS register-programmed mappings on the inner IPv4 packet
+// (plain or behind NSH): SNAT rewrites the source address (and, with PORT_EN, the TCP/UDP source
+// port), DNAT the destination; lowest index wins. IPv4 and TCP/UDP checksums are updated
+// incrementally (RFC 1624 eqn. 3); a UDP checksum of 0 stays 0, a computed 0 becomes 0xFFFF.
+// Valid-NSH frames leave with SI - 1 (when SI > 0). One beat per cycle; registers per
+// docs/regmap.md (block wp_nat).
+
+`resetall
+`timescale 1ns / 1ps
+`default_nettype none
+
+`include "wp_regmap.vh"
+
+module wp_nat #(
+    // Number of mappings implemented (1..64)
+    parameter NUM_MAPPINGS = 16,
+    // Width of tdata (bits)
+    parameter DATA_WIDTH = 256,
+    // Width of tuser (bits)
+    parameter USER_WIDTH = 128,
+    // log2 of the frame FIFO depth in beats (must exceed the decision latency)
+    parameter FIFO_DEPTH_LOG2 = 4
+) (
+    input  wire                    clk,
+    input  wire                    rst,
+
+    input  wire [DATA_WIDTH-1:0]   s_axis_tdata,
+    input  wire [DATA_WIDTH/8-1:0] s_axis_tkeep,
+    input  wire [USER_WIDTH-1:0]   s_axis_tuser,
+    input  wire                    s_axis_tlast,
+    input  wire                    s_axis_tvalid,
+    output wire                    s_axis_tready,
+
+    output wire [DATA_WIDTH-1:0]   m_axis_tdata,
+    output wire [DATA_WIDTH/8-1:0] m_axis_tkeep,
+    output wire [USER_WIDTH-1:0]   m_axis_tuser,
+    output wire                    m_axis_tlast,
+    output wire                    m_axis_tvalid,
+    input  wire                    m_axis_tready,
+
+    input  wire [11:0]             s_axil_awaddr,
+    input  wire [2:0]              s_axil_awprot,
+    input  wire                    s_axil_awvalid,
+    output wire                    s_axil_awready,
+    input  wire [31:0]             s_axil_wdata,
+    input  wire [3:0]              s_axil_wstrb,
+    input  wire                    s_axil_wvalid,
+    output wire                    s_axil_wready,
+    output wire [1:0]              s_axil_bresp,
+    output wire                    s_axil_bvalid,
+    input  wire                    s_axil_bready,
+    input  wire [11:0]             s_axil_araddr,
+    input  wire [2:0]              s_axil_arprot,
+    input  wire                    s_axil_arvalid,
+    output wire                    s_axil_arready,
+    output wire [31:0]             s_axil_rdata,
+    output wire [1:0]              s_axil_rresp,
+    output wire                    s_axil_rvalid,
+    input  wire                    s_axil_rready
+);
+
+localparam KEEP_WIDTH = DATA_WIDTH / 8;
+localparam FIFO_W = DATA_WIDTH + KEEP_WIDTH + USER_WIDTH + 1;
+localparam IDX_W = NUM_MAPPINGS > 1 ? $clog2(NUM_MAPPINGS) : 1;
+localparam MAP_BASE = `WP_NAT_REG_MAP_CTRL;
+localparam MAP_STRIDE = `WP_NAT_REG_MAP_CTRL_STRIDE;
+localparam HITS_BASE = `WP_NAT_REG_MAP_HITS;
+localparam HITS_STRIDE = `WP_NAT_REG_MAP_HITS_STRIDE;
+
+initial begin
+    if (NUM_MAPPINGS < 1 || NUM_MAPPINGS > `WP_NAT_REG_MAP_CTRL_COUNT) begin
+        $error("Error: NUM_MAPPINGS must be in 1..%0d (instance %m)", `WP_NAT_REG_MAP_CTRL_COUNT);
+        $finish;
+    end
+    if (DATA_WIDTH != 256) begin
+        $error("Error: DATA_WIDTH must be 256 (instance %m)");
+        $finish;
+    end
+    if (MAP_STRIDE != 16 || HITS_STRIDE != 8) begin
+        $error("Error: register map strides changed; update wp_nat (instance %m)");
+        $finish;
+    end
+end
+
+// ---------------------------------------------------------------- registers
+wire        reg_wr_en;
+wire [11:0] reg_wr_addr;
+wire [31:0] reg_wr_data;
+wire [3:0]  reg_wr_strb;
+wire        reg_rd_en;
+wire [11:0] reg_rd_addr;
+reg  [31:0] reg_rd_data;
+
+wp_axil_regs #(.ADDR_WIDTH(12)) axil_regs_inst (
+    .clk(clk), .rst(rst),
+    .s_axil_awaddr(s_axil_awaddr), .s_axil_awprot(s_axil_awprot),
+    .s_axil_awvalid(s_axil_awvalid), .s_axil_awready(s_axil_awready),
+    .s_axil_wdata(s_axil_wdata), .s_axil_wstrb(s_axil_wstrb),
+    .s_axil_wvalid(s_axil_wvalid), .s_axil_wready(s_axil_wready),
+    .s_axil_bresp(s_axil_bresp), .s_axil_bvalid(s_axil_bvalid), .s_axil_bready(s_axil_bready),
+    .s_axil_araddr(s_axil_araddr), .s_axil_arprot(s_axil_arprot),
+    .s_axil_arvalid(s_axil_arvalid), .s_axil_arready(s_axil_arready),
+    .s_axil_rdata(s_axil_rdata), .s_axil_rresp(s_axil_rresp),
+    .s_axil_rvalid(s_axil_rvalid), .s_axil_rready(s_axil_rready),
+    .reg_wr_en(reg_wr_en), .reg_wr_addr(reg_wr_addr), .reg_wr_data(reg_wr_data),
+    .reg_wr_strb(reg_wr_strb), .reg_rd_en(reg_rd_en), .reg_rd_addr(reg_rd_addr),
+    .reg_rd_data(reg_rd_data)
+);
+
+reg [2:0]  map_ctrl_reg[0:NUM_MAPPINGS-1];
+reg [31:0] map_match_reg[0:NUM_MAPPINGS-1];
+reg [31:0] map_new_reg[0:NUM_MAPPINGS-1];
+reg [31:0] map_ports_reg[0:NUM_MAPPINGS-1];
+reg [63:0] map_hits_reg[0:NUM_MAPPINGS-1];
+reg [63:0] xlate_pkts_reg = 0;
+reg [63:0] pass_pkts_reg = 0;
+reg [31:0] rd_hi_reg = 0;
+
+wire [11:0] wr_rel = reg_wr_addr - MAP_BASE;
+wire        wr_map = reg_wr_addr >= MAP_BASE && reg_wr_addr < MAP_BASE + NUM_MAPPINGS * MAP_STRIDE;
+wire [IDX_W-1:0] wr_idx = wr_rel >> 4;
+wire        clear = reg_wr_en && reg_wr_addr == `WP_NAT_REG_CTRL && reg_wr_data[`WP_NAT_REG_CTRL_CLEAR_LSB];
+
+integer r;
+initial begin
+    for (r = 0; r < NUM_MAPPINGS; r = r + 1) begin
+        map_ctrl_reg[r] = 0; map_match_reg[r] = 0; map_new_reg[r] = 0; map_ports_reg[r] = 0;
+        map_hits_reg[r] = 0;
+    end
+end
+
+always @(posedge clk) begin
+    if (reg_wr_en && wr_map) begin
+        case (wr_rel[3:0])
+            `WP_NAT_REG_MAP_CTRL - MAP_BASE: map_ctrl_reg[wr_idx] <= reg_wr_data[2:0];
+            `WP_NAT_REG_MAP_MATCH_ADDR - MAP_BASE: map_match_reg[wr_idx] <= reg_wr_data;
+            `WP_NAT_REG_MAP_NEW_ADDR - MAP_BASE: map_new_reg[wr_idx] <= reg_wr_data;
+            `WP_NAT_REG_MAP_PORTS - MAP_BASE: map_ports_reg[wr_idx] <= reg_wr_data;
+            default: ;
+        endcase
+    end
+    if (rst) begin
+        for (r = 0; r < NUM_MAPPINGS; r = r + 1) map_ctrl_reg[r] <= 0;
+    end
+end
+
+// read mux
+wire [11:0] rd_rel = reg_rd_addr - MAP_BASE;
+wire        rd_map = reg_rd_addr >= MAP_BASE && reg_rd_addr < MAP_BASE + NUM_MAPPINGS * MAP_STRIDE;
+wire [IDX_W-1:0] rd_idx = rd_rel >> 4;
+wire [11:0] rd_hrel = reg_rd_addr - HITS_BASE;
+wire        rd_hits = reg_rd_addr >= HITS_BASE && reg_rd_addr < HITS_BASE + NUM_MAPPINGS * HITS_STRIDE;
+wire [IDX_W-1:0] rd_hidx = rd_hrel >> 3;
+
+reg [63:0] rd_cnt;
+reg        rd_is_cnt;
+always @* begin
+    reg_rd_data = 32'd0;
+    rd_cnt = 64'd0;
+    rd_is_cnt = 1'b0;
+    case ({reg_rd_addr[11:3], 3'b000})
+        `WP_NAT_REG_XLATE_PKTS: begin rd_cnt = xlate_pkts_reg; rd_is_cnt = 1'b1; end
+        `WP_NAT_REG_PASS_PKTS: begin rd_cnt = pass_pkts_reg; rd_is_cnt = 1'b1; end
+        default: ;
+    endcase
+    if (rd_hits) begin
+        rd_cnt = map_hits_reg[rd_hidx];
+        rd_is_cnt = 1'b1;
+    end
+    case (reg_rd_addr)
+        `WP_NAT_REG_ID: reg_rd_data = `WP_NAT_BLOCK_ID;
+        `WP_NAT_REG_VERSION: reg_rd_data = `WP_NAT_BLOCK_VERSION;
+        `WP_NAT_REG_CAPS: reg_rd_data = NUM_MAPPINGS;
+        default: ;
+    endcase
+    if (rd_map) begin
+        case (rd_rel[3:0])
+            `WP_NAT_REG_MAP_CTRL - MAP_BASE: reg_rd_data = map_ctrl_reg[rd_idx];
+            `WP_NAT_REG_MAP_MATCH_ADDR - MAP_BASE: reg_rd_data = map_match_reg[rd_idx];
+            `WP_NAT_REG_MAP_NEW_ADDR - MAP_BASE: reg_rd_data = map_new_reg[rd_idx];
+            `WP_NAT_REG_MAP_PORTS - MAP_BASE: reg_rd_data = map_ports_reg[rd_idx];
+            default: ;
+        endcase
+    end
+    if (rd_is_cnt) reg_rd_data = reg_rd_addr[2] ? rd_hi_reg : rd_cnt[31:0];
+end
+
+always @(posedge clk) begin
+    if (reg_rd_en && rd_is_cnt && !reg_rd_addr[2]) rd_hi_reg <= rd_cnt[63:32];
+end
+
+// ---------------------------------------------------------------- data path
+wire fifo_s_ready;
+assign s_axis_tready = fifo_s_ready;
+wire beat_in = s_axis_tvalid && s_axis_tready;
+
+wire        hdr_valid, hdr_nsh, hdr_nsh_valid, hdr_ipv4, hdr_first_frag, hdr_ports, hdr_l4_csum_ok;
+wire [7:0]  hdr_len, hdr_si, hdr_l3, hdr_l4, hdr_proto;
+wire [23:0] hdr_spi;
+wire [31:0] hdr_src, hdr_dst;
+wire [15:0] hdr_ip_csum, hdr_sport, hdr_dport, hdr_l4_csum;
+
+wp_hdr_parse #(.DATA_WIDTH(DATA_WIDTH)) parse_inst (
+    .clk(clk), .rst(rst),
+    .s_tdata(s_axis_tdata), .s_tkeep(s_axis_tkeep), .s_tlast(s_axis_tlast), .s_beat(beat_in),
+    .hdr_valid(hdr_valid), .hdr_len(hdr_len), .hdr_nsh(hdr_nsh), .hdr_nsh_valid(hdr_nsh_valid),
+    .hdr_spi(hdr_spi), .hdr_si(hdr_si), .hdr_ipv4(hdr_ipv4), .hdr_l3(hdr_l3), .hdr_l4(hdr_l4),
+    .hdr_proto(hdr_proto), .hdr_src(hdr_src), .hdr_dst(hdr_dst), .hdr_ip_csum(hdr_ip_csum),
+    .hdr_first_frag(hdr_first_frag), .hdr_ports(hdr_ports), .hdr_sport(hdr_sport),
+    .hdr_dport(hdr_dport), .hdr_l4_csum_ok(hdr_l4_csum_ok), .hdr_l4_csum(hdr_l4_csum)
+);
+
+// E1: per-mapping match
+reg [NUM_MAPPINGS-1:0] e1_match_reg = 0;
+reg        e1_valid_reg = 1'b0;
+reg        e1_dec_reg = 1'b0;
+reg [7:0]  e1_si_reg = 0;
+reg [7:0]  e1_l3_reg = 0;
+reg [7:0]  e1_l4_reg = 0;
+reg        e1_udp_reg = 1'b0;
+reg        e1_tcp_reg = 1'b0;
+reg [31:0] e1_src_reg = 0;
+reg [31:0] e1_dst_reg = 0;
+reg [15:0] e1_sport_reg = 0;
+reg [15:0] e1_dport_reg = 0;
+reg [15:0] e1_ip_csum_reg = 0;
+reg [15:0] e1_l4_csum_reg = 0;
+reg        e1_l4_csum_ok_reg = 1'b0;
+
+integer m;
+always @(posedge clk) begin
+    e1_valid_reg <= hdr_valid;
+    e1_dec_reg <= hdr_nsh_valid && hdr_si != 8'd0;
+    e1_si_reg <= hdr_si;
+    e1_l3_reg <= hdr_l3;
+    e1_l4_reg <= hdr_l4;
+    e1_udp_reg <= hdr_proto == 8'd17;
+    e1_tcp_reg <= hdr_proto == 8'd6;
+    e1_src_reg <= hdr_src;
+    e1_dst_reg <= hdr_dst;
+    e1_sport_reg <= hdr_sport;
+    e1_dport_reg <= hdr_dport;
+    e1_ip_csum_reg <= hdr_ip_csum;
+    e1_l4_csum_reg <= hdr_l4_csum;
+    e1_l4_csum_ok_reg <= hdr_l4_csum_ok;
+    for (m = 0; m < NUM_MAPPINGS; m = m + 1) begin
+        e1_match_reg[m] <= map_ctrl_reg[m][`WP_NAT_REG_MAP_CTRL_VALID_LSB] && hdr_ipv4
+            && (map_ctrl_reg[m][`WP_NAT_REG_MAP_CTRL_DNAT_LSB] ? hdr_dst : hdr_src) == map_match_reg[m]
+            && (!map_ctrl_reg[m][`WP_NAT_REG_MAP_CTRL_PORT_EN_LSB]
+                || (hdr_ports && (map_ctrl_reg[m][`WP_NAT_REG_MAP_CTRL_DNAT_LSB] ? hdr_dport : hdr_sport)
+                                 == map_ports_reg[m][15:0]));
+    end
+    if (rst) e1_valid_reg <= 1'b0;
+end
+
+// E2: priority (lowest index), select the mapping
+reg [IDX_W-1:0] e1_idx;
+reg             e1_hit;
+always @* begin
+    e1_idx = 0;
+    e1_hit = 1'b0;
+    for (m = NUM_MAPPINGS - 1; m >= 0; m = m - 1) begin
+        if (e1_match_reg[m]) begin
+            e1_idx = m;
+            e1_hit = 1'b1;
+        end
+    end
+end
+
+wire e1_dnat = map_ctrl_reg[e1_idx][`WP_NAT_REG_MAP_CTRL_DNAT_LSB];
+
+reg        e2_valid_reg = 1'b0;
+reg        e2_hit_reg = 1'b0;
+reg        e2_dnat_reg = 1'b0;
+reg        e2_port_en_reg = 1'b0;
+reg [31:0] e2_old_addr_reg = 0;
+reg [31:0] e2_new_addr_reg = 0;
+reg [15:0] e2_old_port_reg = 0;
+reg [15:0] e2_new_port_reg = 0;
+reg        e2_dec_reg = 1'b0;
+reg [7:0]  e2_si_reg = 0;
+reg [7:0]  e2_l3_reg = 0;
+reg [7:0]  e2_l4_reg = 0;
+reg        e2_udp_reg = 1'b0;
+reg        e2_tcp_reg = 1'b0;
+reg [15:0] e2_ip_csum_reg = 0;
+reg [15:0] e2_l4_csum_reg = 0;
+reg        e2_l4_csum_ok_reg = 1'b0;
+
+always @(posedge clk) begin
+    e2_valid_reg <= e1_valid_reg;
+    e2_hit_reg <= e1_hit;
+    e2_dnat_reg <= e1_dnat;
+    e2_port_en_reg <= map_ctrl_reg[e1_idx][`WP_NAT_REG_MAP_CTRL_PORT_EN_LSB];
+    e2_old_addr_reg <= e1_dnat ? e1_dst_reg : e1_src_reg;
+    e2_new_addr_reg <= map_new_reg[e1_idx];
+    e2_old_port_reg <= e1_dnat ? e1_dport_reg : e1_sport_reg;
+    e2_new_port_reg <= map_ports_reg[e1_idx][31:16];
+    e2_dec_reg <= e1_dec_reg;
+    e2_si_reg <= e1_si_reg;
+    e2_l3_reg <= e1_l3_reg;
+    e2_l4_reg <= e1_l4_reg;
+    e2_udp_reg <= e1_udp_reg;
+    e2_tcp_reg <= e1_tcp_reg;
+    e2_ip_csum_reg <= e1_ip_csum_reg;
+    e2_l4_csum_reg <= e1_l4_csum_reg;
+    e2_l4_csum_ok_reg <= e1_l4_csum_ok_reg;
+    if (e1_valid_reg) begin
+        if (e1_hit) begin
+            xlate_pkts_reg <= xlate_pkts_reg + 1;
+            map_hits_reg[e1_idx] <= map_hits_reg[e1_idx] + 1;
+        end else begin
+            pass_pkts_reg <= pass_pkts_reg + 1;
+        end
+    end
+    if (rst || clear) begin
+        xlate_pkts_reg <= 0;
+        pass_pkts_reg <= 0;
+        for (r = 0; r < NUM_MAPPINGS; r = r + 1) map_hits_reg[r] <= 0;
+    end
+    if (rst) e2_valid_reg <= 1'b0;
+end
+
+// E3: checksums (RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m')) and patches
+function [15:0] fold(input [19:0] s);
+    reg [16:0] f;
+    begin
+        f = s[15:0] + s[19:16];
+        fold = f[15:0] + f[16];
+    end
+endfunction
+
+wire [19:0] addr_delta = {4'd0, ~e2_old_addr_reg[31:16]} + {4'd0, ~e2_old_addr_reg[15:0]}
+                       + {4'd0, e2_new_addr_reg[31:16]} + {4'd0, e2_new_addr_reg[15:0]};
+wire [19:0] port_delta = e2_port_en_reg ? {4'd0, ~e2_old_port_reg} + {4'd0, e2_new_port_reg} : 20'd0;
+wire [15:0] ip_csum_new = ~fold({4'd0, ~e2_ip_csum_reg} + addr_delta);
+wire [15:0] l4_csum_calc = ~fold({4'd0, ~e2_l4_csum_reg} + addr_delta + port_delta);
+wire [15:0] l4_csum_new = (e2_udp_reg && l4_csum_calc == 16'd0) ? 16'hFFFF : l4_csum_calc;
+wire        l4_patch = e2_hit_reg && e2_l4_csum_ok_reg && !(e2_udp_reg && e2_l4_csum_reg == 16'd0);
+
+reg         act_valid_reg = 1'b0;
+reg [5*43-1:0] act_patch_reg = 0;
+
+always @(posedge clk) begin
+    act_valid_reg <= e2_valid_reg;
+    act_patch_reg <= {
+        e2_dec_reg ? {8'd21, 3'd1, 24'd0, e2_si_reg - 8'd1} : 43'd0,
+        e2_hit_reg ? {e2_l3_reg + (e2_dnat_reg ? 8'd16 : 8'd12), 3'd4, e2_new_addr_reg} : 43'd0,
+        e2_hit_reg ? {e2_l3_reg + 8'd10, 3'd2, 16'd0, ip_csum_new} : 43'd0,
+        (e2_hit_reg && e2_port_en_reg)
+            ? {e2_l4_reg + (e2_dnat_reg ? 8'd2 : 8'd0), 3'd2, 16'd0, e2_new_port_reg} : 43'd0,
+        l4_patch ? {e2_l4_reg + (e2_tcp_reg ? 8'd16 : 8'd6), 3'd2, 16'd0, l4_csum_new} : 43'd0
+    };
+    if (rst) act_valid_reg <= 1'b0;
+end
+
+wire [FIFO_W-1:0] fifo_m_data;
+wire              fifo_m_valid, fifo_m_ready;
+wire              act_m_valid, act_m_ready;
+wire [5*43-1:0]   act_m_patch;
+
+wp_fifo #(.WIDTH(FIFO_W), .DEPTH_LOG2(FIFO_DEPTH_LOG2)) data_fifo_inst (
+    .clk(clk), .rst(rst),
+    .s_data({s_axis_tlast, s_axis_tuser, s_axis_tkeep, s_axis_tdata}),
+    .s_valid(s_axis_tvalid), .s_ready(fifo_s_ready),
+    .m_data(fifo_m_data), .m_valid(fifo_m_valid), .m_ready(fifo_m_ready),
+    .count()
+);
+
+// Never full: an action exists only for a frame with beats in the frame FIFO.
+wp_fifo #(.WIDTH(5*43), .DEPTH_LOG2(FIFO_DEPTH_LOG2)) act_fifo_inst (
+    .clk(clk), .rst(rst),
+    .s_data(act_patch_reg), .s_valid(act_valid_reg), .s_ready(),
+    .m_data(act_m_patch), .m_valid(act_m_valid), .m_ready(act_m_ready),
+    .count()
+);
+
+wp_pe_out #(.DATA_WIDTH(DATA_WIDTH), .USER_WIDTH(USER_WIDTH), .NUM_PATCH(5)) out_inst (
+    .clk(clk), .rst(rst),
+    .s_axis_tdata(fifo_m_data[DATA_WIDTH-1:0]),
+    .s_axis_tkeep(fifo_m_data[DATA_WIDTH +: KEEP_WIDTH]),
+    .s_axis_tuser(fifo_m_data[DATA_WIDTH+KEEP_WIDTH +: USER_WIDTH]),
+    .s_axis_tlast(fifo_m_data[FIFO_W-1]),
+    .s_axis_tvalid(fifo_m_valid), .s_axis_tready(fifo_m_ready),
+    .act_drop(1'b0), .act_patch(act_m_patch), .act_valid(act_m_valid),
+    .act_ready(act_m_ready),
+    .m_axis_tdata(m_axis_tdata), .m_axis_tkeep(m_axis_tkeep), .m_axis_tuser(m_axis_tuser),
+    .m_axis_tlast(m_axis_tlast), .m_axis_tvalid(m_axis_tvalid), .m_axis_tready(m_axis_tready)
+);
+
+endmodule
+
+`resetall

@@ -1,0 +1,180 @@
+"""cocotb tests of wp_nat (static NAT PE) against the Python reference model in sim/common.py.
+
+The model (incremental RFC 1624 update) is itself checked against scapy's full checksum
+recomputation in ``test_nat_model_matches_scapy``.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from ipaddress import IPv4Address as A
+
+import cocotb
+import pytest
+from cocotb.triggers import with_timeout
+
+from sim.common import (
+    TB,
+    FrameMix,
+    dec_si,
+    frame_diff,
+    ipv4_frame,
+    nat_model,
+    pad_to,
+    parse,
+    random_frame,
+    require_slow,
+    run_cocotb,
+)
+from wphw.netfpga.drivers import NatDriver, NatMapping
+
+MAPPINGS = [
+    NatMapping(dnat=False, match_addr=A("10.0.0.1"), new_addr=A("100.64.0.1")),
+    NatMapping(
+        dnat=True, match_addr=A("172.16.0.9"), match_port=80, new_addr=A("10.0.2.2"), new_port=8080
+    ),
+    NatMapping(
+        dnat=False,
+        match_addr=A("10.0.0.2"),
+        match_port=1234,
+        new_addr=A("100.64.0.2"),
+        new_port=40000,
+    ),
+    NatMapping(dnat=True, match_addr=A("10.0.1.1"), new_addr=A("10.0.9.9")),
+    NatMapping(dnat=False, match_addr=A("192.168.1.7"), match_port=53, new_addr=A("1.2.3.4")),
+]
+TRAFFIC = [(0.0, 0.0), (0.3, 0.4)]
+MIX = dict(
+    srcs=("10.0.0.1", "10.0.0.2", "192.168.1.7", "10.9.9.9"),
+    dsts=("10.0.1.1", "172.16.0.9", "10.0.2.2"),
+    ports=(53, 80, 1234, 8080, 0xFFFF),
+)
+
+
+async def setup(dut: object, seed: int) -> tuple[TB, NatDriver]:
+    tb = TB(dut, seed=seed)
+    await tb.reset()
+    drv = await NatDriver.attach(tb.bus, base=0)
+    assert drv.caps == int(os.environ.get("WP_NUM_MAPPINGS", "8"))
+    await drv.set_mappings(MAPPINGS)
+    return tb, drv
+
+
+async def run_frames(tb: TB, drv: NatDriver, frames: list[bytes]) -> None:
+    await drv.clear_counters()
+    expected = []
+    xlate = passed = 0
+    hits = [0] * drv.caps
+    for d in frames:
+        out, idx = nat_model(MAPPINGS, d)
+        expected.append(dec_si(out))
+        if idx is None:
+            passed += 1
+        else:
+            xlate += 1
+            hits[idx] += 1
+    for d in frames:
+        await tb.send(d, src_port=0x10)
+    for i, exp in enumerate(expected):
+        got, user = await with_timeout(tb.recv(), 2_000_000, "ns")
+        assert got == exp, frame_diff(i, got, exp)
+        assert user == (len(exp) | 0x10 << 16), f"frame {i}: tuser {user:#x}"
+    await tb.cycles(100)
+    assert tb.sink.empty(), "extra output frames"
+    cnt = await drv.counters()
+    assert (cnt.xlate_pkts, cnt.pass_pkts) == (xlate, passed)
+    assert list(cnt.map_hits) == hits
+
+
+def directed_frames() -> list[bytes]:
+    f = []
+    for nsh in (None, (3, 9)):
+        f += [
+            ipv4_frame(src="10.0.0.1", proto="udp", nsh=nsh),  # SNAT 0
+            ipv4_frame(src="10.0.0.1", proto="tcp", nsh=nsh, payload=b"x" * 100),
+            ipv4_frame(src="10.0.0.1", proto="icmp", nsh=nsh),
+            ipv4_frame(src="10.0.0.1", proto="udp", nsh=nsh, udp_csum_zero=True),  # stays 0
+            ipv4_frame(dst="172.16.0.9", proto="tcp", dport=80, nsh=nsh),  # DNAT+port 1
+            ipv4_frame(dst="172.16.0.9", proto="tcp", dport=81, nsh=nsh),  # no port match
+            ipv4_frame(src="10.0.0.2", proto="udp", sport=1234, nsh=nsh, mdtype=1),  # 2, MD1
+            ipv4_frame(src="10.0.0.5", dst="10.0.1.1", proto="udp", nsh=nsh),  # 3
+            ipv4_frame(src="10.0.0.1", proto="udp", frag=20, nsh=nsh),  # fragment: IP only
+            ipv4_frame(src="10.0.0.1", proto="tcp", nsh=nsh, ihl_options=b"\x01" * 40),
+            pad_to(ipv4_frame(src="10.9.9.9", proto="udp", nsh=nsh), 3000),  # pass
+            ipv4_frame(src="10.0.0.1", proto="tcp", nsh=nsh)[:50],  # truncated TCP header
+        ]
+    f += [b"\x00" * 10, pad_to(bytes.fromhex("0200000000020200000000010806"), 60)]
+    return f
+
+
+@cocotb.test()
+async def test_directed(dut: object) -> None:
+    """SNAT/DNAT, port mappings, UDP zero checksum, ICMP, fragments, options, MD1, runts."""
+    tb, drv = await setup(dut, 1)
+    for p_idle, p_bp in TRAFFIC:
+        tb.set_traffic(p_idle, p_bp)
+        await run_frames(tb, drv, directed_frames())
+
+
+@cocotb.test()
+async def test_random(dut: object) -> None:
+    """Random mixed NSH / plain / malformed frames of 60..9000 bytes."""
+    tb, drv = await setup(dut, 2)
+    count = int(os.environ.get("WP_FRAMES", "200"))
+    rng = random.Random(int(os.environ.get("WP_SEED", "6")))
+    mix = FrameMix(spis=[(3, 255), (3, 0)], **MIX)  # type: ignore[arg-type]
+    for p_idle, p_bp in TRAFFIC:
+        tb.set_traffic(p_idle, p_bp)
+        frames = [random_frame(rng, mix)[0] for _ in range(count // len(TRAFFIC))]
+        await run_frames(tb, drv, frames)
+    dut._log.info("frame kinds: %s", mix.kinds)
+
+
+def test_nat_model_matches_scapy() -> None:
+    """For well-formed frames the incremental model equals a full scapy recomputation."""
+    from scapy.layers.inet import IP, TCP, UDP
+    from scapy.layers.l2 import Ether
+
+    rng = random.Random(11)
+    mix = FrameMix(p_malformed=0.0, **MIX)  # type: ignore[arg-type]
+    checked = 0
+    for _ in range(400):
+        d, _, kind = random_frame(rng, mix)
+        p = parse(d)
+        out, idx = nat_model(MAPPINGS, d)
+        if kind != "plain" or idx is None or not p.first_frag:
+            continue
+        pkt = Ether(out)
+        ref = pkt.copy()
+        del ref[IP].chksum
+        if TCP in ref:
+            del ref[TCP].chksum
+        if UDP in ref and pkt[UDP].chksum != 0:
+            del ref[UDP].chksum
+        assert bytes(ref) == out, f"{pkt.summary()}"
+        checked += 1
+    assert checked > 20
+
+
+@pytest.mark.parametrize("num_mappings", [8])
+def test_wp_nat(num_mappings: int) -> None:
+    run_cocotb(
+        toplevel="wp_nat",
+        module="sim.test_wp_nat",
+        parameters={"NUM_MAPPINGS": num_mappings},
+        extra_env={"WP_NUM_MAPPINGS": str(num_mappings), "WP_FRAMES": "240"},
+    )
+
+
+@pytest.mark.slow
+def test_wp_nat_long(request: pytest.FixtureRequest) -> None:
+    require_slow(request.config)
+    run_cocotb(
+        toplevel="wp_nat",
+        module="sim.test_wp_nat",
+        testcase="test_random",
+        parameters={"NUM_MAPPINGS": 8},
+        extra_env={"WP_NUM_MAPPINGS": "8", "WP_FRAMES": os.environ.get("WP_LONG_FRAMES", "20000")},
+        tag="_long",
+    )
