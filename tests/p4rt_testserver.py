@@ -80,7 +80,11 @@ def _key(te: Any) -> Key:
 class P4RuntimeTestServer(p4r_grpc.P4RuntimeServicer):  # type: ignore[misc]
     """TEST DOUBLE of a P4Runtime device (see module docstring). Runs on its own thread."""
 
-    def __init__(self, port: int | None = None, device_id: int = 1) -> None:
+    def __init__(
+        self, port: int | None = None, device_id: int = 1, tls: tuple[bytes, bytes] | None = None
+    ) -> None:
+        """``tls``: (PEM private key, PEM certificate) to serve over TLS."""
+        self.tls = tls
         self.port = port or free_port()
         self.address = f"127.0.0.1:{self.port}"
         self.device_id = device_id
@@ -137,7 +141,10 @@ class P4RuntimeTestServer(p4r_grpc.P4RuntimeServicer):  # type: ignore[misc]
             ]
         )
         p4r_grpc.add_P4RuntimeServicer_to_server(self, server)
-        server.add_insecure_port(self.address)
+        if self.tls is None:
+            server.add_insecure_port(self.address)
+        else:
+            server.add_secure_port(self.address, grpc.ssl_server_credentials([self.tls]))
         await server.start()
         self._server = server
 

@@ -299,3 +299,88 @@ def test_counters_and_progress(server: P4RuntimeTestServer) -> None:
     table = stats.table()
     assert "start_chain(paths=1, spi=1)" in table
     assert len(stats.hops) == 450
+
+
+def _self_signed(name: str) -> tuple[bytes, bytes]:
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return key_pem, cert.public_bytes(serialization.Encoding.PEM)
+
+
+def test_tls_and_role(tmp_path: Any) -> None:
+    from wphw.p4rt import Credentials
+
+    key, cert = _self_signed("switch.wphw.test")
+    (tmp_path / "ca.pem").write_bytes(cert)
+    creds = Credentials(root_certificates=tmp_path / "ca.pem", target_name="switch.wphw.test")
+    with P4RuntimeTestServer(tls=(key, cert)) as server:
+        with fabric(server, credentials=creds, role="wphw") as f:
+            assert f.apply(FakePlan({"s1": path(1)})).written == 2
+        assert len(server.entries()) == 2
+        # Plain text against a TLS server fails cleanly.
+        with pytest.raises(SwitchConnectionError, match="s1 at"):
+            fabric(server, retries=1, timeout=1.0).connect()
+
+
+def test_switch_gone_for_good_mid_apply(
+    two_servers: tuple[P4RuntimeTestServer, P4RuntimeTestServer],
+) -> None:
+    a, b = two_servers
+    with fabric(a, b, retries=2, backoff=0.02, batch_size=10) as f:
+        f.apply(FakePlan({"s1": path(1), "s2": path(1)}))
+        snap_a = installed(a)
+        b.crash_after_writes = b.write_rpcs + 1
+        b.down_for = 30.0  # longer than the retries last
+        t0 = time.monotonic()
+        with pytest.raises(SwitchConnectionError, match=r"switch s2 at 127\.0\.0\.1:\d+"):
+            f.apply(FakePlan({"s1": sff_entries(40, 50), "s2": sff_entries(40, 50)}))
+        assert time.monotonic() - t0 < 10
+    assert installed(a) == snap_a  # the switch that stayed was rolled back
+
+
+def test_invalid_entry_mid_plan_rolls_back(server: P4RuntimeTestServer) -> None:
+    from wphw.errors import SchemaError
+
+    with fabric(server, batch_size=10) as f:
+        f.apply(FakePlan({"s1": path(1)}))
+        snap = installed(server)
+        bad = [*sff_entries(50, 10), sff(1 << 24, 255, 1)]  # the last SPI does not fit 24 bits
+        with pytest.raises(SchemaError, match="does not fit 24 bits"):
+            f.apply(FakePlan({"s1": bad}))
+        assert server.write_rpcs > 1  # batches had gone out before the bad entry was reached
+        assert installed(server) == snap
+
+
+def test_restart_during_delete_phase(server: P4RuntimeTestServer) -> None:
+    with fabric(server, batch_size=5) as f:
+        f.apply(FakePlan({"s1": [*sff_entries(20, 1), classify(1)]}))
+        server.crash_after_writes = server.write_rpcs + 7  # inside the path-delete phase
+        server.down_for = 0.2
+        new = [*sff_entries(20, 100), classify(100)]
+        f.apply(FakePlan({"s1": new}))
+        assert set(f.read("s1")) == {Encoder(SCHEMA).canonical(e) for e in new}

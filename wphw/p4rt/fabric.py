@@ -500,6 +500,8 @@ class _Client:
     # -- RPCs -------------------------------------------------------------------------------
 
     async def write(self, payload: bytes) -> None:
+        if self._channel is None:
+            raise _Disconnected("not connected")
         self.write_rpcs += 1
         try:
             await self._write_rpc(self._write_header + payload, timeout=self.timeout)
@@ -509,6 +511,8 @@ class _Client:
             raise _RpcFailure(exc.code().name, exc.details() or "", _status_details(exc)) from exc
 
     async def read(self, entities: Iterable[Any]) -> list[Any]:
+        if self._channel is None:
+            raise _Disconnected("not connected")
         req = p4r.ReadRequest(device_id=self.device_id, role=self.role)
         req.entities.extend(entities)
         out: list[Any] = []
@@ -574,6 +578,7 @@ class _Run:
         self.desired: dict[bytes, EncodedEntry] = {}
         self.failures: list[UpdateFailure] = []
         self.needs_resync = False
+        self.resynced = False  # ops computed before a reconnect are stale
         self.counts = {"insert": 0, "modify": 0, "delete": 0}
         self.unchanged = 0
         self.log = client.log
@@ -766,6 +771,7 @@ class _Run:
             if self.client.encoder is not self.encoder:
                 raise SchemaError(f"switch {self.client.name}: pipeline changed during apply")
             self.needs_resync = False
+            self.resynced = True
             await self.read_installed()
             self.log.info("reconnected; redoing phases 0..%d from what the switch has", phase)
             phases = compute_ops(self.desired, self.installed, self.edge_ids)
@@ -987,7 +993,9 @@ class AsyncFabric:
             for phase in range(2, len(PHASES)):
                 await self._phase(
                     runs,
-                    lambda r, p=phase: r.run_phase(p, pending[r.client.name][p]),  # type: ignore[misc]
+                    lambda r, p=phase: r.run_phase(  # type: ignore[misc]
+                        p, None if r.resynced else pending[r.client.name][p]
+                    ),
                     phase,
                 )
         finally:
@@ -1001,7 +1009,7 @@ class AsyncFabric:
                     inserted=r.counts["insert"],
                     modified=r.counts["modify"],
                     deleted=r.counts["delete"],
-                    unchanged=len(r.desired) - r.counts["insert"] - r.counts["modify"],
+                    unchanged=max(0, len(r.desired) - r.counts["insert"] - r.counts["modify"]),
                     write_rpcs=r.client.write_rpcs - rpcs0[name],
                 )
             )
