@@ -114,6 +114,8 @@ class P4RuntimeTestServer(p4r_grpc.P4RuntimeServicer):  # type: ignore[misc]
         return self
 
     def stop(self) -> None:
+        for task in list(self._tasks):
+            self._loop.call_soon_threadsafe(task.cancel)
         self._call(self._stop())
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(5)
@@ -306,7 +308,9 @@ class P4RuntimeTestServer(p4r_grpc.P4RuntimeServicer):  # type: ignore[misc]
         self.write_rpcs += 1
         if self.crash_after_writes is not None and self.write_rpcs >= self.crash_after_writes:
             self.crash_after_writes = None
-            self._tasks.add(asyncio.ensure_future(self._crash(self.down_for)))
+            task = asyncio.ensure_future(self._crash(self.down_for))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
             await asyncio.sleep(0.05)
             await context.abort(grpc.StatusCode.UNAVAILABLE, "switch went away (test crash)")
         if request.device_id != self.device_id:
