@@ -35,8 +35,12 @@ def test_apply_diff_stats(
     assert "s1: +" in out and "[path upserts]" in out and "wp_classify[" in out
     assert s1.write_rpcs == 0 and s2.write_rpcs == 0
 
-    assert main(["apply", str(d), *conn]) == 0
+    state = d / "applied.json"
+    assert main(["apply", str(d), "--state", str(state), *conn]) == 0
     out = capsys.readouterr().out
+    assert state.exists()
+    assert main(["apply", str(d), "--state", str(state), *conn]) == 0
+    assert "0 updates in" in capsys.readouterr().out
     n1, n2 = len(s1.entries()), len(s2.entries())
     assert n1 > 0 and n2 > 0
     assert f"{n1 + n2} updates in" in out

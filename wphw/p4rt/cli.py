@@ -32,6 +32,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     add_model_args(p)
     _connection_args(p)
     p.add_argument("--dry-run", action="store_true", help="print the diff, write nothing")
+    p.add_argument(
+        "--state",
+        type=Path,
+        help="plan JSON of the last apply: compiled against (changed paths get new SPIs, so the"
+        " update is make-before-break) and rewritten after a successful apply",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_apply)
 
@@ -138,10 +144,12 @@ class ProgressBar:
 
 def cmd_apply(args: argparse.Namespace) -> int:
     from wphw.cli import load_model
-    from wphw.plan import compile
+    from wphw.plan import Plan, compile
 
     topology, policy = load_model(args)
-    plan = compile(policy, topology)
+    state: Path | None = args.state
+    previous = Plan.from_json(state.read_text(), str(state)) if state and state.exists() else None
+    plan = compile(policy, topology, previous=previous)
     bar = None if args.no_progress or args.dry_run else ProgressBar()
 
     async def run() -> int:
@@ -152,6 +160,8 @@ def cmd_apply(args: argparse.Namespace) -> int:
             bar.end()
         if result.diff is not None:
             print(result.diff)
+        elif state is not None:
+            state.write_text(plan.to_json())
         print(result)
         return 0
 
