@@ -26,7 +26,7 @@ from __future__ import annotations
 import ipaddress
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from wphw.entries import (
@@ -429,13 +429,18 @@ def compile(
     if routes:
         _emit_routes(b)
 
-    return Plan(
+    plan = Plan(
         entries={sw: _ordered(tbl.values()) for sw, tbl in sorted(b.entries.items())},
         paths=tuple(paths),
         bindings=tuple(bindings),
         contexts=tuple(sorted(b.contexts, key=lambda c: (c.waypoint, c.spi, c.si))),
         metric=metric,
     )
+
+    # 6. FPGA waypoints: dispatch rows and PE settings as register writes (wphw/netfpga/plan.py).
+    from wphw.netfpga.plan import fpga_register_writes
+
+    return replace(plan, register_writes=fpga_register_writes(plan, topology, policy))
 
 
 _TABLE_ORDER = {
