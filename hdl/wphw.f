@@ -11,6 +11,7 @@ wp_axis_arb.v
 wp_fw.v
 wp_nat.v
 wp_waypoint.v
+wrap/wp_waypoint_sume.v
 # ---- part B ----
 wp_chacha20_fifo.v
 wp_chacha20_core.v
