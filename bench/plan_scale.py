@@ -24,27 +24,37 @@ from wphw.policy import policy_from_dict
 from wphw.topology import topology_from_dict
 
 # (k, rules, PE instances per service, pods with a waypoint (None: every pod),
-#  subscriber switches (None: every edge switch))
-Row = tuple[int, int, int, int | None, int | None]
+#  subscriber switches (None: every edge switch), chain end)
+Row = tuple[int, int, int, int | None, int | None, str]
 FULL: list[Row] = [
-    (4, 100, 1, 2, None),
-    (8, 1000, 1, 2, None),
-    (16, 1000, 1, 2, None),
-    (28, 100, 1, 2, None),
-    (28, 1000, 1, 2, None),
-    (28, 10000, 1, 2, None),
-    (28, 10000, 2, 2, None),
-    (28, 10000, 1, None, None),
-    (28, 10000, 1, 2, 98),
+    (4, 100, 1, 2, None, "subscriber"),
+    (8, 1000, 1, 2, None, "subscriber"),
+    (16, 1000, 1, 2, None, "subscriber"),
+    (28, 100, 1, 2, None, "subscriber"),
+    (28, 1000, 1, 2, None, "subscriber"),
+    (28, 10000, 1, 2, None, "subscriber"),
+    (28, 10000, 2, 2, None, "subscriber"),
+    (28, 10000, 1, None, None, "subscriber"),
+    (28, 10000, 1, 2, 98, "subscriber"),
+    (28, 10000, 1, 2, None, "last-pe"),
+    (28, 10000, 2, 2, None, "last-pe"),
 ]
-QUICK: list[Row] = [(4, 100, 1, 2, None), (8, 1000, 1, 2, None)]
+QUICK: list[Row] = [(4, 100, 1, 2, None, "subscriber"), (8, 1000, 1, 2, None, "subscriber")]
 
 
 def run(
-    k: int, n_rules: int, repeat: int, instances: int, wp_pods: int | None, subs: int | None
-) -> dict[str, float | int | None]:
+    k: int,
+    n_rules: int,
+    repeat: int,
+    instances: int,
+    wp_pods: int | None,
+    subs: int | None,
+    chain_end: str,
+) -> dict[str, float | int | str | None]:
     raw = fat_tree(k, waypoint_pods=wp_pods)
-    policy = policy_from_dict(random_policy(raw, n_rules, instances=instances, subscribers=subs))
+    policy = policy_from_dict(
+        random_policy(raw, n_rules, instances=instances, subscribers=subs, chain_end=chain_end)
+    )
     times: dict[bool, list[float]] = {True: [], False: []}
     counts: dict[bool, tuple[int, int]] = {}
     for _ in range(repeat):
@@ -61,6 +71,7 @@ def run(
         "instances": instances,
         "waypoint_pods": wp_pods,
         "subscribers": len(policy.subscribers()),
+        "chain_end": chain_end,
         "wphw_s": statistics.median(times[True]),
         "naive_s": statistics.median(times[False]),
         "wphw_entries": counts[True][0],
@@ -82,18 +93,18 @@ def main() -> None:
     args = ap.parse_args()
     rows = []
     print(
-        "| switches | waypoints | subscribers | rules | instances | wphw compile s | naive compile s | time ratio "
+        "| switches | waypoints | subscribers | chain end | rules | instances | wphw compile s | naive compile s | time ratio "
         "| wphw entries (paths) | naive entries (paths) | entry ratio |"
     )
-    print("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for k, n, instances, wp_pods, subs in QUICK if args.quick else FULL:
-        r = run(k, n, args.repeat, instances, wp_pods, subs)
+    print("| ---: | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for k, n, instances, wp_pods, subs, end in QUICK if args.quick else FULL:
+        r = run(k, n, args.repeat, instances, wp_pods, subs, end)
         rows.append(r)
         where = "every pod" if wp_pods is None else f"{wp_pods} pods"
         wt, nt = float(r["wphw_s"] or 0), float(r["naive_s"] or 1)
         we, ne = int(r["wphw_entries"] or 0), int(r["naive_entries"] or 1)
         print(
-            f"| {r['switches']} | {where} | {r['subscribers']} | {n} | {instances} | {wt:.3f} | {nt:.3f} | {wt / nt:.2f} "
+            f"| {r['switches']} | {where} | {r['subscribers']} | {end} | {n} | {instances} | {wt:.3f} | {nt:.3f} | {wt / nt:.2f} "
             f"| {we} ({r['wphw_paths']}) | {ne} ({r['naive_paths']}) | {we / ne:.3f} |",
             flush=True,
         )

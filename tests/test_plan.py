@@ -298,3 +298,33 @@ def test_plan_json_is_stable_bytes() -> None:
     with pytest.raises(wphw.PlanError, match="not a wphw plan"):
         Plan.from_json('{"format": 1}')
     assert dataclasses.replace(plan, metric=plan.metric) == plan
+
+
+def test_chain_end_last_pe_shares_paths_across_subscribers() -> None:
+    topo = line([{"name": "ids1", "services": ["ids"], "kind": "software"}], n=4)
+    topo["hosts"]["h3"] = {
+        "ip": "10.0.3.3/24",
+        "mac": "08:00:00:00:03:03",
+        "switch": "s2",
+        "port": 5,
+    }
+    t = topology_from_dict(topo)
+    subs = {
+        "s1": [
+            rule("a", ["ids", "route"], proto="tcp"),
+            rule("a2", ["ids", "forward(5)"], proto="udp"),
+        ],
+        "s2": [rule("b", ["ids", "route"], proto="tcp")],
+    }
+    back = wphw.compile(policy_from_dict({"subscribers": subs}), t)
+    shared_policy = policy_from_dict({"chain_end": "last-pe", "subscribers": subs})
+    shared = wphw.compile(shared_policy, t)
+    wphw.verify(shared, shared_policy, t).raise_for_violations()
+    by = {b.rule: b.spi for b in shared.bindings}
+    assert by["a"] == by["b"] and by["a2"] != by["a"]  # forward(port) still returns to s1
+    path = shared.path(by["a"])
+    assert path.shared_by == ("s1", "s2") and path.switches[-1] == "s4"  # ends at the PE
+    assert sff(shared, "s4")[(by["a"], 254)] == Action.of("sff_end_route")
+    assert shared.entry_count() < back.entry_count()
+    with pytest.raises(PolicyError, match="unknown chain_end"):
+        policy_from_dict({"chain_end": "somewhere", "subscribers": {}})

@@ -110,6 +110,7 @@ def random_policy(
     seed: int = 1,
     instances: int = 2,
     subscribers: int | None = None,
+    chain_end: str = "subscriber",
 ) -> dict[str, Any]:
     """``n_rules`` rules spread over the edge switches (the first ``subscribers`` of them, or
     all): each steers TCP to one destination host (and port) through one of :data:`CHAINS`,
@@ -137,6 +138,7 @@ def random_policy(
     services = {s: {"instances": instances} for s in ("ids", "encrypt", "nat", "fw", "count")}
     return {
         "metric": "hops",
+        "chain_end": chain_end,
         "services": services,
         "subscribers": {k: v for k, v in by_sub.items() if v},
     }

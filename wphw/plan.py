@@ -42,7 +42,7 @@ from wphw.entries import (
     entry_to_json,
 )
 from wphw.errors import PlanError, PolicyError, TopologyError
-from wphw.policy import Final, FinalKind, Match, Policy, Rule
+from wphw.policy import ChainEnd, Final, FinalKind, Match, Policy, Rule
 from wphw.topology import Metric, PEKind, Topology
 
 SI_INIT = 255
@@ -69,10 +69,11 @@ class Hop:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ServicePath:
     spi: int
-    subscriber: str
+    subscriber: str  # the (first) subscriber whose packets take this path
     hops: tuple[Hop, ...]
     final: str  # "forward(2)", "drop", "route"
-    switches: tuple[str, ...]  # every switch visited, in order (repeats where a path returns)
+    switches: tuple[str, ...]  # every switch visited from ``subscriber``, in order
+    shared_by: tuple[str, ...] = ()  # chain_end last-pe: every subscriber using this path
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -146,6 +147,7 @@ class Plan:
                     "subscriber": p.subscriber,
                     "final": p.final,
                     "switches": list(p.switches),
+                    "shared_by": list(p.shared_by),
                     "hops": [
                         {"service": h.service, "pe": h.pe, "switch": h.switch, "si": h.si}
                         for h in p.hops
@@ -206,6 +208,7 @@ class Plan:
                         subscriber=p["subscriber"],
                         final=p["final"],
                         switches=tuple(p["switches"]),
+                        shared_by=tuple(p.get("shared_by", ())),
                         hops=tuple(Hop(**h) for h in p["hops"]),
                     )
                     for p in obj["paths"]
@@ -355,8 +358,11 @@ def compile(
             alternatives = tuple(
                 tuple((service, pes[j % len(pes)]) for service, pes in chosen) for j in range(k)
             )
+            shared_end = (
+                policy.chain_end is ChainEnd.LAST_PE and rule.final.kind is not FinalKind.FORWARD
+            )
             key = _GroupKey(
-                subscriber=sub,
+                subscriber="*" if shared_end and share_paths else sub,
                 alternatives=alternatives,
                 final=str(rule.final),
                 owner="" if share_paths else rule.name,
@@ -382,9 +388,15 @@ def compile(
     # 3. emit path entries.
     paths: list[ServicePath] = []
     for key in sorted(groups, key=lambda g: spi_of[g]):
-        final = groups[key][0].final
+        first = groups[key][0]
+        subs = tuple(sorted({r.subscriber for r in groups[key]}))
+        end_at_last_pe = (
+            policy.chain_end is ChainEnd.LAST_PE and first.final.kind is not FinalKind.FORWARD
+        )
         for j, alt in enumerate(key.alternatives):
-            paths.append(_emit_path(b, spi_of[key] + j, key.subscriber, alt, final, groups[key][0]))
+            paths.append(
+                _emit_path(b, spi_of[key] + j, subs, alt, first.final, first, end_at_last_pe)
+            )
 
     # 4. classifier entries.
     bindings: list[RuleBinding] = []
@@ -603,21 +615,27 @@ def _allocate_spis(keys: list[_GroupKey], previous: Plan | None) -> dict[_GroupK
 def _emit_path(
     b: _Builder,
     spi: int,
-    subscriber: str,
+    subscribers: tuple[str, ...],
     alternative: tuple[tuple[str, str], ...],
     final: Final,
     rule: Rule,
+    end_at_last_pe: bool,
 ) -> ServicePath:
     topo = b.topology
     si = SI_INIT
+    subscriber = subscribers[0]
     cur = subscriber
     walk = [subscriber]
     ttl_used = 0
     hops: list[Hop] = []
 
-    def travel(target: str) -> None:
+    def travel(target: str, *, back: bool = False) -> None:
         nonlocal cur, ttl_used
-        route = topo.route(cur, target, b.metric)
+        # towards a PE: along the PE switch's tree; back to the subscriber: the reverse of
+        # the subscriber's way to the last PE (so only PE switches root trees)
+        route = (
+            topo.route_from(cur, target, b.metric) if back else topo.route(cur, target, b.metric)
+        )
         for sw, port in zip(route.switches, route.ports, strict=False):
             b.add(
                 sw,
@@ -631,6 +649,16 @@ def _emit_path(
     for i, (service, pe_name) in enumerate(alternative):
         pe = topo.pes[pe_name]
         wp = topo.waypoints[pe.waypoint]
+        if i == 0:
+            for other in subscribers[1:]:  # a shared path: every subscriber's way in
+                for sw, port in zip(*_legs(topo.route(other, wp.switch, b.metric)), strict=False):
+                    b.add(
+                        sw,
+                        TableEntry.of(
+                            "wp_sff", _spi_si(spi, si), Action.of("sff_forward", port=port)
+                        ),
+                        f"spi {spi} transit from {other}",
+                    )
         travel(wp.switch)
         hops.append(Hop(service=service, pe=pe_name, switch=wp.switch, si=si))
         if pe.kind is PEKind.IN_SWITCH:
@@ -689,9 +717,10 @@ def _emit_path(
         si -= 1
         if si < 1:
             raise PolicyError(f"rule {rule.name}: more than {SI_INIT - 1} services in one chain")
-    travel(subscriber)
+    if not end_at_last_pe:
+        travel(subscriber, back=True)
     b.add(
-        subscriber,
+        cur,
         TableEntry.of("wp_sff", _spi_si(spi, si), final_sff_action(final)),
         f"spi {spi} end",
     )
@@ -701,8 +730,17 @@ def _emit_path(
             f"NSH TTL of {NSH_TTL_INIT} allows (place PEs nearer to {subscriber})"
         )
     return ServicePath(
-        spi=spi, subscriber=subscriber, hops=tuple(hops), final=str(final), switches=tuple(walk)
+        spi=spi,
+        subscriber=subscriber,
+        hops=tuple(hops),
+        final=str(final),
+        switches=tuple(walk),
+        shared_by=subscribers if len(subscribers) > 1 else (),
     )
+
+
+def _legs(route: Any) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    return route.switches[:-1], route.ports
 
 
 def _spi_si(spi: int, si: int) -> dict[str, MatchValue]:

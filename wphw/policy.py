@@ -7,6 +7,7 @@ list of services followed by one final action: ``forward(port)``, ``drop`` or ``
 YAML format (see ``examples/table1/policy.yaml``)::
 
     metric: hops                    # hops | latency | bandwidth
+    chain_end: subscriber           # subscriber | last-pe (see ChainEnd)
     services:
       ids: {failure: bypass}        # bypass | block (default block)
       nat: {instances: 1, params: {mappings: [...]}}
@@ -42,6 +43,20 @@ MAX_PRIORITY = 2**31 - 1
 class FailureMode(StrEnum):
     BYPASS = "bypass"  # a failed service is skipped
     BLOCK = "block"  # traffic that needs a failed service is dropped
+
+
+class ChainEnd(StrEnum):
+    """Where a chain whose final action is ``route`` or ``drop`` ends.
+
+    ``subscriber`` (default, the paper's model): the path returns to the subscriber switch,
+    which pops NSH and takes the final action. ``last-pe``: the switch of the last PE takes it,
+    so the path does not carry the packet back; paths then no longer depend on the subscriber
+    and are shared by every subscriber that picked the same PEs. ``forward(port)`` always
+    returns to the subscriber (the port is the subscriber's).
+    """
+
+    SUBSCRIBER = "subscriber"
+    LAST_PE = "last-pe"
 
 
 class FinalKind(StrEnum):
@@ -176,6 +191,7 @@ class Policy:
     rules: tuple[Rule, ...]
     services: Mapping[str, ServiceSpec] = field(default_factory=dict)
     metric: Metric = Metric.HOPS
+    chain_end: ChainEnd = ChainEnd.SUBSCRIBER
     source: str = "<python>"
 
     def __post_init__(self) -> None:
@@ -359,7 +375,7 @@ def parse_actions(raw: Any, where: str) -> tuple[tuple[str, ...], Final]:
 def policy_from_dict(raw: Any, source: str = "<dict>") -> Policy:
     if not isinstance(raw, Mapping):
         raise PolicyError(f"{source}: expected a mapping at the top level")
-    unknown = set(raw) - {"metric", "services", "subscribers"}
+    unknown = set(raw) - {"metric", "chain_end", "services", "subscribers"}
     if unknown:
         raise PolicyError(f"{source}: unknown top-level key(s) {sorted(unknown)}")
     metric_text = str(raw.get("metric", "hops"))
@@ -368,6 +384,13 @@ def policy_from_dict(raw: Any, source: str = "<dict>") -> Policy:
     except ValueError:
         raise PolicyError(
             f"{source}: unknown metric {metric_text!r} (one of {', '.join(m.value for m in Metric)})"
+        ) from None
+    end_text = str(raw.get("chain_end", "subscriber"))
+    try:
+        chain_end = ChainEnd(end_text)
+    except ValueError:
+        raise PolicyError(
+            f"{source}: unknown chain_end {end_text!r} (one of {', '.join(e.value for e in ChainEnd)})"
         ) from None
     services: dict[str, ServiceSpec] = {}
     for name, obj in (raw.get("services") or {}).items():
@@ -401,7 +424,9 @@ def policy_from_dict(raw: Any, source: str = "<dict>") -> Policy:
         if not isinstance(rule_list, list):
             raise PolicyError(f"{source}: subscriber {switch}: expected a list of rules")
         rules.extend(_parse_rules(str(switch), rule_list, source))
-    return Policy(rules=tuple(rules), services=services, metric=metric, source=source)
+    return Policy(
+        rules=tuple(rules), services=services, metric=metric, chain_end=chain_end, source=source
+    )
 
 
 def _parse_rules(switch: str, rule_list: list[Any], source: str) -> Iterable[Rule]:

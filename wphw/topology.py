@@ -312,10 +312,10 @@ class Topology:
 
         ``hops`` and ``latency`` minimise the sum (latency ties broken by hops); ``bandwidth``
         maximises the bottleneck bandwidth (ties broken by hops). Deterministic: equal-cost
-        choices go to the lexicographically smallest neighbour. Links are undirected and their
-        costs symmetric, so one shortest-path tree serves both directions: a route *from* a
-        tree's root is the reverse of the route *to* it. Raises TopologyError when ``target``
-        cannot be reached.
+        choices go to the lexicographically smallest neighbour. Every route to ``target``
+        follows one shortest-path tree rooted at ``target``, so routes of different sources to
+        the same target never disagree on a shared switch. Raises TopologyError when
+        ``target`` cannot be reached.
         """
         key = (source, target, metric)
         cached = self._routes.by_key.get(key)
@@ -324,15 +324,20 @@ class Topology:
         for name in (source, target):
             if name not in self.switches:
                 raise TopologyError(f"{self.source}: unknown switch {name!r}")
-        if (source, metric) in self._routes.trees and (target, metric) not in self._routes.trees:
-            hops = self._tree_walk(source, target, metric)
-            hops.reverse()
-        else:
-            hops = self._tree_walk(target, source, metric)
+        hops = self._tree_walk(target, source, metric)
         ports = tuple(self._adj_port[(a, b)] for a, b in itertools.pairwise(hops))
         route = Route(switches=tuple(hops), ports=ports, cost=self._cost(hops, metric))
         self._routes.by_key[key] = route
         return route
+
+    def route_from(self, source: str, target: str, metric: Metric = Metric.HOPS) -> Route:
+        """The route from ``source`` to ``target`` along ``source``'s tree: the reverse of
+        ``route(target, source)``. Links are undirected and costs symmetric, so it is as good
+        as ``route(source, target)``, and it needs no tree rooted at ``target``."""
+        there = self.route(target, source, metric)
+        hops = list(reversed(there.switches))
+        ports = tuple(self._adj_port[(a, b)] for a, b in itertools.pairwise(hops))
+        return Route(switches=tuple(hops), ports=ports, cost=there.cost)
 
     def _tree_walk(self, root: str, start: str, metric: Metric) -> list[str]:
         """Switches from ``start`` to ``root`` along ``root``'s shortest-path tree."""

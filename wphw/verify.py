@@ -494,7 +494,7 @@ def verify(plan: Plan, policy: Policy, topology: Topology, *, seed: int = 0) -> 
                     report.violations.append(
                         f"{where}: services {list(services)} traversed, expected {list(expected_services)}; ended {outcome}"
                     )
-                err = _final_error(rule, outcome, sub)
+                err = _final_error(rule, outcome, sub, anywhere=policy.chain_end.value == "last-pe")
                 if err:
                     report.violations.append(
                         f"{where}: {err}; services {list(services)}; path {' > '.join(visited)}"
@@ -526,11 +526,14 @@ def verify(plan: Plan, policy: Policy, topology: Topology, *, seed: int = 0) -> 
     return report
 
 
-def _final_error(rule: Rule, outcome: Outcome, subscriber: str) -> str | None:
+def _final_error(
+    rule: Rule, outcome: Outcome, subscriber: str, *, anywhere: bool = False
+) -> str | None:
+    """``anywhere``: chain_end last-pe, where route and drop happen at the last PE's switch."""
     final = rule.final
     if outcome.nsh:
         return f"left the network with NSH still on ({outcome})"
-    if outcome.switch != subscriber:
+    if outcome.switch != subscriber and not (anywhere and final.kind is not FinalKind.FORWARD):
         return f"expected {final} at {subscriber}, got {outcome}"
     if final.kind is FinalKind.FORWARD:
         if outcome.kind != "forward" or outcome.port != final.port:
