@@ -12,7 +12,7 @@ plan), the SUME port bit the interface stands for, the state file and the stop f
    ``s_axis`` (tuser: pkt_len, src_port = the port bit); the egress coroutine sends every
    ``m_axis`` frame whose tuser dst_port has the port bit back out of the interface (others are
    counted as dropped, e.g. table misses on DEFAULT_PORT 0). When nothing has moved for
-   ``drain_cycles``, the loop blocks in ``select`` for up to ``idle_wait_s`` of wall time
+   ``drain_cycles`` (600), the loop blocks in ``select`` for up to ``idle_wait_s`` of wall time
    instead of simulating idle cycles, so an idle co-simulation costs no CPU.
 3. The state file (JSON: ready, rx, tx, dropped, by_reason, simulated cycles, rates, and the
    RTL's own counters at the end) is rewritten every ``state_interval_s``; the launcher serves
@@ -79,8 +79,8 @@ class Bridge:
         self.iface = str(cfg["iface"])
         self.port = int(cfg["port"])
         self.mtu = int(cfg.get("mtu", 9600))
-        self.poll_cycles = int(cfg.get("poll_cycles", 200))
-        self.drain_cycles = int(cfg.get("drain_cycles", 1000))
+        self.poll_cycles = int(cfg.get("poll_cycles", 100))
+        self.drain_cycles = int(cfg.get("drain_cycles", 600))
         self.idle_wait_s = float(cfg.get("idle_wait_s", 0.05))
         self.state_file = Path(cfg["state_file"])
         self.stop_file = Path(cfg["stop_file"])
@@ -88,8 +88,8 @@ class Bridge:
         self.rx = self.tx = self.out = 0
         self.by_reason: dict[str, int] = {}
         self.cycles = 0
-        self.busy_cycles = 0  # cycles simulated while frames were in flight
-        self.quiet = 0  # cycles since anything moved
+        self.busy_wall = 0.0  # wall seconds spent simulating
+        self.quiet = self.drain_cycles  # cycles since anything moved (start idle)
         self.started = time.time()
         self.ready = False
         self.rtl: dict[str, Any] = {}
@@ -124,10 +124,9 @@ class Bridge:
             "by_reason": dict(self.by_reason),
             "sim": {
                 "cycles": self.cycles,
-                "busy_cycles": self.busy_cycles,
+                "sim_wall_s": round(self.busy_wall, 3),
+                "cycles_per_s": round(self.cycles / self.busy_wall, 1) if self.busy_wall else 0.0,
                 "clock_mhz": 200,
-                "wall_s": round(wall, 3),
-                "cycles_per_s": round(self.cycles / wall, 1) if wall > 0 else 0.0,
             },
             "rtl": self.rtl,
         }
@@ -185,9 +184,10 @@ class Bridge:
             if got:
                 self.quiet = 0
             if self.in_flight():
+                t0 = time.monotonic()
                 await ClockCycles(self.tb.dut.clk, self.poll_cycles)
+                self.busy_wall += time.monotonic() - t0
                 self.cycles += self.poll_cycles
-                self.busy_cycles += self.poll_cycles
                 self.quiet += self.poll_cycles
             else:
                 # nothing in the RTL: wait for the wire in wall time, not in simulated cycles
