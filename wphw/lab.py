@@ -501,7 +501,10 @@ class Lab:
             if self.pe_mode == "rtl" and any(
                 self.topology.pes[p].kind is PEKind.FPGA for p in wp.pes
             ):
-                cmd += ["--rtl"]
+                # the Verilog waypoint co-simulated, registers from the plan (docs/cosim.md)
+                cmd = [sys.executable, "-m", "wphw.netfpga.cosim", "--iface", "eth0",
+                       "--name", wp_name, "--plan", str(self.workdir / "plan.json"),
+                       "--control", control, "--workdir", str(self.workdir / f"cosim-{wp_name}")]  # fmt: skip
             log = self.workdir / f"pe-{wp_name}.log"
             with log.open("wb") as out:
                 proc = subprocess.Popen(
@@ -515,7 +518,8 @@ class Lab:
             self.state.pe_control[wp_name] = control
             self.state.save()
         for wp_name, control in sorted(self.state.pe_control.items()):
-            self._wait_pe(wp_name, control)
+            # a co-simulation builds the RTL and applies its registers first (tens of seconds)
+            self._wait_pe(wp_name, control, timeout=300.0 if self.pe_mode == "rtl" else 15.0)
 
     def _wait_pe(self, wp_name: str, control: str, timeout: float = 15.0) -> None:
         from wphw.errors import PEError
