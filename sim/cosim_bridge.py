@@ -16,8 +16,8 @@ plan), the SUME port bit the interface stands for, the state file and the stop f
    instead of simulating idle cycles, so an idle co-simulation costs no CPU.
 3. The state file (JSON: ready, rx, tx, dropped, by_reason, simulated cycles, rates, and the
    RTL's own counters at the end) is rewritten every ``state_interval_s``; the launcher serves
-   it as ``/health`` and ``/counters``. The run ends when the stop file appears or the
-   launcher dies.
+   it as ``/health`` and ``/counters``. The RTL counters are re-read every ``rtl_interval_s``
+   (5 s) while idle. The run ends when the stop file appears or the launcher dies.
 """
 
 from __future__ import annotations
@@ -93,6 +93,9 @@ class Bridge:
         self.started = time.time()
         self.ready = False
         self.rtl: dict[str, Any] = {}
+        self.rows: list[int] = []
+        self.last_rtl = time.time()
+        self.rtl_interval_s = float(cfg.get("rtl_interval_s", 5.0))
         self.sock = self._open()
 
     def _open(self) -> socket.socket:
@@ -172,6 +175,10 @@ class Bridge:
             except OSError as exc:
                 self.drop(f"tx_error_{exc.errno}")
 
+    def rows_due(self) -> bool:
+        """Time to refresh the RTL counters (only while idle: reading them costs cycles)."""
+        return time.time() - self.last_rtl >= self.rtl_interval_s
+
     def in_flight(self) -> bool:
         src = self.tb.source
         return not src.empty() or not src.idle() or self.quiet < self.drain_cycles
@@ -192,6 +199,9 @@ class Bridge:
             else:
                 # nothing in the RTL: wait for the wire in wall time, not in simulated cycles
                 select.select([self.sock], [], [], self.idle_wait_s)
+                if self.rows_due():
+                    self.rtl = await rtl_counters(self.tb, self.rows)
+                    self.last_rtl = time.time()
             now = time.time()
             if now - last_state >= float(self.cfg.get("state_interval_s", 0.5)):
                 self.write_state()
@@ -204,15 +214,37 @@ def _frame(data: bytes, user: int) -> Any:
     return AxiStreamFrame(data, tuser=user)
 
 
-async def rtl_counters(tb: TB) -> dict[str, Any]:
+def valid_rows(writes: list[RegisterWrite]) -> list[int]:
+    """Dispatch rows the writes leave valid (last ENTRY_CTRL write per row is 1)."""
+    ctrl: dict[int, int] = {}
+    for w in writes:
+        if w.block == "wp_waypoint" and w.register == "ENTRY_CTRL":
+            ctrl[w.index] = w.value
+    return sorted(i for i, v in ctrl.items() if v & 1)
+
+
+async def rtl_counters(tb: TB, rows: list[int]) -> dict[str, Any]:
+    """The waypoint's own counters: global ones and those of the valid rows (few reads, so a
+    stop is quick at a few hundred simulated cycles per second)."""
     wp = await WaypointDriver.attach(tb.bus)
-    c = await wp.counters()
+    entries = []
+    for i in rows:
+        key = await wp.read("ENTRY_KEY", i)
+        entries.append(
+            {
+                "row": i,
+                "spi": key >> 8,
+                "si": key & 0xFF,
+                "pe": await wp.read("ENTRY_PE", i),
+                "pkts": await wp.read("ENTRY_PKTS", i),
+                "bytes": await wp.read("ENTRY_BYTES", i),
+            }
+        )
     return {
-        "nonnsh_pkts": c.nonnsh_pkts,
-        "miss_pkts": c.miss_pkts,
-        "drop_pkts": c.drop_pkts,
-        "entry_pkts": list(c.entry_pkts),
-        "entry_bytes": list(c.entry_bytes),
+        "nonnsh_pkts": await wp.read("NONNSH_PKTS"),
+        "miss_pkts": await wp.read("MISS_PKTS"),
+        "drop_pkts": await wp.read("DROP_PKTS"),
+        "entries": entries,
     }
 
 
@@ -225,11 +257,13 @@ async def bridge(dut: Any) -> None:
     await apply_register_writes(writes, lambda wp: tb.bus)
     tb.log.info("%d register writes applied in %.1f s", len(writes), time.time() - t0)
     br = Bridge(tb, cfg)
+    br.rows = valid_rows(writes)
+    br.rtl = await rtl_counters(tb, br.rows)
     br.ready = True
     br.write_state()
     try:
         await br.run()
     finally:
-        br.rtl = await rtl_counters(tb)
+        br.rtl = await rtl_counters(tb, br.rows)
         br.write_state(final=True)
         br.sock.close()

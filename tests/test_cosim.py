@@ -242,6 +242,7 @@ def test_cosim_encrypts_decrypts_and_stops_cleanly(cosim: Cosim) -> None:
     assert final["final"] and final["rx"] == total + 2 and final["tx"] == total
     assert final["by_reason"] == {"no_port": 2}
     rtl = final["rtl"]
-    assert sum(rtl["entry_pkts"]) == total
+    by_key = {(e["spi"], e["si"]): e["pkts"] for e in rtl["entries"]}
+    assert by_key == {(enc_spi, enc_si): len(frames) + len(burst), (dec_spi, dec_si): len(frames)}
     assert (rtl["miss_pkts"], rtl["nonnsh_pkts"], rtl["drop_pkts"]) == (1, 1, 0)
     assert not Path(cosim.control).exists(), "control socket removed on exit"
