@@ -31,6 +31,9 @@ from scapy.layers.inet import IP, TCP
 from scapy.layers.l2 import Ether
 
 import wphw
+from wphw.entries import RegisterWrite
+from wphw.errors import PEError, RegisterError
+from wphw.netfpga import cosim as cosim_mod
 from wphw.pe import esp
 from wphw.pe.runtime import query
 
@@ -53,10 +56,7 @@ def _skip_reason() -> str | None:
     return None
 
 
-pytestmark = [
-    pytest.mark.lab,
-    pytest.mark.skipif(_skip_reason() is not None, reason=str(_skip_reason())),
-]
+lab = pytest.mark.skipif(_skip_reason() is not None, reason=str(_skip_reason()))
 
 
 def sh(*cmd: str) -> None:
@@ -90,6 +90,81 @@ class Cosim:
 
     def tail(self) -> str:
         return self.log.read_text(errors="replace")[-3000:] if self.log.exists() else ""
+
+
+# --- without root: configuration, fit check, control -------------------------------------------
+
+
+def figure3_plan() -> wphw.Plan:
+    topo = wphw.load_topology(REPO / "examples" / "figure3" / "topology.yaml")
+    policy = wphw.load_policy(REPO / "examples" / "figure3" / "policy.yaml")
+    return wphw.compile(policy, topo)
+
+
+def test_plan_and_contexts_give_the_same_writes(tmp_path: Path) -> None:
+    """The lab can hand the co-simulation the saved plan or the contexts + PE list (the
+    software waypoint's arguments); both give the plan's register writes."""
+    plan = figure3_plan()
+    (tmp_path / "plan.json").write_text(plan.to_json())
+    ctx = [
+        {"waypoint": c.waypoint, "pe": c.pe, "service": c.service, "spi": c.spi, "si": c.si,
+         "vlan": c.vlan}
+        for c in plan.contexts
+    ]  # fmt: skip
+    (tmp_path / "contexts.json").write_text(json.dumps(ctx))
+    pes = [{"name": "crypto_branch", "services": ["encrypt", "decrypt"], "kind": "fpga",
+            "params": {"key": KEY.hex(), "key_id": 1}}]  # fmt: skip
+    common = ["--iface", "x", "--name", "wp_branch", "--workdir", str(tmp_path / "w")]
+    a = cosim_mod.config_from_args(
+        cosim_mod.parse_args([*common, "--plan", str(tmp_path / "plan.json")])
+    )
+    b = cosim_mod.config_from_args(
+        cosim_mod.parse_args(
+            [*common, "--contexts", str(tmp_path / "contexts.json"), "--pes", json.dumps(pes)]
+        )
+    )
+    assert (
+        a.writes
+        == b.writes
+        == tuple(w for w in plan.register_writes if w.pe.startswith("wp_branch"))
+    )
+    assert a.bridge_config()["writes"][0] == {
+        "pe": a.writes[0].pe, "block": a.writes[0].block, "register": a.writes[0].register,
+        "index": a.writes[0].index, "value": a.writes[0].value,
+    }  # fmt: skip
+    with pytest.raises(PEError, match="give --plan, or --contexts and --pes"):
+        cosim_mod.config_from_args(cosim_mod.parse_args(common))
+
+
+def test_a_plan_that_does_not_fit_the_build_fails_before_simulating() -> None:
+    plan = figure3_plan()
+    cosim_mod.dry_run([w for w in plan.register_writes if w.pe.startswith("wp_hq")])
+    too_many = RegisterWrite(pe="wp", block="wp_waypoint", register="ENTRY_KEY", index=16, value=1)
+    with pytest.raises(RegisterError, match=r"ENTRY_KEY\[16\]: this build implements 0\.\.15"):
+        cosim_mod.dry_run([too_many])
+
+
+def test_control_reports_the_bridge_state(tmp_path: Path) -> None:
+    cfg = cosim_mod.CosimConfig(iface="x", name="wp", writes=(), workdir=tmp_path)
+    ctl = cosim_mod.Control(cfg)
+    code, body = ctl.handle_get("/health")
+    assert (code, body["ok"], body["state"]) == (503, False, "starting")
+    cfg.state_file.write_text(json.dumps({"ready": True, "rx": 3, "tx": 2, "final": False}))
+    code, body = ctl.handle_get("/health")
+    assert (code, body["ok"], body["rx"], body["tx"]) == (200, True, 3, 2)
+    assert ctl.handle_get("/counters") == (200, {"ready": True, "rx": 3, "tx": 2})
+    cfg.state_file.write_text(json.dumps({"ready": True, "final": True}))
+    assert ctl.handle_get("/health")[0] == 503
+    assert ctl.handle_get("/nope")[0] == 404
+    ctl.start(str(tmp_path / "c.sock"))
+    try:
+        assert query(str(tmp_path / "c.sock"), "/counters") == {"ready": True}
+    finally:
+        ctl.close()
+    assert not (tmp_path / "c.sock").exists()
+
+
+# --- with root: a veth pair, the RTL in Icarus ------------------------------------------------
 
 
 @pytest.fixture(scope="module")
@@ -191,6 +266,8 @@ def with_si(frame: bytes, si: int, spi: int | None = None) -> bytes:
     return bytes(b)
 
 
+@pytest.mark.lab
+@lab
 def test_cosim_encrypts_decrypts_and_stops_cleanly(cosim: Cosim) -> None:
     enc_spi, enc_si = cosim.contexts["encrypt"]
     dec_spi, dec_si = cosim.contexts["decrypt"]
@@ -218,31 +295,36 @@ def test_cosim_encrypts_decrypts_and_stops_cleanly(cosim: Cosim) -> None:
     cosim.send(stray, plain_ip)
     assert cosim.recv(1, timeout=15) == []
 
-    # rate: a burst of small frames through the encrypt PE
-    burst = [nsh_frame(1000 + i, enc_spi, enc_si, b"x" * 40) for i in range(40)]
-    t0 = time.monotonic()
-    cosim.send(*burst)
-    out = cosim.recv(len(burst), timeout=300)
-    dt = time.monotonic() - t0
-    assert len(out) == len(burst)
+    # rate: bursts of small and of large frames through the encrypt PE
+    rates = {}
+    sent = 0
+    for size, count in ((40, 40), (1400, 10)):
+        burst = [nsh_frame(1000 + i, enc_spi, enc_si, b"x" * size) for i in range(count)]
+        t0 = time.monotonic()
+        cosim.send(*burst)
+        out = cosim.recv(len(burst), timeout=300)
+        dt = time.monotonic() - t0
+        assert len(out) == len(burst), cosim.tail()
+        rates[len(burst[0])] = len(out) / dt
+        sent += count
     counters = query(cosim.control, "/counters", timeout=5.0)
     assert query(cosim.control, "/health", timeout=5.0)["ok"] is True
-    rate = len(out) / dt
     print(
-        f"\ncosim: {len(out)} frames of {len(burst[0])} B in {dt:.2f} s = {rate:.1f} frames/s; "
-        f"simulator {counters['sim']['cycles_per_s']} cycles/s"
+        "\ncosim: "
+        + ", ".join(f"{r:.1f} frames/s at {n} B" for n, r in rates.items())
+        + f"; simulator {counters['sim']['cycles_per_s']} cycles/s"
     )
-    (cosim.workdir / "rate.json").write_text(json.dumps({"frames_per_s": rate, "dt_s": dt}))
+    (cosim.workdir / "rate.json").write_text(json.dumps({"frames_per_s": rates}))
 
     # stop: SIGTERM ends the simulation cleanly with the RTL's own counters
     cosim.proc.send_signal(signal.SIGTERM)
     assert cosim.proc.wait(timeout=60) == 0, cosim.tail()
     final = json.loads((cosim.workdir / "counters.json").read_text())
-    total = 2 * len(frames) + len(burst)
+    total = 2 * len(frames) + sent
     assert final["final"] and final["rx"] == total + 2 and final["tx"] == total
     assert final["by_reason"] == {"no_port": 2}
     rtl = final["rtl"]
     by_key = {(e["spi"], e["si"]): e["pkts"] for e in rtl["entries"]}
-    assert by_key == {(enc_spi, enc_si): len(frames) + len(burst), (dec_spi, dec_si): len(frames)}
+    assert by_key == {(enc_spi, enc_si): len(frames) + sent, (dec_spi, dec_si): len(frames)}
     assert (rtl["miss_pkts"], rtl["nonnsh_pkts"], rtl["drop_pkts"]) == (1, 1, 0)
     assert not Path(cosim.control).exists(), "control socket removed on exit"

@@ -43,9 +43,13 @@ from typing import Any
 
 from wphw.entries import RegisterWrite
 from wphw.errors import PEError, WphwError
+from wphw.netfpga import regmap
 from wphw.netfpga.plan import (
     DEFAULT_LAYOUT,
     FpgaLayout,
+    RecordingBus,
+    apply_register_writes,
+    run_sync,
     specs_from_json,
     waypoint_of,
     waypoint_register_writes,
@@ -62,6 +66,25 @@ STALE_S = 30.0
 """/health fails when the bridge has not rewritten its state for this long (sim hung)."""
 
 
+COSIM_LAYOUT = FpgaLayout(
+    slots=DEFAULT_LAYOUT.slots,
+    caps=(
+        (regmap.WP_WAYPOINT.name, 16),
+        (regmap.WP_FW.name, 8),
+        (regmap.WP_NAT.name, 8),
+        (regmap.WP_IDS.name, 4),
+    ),
+)
+"""What ``sim/wp_cosim_top.v`` implements with its default parameters (NUM_ENTRIES 16)."""
+
+
+def dry_run(writes: Sequence[RegisterWrite], layout: FpgaLayout = COSIM_LAYOUT) -> None:
+    """Replay ``writes`` on a :class:`RecordingBus` shaped like the build: a plan that does
+    not fit (too many rows or rules, a PE index it lacks) fails here, before any simulation."""
+    bus = RecordingBus(layout)
+    run_sync(apply_register_writes(writes, lambda _wp: bus, fresh_seq=False))
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CosimConfig:
     """Everything one co-simulation run needs."""
@@ -70,7 +93,7 @@ class CosimConfig:
     name: str
     writes: tuple[RegisterWrite, ...]
     workdir: Path
-    layout: FpgaLayout = DEFAULT_LAYOUT
+    layout: FpgaLayout = COSIM_LAYOUT
     sim: str = "icarus"
     num_entries: int = 16
     poll_cycles: int = 100
@@ -326,6 +349,7 @@ def config_from_args(args: argparse.Namespace) -> CosimConfig:
         raise PEError("cosim: give --plan, or --contexts and --pes")
     if not writes:
         log.warning("cosim %s: no register writes: every frame misses the table", args.name)
+    dry_run(writes)
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix=f"wphw-cosim-{args.name}-"))
     return CosimConfig(
         iface=args.iface,
