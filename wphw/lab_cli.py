@@ -23,7 +23,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     from wphw.lab import Lab
 
     topo, policy = _model(args.example)
-    lab = Lab(topo, policy, Path(args.workdir), lab_id=args.id)
+    lab = Lab(topo, policy, Path(args.workdir), lab_id=args.id, pe_mode=args.pe_mode)
     plan = lab.up()
     print(
         f"lab {args.id} up: {len(topo.switches)} switches, {len(topo.hosts)} hosts, "
@@ -54,7 +54,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from wphw.scenario import run_scenario
 
-    failures = run_scenario(args.example, Path(args.workdir), lab_id=args.id)
+    failures = run_scenario(args.example, Path(args.workdir), lab_id=args.id, pe_mode=args.pe_mode)
     print(
         f"scenario {args.example}: "
         + ("all expectations held" if failures == 0 else f"{failures} FAILED")
