@@ -254,18 +254,23 @@ always @(posedge clk) begin
 end
 
 // E2: priority (lowest index), select the mapping
-reg [IDX_W-1:0] e1_idx;
-reg             e1_hit;
-always @* begin
-    e1_idx = 0;
-    e1_hit = 1'b0;
-    for (m = NUM_MAPPINGS - 1; m >= 0; m = m - 1) begin
-        if (e1_match_reg[m]) begin
-            e1_idx = m;
-            e1_hit = 1'b1;
+// (a function + assign, so the encoder is evaluated at time 0 in every simulator)
+function [IDX_W:0] first_set(input [NUM_MAPPINGS-1:0] v);
+    integer i;
+    begin
+        first_set = 0;
+        for (i = NUM_MAPPINGS - 1; i >= 0; i = i - 1) begin
+            if (v[i]) begin
+                first_set[IDX_W-1:0] = i;
+                first_set[IDX_W] = 1'b1;
+            end
         end
     end
-end
+endfunction
+
+wire [IDX_W:0]   e1_first = first_set(e1_match_reg);
+wire [IDX_W-1:0] e1_idx = e1_first[IDX_W-1:0];
+wire             e1_hit = e1_first[IDX_W];
 
 wire e1_dnat = map_ctrl_reg[e1_idx][`WP_NAT_REG_MAP_CTRL_DNAT_LSB];
 

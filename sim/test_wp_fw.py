@@ -157,3 +157,20 @@ def test_wp_fw_long(request: pytest.FixtureRequest) -> None:
         extra_env={"WP_NUM_RULES": "8", "WP_FRAMES": os.environ.get("WP_LONG_FRAMES", "20000")},
         tag="_long",
     )
+
+
+@cocotb.test()
+async def test_empty_table(dut: object) -> None:
+    """No valid rule from reset on: every IPv4 frame takes the default action (permit here)."""
+    tb = TB(dut, seed=3)
+    await tb.reset()
+    drv = await FirewallDriver.attach(tb.bus, base=0)
+    await drv.set_rules([], default_permit=True)
+    frames = [pad_to(ipv4_frame(proto="udp", nsh=(1, 5)), 60) for _ in range(40)]
+    for d in frames:
+        await tb.send(d)
+    for i, d in enumerate(frames):
+        got, _ = await with_timeout(tb.recv(), 100_000, "ns")
+        assert got == dec_si(d), frame_diff(i, got, dec_si(d))
+    cnt = await drv.counters()
+    assert (cnt.permit_pkts, cnt.default_pkts) == (40, 40)
