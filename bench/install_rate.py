@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from finsy.proto import p4r, p4r_grpc  # noqa: E402
 from p4rt_common import BMV2_HELP, Bmv2, Sw, bmv2_env  # noqa: E402
 
-from wphw.entries import LPM, Action, Exact, TableEntry  # noqa: E402
+from wphw.entries import LPM, Action, Exact, MatchValue, TableEntry  # noqa: E402
 from wphw.p4rt import Encoder, Fabric, Pipeline, Schema  # noqa: E402
 from wphw.p4rt.encode import update_bytes  # noqa: E402
 from wphw.p4rt.fabric import run_sync  # noqa: E402
@@ -50,24 +50,55 @@ TEST_P4INFO = ROOT / "tests" / "data" / "wphw_test.p4info.txtpb"
 RESULTS = ROOT / "bench" / "results" / "install_rate.json"
 
 
-def make_entries(table: str, n: int) -> list[TableEntry]:
-    if table == "wp_sff":
-        return [
-            TableEntry.of(
-                "wp_sff",
-                {"spi": Exact(value=1 + i // 4), "si": Exact(value=255 - i % 4)},
-                Action.of("sff_forward", port=1 + i % 8),
-            )
-            for i in range(n)
-        ]
-    return [
-        TableEntry.of(
-            "ipv4_lpm",
-            {"ipv4_dst": LPM(value=(10 << 24) | (i << 8), prefix_len=24)},
-            Action.of("ipv4_forward", dst_mac=0x0A0000000000 + i, port=1 + i % 8),
+def make_entries(table: str, n: int, schema: Schema | None = None) -> list[TableEntry]:
+    """N distinct entries of ``table``: the first match field varies (exact: 1..N in the
+    table's first exact field with the others 255 - i % 4 style; LPM: /(w-8) prefixes),
+    the action is the table's first action with parameters, parameters vary with i."""
+    if schema is None:
+        schema = Schema.load(P4INFO if P4INFO.exists() else TEST_P4INFO)
+    info = schema.table(table)
+    action = next(
+        a
+        for a in (schema.action_by_id(i) for i in sorted(info.action_ids))
+        if a.params and not a.name.endswith("NoAction")
+    )
+    fields = info.match_fields
+    out = []
+    for i in range(n):
+        match: dict[str, MatchValue] = {}
+        for k, f in enumerate(fields):
+            if f.kind == "lpm":
+                match[f.name] = LPM(value=(i + 1) << 8, prefix_len=f.bitwidth - 8)
+            elif f.kind == "exact" and k == 0 and len(fields) > 1:
+                match[f.name] = Exact(value=1 + i // 4)
+            elif f.kind == "exact" and k == 1:
+                match[f.name] = Exact(value=255 - i % 4)
+            elif f.kind == "exact":
+                match[f.name] = Exact(value=i + 1)
+        params = {p.name: (i + 1) % (1 << p.bitwidth) for p in action.params}
+        out.append(TableEntry.of(info.short, match, Action.of(action.short, **params)))
+    return out
+
+
+def shell_json(schema: Schema, entries: list[TableEntry]) -> list[dict[str, Any]]:
+    """The entries as p4runtime-shell strings (full names, "value" / "value/len")."""
+    out = []
+    for e in entries:
+        match = {}
+        for name, mv in e.match:
+            if isinstance(mv, LPM):
+                match[name] = f"{mv.value}/{mv.prefix_len}"
+            elif isinstance(mv, Exact):
+                match[name] = str(mv.value)
+        out.append(
+            {
+                "table": schema.table(e.table).name,
+                "action": schema.action(e.action.name).name,
+                "match": match,
+                "params": {k: str(v) for k, v in e.action.params},
+            }
         )
-        for i in range(n)
-    ]
+    return out
 
 
 class Plan:
@@ -79,10 +110,11 @@ class Plan:
 
 
 def encode_rate(p4info: Path, n: int, reps: int) -> dict[str, Any]:
-    enc = Encoder(Schema.load(p4info))
-    out: dict[str, Any] = {"p4info": str(p4info.relative_to(ROOT)), "entries": n}
+    schema = Schema.load(p4info)
+    enc = Encoder(schema)
+    out: dict[str, Any] = {"p4info": str(p4info), "entries": n}
     for table in ("wp_sff", "ipv4_lpm"):
-        entries = make_entries(table, n)
+        entries = make_entries(table, n, schema)
         gc.collect()
         wall, cpu = [], []
         for _ in range(reps):
@@ -158,21 +190,17 @@ def raw_run(sw: Bmv2, schema: Schema, entries: list[TableEntry]) -> float:
 SHELL_SCRIPT = r"""
 import json, sys, time
 import p4runtime_sh.shell as sh
-addr, device_id, table, action, n, kind = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], int(sys.argv[5]), sys.argv[6]
+addr, device_id, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+with open(path) as f:
+    entries = json.load(f)
 sh.setup(device_id=device_id, grpc_addr=addr, election_id=(0, 3), config=None)
 t0 = time.perf_counter()
-for i in range(n):
-    te = sh.TableEntry(table)(action=action)
-    if kind == "wp_sff":
-        te.match["spi"] = str(1 + i // 4)
-        te.match["si"] = str(255 - i % 4)
-        te.action["port"] = str(1 + i % 8)
-    else:
-        ip = (10 << 24) | (i << 8)
-        te.match["ipv4_dst"] = "%d.%d.%d.%d/24" % (ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255)
-        mac = 0x0A0000000000 + i
-        te.action["dst_mac"] = ":".join("%02x" % ((mac >> s) & 255) for s in range(40, -8, -8))
-        te.action["port"] = str(1 + i % 8)
+for e in entries:
+    te = sh.TableEntry(e["table"])(action=e["action"])
+    for k, v in e["match"].items():
+        te.match[k] = v
+    for k, v in e["params"].items():
+        te.action[k] = v
     te.insert()
 dt = time.perf_counter() - t0
 sh.teardown()
@@ -180,27 +208,19 @@ print(json.dumps({"seconds": dt}))
 """
 
 
-def shell_run(python: str, sw: Bmv2, schema: Schema, table: str, n: int) -> float:
-    action = "sff_forward" if table == "wp_sff" else "ipv4_forward"
-    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
-        f.write(SHELL_SCRIPT)
-    out = subprocess.run(
-        [
-            python,
-            f.name,
-            sw.address,
-            str(sw.device_id),
-            schema.table(table).name,
-            schema.action(action).name,
-            str(n),
-            table,
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=3600,
-    )
-    os.unlink(f.name)
+def shell_run(python: str, sw: Any, schema: Schema, entries: list[TableEntry]) -> float:
+    with tempfile.TemporaryDirectory() as tmp:
+        script = Path(tmp) / "shell_insert.py"
+        script.write_text(SHELL_SCRIPT)
+        data = Path(tmp) / "entries.json"
+        data.write_text(json.dumps(shell_json(schema, entries)))
+        out = subprocess.run(
+            [python, str(script), sw.address, str(sw.device_id), str(data)],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=3600,
+        )
     if out.returncode != 0:
         raise RuntimeError(f"p4runtime-shell run failed:\n{out.stderr[-2000:]}")
     return float(json.loads(out.stdout.strip().splitlines()[-1])["seconds"])
@@ -211,7 +231,9 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     ap.add_argument("--encode-only", action="store_true")
-    ap.add_argument("--table", choices=["wp_sff", "ipv4_lpm"], default="ipv4_lpm")
+    ap.add_argument("--table", default="ipv4_lpm", help="table to fill (default ipv4_lpm)")
+    ap.add_argument("--p4info", type=Path, default=P4INFO, help="program to push (P4Info)")
+    ap.add_argument("--bmv2-json", type=Path, default=BMV2_JSON, help="program to push (JSON)")
     ap.add_argument("--sizes", default="1000,10000,100000")
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--shell-python", default="/opt/p4shell-venv/bin/python")
@@ -222,7 +244,7 @@ def main() -> int:
     ap.add_argument("-o", "--output", type=Path, default=RESULTS)
     args = ap.parse_args()
 
-    p4info = P4INFO if P4INFO.exists() else TEST_P4INFO
+    p4info = args.p4info if args.p4info.exists() else TEST_P4INFO
     result: dict[str, Any] = {
         "machine": {
             "cpus": os.cpu_count(),
@@ -236,12 +258,12 @@ def main() -> int:
         _write(args.output, result)
         return 0
     found = bmv2_env()
-    if found is None or not P4INFO.exists() or not BMV2_JSON.exists():
+    if found is None or not args.p4info.exists() or not args.bmv2_json.exists():
         print(f"switch runs skipped: {BMV2_HELP if found is None else 'no p4/build artifacts'}")
         _write(args.output, result)
         return 0
-    schema = Schema.load(P4INFO)
-    pipeline = Pipeline.load(P4INFO, BMV2_JSON)
+    schema = Schema.load(args.p4info)
+    pipeline = Pipeline.load(args.p4info, args.bmv2_json)
     sizes = [int(s) for s in args.sizes.split(",")]
     shell_ok = not args.no_shell and Path(args.shell_python).exists()
     sw = Bmv2(*found)
@@ -250,7 +272,7 @@ def main() -> int:
         with Fabric([Sw("bench", sw.address, sw.device_id)], pipeline=pipeline) as fab:
             fab.apply(Plan("bench", []))  # pushes the pipeline
         for n in sizes:
-            entries = make_entries(args.table, n)
+            entries = make_entries(args.table, n, schema)
             plan = Plan("bench", entries)
             runs: dict[str, list[float]] = {"raw": [], "wphw": [], "p4runtime-shell": []}
             for rep in range(args.reps):
@@ -269,7 +291,7 @@ def main() -> int:
                     if method == "raw":
                         dt = raw_run(sw, schema, entries)
                     elif method == "p4runtime-shell":
-                        dt = shell_run(args.shell_python, sw, schema, args.table, n)
+                        dt = shell_run(args.shell_python, sw, schema, entries)
                     with Fabric([Sw("bench", sw.address, sw.device_id)], pipeline=pipeline) as fab:
                         got = sum(1 for e in fab.read("bench") if not e.is_default)
                     if got != n:
