@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+from pathlib import Path
 
 import pytest
 
 from wphw.errors import RegisterError
 from wphw.netfpga import regmap
-from wphw.netfpga.bus import MemoryBus
+from wphw.netfpga.bus import MemoryBus, PcieBarBus
 from wphw.netfpga.drivers import FirewallDriver, FwRule, NatMapping, WaypointEntry
 
 
@@ -101,3 +102,29 @@ def test_set_rules_writes_expected_words() -> None:
     assert bus.words[r0 + fw.reg("RULE_CTRL").addr(0)] == 0b011
     assert bus.words[r0 + fw.reg("RULE_CTRL").addr(1)] == 0
     assert bus.words[r0 + fw.reg("DEFAULT_ACTION").offset] == 0
+
+
+def test_pcie_bar_bus_maps_resource_file(tmp_path: Path) -> None:
+    """PcieBarBus on a stand-in sysfs resource file: 32-bit stores/loads, range checks."""
+    dev = tmp_path / "0000:03:00.0"
+    dev.mkdir()
+    (dev / "resource0").write_bytes(bytes(0x10000))
+    fw = regmap.WP_FW
+    bus = PcieBarBus("0000:03:00.0", 0, sysfs=tmp_path)
+
+    async def go() -> None:
+        await bus.write32(fw.base, fw.id)
+        await bus.write32(fw.base + 4, fw.version)
+        await bus.write32(fw.base + 8, 3)
+        drv = await FirewallDriver.attach(bus)
+        assert drv.caps == 3
+        with pytest.raises(RegisterError, match="beyond BAR size"):
+            await bus.read32(0x10000)
+        with pytest.raises(RegisterError, match="not a non-negative multiple of 4"):
+            await bus.read32(2)
+
+    asyncio.run(go())
+    bus.close()
+    assert (dev / "resource0").read_bytes()[fw.base : fw.base + 4] == fw.id.to_bytes(4, "little")
+    with pytest.raises(RegisterError, match="cannot open"):
+        PcieBarBus("0000:99:00.0", 0, sysfs=tmp_path)
