@@ -81,9 +81,9 @@ def main(argv: list[str]) -> int:
         t0 = time.time()
         data[top] = {"parameters": MODULES[top], "cells": synth(top, MODULES[top])}
         data[top]["seconds"] = round(time.time() - t0)
-        print(top, data[top])
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(data, indent=2) + "\n")
+        print(top, data[top], flush=True)
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        RESULTS.write_text(json.dumps(data, indent=2) + "\n")  # after each module: synth is slow
     cols = list(GROUPS)
     rows = [
         "Measured by `bench/hdl_resources.py`: Debian yosys 0.23, `synth_xilinx -family xc7",
