@@ -80,6 +80,8 @@ def fat_tree(
                         "services": ["encrypt"],
                         "kind": "fpga",
                         "capacity": capacity,
+                        # a per-pod demo key; real deployments give their own
+                        "params": {"key": f"{pod + 1:02x}" * 32, "key_id": pod + 1},
                     },
                     {
                         "name": f"ids{pod}",
