@@ -64,7 +64,7 @@ def test_bad_input_is_one_line_and_exit_2(
 
 
 def test_demo_runs_every_example(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["demo", "--out", str(tmp_path)]) == 0
+    assert main(["demo", "--out", str(tmp_path), "--no-rtl"]) == 0
     out = capsys.readouterr().out
     for name in ("figure3", "figure4", "table1", "fattree"):
         assert (tmp_path / name / "plan.json").exists() and (tmp_path / name / "paths.png").exists()

@@ -12,6 +12,7 @@ import importlib
 import importlib.util
 import logging
 import shutil
+import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -147,7 +148,42 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"outputs (plan.json, plan.txt, sN-runtime.json, paths.png) in {out}/<example>/")
     if failures:
         return 1
-    return _demo_lab(args)
+    rc = _demo_rtl(args)
+    return rc or _demo_lab(args)
+
+
+def _demo_rtl(args: argparse.Namespace) -> int:
+    """The figure3 plan's register writes on the real Verilog waypoint (Icarus, cocotb)."""
+    test = REPO / "sim" / "test_plan_registers.py"
+    if args.no_rtl:
+        print("skipped: the co-simulated hardware PE (--no-rtl)")
+        return 0
+    if shutil.which("iverilog") is None or not test.exists():
+        print(
+            "skipped: the co-simulated hardware PE needs Icarus Verilog (apt-get install iverilog)"
+        )
+        return 0
+    print(
+        "co-simulating the FPGA waypoint (hdl/wp_waypoint.v + wp_chacha20) programmed by the figure3 plan ..."
+    )
+    t0 = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(test)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    last = (proc.stdout.strip().splitlines() or ["(no output)"])[-1]
+    state = "OK" if proc.returncode == 0 else "FAILED"
+    print(
+        f"rtl      {state}: the plan's register writes programmed the RTL waypoint; an NSH frame of "
+        f"branch-http-to-hq came out encrypted exactly as wphw.pe.esp does it, the return path "
+        f"decrypted ({last}, {time.perf_counter() - t0:.0f} s)"
+        if proc.returncode == 0
+        else f"rtl      {state}: {last}\n{proc.stdout[-3000:]}"
+    )
+    return 0 if proc.returncode == 0 else 1
 
 
 def _demo_lab(args: argparse.Namespace) -> int:
@@ -210,6 +246,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="run the main job on the built-in examples")
     p.add_argument("--out", default="out", help="output directory (default: out)")
+    p.add_argument("--no-rtl", action="store_true", help="skip the co-simulated hardware PE")
     p.set_defaults(func=cmd_demo)
 
     # Subcommands of the installer and the lab register themselves (present once they land).
