@@ -14,7 +14,9 @@ def replace_section(title: str, body: str, doc: Path = DOC) -> None:
     new = [head, "", *body.rstrip().splitlines(), ""]
     if head in lines:
         start = lines.index(head)
-        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+        end = next(
+            (i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines)
+        )
         lines[start:end] = new
     else:
         if lines and lines[-1].strip():
