@@ -1,0 +1,151 @@
+"""The controller: desired state → plan → verify → install; PE health and failover.
+
+``Controller`` keeps the installed plan. Every change — a new policy, a PE that died or came
+back — is compiled against the installed plan (``compile(..., previous=installed)``), so
+unchanged service paths keep their SPIs and new or changed ones get fresh SPIs; the plan is
+verified by packet walks before anything is written (a plan that breaks its policy is never
+installed); then ``Fabric.apply`` writes the difference make-before-break: new paths first,
+then the classifier flips, then old paths go. Every packet therefore follows the old chain or
+the new one, never a mix.
+
+Health: a waypoint's PEs are alive while its control endpoint answers ``/health`` with
+``ok`` (software waypoints and the co-simulated FPGA waypoint both serve it). A dead waypoint
+makes all of its PEs failed; the next compile leaves them out, and each affected rule moves to
+another instance or follows its service's failure mode (``bypass``: skip, ``block``: drop).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from wphw.errors import PEError
+from wphw.plan import Plan, compile
+from wphw.policy import Policy
+from wphw.topology import Topology
+from wphw.verify import verify
+
+LOG = logging.getLogger("wphw.controller")
+
+
+class Installer(Protocol):
+    def apply(self, plan: Any) -> Any: ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Change:
+    """One reconfiguration: why, what failed, and how long compiling and installing took."""
+
+    reason: str
+    failed: frozenset[str]
+    compile_s: float
+    apply_s: float
+    entries: int
+    result: str
+
+
+def query_health(control: str, timeout: float = 0.3) -> bool:
+    """True when the PE (or waypoint) control endpoint answers ``/health`` with ok."""
+    from wphw.pe.runtime import query
+
+    try:
+        body = query(control, "/health", timeout=timeout)
+    except (PEError, OSError, ValueError):
+        return False
+    return bool(isinstance(body, dict) and body.get("ok"))
+
+
+class Controller:
+    """Owns the installed plan of one topology; see the module docstring."""
+
+    def __init__(
+        self,
+        topology: Topology,
+        policy: Policy,
+        installer: Installer,
+        *,
+        controls: Mapping[str, str] | None = None,
+        alive: Callable[[str], bool] = query_health,
+    ) -> None:
+        """``controls``: waypoint name → control endpoint (unix socket path or host:port)."""
+        self.topology = topology
+        self.policy = policy
+        self.installer = installer
+        self.controls = dict(controls or {})
+        self.alive = alive
+        self.plan: Plan | None = None
+        self.failed: frozenset[str] = frozenset()
+        self.history: list[Change] = []
+        self._lock = threading.Lock()
+
+    def install(self, policy: Policy | None = None, *, reason: str = "install") -> Change:
+        """Compile (against the installed plan), verify, and apply. Raises on any failure, in
+        which case the installed plan is unchanged (the installer rolls a failed write back)."""
+        with self._lock:
+            if policy is not None:
+                self.policy = policy
+            t0 = time.perf_counter()
+            plan = compile(self.policy, self.topology, previous=self.plan, failed_pes=self.failed)
+            verify(plan, self.policy, self.topology).raise_for_violations()
+            t1 = time.perf_counter()
+            result = self.installer.apply(plan)
+            t2 = time.perf_counter()
+            self.plan = plan
+            change = Change(
+                reason=reason,
+                failed=self.failed,
+                compile_s=t1 - t0,
+                apply_s=t2 - t1,
+                entries=plan.entry_count(),
+                result=str(result),
+            )
+            self.history.append(change)
+            LOG.info(
+                "controller: %s: %d entries (compile+verify %.3f s, apply %.3f s)",
+                reason,
+                change.entries,
+                change.compile_s,
+                change.apply_s,
+            )
+            return change
+
+    def dead_pes(self) -> frozenset[str]:
+        """PEs whose waypoint does not answer its health check."""
+        dead: set[str] = set()
+        for waypoint, control in sorted(self.controls.items()):
+            if not self.alive(control):
+                dead.update(self.topology.waypoints[waypoint].pes)
+        return frozenset(dead)
+
+    def poll(self) -> Change | None:
+        """Check health once; when the set of failed PEs changed, re-plan and install."""
+        dead = self.dead_pes()
+        if dead == self.failed:
+            return None
+        gone, back = dead - self.failed, self.failed - dead
+        self.failed = dead
+        parts = []
+        if gone:
+            parts.append(f"PE(s) {', '.join(sorted(gone))} failed")
+        if back:
+            parts.append(f"PE(s) {', '.join(sorted(back))} back")
+        LOG.warning("controller: %s", "; ".join(parts))
+        return self.install(reason="; ".join(parts))
+
+    def watch(self, stop: threading.Event, interval: float = 0.1) -> threading.Thread:
+        """Poll in a background thread every ``interval`` seconds until ``stop`` is set."""
+
+        def loop() -> None:
+            while not stop.wait(interval):
+                try:
+                    self.poll()
+                except Exception:  # keep watching; the failure is logged with its cause
+                    LOG.exception("controller: re-planning failed")
+
+        thread = threading.Thread(target=loop, name="wphw-controller", daemon=True)
+        thread.start()
+        return thread
