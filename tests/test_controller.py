@@ -120,11 +120,7 @@ def test_a_plan_that_fails_verification_is_never_written(
             plan = real_compile(*args, **kwargs)
             entries = dict(plan.entries)
             entries["s2"] = tuple(e for e in entries["s2"] if e.table != "wp_sff")
-            return (
-                copy.replace(plan, entries=entries)
-                if hasattr(copy, "replace")
-                else _replace(plan, entries)
-            )
+            return dataclasses.replace(plan, entries=entries)
 
         monkeypatch.setattr(controller_module, "compile", broken_compile)
         changed = wphw.policy_from_dict(
