@@ -258,6 +258,7 @@ class Lab:
         *,
         lab_id: str = "w0",
         pe_mode: str = "software",
+        stamp: bool = False,
     ) -> None:
         if not _ID_RE.match(lab_id):
             raise LabError(
@@ -270,6 +271,7 @@ class Lab:
         self.workdir = workdir
         self.lab_id = lab_id
         self.pe_mode = pe_mode
+        self.stamp = stamp
         self.state = LabState(lab_id=lab_id, workdir=workdir)
         self.plan: Plan | None = None
         self._procs: dict[str, subprocess.Popen[bytes]] = {}
@@ -480,24 +482,11 @@ class Lab:
             wp = self.topology.waypoints[wp_name]
             # a unix socket: the namespace's loopback is not reachable from the controller
             control = str(self.workdir / f"pe-{wp_name}.sock")
-            cmd = [
-                sys.executable,
-                "-m",
-                "wphw.cli",
-                "pe",
-                "waypoint",
-                "--iface",
-                "eth0",
-                "--name",
-                wp_name,
-            ]
-            cmd += [
-                "--contexts",
-                str(contexts),
-                "--topology-pes",
-                json.dumps(self._pe_specs(wp_name)),
-            ]
+            cmd = [sys.executable, "-m", "wphw.pe.waypoint", "--iface", "eth0", "--name", wp_name]
+            cmd += ["--contexts", str(contexts), "--pes", json.dumps(self._pe_specs(wp_name))]
             cmd += ["--control", control]
+            if self.stamp:
+                cmd += ["--stamp"]
             if self.pe_mode == "rtl" and any(
                 self.topology.pes[p].kind is PEKind.FPGA for p in wp.pes
             ):

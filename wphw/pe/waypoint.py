@@ -51,6 +51,7 @@ class WaypointProcessor:
     ) -> None:
         self.name = name
         self.service = _Named("waypoint")
+        self.stamping = stamp
         specs = {str(p["name"]): p for p in pes}
         self.procs: dict[tuple[str, str, bool], FrameProcessor] = {}
         self.by_nsh: dict[tuple[int, int], FrameProcessor] = {}
@@ -68,7 +69,7 @@ class WaypointProcessor:
             proc = self.procs.get(key)
             if proc is None:
                 svc = make_service(service, dict(specs[pe].get("params") or {}), pe=pe)
-                proc = FrameProcessor(svc, legacy=legacy, name=f"{pe}/{service}")
+                proc = FrameProcessor(svc, legacy=legacy, name=f"{pe}/{service}", stamp=stamp)
                 self.procs[key] = proc
             if legacy:
                 self.by_vlan[int(c["vlan"])] = proc
@@ -115,7 +116,12 @@ class WaypointProcessor:
         }
 
     def stamps_since(self, since: int = 0) -> list[dict[str, Any]]:
-        return [s for p in self.procs.values() for s in p.stamps_since(since)]
+        """Every PE's stamps (each PE numbers its own; ``since`` applies to each), with the PE."""
+        return [
+            {**s, "pe": pe, "service": svc}
+            for (pe, svc, _), p in sorted(self.procs.items())
+            for s in p.stamps_since(since)
+        ]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -131,13 +137,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     ap.add_argument("--pes", required=True, help="JSON list of {name, services, kind, params}")
     ap.add_argument("--control", help="host:port for /health and /counters")
+    ap.add_argument("--stamp", action="store_true", help="record every packet (GET /stamps)")
     args = ap.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     contexts = json.loads(args.contexts.read_text())
     pes = json.loads(args.pes)
-    processor = WaypointProcessor(args.name, contexts, pes)
+    processor = WaypointProcessor(args.name, contexts, pes, stamp=args.stamp)
     first = next(iter(processor.procs.values()), None)
     if first is None:
         log.warning("waypoint %s: no contexts, every frame will be dropped", args.name)
