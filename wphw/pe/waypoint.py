@@ -47,7 +47,12 @@ class WaypointProcessor:
     legacy = False
 
     def __init__(
-        self, name: str, contexts: Sequence[Mapping[str, Any]], pes: Sequence[Mapping[str, Any]]
+        self,
+        name: str,
+        contexts: Sequence[Mapping[str, Any]],
+        pes: Sequence[Mapping[str, Any]],
+        *,
+        stamp: bool = False,
     ) -> None:
         self.name = name
         self.service = _Named("waypoint")
