@@ -146,3 +146,30 @@ def test_down_after_a_killed_run_leaves_nothing(tmp_path: Path) -> None:
             not Path(f"/proc/{pid}").exists()
             or b"simple_switch" not in Path(f"/proc/{pid}/cmdline").read_bytes()
         )
+
+
+@pytest.mark.bmv2
+@pytest.mark.lab
+@needs_root
+@pytest.mark.skipif(_bmv2_missing() is not None, reason=str(_bmv2_missing()))
+def test_failover_restores_delivery(tmp_path: Path) -> None:
+    from wphw.experiments import failover
+
+    res = failover(REPO / "examples/failover", tmp_path, rate=300, seconds=5, lab_id="t3")
+    assert res.controller["reason"] == "PE(s) ids1 failed"
+    assert res.kill_to_restored_ms is not None  # delivery came back
+    assert res.delivered >= res.sent - res.lost_after_kill and res.lost == res.lost_after_kill
+    assert res.delivered > res.sent // 2
+
+
+@pytest.mark.bmv2
+@pytest.mark.lab
+@needs_root
+@pytest.mark.skipif(_bmv2_missing() is not None, reason=str(_bmv2_missing()))
+def test_chain_change_under_traffic_is_per_packet_consistent(tmp_path: Path) -> None:
+    from wphw.experiments import consistency
+
+    res = consistency(REPO / "examples/failover", tmp_path, rate=300, seconds=5, lab_id="t4")
+    assert res.violations == []
+    assert res.old_chain > 0 and res.new_chain > 0
+    assert res.lost == 0

@@ -1,0 +1,359 @@
+"""Measurements in a BMv2 lab: PE failover time and consistent updates under traffic.
+
+Both run ``examples/failover`` (or any example with the same shape): host ``h1`` streams
+numbered UDP packets to ``h2`` at a steady rate while the controller (:mod:`wphw.controller`)
+watches the waypoints' health.
+
+* :func:`failover`: the PE process of waypoint ``wpA`` is killed (SIGKILL) mid-stream; the
+  controller notices, re-plans without it and installs the new paths. Measured: the time from
+  the kill to restored delivery (send time of the first packet delivered after the last one
+  lost, minus the kill time), the packets lost, and the controller's own detect/compile/apply
+  times.
+* :func:`consistency`: mid-stream the policy changes the rule's chain (``policy-next.yaml``:
+  a ``count`` service added in front). Every PE stamps every packet it handles (IPv4 id, SPI);
+  every delivered packet must carry exactly the old chain's stamps or exactly the new chain's.
+  Measured: violations (with the packet and its stamps), and packets lost.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from wphw.controller import Controller
+from wphw.errors import LabError
+from wphw.lab import P4_BUILD, Lab
+from wphw.policy import Policy, load_policy
+from wphw.topology import load_topology
+
+LOG = logging.getLogger("wphw.experiments")
+MARK = b"wphw-seq:"
+
+
+@dataclass(slots=True)
+class StreamResult:
+    sent: int
+    delivered: list[int]
+    send_times: dict[int, float]
+    recv_times: dict[int, float]
+
+
+@dataclass(slots=True)
+class FailoverResult:
+    rate_pps: float
+    sent: int
+    delivered: int
+    lost: int
+    lost_after_kill: int
+    kill_to_restored_ms: float | None
+    controller: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class ConsistencyResult:
+    rate_pps: float
+    sent: int
+    delivered: int
+    lost: int
+    old_chain: int
+    new_chain: int
+    violations: list[str]
+    update_apply_ms: float
+
+
+# -- the stream (runs inside h1's namespace) -----------------------------------------------------
+
+
+def _stream_main(argv: list[str]) -> int:
+    """Send ``count`` numbered UDP frames at ``rate`` per second; log each send time."""
+    from scapy.all import IP, UDP, Ether, Raw  # type: ignore[attr-defined]
+
+    spec = json.loads(argv[0])
+    base = Ether(src=spec["src_mac"], dst=spec["dst_mac"]) / IP(
+        src=spec["src_ip"], dst=spec["dst_ip"]
+    )
+    sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    sock.bind(("eth0", 0))
+    period = 1.0 / float(spec["rate"])
+    times = []
+    start = time.time()
+    for seq in range(spec["count"]):
+        target = start + seq * period
+        delay = target - time.time()
+        if delay > 0:
+            time.sleep(delay)
+        pkt = base / UDP(sport=40000, dport=spec["dst_port"]) / Raw(MARK + b"%08d" % seq)
+        pkt[IP].id = seq & 0xFFFF
+        sock.send(bytes(pkt))
+        times.append(time.time())
+    Path(spec["log"]).write_text(json.dumps(times))
+    return 0
+
+
+def _start_stream(
+    lab: Lab, src: str, dst: str, rate: float, seconds: float, log: Path
+) -> subprocess.Popen[bytes]:
+    topo = lab.topology
+    s, d = topo.hosts[src], topo.hosts[dst]
+    spec = {
+        "src_mac": s.mac,
+        "dst_mac": d.mac,
+        "src_ip": str(s.ip.ip),
+        "dst_ip": str(d.ip.ip),
+        "dst_port": 5000,
+        "rate": rate,
+        "count": int(rate * seconds),
+        "log": str(log),
+    }
+    cmd = [
+        "ip",
+        "netns",
+        "exec",
+        lab.state.host_netns[src],
+        sys.executable,
+        "-m",
+        "wphw.experiments",
+        "stream",
+        json.dumps(spec),
+    ]
+    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def _capture(lab: Lab, host: str, pcap: Path) -> subprocess.Popen[bytes]:
+    cmd = [
+        "ip",
+        "netns",
+        "exec",
+        lab.state.host_netns[host],
+        "tcpdump",
+        "-U",
+        "-n",
+        "-i",
+        "eth0",
+        "-w",
+        str(pcap),
+        "udp",
+    ]
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    time.sleep(1.0)
+    return proc
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        proc.send_signal(signal.SIGINT)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=5)
+
+
+def _received(pcap: Path) -> dict[int, float]:
+    from scapy.all import Raw, rdpcap
+
+    out: dict[int, float] = {}
+    if not pcap.exists() or pcap.stat().st_size == 0:
+        return out
+    for pkt in rdpcap(str(pcap)):
+        if pkt.haslayer(Raw):
+            load = bytes(pkt[Raw].load)
+            i = load.find(MARK)
+            if i >= 0:
+                seq = int(load[i + len(MARK) : i + len(MARK) + 8])
+                out.setdefault(seq, float(pkt.time))
+    return out
+
+
+def _controller(lab: Lab, policy: Policy) -> tuple[Controller, Any]:
+    from wphw.p4rt.fabric import Fabric, Pipeline
+
+    fabric = Fabric(
+        lab.topology, pipeline=Pipeline.load(P4_BUILD / "wphw.p4info.txtpb", P4_BUILD / "wphw.json")
+    )
+    fabric.connect()
+    ctl = Controller(lab.topology, policy, fabric, controls=lab.state.pe_control)
+    ctl.plan = lab.plan  # what the lab installed
+    return ctl, fabric
+
+
+def failover(
+    example: Path,
+    workdir: Path,
+    *,
+    rate: float = 400.0,
+    seconds: float = 6.0,
+    kill_after: float = 2.0,
+    lab_id: str = "w3",
+) -> FailoverResult:
+    topo = load_topology(example / "topology.yaml")
+    policy = load_policy(example / "policy.yaml")
+    workdir.mkdir(parents=True, exist_ok=True)
+    lab = Lab(topo, policy, workdir, lab_id=lab_id)
+    lab.up()
+    try:
+        ctl, fabric = _controller(lab, policy)
+        stop = threading.Event()
+        try:
+            ctl.watch(stop, interval=0.05)
+            cap = _capture(lab, "h2", workdir / "h2.pcap")
+            sender = _start_stream(lab, "h1", "h2", rate, seconds, workdir / "send.json")
+            time.sleep(kill_after)
+            pid = lab.state.pids["pe:wpA"]
+            t_kill = time.time()
+            os.kill(pid, signal.SIGKILL)
+            sender.wait(timeout=seconds + 30)
+            time.sleep(1.0)
+            _stop(cap)
+        finally:
+            stop.set()
+            fabric.close()
+    finally:
+        lab.down()
+    sends = json.loads((workdir / "send.json").read_text())
+    recv = _received(workdir / "h2.pcap")
+    lost = [i for i in range(len(sends)) if i not in recv]
+    lost_after = [i for i in lost if sends[i] >= t_kill]
+    restored: float | None = None
+    if lost_after:
+        nxt = [i for i in range(max(lost_after) + 1, len(sends)) if i in recv]
+        if nxt:
+            restored = (sends[nxt[0]] - t_kill) * 1000.0
+    elif lost == []:
+        restored = 0.0
+    change = ctl.history[-1] if ctl.history else None
+    return FailoverResult(
+        rate_pps=rate,
+        sent=len(sends),
+        delivered=len(recv),
+        lost=len(lost),
+        lost_after_kill=len(lost_after),
+        kill_to_restored_ms=restored,
+        controller={}
+        if change is None
+        else {
+            "reason": change.reason,
+            "compile_verify_ms": change.compile_s * 1000,
+            "apply_ms": change.apply_s * 1000,
+        },
+    )
+
+
+def consistency(
+    example: Path,
+    workdir: Path,
+    *,
+    rate: float = 400.0,
+    seconds: float = 6.0,
+    change_after: float = 2.0,
+    lab_id: str = "w4",
+) -> ConsistencyResult:
+    from wphw.pe.runtime import query
+
+    topo = load_topology(example / "topology.yaml")
+    policy = load_policy(example / "policy.yaml")
+    nxt = load_policy(example / "policy-next.yaml")
+    workdir.mkdir(parents=True, exist_ok=True)
+    lab = Lab(topo, policy, workdir, lab_id=lab_id, stamp=True)
+    lab.up()
+    try:
+        ctl, fabric = _controller(lab, policy)
+        try:
+            assert lab.plan is not None
+            old_plan = lab.plan
+            cap = _capture(lab, "h2", workdir / "h2.pcap")
+            sender = _start_stream(lab, "h1", "h2", rate, seconds, workdir / "send.json")
+            time.sleep(change_after)
+            change = ctl.install(nxt, reason="chain change under traffic")
+            sender.wait(timeout=seconds + 30)
+            time.sleep(1.0)
+            _stop(cap)
+            stamps: list[dict[str, Any]] = []
+            for control in lab.state.pe_control.values():
+                stamps.extend(query(control, "/stamps?since=0", timeout=2.0)["stamps"])
+            new_plan = ctl.plan
+        finally:
+            fabric.close()
+    finally:
+        lab.down()
+    assert new_plan is not None
+    sends = json.loads((workdir / "send.json").read_text())
+    recv = _received(workdir / "h2.pcap")
+    chains = {}
+    for plan in (old_plan, new_plan):
+        for p in plan.paths:
+            chains[p.spi] = tuple(sorted(h.pe for h in p.hops))
+    old = {tuple(sorted(h.pe for h in p.hops)) for p in old_plan.paths}
+    new = {tuple(sorted(h.pe for h in p.hops)) for p in new_plan.paths}
+    by_id: dict[int, list[dict[str, Any]]] = {}
+    for s in stamps:
+        if s.get("verdict") == "tx":
+            by_id.setdefault(int(s["ip_id"]), []).append(s)
+    violations: list[str] = []
+    n_old = n_new = 0
+    for seq in sorted(recv):
+        seen = by_id.get(seq & 0xFFFF, [])
+        pes = tuple(sorted(s["pe"] for s in seen))
+        spis = {s["spi"] for s in seen}
+        if pes in old and len(spis) == 1:
+            n_old += 1
+        elif pes in new and len(spis) == 1:
+            n_new += 1
+        else:
+            violations.append(
+                f"packet {seq}: stamped by {list(pes)} with SPIs {sorted(spis)}; chains old {sorted(old)} new {sorted(new)}"
+            )
+    return ConsistencyResult(
+        rate_pps=rate,
+        sent=len(sends),
+        delivered=len(recv),
+        lost=len(sends) - len(recv),
+        old_chain=n_old,
+        new_chain=n_new,
+        violations=violations,
+        update_apply_ms=change.apply_s * 1000,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "stream":
+        return _stream_main(argv[1:])
+    ap = argparse.ArgumentParser(
+        prog="python -m wphw.experiments",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    ap.add_argument("what", choices=["failover", "consistency"])
+    ap.add_argument(
+        "--example",
+        type=Path,
+        default=Path(__file__).resolve().parent.parent / "examples" / "failover",
+    )
+    ap.add_argument("--workdir", type=Path, default=Path("out/experiments"))
+    ap.add_argument("--rate", type=float, default=400.0)
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO)
+    if args.what == "failover":
+        res: Any = failover(args.example, args.workdir / "failover", rate=args.rate)
+    else:
+        res = consistency(args.example, args.workdir / "consistency", rate=args.rate)
+    print(json.dumps(asdict(res), indent=1))
+    if isinstance(res, ConsistencyResult) and res.violations:
+        raise LabError(f"{len(res.violations)} consistency violations")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
