@@ -75,7 +75,8 @@ def main(argv: list[str]) -> int:
     if shutil.which("yosys") is None:
         sys.stderr.write("yosys not on PATH: apt-get install yosys\n")
         return 1
-    tops = argv or list(MODULES)
+    docs_only = "--docs-only" in argv  # re-render the docs section from the JSON
+    tops = [a for a in argv if not a.startswith("--")] or ([] if docs_only else list(MODULES))
     data = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     for top in tops:
         t0 = time.time()
@@ -85,14 +86,16 @@ def main(argv: list[str]) -> int:
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(json.dumps(data, indent=2) + "\n")  # after each module: synth is slow
     cols = list(GROUPS)
+    missing = [t for t in MODULES if t not in data]
     rows = [
         "Measured by `bench/hdl_resources.py`: Debian yosys 0.23, `synth_xilinx -family xc7",
         "-flatten`, per module (yosys mapping only: no Vivado, no timing closure).",
+        *(["Not yet measured: " + ", ".join(missing) + "."] if missing else []),
         "",
         "| module | parameters | " + " | ".join(cols) + " |",
         "| --- | --- | " + " | ".join("---" for _ in cols) + " |",
     ]
-    for top, entry in data.items():
+    for top, entry in sorted(data.items(), key=lambda kv: list(MODULES).index(kv[0])):
         params = ", ".join(f"{k}={v}" for k, v in entry["parameters"].items()) or "—"
         rows.append(
             f"| {top} | {params} | " + " | ".join(str(entry["cells"][c]) for c in cols) + " |"
