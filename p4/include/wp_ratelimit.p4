@@ -1,5 +1,10 @@
 /* wphw — wp_ratelimit: in-switch rate limiting service (direct meter per service path hop,
- * measured in bytes). Red -> drop; green or yellow -> SI - 1.
+ * measured in bytes). Green -> SI - 1; yellow or red (over the committed rate) -> drop.
+ *
+ * Not green rather than only red: BMv2 checks the committed bucket first and reports yellow
+ * when it runs dry, so with the usual single-rate configuration (CIR = PIR, CBS = PBS) it never
+ * reports red; Tofino would report red for the same packets. Dropping both is the same
+ * behaviour on both targets. Green is 0 on both architectures.
  */
 #ifndef WPHW_WP_RATELIMIT_P4
 #define WPHW_WP_RATELIMIT_P4
@@ -37,7 +42,7 @@ control WpRatelimit(inout headers_t hdr, inout wp_meta_t meta) {
             meta.meter_color = 0;
             wp_ratelimit.apply();
             if (meta.rl_hit == 1) {
-                if (meta.meter_color == WP_COLOR_RED) {
+                if (meta.meter_color != 0) {
                     meta.drop = 1;
                 } else {
                     hdr.nsh.si = hdr.nsh.si - 1;

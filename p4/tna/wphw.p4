@@ -14,7 +14,6 @@
 #define WP_COUNT(n) n.count();
 #define WP_DIRECT_METER(n) WP_NAME(n) DirectMeter(MeterType_t.BYTES) n;
 #define WP_METER_READ(n, dst) dst = n.execute();
-#define WP_COLOR_RED 8w3
 
 /* Tofino 1, pipe 0 recirculation port */
 const PortId_t WP_RECIRC_PORT = 68;

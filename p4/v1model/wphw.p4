@@ -14,7 +14,6 @@
 #define WP_COUNT(n)
 #define WP_DIRECT_METER(n) WP_NAME(n) direct_meter<bit<8>>(MeterType.bytes) n;
 #define WP_METER_READ(n, dst) n.read(dst);
-#define WP_COLOR_RED 8w2
 
 #include "../include/names.p4"
 #include "../include/constants.p4"
