@@ -112,7 +112,8 @@ class Plan:
 def encode_rate(p4info: Path, n: int, reps: int) -> dict[str, Any]:
     schema = Schema.load(p4info)
     enc = Encoder(schema)
-    out: dict[str, Any] = {"p4info": str(p4info), "entries": n}
+    shown = p4info.relative_to(ROOT) if p4info.is_relative_to(ROOT) else p4info
+    out: dict[str, Any] = {"p4info": str(shown), "entries": n}
     for table in ("wp_sff", "ipv4_lpm"):
         entries = make_entries(table, n, schema)
         gc.collect()
