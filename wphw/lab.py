@@ -239,6 +239,14 @@ def _wait_port(address: str, timeout: float, pid: int, log: Path) -> None:
     raise LabError(f"simple_switch_grpc did not open {address} within {timeout:.0f} s (log {log})")
 
 
+def _free_port() -> int:
+    """A free TCP port on loopback (each simple_switch_grpc also opens a Thrift port)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
 def _quiet_iface(name: str, netns: str | None = None) -> None:
     """No IPv6 chatter, no checksum offload (BMv2 and captures see real checksums), and room
     for jumbo frames (the encrypt PE adds 16 bytes to a full-size packet)."""
@@ -420,7 +428,7 @@ class Lab:
         for name, sw in sorted(self.topology.switches.items()):
             ports = self.state.switch_ports[name]
             log = self.workdir / f"{name}.log"
-            cmd = [bmv2, "--device-id", str(sw.device_id)]
+            cmd = [bmv2, "--device-id", str(sw.device_id), "--thrift-port", str(_free_port())]
             for port, iface in sorted(ports.items()):
                 cmd += ["-i", f"{port}@{iface}"]
             cmd += [
