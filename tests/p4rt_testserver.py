@@ -12,7 +12,7 @@ real gRPC without simple_switch_grpc. What it enforces, following PI's ``device_
   (BMv2 says INVALID_ARGUMENT, not NOT_FOUND, for ids missing from the P4Info); non-canonical
   or too-wide bytes, ternary value outside its mask, missing exact field, wrong priority →
   INVALID_ARGUMENT; duplicate INSERT → ALREADY_EXISTS; MODIFY/DELETE of a missing entry →
-  NOT_FOUND; a full table → RESOURCE_EXHAUSTED.
+  NOT_FOUND; a full table → UNKNOWN "Error when adding match entry to target" (as BMv2).
 * batches: updates are applied one by one (CONTINUE_ON_ERROR; atomic modes → UNIMPLEMENTED);
   if any fails the RPC status is UNKNOWN and ``grpc-status-details-bin`` carries a
   google.rpc.Status with one p4.v1.Error per update (OK for those that were applied).
@@ -291,8 +291,11 @@ class P4RuntimeTestServer(p4r_grpc.P4RuntimeServicer):  # type: ignore[misc]
     async def GetForwardingPipelineConfig(self, request: Any, context: Any) -> Any:
         resp = p4r.GetForwardingPipelineConfigResponse()
         st = self.state
-        if st.p4info is None:
-            return resp
+        if st.p4info is None:  # as PI's server does
+            await context.abort(
+                grpc.StatusCode.FAILED_PRECONDITION,
+                "No forwarding pipeline config set for this device",
+            )
         rt = p4r.GetForwardingPipelineConfigRequest
         if request.response_type in (rt.ALL, rt.P4INFO_AND_COOKIE):
             resp.config.p4info.CopyFrom(st.p4info)
@@ -377,7 +380,8 @@ class P4RuntimeTestServer(p4r_grpc.P4RuntimeServicer):  # type: ignore[misc]
                 raise _UpdateError(rpc_code.ALREADY_EXISTS, "Match entry exists, use MODIFY")
             sizes = self.state.sizes
             if table.size and sizes.get(te.table_id, 0) >= table.size:
-                raise _UpdateError(rpc_code.RESOURCE_EXHAUSTED, "Table is full")
+                # What BMv2 (PI) answers for a full table.
+                raise _UpdateError(rpc_code.UNKNOWN, "Error when adding match entry to target")
             sizes[te.table_id] = sizes.get(te.table_id, 0) + 1
             stored = p4r.TableEntry()
             stored.CopyFrom(te)

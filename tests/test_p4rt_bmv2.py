@@ -124,7 +124,8 @@ def test_changed_policy_writes_only_the_difference(fabric: Fabric) -> None:
 
 
 def test_rollback_after_injected_failure(fabric: Fabric) -> None:
-    """Overflowing a table (BMv2: RESOURCE_EXHAUSTED) mid-apply leaves the switch as before."""
+    """Overflowing a table mid-apply leaves the switch exactly as before. (BMv2 answers a full
+    table with UNKNOWN "Error when adding match entry to target", not RESOURCE_EXHAUSTED.)"""
     base = busiest(example_plan("table1"))
     fabric.apply(FakePlan({"s1": base}))
     before = state(fabric)
@@ -143,6 +144,6 @@ def test_rollback_after_injected_failure(fabric: Fabric) -> None:
         fabric.apply(FakePlan({"s1": changed + overflow}))
     err = info.value
     assert err.rolled_back
-    assert {f.code for f in err.failures} == {"RESOURCE_EXHAUSTED"}
+    assert {f.code for f in err.failures} <= {"UNKNOWN", "RESOURCE_EXHAUSTED"}
     assert all(f.entry.table == "wp_proxy_return" for f in err.failures)
     assert state(fabric) == before

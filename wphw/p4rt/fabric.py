@@ -429,13 +429,23 @@ class _Client:
         self.primary = False
         self.log.debug("stream closed")
 
+    async def _get_pipeline(self, response_type: Any) -> Any:
+        """GetForwardingPipelineConfig; BMv2 answers FAILED_PRECONDITION when it has none:
+        that is returned as an empty config."""
+        get = p4r.GetForwardingPipelineConfigRequest
+        try:
+            return await self._get_rpc(
+                get(device_id=self.device_id, response_type=response_type), timeout=self.timeout
+            )
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() != grpc.StatusCode.FAILED_PRECONDITION:
+                raise
+            return p4r.GetForwardingPipelineConfigResponse()
+
     async def _ensure_pipeline(self) -> None:
         get = p4r.GetForwardingPipelineConfigRequest
         if self.pipeline is None:
-            resp = await self._get_rpc(
-                get(device_id=self.device_id, response_type=get.P4INFO_AND_COOKIE),
-                timeout=self.timeout,
-            )
+            resp = await self._get_pipeline(get.P4INFO_AND_COOKIE)
             if not resp.config.p4info.tables:
                 raise SchemaError(
                     f"switch {self.name} at {self.address} has no pipeline and none was"
@@ -443,10 +453,7 @@ class _Client:
                 )
             schema = Schema(p4i.P4Info.FromString(resp.config.p4info.SerializeToString()))
         else:
-            resp = await self._get_rpc(
-                get(device_id=self.device_id, response_type=get.COOKIE_ONLY),
-                timeout=self.timeout,
-            )
+            resp = await self._get_pipeline(get.COOKIE_ONLY)
             have = resp.config.cookie.cookie if resp.config.HasField("cookie") else None
             self.pipeline_stale = have != self.pipeline.cookie and not self._arbitrate
             if self.pipeline_stale:
