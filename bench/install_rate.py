@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import itertools
 import json
 import os
 import platform
@@ -48,6 +49,10 @@ P4INFO = ROOT / "p4" / "build" / "wphw.p4info.txtpb"
 BMV2_JSON = ROOT / "p4" / "build" / "wphw.json"
 TEST_P4INFO = ROOT / "tests" / "data" / "wphw_test.p4info.txtpb"
 RESULTS = ROOT / "bench" / "results" / "install_rate.json"
+
+# Every connection gets a higher election id than the ones before it, so it is primary even
+# while the switch has not yet noticed that the previous client went away.
+_ELECTION = itertools.count(10)
 
 
 def make_entries(table: str, n: int, schema: Schema | None = None) -> list[TableEntry]:
@@ -115,6 +120,8 @@ def encode_rate(p4info: Path, n: int, reps: int) -> dict[str, Any]:
     shown = p4info.relative_to(ROOT) if p4info.is_relative_to(ROOT) else p4info
     out: dict[str, Any] = {"p4info": str(shown), "entries": n}
     for table in ("wp_sff", "ipv4_lpm"):
+        if not schema.has_table(table):
+            continue
         entries = make_entries(table, n, schema)
         gc.collect()
         wall, cpu = [], []
@@ -155,7 +162,7 @@ def encode_rate(p4info: Path, n: int, reps: int) -> dict[str, Any]:
 # -- the three installers ------------------------------------------------------------------------
 
 
-async def _raw_install(address: str, device_id: int, requests: list[Any]) -> float:
+async def _raw_install(address: str, device_id: int, eid: int, requests: list[Any]) -> float:
     import grpc
 
     async with grpc.aio.insecure_channel(
@@ -165,7 +172,7 @@ async def _raw_install(address: str, device_id: int, requests: list[Any]) -> flo
         stream = stub.StreamChannel()
         req = p4r.StreamMessageRequest()
         req.arbitration.device_id = device_id
-        req.arbitration.election_id.low = 7
+        req.arbitration.election_id.low = eid
         await stream.write(req)
         await stream.read()
         t0 = time.perf_counter()
@@ -178,23 +185,24 @@ async def _raw_install(address: str, device_id: int, requests: list[Any]) -> flo
 
 def raw_run(sw: Bmv2, schema: Schema, entries: list[TableEntry]) -> float:
     enc = Encoder(schema)
+    eid = next(_ELECTION)
     header = p4r.WriteRequest(device_id=sw.device_id)
-    header.election_id.low = 7
+    header.election_id.low = eid
     hb = header.SerializeToString()
     requests = []
     for i in range(0, len(entries), 1000):
         body = b"".join(update_bytes("insert", enc.encode_entry(e)) for e in entries[i : i + 1000])
         requests.append(p4r.WriteRequest.FromString(hb + body))  # pre-built messages
-    return run_sync(_raw_install(sw.address, sw.device_id, requests))
+    return run_sync(_raw_install(sw.address, sw.device_id, eid, requests))
 
 
 SHELL_SCRIPT = r"""
 import json, sys, time
 import p4runtime_sh.shell as sh
-addr, device_id, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+addr, device_id, path, eid = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
 with open(path) as f:
     entries = json.load(f)
-sh.setup(device_id=device_id, grpc_addr=addr, election_id=(0, 3), config=None)
+sh.setup(device_id=device_id, grpc_addr=addr, election_id=(0, eid), config=None)
 t0 = time.perf_counter()
 for e in entries:
     te = sh.TableEntry(e["table"])(action=e["action"])
@@ -216,7 +224,7 @@ def shell_run(python: str, sw: Any, schema: Schema, entries: list[TableEntry]) -
         data = Path(tmp) / "entries.json"
         data.write_text(json.dumps(shell_json(schema, entries)))
         out = subprocess.run(
-            [python, str(script), sw.address, str(sw.device_id), str(data)],
+            [python, str(script), sw.address, str(sw.device_id), str(data), str(next(_ELECTION))],
             capture_output=True,
             text=True,
             check=False,
@@ -270,7 +278,11 @@ def main() -> int:
     sw = Bmv2(*found)
     rows = []
     try:
-        with Fabric([Sw("bench", sw.address, sw.device_id)], pipeline=pipeline) as fab:
+        with Fabric(
+            [Sw("bench", sw.address, sw.device_id)],
+            pipeline=pipeline,
+            election_id=next(_ELECTION),
+        ) as fab:
             fab.apply(Plan("bench", []))  # pushes the pipeline
         for n in sizes:
             entries = make_entries(args.table, n, schema)
@@ -282,7 +294,11 @@ def main() -> int:
                         not shell_ok or (n > args.shell_reps_max and rep > 0)
                     ):
                         continue
-                    with Fabric([Sw("bench", sw.address, sw.device_id)], pipeline=pipeline) as fab:
+                    with Fabric(
+                        [Sw("bench", sw.address, sw.device_id)],
+                        pipeline=pipeline,
+                        election_id=next(_ELECTION),
+                    ) as fab:
                         fab.apply(Plan("bench", []))  # empty the table (not timed)
                         if method == "wphw":
                             gc.collect()
@@ -293,7 +309,11 @@ def main() -> int:
                         dt = raw_run(sw, schema, entries)
                     elif method == "p4runtime-shell":
                         dt = shell_run(args.shell_python, sw, schema, entries)
-                    with Fabric([Sw("bench", sw.address, sw.device_id)], pipeline=pipeline) as fab:
+                    with Fabric(
+                        [Sw("bench", sw.address, sw.device_id)],
+                        pipeline=pipeline,
+                        election_id=next(_ELECTION),
+                    ) as fab:
                         got = sum(1 for e in fab.read("bench") if not e.is_default)
                     if got != n:
                         raise RuntimeError(f"{method} N={n}: switch holds {got} entries")
