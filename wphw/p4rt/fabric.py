@@ -745,8 +745,10 @@ class _Run:
                     pending.add(asyncio.ensure_future(self._submit(batch)))
                     batch = []
                     await asyncio.sleep(0)
-                elif n % 4096 == 4095:
-                    await asyncio.sleep(0)  # let other switches' tasks and gRPC run
+                elif n & 63 == 63:
+                    # Yield often: a gRPC aio call only advances (send, receive) when the loop
+                    # runs, so the Write in flight would otherwise wait for the next batch.
+                    await asyncio.sleep(0)
             if batch:
                 pending.add(asyncio.ensure_future(self._submit(batch)))
         finally:
