@@ -117,8 +117,9 @@ def _fabric(args: argparse.Namespace, topology: object, pipeline: bool = True) -
 class ProgressBar:
     """A one-line progress bar on a terminal (nothing when not a TTY); shown after 0.5 s."""
 
-    def __init__(self, stream: TextIO = sys.stderr, width: int = 40) -> None:
-        self.stream = stream
+    def __init__(self, stream: TextIO | None = None, width: int = 40) -> None:
+        # looked up now, not at import: sys.stderr may have been replaced since (pytest does)
+        self.stream = stream if stream is not None else sys.stderr
         self.width = width
         self.t0 = time.monotonic()
         self.shown = False
