@@ -19,12 +19,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from wphw.errors import PEError
-from wphw.plan import Plan, compile
+from wphw.plan import Plan, WaypointContext, compile
 from wphw.policy import Policy
 from wphw.topology import Topology
 from wphw.verify import verify
@@ -70,8 +70,14 @@ class Controller:
         *,
         controls: Mapping[str, str] | None = None,
         alive: Callable[[str], bool] = query_health,
+        publish_contexts: Callable[[Sequence[WaypointContext]], Any] | None = None,
     ) -> None:
-        """``controls``: waypoint name → control endpoint (unix socket path or host:port)."""
+        """``controls``: waypoint name → control endpoint (unix socket path or host:port).
+        ``publish_contexts(rows)``: gives software waypoints their context table. Around an
+        install it is called twice — old and new rows together before any switch is written,
+        only the new rows once the old paths are gone — so a PE knows every path a packet in
+        flight can be on (make-before-break, as for the switches)."""
+        self.publish_contexts = publish_contexts
         self.topology = topology
         self.policy = policy
         self.installer = installer
@@ -92,7 +98,12 @@ class Controller:
             plan = compile(self.policy, self.topology, previous=self.plan, failed_pes=self.failed)
             verify(plan, self.policy, self.topology).raise_for_violations()
             t1 = time.perf_counter()
+            if self.publish_contexts is not None:
+                old = self.plan.contexts if self.plan is not None else ()
+                self.publish_contexts(tuple(dict.fromkeys((*old, *plan.contexts))))
             result = self.installer.apply(plan)
+            if self.publish_contexts is not None:
+                self.publish_contexts(plan.contexts)
             t2 = time.perf_counter()
             self.plan = plan
             change = Change(

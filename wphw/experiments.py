@@ -183,7 +183,13 @@ def _controller(lab: Lab, policy: Policy) -> tuple[Controller, Any]:
         lab.topology, pipeline=Pipeline.load(P4_BUILD / "wphw.p4info.txtpb", P4_BUILD / "wphw.json")
     )
     fabric.connect()
-    ctl = Controller(lab.topology, policy, fabric, controls=lab.state.pe_control)
+    ctl = Controller(
+        lab.topology,
+        policy,
+        fabric,
+        controls=lab.state.pe_control,
+        publish_contexts=lab.write_contexts,
+    )
     ctl.plan = lab.plan  # what the lab installed
     return ctl, fabric
 

@@ -25,13 +25,13 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from wphw.errors import LabError
-from wphw.plan import Plan, compile
+from wphw.plan import Plan, WaypointContext, compile
 from wphw.policy import Policy
 from wphw.topology import PEKind, Topology
 
@@ -469,23 +469,7 @@ class Lab:
     def _start_pes(self) -> None:
         if self.plan is None:
             raise LabError("no plan")
-        contexts = self.workdir / "contexts.json"
-        contexts.write_text(
-            json.dumps(
-                [
-                    {
-                        "waypoint": c.waypoint,
-                        "pe": c.pe,
-                        "service": c.service,
-                        "spi": c.spi,
-                        "si": c.si,
-                        "vlan": c.vlan,
-                    }
-                    for c in self.plan.contexts
-                ],
-                indent=1,
-            )
-        )
+        contexts = self.write_contexts(self.plan.contexts)
         for wp_name, ns in sorted(self.state.waypoint_netns.items()):
             wp = self.topology.waypoints[wp_name]
             # a unix socket: the namespace's loopback is not reachable from the controller
@@ -536,6 +520,47 @@ class Lab:
                     return
             time.sleep(0.1)
         raise LabError(f"waypoint {wp_name}: PE not healthy within {timeout:.0f} s (log {log})")
+
+    def write_contexts(self, contexts: Iterable[WaypointContext]) -> Path:
+        """Write the plan's waypoint contexts where the software waypoints read them (they
+        reload the file when it changes). Atomic: a reader never sees half a file."""
+        path = self.workdir / "contexts.json"
+        tmp = self.workdir / "contexts.json.tmp"
+        rows = [
+            {
+                "waypoint": c.waypoint,
+                "pe": c.pe,
+                "service": c.service,
+                "spi": c.spi,
+                "si": c.si,
+                "vlan": c.vlan,
+            }
+            for c in contexts
+        ]
+        tmp.write_text(json.dumps(rows, indent=1))
+        tmp.replace(path)
+        if self.state.pe_control:  # running waypoints: wait until each has loaded the table
+            self._await_contexts(path.stat().st_mtime_ns)
+        return path
+
+    def _await_contexts(self, version: int, timeout: float = 3.0) -> None:
+        from wphw.errors import PEError
+        from wphw.pe.runtime import query
+
+        for wp_name, control in sorted(self.state.pe_control.items()):
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    loaded = query(control, "/counters", timeout=0.5).get("contexts_version")
+                except (PEError, OSError):
+                    break  # a dead PE: the controller's health check deals with it
+                if loaded is None or loaded >= version:
+                    break  # loaded (or a waypoint that takes no context file: the co-simulation)
+                if time.monotonic() > deadline:
+                    raise LabError(
+                        f"waypoint {wp_name} did not load the new contexts within {timeout:.0f} s"
+                    )
+                time.sleep(0.01)
 
     def _pe_specs(self, wp_name: str) -> list[dict[str, Any]]:
         wp = self.topology.waypoints[wp_name]

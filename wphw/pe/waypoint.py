@@ -20,6 +20,8 @@ import json
 import logging
 import signal
 import sys
+import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,29 +59,42 @@ class WaypointProcessor:
         self.name = name
         self.service = _Named("waypoint")
         self.stamping = stamp
-        specs = {str(p["name"]): p for p in pes}
+        self.specs = {str(p["name"]): p for p in pes}
         self.procs: dict[tuple[str, str, bool], FrameProcessor] = {}
         self.by_nsh: dict[tuple[int, int], FrameProcessor] = {}
         self.by_vlan: dict[int, FrameProcessor] = {}
         self.rx = self.tx = self.dropped = 0
         self.by_reason: dict[str, int] = {}
+        self.contexts_version = 0
+        self.reload(contexts)
+
+    def reload(self, contexts: Sequence[Mapping[str, Any]], version: int = 0) -> None:
+        """Install a new context table (the plan changed). PE processors (and their counters
+        and service state) are kept for (PE, service) pairs that stay; the dispatch maps are
+        swapped in one assignment each, so the packet loop sees either table, never a mix."""
+        by_nsh: dict[tuple[int, int], FrameProcessor] = {}
+        by_vlan: dict[int, FrameProcessor] = {}
         for c in contexts:
-            if c["waypoint"] != name:
+            if c["waypoint"] != self.name:
                 continue
             pe, service = str(c["pe"]), str(c["service"])
-            if pe not in specs:
-                raise PEError(f"waypoint {name}: context names PE {pe!r}, which is not here")
+            if pe not in self.specs:
+                raise PEError(f"waypoint {self.name}: context names PE {pe!r}, which is not here")
             legacy = c.get("vlan") is not None
             key = (pe, service, legacy)
             proc = self.procs.get(key)
             if proc is None:
-                svc = make_service(service, dict(specs[pe].get("params") or {}), pe=pe)
-                proc = FrameProcessor(svc, legacy=legacy, name=f"{pe}/{service}", stamp=stamp)
+                svc = make_service(service, dict(self.specs[pe].get("params") or {}), pe=pe)
+                proc = FrameProcessor(
+                    svc, legacy=legacy, name=f"{pe}/{service}", stamp=self.stamping
+                )
                 self.procs[key] = proc
             if legacy:
-                self.by_vlan[int(c["vlan"])] = proc
+                by_vlan[int(c["vlan"])] = proc
             else:
-                self.by_nsh[(int(c["spi"]), int(c["si"]))] = proc
+                by_nsh[(int(c["spi"]), int(c["si"]))] = proc
+        self.by_nsh, self.by_vlan = by_nsh, by_vlan
+        self.contexts_version = version
 
     def drop(self, reason: str) -> None:
         self.dropped += 1
@@ -117,6 +132,7 @@ class WaypointProcessor:
             "tx": self.tx,
             "dropped": self.dropped,
             "by_reason": self.by_reason.copy(),
+            "contexts_version": self.contexts_version,
             "pes": {f"{pe}/{svc}": p.counters() for (pe, svc, _), p in sorted(self.procs.items())},
         }
 
@@ -127,6 +143,27 @@ class WaypointProcessor:
             for (pe, svc, _), p in sorted(self.procs.items())
             for s in p.stamps_since(since)
         ]
+
+
+def _watch_contexts(processor: WaypointProcessor, path: Path, interval: float = 0.05) -> None:
+    """Reload the context table whenever the controller rewrites the file (atomically)."""
+    last = path.stat().st_mtime_ns
+    while True:
+        time.sleep(interval)
+        try:
+            mtime = path.stat().st_mtime_ns
+            if mtime == last:
+                continue
+            last = mtime
+            processor.reload(json.loads(path.read_text()), version=mtime)
+            log.info(
+                "waypoint %s: contexts reloaded (%d NSH, %d VLAN)",
+                processor.name,
+                len(processor.by_nsh),
+                len(processor.by_vlan),
+            )
+        except (OSError, ValueError, PEError) as exc:
+            log.error("waypoint %s: cannot reload %s: %s", processor.name, path, exc)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -163,6 +200,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    threading.Thread(target=_watch_contexts, args=(processor, args.contexts), daemon=True).start()
     runner.open()
     log.info(
         "waypoint %s: %d NSH and %d VLAN contexts for %d PE services",
