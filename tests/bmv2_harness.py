@@ -26,6 +26,7 @@ import os
 import select
 import shutil
 import socket
+import struct
 import subprocess
 import tempfile
 import threading
@@ -56,6 +57,11 @@ _T = TypeVar("_T")
 _CLONE_NEWNET = 0x40000000
 _ETH_P_ALL = 0x0003
 _PACKET_OUTGOING = 4
+_SOL_PACKET = 263
+_PACKET_AUXDATA = 8
+_TP_STATUS_VLAN_VALID = 0x10
+_TP_STATUS_VLAN_TPID_VALID = 0x40
+_AUXDATA = struct.Struct("=IIIHHHH")  # struct tpacket_auxdata
 
 
 def find_simple_switch_grpc() -> Path | None:
@@ -145,6 +151,26 @@ class _LoopThread:
         self._thread.join(timeout=5)
         if not self._thread.is_alive():
             self.loop.close()
+
+
+def _recv_frame(sock: socket.socket) -> bytes | None:
+    """One frame as it was on the wire (None for our own outgoing frames).
+
+    The kernel strips 802.1Q tags on receive (VLAN offload) and reports them in the packet
+    auxdata; they are put back in place here.
+    """
+    data, ancdata, _, addr = sock.recvmsg(65535, socket.CMSG_SPACE(_AUXDATA.size))
+    if addr[2] == _PACKET_OUTGOING:
+        return None
+    for level, kind, cdata in ancdata:
+        if level != _SOL_PACKET or kind != _PACKET_AUXDATA or len(cdata) < _AUXDATA.size:
+            continue
+        status, _, _, _, _, tci, tpid = _AUXDATA.unpack_from(cdata)
+        if status & _TP_STATUS_VLAN_VALID:
+            if not status & _TP_STATUS_VLAN_TPID_VALID:
+                tpid = 0x8100
+            data = data[:12] + struct.pack("!HH", tpid, tci) + data[12:]
+    return data
 
 
 class Bmv2Lab:
@@ -257,6 +283,7 @@ class Bmv2Lab:
             for host in self.host_ifaces:
                 s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(_ETH_P_ALL))
                 s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
+                s.setsockopt(_SOL_PACKET, _PACKET_AUXDATA, 1)
                 s.bind((host, 0))
                 s.setblocking(False)
                 self._socks.append(s)
@@ -403,11 +430,11 @@ class Bmv2Lab:
                 break
             while True:
                 try:
-                    data, addr = sock.recvfrom(65535)
+                    frame = _recv_frame(sock)
                 except BlockingIOError:
                     break
-                if addr[2] != _PACKET_OUTGOING:
-                    out.append(data)
+                if frame is not None:
+                    out.append(frame)
         return out
 
     def recv_all(self, *, timeout: float = 0.5) -> dict[int, list[bytes]]:

@@ -176,6 +176,7 @@ def assert_checksums_valid(frame: Ether) -> None:
 def assert_still_forwards(sw: harness.Bmv2Lab) -> None:
     """After bad input: the switch is alive and routes a good packet."""
     assert sw.alive()
+    sw.clear()
     sw.insert([route()])
     out = only(send_and_collect(sw, ACCESS, udp_packet()), UPLINK)
     assert out[IP].dst == "10.0.2.2"
@@ -542,7 +543,7 @@ def test_bad_ipv4_with_options(sw: harness.Bmv2Lab) -> None:
             ),
         ]
     )
-    with_options = udp_packet(dport=80, options=[IPOption_RR(routers=["0.0.0.0"])])
+    with_options = Ether(bytes(udp_packet(dport=80, options=[IPOption_RR(routers=["0.0.0.0"])])))
     assert with_options[IP].ihl > 5
     only(send_and_collect(sw, ACCESS, udp_packet(dport=80)), PE)
     out = only(send_and_collect(sw, ACCESS, with_options), LEGACY)

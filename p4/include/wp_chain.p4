@@ -23,7 +23,7 @@ control WpChain(inout headers_t hdr, inout wp_meta_t meta) {
     WpCount() counting;
     WpRatelimit() ratelimit;
     WpSff() sff;
-    WpIpv4Lpm() lpm;
+    WpIpv4Lpm() routing;
 
     apply {
         if (meta.drop == 0 && meta.chain_start == 1) {
@@ -57,7 +57,7 @@ control WpChain(inout headers_t hdr, inout wp_meta_t meta) {
         }
 
         if (meta.drop == 0 && meta.route == 1) {
-            lpm.apply(hdr, meta);
+            routing.apply(hdr, meta);
         }
     }
 }

@@ -74,15 +74,18 @@ control Ingress(inout headers_t hdr, inout wp_meta_t meta,
         } else {
             front.apply(hdr, meta);
             if (meta.drop == 0 && meta.chain_start == 1) {
-                /* per-flow load balancing: offset = crc16(5-tuple) mod paths */
+                /* per-flow load balancing: offset = (crc16(5-tuple) * paths) >> 16, in [0, paths).
+                 * P4 has no run-time modulo (v1model's hash extern does it inside), so TNA uses
+                 * multiply-shift: same per-flow stickiness and spread, another mapping. */
                 bit<16> h = flow_hash.get({ hdr.ipv4.src_addr, hdr.ipv4.dst_addr,
                                             hdr.ipv4.protocol, meta.l4_src_port,
                                             meta.l4_dst_port });
-                bit<16> paths = (bit<16>)meta.chain_paths;
+                bit<32> paths = (bit<32>)meta.chain_paths;
                 if (paths == 0) {
                     paths = 1;
                 }
-                meta.lb_offset = (bit<24>)(h % paths);
+                bit<32> scaled = (bit<32>)h * paths;
+                meta.lb_offset = (bit<24>)(scaled >> 16);
             }
             chain.apply(hdr, meta);
         }
