@@ -180,7 +180,9 @@ def _controller(lab: Lab, policy: Policy) -> tuple[Controller, Any]:
     from wphw.p4rt.fabric import Fabric, Pipeline
 
     fabric = Fabric(
-        lab.topology, pipeline=Pipeline.load(P4_BUILD / "wphw.p4info.txtpb", P4_BUILD / "wphw.json")
+        lab.topology,
+        pipeline=Pipeline.load(P4_BUILD / "wphw.p4info.txtpb", P4_BUILD / "wphw.json"),
+        election_id=2,  # the lab installer (id 1) may not be forgotten by the switch yet
     )
     fabric.connect()
     ctl = Controller(
