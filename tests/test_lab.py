@@ -114,7 +114,7 @@ def test_waypoint_dispatches_by_spi_and_si() -> None:
 @pytest.mark.lab
 @needs_root
 @pytest.mark.skipif(_bmv2_missing() is not None, reason=str(_bmv2_missing()))
-@pytest.mark.parametrize("example", ["table1", "figure3", "figure4"])
+@pytest.mark.parametrize("example", ["table1", "figure3", "figure4", "legacy"])
 def test_scenario_end_to_end(example: str, tmp_path: Path) -> None:
     from wphw.scenario import run_scenario
 

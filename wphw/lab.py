@@ -472,6 +472,8 @@ class Lab:
         contexts = self.write_contexts(self.plan.contexts)
         for wp_name, ns in sorted(self.state.waypoint_netns.items()):
             wp = self.topology.waypoints[wp_name]
+            if self._attach_nftables(wp_name, ns):
+                continue
             # a unix socket: the namespace's loopback is not reachable from the controller
             control = str(self.workdir / f"pe-{wp_name}.sock")
             cmd = [sys.executable, "-m", "wphw.pe.waypoint", "--iface", "eth0", "--name", wp_name]
@@ -520,6 +522,26 @@ class Lab:
                     return
             time.sleep(0.1)
         raise LabError(f"waypoint {wp_name}: PE not healthy within {timeout:.0f} s (log {log})")
+
+    def _attach_nftables(self, wp_name: str, ns: str) -> bool:
+        """A legacy waypoint whose PE says ``middlebox: nftables`` is an unmodified Linux
+        nftables firewall (wphw.pe.legacy_nft), not a wphw process: it sees plain VLAN-tagged
+        IPv4 from the switch's SFC proxy and hair-pins what its rules accept. It has no health
+        endpoint, so the controller does not watch it."""
+        pes = [self.topology.pes[p] for p in self.topology.waypoints[wp_name].pes]
+        if not pes or any(dict(pe.params).get("middlebox") != "nftables" for pe in pes):
+            return False
+        if len(pes) != 1 or pes[0].kind is not PEKind.LEGACY:
+            raise LabError(
+                f"waypoint {wp_name}: an nftables middlebox is one legacy PE alone on its waypoint"
+            )
+        from wphw.pe import legacy_nft
+
+        params = {k: v for k, v in self._pe_specs(wp_name)[0]["params"].items() if k != "middlebox"}
+        ruleset = legacy_nft.attach(ns, "eth0", params)
+        (self.workdir / f"nft-{wp_name}.txt").write_text(ruleset)
+        LOG.info("waypoint %s: unmodified nftables firewall attached", wp_name)
+        return True
 
     def write_contexts(self, contexts: Iterable[WaypointContext]) -> Path:
         """Write the plan's waypoint contexts where the software waypoints read them (they
