@@ -4,6 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin
+# /opt/p4/env.sh (a BMv2 install) puts BMv2's Python modules on PYTHONPATH; their "google" package
+# would shadow protobuf in our environment.
+unset PYTHONPATH
 [ -x "$PY/python" ] || { echo "test: run 'bash scripts/setup.sh' first" >&2; exit 1; }
 echo "== ruff check";          "$PY/ruff" check wphw tests sim bench
 echo "== ruff format --check"; "$PY/ruff" format --check wphw tests sim bench
