@@ -145,7 +145,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--packets", type=int, default=20000, help="packets per measurement")
     parser.add_argument("--reps", type=int, default=5, help="repetitions of every scenario")
-    parser.add_argument("--window", type=int, default=64, help="packets in flight")
+    parser.add_argument("--window", type=int, default=16, help="packets in flight")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "bmv2_pps.json")
     args = parser.parse_args()
 
@@ -178,10 +178,20 @@ def main() -> int:
         for name in medians
         if name != "baseline_route"
     }
+    # the same repetition's baseline as reference: load changes between repetitions cancel out
+    paired = {
+        f"{name}/baseline_route": [
+            v / b for v, b in zip(results[name], results["baseline_route"], strict=True)
+        ]
+        for name in results
+        if name != "baseline_route"
+    }
+    paired_median = {k: statistics.median(v) for k, v in paired.items()}
     print()
-    print(f"{'scenario':15s} {'median pkt/s':>12s} {'ratio':>6s}")
+    print(f"{'scenario':15s} {'median pkt/s':>12s} {'ratio':>6s} {'paired':>7s}")
     for name, median in medians.items():
-        print(f"{name:15s} {median:12.0f} {median / base:6.2f}")
+        pr = paired_median.get(f"{name}/baseline_route", 1.0)
+        print(f"{name:15s} {median:12.0f} {median / base:6.2f} {pr:7.2f}")
     record = {
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
         "packets": args.packets,
@@ -192,6 +202,8 @@ def main() -> int:
         "lost": losses,
         "median_pps": medians,
         "ratio": ratios,
+        "paired_ratios": paired,
+        "paired_ratio_median": paired_median,
         "host": {
             "cpus": os.cpu_count(),
             "loadavg_end": os.getloadavg(),

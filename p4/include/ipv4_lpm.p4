@@ -13,6 +13,10 @@ control WpIpv4Lpm(inout headers_t hdr, inout wp_meta_t meta) {
     action ipv4_forward(bit<48> dst_mac, port_t port) {
         hdr.ethernet.src_addr = hdr.ethernet.dst_addr;
         hdr.ethernet.dst_addr = dst_mac;
+        hdr.ipv4.hdr_checksum = wp_csum_replace16(hdr.ipv4.hdr_checksum,
+                                                  hdr.ipv4.ttl ++ hdr.ipv4.protocol,
+                                                  (hdr.ipv4.ttl - 1) ++ hdr.ipv4.protocol);
+        hdr.ipv4.ttl = hdr.ipv4.ttl - 1;
         meta.egress_port = port;
         meta.fwd = 1;
     }
@@ -39,15 +43,7 @@ control WpIpv4Lpm(inout headers_t hdr, inout wp_meta_t meta) {
         if (!hdr.ipv4.isValid() || hdr.ipv4.ttl <= 1) {
             meta.drop = 1;
         } else {
-            switch (ipv4_lpm.apply().action_run) {
-                ipv4_forward: {
-                    bit<8> ttl = hdr.ipv4.ttl - 1;
-                    hdr.ipv4.hdr_checksum = wp_csum_replace16(hdr.ipv4.hdr_checksum,
-                                                              hdr.ipv4.ttl ++ hdr.ipv4.protocol,
-                                                              ttl ++ hdr.ipv4.protocol);
-                    hdr.ipv4.ttl = ttl;
-                }
-            }
+            ipv4_lpm.apply();
         }
     }
 }

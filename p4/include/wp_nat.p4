@@ -55,8 +55,7 @@ control WpNat(inout headers_t hdr, inout wp_meta_t meta) {
 
     apply {
         if (meta.drop == 0) {
-            meta.nat_done = 0;
-            wp_nat.apply();
+            wp_nat.apply();  /* meta.nat_done starts at 0 in every pass */
             if (meta.nat_done == 1) {
                 hdr.ipv4.hdr_checksum =
                     wp_csum_replace32(hdr.ipv4.hdr_checksum, meta.nat_old, meta.nat_new);

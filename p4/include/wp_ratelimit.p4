@@ -38,9 +38,7 @@ control WpRatelimit(inout headers_t hdr, inout wp_meta_t meta) {
 
     apply {
         if (meta.drop == 0) {
-            meta.rl_hit = 0;
-            meta.meter_color = 0;
-            wp_ratelimit.apply();
+            wp_ratelimit.apply();  /* rl_hit and meter_color start at 0 in every pass */
             if (meta.rl_hit == 1) {
                 if (meta.meter_color != 0) {
                     meta.drop = 1;

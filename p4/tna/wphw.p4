@@ -68,7 +68,6 @@ control Ingress(inout headers_t hdr, inout wp_meta_t meta,
     Hash<bit<16>>(HashAlgorithm_t.CRC16) flow_hash;
 
     apply {
-        meta.ingress_port = ig_intr_md.ingress_port;
         if (ig_prsr_md.parser_err != 0) {
             meta.drop = 1;
         } else {

@@ -27,6 +27,7 @@ parser MyParser(packet_in pkt, out headers_t hdr, inout wp_meta_t meta,
     WpParser() wp_parser;
 
     state start {
+        meta.ingress_port = standard_metadata.ingress_port;
         wp_parser.apply(pkt, hdr, meta);
         transition accept;
     }
@@ -42,7 +43,6 @@ control MyIngress(inout headers_t hdr, inout wp_meta_t meta,
     WpChain() chain;
 
     apply {
-        meta.ingress_port = standard_metadata.ingress_port;
         if (standard_metadata.parser_error != error.NoError) {
             meta.drop = 1;
         } else {
