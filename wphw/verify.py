@@ -315,7 +315,8 @@ class Simulator:
                 return e.action.param("port"), replace(
                     pkt, spi=None, si=0, ttl=0, vlan=e.action.param("vlan")
                 )
-            if name == "sff_recirculate":
+            if name == "sff_recirculate":  # the data plane takes one off NSH TTL here too
+                pkt = replace(pkt, ttl=pkt.ttl - 1)
                 continue
             if name == "sff_end_forward":
                 return Outcome(kind="forward", switch=switch, port=e.action.param("port"))
