@@ -18,7 +18,11 @@ CHAINS: tuple[tuple[str, ...], ...] = (
 
 
 def fat_tree(
-    k: int, *, waypoint_pods: int | None = None, capacity: int = 100_000
+    k: int,
+    *,
+    waypoint_pods: int | None = None,
+    capacity: int = 100_000,
+    crypto_keys: bool = False,
 ) -> dict[str, Any]:
     """A k-ary fat tree (5k²/4 switches, one host per edge switch) in our YAML structure.
 
@@ -80,8 +84,13 @@ def fat_tree(
                         "services": ["encrypt"],
                         "kind": "fpga",
                         "capacity": capacity,
-                        # a per-pod demo key; real deployments give their own
-                        "params": {"key": f"{pod + 1:02x}" * 32, "key_id": pod + 1},
+                        # a per-pod demo key (real deployments give their own); with a key the
+                        # plan programs the FPGA waypoint, whose context table holds 64 rows
+                        **(
+                            {"params": {"key": f"{pod + 1:02x}" * 32, "key_id": pod + 1}}
+                            if crypto_keys
+                            else {}
+                        ),
                     },
                     {
                         "name": f"ids{pod}",
