@@ -264,7 +264,13 @@ def _status_details(exc: grpc.aio.AioRpcError) -> list[tuple[int, str]] | None:
     return None
 
 
-_RETRYABLE = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
+# A server that goes away mid-RPC (GOAWAY, e.g. a restarting simple_switch_grpc) fails the call
+# with CANCELLED: like UNAVAILABLE, the switch is re-read and the difference written again.
+_RETRYABLE = (
+    grpc.StatusCode.UNAVAILABLE,
+    grpc.StatusCode.DEADLINE_EXCEEDED,
+    grpc.StatusCode.CANCELLED,
+)
 
 
 class _Client:
