@@ -261,21 +261,15 @@ def run_scenario(
 
 def _sff_counters(lab: Any) -> dict[tuple[str, int, int], int]:
     """Packets counted by every wp_sff entry on every switch: (switch, spi, si) -> packets."""
-    from wphw.entries import Exact
-    from wphw.p4rt.fabric import Fabric
+    from wphw.p4rt.counters import read_stats
+    from wphw.p4rt.fabric import Fabric, run_sync
 
-    out: dict[tuple[str, int, int], int] = {}
     fabric = Fabric(lab.topology).connect(arbitrate=False)
     try:
-        for sw in sorted(lab.topology.switches):
-            for entry, packets, _octets in fabric.read_direct_counters(sw, "wp_sff"):
-                m = entry.match_dict()
-                spi, si = m.get("spi"), m.get("si")
-                if isinstance(spi, Exact) and isinstance(si, Exact):
-                    out[(sw, spi.value, si.value)] = packets
+        stats = run_sync(read_stats(fabric.aio))
     finally:
         fabric.close()
-    return out
+    return {(h.switch, h.spi, h.si): h.packets for h in stats.hops}
 
 
 def _check(
