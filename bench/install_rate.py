@@ -166,7 +166,11 @@ async def _raw_install(address: str, device_id: int, eid: int, requests: list[An
     import grpc
 
     async with grpc.aio.insecure_channel(
-        address, options=[("grpc.max_send_message_length", 512 << 20)]
+        address,
+        options=[
+            ("grpc.max_send_message_length", 512 << 20),
+            ("grpc.max_metadata_size", 64 << 20),
+        ],
     ) as channel:
         stub = p4r_grpc.P4RuntimeStub(channel)
         stream = stub.StreamChannel()

@@ -2,6 +2,26 @@
 #ifndef WPHW_CONSTANTS_P4
 #define WPHW_CONSTANTS_P4
 
+/* Table sizes. The defaults fit a Tofino pipe (tna/wphw.p4 keeps them); the v1model top
+ * raises the tables that grow with the number of routes and rules, since on BMv2 a size is
+ * only a cap (memory is allocated per entry): a FIB of 100k+ routes, SFF/counter tables for
+ * every path and rule of a large fabric (docs/p4.md "Table sizes"). */
+#ifndef WP_SIZE_IPV4_LPM
+#define WP_SIZE_IPV4_LPM 1024
+#endif
+#ifndef WP_SIZE_CLASSIFY
+#define WP_SIZE_CLASSIFY 1024
+#endif
+#ifndef WP_SIZE_SFF
+#define WP_SIZE_SFF 4096
+#endif
+#ifndef WP_SIZE_COUNT
+#define WP_SIZE_COUNT 1024
+#endif
+#ifndef WP_SIZE_SMALL
+#define WP_SIZE_SMALL 1024
+#endif
+
 typedef bit<9> port_t;
 
 const bit<16> ETHERTYPE_IPV4 = 0x0800;

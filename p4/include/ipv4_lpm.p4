@@ -36,7 +36,7 @@ control WpIpv4Lpm(inout headers_t hdr, inout wp_meta_t meta) {
             ipv4_drop;
         }
         default_action = ipv4_drop();
-        size = 1024;
+        size = WP_SIZE_IPV4_LPM;
     }
 
     apply {

@@ -58,7 +58,7 @@ control WpClassify(inout headers_t hdr, inout wp_meta_t meta) {
         }
         default_action = route();
         counters = wp_classify_counter;
-        size = 1024;
+        size = WP_SIZE_CLASSIFY;
     }
 
     apply {

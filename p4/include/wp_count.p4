@@ -26,7 +26,7 @@ control WpCount(inout headers_t hdr, inout wp_meta_t meta) {
         }
         default_action = NoAction();
         counters = wp_count_counter;
-        size = 1024;
+        size = WP_SIZE_COUNT;
     }
 
     apply {

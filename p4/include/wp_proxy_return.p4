@@ -40,7 +40,7 @@ control WpProxyReturn(inout headers_t hdr, inout wp_meta_t meta) {
             @defaultonly NoAction;
         }
         default_action = NoAction();
-        size = 1024;
+        size = WP_SIZE_SMALL;
     }
 
     apply {

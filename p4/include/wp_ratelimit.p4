@@ -33,7 +33,7 @@ control WpRatelimit(inout headers_t hdr, inout wp_meta_t meta) {
         }
         default_action = NoAction();
         meters = wp_ratelimit_meter;
-        size = 1024;
+        size = WP_SIZE_SMALL;
     }
 
     apply {

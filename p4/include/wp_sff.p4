@@ -78,7 +78,7 @@ control WpSff(inout headers_t hdr, inout wp_meta_t meta) {
         }
         default_action = sff_drop();
         counters = wp_sff_counter;
-        size = 4096;
+        size = WP_SIZE_SFF;
     }
 
     apply {

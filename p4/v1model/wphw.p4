@@ -15,6 +15,13 @@
 #define WP_DIRECT_METER(n) WP_NAME(n) direct_meter<bit<8>>(MeterType.bytes) n;
 #define WP_METER_READ(n, dst) n.read(dst);
 
+/* BMv2 allocates table memory per entry: let the growing tables hold a large fabric's share
+ * (a 100k-route FIB, SFF and counter entries for every path and rule). */
+#define WP_SIZE_IPV4_LPM 131072
+#define WP_SIZE_CLASSIFY 65536
+#define WP_SIZE_SFF      65536
+#define WP_SIZE_COUNT    65536
+
 #include "../include/names.p4"
 #include "../include/constants.p4"
 #include "../include/headers.p4"

@@ -571,6 +571,10 @@ class _PhaseFailed(Exception):
         self.failures = failures
 
 
+# While no Write is in flight, a batch goes out as soon as it has this many updates.
+_EARLY_BATCH = 128
+
+
 class _Run:
     """One switch during one apply: installed state, desired state, writes, resync."""
 
@@ -743,7 +747,11 @@ class _Run:
                     batch.append(Op(phase, "modify" if x.is_default else "insert", x, None))
                 elif not old.same_value(x):
                     batch.append(Op(phase, "modify", x, old))
-                if len(batch) >= size:
+                if len(batch) >= size or (
+                    len(batch) >= _EARLY_BATCH and all(t.done() for t in pending)
+                ):
+                    # A full batch, or the switch is idle: send what we have, so the switch
+                    # starts while the rest is encoded (small plans overlap too).
                     if len(pending) >= window:
                         _, pending = await asyncio.wait(
                             pending, return_when=asyncio.FIRST_COMPLETED
