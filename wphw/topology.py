@@ -101,6 +101,10 @@ class Waypoint:
     switch: str
     port: int | None
     pes: tuple[str, ...]
+    # Where an FPGA waypoint's registers are: "pcie:<bdf>[:bar<N>]" (a PCIe BAR through sysfs)
+    # or "mmap:<path>" (any mappable register file: a BAR resource file, a UIO map).
+    # `wphw apply` writes the plan's register writes there (wphw/netfpga/install.py).
+    regs: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -219,6 +223,11 @@ class Topology:
                     f"all other kinds on a waypoint with one (waypoint {wp_.name})"
                 )
             self.pes[pe.name] = pe
+        for wp in self.waypoints.values():
+            if wp.regs is not None and not any(self.pes[p].kind is PEKind.FPGA for p in wp.pes):
+                raise TopologyError(
+                    f"{source}: waypoint {wp.name}: regs {wp.regs!r} given but it has no FPGA PE"
+                )
 
     # -- construction helpers ------------------------------------------------------------------
 
@@ -469,6 +478,22 @@ def _float(value: Any, where: str) -> float:
     return float(value)
 
 
+_REGS_RE = re.compile(
+    r"^(?:pcie:(?P<bdf>[0-9a-fA-F]{4}:[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7])(?::bar(?P<bar>[0-5]))?"
+    r"|mmap:(?P<path>/.+))$"
+)
+
+
+def _regs(value: Any, where: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _REGS_RE.match(value):
+        raise TopologyError(
+            f"{where}: regs {value!r} is not 'pcie:DDDD:BB:DD.F[:barN]' or 'mmap:/absolute/path'"
+        )
+    return value
+
+
 def _waypoints_and_pes(raw: Mapping[str, Any], src: str) -> tuple[list[Waypoint], list[PE]]:
     waypoints: list[Waypoint] = []
     pes: list[PE] = []
@@ -510,6 +535,7 @@ def _waypoints_and_pes(raw: Mapping[str, Any], src: str) -> tuple[list[Waypoint]
                 switch=str(_need(wobj, "switch", where)),
                 port=None if port is None else _int(port, f"{where}: port"),
                 pes=tuple(names),
+                regs=_regs(wobj.get("regs"), where),
             )
         )
     return waypoints, pes

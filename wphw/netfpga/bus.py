@@ -98,39 +98,34 @@ class MemoryBus(RegisterBus):
         self.words[addr] = value
 
 
-class PcieBarBus(RegisterBus):
-    """A PCIe BAR mapped through sysfs: ``/sys/bus/pci/devices/<bdf>/resource<bar>``.
+class MappedBus(RegisterBus):
+    """Registers in a memory-mappable file: a PCIe BAR's sysfs ``resource<N>``, a UIO map, or
+    (tests) a plain file standing in for one. Accesses are single aligned 32-bit loads and
+    stores through the mapping."""
 
-    Needs root (or read/write permission on the resource file) and a device whose BAR is
-    memory (not I/O) space. Accesses are single aligned 32-bit loads and stores.
-    """
-
-    def __init__(self, bdf: str, bar: int = 0, *, sysfs: Path = Path("/sys/bus/pci/devices")):
-        self.bdf = bdf
-        self.bar = bar
-        self.path = sysfs / bdf / f"resource{bar}"
+    def __init__(self, path: Path, *, label: str | None = None) -> None:
+        self.path = Path(path)
+        self.label = label or str(path)
         try:
             fd = os.open(self.path, os.O_RDWR | os.O_SYNC)
         except OSError as exc:
-            raise RegisterError(f"PCIe {bdf} BAR{bar}: cannot open {self.path}: {exc}") from exc
+            raise RegisterError(f"{self.label}: cannot open {self.path}: {exc}") from exc
         try:
             self.size = os.fstat(fd).st_size
             if self.size == 0:
-                raise RegisterError(f"PCIe {bdf} BAR{bar}: {self.path} has size 0 (no BAR)")
+                raise RegisterError(f"{self.label}: {self.path} has size 0 (no BAR)")
             self._map = mmap.mmap(fd, self.size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
         except OSError as exc:
-            raise RegisterError(f"PCIe {bdf} BAR{bar}: cannot map {self.path}: {exc}") from exc
+            raise RegisterError(f"{self.label}: cannot map {self.path}: {exc}") from exc
         finally:
             os.close(fd)
         self._view = memoryview(self._map)
-        log.info("PCIe %s BAR%d: mapped %d bytes", bdf, bar, self.size)
+        log.info("%s: mapped %d bytes of %s", self.label, self.size, self.path)
 
     def _check_range(self, addr: int) -> None:
         _check_word(addr)
         if addr + 4 > self.size:
-            raise RegisterError(
-                f"PCIe {self.bdf} BAR{self.bar}: address {addr:#x} beyond BAR size {self.size:#x}"
-            )
+            raise RegisterError(f"{self.label}: address {addr:#x} beyond BAR size {self.size:#x}")
 
     async def read32(self, addr: int) -> int:
         self._check_range(addr)
@@ -146,3 +141,30 @@ class PcieBarBus(RegisterBus):
     def close(self) -> None:
         self._view.release()
         self._map.close()
+
+
+class PcieBarBus(MappedBus):
+    """A PCIe BAR mapped through sysfs: ``/sys/bus/pci/devices/<bdf>/resource<bar>``.
+
+    Needs root (or read/write permission on the resource file) and a device whose BAR is
+    memory (not I/O) space.
+    """
+
+    def __init__(self, bdf: str, bar: int = 0, *, sysfs: Path = Path("/sys/bus/pci/devices")):
+        self.bdf = bdf
+        self.bar = bar
+        super().__init__(sysfs / bdf / f"resource{bar}", label=f"PCIe {bdf} BAR{bar}")
+
+
+def bus_from_regs(regs: str) -> MappedBus:
+    """The bus a topology's waypoint ``regs`` names: ``pcie:<bdf>[:bar<N>]`` or ``mmap:<path>``."""
+    if regs.startswith("mmap:"):
+        return MappedBus(Path(regs[5:]), label=f"registers {regs}")
+    if regs.startswith("pcie:"):
+        rest = regs[5:]
+        bar = 0
+        if rest.count(":") == 3:  # DDDD:BB:DD.F:barN
+            rest, bar_text = rest.rsplit(":", 1)
+            bar = int(bar_text.removeprefix("bar"))
+        return PcieBarBus(rest, bar)
+    raise RegisterError(f"regs {regs!r}: expected 'pcie:<bdf>[:bar<N>]' or 'mmap:<path>'")

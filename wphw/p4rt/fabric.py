@@ -38,6 +38,8 @@ from finsy.proto import p4i, p4r, rpc_code, rpc_status
 
 from wphw.entries import Action, TableEntry
 from wphw.errors import PlanError, SchemaError, SwitchConnectionError, WphwError, WriteError
+from wphw.netfpga.bus import RegisterBus
+from wphw.netfpga.install import FpgaInstall, WaypointInstall, buses_from_topology
 from wphw.p4rt.diff import (
     EDGE_TABLES,
     PHASES,
@@ -209,6 +211,10 @@ class ApplyResult:
     switches: tuple[SwitchResult, ...]
     seconds: float
     diff: Diff | None = None  # only for dry runs (decoding every change costs time)
+    # FPGA waypoints configured through their register buses (wphw/netfpga/install.py), and
+    # the waypoints whose register writes were not applied (no ``regs`` in the topology).
+    fpga: tuple[WaypointInstall, ...] = ()
+    fpga_skipped: tuple[str, ...] = ()
 
     @property
     def written(self) -> int:
@@ -220,6 +226,17 @@ class ApplyResult:
             f" {s.write_rpcs} Write RPCs)"
             for s in self.switches
         ]
+        for f in self.fpga:
+            lines.append(
+                f"{f.waypoint} (FPGA): blocks written {', '.join(f.blocks_written) or 'none'},"
+                f" dispatch rows +{len(f.rows_added)} -{len(f.rows_stale)} ({f.rows_kept} kept),"
+                f" {f.writes} register writes"
+            )
+        if self.fpga_skipped:
+            lines.append(
+                "register writes NOT applied (no 'regs' in the topology): "
+                + ", ".join(self.fpga_skipped)
+            )
         lines.append(f"{self.written} updates in {self.seconds:.3f} s")
         return "\n".join(lines)
 
@@ -825,7 +842,10 @@ class AsyncFabric:
         retries: int = 5,
         backoff: float = 0.1,
         timeout: float = 30.0,
+        register_buses: Mapping[str, Callable[[], RegisterBus]] | None = None,
     ) -> None:
+        """``register_buses``: waypoint → opener of its FPGA register bus, for the plan's
+        ``register_writes``; default: from the topology's waypoint ``regs``."""
         if election_id <= 0 or election_id >= 1 << 128:
             raise ValueError(f"election id {election_id} outside 1..2**128-1")
         if batch_size < 1 or window < 1:
@@ -850,6 +870,9 @@ class AsyncFabric:
         }
         self.batch_size = batch_size
         self.window = window
+        self.register_buses = (
+            dict(register_buses) if register_buses is not None else buses_from_topology(topology)
+        )
         self._connected = False
         self._progress: Progress | None = None
         self._done = 0
@@ -1006,23 +1029,39 @@ class AsyncFabric:
             r.snapshot = dict(r.installed)
         self._progress, self._done = progress, 0
         self._total = sum(len(r.entries) for r in runs.values())
+        fpga = FpgaInstall(getattr(plan, "register_writes", ()), self.register_buses)
         try:
             await self._phase(runs, lambda r: r.stream_upserts(0), 0)
-            await self._phase(runs, lambda r: r.stream_upserts(1), 1)
-            pending = {
-                name: compute_ops(r.desired, r.installed, r.edge_ids) for name, r in runs.items()
-            }
-            self._total = self._done + sum(len(p) for ops in pending.values() for p in ops[2:])
-            for phase in range(2, len(PHASES)):
-                await self._phase(
-                    runs,
-                    lambda r, p=phase: r.run_phase(  # type: ignore[misc]
-                        p, None if r.resynced else pending[r.client.name][p]
-                    ),
-                    phase,
-                )
+            # FPGA waypoints learn the new (SPI, SI) entries before any classifier flips.
+            try:
+                await fpga.add()
+            except BaseException:
+                LOG.error("FPGA register writes failed; rolling back every switch")
+                await fpga.undo()
+                await self._rollback(runs)
+                raise
+            try:
+                await self._phase(runs, lambda r: r.stream_upserts(1), 1)
+                pending = {
+                    name: compute_ops(r.desired, r.installed, r.edge_ids)
+                    for name, r in runs.items()
+                }
+                self._total = self._done + sum(len(p) for ops in pending.values() for p in ops[2:])
+                for phase in range(2, len(PHASES)):
+                    await self._phase(
+                        runs,
+                        lambda r, p=phase: r.run_phase(  # type: ignore[misc]
+                            p, None if r.resynced else pending[r.client.name][p]
+                        ),
+                        phase,
+                    )
+            except BaseException:
+                await fpga.undo()  # the switches were rolled back by _phase
+                raise
+            await fpga.remove_stale()
         finally:
             self._progress = None
+            fpga.close()
         results = []
         for name, r in runs.items():
             total_changed = sum(r.counts.values())
@@ -1037,7 +1076,12 @@ class AsyncFabric:
                 )
             )
             r.log.info("applied: %d updates", total_changed)
-        return ApplyResult(switches=tuple(results), seconds=time.perf_counter() - t0)
+        return ApplyResult(
+            switches=tuple(results),
+            seconds=time.perf_counter() - t0,
+            fpga=tuple(fpga.results[wp] for wp in sorted(fpga.results)),
+            fpga_skipped=tuple(fpga.skipped),
+        )
 
     async def _phase(
         self,
