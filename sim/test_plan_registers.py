@@ -11,6 +11,10 @@ wp_chacha20 and a wp_ids on its external PE ports, the layout ``wphw.netfpga.pla
    default port.
 2. A small policy of our own (fw → nat on one FPGA PE): the fw hop permits or drops per the
    policy's rules, the nat hop rewrites the source (checked against ``sim.common.nat_model``).
+3. ``wphw apply``'s FPGA side (:class:`~wphw.netfpga.install.FpgaInstall`) changing figure3's
+   branch waypoint from plan A to plan B make-before-break: after ``add`` frames of the old
+   path *and* of the new one are encrypted; after ``remove_stale`` the old path's frame misses
+   (unchanged, default port); re-applying B writes nothing.
 """
 
 from __future__ import annotations
@@ -180,6 +184,82 @@ async def test_fw_nat_plan_on_rtl(dut: Any) -> None:
     fc, nc = await fwd.counters(), await natd.counters()
     assert (fc.permit_pkts, fc.deny_pkts, fc.rule_hits[0]) == (1, 1, 1)
     assert (nc.xlate_pkts, nc.map_hits[0]) == (1, 1)
+
+
+def figure3_change() -> tuple[Any, Any]:
+    """Plan A and plan B of tests/test_fpga_install.py (B drops SPI 1, adds SPI 5)."""
+    import copy
+
+    import yaml
+
+    import wphw
+    from wphw.policy import policy_from_dict
+
+    topo = wphw.load_topology(REPO / "examples" / "figure3" / "topology.yaml")
+    raw = yaml.safe_load((REPO / "examples" / "figure3" / "policy.yaml").read_text())
+    a = wphw.compile(policy_from_dict(raw), topo)
+    raw_b = copy.deepcopy(raw)
+    raw_b["subscribers"]["s1"][1]["match"]["src"] = "10.0.2.0/25"
+    raw_b["subscribers"]["s1"][0]["actions"] = ["encrypt", "decrypt", "route"]
+    return a, wphw.compile(policy_from_dict(raw_b), topo, previous=a)
+
+
+@cocotb.test()
+async def test_install_change_is_make_before_break_on_rtl(dut: Any) -> None:
+    from wphw.netfpga.install import FpgaInstall
+    from wphw.netfpga.plan import waypoint_of
+
+    tb = await start(dut)
+    a, b = figure3_change()
+
+    def branch(plan: Any) -> list[RegisterWrite]:
+        return [w for w in plan.register_writes if waypoint_of(w) == "wp_branch"]
+
+    def enc_hop(plan: Any) -> Any:
+        return next(
+            c for c in plan.contexts if c.waypoint == "wp_branch" and c.service == "encrypt"
+        )
+
+    old, new = enc_hop(a), enc_hop(b)
+    assert (old.spi, old.si) != (new.spi, new.si)
+
+    async def encrypted(hop: Any) -> bool:
+        frame = ipv4_frame(
+            src="10.0.1.1",
+            dst="10.0.2.2",
+            proto="tcp",
+            dport=80,
+            payload=b"secret",
+            nsh=(hop.spi, hop.si),
+        )
+        await tb.send(frame, src_port=DEFAULT_LAYOUT.port)
+        out, user = await recv(tb)
+        if out == frame:
+            assert (user >> 24) & 0xFF == DEFAULT_LAYOUT.default_port
+            return False
+        assert parse(out).proto == esp.WP_ESP_PROTO and parse(out).si == hop.si - 1
+        return True
+
+    first = FpgaInstall(branch(a), {"wp_branch": lambda: tb.bus})
+    await first.add()
+    await first.remove_stale()
+    assert await encrypted(old) and not await encrypted(new)
+
+    change = FpgaInstall(branch(b), {"wp_branch": lambda: tb.bus})
+    await change.add()
+    # between add and remove_stale the switch may still send the old SPI: both work
+    assert await encrypted(old), "old path broken before the classifier flipped"
+    assert await encrypted(new), "new path not ready before the classifier flips"
+    await change.remove_stale()
+    assert not await encrypted(old), "stale row still valid after the flip"
+    assert await encrypted(new)
+    r = change.results["wp_branch"]
+    assert (len(r.rows_added), len(r.rows_stale), r.blocks_written) == (2, 1, [])
+
+    again = FpgaInstall(branch(b), {"wp_branch": lambda: tb.bus})
+    await again.add()
+    await again.remove_stale()
+    assert again.results["wp_branch"].writes == 0
 
 
 def test_plan_registers() -> None:
