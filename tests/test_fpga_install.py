@@ -290,3 +290,18 @@ def test_fabric_applies_register_writes_between_paths_and_flip(
         r = f.apply(plan_a)
         assert r.fpga_skipped == ("wp_branch",)
         assert "register writes NOT applied (no 'regs' in the topology): wp_branch" in str(r)
+
+
+def test_dry_run_reads_and_reports_but_writes_nothing(server: P4RuntimeTestServer) -> None:
+    a, b = figure3_plans()
+    dev = LoggingBus(RecordingBus())
+    buses = {"wp_branch": lambda: dev}
+    with Fabric([Sw("s1", server.address)], pipeline=PIPELINE, register_buses=buses, **FAST) as f:
+        f.apply(PlanWithRegs({"s1": [*path(1), classify(1)]}, tuple(branch(a))))
+        dev.log.clear()
+        r = f.apply(PlanWithRegs({"s1": [*path(2), classify(2)]}, tuple(branch(b))), dry_run=True)
+    assert dev.log == [], "a dry run writes no register"
+    (fp,) = r.fpga
+    assert (len(fp.planned_rows), fp.rows_stale, fp.rows_kept, fp.rows_added) == (2, [0], 1, [])
+    assert "wp_branch (FPGA): blocks written none, dispatch rows +2 -1 (1 kept)" in str(r)
+    assert set(rows_of(dev).values()) == keys(a)

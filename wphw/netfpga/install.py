@@ -69,7 +69,8 @@ class WaypointInstall:
     rows_added: list[int] = field(default_factory=list)
     rows_kept: int = 0
     rows_stale: list[int] = field(default_factory=list)
-    writes: int = 0
+    writes: int = 0  # register writes done (or, in a dry run, that would be done)
+    planned_rows: list[int] = field(default_factory=list)  # dry run: rows the entries would take
 
 
 def dispatch_entries(writes: Sequence[RegisterWrite]) -> list[DispatchEntry]:
@@ -145,8 +146,9 @@ class FpgaInstall:
             self._buses[wp] = bus
         return bus
 
-    async def add(self) -> None:
-        """Configure changed PE blocks and add missing dispatch rows into free rows."""
+    async def add(self, *, dry_run: bool = False) -> None:
+        """Configure changed PE blocks and add missing dispatch rows into free rows.
+        ``dry_run``: read and decide, write nothing (``results`` says what would change)."""
         # Check every waypoint (attach, room in the table) before writing to any.
         plans: dict[str, tuple[list[DispatchEntry], dict[int, DispatchEntry]]] = {}
         for wp in self.waypoints:
@@ -166,14 +168,15 @@ class FpgaInstall:
             plans[wp] = (new, have)
         for wp in self.waypoints:
             result = self.results.setdefault(wp, WaypointInstall(waypoint=wp))
-            await self._configure_blocks(wp, result)
+            await self._configure_blocks(wp, result, dry_run)
             new, have = plans[wp]
             drv = self._drivers[wp]
             want_keys = {e.key: e for e in dispatch_entries(self.by_waypoint[wp])}
             default = [w for w in self.by_waypoint[wp] if w.register == "DEFAULT_PORT"]
             for w in default:
                 if await drv.read("DEFAULT_PORT") != w.value:
-                    await drv.write("DEFAULT_PORT", w.value)
+                    if not dry_run:
+                        await drv.write("DEFAULT_PORT", w.value)
                     result.writes += 1
             num_pes = await drv.read("NUM_PES")
             used = set(have)
@@ -185,18 +188,27 @@ class FpgaInstall:
                         f"{e.pe}, this build has 0..{num_pes - 1} (NUM_PES)"
                     )
                 row = next(free_rows)
-                await drv.write("ENTRY_CTRL", 0, row)
-                await drv.write("ENTRY_KEY", (e.spi << 8) | e.si, row)
-                await drv.write("ENTRY_PE", e.pe, row)
-                await drv.write("ENTRY_PORT", e.port, row)
-                await drv.write("ENTRY_CTRL", 1, row)
+                if not dry_run:
+                    await drv.write("ENTRY_CTRL", 0, row)
+                    await drv.write("ENTRY_KEY", (e.spi << 8) | e.si, row)
+                    await drv.write("ENTRY_PE", e.pe, row)
+                    await drv.write("ENTRY_PORT", e.port, row)
+                    await drv.write("ENTRY_CTRL", 1, row)
                 result.rows_added.append(row)
                 result.writes += 5
             # Rows holding a wanted entry stay; rows holding anything else go after the flip
             # (a row with a wanted key but another PE/port is replaced by the added row).
             result.rows_kept = sum(1 for e in have.values() if want_keys.get(e.key) == e)
-            self._stale[wp] = sorted(row for row, e in have.items() if want_keys.get(e.key) != e)
-            result.rows_stale = list(self._stale[wp])
+            stale = sorted(row for row, e in have.items() if want_keys.get(e.key) != e)
+            result.rows_stale = stale
+            result.writes += len(stale)
+            if dry_run:
+                result.rows_added = []  # nothing to undo
+                result.planned_rows = [row for row in range(drv.caps) if row not in used][
+                    : len(new)
+                ]
+            else:
+                self._stale[wp] = list(stale)
             log.info(
                 "waypoint %s: blocks written %s, %d dispatch rows added, %d kept, %d to remove",
                 wp,
@@ -206,7 +218,7 @@ class FpgaInstall:
                 len(result.rows_stale),
             )
 
-    async def _configure_blocks(self, wp: str, result: WaypointInstall) -> None:
+    async def _configure_blocks(self, wp: str, result: WaypointInstall, dry_run: bool) -> None:
         by_block: dict[str, list[RegisterWrite]] = {}
         for w in self.by_waypoint[wp]:
             if w.block != regmap.WP_WAYPOINT.name:
@@ -232,8 +244,11 @@ class FpgaInstall:
             if not differs:
                 result.blocks_unchanged.append(block)
                 continue
-            done = await apply_register_writes(writes, lambda _wp: self._bus(wp))
             result.blocks_written.append(block)
+            if dry_run:
+                result.writes += len(writes)
+                continue
+            done = await apply_register_writes(writes, lambda _wp: self._bus(wp))
             result.writes += sum(done.values())
 
     async def remove_stale(self) -> None:
@@ -242,7 +257,6 @@ class FpgaInstall:
             drv = self._drivers[wp]
             for row in rows:
                 await drv.write("ENTRY_CTRL", 0, row)
-                self.results[wp].writes += 1
             if rows:
                 log.info("waypoint %s: %d stale dispatch rows invalidated", wp, len(rows))
         self._stale = {}

@@ -229,7 +229,7 @@ class ApplyResult:
         for f in self.fpga:
             lines.append(
                 f"{f.waypoint} (FPGA): blocks written {', '.join(f.blocks_written) or 'none'},"
-                f" dispatch rows +{len(f.rows_added)} -{len(f.rows_stale)} ({f.rows_kept} kept),"
+                f" dispatch rows +{len(f.rows_added) or len(f.planned_rows)} -{len(f.rows_stale)} ({f.rows_kept} kept),"
                 f" {f.writes} register writes"
             )
         if self.fpga_skipped:
@@ -1008,7 +1008,14 @@ class AsyncFabric:
         t0 = time.perf_counter()
         if dry_run:
             d = await self.diff(plan)
+            preview = FpgaInstall(getattr(plan, "register_writes", ()), self.register_buses)
+            try:
+                await preview.add(dry_run=True)
+            finally:
+                preview.close()
             return ApplyResult(
+                fpga=tuple(preview.results[wp] for wp in sorted(preview.results)),
+                fpga_skipped=tuple(preview.skipped),
                 switches=tuple(
                     SwitchResult(
                         switch=s.switch,
