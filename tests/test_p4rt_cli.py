@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -69,3 +70,60 @@ def test_apply_unreachable_is_a_clear_error(
     rc = main(["apply", str(d), "--p4info", str(TEST_P4INFO), "--retries", "0"])
     assert rc == 2
     assert "switch s1 at 127.0.0.1:9: unreachable" in capsys.readouterr().err
+
+
+def test_apply_configures_fpga_waypoints_with_regs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`wphw apply` on figure3 with the branch waypoint's registers in a stand-in register file
+    (``regs: mmap:...``, a freshly reset waypoint's image): switches and FPGA in one apply."""
+    from wphw.netfpga.bus import MappedBus
+    from wphw.netfpga.drivers import WaypointDriver
+    from wphw.netfpga.install import read_dispatch
+    from wphw.netfpga.plan import RecordingBus
+
+    image = bytearray(0x10000)
+    for addr, value in RecordingBus().words.items():
+        image[addr : addr + 4] = value.to_bytes(4, "little")
+    regfile = tmp_path / "resource0"
+    regfile.write_bytes(bytes(image))
+    with (
+        P4RuntimeTestServer(device_id=0) as s1,
+        P4RuntimeTestServer(device_id=0) as s2,
+        P4RuntimeTestServer(device_id=0) as s3,
+    ):
+        d = tmp_path / "figure3"
+        d.mkdir()
+        topo = (ROOT / "examples" / "figure3" / "topology.yaml").read_text()
+        for i, s in enumerate((s1, s2, s3), start=1):
+            topo = topo.replace(f"127.0.0.1:5005{i}", s.address)
+        topo = topo.replace(
+            "  wp_branch:\n    switch: s1\n",
+            f"  wp_branch:\n    switch: s1\n    regs: mmap:{regfile}\n",
+        )
+        assert f"regs: mmap:{regfile}" in topo
+        (d / "topology.yaml").write_text(topo)
+        (d / "policy.yaml").write_text((ROOT / "examples" / "figure3" / "policy.yaml").read_text())
+        conn = ["--p4info", str(TEST_P4INFO)]
+        assert main(["apply", str(d), *conn]) == 0
+        out = capsys.readouterr().out
+        assert "wp_branch (FPGA): blocks written wp_chacha20, wp_chacha20@4" in out
+        assert "dispatch rows +2 -0 (0 kept)" in out
+        assert "register writes NOT applied (no 'regs' in the topology): wp_hq" in out
+
+        async def rows() -> set[tuple[int, int]]:
+            drv = await WaypointDriver.attach(MappedBus(regfile))
+            return {e.key for e in (await read_dispatch(drv)).values()}
+
+        import wphw
+
+        plan = wphw.compile(
+            wphw.load_policy(d / "policy.yaml"), wphw.load_topology(d / "topology.yaml")
+        )
+        assert asyncio.run(rows()) == {
+            (c.spi, c.si) for c in plan.contexts if c.waypoint == "wp_branch"
+        }
+        assert main(["apply", str(d), *conn]) == 0
+        assert "blocks written none, dispatch rows +0 -0 (2 kept), 0 register writes" in (
+            capsys.readouterr().out
+        )
