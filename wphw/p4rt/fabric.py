@@ -588,7 +588,8 @@ class _PhaseFailed(Exception):
         self.failures = failures
 
 
-# While no Write is in flight, a batch goes out as soon as it has this many updates.
+# The first Write of a phase carries this many updates; each next one twice as many, up to
+# batch_size.
 _EARLY_BATCH = 128
 
 
@@ -760,6 +761,7 @@ class _Run:
         batch: list[Op] = []
         parts: list[bytes] = []
         pending: set[asyncio.Task[None]] = set()
+        threshold = min(size, _EARLY_BATCH)
         try:
             for n, e in enumerate(self.entries):
                 edge = edge_by_name.get(e.table)
@@ -783,10 +785,11 @@ class _Run:
                 elif old.action != x.action or old.meter != x.meter:
                     batch.append(Op(phase, "modify", x, old))
                     parts.append(update_bytes("modify", x))
-                nb = len(batch)
-                if nb >= size or (nb >= _EARLY_BATCH and all(t.done() for t in pending)):
-                    # A full batch, or the switch is idle: send what we have, so the switch
-                    # starts while the rest is encoded (small plans overlap too).
+                if len(batch) >= threshold:
+                    # Batches ramp up from _EARLY_BATCH to batch_size (doubling), so the switch
+                    # starts while the rest is encoded (small plans overlap too) and large plans
+                    # still go in full batches.
+                    threshold = min(size, threshold * 2)
                     if len(pending) >= window:
                         _, pending = await asyncio.wait(
                             pending, return_when=asyncio.FIRST_COMPLETED
