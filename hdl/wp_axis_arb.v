@@ -48,21 +48,26 @@ reg             busy_reg = 1'b0;
 reg [SEL_W-1:0] grant_reg = 0;
 reg [SEL_W-1:0] last_reg = 0;
 
-// round robin: first valid input after last_reg
-reg [SEL_W-1:0] pick;
-reg             pick_valid;
-integer i, n;
-always @* begin
-    pick = 0;
-    pick_valid = 1'b0;
-    for (i = S_COUNT; i >= 1; i = i - 1) begin
-        n = (last_reg + i) % S_COUNT;
-        if (s_axis_tvalid[n]) begin
-            pick = n;
-            pick_valid = 1'b1;
+// round robin: first valid input after last_reg. A function behind a continuous assignment (not
+// an always @* block), so pick is defined from time 0 in every simulator: Icarus (-g2012) never
+// runs an always @* block whose inputs keep their initial values, and these do until a frame.
+function [SEL_W:0] rr_pick(input [SEL_W-1:0] last, input [S_COUNT-1:0] valid);
+    integer i, n;
+    begin
+        rr_pick = 0;
+        for (i = S_COUNT; i >= 1; i = i - 1) begin
+            n = (last + i) % S_COUNT;
+            if (valid[n]) begin
+                rr_pick[SEL_W-1:0] = n;
+                rr_pick[SEL_W] = 1'b1;
+            end
         end
     end
-end
+endfunction
+
+wire [SEL_W:0]   pick_result = rr_pick(last_reg, s_axis_tvalid);
+wire [SEL_W-1:0] pick = pick_result[SEL_W-1:0];
+wire             pick_valid = pick_result[SEL_W];
 
 wire [SEL_W-1:0] sel = busy_reg ? grant_reg : pick;
 wire             sel_valid = busy_reg ? s_axis_tvalid[grant_reg] : pick_valid;

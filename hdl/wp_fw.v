@@ -87,7 +87,7 @@ wire [31:0] reg_wr_data;
 wire [3:0]  reg_wr_strb;
 wire        reg_rd_en;
 wire [11:0] reg_rd_addr;
-reg  [31:0] reg_rd_data;
+wire [31:0] reg_rd_data;
 
 wp_axil_regs #(.ADDR_WIDTH(12)) axil_regs_inst (
     .clk(clk), .rst(rst),
@@ -188,46 +188,68 @@ wire [11:0] rd_hrel = reg_rd_addr - HITS_BASE;
 wire        rd_hits = reg_rd_addr >= HITS_BASE && reg_rd_addr < HITS_BASE + NUM_RULES * HITS_STRIDE;
 wire [IDX_W-1:0] rd_hidx = rd_hrel >> 3;
 
-reg [63:0] rd_cnt;
-reg        rd_is_cnt;
-always @* begin
-    reg_rd_data = 32'd0;
-    rd_cnt = 64'd0;
-    rd_is_cnt = 1'b0;
-    case ({reg_rd_addr[11:3], 3'b000})
-        `WP_FW_REG_PERMIT_PKTS: begin rd_cnt = permit_pkts_reg; rd_is_cnt = 1'b1; end
-        `WP_FW_REG_DENY_PKTS: begin rd_cnt = deny_pkts_reg; rd_is_cnt = 1'b1; end
-        `WP_FW_REG_DEFAULT_PKTS: begin rd_cnt = default_pkts_reg; rd_is_cnt = 1'b1; end
-        `WP_FW_REG_NONIP_PKTS: begin rd_cnt = nonip_pkts_reg; rd_is_cnt = 1'b1; end
-        default: ;
-    endcase
-    if (rd_hits) begin
-        rd_cnt = rule_hits_reg[rd_hidx];
-        rd_is_cnt = 1'b1;
-    end
-    case (reg_rd_addr)
-        `WP_FW_REG_ID: reg_rd_data = `WP_FW_BLOCK_ID;
-        `WP_FW_REG_VERSION: reg_rd_data = `WP_FW_BLOCK_VERSION;
-        `WP_FW_REG_CAPS: reg_rd_data = NUM_RULES;
-        `WP_FW_REG_DEFAULT_ACTION: reg_rd_data = default_action_reg;
-        `WP_FW_REG_NONIP_ACTION: reg_rd_data = nonip_action_reg;
-        default: ;
-    endcase
-    if (rd_rule) begin
-        case (rd_rel[4:0])
-            `WP_FW_REG_RULE_CTRL - RULE_BASE: reg_rd_data = rule_ctrl_reg[rd_idx];
-            `WP_FW_REG_RULE_SRC_ADDR - RULE_BASE: reg_rd_data = rule_src_reg[rd_idx];
-            `WP_FW_REG_RULE_SRC_PLEN - RULE_BASE: reg_rd_data = rule_src_plen_reg[rd_idx];
-            `WP_FW_REG_RULE_DST_ADDR - RULE_BASE: reg_rd_data = rule_dst_reg[rd_idx];
-            `WP_FW_REG_RULE_DST_PLEN - RULE_BASE: reg_rd_data = rule_dst_plen_reg[rd_idx];
-            `WP_FW_REG_RULE_PROTO - RULE_BASE: reg_rd_data = rule_proto_reg[rd_idx];
-            `WP_FW_REG_RULE_SPORT - RULE_BASE: reg_rd_data = rule_sport_reg[rd_idx];
-            `WP_FW_REG_RULE_DPORT - RULE_BASE: reg_rd_data = rule_dport_reg[rd_idx];
+// a function behind continuous assignments (not always @*), so the mux is defined from time 0
+// in every simulator (Icarus -g2012 never runs an always @* block whose inputs keep their
+// initial values). Result: {is_cnt, cnt[63:0], data[31:0]}.
+function [96:0] rd_mux(
+    input [11:0] addr, input rule, input [4:0] rel, input hits, input [63:0] hit_cnt,
+    input [63:0] permit, input [63:0] deny, input [63:0] dflt, input [63:0] nonip,
+    input dact, input nact, input [2:0] ctrl, input [31:0] src, input [5:0] src_plen,
+    input [31:0] dst, input [5:0] dst_plen, input [7:0] proto, input [31:0] sport,
+    input [31:0] dport, input [31:0] hi
+);
+    reg [31:0] data;
+    reg [63:0] cnt;
+    reg        is_cnt;
+    begin
+        data = 32'd0;
+        cnt = 64'd0;
+        is_cnt = 1'b0;
+        case ({addr[11:3], 3'b000})
+            `WP_FW_REG_PERMIT_PKTS: begin cnt = permit; is_cnt = 1'b1; end
+            `WP_FW_REG_DENY_PKTS: begin cnt = deny; is_cnt = 1'b1; end
+            `WP_FW_REG_DEFAULT_PKTS: begin cnt = dflt; is_cnt = 1'b1; end
+            `WP_FW_REG_NONIP_PKTS: begin cnt = nonip; is_cnt = 1'b1; end
             default: ;
         endcase
+        if (hits) begin
+            cnt = hit_cnt;
+            is_cnt = 1'b1;
+        end
+        case (addr)
+            `WP_FW_REG_ID: data = `WP_FW_BLOCK_ID;
+            `WP_FW_REG_VERSION: data = `WP_FW_BLOCK_VERSION;
+            `WP_FW_REG_CAPS: data = NUM_RULES;
+            `WP_FW_REG_DEFAULT_ACTION: data = dact;
+            `WP_FW_REG_NONIP_ACTION: data = nact;
+            default: ;
+        endcase
+        if (rule) begin
+            case (rel)
+                `WP_FW_REG_RULE_CTRL - RULE_BASE: data = ctrl;
+                `WP_FW_REG_RULE_SRC_ADDR - RULE_BASE: data = src;
+                `WP_FW_REG_RULE_SRC_PLEN - RULE_BASE: data = src_plen;
+                `WP_FW_REG_RULE_DST_ADDR - RULE_BASE: data = dst;
+                `WP_FW_REG_RULE_DST_PLEN - RULE_BASE: data = dst_plen;
+                `WP_FW_REG_RULE_PROTO - RULE_BASE: data = proto;
+                `WP_FW_REG_RULE_SPORT - RULE_BASE: data = sport;
+                `WP_FW_REG_RULE_DPORT - RULE_BASE: data = dport;
+                default: ;
+            endcase
+        end
+        if (is_cnt) data = addr[2] ? hi : cnt[31:0];
+        rd_mux = {is_cnt, cnt, data};
     end
-    if (rd_is_cnt) reg_rd_data = reg_rd_addr[2] ? rd_hi_reg : rd_cnt[31:0];
-end
+endfunction
+
+wire [96:0] rd_result = rd_mux(reg_rd_addr, rd_rule, rd_rel[4:0], rd_hits, rule_hits_reg[rd_hidx],
+    permit_pkts_reg, deny_pkts_reg, default_pkts_reg, nonip_pkts_reg,
+    default_action_reg, nonip_action_reg, rule_ctrl_reg[rd_idx], rule_src_reg[rd_idx],
+    rule_src_plen_reg[rd_idx], rule_dst_reg[rd_idx], rule_dst_plen_reg[rd_idx],
+    rule_proto_reg[rd_idx], rule_sport_reg[rd_idx], rule_dport_reg[rd_idx], rd_hi_reg);
+wire        rd_is_cnt = rd_result[96];
+wire [63:0] rd_cnt = rd_result[95:32];
+assign reg_rd_data = rd_result[31:0];
 
 always @(posedge clk) begin
     if (reg_rd_en && rd_is_cnt && !reg_rd_addr[2]) rd_hi_reg <= rd_cnt[63:32];

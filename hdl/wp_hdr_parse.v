@@ -80,16 +80,22 @@ reg [7:0]       len_reg = 0;
 reg [IDX_W-1:0] beat_idx_reg = 0;
 reg             done_reg = 1'b0;
 
-reg [WIN-1:0] win_cur;
-reg [7:0]     len_cur;
-always @* begin
-    win_cur = win_reg;
-    len_cur = len_reg;
-    if (beat_idx_reg < WIN_BEATS) begin
-        win_cur[beat_idx_reg*DATA_WIDTH +: DATA_WIDTH] = s_tdata;
-        len_cur = len_reg + popcount(s_tkeep);
+// the window with the current beat in place (a function behind continuous assignments, not
+// always @*, so it is defined from time 0 in every simulator)
+function [WIN+7:0] win_add(input [WIN-1:0] win, input [7:0] len, input [IDX_W-1:0] idx,
+    input [DATA_WIDTH-1:0] data, input [KEEP_WIDTH-1:0] keep);
+    begin
+        win_add = {len, win};
+        if (idx < WIN_BEATS) begin
+            win_add[idx*DATA_WIDTH +: DATA_WIDTH] = data;
+            win_add[WIN +: 8] = len + popcount(keep);
+        end
     end
-end
+endfunction
+
+wire [WIN+7:0] win_next = win_add(win_reg, len_reg, beat_idx_reg, s_tdata, s_tkeep);
+wire [WIN-1:0] win_cur = win_next[WIN-1:0];
+wire [7:0]     len_cur = win_next[WIN +: 8];
 
 wire trig = s_beat && !done_reg && (beat_idx_reg == WIN_BEATS - 1 || s_tlast);
 

@@ -135,8 +135,8 @@ wire axil_rd = s_axil_arvalid && !axil_arready_reg && !axil_rvalid_reg;
 wire clear_cmd = axil_wr && wr_off == `WP_IDS_REG_CTRL && s_axil_wdata[`WP_IDS_REG_CTRL_CLEAR_LSB];
 
 // frame events (from the write side below)
-reg                ev_frame, ev_match, ev_mark, ev_drop, ev_oversize;
-reg [NUM_SIGS-1:0] ev_hits;
+wire               ev_frame, ev_match, ev_mark, ev_drop, ev_oversize;
+wire [NUM_SIGS-1:0] ev_hits;
 
 integer i;
 
@@ -357,15 +357,18 @@ wire [8:0] pay_start = !simple ? {1'b0, l4}
     : {1'b0, l4};
 wire [16:0] pay_end = {10'd0, l3} + {1'b0, total_len};
 
-// payload flags of the beat in A
-reg [31:0] a_flags;
-integer b1;
-always @* begin
-    for (b1 = 0; b1 < 32; b1 = b1 + 1) begin
-        a_flags[b1] = ipv4 && a_keep_reg[b1] && ({1'b0, a_pos_reg} + b1 >= {8'd0, pay_start})
-            && ({1'b0, a_pos_reg} + b1 < pay_end);
+// payload flags of the beat in A. Combinational logic here is built from continuous
+// assignments (generate / functions behind assign, not always @*): Icarus (-g2012) never runs an
+// always @* block whose inputs keep their initial values, which would leave it X from time 0.
+wire [31:0] a_flags;
+genvar gb;
+generate
+    for (gb = 0; gb < 32; gb = gb + 1) begin : g_flags
+        assign a_flags[gb] = ipv4 && a_keep_reg[gb]
+            && ({1'b0, a_pos_reg} + gb >= {8'd0, pay_start})
+            && ({1'b0, a_pos_reg} + gb < pay_end);
     end
-end
+endgenerate
 
 // window: last 15 bytes of the previous beat, then this beat
 reg [119:0] prev_data_reg = 0;
@@ -373,24 +376,29 @@ reg [14:0]  prev_flags_reg = 0;
 wire [47*8-1:0] win = {a_data_reg, prev_data_reg};
 wire [46:0] win_f = {a_flags, prev_flags_reg};
 
-reg [NUM_SIGS-1:0] beat_hits;
-reg ok;
-integer s1, e1, t1;
-always @* begin
-    for (s1 = 0; s1 < NUM_SIGS; s1 = s1 + 1) begin
-        beat_hits[s1] = 1'b0;
-        for (e1 = 0; e1 < 32; e1 = e1 + 1) begin
-            ok = sig_m_reg[s1] != 0;
-            for (t1 = 0; t1 < 16; t1 = t1 + 1) begin
-                if (sig_m_reg[s1][t1] && (!win_f[e1 + t1]
-                        || win[(e1 + t1)*8 +: 8] != sig_r_reg[s1][t1*8 +: 8])) begin
-                    ok = 1'b0;
-                end
+// does a signature (mask m over the 16 bytes r) start at any of the 32 offsets of the window?
+function sig_hit(input [15:0] m, input [127:0] r, input [47*8-1:0] w, input [46:0] f);
+    integer e, t;
+    reg ok;
+    begin
+        sig_hit = 1'b0;
+        for (e = 0; e < 32; e = e + 1) begin
+            ok = m != 0;
+            for (t = 0; t < 16; t = t + 1) begin
+                if (m[t] && (!f[e + t] || w[(e + t)*8 +: 8] != r[t*8 +: 8])) ok = 1'b0;
             end
-            if (ok) beat_hits[s1] = 1'b1;
+            if (ok) sig_hit = 1'b1;
         end
     end
-end
+endfunction
+
+wire [NUM_SIGS-1:0] beat_hits;
+genvar gs;
+generate
+    for (gs = 0; gs < NUM_SIGS; gs = gs + 1) begin : g_sig
+        assign beat_hits[gs] = sig_hit(sig_m_reg[gs], sig_r_reg[gs], win, win_f);
+    end
+endgenerate
 
 // ------------------------------------------------------------------------------------------
 // Frame FIFO write side: commit or roll back at tlast
@@ -409,16 +417,16 @@ wire full = fill == FRAME_DEPTH;
 assign a_advance = a_valid_reg && (oversize_reg || !full);
 
 wire [NUM_SIGS-1:0] frame_hits = hits_reg | beat_hits;
-reg act_mark, act_drop;
-integer s2;
-always @* begin
-    act_mark = 1'b0;
-    act_drop = 1'b0;
-    for (s2 = 0; s2 < NUM_SIGS; s2 = s2 + 1) begin
-        if (frame_hits[s2] && sig_act_reg[s2] == 2'd2) act_drop = 1'b1;
-        if (frame_hits[s2] && sig_act_reg[s2] == 2'd1) act_mark = 1'b1;
+wire [NUM_SIGS-1:0] sig_drop, sig_mark;
+genvar ga;
+generate
+    for (ga = 0; ga < NUM_SIGS; ga = ga + 1) begin : g_act
+        assign sig_drop[ga] = frame_hits[ga] && sig_act_reg[ga] == 2'd2;
+        assign sig_mark[ga] = frame_hits[ga] && sig_act_reg[ga] == 2'd1;
     end
-end
+endgenerate
+wire act_drop = sig_drop != 0;
+wire act_mark = sig_mark != 0;
 wire do_mark = act_mark && !act_drop;
 
 // marked TOS and checksum (RFC 1624 eqn. 3 over the word {ver_ihl, tos})
@@ -429,25 +437,13 @@ wire [15:0] mc_f2 = mc_f1[15:0] + {15'd0, mc_f1[16]};
 wire [15:0] new_csum = ~mc_f2;
 wire si_dec = cfg_dec_si_reg && nsh_valid && hbyte(hb_reg, 21) != 8'd0;
 
-always @* begin
-    ev_frame = 1'b0;
-    ev_match = 1'b0;
-    ev_mark = 1'b0;
-    ev_drop = 1'b0;
-    ev_oversize = 1'b0;
-    ev_hits = 0;
-    if (a_advance && a_last_reg) begin
-        ev_frame = 1'b1;
-        if (oversize_reg) begin
-            ev_oversize = 1'b1;
-        end else begin
-            ev_hits = frame_hits;
-            ev_match = frame_hits != 0;
-            ev_mark = do_mark;
-            ev_drop = act_drop;
-        end
-    end
-end
+wire ev_end = a_advance && a_last_reg;
+assign ev_frame = ev_end;
+assign ev_oversize = ev_end && oversize_reg;
+assign ev_hits = ev_end && !oversize_reg ? frame_hits : {NUM_SIGS{1'b0}};
+assign ev_match = ev_end && !oversize_reg && frame_hits != 0;
+assign ev_mark = ev_end && !oversize_reg && do_mark;
+assign ev_drop = ev_end && !oversize_reg && act_drop;
 
 always @(posedge clk) begin
     if (a_advance) begin
@@ -519,23 +515,27 @@ wire [15:0] rd_csum = rd_dec[15:0];
 wire rd_avail = rd_ptr_reg != commit_ptr_reg;
 wire rd_load = rd_avail && (!m_valid_reg || m_axis_tready);
 
-reg [DATA_WIDTH-1:0] rd_data_mod;
-reg [7:0] pos;
-integer b2;
-always @* begin
-    rd_data_mod = rd_word[DATA_WIDTH-1:0];
-    for (b2 = 0; b2 < 32; b2 = b2 + 1) begin
-        pos = {rd_beat_reg[0], 5'd0} + b2;  // beats 0 and 1 only
-        if (rd_beat_reg != 2'd2) begin
-            if (rd_beat_reg == 2'd0 && b2 == 21 && rd_si_dec) begin
-                rd_data_mod[8*b2 +: 8] = rd_word[8*b2 +: 8] - 8'd1;
+// the beat leaving the FIFO with SI decremented and TOS / checksum marked (beats 0 and 1 only)
+function [DATA_WIDTH-1:0] rd_modify(input [DATA_WIDTH-1:0] d, input [1:0] beat, input si_dec,
+    input mark, input [5:0] l3, input [7:0] tos_v, input [15:0] cs);
+    integer b;
+    reg [7:0] pos;
+    begin
+        rd_modify = d;
+        for (b = 0; b < 32; b = b + 1) begin
+            pos = {beat[0], 5'd0} + b;
+            if (beat != 2'd2) begin
+                if (beat == 2'd0 && b == 21 && si_dec) rd_modify[8*b +: 8] = d[8*b +: 8] - 8'd1;
+                if (mark && pos == l3 + 1) rd_modify[8*b +: 8] = tos_v;
+                if (mark && pos == l3 + 10) rd_modify[8*b +: 8] = cs[15:8];
+                if (mark && pos == l3 + 11) rd_modify[8*b +: 8] = cs[7:0];
             end
-            if (rd_mark && pos == rd_l3 + 1) rd_data_mod[8*b2 +: 8] = rd_tos;
-            if (rd_mark && pos == rd_l3 + 10) rd_data_mod[8*b2 +: 8] = rd_csum[15:8];
-            if (rd_mark && pos == rd_l3 + 11) rd_data_mod[8*b2 +: 8] = rd_csum[7:0];
         end
     end
-end
+endfunction
+
+wire [DATA_WIDTH-1:0] rd_data_mod = rd_modify(rd_word[DATA_WIDTH-1:0], rd_beat_reg, rd_si_dec,
+    rd_mark, rd_l3, rd_tos, rd_csum);
 
 always @(posedge clk) begin
     if (m_valid_reg && m_axis_tready) m_valid_reg <= 1'b0;

@@ -89,7 +89,7 @@ wire [31:0] reg_wr_data;
 wire [3:0]  reg_wr_strb;
 wire        reg_rd_en;
 wire [11:0] reg_rd_addr;
-reg  [31:0] reg_rd_data;
+wire [31:0] reg_rd_data;
 
 wp_axil_regs #(.ADDR_WIDTH(12)) axil_regs_inst (
     .clk(clk), .rst(rst),
@@ -152,38 +152,56 @@ wire [11:0] rd_hrel = reg_rd_addr - HITS_BASE;
 wire        rd_hits = reg_rd_addr >= HITS_BASE && reg_rd_addr < HITS_BASE + NUM_MAPPINGS * HITS_STRIDE;
 wire [IDX_W-1:0] rd_hidx = rd_hrel >> 3;
 
-reg [63:0] rd_cnt;
-reg        rd_is_cnt;
-always @* begin
-    reg_rd_data = 32'd0;
-    rd_cnt = 64'd0;
-    rd_is_cnt = 1'b0;
-    case ({reg_rd_addr[11:3], 3'b000})
-        `WP_NAT_REG_XLATE_PKTS: begin rd_cnt = xlate_pkts_reg; rd_is_cnt = 1'b1; end
-        `WP_NAT_REG_PASS_PKTS: begin rd_cnt = pass_pkts_reg; rd_is_cnt = 1'b1; end
-        default: ;
-    endcase
-    if (rd_hits) begin
-        rd_cnt = map_hits_reg[rd_hidx];
-        rd_is_cnt = 1'b1;
-    end
-    case (reg_rd_addr)
-        `WP_NAT_REG_ID: reg_rd_data = `WP_NAT_BLOCK_ID;
-        `WP_NAT_REG_VERSION: reg_rd_data = `WP_NAT_BLOCK_VERSION;
-        `WP_NAT_REG_CAPS: reg_rd_data = NUM_MAPPINGS;
-        default: ;
-    endcase
-    if (rd_map) begin
-        case (rd_rel[3:0])
-            `WP_NAT_REG_MAP_CTRL - MAP_BASE: reg_rd_data = map_ctrl_reg[rd_idx];
-            `WP_NAT_REG_MAP_MATCH_ADDR - MAP_BASE: reg_rd_data = map_match_reg[rd_idx];
-            `WP_NAT_REG_MAP_NEW_ADDR - MAP_BASE: reg_rd_data = map_new_reg[rd_idx];
-            `WP_NAT_REG_MAP_PORTS - MAP_BASE: reg_rd_data = map_ports_reg[rd_idx];
+// a function behind continuous assignments (not always @*), so the mux is defined from time 0
+// in every simulator (Icarus -g2012 never runs an always @* block whose inputs keep their
+// initial values). Result: {is_cnt, cnt[63:0], data[31:0]}.
+function [96:0] rd_mux(
+    input [11:0] addr, input map, input [3:0] rel, input hits, input [63:0] hit_cnt,
+    input [63:0] xlate, input [63:0] pass, input [2:0] ctrl, input [31:0] match,
+    input [31:0] new_addr, input [31:0] ports, input [31:0] hi
+);
+    reg [31:0] data;
+    reg [63:0] cnt;
+    reg        is_cnt;
+    begin
+        data = 32'd0;
+        cnt = 64'd0;
+        is_cnt = 1'b0;
+        case ({addr[11:3], 3'b000})
+            `WP_NAT_REG_XLATE_PKTS: begin cnt = xlate; is_cnt = 1'b1; end
+            `WP_NAT_REG_PASS_PKTS: begin cnt = pass; is_cnt = 1'b1; end
             default: ;
         endcase
+        if (hits) begin
+            cnt = hit_cnt;
+            is_cnt = 1'b1;
+        end
+        case (addr)
+            `WP_NAT_REG_ID: data = `WP_NAT_BLOCK_ID;
+            `WP_NAT_REG_VERSION: data = `WP_NAT_BLOCK_VERSION;
+            `WP_NAT_REG_CAPS: data = NUM_MAPPINGS;
+            default: ;
+        endcase
+        if (map) begin
+            case (rel)
+                `WP_NAT_REG_MAP_CTRL - MAP_BASE: data = ctrl;
+                `WP_NAT_REG_MAP_MATCH_ADDR - MAP_BASE: data = match;
+                `WP_NAT_REG_MAP_NEW_ADDR - MAP_BASE: data = new_addr;
+                `WP_NAT_REG_MAP_PORTS - MAP_BASE: data = ports;
+                default: ;
+            endcase
+        end
+        if (is_cnt) data = addr[2] ? hi : cnt[31:0];
+        rd_mux = {is_cnt, cnt, data};
     end
-    if (rd_is_cnt) reg_rd_data = reg_rd_addr[2] ? rd_hi_reg : rd_cnt[31:0];
-end
+endfunction
+
+wire [96:0] rd_result = rd_mux(reg_rd_addr, rd_map, rd_rel[3:0], rd_hits, map_hits_reg[rd_hidx],
+    xlate_pkts_reg, pass_pkts_reg, map_ctrl_reg[rd_idx], map_match_reg[rd_idx],
+    map_new_reg[rd_idx], map_ports_reg[rd_idx], rd_hi_reg);
+wire        rd_is_cnt = rd_result[96];
+wire [63:0] rd_cnt = rd_result[95:32];
+assign reg_rd_data = rd_result[31:0];
 
 always @(posedge clk) begin
     if (reg_rd_en && rd_is_cnt && !reg_rd_addr[2]) rd_hi_reg <= rd_cnt[63:32];

@@ -32,7 +32,7 @@ module wp_pe_out #(
     input  wire                         act_valid,
     output wire                         act_ready,
 
-    output reg  [DATA_WIDTH-1:0]        m_axis_tdata,
+    output wire [DATA_WIDTH-1:0]        m_axis_tdata,
     output wire [DATA_WIDTH/8-1:0]      m_axis_tkeep,
     output wire [USER_WIDTH-1:0]        m_axis_tuser,
     output wire                         m_axis_tlast,
@@ -61,27 +61,34 @@ assign m_axis_tkeep = s_axis_tkeep;
 assign m_axis_tuser = s_axis_tuser;
 assign m_axis_tlast = s_axis_tlast;
 
-integer j, p;
-reg [8:0] pos;
-reg [7:0] off;
-reg [2:0] len;
-reg [31:0] val;
-reg [8:0] k;
-always @* begin
-    m_axis_tdata = s_axis_tdata;
-    for (j = 0; j < KEEP_WIDTH; j = j + 1) begin
-        pos = {beat_idx_reg, {BEAT_LOG2{1'b0}}} + j;
-        for (p = 0; p < NUM_PATCH; p = p + 1) begin
-            off = act_patch[p*43 + 35 +: 8];
-            len = act_patch[p*43 + 32 +: 3];
-            val = act_patch[p*43 +: 32];
-            k = pos - off;
-            if (!beat_idx_reg[8-BEAT_LOG2] && pos >= off && k < len) begin
-                m_axis_tdata[j*8 +: 8] = val >> (8 * (len - 1 - k));
+// the patched beat: a function behind a continuous assignment (not always @*), so it is defined
+// from time 0 in every simulator
+function [DATA_WIDTH-1:0] patch_beat(input [DATA_WIDTH-1:0] data, input [8-BEAT_LOG2:0] idx,
+    input [NUM_PATCH*43-1:0] patch);
+    integer j, p;
+    reg [8:0] pos;
+    reg [7:0] off;
+    reg [2:0] len;
+    reg [31:0] val;
+    reg [8:0] k;
+    begin
+        patch_beat = data;
+        for (j = 0; j < KEEP_WIDTH; j = j + 1) begin
+            pos = {idx, {BEAT_LOG2{1'b0}}} + j;
+            for (p = 0; p < NUM_PATCH; p = p + 1) begin
+                off = patch[p*43 + 35 +: 8];
+                len = patch[p*43 + 32 +: 3];
+                val = patch[p*43 +: 32];
+                k = pos - off;
+                if (!idx[8-BEAT_LOG2] && pos >= off && k < len) begin
+                    patch_beat[j*8 +: 8] = val >> (8 * (len - 1 - k));
+                end
             end
         end
     end
-end
+endfunction
+
+assign m_axis_tdata = patch_beat(s_axis_tdata, beat_idx_reg, act_patch);
 
 always @(posedge clk) begin
     if (s_axis_tvalid && s_axis_tready) begin

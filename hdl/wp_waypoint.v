@@ -189,7 +189,7 @@ wire [31:0] reg_wr_data;
 wire [3:0]  reg_wr_strb;
 wire        reg_rd_en;
 wire [11:0] reg_rd_addr;
-reg  [31:0] reg_rd_data;
+wire [31:0] reg_rd_data;
 
 wp_axil_regs #(.ADDR_WIDTH(12)) axil_regs_inst (
     .clk(clk), .rst(rst),
@@ -266,42 +266,62 @@ wire [11:0] rd_crel = reg_rd_addr - CNT_BASE;
 wire        rd_cnts = reg_rd_addr >= CNT_BASE && reg_rd_addr < CNT_BASE + NUM_ENTRIES * CNT_STRIDE;
 wire [IDX_W-1:0] rd_cidx = rd_crel >> 4;
 
-reg [63:0] rd_cnt;
-reg        rd_is_cnt;
-always @* begin
-    reg_rd_data = 32'd0;
-    rd_cnt = 64'd0;
-    rd_is_cnt = 1'b0;
-    case ({reg_rd_addr[11:3], 3'b000})
-        `WP_WAYPOINT_REG_NONNSH_PKTS: begin rd_cnt = nonnsh_pkts_reg; rd_is_cnt = 1'b1; end
-        `WP_WAYPOINT_REG_MISS_PKTS: begin rd_cnt = miss_pkts_reg; rd_is_cnt = 1'b1; end
-        `WP_WAYPOINT_REG_DROP_PKTS: begin rd_cnt = drop_pkts_reg; rd_is_cnt = 1'b1; end
-        default: ;
-    endcase
-    if (rd_cnts) begin
-        rd_cnt = rd_crel[3] ? ent_bytes_reg[rd_cidx] : ent_pkts_reg[rd_cidx];
-        rd_is_cnt = 1'b1;
-    end
-    case (reg_rd_addr)
-        `WP_WAYPOINT_REG_ID: reg_rd_data = `WP_WAYPOINT_BLOCK_ID;
-        `WP_WAYPOINT_REG_VERSION: reg_rd_data = `WP_WAYPOINT_BLOCK_VERSION;
-        `WP_WAYPOINT_REG_CAPS: reg_rd_data = NUM_ENTRIES;
-        `WP_WAYPOINT_REG_DEFAULT_PORT: reg_rd_data = default_port_reg;
-        `WP_WAYPOINT_REG_MTU: reg_rd_data = mtu_reg;
-        `WP_WAYPOINT_REG_NUM_PES: reg_rd_data = NUM_PES;
-        default: ;
-    endcase
-    if (rd_ent) begin
-        case (rd_rel[3:0])
-            `WP_WAYPOINT_REG_ENTRY_KEY - ENT_BASE: reg_rd_data = ent_key_reg[rd_idx];
-            `WP_WAYPOINT_REG_ENTRY_PE - ENT_BASE: reg_rd_data = ent_pe_reg[rd_idx];
-            `WP_WAYPOINT_REG_ENTRY_PORT - ENT_BASE: reg_rd_data = ent_port_reg[rd_idx];
-            `WP_WAYPOINT_REG_ENTRY_CTRL - ENT_BASE: reg_rd_data = ent_valid_reg[rd_idx];
+// a function behind continuous assignments (not always @*), so the mux is defined from time 0
+// in every simulator (Icarus -g2012 never runs an always @* block whose inputs keep their
+// initial values). Result: {is_cnt, cnt[63:0], data[31:0]}.
+function [96:0] rd_mux(
+    input [11:0] addr, input ent, input [3:0] rel, input cnts, input cnt_bytes,
+    input [63:0] ent_pkts, input [63:0] ent_bytes, input [63:0] nonnsh, input [63:0] miss,
+    input [63:0] drop, input [7:0] dport, input [15:0] mtu, input [31:0] key, input [3:0] pe,
+    input [7:0] port, input valid, input [31:0] hi
+);
+    reg [31:0] data;
+    reg [63:0] cnt;
+    reg        is_cnt;
+    begin
+        data = 32'd0;
+        cnt = 64'd0;
+        is_cnt = 1'b0;
+        case ({addr[11:3], 3'b000})
+            `WP_WAYPOINT_REG_NONNSH_PKTS: begin cnt = nonnsh; is_cnt = 1'b1; end
+            `WP_WAYPOINT_REG_MISS_PKTS: begin cnt = miss; is_cnt = 1'b1; end
+            `WP_WAYPOINT_REG_DROP_PKTS: begin cnt = drop; is_cnt = 1'b1; end
             default: ;
         endcase
+        if (cnts) begin
+            cnt = cnt_bytes ? ent_bytes : ent_pkts;
+            is_cnt = 1'b1;
+        end
+        case (addr)
+            `WP_WAYPOINT_REG_ID: data = `WP_WAYPOINT_BLOCK_ID;
+            `WP_WAYPOINT_REG_VERSION: data = `WP_WAYPOINT_BLOCK_VERSION;
+            `WP_WAYPOINT_REG_CAPS: data = NUM_ENTRIES;
+            `WP_WAYPOINT_REG_DEFAULT_PORT: data = dport;
+            `WP_WAYPOINT_REG_MTU: data = mtu;
+            `WP_WAYPOINT_REG_NUM_PES: data = NUM_PES;
+            default: ;
+        endcase
+        if (ent) begin
+            case (rel)
+                `WP_WAYPOINT_REG_ENTRY_KEY - ENT_BASE: data = key;
+                `WP_WAYPOINT_REG_ENTRY_PE - ENT_BASE: data = pe;
+                `WP_WAYPOINT_REG_ENTRY_PORT - ENT_BASE: data = port;
+                `WP_WAYPOINT_REG_ENTRY_CTRL - ENT_BASE: data = valid;
+                default: ;
+            endcase
+        end
+        if (is_cnt) data = addr[2] ? hi : cnt[31:0];
+        rd_mux = {is_cnt, cnt, data};
     end
-    if (rd_is_cnt) reg_rd_data = reg_rd_addr[2] ? rd_hi_reg : rd_cnt[31:0];
-end
+endfunction
+
+wire [96:0] rd_result = rd_mux(reg_rd_addr, rd_ent, rd_rel[3:0], rd_cnts, rd_crel[3],
+    ent_pkts_reg[rd_cidx], ent_bytes_reg[rd_cidx], nonnsh_pkts_reg, miss_pkts_reg,
+    drop_pkts_reg, default_port_reg, mtu_reg, ent_key_reg[rd_idx], ent_pe_reg[rd_idx],
+    ent_port_reg[rd_idx], ent_valid_reg[rd_idx], rd_hi_reg);
+wire        rd_is_cnt = rd_result[96];
+wire [63:0] rd_cnt = rd_result[95:32];
+assign reg_rd_data = rd_result[31:0];
 
 always @(posedge clk) begin
     if (reg_rd_en && rd_is_cnt && !reg_rd_addr[2]) rd_hi_reg <= rd_cnt[63:32];
@@ -341,19 +361,32 @@ wire [31:0] d0_key = {d0_tdata_reg[18*8 +: 8], d0_tdata_reg[19*8 +: 8],
                       d0_tdata_reg[20*8 +: 8], d0_tdata_reg[21*8 +: 8]};
 wire        d0_oversize = d0_tuser_reg[15:0] > mtu_reg;
 
-reg [IDX_W-1:0] lk_idx;
-reg             lk_hit;
-integer e;
-always @* begin
-    lk_idx = 0;
-    lk_hit = 1'b0;
-    for (e = NUM_ENTRIES - 1; e >= 0; e = e - 1) begin
-        if (ent_valid_reg[e] && ent_key_reg[e] == d0_key) begin
-            lk_idx = e;
-            lk_hit = 1'b1;
+// per-entry match, then the lowest matching index; continuous assignments (not always @*),
+// so the lookup is defined from time 0 in every simulator
+wire [NUM_ENTRIES-1:0] lk_match;
+genvar ge;
+generate
+    for (ge = 0; ge < NUM_ENTRIES; ge = ge + 1) begin : g_lk
+        assign lk_match[ge] = ent_valid_reg[ge] && ent_key_reg[ge] == d0_key;
+    end
+endgenerate
+
+function [IDX_W:0] lk_first(input [NUM_ENTRIES-1:0] v);
+    integer i;
+    begin
+        lk_first = 0;
+        for (i = NUM_ENTRIES - 1; i >= 0; i = i - 1) begin
+            if (v[i]) begin
+                lk_first[IDX_W-1:0] = i;
+                lk_first[IDX_W] = 1'b1;
+            end
         end
     end
-end
+endfunction
+
+wire [IDX_W:0]   lk_result = lk_first(lk_match);
+wire [IDX_W-1:0] lk_idx = lk_result[IDX_W-1:0];
+wire             lk_hit = lk_result[IDX_W];
 
 wire lk_ok = d0_nsh_valid && lk_hit && ent_pe_reg[lk_idx] < NUM_PES;
 wire [TW-1:0] lk_tgt = d0_oversize ? TGT_DROP[TW-1:0]

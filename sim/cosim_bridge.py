@@ -46,26 +46,11 @@ PACKET_IGNORE_OUTGOING = 23
 RECV_BUF = 65600
 
 
-def kick_comb(dut: Any) -> None:
-    """Work around an Icarus time-0 race in the RTL (to be fixed there): ``always @*`` blocks
-    whose inputs never change after their initialisers are never evaluated, so their outputs
-    stay X — ``wp_axis_arb``'s pick (``m_axis_tvalid`` X after reset) and ``wp_fw``'s rule
-    priority encoder (frames on the default action denied). Changing an input while in reset
-    makes them evaluate; the reset (or the next clock) puts the value back."""
-    wp = dut.waypoint_inst
-    with contextlib.suppress(AttributeError):
-        wp.arb_inst.last_reg.value = 1
-    with contextlib.suppress(AttributeError):
-        match = wp.fw_inst.e1_match_reg
-        match.value = (1 << len(match)) - 1
-
-
 async def start(dut: Any) -> TB:
     """A :class:`sim.common.TB` held in reset from time 0, then reset and ready."""
     dut.rst.value = 1  # the sink must not sample X outputs before the first reset
     tb = TB(dut)
     await RisingEdge(dut.clk)
-    kick_comb(dut)
     await tb.reset()
     return tb
 
