@@ -1,10 +1,16 @@
 // wp_axil_regs: AXI4-Lite slave to a simple register interface.
 //
-// One transaction per direction at a time. A write presents reg_wr_en with address and data for
-// one cycle once both AW and W are valid; B follows the next cycle. A read presents reg_rd_en
-// and reg_rd_addr for one cycle; the block answers combinationally on reg_rd_data (from
-// reg_rd_addr) and may use reg_rd_en for read side effects (latching a counter's high word).
-// Byte strobes are passed on; wphw blocks take 32-bit writes only.
+// One transaction per direction at a time. A read presents reg_rd_en and reg_rd_addr for one
+// cycle; the block answers combinationally on reg_rd_data (from reg_rd_addr) and may use
+// reg_rd_en for read side effects (latching a counter's high word).
+//
+// Writes honour the byte strobes (AXI4-Lite WSTRB) for every block behind this slave: in the
+// cycle AW and W are taken, the register's current value is read through the same read port
+// (reg_rd_addr = the write address, reg_rd_en low, so no read side effect) and the lanes whose
+// strobe is low are kept; the next cycle presents reg_wr_en with the merged 32-bit word
+// (reg_wr_strb: the original strobes, for information) and B follows. A partial write of a
+// register that reads back differently from what was written (write-only or command bits)
+// keeps what the read returns in the other lanes. No read is taken in either write cycle.
 
 `resetall
 `timescale 1ns / 1ps
@@ -56,9 +62,17 @@ end
 reg bvalid_reg = 1'b0;
 reg rvalid_reg = 1'b0;
 reg [31:0] rdata_reg = 32'd0;
+reg wr_pend_reg = 1'b0;
+reg [ADDR_WIDTH-1:0] wr_addr_reg = 0;
+reg [31:0] wr_data_reg = 32'd0;
+reg [3:0] wr_strb_reg = 4'd0;
 
-wire wr_take = s_axil_awvalid && s_axil_wvalid && !bvalid_reg;
-wire rd_take = s_axil_arvalid && !rvalid_reg;
+wire wr_take = s_axil_awvalid && s_axil_wvalid && !bvalid_reg && !wr_pend_reg;
+wire rd_take = s_axil_arvalid && !rvalid_reg && !wr_take && !wr_pend_reg;
+
+wire [ADDR_WIDTH-1:0] wr_addr = {s_axil_awaddr[ADDR_WIDTH-1:2], 2'b00};
+wire [31:0] wr_mask = {{8{s_axil_wstrb[3]}}, {8{s_axil_wstrb[2]}}, {8{s_axil_wstrb[1]}},
+                       {8{s_axil_wstrb[0]}}};
 
 assign s_axil_awready = wr_take;
 assign s_axil_wready = wr_take;
@@ -69,15 +83,21 @@ assign s_axil_rdata = rdata_reg;
 assign s_axil_rresp = 2'b00;
 assign s_axil_rvalid = rvalid_reg;
 
-assign reg_wr_en = wr_take;
-assign reg_wr_addr = {s_axil_awaddr[ADDR_WIDTH-1:2], 2'b00};
-assign reg_wr_data = s_axil_wdata;
-assign reg_wr_strb = s_axil_wstrb;
+assign reg_wr_en = wr_pend_reg;
+assign reg_wr_addr = wr_addr_reg;
+assign reg_wr_data = wr_data_reg;
+assign reg_wr_strb = wr_strb_reg;
 assign reg_rd_en = rd_take;
-assign reg_rd_addr = {s_axil_araddr[ADDR_WIDTH-1:2], 2'b00};
+assign reg_rd_addr = wr_take ? wr_addr : {s_axil_araddr[ADDR_WIDTH-1:2], 2'b00};
 
 always @(posedge clk) begin
+    wr_pend_reg <= wr_take;
     if (wr_take) begin
+        wr_addr_reg <= wr_addr;
+        wr_data_reg <= (s_axil_wdata & wr_mask) | (reg_rd_data & ~wr_mask);
+        wr_strb_reg <= s_axil_wstrb;
+    end
+    if (wr_pend_reg) begin
         bvalid_reg <= 1'b1;
     end else if (s_axil_bready) begin
         bvalid_reg <= 1'b0;
@@ -89,6 +109,7 @@ always @(posedge clk) begin
         rvalid_reg <= 1'b0;
     end
     if (rst) begin
+        wr_pend_reg <= 1'b0;
         bvalid_reg <= 1'b0;
         rvalid_reg <= 1'b0;
     end

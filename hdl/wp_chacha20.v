@@ -126,6 +126,14 @@ function [31:0] bswap32(input [31:0] x);
     bswap32 = {x[7:0], x[15:8], x[23:16], x[31:24]};
 endfunction
 
+// AXI4-Lite byte strobes: lanes whose strobe is low keep the register's current value
+function [31:0] strb_merge(input [31:0] cur, input [31:0] data, input [3:0] strb);
+    integer b;
+    begin
+        for (b = 0; b < 4; b = b + 1) strb_merge[8*b +: 8] = strb[b] ? data[8*b +: 8] : cur[8*b +: 8];
+    end
+endfunction
+
 // ------------------------------------------------------------------------------------------
 // Registers (AXI-Lite)
 // ------------------------------------------------------------------------------------------
@@ -162,7 +170,13 @@ wire [11:0] rd_off = {s_axil_araddr[11:2], 2'b00};
 wire axil_wr = s_axil_awvalid && s_axil_wvalid && !axil_awready_reg && !axil_bvalid_reg;
 wire axil_rd = s_axil_arvalid && !axil_arready_reg && !axil_rvalid_reg;
 wire clear_cmd = axil_wr && wr_off == `WP_CHACHA20_REG_CTRL
+    && s_axil_wstrb[`WP_CHACHA20_REG_CTRL_CLEAR_LSB / 8]
     && s_axil_wdata[`WP_CHACHA20_REG_CTRL_CLEAR_LSB];
+// CONFIG as read back, and a written word merged with it / with KEY_ID, SEQ and KEY (strobes)
+wire [31:0] cfg_word = ({31'd0, cfg_enable_reg} << `WP_CHACHA20_REG_CONFIG_ENABLE_LSB)
+    | ({31'd0, cfg_decrypt_reg} << `WP_CHACHA20_REG_CONFIG_DECRYPT_LSB)
+    | ({31'd0, cfg_dec_si_reg} << `WP_CHACHA20_REG_CONFIG_DEC_SI_LSB);
+wire [31:0] cfg_wr = strb_merge(cfg_word, s_axil_wdata, s_axil_wstrb);
 
 // events from the ingress (below)
 wire ev_done, ev_bypass, ev_reject, ev_seq_inc;
@@ -190,17 +204,23 @@ always @(posedge clk) begin
         axil_bvalid_reg <= 1'b1;
         case (wr_off)
             `WP_CHACHA20_REG_CONFIG: begin
-                cfg_enable_reg <= s_axil_wdata[`WP_CHACHA20_REG_CONFIG_ENABLE_LSB];
-                cfg_decrypt_reg <= s_axil_wdata[`WP_CHACHA20_REG_CONFIG_DECRYPT_LSB];
-                cfg_dec_si_reg <= s_axil_wdata[`WP_CHACHA20_REG_CONFIG_DEC_SI_LSB];
+                cfg_enable_reg <= cfg_wr[`WP_CHACHA20_REG_CONFIG_ENABLE_LSB];
+                cfg_decrypt_reg <= cfg_wr[`WP_CHACHA20_REG_CONFIG_DECRYPT_LSB];
+                cfg_dec_si_reg <= cfg_wr[`WP_CHACHA20_REG_CONFIG_DEC_SI_LSB];
             end
-            `WP_CHACHA20_REG_KEY_ID: key_id_reg <= s_axil_wdata;
-            `WP_CHACHA20_REG_SEQ: seq_lo_stage_reg <= s_axil_wdata;
-            `WP_CHACHA20_REG_SEQ + 4: seq_reg <= {s_axil_wdata, seq_lo_stage_reg};
+            `WP_CHACHA20_REG_KEY_ID: key_id_reg <= strb_merge(key_id_reg, s_axil_wdata, s_axil_wstrb);
+            `WP_CHACHA20_REG_SEQ: begin
+                seq_lo_stage_reg <= strb_merge(seq_reg[31:0], s_axil_wdata, s_axil_wstrb);
+            end
+            `WP_CHACHA20_REG_SEQ + 4: begin
+                seq_reg <= {strb_merge(seq_reg[63:32], s_axil_wdata, s_axil_wstrb),
+                    seq_lo_stage_reg};
+            end
             default: begin
                 for (ki = 0; ki < 8; ki = ki + 1) begin
                     if (wr_off == `WP_CHACHA20_REG_KEY + ki * `WP_CHACHA20_REG_KEY_STRIDE) begin
-                        key_reg[32*ki +: 32] <= s_axil_wdata;
+                        key_reg[32*ki +: 32] <= strb_merge(key_reg[32*ki +: 32], s_axil_wdata,
+                            s_axil_wstrb);
                     end
                 end
             end
@@ -339,30 +359,33 @@ wire [10:0] nblk = proc ? (plen + 17'd63) >> 6 : 11'd0;
 wire [11:0] nhalves = proc ? (plen + 17'd31) >> 5 : 12'd0;
 wire [16:0] pe_in = (nsh_ok ? 17'd22 : 17'd14) + {1'b0, total_len};
 
-// rewritten beats 0 and 1
-reg [511:0] cat_mod;
-reg [USER_WIDTH-1:0] user_mod;
-always @* begin
-    cat_mod = cat;
-    if (nsh_si_ok && cfg_dec_si_reg && cat[21*8 +: 8] != 8'd0) begin
-        cat_mod[21*8 +: 8] = cat[21*8 +: 8] - 8'd1;
-    end
-    if (proc) begin
-        if (nsh_ok) begin
-            cat_mod[24*8 +: 16] = {new_len[7:0], new_len[15:8]};
-            cat_mod[31*8 +: 8] = new_proto;
-            cat_mod[32*8 +: 16] = {new_csum[7:0], new_csum[15:8]};
-        end else begin
-            cat_mod[16*8 +: 16] = {new_len[7:0], new_len[15:8]};
-            cat_mod[23*8 +: 8] = new_proto;
-            cat_mod[24*8 +: 16] = {new_csum[7:0], new_csum[15:8]};
+// rewritten beats 0 and 1. Combinational logic in this module is built from continuous
+// assignments (functions behind assign, not always @*): Icarus (-g2012) never runs an always @*
+// block whose inputs keep their initial values, which would leave it X from time 0.
+function [511:0] rewrite(input [511:0] c, input si_dec, input do_proc, input is_nsh,
+    input [15:0] len, input [7:0] pr, input [15:0] cs);
+    begin
+        rewrite = c;
+        if (si_dec) rewrite[21*8 +: 8] = c[21*8 +: 8] - 8'd1;
+        if (do_proc) begin
+            if (is_nsh) begin
+                rewrite[24*8 +: 16] = {len[7:0], len[15:8]};
+                rewrite[31*8 +: 8] = pr;
+                rewrite[32*8 +: 16] = {cs[7:0], cs[15:8]};
+            end else begin
+                rewrite[16*8 +: 16] = {len[7:0], len[15:8]};
+                rewrite[23*8 +: 8] = pr;
+                rewrite[24*8 +: 16] = {cs[7:0], cs[15:8]};
+            end
         end
     end
-    user_mod = r0_user_reg;
-    if (proc) begin
-        user_mod[15:0] = dec ? r0_user_reg[15:0] - 16'd16 : r0_user_reg[15:0] + 16'd16;
-    end
-end
+endfunction
+
+wire [511:0] cat_mod = rewrite(cat, nsh_si_ok && cfg_dec_si_reg && cat[21*8 +: 8] != 8'd0, proc,
+    nsh_ok, new_len, new_proto, new_csum);
+wire [15:0] pkt_len_mod = dec ? r0_user_reg[15:0] - 16'd16 : r0_user_reg[15:0] + 16'd16;
+wire [USER_WIDTH-1:0] user_mod = proc
+    ? ((r0_user_reg >> 16) << 16) | pkt_len_mod : r0_user_reg;
 
 always @(posedge clk) begin
     if (s_fire) begin
@@ -392,7 +415,7 @@ wire [DATA_WIDTH-1:0] d_data;
 wire [KEEP_WIDTH-1:0] d_keep;
 wire                  d_last, d_first, d_valid;
 wire [USER_WIDTH-1:0] d_user;
-reg                   d_pop;
+wire                  d_pop;
 
 wp_chacha20_fifo #(.WIDTH(DATA_FIFO_WIDTH), .DEPTH(FIFO_DEPTH)) data_fifo_inst (
     .clk(clk), .rst(rst),
@@ -409,7 +432,7 @@ wire [10:0]           desc_nblk;
 wire [11:0]           desc_nhalves;
 wire [USER_WIDTH-1:0] desc_user;
 wire [127:0]          desc_hdr;
-reg                   desc_pop;
+wire                  desc_pop;
 
 wp_chacha20_fifo #(.WIDTH(DESC_WIDTH), .DEPTH(FIFO_DEPTH)) desc_fifo_inst (
     .clk(clk), .rst(rst),
@@ -425,7 +448,7 @@ wire [255:0] req_key;
 wire [95:0]  req_nonce;
 wire [10:0]  req_nblk;
 wire         req_valid;
-reg          req_pop;
+wire         req_pop;
 
 wp_chacha20_fifo #(.WIDTH(REQ_WIDTH), .DEPTH(16)) req_fifo_inst (
     .clk(clk), .rst(rst),
@@ -452,13 +475,11 @@ wire [511:0] core_out_block;
 wire [$clog2(KS_DEPTH):0] ks_count;
 wire [511:0] ks_block;
 wire         ks_valid;
-reg          ks_pop;
+wire         ks_pop;
 
 wire ks_issue = ks_busy_reg && (ks_count + ks_inflight_reg < KS_DEPTH);
 
-always @* begin
-    req_pop = !ks_busy_reg && req_valid;
-end
+assign req_pop = !ks_busy_reg && req_valid;
 
 always @(posedge clk) begin
     if (req_pop) begin
@@ -548,125 +569,102 @@ wire [255:0] ks_beat = ks_sel == 2'd0 ? ks_win[30*8 +: 256]
 wire [16:0] ks_base = ks_sel == 2'd0 ? 17'd34 : ks_sel == 2'd1 ? 17'd42
     : ks_sel == 2'd2 ? 17'd50 : 17'd58;
 
-reg [255:0] xmask;
-integer xi;
-always @* begin
-    for (xi = 0; xi < 32; xi = xi + 1) begin
-        xmask[8*xi +: 8] = (e_pos_reg + xi >= ks_base && e_pos_reg + xi < desc_pe_in
-            && d_keep[xi]) ? 8'hff : 8'h00;
+wire [255:0] xmask;
+genvar gx;
+generate
+    for (gx = 0; gx < 32; gx = gx + 1) begin : g_xmask
+        assign xmask[8*gx +: 8] = (e_pos_reg + gx >= ks_base && e_pos_reg + gx < desc_pe_in
+            && d_keep[gx]) ? 8'hff : 8'h00;
     end
-end
+endgenerate
 wire [255:0] x = d_data ^ (ks_beat & xmask);
 
-// realignment
-reg [255:0] out_data;
-reg [31:0]  out_keep;
-reg         out_emit, out_last, ks_stall, go_extra, frame_end;
-reg [127:0] hold_data_next;
-reg [15:0]  hold_keep_next;
-
-always @* begin
-    out_data = d_data;
-    out_keep = d_keep;
-    out_emit = 1'b0;
-    out_last = d_last;
-    hold_data_next = x[255:128];
-    hold_keep_next = d_keep[31:16];
-    go_extra = 1'b0;
-    if (e_beat_reg == 2'd1 && !desc_dec) begin
-        // encrypt, beat 1: bytes [0, r) unchanged, then the header, then bytes [r, 16)
-        out_emit = 1'b1;
-        if (desc_nsh) begin
-            out_data = {x[10*8 +: 6*8], desc_hdr, x[0 +: 10*8]};
-            out_keep = {d_keep[10 +: 6], 16'hffff, d_keep[0 +: 10]};
+// realignment: {out_data, out_keep, out_emit, out_last, go_extra, hold_data_next,
+// hold_keep_next} for the popped beat
+function [256+32+3+128+16-1:0] realign(input [1:0] beat, input is_dec, input is_nsh,
+    input [255:0] xd, input [31:0] keep, input last, input [127:0] hdr, input [127:0] hold_d,
+    input [15:0] hold_k);
+    reg [255:0] o_data;
+    reg [31:0]  o_keep;
+    reg         o_emit, o_last, extra;
+    reg [127:0] h_data;
+    reg [15:0]  h_keep;
+    begin
+        h_data = xd[255:128];
+        h_keep = keep[31:16];
+        extra = 1'b0;
+        if (beat == 2'd1 && !is_dec) begin
+            // encrypt, beat 1: bytes [0, r) unchanged, then the header, then bytes [r, 16)
+            o_emit = 1'b1;
+            if (is_nsh) begin
+                o_data = {xd[10*8 +: 6*8], hdr, xd[0 +: 10*8]};
+                o_keep = {keep[10 +: 6], 16'hffff, keep[0 +: 10]};
+            end else begin
+                o_data = {xd[2*8 +: 14*8], hdr, xd[0 +: 2*8]};
+                o_keep = {keep[2 +: 14], 16'hffff, keep[0 +: 2]};
+            end
+            extra = last && keep[16];
+            o_last = last && !keep[16];
+        end else if (beat == 2'd1) begin
+            // decrypt, beat 1: keep bytes [0, r), drop the 16 header bytes [r, r + 16)
+            if (is_nsh) begin
+                h_data = {xd[26*8 +: 6*8], xd[0 +: 10*8]};
+                h_keep = {keep[26 +: 6], keep[0 +: 10]};
+            end else begin
+                h_data = {xd[18*8 +: 14*8], xd[0 +: 2*8]};
+                h_keep = {keep[18 +: 14], keep[0 +: 2]};
+            end
+            o_emit = last;
+            o_data = {128'd0, h_data};
+            o_keep = {16'd0, h_keep};
+            o_last = 1'b1;
         end else begin
-            out_data = {x[2*8 +: 14*8], desc_hdr, x[0 +: 2*8]};
-            out_keep = {d_keep[2 +: 14], 16'hffff, d_keep[0 +: 2]};
+            // beat 2 and later: half of the previous beat, half of this one
+            o_emit = 1'b1;
+            o_data = {xd[127:0], hold_d};
+            o_keep = {keep[15:0], hold_k};
+            extra = last && keep[16];
+            o_last = last && !keep[16];
         end
-        go_extra = d_last && d_keep[16];
-        out_last = d_last && !d_keep[16];
-    end else if (e_beat_reg == 2'd1) begin
-        // decrypt, beat 1: keep bytes [0, r), drop the 16 header bytes [r, r + 16)
-        if (desc_nsh) begin
-            hold_data_next = {x[26*8 +: 6*8], x[0 +: 10*8]};
-            hold_keep_next = {d_keep[26 +: 6], d_keep[0 +: 10]};
-        end else begin
-            hold_data_next = {x[18*8 +: 14*8], x[0 +: 2*8]};
-            hold_keep_next = {d_keep[18 +: 14], d_keep[0 +: 2]};
-        end
-        out_emit = d_last;
-        out_data = {128'd0, hold_data_next};
-        out_keep = {16'd0, hold_keep_next};
-        out_last = 1'b1;
-    end else begin
-        // beat 2 and later: half of the previous beat, half of this one
-        out_emit = 1'b1;
-        out_data = {x[127:0], hold_data_reg};
-        out_keep = {d_keep[15:0], hold_keep_reg};
-        go_extra = d_last && d_keep[16];
-        out_last = d_last && !d_keep[16];
+        realign = {o_data, o_keep, o_emit, o_last, extra, h_data, h_keep};
     end
-end
+endfunction
+
+wire [255:0] out_data;
+wire [31:0]  out_keep;
+wire         out_emit, out_last, go_extra;
+wire [127:0] hold_data_next;
+wire [15:0]  hold_keep_next;
+assign {out_data, out_keep, out_emit, out_last, go_extra, hold_data_next, hold_keep_next} =
+    realign(e_beat_reg, desc_dec, desc_nsh, x, d_keep, d_last, desc_hdr, hold_data_reg,
+        hold_keep_reg);
 
 wire pop_ks_now = need_half && (e_half_reg[0] || e_half_reg == desc_nhalves - 1);
 wire [10:0] blk_after = e_blk_reg + (pop_ks_now ? 11'd1 : 11'd0);
 // output beats pushed when a processed frame's beat 1 or later is popped
 wire [1:0] proc_need = {1'b0, out_emit} + {1'b0, go_extra};
 
+// egress control: a pass-through beat (unprocessed frame, or beat 0) needs one queue entry;
+// a processed beat 1 or later needs its keystream half and proc_need entries
+wire e_beats = e_state_reg == ST_BEATS && d_valid && desc_valid;
+wire e_pass = !desc_proc || e_beat_reg == 2'd0;
+wire e_pop_pass = e_beats && e_pass && q_room != 2'd0;
+wire e_pop_proc = e_beats && !e_pass && (!need_half || ks_valid) && q_room >= proc_need;
+wire e_drain = e_state_reg == ST_DRAIN;
+
+assign d_pop = e_pop_pass || e_pop_proc;
+assign desc_pop = (e_pop_pass && !desc_proc && d_last)
+    || (e_pop_proc && d_last && blk_after == desc_nblk)
+    || (e_drain && e_blk_reg == desc_nblk);
+assign ks_pop = (e_pop_proc && pop_ks_now) || (e_drain && e_blk_reg != desc_nblk && ks_valid);
+
 // beats pushed into the output queue this cycle (q2 only with q1)
-reg                  q1_push, q2_push;
-reg [DATA_WIDTH-1:0] q1_data;
-reg [KEEP_WIDTH-1:0] q1_keep;
-reg                  q1_last;
-reg [USER_WIDTH-1:0] q1_user;
-
-always @* begin
-    d_pop = 1'b0;
-    desc_pop = 1'b0;
-    ks_pop = 1'b0;
-    case (e_state_reg)
-        ST_BEATS: begin
-            if (d_valid && desc_valid) begin
-                if (!desc_proc || e_beat_reg == 2'd0) begin
-                    if (q_room != 2'd0) begin
-                        d_pop = 1'b1;
-                        desc_pop = !desc_proc && d_last;
-                    end
-                end else if ((!need_half || ks_valid) && q_room >= proc_need) begin
-                    d_pop = 1'b1;
-                    ks_pop = pop_ks_now;
-                    desc_pop = d_last && blk_after == desc_nblk;
-                end
-            end
-        end
-        ST_DRAIN: begin
-            if (e_blk_reg == desc_nblk) begin
-                desc_pop = 1'b1;
-            end else if (ks_valid) begin
-                ks_pop = 1'b1;
-            end
-        end
-        default: ;
-    endcase
-
-    q1_push = 1'b0;
-    q2_push = 1'b0;
-    q1_data = d_data;
-    q1_keep = d_keep;
-    q1_last = d_last;
-    q1_user = desc_proc ? desc_user : d_user;
-    if (e_state_reg == ST_BEATS && d_pop) begin
-        if (!desc_proc || e_beat_reg == 2'd0) begin
-            q1_push = 1'b1;
-        end else begin
-            q1_push = out_emit;
-            q2_push = go_extra;
-            q1_data = out_data;
-            q1_keep = out_keep;
-            q1_last = out_last;
-        end
-    end
-end
+wire                  q1_push = e_pop_pass || (e_pop_proc && out_emit);
+wire                  q2_push = e_pop_proc && go_extra;
+wire [DATA_WIDTH-1:0] q1_data = e_pass ? d_data : out_data;
+wire [KEEP_WIDTH-1:0] q1_keep = e_pass ? d_keep : out_keep;
+wire                  q1_last = e_pass ? d_last : out_last;
+wire [USER_WIDTH-1:0] q1_user = desc_proc ? desc_user : d_user;
 
 // the spill beat: the upper half of the frame's last beat, alone
 wire [DATA_WIDTH-1:0] q2_data = {128'd0, hold_data_next};

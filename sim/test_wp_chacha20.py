@@ -238,6 +238,28 @@ async def test_disabled_and_registers(dut: Any) -> None:
     assert (cnt.done_pkts, cnt.bypass_pkts, cnt.reject_pkts) == (0, 0, 0)
 
 
+@cocotb.test()
+async def test_byte_strobes(dut: Any) -> None:
+    """AXI4-Lite byte writes (WSTRB) change only their byte lanes (KEY_ID, CONFIG)."""
+    from wphw.netfpga import regmap
+
+    tb, drv = await setup(dut, decrypt=False, p_idle=0.0, p_bp=0.0)
+    addr = regmap.WP_CHACHA20.reg("KEY_ID").addr()
+    value = bytearray((0x11223344).to_bytes(4, "little"))
+    await tb.bus.write32(addr, 0x11223344)
+    for off, data in ((0, b"\xa0"), (3, b"\xc3"), (1, b"\xd1\xe2")):
+        await tb.axil.write(addr + off, data)
+        value[off : off + len(data)] = data
+        assert await drv.key_id() == int.from_bytes(value, "little"), (off, data.hex())
+    # CONFIG: a write to byte 1 only leaves ENABLE / DECRYPT / DEC_SI (byte 0) as they were
+    config = regmap.WP_CHACHA20.reg("CONFIG").addr()
+    before = await tb.bus.read32(config)
+    assert before & 0xFF != 0
+    await tb.axil.write(config + 1, b"\x00")
+    assert await tb.bus.read32(config) == before
+    await drv.set_key(KEY, key_id=KEY_ID, seq=0)
+
+
 # encrypt: plaintext frame sizes; decrypt: encrypted frame sizes. The decrypt list covers every
 # length mod 32 in 17..31 (the last input beat holds 17..31 bytes, so the output tail spills into
 # an extra beat) at 3 and 4 beats, a few large frames of those classes, and other residues.

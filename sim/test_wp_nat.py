@@ -193,3 +193,34 @@ async def test_empty_table(dut: object) -> None:
         got, _ = await with_timeout(tb.recv(), 100_000, "ns")
         assert got == dec_si(d), frame_diff(i, got, dec_si(d))
     assert (await drv.counters()).pass_pkts == 40
+
+
+@cocotb.test()
+async def test_byte_strobes(dut: object) -> None:
+    """AXI4-Lite byte writes (WSTRB) change only their byte lanes (wp_axil_regs merges them)."""
+    from wphw.netfpga import regmap
+
+    tb = TB(dut, seed=4)
+    await tb.reset()
+    await NatDriver.attach(tb.bus, base=0)
+    match = regmap.WP_NAT.reg("MAP_MATCH_ADDR")
+    ports = regmap.WP_NAT.reg("MAP_PORTS")
+    other = await tb.bus.read32(match.addr(1))  # (earlier tests in this run may have set it)
+    for reg, index in ((match, 0), (ports, 1)):
+        addr = reg.addr(index)
+        value = bytearray((0x11223344 + index).to_bytes(4, "little"))
+        await tb.bus.write32(addr, int.from_bytes(value, "little"))
+        assert await tb.bus.read32(addr) == int.from_bytes(value, "little")
+        # (byte offset, bytes): cocotbext-axi sets WSTRB to exactly these lanes
+        for off, data in ((0, b"\xa0"), (1, b"\xb1"), (3, b"\xc3"), (2, b"\xd2\xe3"), (1, b"\xf1")):
+            await tb.axil.write(addr + off, data)
+            value[off : off + len(data)] = data
+            got = await tb.bus.read32(addr)
+            assert got == int.from_bytes(value, "little"), (
+                f"{reg.name}[{index}] after writing {data.hex()} at byte {off}: "
+                f"read {got:#010x}, expected {int.from_bytes(value, 'little'):#010x}"
+            )
+    # the other element and a full-word write are untouched by the byte writes
+    assert await tb.bus.read32(match.addr(1)) == other
+    await tb.bus.write32(match.addr(0), 0xDEADBEEF)
+    assert await tb.bus.read32(match.addr(0)) == 0xDEADBEEF
