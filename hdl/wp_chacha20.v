@@ -130,7 +130,9 @@ endfunction
 function [31:0] strb_merge(input [31:0] cur, input [31:0] data, input [3:0] strb);
     integer b;
     begin
-        for (b = 0; b < 4; b = b + 1) strb_merge[8*b +: 8] = strb[b] ? data[8*b +: 8] : cur[8*b +: 8];
+        for (b = 0; b < 4; b = b + 1) begin
+            strb_merge[8*b +: 8] = strb[b] ? data[8*b +: 8] : cur[8*b +: 8];
+        end
     end
 endfunction
 
@@ -208,7 +210,9 @@ always @(posedge clk) begin
                 cfg_decrypt_reg <= cfg_wr[`WP_CHACHA20_REG_CONFIG_DECRYPT_LSB];
                 cfg_dec_si_reg <= cfg_wr[`WP_CHACHA20_REG_CONFIG_DEC_SI_LSB];
             end
-            `WP_CHACHA20_REG_KEY_ID: key_id_reg <= strb_merge(key_id_reg, s_axil_wdata, s_axil_wstrb);
+            `WP_CHACHA20_REG_KEY_ID: begin
+                key_id_reg <= strb_merge(key_id_reg, s_axil_wdata, s_axil_wstrb);
+            end
             `WP_CHACHA20_REG_SEQ: begin
                 seq_lo_stage_reg <= strb_merge(seq_reg[31:0], s_axil_wdata, s_axil_wstrb);
             end
