@@ -584,6 +584,44 @@ class Lab:
                     )
                 time.sleep(0.01)
 
+    def wait_idle(self, timeout: float = 60.0, quiet: float = 1.5) -> dict[str, bool]:
+        """Wait until the waypoints are idle together: each has passed on what it received
+        (``rx == tx + dropped``) or its counters stood still for ``quiet`` seconds (frames a PE
+        drops on purpose, e.g. an RTL firewall, are not in its bridge's ``dropped``), and no
+        counter anywhere moved for ``quiet`` seconds (a frame may be between two waypoints). A
+        co-simulated waypoint runs at a few frames per second, so a fixed sleep after sending
+        is not enough. Returns, per waypoint, whether it was idle (False: still busy at
+        ``timeout``, or not answering)."""
+        from wphw.errors import PEError
+        from wphw.pe.runtime import query
+
+        deadline = time.monotonic() + timeout
+        seen: dict[str, tuple[int, int, int]] = {}
+        changed: dict[str, float] = {}
+        last_move = time.monotonic()
+        idle: dict[str, bool] = {}
+        while True:
+            now = time.monotonic()
+            for wp_name, control in sorted(self.state.pe_control.items()):
+                try:
+                    c = query(control, "/counters", timeout=0.5)
+                except (PEError, OSError):
+                    idle[wp_name] = False  # dead or gone: nothing to wait for
+                    seen.pop(wp_name, None)
+                    continue
+                cur = (int(c.get("rx", 0)), int(c.get("tx", 0)), int(c.get("dropped", 0)))
+                if seen.get(wp_name) != cur:
+                    seen[wp_name] = cur
+                    changed[wp_name] = now
+                    last_move = now
+                idle[wp_name] = cur[0] == cur[1] + cur[2] or now - changed[wp_name] >= quiet
+            live = [wp for wp in self.state.pe_control if wp in seen]
+            if all(idle[wp] for wp in live) and now - last_move >= quiet:
+                return idle
+            if now > deadline:
+                return {wp: idle.get(wp, False) and now - last_move >= quiet for wp in idle}
+            time.sleep(0.1)
+
     def _pe_specs(self, wp_name: str) -> list[dict[str, Any]]:
         wp = self.topology.waypoints[wp_name]
         out = []

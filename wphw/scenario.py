@@ -237,7 +237,12 @@ def run_scenario(
             proc = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=60)
             if proc.returncode != 0:
                 raise LabError(f"flow {fl.name}: sender failed: {proc.stderr.strip()[-500:]}")
-        time.sleep(2.0)
+        # Let the waypoints finish (co-simulated ones take seconds), then the last hops.
+        time.sleep(0.5)
+        busy = [wp for wp, ok in lab.wait_idle(timeout=90.0).items() if not ok]
+        if busy:
+            LOG.warning("waypoint(s) %s still busy or silent after 90 s", ", ".join(busy))
+        time.sleep(1.0)
         after = _sff_counters(lab)
     finally:
         for cap in captures:
