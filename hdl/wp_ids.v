@@ -128,11 +128,33 @@ assign s_axil_rdata = axil_rdata_reg;
 assign s_axil_rresp = 2'b00;
 assign s_axil_rvalid = axil_rvalid_reg;
 
+// AXI4-Lite byte strobes: a write changes only the bytes whose WSTRB bit is set.
+function [31:0] strb_merge(input [31:0] cur, input [31:0] data, input [3:0] strb);
+    integer b;
+    begin
+        for (b = 0; b < 4; b = b + 1) begin
+            strb_merge[8*b +: 8] = strb[b] ? data[8*b +: 8] : cur[8*b +: 8];
+        end
+    end
+endfunction
+
+function [31:0] sig_ctrl_word(input [4:0] len, input [1:0] act);
+    begin
+        sig_ctrl_word = (32'd0 | len) << `WP_IDS_REG_SIG_CTRL_LEN_LSB;
+        sig_ctrl_word = sig_ctrl_word | ((32'd0 | act) << `WP_IDS_REG_SIG_CTRL_ACTION_LSB);
+    end
+endfunction
+
 wire [11:0] wr_off = {s_axil_awaddr[11:2], 2'b00};
 wire [11:0] rd_off = {s_axil_araddr[11:2], 2'b00};
 wire axil_wr = s_axil_awvalid && s_axil_wvalid && !axil_awready_reg && !axil_bvalid_reg;
 wire axil_rd = s_axil_arvalid && !axil_arready_reg && !axil_rvalid_reg;
-wire clear_cmd = axil_wr && wr_off == `WP_IDS_REG_CTRL && s_axil_wdata[`WP_IDS_REG_CTRL_CLEAR_LSB];
+wire clear_cmd = axil_wr && wr_off == `WP_IDS_REG_CTRL && s_axil_wdata[`WP_IDS_REG_CTRL_CLEAR_LSB]
+    && s_axil_wstrb[`WP_IDS_REG_CTRL_CLEAR_LSB / 8];
+// current values of the writable registers, as words (for the strobe merge)
+wire [31:0] cfg_word = {31'd0, cfg_dec_si_reg} << `WP_IDS_REG_CONFIG_DEC_SI_LSB;
+wire [31:0] cfg_wr = strb_merge(cfg_word, s_axil_wdata, s_axil_wstrb);
+wire [31:0] dscp_wr = strb_merge({26'd0, mark_dscp_reg}, s_axil_wdata, s_axil_wstrb);
 
 // frame events (from the write side below)
 wire               ev_frame, ev_match, ev_mark, ev_drop, ev_oversize;
@@ -167,22 +189,28 @@ always @(posedge clk) begin
         axil_awready_reg <= 1'b1;
         axil_bvalid_reg <= 1'b1;
         if (wr_off == `WP_IDS_REG_CONFIG) begin
-            cfg_dec_si_reg <= s_axil_wdata[`WP_IDS_REG_CONFIG_DEC_SI_LSB];
+            cfg_dec_si_reg <= cfg_wr[`WP_IDS_REG_CONFIG_DEC_SI_LSB];
         end
-        if (wr_off == `WP_IDS_REG_MARK_DSCP) mark_dscp_reg <= s_axil_wdata[5:0];
+        if (wr_off == `WP_IDS_REG_MARK_DSCP) mark_dscp_reg <= dscp_wr[5:0];
         for (i = 0; i < NUM_SIGS; i = i + 1) begin
             if (wr_off == `WP_IDS_REG_SIG_CTRL + i * `WP_IDS_REG_SIG_CTRL_STRIDE) begin
-                sig_len_reg[i] <= s_axil_wdata[`WP_IDS_REG_SIG_CTRL_LEN_LSB +: 5];
-                sig_act_reg[i] <= s_axil_wdata[`WP_IDS_REG_SIG_CTRL_ACTION_LSB +: 2];
+                sig_len_reg[i] <= strb_merge(sig_ctrl_word(sig_len_reg[i], sig_act_reg[i]),
+                    s_axil_wdata, s_axil_wstrb) >> `WP_IDS_REG_SIG_CTRL_LEN_LSB;
+                sig_act_reg[i] <= strb_merge(sig_ctrl_word(sig_len_reg[i], sig_act_reg[i]),
+                    s_axil_wdata, s_axil_wstrb) >> `WP_IDS_REG_SIG_CTRL_ACTION_LSB;
             end
             if (wr_off == `WP_IDS_REG_SIG_DATA0 + i * `WP_IDS_REG_SIG_DATA0_STRIDE)
-                sig_data_reg[i][0 +: 32] <= s_axil_wdata;
+                sig_data_reg[i][0 +: 32] <= strb_merge(sig_data_reg[i][0 +: 32], s_axil_wdata,
+                    s_axil_wstrb);
             if (wr_off == `WP_IDS_REG_SIG_DATA1 + i * `WP_IDS_REG_SIG_DATA1_STRIDE)
-                sig_data_reg[i][32 +: 32] <= s_axil_wdata;
+                sig_data_reg[i][32 +: 32] <= strb_merge(sig_data_reg[i][32 +: 32], s_axil_wdata,
+                    s_axil_wstrb);
             if (wr_off == `WP_IDS_REG_SIG_DATA2 + i * `WP_IDS_REG_SIG_DATA2_STRIDE)
-                sig_data_reg[i][64 +: 32] <= s_axil_wdata;
+                sig_data_reg[i][64 +: 32] <= strb_merge(sig_data_reg[i][64 +: 32], s_axil_wdata,
+                    s_axil_wstrb);
             if (wr_off == `WP_IDS_REG_SIG_DATA3 + i * `WP_IDS_REG_SIG_DATA3_STRIDE)
-                sig_data_reg[i][96 +: 32] <= s_axil_wdata;
+                sig_data_reg[i][96 +: 32] <= strb_merge(sig_data_reg[i][96 +: 32], s_axil_wdata,
+                    s_axil_wstrb);
         end
     end
 

@@ -267,6 +267,36 @@ async def test_rate(dut: Any) -> None:
         assert row["out_beats_per_cycle"] >= 0.99, f"below line rate: {row}"
 
 
+@cocotb.test()
+async def test_byte_strobes(dut: Any) -> None:
+    """AXI4-Lite byte writes (WSTRB) change only their byte lanes: signature data, SIG_CTRL
+    (LEN in byte 0, ACTION in byte 1), MARK_DSCP."""
+    from wphw.netfpga import regmap
+
+    tb, _drv = await setup(dut, p_idle=0.0, p_bp=0.0, seed=5)
+    blk = regmap.WP_IDS
+    data1 = blk.reg("SIG_DATA1").addr(1)
+    ctrl0 = blk.reg("SIG_CTRL").addr(0)
+    dscp = blk.reg("MARK_DSCP").addr()
+    other = await tb.bus.read32(blk.reg("SIG_DATA1").addr(0))
+    for addr, start, mask in ((data1, 0x11223344, 0xFFFFFFFF), (dscp, 0x2A, 0x3F)):
+        value = bytearray(start.to_bytes(4, "little"))
+        await tb.bus.write32(addr, start)
+        for off, data in ((0, b"\xa0"), (1, b"\xb1"), (3, b"\xc3"), (2, b"\xd2\xe3")):
+            await tb.axil.write(addr + off, data)
+            value[off : off + len(data)] = data
+            got = await tb.bus.read32(addr)
+            exp = int.from_bytes(value, "little") & mask
+            assert got == exp, f"{addr:#x} after {data.hex()} at byte {off}: {got:#x} != {exp:#x}"
+    # SIG_CTRL: writing byte 1 (ACTION) keeps byte 0 (LEN), and the other way round
+    await tb.bus.write32(ctrl0, (1 << 8) | 5)
+    await tb.axil.write(ctrl0 + 1, b"\x02")
+    assert await tb.bus.read32(ctrl0) == (2 << 8) | 5
+    await tb.axil.write(ctrl0, b"\x07")
+    assert await tb.bus.read32(ctrl0) == (2 << 8) | 7
+    assert await tb.bus.read32(blk.reg("SIG_DATA1").addr(0)) == other, "another element changed"
+
+
 # --- pytest side ----------------------------------------------------------------------------------
 
 
