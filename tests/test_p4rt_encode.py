@@ -266,3 +266,26 @@ def test_example_plans_encode(path: Path, example: str) -> None:
             assert enc.decode_encoded(x) == enc.canonical(e)
             n += 1
     assert n > 0
+
+
+def test_update_framing_at_every_length_boundary() -> None:
+    """update_bytes' one-byte-length fast path and the general varint path agree with a
+    straightforward length-delimited framing for every table-entry size around 127 bytes."""
+    from wphw.p4rt.encode import EncodedEntry, update_bytes
+
+    def ld(tag: bytes, payload: bytes) -> bytes:
+        n, out = len(payload), bytearray()
+        while n >= 0x80:
+            out.append((n & 0x7F) | 0x80)
+            n >>= 7
+        out.append(n)
+        return tag + bytes(out) + payload
+
+    for key_len in range(1, 140):
+        for action_len in (0, 1, 60, 126, 127, 128, 200):
+            for meter in (b"", b"\x08\x01\x10\x02"):
+                enc = EncodedEntry(1, bytes(range(key_len)), b"\x0a" * action_len, meter)
+                for kind, code in (("insert", 1), ("modify", 2), ("delete", 3)):
+                    te = enc.entry_bytes(with_action=kind != "delete")
+                    want = ld(b"\x22", bytes([8, code]) + ld(b"\x12", ld(b"\x12", te)))
+                    assert update_bytes(kind, enc) == want, (key_len, action_len, meter, kind)

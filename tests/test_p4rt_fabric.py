@@ -384,3 +384,35 @@ def test_restart_during_delete_phase(server: P4RuntimeTestServer) -> None:
         new = [*sff_entries(20, 100), classify(100)]
         f.apply(FakePlan({"s1": new}))
         assert set(f.read("s1")) == {Encoder(SCHEMA).canonical(e) for e in new}
+
+
+def test_apply_pauses_gc_and_restores_it(server: P4RuntimeTestServer) -> None:
+    """The collector is off while a plan is written and on again afterwards, also after a
+    failed apply; a caller that had it disabled keeps it disabled."""
+    import gc
+
+    seen: list[bool] = []
+
+    def record(update: Any) -> None:
+        seen.append(gc.isenabled())
+        return None
+
+    assert gc.isenabled()
+    with fabric(server) as f:
+        server.inject = record
+        f.apply(FakePlan({"s1": [*path(1), classify(1)]}))
+        assert seen and not any(seen), "gc ran during the writes"
+        assert gc.isenabled()
+        server.inject = lambda u: (
+            (rpc_code.INVALID_ARGUMENT, "no") if u.entity.table_entry.priority else None
+        )
+        with pytest.raises(P4RuntimeWriteError):
+            f.apply(FakePlan({"s1": [*path(2), classify(2)]}))
+        assert gc.isenabled()
+        server.inject = None
+        gc.disable()
+        try:
+            f.apply(FakePlan({"s1": [*path(3), classify(3)]}))
+            assert not gc.isenabled()
+        finally:
+            gc.enable()

@@ -82,6 +82,21 @@ def compute_ops(
     return [[op._replace(phase=i) for op in ops] for i, ops in enumerate(phases)]
 
 
+def compute_deletes(
+    desired: Mapping[bytes, EncodedEntry],
+    installed: Mapping[bytes, EncodedEntry],
+    edge_table_ids: frozenset[int],
+) -> list[list[Op]]:
+    """Only the delete phases of :func:`compute_ops` (after the upsert phases were streamed,
+    ``installed`` holds every desired entry: what is left is what to remove)."""
+    phases: list[list[Op]] = [[], [], [], []]
+    for key, old in installed.items():
+        if key not in desired and not old.is_default:  # defaults are never deleted
+            phase = EDGE_DELETE if old.table_id in edge_table_ids else PATH_DELETE
+            phases[phase].append(Op(phase, "delete", old, old))
+    return phases
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Change:
     """One difference on one switch, by short names."""

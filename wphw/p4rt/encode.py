@@ -110,7 +110,19 @@ class EncodedEntry(NamedTuple):
 def update_bytes(kind: UpdateKind, enc: EncodedEntry) -> bytes:
     """A serialized ``p4.v1.Update``, framed as field ``updates`` (4) of a WriteRequest."""
     # P4Runtime: a DELETE needs only the key.
-    te = enc.entry_bytes(with_action=kind != "delete")
+    key, action = enc.key, enc.action
+    if kind == "delete" or not action:
+        te = key
+    elif enc.meter:
+        te = enc.entry_bytes()
+    else:
+        n = len(action)
+        te = key + (b"\x1a" + _SMALL[n] if n < 0x80 else b"\x1a" + _varint(n)) + action
+    n = len(te)
+    if n <= 0x79:  # the common case: every length fits one byte (the update is n + 6 bytes)
+        # Update.type (field 1), Update.entity (2) = Entity.table_entry (2) = te
+        update = _UPDATE_TYPE_BYTES[kind] + b"\x12" + _SMALL[n + 2] + b"\x12" + _SMALL[n] + te
+        return b"\x22" + _SMALL[len(update)] + update  # WriteRequest.updates = 4
     entity = _ld(b"\x12", te)  # Entity.table_entry = 2
     update = _UPDATE_TYPE_BYTES[kind] + _ld(b"\x12", entity)  # Update.type = 1, entity = 2
     return _ld(b"\x22", update)  # WriteRequest.updates = 4
