@@ -790,6 +790,9 @@ class _Run:
         batch: list[Op] = []
         parts: list[bytes] = []
         pending: set[asyncio.Task[None]] = set()
+        # A small plan goes in a few batches of about a quarter of it, so the last Write (the
+        # one nothing overlaps) is short; a large one in full batches (fewer RPCs).
+        size = min(size, max(_EARLY_BATCH, len(self.entries) // 4))
         threshold = min(size, _EARLY_BATCH)
         try:
             for n, e in enumerate(self.entries):
