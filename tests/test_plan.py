@@ -328,3 +328,34 @@ def test_chain_end_last_pe_shares_paths_across_subscribers() -> None:
     assert shared.entry_count() < back.entry_count()
     with pytest.raises(PolicyError, match="unknown chain_end"):
         policy_from_dict({"chain_end": "somewhere", "subscribers": {}})
+
+
+def test_compile_pauses_gc_and_restores_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """compile runs with the cyclic GC off (wphw/_gc.py) and switches it back on, also when it
+    raises; a caller that had it off keeps it off."""
+    import gc
+
+    import wphw.plan as plan_mod
+
+    seen: list[bool] = []
+    real = plan_mod._check_policy_against_topology
+
+    def spy(policy: Any, topology: Any) -> None:
+        seen.append(gc.isenabled())
+        real(policy, topology)
+
+    monkeypatch.setattr(plan_mod, "_check_policy_against_topology", spy)
+    pes = [{"name": "ids1", "services": ["ids"], "kind": "software", "capacity": 1}]
+    topo = line(pes)
+    assert gc.isenabled()
+    compile_(topo, rule("a", ["ids", "drop"]))
+    assert seen == [False] and gc.isenabled()
+    with pytest.raises(PolicyError):
+        compile_(topo, rule("a", ["ids", "drop"]), rule("b", ["ids", "drop"], proto="udp"))
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        compile_(topo, rule("a", ["ids", "drop"]))
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -29,6 +29,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from wphw._gc import gc_paused
 from wphw.entries import (
     LPM,
     Action,
@@ -314,8 +315,28 @@ def compile(
     failure mode (``bypass``: skipped, ``block``: the rule drops). ``share_paths=False`` gives
     every rule its own paths (the naive translation, kept as the benchmark baseline).
     Raises PolicyError/TopologyError naming the rule or element at fault; never returns a
-    partial plan.
+    partial plan. Runs with the cyclic GC paused (wphw/_gc.py).
     """
+    with gc_paused():
+        return _compile(
+            policy,
+            topology,
+            previous=previous,
+            failed_pes=failed_pes,
+            routes=routes,
+            share_paths=share_paths,
+        )
+
+
+def _compile(
+    policy: Policy,
+    topology: Topology,
+    *,
+    previous: Plan | None,
+    failed_pes: Iterable[str],
+    routes: bool,
+    share_paths: bool,
+) -> Plan:
     failed = frozenset(failed_pes)
     unknown_failed = failed - set(topology.pes)
     if unknown_failed:

@@ -24,12 +24,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import hashlib
 import logging
 import threading
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -37,6 +36,7 @@ from typing import Any, Protocol, TypeVar
 import grpc
 from finsy.proto import p4i, p4r, rpc_code, rpc_status
 
+from wphw._gc import gc_paused
 from wphw.entries import Action, TableEntry
 from wphw.errors import PlanError, SchemaError, SwitchConnectionError, WphwError, WriteError
 from wphw.netfpga.bus import RegisterBus
@@ -590,33 +590,6 @@ class _PhaseFailed(Exception):
         self.failures = failures
 
 
-_GC_PAUSES = 0
-_GC_WAS_ENABLED = False
-_GC_LOCK = threading.Lock()
-
-
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection while a plan is written: an install allocates a few
-    objects per entry that all stay alive until it ends (encoded entries, updates), so the
-    collector's passes over them are pure overhead (about 15 % of the client's CPU time for
-    100,000 entries, bench/install_rate.py). Reference counting still frees everything; the
-    collector is re-enabled (if it was) when the last concurrent install ends."""
-    global _GC_PAUSES, _GC_WAS_ENABLED
-    with _GC_LOCK:
-        if _GC_PAUSES == 0:
-            _GC_WAS_ENABLED = gc.isenabled()
-            gc.disable()
-        _GC_PAUSES += 1
-    try:
-        yield
-    finally:
-        with _GC_LOCK:
-            _GC_PAUSES -= 1
-            if _GC_PAUSES == 0 and _GC_WAS_ENABLED:
-                gc.enable()
-
-
 # The first Write of a phase carries this many updates; each next one twice as many, up to
 # batch_size.
 _EARLY_BATCH = 128
@@ -1083,7 +1056,7 @@ class AsyncFabric:
                 seconds=time.perf_counter() - t0,
                 diff=d,
             )
-        with _gc_paused():
+        with gc_paused():
             return await self._apply(plan, progress, t0)
 
     async def _apply(self, plan: PlanLike, progress: Progress | None, t0: float) -> ApplyResult:
