@@ -99,7 +99,7 @@ def simulator_available(sim: str) -> str | None:
                 os.environ["PATH"] = f"{wheel.parent}{os.pathsep}{path}"
             # the 5.48 wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, so g++ gets the
             # precompiled header as an input file once a model is split into several .cpp files
-            # (wp_waypoint_all); "-include" is what Verilator's configure sets for GCC
+            # (wp_cosim_top); "-include" is what Verilator's configure sets for GCC
             flags = os.environ.get("MAKEFLAGS", "")
             if "CFG_CXXFLAGS_PCH_I" not in flags:
                 os.environ["MAKEFLAGS"] = f"{flags} CFG_CXXFLAGS_PCH_I=-include".strip()

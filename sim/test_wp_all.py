@@ -1,6 +1,6 @@
 """All five PEs behind one waypoint: randomized run with service chains through every PE.
 
-DUT: ``sim/wp_waypoint_all.v`` — ``wp_waypoint`` with wp_fw (PE 0) and wp_nat (PE 1) inside,
+DUT: ``sim/wp_cosim_top.v`` — ``wp_waypoint`` with wp_fw (PE 0) and wp_nat (PE 1) inside,
 and wp_chacha20 encrypt (PE 2), wp_ids (PE 3) and wp_chacha20 decrypt (PE 4) on its external PE
 ports. Everything is configured through the typed drivers (``wphw.netfpga``).
 
@@ -67,7 +67,7 @@ from wphw.netfpga.drivers import FwRule, NatMapping, WaypointEntry
 from wphw.pe import esp
 
 REPO = Path(__file__).resolve().parents[1]
-TOP = REPO / "sim" / "wp_waypoint_all.v"
+TOP = REPO / "sim" / "wp_cosim_top.v"
 
 PE_FW, PE_NAT, PE_ENC, PE_IDS, PE_DEC = 0, 1, 2, 3, 4
 PE_NAMES = {PE_FW: "fw", PE_NAT: "nat", PE_ENC: "encrypt", PE_IDS: "ids", PE_DEC: "decrypt"}
@@ -810,7 +810,7 @@ def test_wp_all() -> None:
     """The CI version: directed frames (60..9216 B) and 200 random ones of 60..2000 B (about
     4 minutes on Icarus, whose time goes into the two unrolled ChaCha20 cores)."""
     run_cocotb(
-        toplevel="wp_waypoint_all",
+        toplevel="wp_cosim_top",
         module="sim.test_wp_all",
         parameters=PARAMS,
         extra_env={
@@ -826,7 +826,7 @@ def test_wp_all_long(request: pytest.FixtureRequest) -> None:
     """``SIM=verilator pytest -m slow sim/test_wp_all.py`` (WP_LONG_FRAMES, default 100,000)."""
     require_slow(request.config)
     run_cocotb(
-        toplevel="wp_waypoint_all",
+        toplevel="wp_cosim_top",
         module="sim.test_wp_all",
         parameters=PARAMS,
         extra_env={"WP_FRAMES": os.environ.get("WP_LONG_FRAMES", "100000")},

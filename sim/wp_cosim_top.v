@@ -1,9 +1,11 @@
 // wp_cosim_top: wp_waypoint with its external PEs wired in, as the plan's FPGA layout expects
 // (wphw/netfpga/plan.py DEFAULT_LAYOUT): PE 0 = wp_fw and PE 1 = wp_nat (inside wp_waypoint),
-// PE 2 = wp_chacha20 (register slot 3), PE 3 = wp_ids (slot 4), PE 4 = a second wp_chacha20
-// (slot 5) so one waypoint can encrypt and decrypt. Simulation top for sim/test_plan_registers.py
-// and the co-simulated PE (sim/cosim_bridge.py); not a board wrapper.
-
+// PE 2 = wp_chacha20 (register slot 3, encrypt), PE 3 = wp_ids (slot 4), PE 4 = a second
+// wp_chacha20 (slot 5, decrypt), so one waypoint can encrypt and decrypt; each ChaCha20's mode
+// can be changed through CONFIG.DECRYPT. The external PEs' buffer sizes are parameters (the long
+// run gives the IDS a frame buffer smaller than the largest frame: its OVERSIZE path).
+// Simulation top for sim/test_plan_registers.py, sim/test_wp_all.py and the co-simulated PE
+// (sim/cosim_bridge.py); not a board wrapper.
 `resetall
 `timescale 1ns / 1ps
 `default_nettype none
@@ -16,7 +18,13 @@ module wp_cosim_top #(
     // NAT mappings
     parameter NAT_MAPPINGS = 8,
     // IDS signatures
-    parameter IDS_SIGS = 4
+    parameter IDS_SIGS = 4,
+    // IDS frame buffer in 32-byte beats (longer frames are dropped as OVERSIZE)
+    parameter IDS_FRAME_DEPTH = 512,
+    // ChaCha20 data FIFO depth in beats (both instances)
+    parameter CHACHA_FIFO_DEPTH = 64,
+    // ChaCha20 keystream FIFO depth in 64-byte blocks (both instances)
+    parameter CHACHA_KS_DEPTH = 32
 ) (
     input  wire          clk,
     input  wire          rst,
@@ -128,12 +136,25 @@ wp_waypoint #(
     .s_axil_rdata(pa_rdata[i*32 +: 32]), .s_axil_rresp(pa_rresp[i*2 +: 2]), \
     .s_axil_rvalid(pa_rvalid[i]), .s_axil_rready(pa_rready[i])
 
-// PE 2: ChaCha20 (mode set by CONFIG.DECRYPT)
-wp_chacha20 #(.DECRYPT(0)) chacha20_a_inst (`WP_COSIM_PE_PORTS(0));
+// PE 2: ChaCha20, encrypt
+wp_chacha20 #(
+    .DECRYPT(0),
+    .FIFO_DEPTH(CHACHA_FIFO_DEPTH),
+    .KS_DEPTH(CHACHA_KS_DEPTH)
+) encrypt_inst (`WP_COSIM_PE_PORTS(0));
+
 // PE 3: IDS
-wp_ids #(.NUM_SIGS(IDS_SIGS)) ids_inst (`WP_COSIM_PE_PORTS(1));
-// PE 4: second ChaCha20
-wp_chacha20 #(.DECRYPT(1)) chacha20_b_inst (`WP_COSIM_PE_PORTS(2));
+wp_ids #(
+    .NUM_SIGS(IDS_SIGS),
+    .FRAME_DEPTH(IDS_FRAME_DEPTH)
+) ids_inst (`WP_COSIM_PE_PORTS(1));
+
+// PE 4: ChaCha20, decrypt
+wp_chacha20 #(
+    .DECRYPT(1),
+    .FIFO_DEPTH(CHACHA_FIFO_DEPTH),
+    .KS_DEPTH(CHACHA_KS_DEPTH)
+) decrypt_inst (`WP_COSIM_PE_PORTS(2));
 
 `undef WP_COSIM_PE_PORTS
 
