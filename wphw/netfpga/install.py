@@ -150,7 +150,9 @@ class FpgaInstall:
         """Configure changed PE blocks and add missing dispatch rows into free rows.
         ``dry_run``: read and decide, write nothing (``results`` says what would change)."""
         # Check every waypoint (attach, room in the table) before writing to any.
-        plans: dict[str, tuple[list[DispatchEntry], dict[int, DispatchEntry]]] = {}
+        plans: dict[
+            str, tuple[list[DispatchEntry], list[DispatchEntry], dict[int, DispatchEntry]]
+        ] = {}
         for wp in self.waypoints:
             drv = await WaypointDriver.attach(self._bus(wp), name=f"waypoint {wp}")
             self._drivers[wp] = drv
@@ -165,13 +167,13 @@ class FpgaInstall:
                     f"use and the plan adds {len(new)}: make-before-break needs room for old and "
                     "new entries side by side (install in two steps, or a build with more rows)"
                 )
-            plans[wp] = (new, have)
+            plans[wp] = (want, new, have)
         for wp in self.waypoints:
             result = self.results.setdefault(wp, WaypointInstall(waypoint=wp))
             await self._configure_blocks(wp, result, dry_run)
-            new, have = plans[wp]
+            want, new, have = plans[wp]
             drv = self._drivers[wp]
-            want_keys = {e.key: e for e in dispatch_entries(self.by_waypoint[wp])}
+            want_keys = {e.key: e for e in want}
             default = [w for w in self.by_waypoint[wp] if w.register == "DEFAULT_PORT"]
             for w in default:
                 if await drv.read("DEFAULT_PORT") != w.value:

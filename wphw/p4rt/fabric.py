@@ -689,7 +689,7 @@ class _Run:
                 details = [(-1, exc.message)] * len(ops)
             for i, (op, (code, message)) in enumerate(zip(ops, details, strict=True)):
                 if code == rpc_code.OK:
-                    self._applied(op)
+                    self._applied((op,))
                 else:
                     self.failures.append(
                         UpdateFailure(
@@ -709,6 +709,11 @@ class _Run:
                 len(ops),
             )
             return
+        self._applied(ops)
+        self.fabric._progress_add(len(ops))
+
+    def _applied(self, ops: Iterable[Op]) -> None:
+        """Record updates the switch accepted in ``installed`` and the counts."""
         counts, installed = self.counts, self.installed
         for op in ops:
             if op.kind == "delete":
@@ -716,14 +721,6 @@ class _Run:
             else:
                 installed[op.enc.key] = op.enc
             counts[op.kind] += 1
-        self.fabric._progress_add(len(ops))
-
-    def _applied(self, op: Op) -> None:
-        self.counts[op.kind] += 1
-        if op.kind == "delete":
-            self.installed.pop(op.enc.key, None)
-        else:
-            self.installed[op.enc.key] = op.enc
 
     async def _run_ops(self, ops: Sequence[Op]) -> None:
         size = self.fabric.batch_size
