@@ -17,7 +17,8 @@ real gRPC without simple_switch_grpc. What it enforces, following PI's ``device_
   if any fails the RPC status is UNKNOWN and ``grpc-status-details-bin`` carries a
   google.rpc.Status with one p4.v1.Error per update (OK for those that were applied).
 
-Test hooks: ``inject`` (fail chosen updates), ``crash_after_writes`` (drop the connection and
+Test hooks: ``inject`` (fail chosen updates), ``read_delay`` / ``read_error`` (a slow or
+failing Read), ``crash_after_writes`` (drop the connection and
 lose all state, as a restarted simple_switch_grpc does), per-entry direct counters, and
 counts of Write RPCs and updates.
 """
@@ -94,6 +95,9 @@ class P4RuntimeTestServer(p4r_grpc.P4RuntimeServicer):  # type: ignore[misc]
         self.set_pipeline_rpcs = 0
         # Return (code, message) to fail an update before it is applied, or None.
         self.inject: Callable[[Any], tuple[int, str] | None] | None = None
+        # Answer Reads only after this many seconds / fail the next Read with (code, message).
+        self.read_delay = 0.0
+        self.read_error: tuple[grpc.StatusCode, str] | None = None
         # Crash (drop every connection, lose all state, refuse connections for `down_for` s)
         # when the Write RPC with this 1-based number arrives.
         self.crash_after_writes: int | None = None
@@ -503,6 +507,11 @@ class P4RuntimeTestServer(p4r_grpc.P4RuntimeServicer):  # type: ignore[misc]
     # -- read -------------------------------------------------------------------------------
 
     async def Read(self, request: Any, context: Any) -> AsyncIterator[Any]:
+        if self.read_delay:
+            await asyncio.sleep(self.read_delay)
+        if self.read_error is not None:
+            error, self.read_error = self.read_error, None
+            await context.abort(*error)
         if self.state.p4info is None:
             await context.abort(
                 grpc.StatusCode.FAILED_PRECONDITION,

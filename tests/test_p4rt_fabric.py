@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import grpc
 import pytest
 from finsy.proto import p4r, rpc_code
 from p4rt_common import TEST_P4INFO, FakePlan, Sw, sff, sff_entries
@@ -223,6 +224,34 @@ def test_failure_on_one_switch_rolls_back_all(
         assert "phase 1 (edge upserts)" in str(info.value)
         assert info.value.rolled_back
         assert (installed(a), installed(b)) == snap
+
+
+def test_read_overlaps_encoding_and_a_failed_read_rolls_back_the_others(
+    two_servers: tuple[P4RuntimeTestServer, P4RuntimeTestServer],
+) -> None:
+    """apply starts each switch's Read and encodes while it runs; nothing is written to a
+    switch before its Read is back; if one switch's Read fails, the switches that already
+    wrote are rolled back."""
+    a, b = two_servers
+    with fabric(a, b, batch_size=4) as f:
+        f.apply(FakePlan({"s1": [*path(1), classify(1)], "s2": [*path(1)]}))
+        snap = (installed(a), installed(b))
+        writes_b = b.write_rpcs
+        b.read_delay = 0.3
+        b.read_error = (grpc.StatusCode.INTERNAL, "read broke")
+        new = FakePlan(
+            {"s1": [*(e for s in (2, 3, 4) for e in path(s, 3)), classify(2)], "s2": path(2)}
+        )
+        with pytest.raises(SwitchConnectionError, match=r"s2 at .*Read failed.*read broke"):
+            f.apply(new)
+        assert a.write_rpcs > 0 and b.write_rpcs == writes_b  # s1 wrote, s2 never did
+        assert (installed(a), installed(b)) == snap  # s1 rolled back, s2 untouched
+        # A slow Read: the plan still goes in, and only after the Read came back.
+        r = f.apply(new)
+        assert {s.switch: (s.inserted, s.modified) for s in r.switches} == {
+            "s1": (9, 1),
+            "s2": (2, 0),
+        }
 
 
 def test_arbitration_takeover(server: P4RuntimeTestServer) -> None:

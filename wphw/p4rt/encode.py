@@ -25,6 +25,7 @@ Encoding rules (P4Runtime 1.3 §8.3):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Literal, NamedTuple, TypeAlias
 
 from finsy.proto import p4r
@@ -228,6 +229,9 @@ class Encoder:
         self._tables_by_id: dict[int, _TableCodec] = {}
         self._actions: dict[tuple[int, str], _ActionCodec] = {}
         self._actions_by_id: dict[int, _ActionCodec] = {}
+        # entry.table → entry.action.name → generated encoders, one per entry shape seen.
+        self._fast: dict[str, dict[str, list[_FastEncoder]]] = {}
+        self._shapes: set[tuple[object, ...]] = set()
 
     # -- caches ---------------------------------------------------------------------------
 
@@ -293,7 +297,46 @@ class Encoder:
     # -- encode ---------------------------------------------------------------------------
 
     def encode_entry(self, entry: TableEntry) -> EncodedEntry:
-        """Validate ``entry`` and encode it to canonical wire bytes."""
+        """Validate ``entry`` and encode it to canonical wire bytes.
+
+        Entries of a shape seen before (same table, action, match field names and kinds,
+        parameter names, in the same order) go through a generated encoder for that shape
+        (:func:`_compile_fast`): about twice as fast, same bytes. Anything it does not cover
+        (a value out of range, a don't-care field, a default entry, a meter, a new shape)
+        falls through to :meth:`encode_general`, which also raises the errors.
+        """
+        by_action = self._fast.get(entry.table)
+        if by_action is not None:
+            for fast in by_action.get(entry.action.name, ()):
+                x = fast(entry)
+                if x is not None:
+                    return x
+        x = self.encode_general(entry)
+        self._learn(entry)
+        return x
+
+    def _learn(self, entry: TableEntry) -> None:
+        """After ``entry`` encoded: generate an encoder for its shape (at most
+        _MAX_SHAPES per table and action; entries that omit a field are not learned)."""
+        if entry.is_default or entry.meter is not None:
+            return
+        shape = (
+            entry.table,
+            entry.action.name,
+            tuple((n, type(mv)) for n, mv in entry.match),
+            tuple(n for n, _ in entry.action.params),
+        )
+        if shape in self._shapes:
+            return
+        shapes = self._fast.setdefault(entry.table, {}).setdefault(entry.action.name, [])
+        if len(shapes) >= _MAX_SHAPES:
+            return
+        self._shapes.add(shape)
+        tc = self._table(entry.table)
+        shapes.append(_compile_fast(tc, self._action(tc, entry.action.name), entry))
+
+    def encode_general(self, entry: TableEntry) -> EncodedEntry:
+        """:meth:`encode_entry` without the generated per-shape encoders."""
         tc = self._table(entry.table)
         prio = entry.priority
         if entry.is_default:
@@ -377,10 +420,18 @@ class Encoder:
                     v &= fmax ^ ((1 << (width - plen)) - 1)
                     vb = v.to_bytes((v.bit_length() + 7) >> 3 or 1, "big")
                     n = len(vb)
+                    pl = S[plen] if plen < 0x80 else _varint(plen)  # /128 takes two bytes
                     fms.append(
                         (
                             f.id,
-                            f.prefix + b"\x22" + S[n + 4] + b"\x0a" + S[n] + vb + b"\x10" + S[plen],
+                            f.prefix
+                            + b"\x22"
+                            + S[n + 3 + len(pl)]
+                            + b"\x0a"
+                            + S[n]
+                            + vb
+                            + b"\x10"
+                            + pl,
                         )
                     )
             elif t is Range:
@@ -611,6 +662,153 @@ class Encoder:
 
     def decode_encoded(self, enc: EncodedEntry) -> TableEntry:
         return self.decode(p4r.TableEntry.FromString(enc.entry_bytes()))
+
+
+_FastEncoder: TypeAlias = Callable[[TableEntry], "EncodedEntry | None"]
+_MAX_SHAPES = 8
+
+
+def _compile_fast(tc: _TableCodec, ac: _ActionCodec, example: TableEntry) -> _FastEncoder:
+    """Generate an encoder for entries shaped like ``example`` (a valid, non-default entry
+    without a meter): the same match field names and value types in the same order and the
+    same parameter names in the same order. It returns the same :class:`EncodedEntry` as
+    :meth:`Encoder.encode_general`, or None for anything else (another shape, a value out of
+    range, a don't-care ternary/LPM/range, priority out of range), which the general
+    encoder then handles or rejects. Its source is kept as ``__source__``."""
+    lines = ["def fast(e):"]
+    add = lines.append
+    ns: dict[str, Any] = {
+        "S": _SMALL,
+        "V": _varint,
+        "EE": EncodedEntry,
+        "Exact": Exact,
+        "Ternary": Ternary,
+        "LPM": LPM,
+        "Range": Range,
+    }
+
+    def const(name: str, value: object) -> str:
+        ns[name] = value
+        return name
+
+    def to_b(var: str) -> str:
+        return f"{var}.to_bytes(({var}.bit_length() + 7) >> 3 or 1, 'big')"
+
+    add("    if e.is_default or e.meter is not None:")
+    add("        return None")
+    add("    p = e.priority")
+    if tc.needs_priority:
+        add(f"    if not 0 < p <= {_MAX_PRIORITY}:")
+    else:
+        add("    if p:")
+    add("        return None")
+    match = example.match
+    k = len(match)
+    add("    m = e.match")
+    add(f"    if len(m) != {k}:")
+    add("        return None")
+    if k:
+        add("    " + ", ".join(f"(n{i}, v{i})" for i in range(k)) + (" = m" if k > 1 else ", = m"))
+        conds = []
+        for i, (name, mv) in enumerate(match):
+            conds.append(f"n{i} != {const(f'N{i}', name)}")
+            conds.append(f"type(v{i}) is not {type(mv).__name__}")
+        add(f"    if {' or '.join(conds)}:")
+        add("        return None")
+    # One framed FieldMatch per field, in field-id order.
+    order = sorted(range(k), key=lambda i: tc.field(match[i][0]).id)
+    for i in order:
+        name, mv = match[i]
+        f = tc.field(name)
+        pre = const(f"P{i}", f.prefix)
+        lp = len(f.prefix)
+        fmax = f.max
+        if isinstance(mv, Exact):
+            tag = b"\x12" if f.kind == "exact" else b"\x3a"  # FieldMatch.exact / .optional
+            add(f"    x = v{i}.value")
+            add(f"    if not 0 <= x <= {fmax}:")
+            add("        return None")
+            add(f"    b = {to_b('x')}")
+            add("    n = len(b)")
+            add(
+                f"    f{i} = b'\\x12' + S[n + {lp + 4}] + {pre} + {tag!r} + S[n + 2] + b'\\x0a' + S[n] + b"
+            )
+        elif isinstance(mv, Ternary):
+            add(f"    x, y = v{i}.value, v{i}.mask")
+            add(f"    if not (0 <= x <= {fmax} and 0 < y <= {fmax}):")
+            add("        return None")
+            add("    x &= y")
+            add(f"    b = {to_b('x')}")
+            add(f"    c = {to_b('y')}")
+            add("    n = len(b) + len(c) + 4")
+            add(
+                f"    f{i} = b'\\x12' + S[n + {lp + 2}] + {pre} + b'\\x1a' + S[n]"
+                " + b'\\x0a' + S[len(b)] + b + b'\\x12' + S[len(c)] + c"
+            )
+        elif isinstance(mv, LPM):
+            width = f.info.bitwidth
+            masks = const(f"M{i}", tuple(fmax ^ ((1 << (width - p)) - 1) for p in range(width + 1)))
+            add(f"    x, q = v{i}.value, v{i}.prefix_len")
+            add(f"    if not (0 <= x <= {fmax} and 0 < q <= {min(width, 0x7F)}):")
+            add("        return None")
+            add(f"    x &= {masks}[q]")
+            add(f"    b = {to_b('x')}")
+            add("    n = len(b)")
+            add(
+                f"    f{i} = b'\\x12' + S[n + {lp + 6}] + {pre} + b'\\x22' + S[n + 4]"
+                " + b'\\x0a' + S[n] + b + b'\\x10' + S[q]"
+            )
+        else:
+            assert isinstance(mv, Range)
+            add(f"    x, y = v{i}.low, v{i}.high")
+            add(f"    if not 0 <= x <= y <= {fmax} or (x == 0 and y == {fmax}):")
+            add("        return None")
+            add(f"    b = {to_b('x')}")
+            add(f"    c = {to_b('y')}")
+            add("    n = len(b) + len(c) + 4")
+            add(
+                f"    f{i} = b'\\x12' + S[n + {lp + 2}] + {pre} + b'\\x32' + S[n]"
+                " + b'\\x0a' + S[len(b)] + b + b'\\x12' + S[len(c)] + c"
+            )
+    key = [const("HEAD", tc.head), *(f"f{i}" for i in order)]
+    if tc.needs_priority:
+        key.append("b'\\x20' + (S[p] if p < 128 else V(p))")
+    add(f"    key = {' + '.join(key)}")
+    # The action: parameters in parameter-id order.
+    params = example.action.params
+    j = len(params)
+    add("    a = e.action.params")
+    add(f"    if len(a) != {j}:")
+    add("        return None")
+    if j:
+        add("    " + ", ".join(f"(a{i}, w{i})" for i in range(j)) + (" = a" if j > 1 else ", = a"))
+        add(
+            "    if "
+            + " or ".join(f"a{i} != {const(f'A{i}', n)}" for i, (n, _) in enumerate(params))
+            + ":"
+        )
+        add("        return None")
+    porder = sorted(range(j), key=lambda i: ac.by_name[params[i][0]].bit)
+    for i in porder:
+        prm = ac.by_name[params[i][0]]
+        add(f"    if not 0 <= w{i} <= {prm.max}:")
+        add("        return None")
+        add(f"    b{i} = {to_b(f'w{i}')}")
+    body = [const("AHEAD", ac.head)]
+    for i in porder:
+        prm = ac.by_name[params[i][0]]
+        body.append(
+            f"b'\\x22' + S[len(b{i}) + {prm.plen}] + {const(f'Q{i}', prm.prefix)}"
+            f" + b'\\x1a' + S[len(b{i})] + b{i}"
+        )
+    add(f"    body = {' + '.join(body)}")
+    add("    n = len(body)")
+    add(f"    return EE({tc.info.id}, key, b'\\x0a' + (S[n] if n < 128 else V(n)) + body, b'')")
+    source = "\n".join(lines) + "\n"
+    exec(compile(source, f"<wphw fast encoder {tc.info.short}/{ac.info.short}>", "exec"), ns)
+    fast: Any = ns["fast"]
+    fast.__source__ = source
+    return fast  # type: ignore[no-any-return]
 
 
 def _meter_bytes(table: str, meter: tuple[int, int, int, int]) -> bytes:

@@ -51,7 +51,7 @@ from wphw.p4rt.diff import (
     compute_ops,
     make_switch_diff,
 )
-from wphw.p4rt.encode import EncodedEntry, Encoder, describe, update_bytes
+from wphw.p4rt.encode import EncodedEntry, Encoder, UpdateKind, describe, update_bytes
 from wphw.p4rt.schema import Schema, TableInfo
 
 LOG = logging.getLogger("wphw.p4rt")
@@ -590,9 +590,12 @@ class _PhaseFailed(Exception):
         self.failures = failures
 
 
-# The first Write of a phase carries this many updates; each next one twice as many, up to
-# batch_size.
+# The first Write of a phase carries _FIRST_BATCH updates; each next one twice as many, up to
+# batch_size (for a small plan: a quarter of it, but at least _EARLY_BATCH).
+_FIRST_BATCH = 32
 _EARLY_BATCH = 128
+# stream_upserts lets the event loop run after this many entries.
+_YIELD_EVERY = 16
 
 
 class _Run:
@@ -612,7 +615,7 @@ class _Run:
             {self.encoder.table(e.table).id for e in entries if e.is_default}
         )
         self.installed: dict[bytes, EncodedEntry] = {}
-        self.snapshot: dict[bytes, EncodedEntry] = {}
+        self.snapshot: dict[bytes, EncodedEntry] | None = None  # None: not read yet
         self.desired: dict[bytes, EncodedEntry] = {}
         self.failures: list[UpdateFailure] = []
         self.needs_resync = False
@@ -740,30 +743,40 @@ class _Run:
             self._edge_by_name[table] = edge
         return edge
 
-    async def stream_upserts(self, phase: int) -> None:
+    async def read_snapshot(self) -> None:
+        """Read what the switch holds (retrying over reconnects) and keep it as the state a
+        rollback returns to."""
+        await self.fabric._retrying(self.client, self.read_installed)
+        self.snapshot = dict(self.installed)
+
+    async def stream_upserts(self, phase: int, read: asyncio.Future[None] | None = None) -> None:
         """Phase 0 (path tables) or 1 (edge tables): encode that part of the plan and write
         its inserts/modifies while encoding goes on, so the client overlaps the switch.
 
-        The per-entry work is kept to the encoding itself (this loop is the client's share of
-        an install's time, bench/install_rate.py): the framed update is built as the entry is
-        encoded, bookkeeping is per batch."""
+        ``read`` (phase 0): the Read of what is installed, still in flight; entries are
+        encoded (not yet diffed) while it runs, and the first Write goes out as soon as it is
+        back. The switch is the bound of an install (bench/install_rate.py), so what matters
+        is that it starts early and never waits: the first Write is small (_FIRST_BATCH) and
+        the next ones double up to batch_size; a small plan is cut into batches of about a
+        quarter of it, so the last Write, which nothing overlaps, is short. The loop yields
+        every _YIELD_EVERY entries: a gRPC aio call advances (its Read response, the next
+        Write) only when the loop runs."""
         if phase == 0:
             self.desired = {}
         want_edge = phase == 1
         size = self.fabric.batch_size
         window = self.fabric.window
-        installed = self.installed
         desired = self.desired
         owned = self.fabric_owned_ids
         encode = self.encoder.encode_entry
         edge_by_name = self._edge_by_name
+        encoded: list[EncodedEntry] = []  # encoded while the Read runs, not yet diffed
         batch: list[Op] = []
         parts: list[bytes] = []
         pending: set[asyncio.Task[None]] = set()
-        # A small plan goes in a few batches of about a quarter of it, so the last Write (the
-        # one nothing overlaps) is short; a large one in full batches (fewer RPCs).
         size = min(size, max(_EARLY_BATCH, len(self.entries) // 4))
-        threshold = min(size, _EARLY_BATCH)
+        threshold = min(size, _FIRST_BATCH)
+        diff = self._diff_into
         try:
             for n, e in enumerate(self.entries):
                 edge = edge_by_name.get(e.table)
@@ -776,21 +789,17 @@ class _Run:
                 if (key in desired or x.table_id not in owned) and self._add_desired(e) is None:
                     continue  # a duplicate (a conflicting one or a foreign table raises)
                 desired[key] = x
-                old = installed.get(key)
-                if old is None:
-                    if len(key) <= 8 and key.endswith(b"\x40\x01"):  # x.is_default: MODIFY it
-                        batch.append(Op(phase, "modify", x, None))
-                        parts.append(update_bytes("modify", x))
-                    else:
-                        batch.append(Op(phase, "insert", x, None))
-                        parts.append(update_bytes("insert", x))
-                elif old.action != x.action or old.meter != x.meter:
-                    batch.append(Op(phase, "modify", x, old))
-                    parts.append(update_bytes("modify", x))
+                if read is None:
+                    diff(phase, x, batch, parts)
+                else:
+                    encoded.append(x)
+                    if read.done() or len(encoded) >= size:
+                        await read  # raises what the Read raised
+                        read = None
+                        for y in encoded:
+                            diff(phase, y, batch, parts)
+                        encoded = []
                 if len(batch) >= threshold:
-                    # Batches ramp up from _EARLY_BATCH to batch_size (doubling), so the switch
-                    # starts while the rest is encoded (small plans overlap too) and large plans
-                    # still go in full batches.
                     threshold = min(size, threshold * 2)
                     if len(pending) >= window:
                         _, pending = await asyncio.wait(
@@ -799,16 +808,34 @@ class _Run:
                     pending.add(asyncio.ensure_future(self._submit(batch, b"".join(parts))))
                     batch, parts = [], []
                     await asyncio.sleep(0)
-                elif n & 63 == 63:
-                    # Yield often: a gRPC aio call only advances (send, receive) when the loop
-                    # runs, so the Write in flight would otherwise wait for the next batch.
+                elif n % _YIELD_EVERY == 0:
                     await asyncio.sleep(0)
+            if read is not None:
+                await read
+                read = None
+                for y in encoded:
+                    diff(phase, y, batch, parts)
             if batch:
                 pending.add(asyncio.ensure_future(self._submit(batch, b"".join(parts))))
         finally:
+            if read is not None:
+                read.cancel()
             if pending:
                 await asyncio.gather(*pending)
         await self._finish_phase(phase)
+
+    def _diff_into(self, phase: int, x: EncodedEntry, batch: list[Op], parts: list[bytes]) -> None:
+        """Append the update ``x`` needs, if any, to ``batch`` and its framing to ``parts``
+        (a default entry is always modified, never inserted)."""
+        old = self.installed.get(x.key)
+        if old is None:
+            kind: UpdateKind = "modify" if x.is_default else "insert"
+        elif old.action != x.action or old.meter != x.meter:
+            kind = "modify"
+        else:
+            return
+        batch.append(Op(phase, kind, x, old))
+        parts.append(update_bytes(kind, x))
 
     async def run_phase(self, phase: int, ops: Sequence[Op] | None = None) -> None:
         if ops is None:
@@ -1057,15 +1084,20 @@ class AsyncFabric:
             return await self._apply(plan, progress, t0)
 
     async def _apply(self, plan: PlanLike, progress: Progress | None, t0: float) -> ApplyResult:
-        runs = await self._prepare(plan)
+        await self._ensure_connected()
+        self._check_plan(plan)
+        runs = {
+            name: _Run(self, c, tuple(plan.entries.get(name, ())))
+            for name, c in self._clients.items()
+        }
         rpcs0 = {name: r.client.write_rpcs for name, r in runs.items()}
-        for r in runs.values():
-            r.snapshot = dict(r.installed)
         self._progress, self._done = progress, 0
         self._total = sum(len(r.entries) for r in runs.values())
         fpga = FpgaInstall(getattr(plan, "register_writes", ()), self.register_buses)
         try:
-            await self._phase(runs, lambda r: r.stream_upserts(0), 0)
+            # Each switch's Read runs while its first entries are encoded (stream_upserts).
+            reads = {name: asyncio.ensure_future(r.read_snapshot()) for name, r in runs.items()}
+            await self._phase(runs, lambda r: r.stream_upserts(0, reads[r.client.name]), 0)
             # FPGA waypoints learn the new (SPI, SI) entries before any classifier flips.
             try:
                 await fpga.add()
@@ -1153,6 +1185,8 @@ class AsyncFabric:
         for r in runs.values():
             r.failures = []
             r.needs_resync = False
+            if r.snapshot is None:  # its Read never came back: nothing was written to it
+                continue
             r.desired = r.snapshot
             try:
                 await self._retrying(r.client, r.read_installed)
