@@ -70,3 +70,74 @@ def test_demo_runs_every_example(tmp_path: Path, capsys: pytest.CaptureFixture[s
         assert (tmp_path / name / "plan.json").exists() and (tmp_path / name / "paths.png").exists()
         assert f"{name:<8}" in out
     assert out.count("verify: OK") == 4
+
+
+def _documented_commands() -> list[tuple[str, str]]:
+    """Every `wphw ...` line inside a code block of README.md and docs/*.md."""
+    import shlex
+
+    root = EX.parent
+    out = []
+    for doc in [root / "README.md", *sorted((root / "docs").glob("*.md"))]:
+        in_code = False
+        for line in doc.read_text().splitlines():
+            if line.lstrip().startswith("```"):
+                in_code = not in_code
+                continue
+            text = line.split("#", 1)[0].strip()
+            if not in_code or not text.startswith("wphw ") or text.endswith("--help"):
+                continue
+            if any(c in text for c in "[]|") or "..." in text:
+                continue  # a synopsis ([--name NAME], a|b, ...), not a command
+            if any(w.isupper() for w in shlex.split(text)):
+                continue  # placeholders (SERVICE, CONTROL)
+            out.append((doc.name, text))
+    return out
+
+
+@pytest.mark.parametrize(("doc", "command"), _documented_commands())
+def test_documented_commands_parse(doc: str, command: str) -> None:
+    """The command lines the docs show are accepted by the CLI (options exist, values valid)."""
+    import shlex
+
+    from wphw.cli import build_parser
+
+    argv = shlex.split(command)[1:]
+    args = build_parser().parse_args(argv)
+    assert callable(args.func), command
+
+
+def test_documented_commands_were_found() -> None:
+    commands = {c for _, c in _documented_commands()}
+    assert "wphw lab run examples/figure3 --pe-mode rtl" in commands
+    assert "wphw apply examples/table1 --dry-run" in commands
+
+
+@pytest.mark.parametrize(("extra", "mode"), [([], "software"), (["--pe-mode", "rtl"], "rtl")])
+def test_lab_run_and_up_pass_the_pe_mode(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, extra: list[str], mode: str
+) -> None:
+    """`wphw lab run|up` hand --pe-mode (default software) to the scenario runner / Lab (the
+    option was once used but never declared: every `wphw lab run` died on an AttributeError)."""
+    import wphw.lab
+    import wphw.scenario
+
+    seen: dict[str, object] = {}
+
+    def fake_run(example: Path, workdir: Path, *, lab_id: str, pe_mode: str) -> int:
+        seen.update(example=example, workdir=workdir, lab_id=lab_id, pe_mode=pe_mode)
+        return 0
+
+    class FakeLab:
+        def __init__(self, topo: object, policy: object, workdir: Path, **kw: str) -> None:
+            seen.update(kw)
+            raise wphw.lab.LabError("stop here")
+
+    monkeypatch.setattr(wphw.scenario, "run_scenario", fake_run)
+    monkeypatch.setattr(wphw.lab, "Lab", FakeLab)
+    wd = str(tmp_path / "lab")
+    assert main(["lab", "run", str(EX / "table1"), "--workdir", wd, "--id", "w7", *extra]) == 0
+    assert seen == {"example": EX / "table1", "workdir": Path(wd), "lab_id": "w7", "pe_mode": mode}
+    seen.clear()
+    assert main(["lab", "up", str(EX / "table1"), "--workdir", wd, *extra]) != 0
+    assert seen == {"lab_id": "w0", "pe_mode": mode}

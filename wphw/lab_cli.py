@@ -90,6 +90,13 @@ def register(subparsers: Any) -> None:
             default="w0",
             help="lab id: prefix of every namespace and interface (default w0)",
         )
+        p.add_argument(
+            "--pe-mode",
+            choices=("software", "rtl"),
+            default="software",
+            help="FPGA PEs as the Python reference models (software, default) or as the"
+            " Verilog co-simulated with Icarus (rtl; slow)",
+        )
         p.set_defaults(func=func)
     p = sub.add_parser("down", help="remove everything a lab created (also after a crash)")
     p.add_argument("--workdir", default="out/lab")
