@@ -3,6 +3,7 @@ dispatch, and (marked bmv2) every example scenario end to end on real simple_swi
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import subprocess
@@ -182,14 +183,21 @@ def test_chain_change_under_traffic_is_per_packet_consistent(tmp_path: Path) -> 
 @pytest.mark.skipif(
     shutil.which("iverilog") is None, reason="needs Icarus Verilog (apt-get install iverilog)"
 )
-def test_figure4_with_the_co_simulated_verilog_waypoints(tmp_path: Path) -> None:
+def test_figure4_with_the_co_simulated_verilog_waypoints(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     """The shared encryption waypoint and HQ's decryption are the Verilog waypoint + ChaCha20,
     simulated in Icarus and bridged to the lab's veths; real BMv2 steers real packets through."""
     import json
 
     from wphw.scenario import run_scenario
 
+    caplog.set_level(logging.WARNING)
     failures = run_scenario(REPO / "examples/figure4", tmp_path, lab_id="t5", pe_mode="rtl")
     assert failures == 0, (tmp_path / "evidence.json").read_text()
+    # The co-simulated waypoints take their registers from plan.json; apply must not warn
+    # that it has no register bus for them, and no asyncio callback may have failed.
+    noise = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert noise == [], noise
     final = json.loads((tmp_path / "cosim-wp_core" / "counters.json").read_text())
     assert sum(e["pkts"] for e in final["rtl"]["entries"]) == 15  # 3 branches x 5 packets in RTL

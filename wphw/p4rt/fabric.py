@@ -1242,6 +1242,13 @@ def run_sync(coro: Coroutine[Any, Any, _T]) -> _T:
     global _LOOP
     with _LOOP_LOCK:
         if _LOOP is None:
+            # gRPC's asyncio layer is reference-counted by its channels: when the last one is
+            # deallocated it closes its poller's notification socket, from whichever thread
+            # dropped the channel (often the caller's, by garbage collection), under this loop
+            # that still watches the socket: later "OSError: [Errno 9] Bad file descriptor" in
+            # PollerCompletionQueue._handle_events. One reference held for the life of this
+            # loop keeps that socket open.
+            grpc.aio.init_grpc_aio()
             loop = asyncio.new_event_loop()
             threading.Thread(target=loop.run_forever, name="wphw-p4rt", daemon=True).start()
             _LOOP = loop
