@@ -131,6 +131,13 @@ def encode_rate(p4info: Path, n: int, reps: int) -> dict[str, Any]:
                 update_bytes("insert", enc.encode_entry(e))
             wall.append(time.perf_counter() - t0)
             cpu.append(time.process_time() - c0)
+        # The general encoder alone (no generated per-shape encoders), same framing.
+        general = []
+        for _ in range(reps):
+            t0 = time.perf_counter()
+            for e in entries:
+                update_bytes("insert", enc.encode_general(e))
+            general.append(time.perf_counter() - t0)
         # The upb baseline: building the same messages in place, no validation.
         upb = []
         for _ in range(reps):
@@ -154,6 +161,7 @@ def encode_rate(p4info: Path, n: int, reps: int) -> dict[str, Any]:
         out[table] = {
             "entries_per_s_wall": round(n / statistics.median(wall)),
             "entries_per_s_cpu": round(n / statistics.median(cpu)),
+            "general_encoder_per_s_wall": round(n / statistics.median(general)),
             "upb_inplace_build_per_s_wall": round(n / statistics.median(upb)),
         }
     return out
