@@ -110,20 +110,22 @@ class EncodedEntry(NamedTuple):
 
 def update_bytes(kind: UpdateKind, enc: EncodedEntry) -> bytes:
     """A serialized ``p4.v1.Update``, framed as field ``updates`` (4) of a WriteRequest."""
-    # P4Runtime: a DELETE needs only the key.
+    # WriteRequest.updates (4) = Update{type (1), entity (2) = Entity{table_entry (2) = te}},
+    # te = the key, then (not for a DELETE: it needs only the key) TableEntry.action (3).
     key, action = enc.key, enc.action
     if kind == "delete" or not action:
+        n = len(key)
+        if n <= 0x79:  # every length fits one byte (the update is n + 6 bytes)
+            return _UPDATE_KEY_ONLY[kind] % (n + 6, n + 2, n, key)
         te = key
     elif enc.meter:
         te = enc.entry_bytes()
     else:
-        n = len(action)
-        te = key + (b"\x1a" + _SMALL[n] if n < 0x80 else b"\x1a" + _varint(n)) + action
-    n = len(te)
-    if n <= 0x79:  # the common case: every length fits one byte (the update is n + 6 bytes)
-        # Update.type (field 1), Update.entity (2) = Entity.table_entry (2) = te
-        update = _UPDATE_TYPE_BYTES[kind] + b"\x12" + _SMALL[n + 2] + b"\x12" + _SMALL[n] + te
-        return b"\x22" + _SMALL[len(update)] + update  # WriteRequest.updates = 4
+        a = len(action)
+        n = len(key) + 2 + a
+        if n <= 0x79 and a < 0x80:  # the common case: one allocation
+            return _UPDATE_WITH_ACTION[kind] % (n + 6, n + 2, n, key, a, action)
+        te = key + b"\x1a" + _varint(a) + action
     entity = _ld(b"\x12", te)  # Entity.table_entry = 2
     update = _UPDATE_TYPE_BYTES[kind] + _ld(b"\x12", entity)  # Update.type = 1, entity = 2
     return _ld(b"\x22", update)  # WriteRequest.updates = 4
@@ -131,6 +133,13 @@ def update_bytes(kind: UpdateKind, enc: EncodedEntry) -> bytes:
 
 _UPDATE_TYPE_BYTES: dict[UpdateKind, bytes] = {
     k: b"\x08" + _varint(v) for k, v in UPDATE_TYPES.items()
+}
+# update_bytes' one-allocation formats (%c: a length below 128, %b: bytes).
+_UPDATE_KEY_ONLY: dict[UpdateKind, bytes] = {
+    k: b"\x22%c" + t + b"\x12%c\x12%c%b" for k, t in _UPDATE_TYPE_BYTES.items()
+}
+_UPDATE_WITH_ACTION: dict[UpdateKind, bytes] = {
+    k: b"\x22%c" + t + b"\x12%c\x12%c%b\x1a%c%b" for k, t in _UPDATE_TYPE_BYTES.items()
 }
 
 
@@ -681,6 +690,7 @@ def _compile_fast(tc: _TableCodec, ac: _ActionCodec, example: TableEntry) -> _Fa
         "S": _SMALL,
         "V": _varint,
         "EE": EncodedEntry,
+        "NEW": tuple.__new__,  # EncodedEntry(...) without the NamedTuple's Python __new__
         "Exact": Exact,
         "Ternary": Ternary,
         "LPM": LPM,
@@ -715,12 +725,20 @@ def _compile_fast(tc: _TableCodec, ac: _ActionCodec, example: TableEntry) -> _Fa
             conds.append(f"type(v{i}) is not {type(mv).__name__}")
         add(f"    if {' or '.join(conds)}:")
         add("        return None")
-    # One framed FieldMatch per field, in field-id order.
+
+    # The key is one bytes %-format (a single allocation): the table id, one framed
+    # FieldMatch per field in field-id order, the priority. %c takes a length (< 128: widths
+    # are capped at 48 bytes), %b a value's bytes.
+    def lit(data: bytes) -> bytes:
+        return data.replace(b"%", b"%%")
+
+    key_fmt = [lit(tc.head)]
+    key_args: list[str] = []
     order = sorted(range(k), key=lambda i: tc.field(match[i][0]).id)
     for i in order:
         name, mv = match[i]
         f = tc.field(name)
-        pre = const(f"P{i}", f.prefix)
+        pre = lit(f.prefix)
         lp = len(f.prefix)
         fmax = f.max
         if isinstance(mv, Exact):
@@ -728,53 +746,45 @@ def _compile_fast(tc: _TableCodec, ac: _ActionCodec, example: TableEntry) -> _Fa
             add(f"    x = v{i}.value")
             add(f"    if not 0 <= x <= {fmax}:")
             add("        return None")
-            add(f"    b = {to_b('x')}")
-            add("    n = len(b)")
-            add(
-                f"    f{i} = b'\\x12' + S[n + {lp + 4}] + {pre} + {tag!r} + S[n + 2] + b'\\x0a' + S[n] + b"
-            )
-        elif isinstance(mv, Ternary):
-            add(f"    x, y = v{i}.value, v{i}.mask")
-            add(f"    if not (0 <= x <= {fmax} and 0 < y <= {fmax}):")
-            add("        return None")
-            add("    x &= y")
-            add(f"    b = {to_b('x')}")
-            add(f"    c = {to_b('y')}")
-            add("    n = len(b) + len(c) + 4")
-            add(
-                f"    f{i} = b'\\x12' + S[n + {lp + 2}] + {pre} + b'\\x1a' + S[n]"
-                " + b'\\x0a' + S[len(b)] + b + b'\\x12' + S[len(c)] + c"
-            )
-        elif isinstance(mv, LPM):
+            add(f"    b{i} = {to_b('x')}")
+            add(f"    n{i} = len(b{i})")
+            key_fmt.append(b"\x12%c" + pre + tag + b"%c\x0a%c%b")
+            key_args += [f"n{i} + {lp + 4}", f"n{i} + 2", f"n{i}", f"b{i}"]
+        elif isinstance(mv, Ternary | Range):
+            if isinstance(mv, Ternary):
+                add(f"    x, y = v{i}.value, v{i}.mask")
+                add(f"    if not (0 <= x <= {fmax} and 0 < y <= {fmax}):")
+                add("        return None")
+                add("    x &= y")
+                tag = b"\x1a"  # FieldMatch.ternary
+            else:
+                add(f"    x, y = v{i}.low, v{i}.high")
+                add(f"    if not 0 <= x <= y <= {fmax} or (x == 0 and y == {fmax}):")
+                add("        return None")
+                tag = b"\x32"  # FieldMatch.range
+            add(f"    b{i} = {to_b('x')}")
+            add(f"    c{i} = {to_b('y')}")
+            add(f"    n{i} = len(b{i}) + len(c{i}) + 4")
+            key_fmt.append(b"\x12%c" + pre + tag + b"%c\x0a%c%b\x12%c%b")
+            key_args += [f"n{i} + {lp + 2}", f"n{i}", f"len(b{i})", f"b{i}", f"len(c{i})", f"c{i}"]
+        else:
+            assert isinstance(mv, LPM)
             width = f.info.bitwidth
             masks = const(f"M{i}", tuple(fmax ^ ((1 << (width - p)) - 1) for p in range(width + 1)))
-            add(f"    x, q = v{i}.value, v{i}.prefix_len")
-            add(f"    if not (0 <= x <= {fmax} and 0 < q <= {min(width, 0x7F)}):")
+            add(f"    x, q{i} = v{i}.value, v{i}.prefix_len")
+            add(f"    if not (0 <= x <= {fmax} and 0 < q{i} <= {min(width, 0x7F)}):")
             add("        return None")
-            add(f"    x &= {masks}[q]")
-            add(f"    b = {to_b('x')}")
-            add("    n = len(b)")
-            add(
-                f"    f{i} = b'\\x12' + S[n + {lp + 6}] + {pre} + b'\\x22' + S[n + 4]"
-                " + b'\\x0a' + S[n] + b + b'\\x10' + S[q]"
-            )
-        else:
-            assert isinstance(mv, Range)
-            add(f"    x, y = v{i}.low, v{i}.high")
-            add(f"    if not 0 <= x <= y <= {fmax} or (x == 0 and y == {fmax}):")
-            add("        return None")
-            add(f"    b = {to_b('x')}")
-            add(f"    c = {to_b('y')}")
-            add("    n = len(b) + len(c) + 4")
-            add(
-                f"    f{i} = b'\\x12' + S[n + {lp + 2}] + {pre} + b'\\x32' + S[n]"
-                " + b'\\x0a' + S[len(b)] + b + b'\\x12' + S[len(c)] + c"
-            )
-    key = [const("HEAD", tc.head), *(f"f{i}" for i in order)]
+            add(f"    x &= {masks}[q{i}]")
+            add(f"    b{i} = {to_b('x')}")
+            add(f"    n{i} = len(b{i})")
+            key_fmt.append(b"\x12%c" + pre + b"\x22%c\x0a%c%b\x10%c")
+            key_args += [f"n{i} + {lp + 6}", f"n{i} + 4", f"n{i}", f"b{i}", f"q{i}"]
     if tc.needs_priority:
-        key.append("b'\\x20' + (S[p] if p < 128 else V(p))")
-    add(f"    key = {' + '.join(key)}")
-    # The action: parameters in parameter-id order.
+        key_fmt.append(b"\x20%b")
+        key_args.append("S[p] if p < 128 else V(p)")
+    fmt = const("KEY", b"".join(key_fmt))
+    add(f"    key = {fmt} % ({', '.join(key_args)},)" if key_args else f"    key = {fmt}")
+    # The action: TableAction.action framing one Action, parameters in parameter-id order.
     params = example.action.params
     j = len(params)
     add("    a = e.action.params")
@@ -789,21 +799,20 @@ def _compile_fast(tc: _TableCodec, ac: _ActionCodec, example: TableEntry) -> _Fa
         )
         add("        return None")
     porder = sorted(range(j), key=lambda i: ac.by_name[params[i][0]].bit)
+    act_fmt = [b"\x0a%b" + lit(ac.head)]
+    act_args = ["S[n] if n < 128 else V(n)"]
+    fixed = len(ac.head)
     for i in porder:
         prm = ac.by_name[params[i][0]]
         add(f"    if not 0 <= w{i} <= {prm.max}:")
         add("        return None")
-        add(f"    b{i} = {to_b(f'w{i}')}")
-    body = [const("AHEAD", ac.head)]
-    for i in porder:
-        prm = ac.by_name[params[i][0]]
-        body.append(
-            f"b'\\x22' + S[len(b{i}) + {prm.plen}] + {const(f'Q{i}', prm.prefix)}"
-            f" + b'\\x1a' + S[len(b{i})] + b{i}"
-        )
-    add(f"    body = {' + '.join(body)}")
-    add("    n = len(body)")
-    add(f"    return EE({tc.info.id}, key, b'\\x0a' + (S[n] if n < 128 else V(n)) + body, b'')")
+        add(f"    p{i} = {to_b(f'w{i}')}")
+        act_fmt.append(b"\x22%c" + lit(prm.prefix) + b"\x1a%c%b")
+        act_args += [f"len(p{i}) + {prm.plen}", f"len(p{i})", f"p{i}"]
+        fixed += prm.plen + 2
+    add("    n = " + " + ".join([str(fixed), *(f"len(p{i})" for i in porder)]))
+    act = const("ACTION", b"".join(act_fmt))
+    add(f"    return NEW(EE, ({tc.info.id}, key, {act} % ({', '.join(act_args)},), b''))")
     source = "\n".join(lines) + "\n"
     exec(compile(source, f"<wphw fast encoder {tc.info.short}/{ac.info.short}>", "exec"), ns)
     fast: Any = ns["fast"]

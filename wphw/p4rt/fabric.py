@@ -770,15 +770,14 @@ class _Run:
         owned = self.fabric_owned_ids
         encode = self.encoder.encode_entry
         edge_by_name = self._edge_by_name
-        encoded: list[EncodedEntry] = []  # encoded while the Read runs, not yet diffed
+        encoded: list[EncodedEntry] = []  # encoded, not yet diffed (the Read may still run)
         batch: list[Op] = []
         parts: list[bytes] = []
         pending: set[asyncio.Task[None]] = set()
         size = min(size, max(_EARLY_BATCH, len(self.entries) // 4))
         threshold = min(size, _FIRST_BATCH)
-        diff = self._diff_into
         try:
-            for n, e in enumerate(self.entries):
+            for e in self.entries:
                 edge = edge_by_name.get(e.table)
                 if edge is None:
                     edge = self._is_edge(e.table)
@@ -789,34 +788,36 @@ class _Run:
                 if (key in desired or x.table_id not in owned) and self._add_desired(e) is None:
                     continue  # a duplicate (a conflicting one or a foreign table raises)
                 desired[key] = x
+                encoded.append(x)
+                if len(encoded) < _YIELD_EVERY:
+                    continue
+                # Every _YIELD_EVERY entries: diff them (once the Read is back), send a batch
+                # when it is full, and let the loop run.
+                if read is not None and (read.done() or len(encoded) >= size):
+                    await read  # raises what the Read raised
+                    read = None
                 if read is None:
-                    diff(phase, x, batch, parts)
-                else:
-                    encoded.append(x)
-                    if read.done() or len(encoded) >= size:
-                        await read  # raises what the Read raised
-                        read = None
-                        for y in encoded:
-                            diff(phase, y, batch, parts)
-                        encoded = []
-                if len(batch) >= threshold:
-                    threshold = min(size, threshold * 2)
-                    if len(pending) >= window:
-                        _, pending = await asyncio.wait(
-                            pending, return_when=asyncio.FIRST_COMPLETED
-                        )
-                    pending.add(asyncio.ensure_future(self._submit(batch, b"".join(parts))))
-                    batch, parts = [], []
-                    await asyncio.sleep(0)
-                elif n % _YIELD_EVERY == 0:
-                    await asyncio.sleep(0)
+                    self._diff_into(phase, encoded, batch, parts)
+                    encoded = []
+                    while len(batch) >= threshold:
+                        if len(pending) >= window:
+                            _, pending = await asyncio.wait(
+                                pending, return_when=asyncio.FIRST_COMPLETED
+                            )
+                        ops, batch = batch[:threshold], batch[threshold:]
+                        payload, parts = b"".join(parts[:threshold]), parts[threshold:]
+                        pending.add(asyncio.ensure_future(self._submit(ops, payload)))
+                        threshold = min(size, threshold * 2)
+                await asyncio.sleep(0)
             if read is not None:
                 await read
                 read = None
-                for y in encoded:
-                    diff(phase, y, batch, parts)
-            if batch:
-                pending.add(asyncio.ensure_future(self._submit(batch, b"".join(parts))))
+            self._diff_into(phase, encoded, batch, parts)
+            for i in range(0, len(batch), size):
+                if len(pending) >= window:
+                    _, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                payload = b"".join(parts[i : i + size])
+                pending.add(asyncio.ensure_future(self._submit(batch[i : i + size], payload)))
         finally:
             if read is not None:
                 read.cancel()
@@ -824,18 +825,22 @@ class _Run:
                 await asyncio.gather(*pending)
         await self._finish_phase(phase)
 
-    def _diff_into(self, phase: int, x: EncodedEntry, batch: list[Op], parts: list[bytes]) -> None:
-        """Append the update ``x`` needs, if any, to ``batch`` and its framing to ``parts``
-        (a default entry is always modified, never inserted)."""
-        old = self.installed.get(x.key)
-        if old is None:
-            kind: UpdateKind = "modify" if x.is_default else "insert"
-        elif old.action != x.action or old.meter != x.meter:
-            kind = "modify"
-        else:
-            return
-        batch.append(Op(phase, kind, x, old))
-        parts.append(update_bytes(kind, x))
+    def _diff_into(
+        self, phase: int, encoded: list[EncodedEntry], batch: list[Op], parts: list[bytes]
+    ) -> None:
+        """Append the updates ``encoded`` needs to ``batch`` and their framing to ``parts``
+        (a default entry is always modified, never inserted; unchanged entries need none)."""
+        installed = self.installed
+        for x in encoded:
+            old = installed.get(x.key)
+            if old is None:
+                kind: UpdateKind = "modify" if x.is_default else "insert"
+            elif old.action != x.action or old.meter != x.meter:
+                kind = "modify"
+            else:
+                continue
+            batch.append(Op(phase, kind, x, old))
+            parts.append(update_bytes(kind, x))
 
     async def run_phase(self, phase: int, ops: Sequence[Op] | None = None) -> None:
         if ops is None:
