@@ -153,6 +153,27 @@ def _capture(lab: Lab, host: str, pcap: Path) -> subprocess.Popen[bytes]:
     return proc
 
 
+def _wait_for_traffic(lab: Lab, sender: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    """Wait until the waypoints have passed on a first packet of the stream. The sender is a
+    fresh Python process (scapy takes a second or more to import on a loaded machine), so the
+    experiments time their change from here, not from the sender's start."""
+    from wphw.errors import PEError
+    from wphw.pe.runtime import query
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if sender.poll() is not None:
+            raise LabError(f"the traffic sender exited ({sender.returncode}) before any packet")
+        tx = 0
+        for control in lab.state.pe_control.values():
+            with contextlib.suppress(PEError, OSError):
+                tx += int(query(control, "/counters", timeout=0.5).get("tx", 0))
+        if tx:
+            return
+        time.sleep(0.02)
+    raise LabError(f"no packet reached a waypoint within {timeout:.0f} s of starting the sender")
+
+
 def _stop(proc: subprocess.Popen[bytes]) -> None:
     with contextlib.suppress(ProcessLookupError):
         proc.send_signal(signal.SIGINT)
@@ -217,6 +238,7 @@ def failover(
             ctl.watch(stop, interval=0.05)
             cap = _capture(lab, "h2", workdir / "h2.pcap")
             sender = _start_stream(lab, "h1", "h2", rate, seconds, workdir / "send.json")
+            _wait_for_traffic(lab, sender)
             time.sleep(kill_after)
             pid = lab.state.pids["pe:wpA"]
             t_kill = time.time()
@@ -282,6 +304,7 @@ def consistency(
             old_plan = lab.plan
             cap = _capture(lab, "h2", workdir / "h2.pcap")
             sender = _start_stream(lab, "h1", "h2", rate, seconds, workdir / "send.json")
+            _wait_for_traffic(lab, sender)
             time.sleep(change_after)
             change = ctl.install(nxt, reason="chain change under traffic")
             sender.wait(timeout=seconds + 30)
