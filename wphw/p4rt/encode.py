@@ -712,13 +712,20 @@ def _compile_fast(tc: _TableCodec, ac: _ActionCodec, example: TableEntry) -> _Fa
     else:
         add("    if p:")
     add("        return None")
+
+    def unpack_pairs(source: str, count: int, first: str, second: str) -> None:
+        """``source`` (a tuple of pairs) must have ``count`` items; name them first0, second0…"""
+        add(f"    t = {source}")
+        add(f"    if len(t) != {count}:")
+        add("        return None")
+        if count:
+            pairs = ", ".join(f"({first}{i}, {second}{i})" for i in range(count))
+            add(f"    {pairs}{',' if count == 1 else ''} = t")
+
     match = example.match
     k = len(match)
-    add("    m = e.match")
-    add(f"    if len(m) != {k}:")
-    add("        return None")
+    unpack_pairs("e.match", k, "n", "v")
     if k:
-        add("    " + ", ".join(f"(n{i}, v{i})" for i in range(k)) + (" = m" if k > 1 else ", = m"))
         conds = []
         for i, (name, mv) in enumerate(match):
             conds.append(f"n{i} != {const(f'N{i}', name)}")
@@ -747,9 +754,9 @@ def _compile_fast(tc: _TableCodec, ac: _ActionCodec, example: TableEntry) -> _Fa
             add(f"    if not 0 <= x <= {fmax}:")
             add("        return None")
             add(f"    b{i} = {to_b('x')}")
-            add(f"    n{i} = len(b{i})")
+            add(f"    ln{i} = len(b{i})")
             key_fmt.append(b"\x12%c" + pre + tag + b"%c\x0a%c%b")
-            key_args += [f"n{i} + {lp + 4}", f"n{i} + 2", f"n{i}", f"b{i}"]
+            key_args += [f"ln{i} + {lp + 4}", f"ln{i} + 2", f"ln{i}", f"b{i}"]
         elif isinstance(mv, Ternary | Range):
             if isinstance(mv, Ternary):
                 add(f"    x, y = v{i}.value, v{i}.mask")
@@ -764,9 +771,16 @@ def _compile_fast(tc: _TableCodec, ac: _ActionCodec, example: TableEntry) -> _Fa
                 tag = b"\x32"  # FieldMatch.range
             add(f"    b{i} = {to_b('x')}")
             add(f"    c{i} = {to_b('y')}")
-            add(f"    n{i} = len(b{i}) + len(c{i}) + 4")
+            add(f"    ln{i} = len(b{i}) + len(c{i}) + 4")
             key_fmt.append(b"\x12%c" + pre + tag + b"%c\x0a%c%b\x12%c%b")
-            key_args += [f"n{i} + {lp + 2}", f"n{i}", f"len(b{i})", f"b{i}", f"len(c{i})", f"c{i}"]
+            key_args += [
+                f"ln{i} + {lp + 2}",
+                f"ln{i}",
+                f"len(b{i})",
+                f"b{i}",
+                f"len(c{i})",
+                f"c{i}",
+            ]
         else:
             assert isinstance(mv, LPM)
             width = f.info.bitwidth
@@ -776,9 +790,9 @@ def _compile_fast(tc: _TableCodec, ac: _ActionCodec, example: TableEntry) -> _Fa
             add("        return None")
             add(f"    x &= {masks}[q{i}]")
             add(f"    b{i} = {to_b('x')}")
-            add(f"    n{i} = len(b{i})")
+            add(f"    ln{i} = len(b{i})")
             key_fmt.append(b"\x12%c" + pre + b"\x22%c\x0a%c%b\x10%c")
-            key_args += [f"n{i} + {lp + 6}", f"n{i} + 4", f"n{i}", f"b{i}", f"q{i}"]
+            key_args += [f"ln{i} + {lp + 6}", f"ln{i} + 4", f"ln{i}", f"b{i}", f"q{i}"]
     if tc.needs_priority:
         key_fmt.append(b"\x20%b")
         key_args.append("S[p] if p < 128 else V(p)")
@@ -787,11 +801,8 @@ def _compile_fast(tc: _TableCodec, ac: _ActionCodec, example: TableEntry) -> _Fa
     # The action: TableAction.action framing one Action, parameters in parameter-id order.
     params = example.action.params
     j = len(params)
-    add("    a = e.action.params")
-    add(f"    if len(a) != {j}:")
-    add("        return None")
+    unpack_pairs("e.action.params", j, "a", "w")
     if j:
-        add("    " + ", ".join(f"(a{i}, w{i})" for i in range(j)) + (" = a" if j > 1 else ", = a"))
         add(
             "    if "
             + " or ".join(f"a{i} != {const(f'A{i}', n)}" for i, (n, _) in enumerate(params))
