@@ -536,7 +536,11 @@ class P4RuntimeTestServer(p4r_grpc.P4RuntimeServicer):  # type: ignore[misc]
                     for key, te in self.state.entries.items():
                         if tid in (0, key[0]):
                             out = resp.entities.add().direct_counter_entry
-                            out.table_entry.CopyFrom(te)
+                            # Like BMv2: the entry's key only (no action).
+                            key_only = out.table_entry
+                            key_only.table_id = te.table_id
+                            key_only.match.extend(te.match)
+                            key_only.priority = te.priority
                             pk, by = self.state.counters.get(key, (0, 0))
                             out.data.packet_count, out.data.byte_count = pk, by
                 else:

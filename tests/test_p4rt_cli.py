@@ -54,6 +54,10 @@ def test_apply_diff_stats(
     assert "classification rules (wp_classify)" in out
     assert "service path hops (wp_sff)" in out
     assert "start_chain" in out
+    # Each classifier entry is named by the policy rule it realises (the example's policy).
+    rows = {line.split()[1]: line for line in out.splitlines() if line.startswith("  s1 ")}
+    assert "start_chain(paths=1, spi=" in rows["ids-nat"] and "prio=4" in rows["ids-nat"]
+    assert "drop()" in rows["udp-drop"] and "forward(port=1)" in rows["port0-fwd"]
 
 
 def test_apply_unreachable_is_a_clear_error(
@@ -61,10 +65,13 @@ def test_apply_unreachable_is_a_clear_error(
 ) -> None:
     d = tmp_path / "t"
     d.mkdir()
+    # Both switches unreachable (port 9, discard): a switch left at the example's address
+    # would be a real one on a machine running a lab, and this test would push its pipeline.
     (d / "topology.yaml").write_text(
         (ROOT / "examples" / "table1" / "topology.yaml")
         .read_text()
         .replace("127.0.0.1:50051", "127.0.0.1:9")
+        .replace("127.0.0.1:50052", "127.0.0.1:9")
     )
     (d / "policy.yaml").write_text((ROOT / "examples" / "table1" / "policy.yaml").read_text())
     rc = main(["apply", str(d), "--p4info", str(TEST_P4INFO), "--retries", "0"])

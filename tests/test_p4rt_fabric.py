@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -324,6 +325,7 @@ def test_counters_and_progress(server: P4RuntimeTestServer) -> None:
         server.set_counter(enc.encode(classify(1)), 5, 500)
         stats = f._run(read_stats(f.aio))
     assert stats.hop("s1", 1, 255).packets == 12
+    assert stats.hop("s1", 1, 255).action == "sff_forward"  # a counter read has no action
     assert stats.rules[0].packets == 5
     table = stats.table()
     assert "start_chain(paths=1, spi=1)" in table
@@ -445,3 +447,30 @@ def test_apply_pauses_gc_and_restores_it(server: P4RuntimeTestServer) -> None:
             assert not gc.isenabled()
         finally:
             gc.enable()
+
+
+def test_sync_fabric_after_asyncio_run(tmp_path: Path) -> None:
+    """A script that ran asyncio.run(...) before its first Fabric (so the main thread has no
+    current loop any more) can still use the sync Fabric. Fresh interpreter: the shared loop is
+    created once per process."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "after_run.py"
+    script.write_text(
+        "import asyncio, sys\n"
+        f"sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
+        "from p4rt_common import TEST_P4INFO, FakePlan, Sw, sff\n"
+        "from p4rt_testserver import P4RuntimeTestServer\n"
+        "from wphw.p4rt import Fabric, Pipeline, Schema\n"
+        "asyncio.run(asyncio.sleep(0))\n"
+        "pipeline = Pipeline.of(Schema.load(TEST_P4INFO), b'{}')\n"
+        "with P4RuntimeTestServer() as s:\n"
+        "    with Fabric([Sw('s1', s.address)], pipeline=pipeline) as f:\n"
+        "        print(f.apply(FakePlan({'s1': [sff(1, 255, 1)]})).written)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "1"

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TextIO
 
 from wphw.errors import WphwError
-from wphw.p4rt.counters import read_stats
+from wphw.p4rt.counters import read_stats, rule_names
 from wphw.p4rt.fabric import AsyncFabric, Credentials, Pipeline
 
 DEFAULT_P4INFO = Path("p4/build/wphw.p4info.txtpb")
@@ -51,6 +51,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     p.add_argument("example", nargs="?", type=Path, help="a directory with topology.yaml")
     p.add_argument("--topo", type=Path, help="topology file")
+    p.add_argument(
+        "--policy",
+        type=Path,
+        help="policy file, to name each classifier entry by its rule (default: the example's)",
+    )
     _connection_args(p, pipeline=False)
     p.add_argument("--switch", action="append", help="only this switch (repeatable)")
     p.set_defaults(func=cmd_stats)
@@ -190,11 +195,13 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
+    from wphw.policy import load_policy
     from wphw.topology import load_topology
 
     topo_path: Path | None = args.topo
-    if topo_path is None and args.example is not None:
-        topo_path = next(
+    policy_path: Path | None = args.policy
+    if args.example is not None:
+        topo_path = topo_path or next(
             (
                 args.example / n
                 for n in ("topology.yaml", "topology.yml", "topology.json")
@@ -202,9 +209,16 @@ def cmd_stats(args: argparse.Namespace) -> int:
             ),
             args.example / "topology.yaml",
         )
+        if policy_path is None and (args.example / "policy.yaml").exists():
+            policy_path = args.example / "policy.yaml"
     if topo_path is None:
         raise WphwError("stats: give an example directory or --topo")
     topology = load_topology(topo_path)
+    names = None
+    if policy_path is not None:  # name each classifier entry by the policy rule it realises
+        from wphw.plan import compile
+
+        names = rule_names(compile(load_policy(policy_path), topology))
 
     async def run() -> int:
         fabric = _fabric(args, topology, pipeline=False)
@@ -213,7 +227,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
             stats = await read_stats(fabric, args.switch)
         finally:
             await fabric.close()
-        print(stats.table())
+        print(stats.table(names))
         return 0
 
     return asyncio.run(run())

@@ -7,8 +7,9 @@ needs no arbitration, so ``wphw stats`` does not disturb the controller that is 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from wphw.entries import Exact, TableEntry
 from wphw.p4rt.encode import describe
@@ -47,11 +48,21 @@ class Stats:
                 return h
         raise KeyError(f"no wp_sff entry for SPI {spi} SI {si} on {switch}")
 
-    def table(self) -> str:
-        """The counters as two plain-text tables."""
+    def table(self, rule_names: Mapping[tuple[str, int], str] | None = None) -> str:
+        """The counters as two plain-text tables. ``rule_names``: (switch, priority) → the
+        policy rule a classifier entry realises (:func:`rule_names`), shown beside it."""
         lines = ["classification rules (wp_classify)"]
-        rows = [(r.switch, describe(r.entry), str(r.packets), str(r.octets)) for r in self.rules]
-        lines.extend(_render(("switch", "rule", "packets", "bytes"), rows))
+        header: tuple[str, ...] = ("switch", "entry", "packets", "bytes")
+        rows: list[tuple[str, ...]] = [
+            (r.switch, describe(r.entry), str(r.packets), str(r.octets)) for r in self.rules
+        ]
+        if rule_names is not None:
+            header = ("switch", "rule", *header[1:])
+            rows = [
+                (r.switch, rule_names.get((r.switch, r.entry.priority), "?"), *row[1:])
+                for r, row in zip(self.rules, rows, strict=True)
+            ]
+        lines.extend(_render(header, rows))
         lines.append("")
         lines.append("service path hops (wp_sff)")
         hop_rows = [
@@ -76,6 +87,16 @@ def _render(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> list[st
         return "  " + "  ".join(cells).rstrip()
 
     return [fmt(header), *(fmt(r) for r in rows)]
+
+
+def rule_names(plan: Any) -> dict[tuple[str, int], str]:
+    """(subscriber switch, classifier priority) → policy rule name, from a plan's bindings
+    (a :class:`wphw.plan.Plan`); rules sharing a priority on a switch are joined with "/"."""
+    out: dict[tuple[str, int], str] = {}
+    for b in plan.bindings:
+        key = (b.subscriber, b.priority)
+        out[key] = f"{out[key]}/{b.rule}" if key in out else b.rule
+    return out
 
 
 async def read_stats(fabric: AsyncFabric, switches: Iterable[str] | None = None) -> Stats:

@@ -997,19 +997,35 @@ class AsyncFabric:
     async def read_direct_counters(
         self, switch: str, table: str
     ) -> list[tuple[TableEntry, int, int]]:
-        """``(entry, packets, bytes)`` for every entry of ``table`` (which has a direct counter)."""
+        """``(entry, packets, bytes)`` for every entry of ``table`` (which has a direct counter).
+
+        A switch answers a DirectCounterEntry read with the entry's key only (BMv2 does), so
+        the table's entries are read in the same request and each counter gets its entry's
+        action back from them."""
         await self._ensure_connected()
         c = self._client(switch)
         assert c.encoder is not None
-        info = c.encoder.table(table)
+        enc = c.encoder
+        info = enc.table(table)
         if info.direct_counter_id is None:
             raise SchemaError(f"table {info.short!r} has no direct counter")
-        entity = p4r.Entity()
-        entity.direct_counter_entry.table_entry.table_id = info.id
+        entries = p4r.Entity(table_entry=p4r.TableEntry(table_id=info.id))
+        counters = p4r.Entity()
+        counters.direct_counter_entry.table_entry.table_id = info.id
+        got = await self._retrying(c, lambda: c.read([entries, counters]))
+        by_key = {}
+        for e in got:
+            if e.WhichOneof("entity") == "table_entry":
+                x = enc.encoded_from_message(e.table_entry)
+                by_key[x.key] = x
         out = []
-        for e in await self._retrying(c, lambda: c.read([entity])):
+        for e in got:
+            if e.WhichOneof("entity") != "direct_counter_entry":
+                continue
             dc = e.direct_counter_entry
-            out.append((c.encoder.decode(dc.table_entry), dc.data.packet_count, dc.data.byte_count))
+            x = enc.encoded_from_message(dc.table_entry)
+            full = by_key.get(x.key, x)  # an entry deleted between the two reads: key only
+            out.append((enc.decode_encoded(full), dc.data.packet_count, dc.data.byte_count))
         out.sort(key=lambda t: _sort_key(t[0]))
         return out
 
@@ -1237,6 +1253,10 @@ _LOOP: asyncio.AbstractEventLoop | None = None
 _LOOP_LOCK = threading.Lock()
 
 
+async def _hold_grpc_aio() -> None:
+    grpc.aio.init_grpc_aio()
+
+
 def run_sync(coro: Coroutine[Any, Any, _T]) -> _T:
     """Run ``coro`` on wphw's shared background event loop and wait for its result.
 
@@ -1252,10 +1272,10 @@ def run_sync(coro: Coroutine[Any, Any, _T]) -> _T:
             # dropped the channel (often the caller's, by garbage collection), under this loop
             # that still watches the socket: later "OSError: [Errno 9] Bad file descriptor" in
             # PollerCompletionQueue._handle_events. One reference held for the life of this
-            # loop keeps that socket open.
-            grpc.aio.init_grpc_aio()
+            # loop keeps that socket open (taken in the loop's thread: it needs a current loop).
             loop = asyncio.new_event_loop()
             threading.Thread(target=loop.run_forever, name="wphw-p4rt", daemon=True).start()
+            asyncio.run_coroutine_threadsafe(_hold_grpc_aio(), loop).result()
             _LOOP = loop
     return asyncio.run_coroutine_threadsafe(coro, _LOOP).result()
 
