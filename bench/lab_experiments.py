@@ -44,12 +44,20 @@ def main() -> None:
         f"  kill -> restored delivery: median {statistics.median(restored):.1f} ms (runs: {', '.join(f'{x:.1f}' for x in restored)})"
     )
     print(f"  packets lost per run: {[r['lost'] for r in fo]} of {[r['sent'] for r in fo]}")
-    print(f"  controller apply: {[round(r['controller'].get('apply_ms', 0), 1) for r in fo]} ms")
+    print(
+        f"  controller, switches: {[round(r['controller'].get('apply_ms', 0), 1) for r in fo]} ms"
+    )
+    print(
+        f"  controller, waypoint contexts: {[round(r['controller'].get('contexts_ms', 0), 1) for r in fo]} ms"
+    )
     print(f"chain change under traffic at {args.rate:.0f} pkt/s, {args.runs} runs:")
     print(
         f"  violations: {[len(r['violations']) for r in co]}; lost: {[r['lost'] for r in co]} of {[r['sent'] for r in co]}"
     )
     print(f"  old/new chain packets: {[(r['old_chain'], r['new_chain']) for r in co]}")
+    print(
+        f"  update: switches {[round(r['update_apply_ms'], 1) for r in co]} ms, waypoint contexts {[round(r['update_contexts_ms'], 1) for r in co]} ms"
+    )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(
         json.dumps({"rate_pps": args.rate, "failover": fo, "consistency": co}, indent=1) + "\n"

@@ -42,8 +42,9 @@ class Change:
 
     reason: str
     failed: frozenset[str]
-    compile_s: float
-    apply_s: float
+    compile_s: float  # compile + verify
+    apply_s: float  # the switches (and FPGA registers): installer.apply
+    contexts_s: float  # waypoint contexts: old+new before, new after, each waited for
     entries: int
     result: str
 
@@ -101,26 +102,31 @@ class Controller:
             if self.publish_contexts is not None:
                 old = self.plan.contexts if self.plan is not None else ()
                 self.publish_contexts(tuple(dict.fromkeys((*old, *plan.contexts))))
+            t2 = time.perf_counter()
             result = self.installer.apply(plan)
+            t3 = time.perf_counter()
             if self.publish_contexts is not None:
                 self.publish_contexts(plan.contexts)
-            t2 = time.perf_counter()
+            t4 = time.perf_counter()
             self.plan = plan
             change = Change(
                 reason=reason,
                 failed=self.failed,
                 compile_s=t1 - t0,
-                apply_s=t2 - t1,
+                apply_s=t3 - t2,
+                contexts_s=(t2 - t1) + (t4 - t3),
                 entries=plan.entry_count(),
                 result=str(result),
             )
             self.history.append(change)
             LOG.info(
-                "controller: %s: %d entries (compile+verify %.3f s, apply %.3f s)",
+                "controller: %s: %d entries (compile+verify %.3f s, switches %.3f s,"
+                " waypoint contexts %.3f s)",
                 reason,
                 change.entries,
                 change.compile_s,
                 change.apply_s,
+                change.contexts_s,
             )
             return change
 

@@ -70,7 +70,8 @@ class ConsistencyResult:
     old_chain: int
     new_chain: int
     violations: list[str]
-    update_apply_ms: float
+    update_apply_ms: float  # the switches
+    update_contexts_ms: float  # waypoint contexts (old+new before, new after)
 
 
 # -- the stream (runs inside h1's namespace) -----------------------------------------------------
@@ -276,6 +277,7 @@ def failover(
             "reason": change.reason,
             "compile_verify_ms": change.compile_s * 1000,
             "apply_ms": change.apply_s * 1000,
+            "contexts_ms": change.contexts_s * 1000,
         },
     )
 
@@ -354,6 +356,7 @@ def consistency(
         new_chain=n_new,
         violations=violations,
         update_apply_ms=change.apply_s * 1000,
+        update_contexts_ms=change.contexts_s * 1000,
     )
 
 

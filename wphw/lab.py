@@ -585,7 +585,7 @@ class Lab:
                     raise LabError(
                         f"waypoint {wp_name} did not load the new contexts within {timeout:.0f} s"
                     )
-                time.sleep(0.01)
+                time.sleep(0.002)
 
     def wait_idle(self, timeout: float = 60.0, quiet: float = 1.5) -> dict[str, bool]:
         """Wait until the waypoints are idle together: each has passed on what it received

@@ -145,8 +145,13 @@ class WaypointProcessor:
         ]
 
 
-def _watch_contexts(processor: WaypointProcessor, path: Path, interval: float = 0.05) -> None:
-    """Reload the context table whenever the controller rewrites the file (atomically)."""
+def _watch_contexts(processor: WaypointProcessor, path: Path, interval: float = 0.005) -> None:
+    """Reload the context table whenever the controller rewrites the file (atomically).
+
+    The controller publishes contexts before and after every switch install and waits until
+    each waypoint has loaded them (Lab.write_contexts), so this poll interval is on the path of
+    every failover: 5 ms (a stat() each time) instead of 50 ms took the two publications of a
+    failover from 65-100 ms to 10-15 ms (bench/lab_experiments.py, docs/benchmarks.md)."""
     last = path.stat().st_mtime_ns
     while True:
         time.sleep(interval)
