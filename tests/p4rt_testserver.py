@@ -29,6 +29,7 @@ import asyncio
 import contextlib
 import socket
 import threading
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -92,6 +93,8 @@ class P4RuntimeTestServer(p4r_grpc.P4RuntimeServicer):  # type: ignore[misc]
         self.state = DeviceState()
         self.write_rpcs = 0
         self.updates_seen = 0
+        # Every Write RPC that got past the checks: (time.monotonic(), [(update type, table id)])
+        self.write_log: list[tuple[float, list[tuple[int, int]]]] = []
         self.set_pipeline_rpcs = 0
         # Return (code, message) to fail an update before it is applied, or None.
         self.inject: Callable[[Any], tuple[int, str] | None] | None = None
@@ -335,6 +338,9 @@ class P4RuntimeTestServer(p4r_grpc.P4RuntimeServicer):  # type: ignore[misc]
                 "Support for atomic write modes has not been implemented yet",
             )
         errors: list[tuple[int, str]] = []
+        self.write_log.append(
+            (time.monotonic(), [(u.type, u.entity.table_entry.table_id) for u in request.updates])
+        )
         with self._lock:
             for update in request.updates:
                 self.updates_seen += 1

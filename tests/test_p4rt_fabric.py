@@ -255,6 +255,30 @@ def test_read_overlaps_encoding_and_a_failed_read_rolls_back_the_others(
         }
 
 
+@pytest.mark.parametrize("drain", [0.0, 0.3])
+def test_old_paths_are_deleted_after_the_drain_time(
+    server: P4RuntimeTestServer, drain: float
+) -> None:
+    """Old service-path hops go only `drain` seconds after the classifier flip (packets already
+    on the old path finish it); an apply that deletes no path entries does not wait."""
+    sff_id = SCHEMA.table("wp_sff").id
+    cls_id = SCHEMA.table("wp_classify").id
+    with fabric(server, drain=drain) as f:
+        f.apply(FakePlan({"s1": [*path(1), classify(1)]}))
+        server.write_log.clear()
+        f.apply(FakePlan({"s1": [*path(2), classify(2)]}))  # flip to path 2, delete path 1
+        flip = max(t for t, ups in server.write_log if (p4r.Update.MODIFY, cls_id) in ups)
+        gone = min(t for t, ups in server.write_log if (p4r.Update.DELETE, sff_id) in ups)
+        assert gone - flip >= drain
+        server.write_log.clear()
+        t0 = time.monotonic()
+        f.apply(FakePlan({"s1": [*path(2), *path(3), classify(3)]}))  # nothing to delete
+        assert time.monotonic() - t0 < 0.25
+        assert not any(ups for _, ups in server.write_log if (p4r.Update.DELETE, sff_id) in ups)
+    with pytest.raises(ValueError, match="negative"):
+        fabric(server, drain=-1)
+
+
 def test_arbitration_takeover(server: P4RuntimeTestServer) -> None:
     plan = FakePlan({"s1": path(1)})
     with fabric(server, election_id=5) as low:

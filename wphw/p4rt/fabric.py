@@ -43,6 +43,7 @@ from wphw.netfpga.bus import RegisterBus
 from wphw.netfpga.install import FpgaInstall, WaypointInstall, buses_from_topology
 from wphw.p4rt.diff import (
     EDGE_TABLES,
+    PATH_DELETE,
     PHASES,
     Diff,
     Op,
@@ -898,13 +899,19 @@ class AsyncFabric:
         backoff: float = 0.1,
         timeout: float = 30.0,
         register_buses: Mapping[str, Callable[[], RegisterBus]] | None = None,
+        drain: float = 0.05,
     ) -> None:
         """``register_buses``: waypoint → opener of its FPGA register bus, for the plan's
-        ``register_writes``; default: from the topology's waypoint ``regs``."""
+        ``register_writes``; default: from the topology's waypoint ``regs``. ``drain``: seconds
+        between the classifier flip and the deletion of old service paths (only when an apply
+        deletes path entries), so packets already on an old path finish it; size it to the
+        slowest PE's latency (a software PE: milliseconds; a co-simulated one: seconds)."""
         if election_id <= 0 or election_id >= 1 << 128:
             raise ValueError(f"election id {election_id} outside 1..2**128-1")
         if batch_size < 1 or window < 1:
             raise ValueError("batch_size and window must be ≥ 1")
+        if drain < 0:
+            raise ValueError(f"drain {drain} s is negative")
         switches: Iterable[SwitchLike] = (
             topology.switches.values() if hasattr(topology, "switches") else topology
         )
@@ -925,6 +932,7 @@ class AsyncFabric:
         }
         self.batch_size = batch_size
         self.window = window
+        self.drain = drain
         self.register_buses = (
             dict(register_buses) if register_buses is not None else buses_from_topology(topology)
         )
@@ -1135,6 +1143,14 @@ class AsyncFabric:
                 }
                 self._total = self._done + sum(len(p) for ops in pending.values() for p in ops[2:])
                 for phase in range(2, len(PHASES)):
+                    # Packets classified onto an old path just before the flip may still be
+                    # on it (queued in a PE): let them drain before its hops go.
+                    if (
+                        phase == PATH_DELETE
+                        and self.drain > 0
+                        and any(pending[name][PATH_DELETE] for name in runs)
+                    ):
+                        await asyncio.sleep(self.drain)
                     await self._phase(
                         runs,
                         lambda r, p=phase: r.run_phase(  # type: ignore[misc]
