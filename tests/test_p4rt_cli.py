@@ -134,3 +134,9 @@ def test_apply_configures_fpga_waypoints_with_regs(
         assert "blocks written none, dispatch rows +0 -0 (2 kept), 0 register writes" in (
             capsys.readouterr().out
         )
+
+
+def test_apply_rejects_a_negative_drain(capsys: pytest.CaptureFixture[str]) -> None:
+    rc = main(["apply", str(ROOT / "examples" / "table1"), "--drain", "-0.5"])
+    assert rc == 2
+    assert "--drain -0.5: must be 0 or more seconds" in capsys.readouterr().err

@@ -33,6 +33,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     _connection_args(p)
     p.add_argument("--dry-run", action="store_true", help="print the diff, write nothing")
     p.add_argument(
+        "--drain",
+        type=float,
+        default=0.05,
+        metavar="SECONDS",
+        help="wait between the classifier flip and deleting old service paths, so packets on"
+        " them finish (default 0.05; size it to the slowest PE's latency)",
+    )
+    p.add_argument(
         "--state",
         type=Path,
         help="plan JSON of the last apply: compiled against (changed paths get new SPIs, so the"
@@ -116,6 +124,7 @@ def _fabric(args: argparse.Namespace, topology: object, pipeline: bool = True) -
         batch_size=args.batch_size,
         retries=args.retries,
         timeout=args.timeout,
+        drain=getattr(args, "drain", 0.05),  # only `wphw apply` writes
     )
 
 
@@ -152,6 +161,8 @@ def cmd_apply(args: argparse.Namespace) -> int:
     from wphw.cli import load_model
     from wphw.plan import Plan, compile
 
+    if args.drain < 0:
+        raise WphwError(f"--drain {args.drain}: must be 0 or more seconds")
     topology, policy = load_model(args)
     state: Path | None = args.state
     previous = Plan.from_json(state.read_text(), str(state)) if state and state.exists() else None
