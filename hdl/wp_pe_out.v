@@ -4,6 +4,8 @@
 // {offset[7:0], len[2:0], value[31:0]}: bytes offset..offset+len-1 of the frame become the
 // len low bytes of value, big-endian (len 0 = unused). A dropped frame is consumed at one beat
 // per cycle without being output. The action entry is popped with the frame's last beat.
+// The output is registered (wp_axis_reg): the patch logic ends at a register, not in the next
+// module, and m_axis_tready reaches the FIFOs through a register too.
 
 `resetall
 `timescale 1ns / 1ps
@@ -53,13 +55,26 @@ end
 // beat index, saturating (patches only reach the first 256 bytes)
 reg [8-BEAT_LOG2:0] beat_idx_reg = 0;
 
+// the patched beat goes into the output register slice
+wire [DATA_WIDTH-1:0] out_tdata;
+wire                  out_tvalid;
+wire                  out_tready;
+
 wire active = s_axis_tvalid && act_valid;
-assign m_axis_tvalid = active && !act_drop;
-assign s_axis_tready = active && (act_drop || m_axis_tready);
+assign out_tvalid = active && !act_drop;
+assign s_axis_tready = active && (act_drop || out_tready);
 assign act_ready = s_axis_tready && s_axis_tlast;
-assign m_axis_tkeep = s_axis_tkeep;
-assign m_axis_tuser = s_axis_tuser;
-assign m_axis_tlast = s_axis_tlast;
+
+wp_axis_reg #(.WIDTH(DATA_WIDTH + KEEP_WIDTH + USER_WIDTH + 1)) out_reg_inst (
+    .clk(clk),
+    .rst(rst),
+    .s_data({out_tdata, s_axis_tkeep, s_axis_tuser, s_axis_tlast}),
+    .s_valid(out_tvalid),
+    .s_ready(out_tready),
+    .m_data({m_axis_tdata, m_axis_tkeep, m_axis_tuser, m_axis_tlast}),
+    .m_valid(m_axis_tvalid),
+    .m_ready(m_axis_tready)
+);
 
 // the patched beat: a function behind a continuous assignment (not always @*), so it is defined
 // from time 0 in every simulator
@@ -88,7 +103,7 @@ function [DATA_WIDTH-1:0] patch_beat(input [DATA_WIDTH-1:0] data, input [8-BEAT_
     end
 endfunction
 
-assign m_axis_tdata = patch_beat(s_axis_tdata, beat_idx_reg, act_patch);
+assign out_tdata = patch_beat(s_axis_tdata, beat_idx_reg, act_patch);
 
 always @(posedge clk) begin
     if (s_axis_tvalid && s_axis_tready) begin

@@ -6,6 +6,7 @@ wp_fifo.v
 wp_axil_regs.v
 wp_axil_split.v
 wp_hdr_parse.v
+wp_axis_reg.v
 wp_pe_out.v
 wp_axis_arb.v
 wp_fw.v

@@ -1,0 +1,61 @@
+// wp_axis_reg: a full-rate register slice (skid buffer) for one AXI4-Stream-like channel.
+//
+// m_data/m_valid come from registers and s_ready is a register, so no combinational path runs
+// through the slice in either direction; with m_ready held high it passes one beat per cycle
+// (one cycle of latency). When the output stalls, the beat accepted in that cycle waits in the
+// skid register and s_ready drops for the next cycle.
+
+`resetall
+`timescale 1ns / 1ps
+`default_nettype none
+
+module wp_axis_reg #(
+    // Width of the payload (tdata, tkeep, tuser, tlast, ... concatenated)
+    parameter WIDTH = 8
+) (
+    input  wire             clk,
+    input  wire             rst,
+
+    input  wire [WIDTH-1:0] s_data,
+    input  wire             s_valid,
+    output wire             s_ready,
+
+    output wire [WIDTH-1:0] m_data,
+    output wire             m_valid,
+    input  wire             m_ready
+);
+
+reg [WIDTH-1:0] m_data_reg = {WIDTH{1'b0}};
+reg             m_valid_reg = 1'b0;
+reg [WIDTH-1:0] skid_data_reg = {WIDTH{1'b0}};
+reg             skid_valid_reg = 1'b0;
+
+assign s_ready = !skid_valid_reg;
+assign m_data = m_data_reg;
+assign m_valid = m_valid_reg;
+
+always @(posedge clk) begin
+    if (m_ready || !m_valid_reg) begin
+        // the output register is free (or being read): refill it, the skid beat first
+        if (skid_valid_reg) begin
+            m_data_reg <= skid_data_reg;
+            m_valid_reg <= 1'b1;
+            skid_valid_reg <= 1'b0;
+        end else begin
+            m_data_reg <= s_data;
+            m_valid_reg <= s_valid;
+        end
+    end else if (s_valid && !skid_valid_reg) begin
+        // output stalled: keep the beat accepted this cycle
+        skid_data_reg <= s_data;
+        skid_valid_reg <= 1'b1;
+    end
+    if (rst) begin
+        m_valid_reg <= 1'b0;
+        skid_valid_reg <= 1'b0;
+    end
+end
+
+endmodule
+
+`resetall
