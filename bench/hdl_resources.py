@@ -77,9 +77,12 @@ CONFIGS: dict[str, Config] = {
     "wp_axis_arb": Config(top="wp_axis_arb", params={"S_COUNT": 2}),
     "wp_pe_out": Config(
         top="wp_pe_out",
-        note="the output is registered (wp_axis_reg, a skid buffer, since f4c175c): the patch"
-        " logic ends at a register instead of running into the next module (before: port path"
-        " 8 LUT levels, ≈ 8.3 ns, and wp_fw's 16 LUT levels, ≈ 11.1 ns).",
+        note="the output is registered (wp_axis_reg, a skid buffer, since f4c175c), so the"
+        " patch logic no longer runs into the next module (port path before: 8 LUT levels,"
+        " ≈ 8.3 ns here, 16 in wp_fw). The patch logic itself (per byte: offset arithmetic on"
+        " CARRY4 chains, then the byte mux) is still too deep for 200 MHz: it now shows as the"
+        " reg→reg path ending at the output register (in wp_fw from the action FIFO's LUTRAM"
+        " read). Next step: compute the per-beat byte masks a cycle earlier.",
     ),
     "wp_axis_reg": Config(top="wp_axis_reg", params={"WIDTH": 417}),
     "wp_axil_split": Config(top="wp_axil_split"),
