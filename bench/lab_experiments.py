@@ -27,37 +27,53 @@ def main() -> None:
     ap.add_argument("--rate", type=float, default=100.0)
     ap.add_argument("--seconds", type=float, default=5.0)
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/wphw-lab-experiments"))
+    ap.add_argument("--only", choices=("failover", "consistency"), help="run one experiment")
+    ap.add_argument(
+        "--drain", type=float, default=0.05, help="consistency: apply's drain before old paths go"
+    )
     ap.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "lab_experiments.json")
     args = ap.parse_args()
     example = REPO / "examples" / "failover"
+    runs_f = 0 if args.only == "consistency" else args.runs
+    runs_c = 0 if args.only == "failover" else args.runs
     fo = [
         asdict(failover(example, args.workdir / f"f{i}", rate=args.rate, seconds=args.seconds))
-        for i in range(args.runs)
+        for i in range(runs_f)
     ]
     co = [
-        asdict(consistency(example, args.workdir / f"c{i}", rate=args.rate, seconds=args.seconds))
-        for i in range(args.runs)
+        asdict(
+            consistency(
+                example,
+                args.workdir / f"c{i}",
+                rate=args.rate,
+                seconds=args.seconds,
+                drain=args.drain,
+            )
+        )
+        for i in range(runs_c)
     ]
-    restored = [r["kill_to_restored_ms"] for r in fo if r["kill_to_restored_ms"] is not None]
-    print(f"failover at {args.rate:.0f} pkt/s, {args.runs} runs:")
-    print(
-        f"  kill -> restored delivery: median {statistics.median(restored):.1f} ms (runs: {', '.join(f'{x:.1f}' for x in restored)})"
-    )
-    print(f"  packets lost per run: {[r['lost'] for r in fo]} of {[r['sent'] for r in fo]}")
-    print(
-        f"  controller, switches: {[round(r['controller'].get('apply_ms', 0), 1) for r in fo]} ms"
-    )
-    print(
-        f"  controller, waypoint contexts: {[round(r['controller'].get('contexts_ms', 0), 1) for r in fo]} ms"
-    )
-    print(f"chain change under traffic at {args.rate:.0f} pkt/s, {args.runs} runs:")
-    print(
-        f"  violations: {[len(r['violations']) for r in co]}; lost: {[r['lost'] for r in co]} of {[r['sent'] for r in co]}"
-    )
-    print(f"  old/new chain packets: {[(r['old_chain'], r['new_chain']) for r in co]}")
-    print(
-        f"  update: switches {[round(r['update_apply_ms'], 1) for r in co]} ms, waypoint contexts {[round(r['update_contexts_ms'], 1) for r in co]} ms"
-    )
+    if fo:
+        restored = [r["kill_to_restored_ms"] for r in fo if r["kill_to_restored_ms"] is not None]
+        print(f"failover at {args.rate:.0f} pkt/s, {args.runs} runs:")
+        print(
+            f"  kill -> restored delivery: median {statistics.median(restored):.1f} ms (runs: {', '.join(f'{x:.1f}' for x in restored)})"
+        )
+        print(f"  packets lost per run: {[r['lost'] for r in fo]} of {[r['sent'] for r in fo]}")
+        print(
+            f"  controller, switches: {[round(r['controller'].get('apply_ms', 0), 1) for r in fo]} ms"
+        )
+        print(
+            f"  controller, waypoint contexts: {[round(r['controller'].get('contexts_ms', 0), 1) for r in fo]} ms"
+        )
+    if co:
+        print(f"chain change under traffic at {args.rate:.0f} pkt/s, {args.runs} runs:")
+        print(
+            f"  violations: {[len(r['violations']) for r in co]}; lost: {[r['lost'] for r in co]} of {[r['sent'] for r in co]}"
+        )
+        print(f"  old/new chain packets: {[(r['old_chain'], r['new_chain']) for r in co]}")
+        print(
+            f"  update: switches {[round(r['update_apply_ms'], 1) for r in co]} ms, waypoint contexts {[round(r['update_contexts_ms'], 1) for r in co]} ms"
+        )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(
         json.dumps({"rate_pps": args.rate, "failover": fo, "consistency": co}, indent=1) + "\n"

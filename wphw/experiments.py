@@ -198,13 +198,14 @@ def _received(pcap: Path) -> dict[int, float]:
     return out
 
 
-def _controller(lab: Lab, policy: Policy) -> tuple[Controller, Any]:
+def _controller(lab: Lab, policy: Policy, drain: float = 0.05) -> tuple[Controller, Any]:
     from wphw.p4rt.fabric import Fabric, Pipeline
 
     fabric = Fabric(
         lab.topology,
         pipeline=Pipeline.load(P4_BUILD / "wphw.p4info.txtpb", P4_BUILD / "wphw.json"),
         election_id=2,  # the lab installer (id 1) may not be forgotten by the switch yet
+        drain=drain,
     )
     fabric.connect()
     ctl = Controller(
@@ -290,6 +291,7 @@ def consistency(
     seconds: float = 6.0,
     change_after: float = 2.0,
     lab_id: str = "w4",
+    drain: float = 0.05,
 ) -> ConsistencyResult:
     from wphw.pe.runtime import query
 
@@ -300,7 +302,7 @@ def consistency(
     lab = Lab(topo, policy, workdir, lab_id=lab_id, stamp=True)
     lab.up()
     try:
-        ctl, fabric = _controller(lab, policy)
+        ctl, fabric = _controller(lab, policy, drain)
         try:
             assert lab.plan is not None
             old_plan = lab.plan
