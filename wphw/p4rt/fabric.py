@@ -1202,6 +1202,8 @@ class AsyncFabric:
                 other.append(r)
         if not failures and not other:
             return
+        # Writes in flight complete in any order: report failures in Write order.
+        failures.sort(key=lambda f: (f.switch, f.batch, f.index))
         LOG.error("phase %d (%s) failed; rolling back every switch", phase, PHASES[phase])
         rollback_failures = await self._rollback(runs)
         rolled_back = not rollback_failures
