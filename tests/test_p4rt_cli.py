@@ -34,7 +34,10 @@ def test_apply_diff_stats(
     assert main(["apply", str(d), "--dry-run", *conn]) == 0
     out = capsys.readouterr().out
     assert "s1: +" in out and "[path upserts]" in out and "wp_classify[" in out
+    assert "runs no pipeline of ours: apply would push wphw's pipeline first" in out
+    # read-only: no Write, no pipeline push (issue 12: a dry run replaced a user's program)
     assert s1.write_rpcs == 0 and s2.write_rpcs == 0
+    assert s1.set_pipeline_rpcs == 0 and s2.set_pipeline_rpcs == 0
 
     state = d / "applied.json"
     assert main(["apply", str(d), "--state", str(state), *conn]) == 0

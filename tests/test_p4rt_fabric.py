@@ -498,3 +498,63 @@ def test_sync_fabric_after_asyncio_run(tmp_path: Path) -> None:
     )
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "1"
+
+
+FOREIGN = Pipeline.of(
+    Schema.load(Path(__file__).parent.parent / "p4/build/basic_forward.p4info.txtpb"),
+    b'{"foreign": 1}',
+)
+
+
+def foreign_route() -> TableEntry:
+    from wphw.entries import LPM
+
+    return TableEntry.of(
+        "ipv4_lpm",
+        {"ipv4_dst": LPM(value=0x0A000001, prefix_len=32)},
+        Action.of("ipv4_forward", dst_mac=0x080000000001, port=1),
+    )
+
+
+def test_read_only_calls_never_write_nor_push_nor_take_the_primary_role(
+    server: P4RuntimeTestServer,
+) -> None:
+    """Issue 12: a dry run against a switch running another program wiped it. Dry run, diff
+    and read must send no Write and no SetForwardingPipelineConfig, and leave the primary."""
+    with fabric(server, pipeline=FOREIGN, election_id=5) as other:  # the user's own program
+        other.apply(FakePlan({"s1": [foreign_route()]}))
+        before = installed(server)
+        pushes, writes = server.set_pipeline_rpcs, server.write_rpcs
+        plan = FakePlan({"s1": [*path(1), classify(1)]})
+
+        async def main() -> None:
+            f = AsyncFabric([Sw("s1", server.address)], pipeline=PIPELINE, **FAST)
+            await f.connect(arbitrate=False)
+            try:
+                r = await f.apply(plan, dry_run=True)
+                d = await f.diff(plan)
+            finally:
+                await f.close()
+            for text in (str(r.diff), str(d)):
+                assert "runs another pipeline" in text, text
+                assert "dropping the 1 table entry it holds" in text, text
+                assert "no changes" not in text
+            assert r.diff is not None and r.diff.switches[0].inserts == 3
+
+        asyncio.run(main())
+        assert (server.set_pipeline_rpcs, server.write_rpcs) == (pushes, writes)
+        assert installed(server) == before
+        # the user's session is still primary and can still write
+        assert other.apply(FakePlan({"s1": []})).switches[0].deleted == 1
+
+
+def test_connecting_as_primary_does_not_push_only_apply_does(server: P4RuntimeTestServer) -> None:
+    with fabric(server, pipeline=FOREIGN) as other:
+        other.apply(FakePlan({"s1": [foreign_route()]}))
+    pushes = server.set_pipeline_rpcs
+    with fabric(server) as f:  # primary, another pipeline on the switch
+        assert server.set_pipeline_rpcs == pushes
+        assert f.apply(FakePlan({"s1": path(1)}), dry_run=True).switches[0].write_rpcs == 0
+        assert server.set_pipeline_rpcs == pushes and len(server.entries()) == 1
+        f.apply(FakePlan({"s1": path(1)}))
+        assert server.set_pipeline_rpcs == pushes + 1 and len(server.entries()) == 2

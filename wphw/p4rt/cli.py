@@ -171,8 +171,13 @@ def cmd_apply(args: argparse.Namespace) -> int:
 
     async def run() -> int:
         fabric = _fabric(args, topology)
-        async with fabric:
+        # A dry run is read-only: no arbitration (a running controller keeps its role), no
+        # pipeline push, no Write.
+        await fabric.connect(arbitrate=not args.dry_run)
+        try:
             result = await fabric.apply(plan, dry_run=args.dry_run, progress=bar)
+        finally:
+            await fabric.close()
         if bar is not None:
             bar.end()
         if result.diff is not None:

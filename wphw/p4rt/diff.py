@@ -119,6 +119,11 @@ class SwitchDiff:
     switch: str
     changes: tuple[tuple[Change, ...], ...]  # per phase
     unchanged: int
+    # The switch runs another pipeline (or none): apply would replace it first, dropping
+    # the ``foreign_entries`` it holds (counted by a wildcard Read; 0 without a pipeline).
+    replaces_pipeline: bool = False
+    device_cookie: int | None = None
+    foreign_entries: int = 0
 
     @property
     def inserts(self) -> int:
@@ -141,6 +146,16 @@ class SwitchDiff:
             f"{self.switch}: +{self.inserts} ~{self.modifies} -{self.deletes}"
             f" ({self.unchanged} unchanged)"
         ]
+        if self.replaces_pipeline:
+            if self.device_cookie is None and not self.foreign_entries:
+                out.append("  runs no pipeline of ours: apply would push wphw's pipeline first")
+            else:
+                cookie = "none" if self.device_cookie is None else f"{self.device_cookie:#x}"
+                n = self.foreign_entries
+                out.append(
+                    f"  runs another pipeline (cookie {cookie}): apply would replace it,"
+                    f" dropping the {n} table entr{'y' if n == 1 else 'ies'} it holds"
+                )
         for name, changes in zip(PHASES, self.changes, strict=True):
             if changes:
                 out.append(f"  [{name}]")
@@ -160,7 +175,7 @@ class Diff:
         lines: list[str] = []
         for s in self.switches:
             lines.extend(s.lines())
-        if not self.total:
+        if not self.total and not any(s.replaces_pipeline for s in self.switches):
             lines.append("no changes")
         return "\n".join(lines)
 

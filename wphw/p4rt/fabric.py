@@ -29,7 +29,7 @@ import logging
 import threading
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
@@ -325,6 +325,9 @@ class _Client:
         self.encoder: Encoder | None = None
         self.primary = False
         self.pipeline_stale = False
+        self.device_cookie: int | None = None
+        # Only an apply may replace the switch's pipeline (AsyncFabric._apply sets this).
+        self.may_push = False
         self.write_rpcs = 0
         self._channel: grpc.aio.Channel | None = None
         self._stream: Any = None
@@ -469,6 +472,10 @@ class _Client:
             return p4r.GetForwardingPipelineConfigResponse()
 
     async def _ensure_pipeline(self) -> None:
+        """Learn the schema; push our pipeline only while an apply runs (``may_push``).
+
+        Connecting never changes a switch: a switch that runs another pipeline (or none) is
+        marked ``pipeline_stale``, and only :meth:`AsyncFabric.apply` replaces it."""
         get = p4r.GetForwardingPipelineConfigRequest
         if self.pipeline is None:
             resp = await self._get_pipeline(get.P4INFO_AND_COOKIE)
@@ -481,33 +488,58 @@ class _Client:
         else:
             resp = await self._get_pipeline(get.COOKIE_ONLY)
             have = resp.config.cookie.cookie if resp.config.HasField("cookie") else None
-            self.pipeline_stale = have != self.pipeline.cookie and not self._arbitrate
-            if self.pipeline_stale:
+            self.device_cookie = have
+            self.pipeline_stale = have != self.pipeline.cookie
+            if self.pipeline_stale and self.may_push and self._arbitrate:
+                await self.push_pipeline()
+            elif self.pipeline_stale:
                 self.log.warning(
                     "the switch runs another pipeline (cookie %s); apply would replace it",
                     "none" if have is None else f"{have:#x}",
                 )
-            elif have != self.pipeline.cookie:
-                self.log.info(
-                    "pushing pipeline (device cookie %s, ours %#x)",
-                    "none" if have is None else f"{have:#x}",
-                    self.pipeline.cookie,
-                )
-                set_req = p4r.SetForwardingPipelineConfigRequest(
-                    device_id=self.device_id,
-                    role=self.role,
-                    action=p4r.SetForwardingPipelineConfigRequest.VERIFY_AND_COMMIT,
-                )
-                set_req.election_id.high = self.election_id >> 64
-                set_req.election_id.low = self.election_id & (2**64 - 1)
-                set_req.config.p4info.CopyFrom(self.pipeline.p4info)
-                set_req.config.p4_device_config = self.pipeline.device_config
-                set_req.config.cookie.cookie = self.pipeline.cookie
-                await self._set_rpc(set_req, timeout=max(self.timeout, 60.0))
             schema = self.pipeline.schema
         if self.schema is None or self.schema.fingerprint() != schema.fingerprint():
             self.schema = schema
             self.encoder = Encoder(schema)
+
+    async def push_pipeline(self) -> None:
+        """SetForwardingPipelineConfig with our pipeline (needs the primary role)."""
+        assert self.pipeline is not None
+        self.log.info(
+            "pushing pipeline (device cookie %s, ours %#x)",
+            "none" if self.device_cookie is None else f"{self.device_cookie:#x}",
+            self.pipeline.cookie,
+        )
+        set_req = p4r.SetForwardingPipelineConfigRequest(
+            device_id=self.device_id,
+            role=self.role,
+            action=p4r.SetForwardingPipelineConfigRequest.VERIFY_AND_COMMIT,
+        )
+        set_req.election_id.high = self.election_id >> 64
+        set_req.election_id.low = self.election_id & (2**64 - 1)
+        set_req.config.p4info.CopyFrom(self.pipeline.p4info)
+        set_req.config.p4_device_config = self.pipeline.device_config
+        set_req.config.cookie.cookie = self.pipeline.cookie
+        await self._set_rpc(set_req, timeout=max(self.timeout, 60.0))
+        self.device_cookie = self.pipeline.cookie
+        self.pipeline_stale = False
+
+    async def count_foreign_entries(self) -> int:
+        """How many table entries the switch holds under the pipeline it runs now (a wildcard
+        Read, which needs no P4Info of ours); 0 when it runs no pipeline."""
+        req = p4r.ReadRequest(device_id=self.device_id, role=self.role)
+        req.entities.add().table_entry.table_id = 0
+        n = 0
+        try:
+            async for resp in self._read_rpc(req, timeout=max(self.timeout, 120.0)):
+                n += sum(1 for e in resp.entities if e.WhichOneof("entity") == "table_entry")
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() == grpc.StatusCode.FAILED_PRECONDITION:  # no pipeline: nothing held
+                return 0
+            if exc.code() in _RETRYABLE:
+                raise _Disconnected(_describe_exc(exc)) from exc
+            raise self._error(f"Read failed: {_describe_exc(exc)}") from exc
+        return n
 
     async def _close_channel(self) -> None:
         if self._stream is not None:
@@ -1072,7 +1104,17 @@ class AsyncFabric:
             run.encode_desired()
             phases = compute_ops(run.desired, run.installed, run.edge_ids)
             changed = sum(len(p) for p in phases[:2])
-            out.append(make_switch_diff(name, run.encoder, phases, len(run.desired) - changed))
+            d = make_switch_diff(name, run.encoder, phases, len(run.desired) - changed)
+            c = run.client
+            if c.pipeline_stale:  # apply would replace the pipeline: say what it would drop
+                foreign = await self._retrying(c, c.count_foreign_entries)
+                d = replace(
+                    d,
+                    replaces_pipeline=True,
+                    device_cookie=c.device_cookie,
+                    foreign_entries=foreign,
+                )
+            out.append(d)
         return Diff(switches=tuple(out))
 
     def _progress_add(self, n: int) -> None:
@@ -1115,6 +1157,20 @@ class AsyncFabric:
     async def _apply(self, plan: PlanLike, progress: Progress | None, t0: float) -> ApplyResult:
         await self._ensure_connected()
         self._check_plan(plan)
+        # Only here may a switch's pipeline be replaced (also on a reconnect mid-apply).
+        for c in self._clients.values():
+            c.may_push = True
+        try:
+            stale = [c for c in self._clients.values() if c.pipeline_stale]
+            await asyncio.gather(*(self._retrying(c, c.push_pipeline) for c in stale))
+            return await self._apply_pushed(plan, progress, t0)
+        finally:
+            for c in self._clients.values():
+                c.may_push = False
+
+    async def _apply_pushed(
+        self, plan: PlanLike, progress: Progress | None, t0: float
+    ) -> ApplyResult:
         runs = {
             name: _Run(self, c, tuple(plan.entries.get(name, ())))
             for name, c in self._clients.items()
