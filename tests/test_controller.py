@@ -134,3 +134,36 @@ def test_a_plan_that_fails_verification_is_never_written(
         with pytest.raises(VerificationError, match="rule only"):
             ctl.install(changed)
         assert (installed(servers[0]), installed(servers[1])) == before
+        assert ctl.policy is policy  # the refused policy did not become the desired state
+
+
+def test_a_failed_reinstall_is_retried_on_the_next_poll(
+    servers: tuple[P4RuntimeTestServer, P4RuntimeTestServer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 13: poll recorded the failed PEs before installing; when the install raised,
+    every later poll saw no change and the dead PE was never re-steered."""
+    topo = wphw.topology_from_dict(table1_with_two_ids(servers))
+    policy = wphw.load_policy(REPO / "examples/table1/policy.yaml")
+    down: set[str] = set()
+    controls = {"wp_s2": "wp_s2.sock", "wp_s2b": "wp_s2b.sock", "wp_legacy": "wp_legacy.sock"}
+    with Fabric(topo, pipeline=Pipeline.load(TEST_P4INFO), retries=1, backoff=0.01) as fabric:
+        ctl = Controller(topo, policy, fabric, controls=controls, alive=lambda c: c not in down)
+        ctl.install()
+        first = ctl.plan
+        real_apply = fabric.apply
+        calls = {"n": 0}
+
+        def flaky_apply(plan: Any, **kw: Any) -> Any:
+            calls["n"] += 1
+            if calls["n"] == 1:
+                raise wphw.WphwError("switch went away (test)")
+            return real_apply(plan, **kw)
+
+        monkeypatch.setattr(fabric, "apply", flaky_apply)
+        down.add("wp_s2.sock")
+        with pytest.raises(wphw.WphwError, match="went away"):
+            ctl.poll()
+        assert ctl.failed == frozenset() and ctl.plan is first
+        change = ctl.poll()  # sees the dead PE again and retries
+        assert change is not None and change.failed == frozenset({"ids1"})
+        assert installed(servers[0]) == expected(ctl.plan, "s1")

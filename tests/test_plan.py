@@ -169,7 +169,7 @@ def test_failure_modes() -> None:
     by = {b.rule: b for b in plan.bindings}
     assert by["i"].action == "route" and by["i"].skipped == ("ids",)
     assert by["e"].action == "drop"
-    wphw.verify(plan, p, t).raise_for_violations()
+    wphw.verify(plan, p, t, failed_pes=["ids1", "enc1"]).raise_for_violations()
     with pytest.raises(TopologyError, match="unknown PE"):
         wphw.compile(p, t, failed_pes=["nope"])
 
@@ -309,12 +309,18 @@ def test_chain_end_last_pe_shares_paths_across_subscribers() -> None:
         "port": 5,
     }
     t = topology_from_dict(topo)
+    # a and b go to h2, beyond the PE: their chains may end at the PE (s4). back goes to h1,
+    # whose route from s4 passes s2 and s1, which would classify it again (issue 11: a loop),
+    # so its chain ends back at s2.
     subs = {
         "s1": [
-            rule("a", ["ids", "route"], proto="tcp"),
+            rule("a", ["ids", "route"], proto="tcp", dst="10.0.2.0/24"),
             rule("a2", ["ids", "forward(5)"], proto="udp"),
         ],
-        "s2": [rule("b", ["ids", "route"], proto="tcp")],
+        "s2": [
+            rule("b", ["ids", "route"], proto="tcp", dst="10.0.2.0/24"),
+            rule("back", ["ids", "route"], proto="tcp", dst="10.0.1.0/24"),
+        ],
     }
     back = wphw.compile(policy_from_dict({"subscribers": subs}), t)
     shared_policy = policy_from_dict({"chain_end": "last-pe", "subscribers": subs})
@@ -326,6 +332,9 @@ def test_chain_end_last_pe_shares_paths_across_subscribers() -> None:
     assert path.shared_by == ("s1", "s2") and path.switches[-1] == "s4"  # ends at the PE
     assert sff(shared, "s4")[(by["a"], 254)] == Action.of("sff_end_route")
     assert shared.entry_count() < back.entry_count()
+    returning = shared.path(by["back"])
+    assert returning.shared_by == () and returning.switches[-1] == "s2"
+    assert sff(shared, "s2")[(by["back"], 254)] == Action.of("sff_end_route")
     with pytest.raises(PolicyError, match="unknown chain_end"):
         policy_from_dict({"chain_end": "somewhere", "subscribers": {}})
 

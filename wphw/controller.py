@@ -89,15 +89,22 @@ class Controller:
         self.history: list[Change] = []
         self._lock = threading.Lock()
 
-    def install(self, policy: Policy | None = None, *, reason: str = "install") -> Change:
+    def install(
+        self,
+        policy: Policy | None = None,
+        *,
+        reason: str = "install",
+        failed: frozenset[str] | None = None,
+    ) -> Change:
         """Compile (against the installed plan), verify, and apply. Raises on any failure, in
-        which case the installed plan is unchanged (the installer rolls a failed write back)."""
+        which case the installed plan, policy and failed set are unchanged (the installer
+        rolls a failed write back), so the next poll tries again."""
         with self._lock:
-            if policy is not None:
-                self.policy = policy
+            want_policy = self.policy if policy is None else policy
+            want_failed = self.failed if failed is None else failed
             t0 = time.perf_counter()
-            plan = compile(self.policy, self.topology, previous=self.plan, failed_pes=self.failed)
-            verify(plan, self.policy, self.topology).raise_for_violations()
+            plan = compile(want_policy, self.topology, previous=self.plan, failed_pes=want_failed)
+            verify(plan, want_policy, self.topology, failed_pes=want_failed).raise_for_violations()
             t1 = time.perf_counter()
             if self.publish_contexts is not None:
                 old = self.plan.contexts if self.plan is not None else ()
@@ -109,6 +116,8 @@ class Controller:
                 self.publish_contexts(plan.contexts)
             t4 = time.perf_counter()
             self.plan = plan
+            self.policy = want_policy
+            self.failed = want_failed
             change = Change(
                 reason=reason,
                 failed=self.failed,
@@ -144,14 +153,13 @@ class Controller:
         if dead == self.failed:
             return None
         gone, back = dead - self.failed, self.failed - dead
-        self.failed = dead
         parts = []
         if gone:
             parts.append(f"PE(s) {', '.join(sorted(gone))} failed")
         if back:
             parts.append(f"PE(s) {', '.join(sorted(back))} back")
         LOG.warning("controller: %s", "; ".join(parts))
-        return self.install(reason="; ".join(parts))
+        return self.install(reason="; ".join(parts), failed=dead)
 
     def watch(self, stop: threading.Event, interval: float = 0.1) -> threading.Thread:
         """Poll in a background thread every ``interval`` seconds until ``stop`` is set."""

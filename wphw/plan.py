@@ -268,6 +268,7 @@ class _GroupKey:
     alternatives: tuple[tuple[tuple[str, str], ...], ...]  # per alternative: (service, pe) per hop
     final: str
     owner: str = ""  # rule name when paths are not shared (the naive baseline)
+    last_pe_end: bool = False  # chain_end last-pe, and safe for this rule (_last_pe_end_is_safe)
 
 
 @dataclass(slots=True)
@@ -348,6 +349,7 @@ def _compile(
     # 1. choose PEs per rule, group rules by identical service-path sets.
     load: dict[str, int] = {}
     cand_cache: dict[tuple[str, str], _Candidates] = {}
+    route_cache: dict[tuple[str, str], str | None] = {}
     groups: dict[_GroupKey, list[Rule]] = {}
     rule_group: dict[str, _GroupKey | None] = {}
     skipped: dict[str, tuple[str, ...]] = {}
@@ -380,13 +382,25 @@ def _compile(
                 tuple((service, pes[j % len(pes)]) for service, pes in chosen) for j in range(k)
             )
             shared_end = (
-                policy.chain_end is ChainEnd.LAST_PE and rule.final.kind is not FinalKind.FORWARD
+                policy.chain_end is ChainEnd.LAST_PE
+                and rule.final.kind is not FinalKind.FORWARD
+                and _last_pe_end_is_safe(
+                    topology,
+                    by_sub,
+                    rule,
+                    {
+                        topology.waypoints[topology.pes[alt[-1][1]].waypoint].switch
+                        for alt in alternatives
+                    },
+                    route_cache,
+                )
             )
             key = _GroupKey(
                 subscriber="*" if shared_end and share_paths else sub,
                 alternatives=alternatives,
                 final=str(rule.final),
                 owner="" if share_paths else rule.name,
+                last_pe_end=shared_end,
             )
             if key not in groups:
                 for alt in alternatives:
@@ -411,9 +425,7 @@ def _compile(
     for key in sorted(groups, key=lambda g: spi_of[g]):
         first = groups[key][0]
         subs = tuple(sorted({r.subscriber for r in groups[key]}))
-        end_at_last_pe = (
-            policy.chain_end is ChainEnd.LAST_PE and first.final.kind is not FinalKind.FORWARD
-        )
+        end_at_last_pe = key.last_pe_end
         for j, alt in enumerate(key.alternatives):
             paths.append(
                 _emit_path(b, spi_of[key] + j, subs, alt, first.final, first, end_at_last_pe)
@@ -758,6 +770,62 @@ def _emit_path(
         switches=tuple(walk),
         shared_by=subscribers if len(subscribers) > 1 else (),
     )
+
+
+def _last_pe_end_is_safe(
+    topology: Topology,
+    by_sub: Mapping[str, tuple[Rule, ...]],
+    rule: Rule,
+    last_switches: set[str],
+    cache: dict[tuple[str, str], str | None],
+) -> bool:
+    """chain_end last-pe ends a chain at the last PE's switch and routes from there. That is
+    only right when the route from there to every host the rule's traffic may go to keeps
+    away from the subscriber: otherwise the subscriber sees the finished packet again,
+    classifies it again and starts the chain again — a loop (issue 11: 381 frames on a lab,
+    nothing delivered). The same holds for any other subscriber on the way with a service
+    rule that may match the same packets (its chain could end there and route back). Unsafe
+    rules end their chain back at the subscriber, as with chain_end subscriber. Routing is
+    what ``_emit_routes`` installs: per switch, the next hop of a shortest path (hops) to the
+    host's switch."""
+    sub = rule.subscriber
+    net = rule.match.dst
+    anywhere = replace(rule.match, in_port=None)
+
+    def may_reclassify(switch: str) -> bool:
+        if switch == sub:
+            return True
+        return any(
+            r.services and replace(r.match, in_port=None).overlaps(anywhere)
+            for r in by_sub.get(switch, ())
+        )
+
+    for host in topology.hosts.values():
+        if net is not None and host.ip.ip not in net:
+            continue
+        for w in last_switches:
+            if w == sub:
+                continue
+            cur: str | None = w
+            steps = 0
+            while cur is not None and cur != host.switch:
+                if cur != w and may_reclassify(cur):
+                    return False
+                key = (cur, host.switch)
+                if key not in cache:
+                    try:
+                        port = topology.route(cur, host.switch, Metric.HOPS).ports[0]
+                        peer = topology.peer(cur, port)
+                        cache[key] = peer.switch if peer is not None else None
+                    except TopologyError:
+                        cache[key] = None
+                cur = cache[key]
+                steps += 1
+                if steps > len(topology.switches):
+                    return False
+            if cur is not None and cur != w and may_reclassify(cur):
+                return False
+    return True
 
 
 def _legs(route: Any) -> tuple[tuple[str, ...], tuple[int, ...]]:

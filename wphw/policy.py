@@ -109,8 +109,13 @@ class Match:
                 lo, hi = rng
                 if not (0 <= lo <= hi <= 65535):
                     raise PolicyError(f"{name} range {lo}-{hi} invalid (0 <= low <= high <= 65535)")
-        if (self.src_port or self.dst_port) and self.proto not in (6, 17, 132):
-            raise PolicyError("L4 port matches need proto tcp, udp or sctp")
+        if (self.src_port or self.dst_port) and self.proto not in (6, 17):
+            # The data plane (P4 parser, FPGA header parser, software PEs) reads L4 ports of
+            # TCP and UDP only; any other protocol's ports read as 0, so an SCTP port match
+            # would never match (issue 11).
+            raise PolicyError(
+                "L4 port matches need proto tcp or udp (the data plane reads no other ports)"
+            )
 
     def overlaps(self, other: Match) -> bool:
         """True when some packet matches both."""

@@ -1,63 +1,146 @@
-"""Verification: walk packets through a plan's entries, as the P4 pipeline would.
+"""Exact verification: every packet, on every port of every switch, through the plan's entries.
 
-For every rule, representative packets (points inside the rule's match that no higher-priority
-rule takes) are pushed through the plan hop by hop: ``wp_classify`` on the subscriber, then the
-in-switch service tables, ``wp_sff``, proxy legs and links, with waypoints dispatching on the
-plan's (SPI, SI) contexts exactly as wp_waypoint does. Every alternative path of a
-load-balanced rule is walked. The walk uses only the entries, the topology and the waypoint
-contexts, never the plan's own bookkeeping of which path belongs to which rule, so a wrong
-entry shows up as a wrong walk.
+The header space the data plane looks at — ingress port, IPv4 source and destination, IP
+protocol, L4 source and destination port — is split into equivalence classes while packets are
+walked through the plan (header-space analysis with intervals): a *piece* is a box of original
+headers (one interval per field) plus the state a walk gives it (fields rewritten to constants
+by NAT or encryption, NSH SPI/SI/TTL, a proxy VLAN, the destination MAC set by routing). At
+every table the piece is split among the entries in priority order, so every packet of a piece
+meets exactly the same entries and every piece's walk is the walk of each of its packets. Every
+class of every switch's ingress ports (host, fabric and waypoint ports) is walked through the
+classifier, proxy returns, in-switch services, ``wp_sff``, links, waypoint dispatch (the plan's
+contexts, which are the FPGA waypoints' dispatch rows), proxy legs, recirculation and
+``ipv4_lpm`` routing, until it is delivered to a host, dropped or found looping. Every
+load-balancing alternative (``start_chain``'s ``paths``) is walked.
 
-Proven per rule: the services are traversed in order, the final action is the rule's, the
-path cannot loop (NSH TTL is never exhausted and no state repeats). Proven per subscriber:
-traffic that matches no service rule is never steered (no NSH is pushed), and switches that
-are not subscribers classify nothing. Every violation names the rule, switch and entry.
+The expected behaviour comes from the policy and the topology alone (plus the set of failed
+PEs given to :func:`verify`), never from the plan's bookkeeping:
+
+* where a packet without NSH enters a switch, the switch's policy rules decide (first rule by
+  priority; none: plain routing). The packet must traverse that rule's services in order
+  (services whose every PE failed are skipped for ``failure: bypass``; one with ``block`` makes
+  the rule drop), through PEs that offer the service and have not failed, and then meet the
+  rule's final action at the subscriber (``forward(p)``: out of port p; ``drop``; ``route``:
+  routing at the subscriber, or at any switch with ``chain_end: last-pe``);
+* routing follows shortest paths (hops) to the host that owns the destination, and delivers
+  with that host's MAC; a destination no host owns is dropped; a packet never leaves with NSH;
+* in-switch fw and nat entries decide as the PE's parameters say; PE services act on headers
+  as their reference models do (nat rewrites, fw permits or denies, encrypt/decrypt change the
+  protocol and hide/restore the ports; ids, http_proxy, count and ratelimit pass headers
+  unchanged — payload-dependent drops are not modelled);
+* no packet loops: a walk that comes back to a switch port in a state it had is a loop.
+
+The plan's bindings, paths, skipped and blocked lists are checked against the same walks and
+the policy. Every violation carries a counterexample: a concrete packet (ingress switch, port
+and 5-tuple), the rule, what was expected and the hop trace that happened.
+
+Coverage without repetition: a walk that leaves a switch by plain routing towards the
+destination (one hop closer, destination unchanged, nothing hidden by encryption) stops there,
+because every packet entering the next switch's port is walked from that port anyway; any other
+crossing (policy ``forward`` to a fabric port, a chain that ended elsewhere, a rewritten
+destination, an encrypted packet) is followed to its end, so every loop shows up as a repeated
+state.
 """
 
 from __future__ import annotations
 
-import random
-from collections.abc import Iterator
+import bisect
+import ipaddress
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from wphw.entries import LPM, Exact, MatchValue, Range, TableEntry, Ternary
-from wphw.errors import VerificationError
+from wphw.errors import PolicyError, TopologyError, VerificationError
 from wphw.plan import IN_SWITCH_SERVICES, IN_SWITCH_TABLE, NSH_TTL_INIT, SI_INIT, Plan
-from wphw.policy import FinalKind, Match, Policy, Rule
-from wphw.topology import Topology
+from wphw.policy import ChainEnd, FailureMode, FinalKind, Match, Policy, Rule
+from wphw.topology import Host, PEKind, Topology
 
-MAX_STEPS = 4 * NSH_TTL_INIT + 16  # any longer walk is a loop, whatever the TTL says
+# Fields of the header space, in cube order.
+F_IN, F_SRC, F_DST, F_PROTO, F_SPORT, F_DPORT = range(6)
+FIELD_NAMES = ("ingress_port", "ipv4_src", "ipv4_dst", "ip_proto", "l4_src_port", "l4_dst_port")
+WIDTHS = (9, 32, 32, 8, 16, 16)
+_FIELD = {n: i for i, n in enumerate(FIELD_NAMES)}
+PROTO_TCP, PROTO_UDP, PROTO_WPESP = 6, 17, 253
+MAX_RECIRCULATIONS = 8
+MAX_STEPS = 4 * NSH_TTL_INIT + 64  # a walk longer than this is a loop, whatever the TTLs say
+MAX_TERNARY_INTERVALS = 4096  # a non-prefix ternary mask splits into this many intervals at most
+
+Interval = tuple[int, int]
+Cube = tuple[Interval, ...]
+View = tuple[int | None, ...]  # per field: None = the original value, else a constant
+Pred = tuple[tuple[int, tuple[Interval, ...]], ...]  # (field, allowed intervals) per field
+
+
+# -- results -------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Packet:
+class Counterexample:
+    """One concrete packet showing a violation."""
+
+    switch: str
     in_port: int
-    src: int
-    dst: int
+    src: str
+    dst: str
     proto: int
     sport: int
     dport: int
-    spi: int | None = None
-    si: int = 0
-    ttl: int = 0
-    vlan: int | None = None
 
-    def field(self, name: str) -> int:
+    def __str__(self) -> str:
+        return (
+            f"{self.switch} port {self.in_port}: {self.src}:{self.sport} > "
+            f"{self.dst}:{self.dport} proto {self.proto}"
+        )
+
+    def to_json(self) -> dict[str, Any]:
         return {
-            "ingress_port": self.in_port,
-            "ipv4_src": self.src,
-            "ipv4_dst": self.dst,
-            "ip_proto": self.proto,
-            "l4_src_port": self.sport,
-            "l4_dst_port": self.dport,
-            "spi": self.spi or 0,
-            "si": self.si,
-        }[name]
+            "switch": self.switch,
+            "in_port": self.in_port,
+            "src": self.src,
+            "dst": self.dst,
+            "proto": self.proto,
+            "src_port": self.sport,
+            "dst_port": self.dport,
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Violation:
+    """What went wrong, for which packet, what was expected and what happened."""
+
+    kind: str  # services | final | steered | delivery | routing | loop | nsh | bookkeeping | pe
+    message: str
+    rule: str | None = None
+    packet: Counterexample | None = None
+    expected: str = ""
+    actual: str = ""
+    trace: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        text = self.message
+        if self.packet is not None:
+            text += f" [packet {self.packet}]"
+        if self.trace:
+            text += f" [trace {' | '.join(self.trace)}]"
+        return text
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "message": self.message,
+            "rule": self.rule,
+            "packet": self.packet.to_json() if self.packet else None,
+            "expected": self.expected,
+            "actual": self.actual,
+            "trace": list(self.trace),
+        }
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Outcome:
-    """Where a walk ended: ``kind`` is forward | route | drop."""
+    """Where a walk ended: ``kind`` is deliver | forward | route | drop | loop | handed."""
 
     kind: str
     switch: str
@@ -67,15 +150,21 @@ class Outcome:
 
     def __str__(self) -> str:
         where = f" at {self.switch}"
+        if self.kind == "deliver":
+            return f"delivered to {self.reason}{where} port {self.port}"
         if self.kind == "forward":
             return f"forward({self.port}){where}" + (" with NSH still on" if self.nsh else "")
+        if self.kind == "handed":
+            return f"routed on{where} port {self.port}"
         if self.kind == "route":
-            return f"route{where}" + (" with NSH still on" if self.nsh else "")
-        return f"drop{where} ({self.reason})"
+            return f"route{where}"
+        return f"{self.kind}{where} ({self.reason})"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Walk:
+    """One class of packets that a policy rule matched, walked to its end."""
+
     rule: str
     spi: int | None
     services: tuple[str, ...]
@@ -86,66 +175,226 @@ class Walk:
 @dataclass(slots=True)
 class Report:
     walks: list[Walk] = field(default_factory=list)
-    violations: list[str] = field(default_factory=list)
+    counterexamples: list[Violation] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     rules_checked: int = 0
+    classes: int = 0  # packet classes walked to an end (or handed to the next switch)
+    switches_checked: int = 0
+    ports_checked: int = 0
+    failed_pes: tuple[str, ...] = ()
+    _seen: dict[tuple[str, ...], int] = field(default_factory=dict)
+
+    @property
+    def violations(self) -> list[str]:
+        return [str(v) for v in self.counterexamples]
 
     @property
     def ok(self) -> bool:
-        return not self.violations
+        return not self.counterexamples
+
+    def add(self, v: Violation, key: tuple[str, ...]) -> None:
+        """Record ``v`` unless a violation with the same ``key`` was recorded already (the
+        same fault seen by many packet classes is reported once, with its first packet)."""
+        if key in self._seen:
+            self._seen[key] += 1
+            return
+        self._seen[key] = 1
+        self.counterexamples.append(v)
 
     def raise_for_violations(self) -> None:
-        if self.violations:
+        if self.counterexamples:
             raise VerificationError(
-                f"plan violates its policy in {len(self.violations)} place(s):", self.violations
+                f"plan violates its policy in {len(self.counterexamples)} place(s):",
+                self.violations,
             )
 
     def summary(self) -> str:
-        state = "OK" if self.ok else f"{len(self.violations)} VIOLATION(S)"
+        state = "OK" if self.ok else f"{len(self.counterexamples)} VIOLATION(S)"
         return (
-            f"verify: {state}: {self.rules_checked} rules, {len(self.walks)} packet walks, "
-            f"{len(self.warnings)} warning(s)"
+            f"verify: {state}: {self.rules_checked} rules, {self.classes} packet classes from "
+            f"{self.ports_checked} ports of {self.switches_checked} switches, "
+            f"{len(self.walks)} rule walks, {len(self.warnings)} warning(s)"
+        )
+
+    def to_json(self) -> str:
+        return (
+            json.dumps(
+                {
+                    "ok": self.ok,
+                    "rules": self.rules_checked,
+                    "classes": self.classes,
+                    "switches": self.switches_checked,
+                    "ports": self.ports_checked,
+                    "failed_pes": list(self.failed_pes),
+                    "violations": [v.to_json() for v in self.counterexamples],
+                    "warnings": self.warnings,
+                },
+                indent=1,
+            )
+            + "\n"
         )
 
 
-# -- matching ------------------------------------------------------------------------------------
+# -- predicates over the header space ------------------------------------------------------------
 
 
-def _hits(entry: TableEntry, pkt: Packet) -> bool:
+def _ternary_intervals(value: int, mask: int, width: int, where: str) -> tuple[Interval, ...]:
+    full = (1 << width) - 1
+    mask &= full
+    value &= mask
+    if mask == 0:
+        return ((0, full),)
+    low_zero = (~mask & full) & (((mask & -mask) - 1) & full)  # zero bits below the lowest 1
+    holes = (~mask & full) & ~low_zero
+    n = 1 << bin(holes).count("1")
+    if n > MAX_TERNARY_INTERVALS:
+        raise VerificationError(
+            f"{where}: ternary mask {mask:#x} is not a prefix and splits into {n} intervals;"
+            " verify handles prefix-like masks only",
+            [],
+        )
+    bits = [b for b in range(width) if holes >> b & 1]
+    out = []
+    for i in range(n):
+        v = value
+        for j, b in enumerate(bits):
+            if i >> j & 1:
+                v |= 1 << b
+        out.append((v, v | low_zero))
+    return tuple(sorted(out))
+
+
+def _value_intervals(name: str, value: MatchValue, where: str) -> tuple[Interval, ...]:
+    width = WIDTHS[_FIELD[name]]
+    if isinstance(value, Exact):
+        return ((value.value, value.value),)
+    if isinstance(value, Ternary):
+        return _ternary_intervals(value.value, value.mask, width, where)
+    if isinstance(value, Range):
+        return ((value.low, value.high),) if value.low <= value.high else ()
+    if isinstance(value, LPM):
+        shift = width - value.prefix_len
+        lo = (value.value >> shift) << shift if shift < width else 0
+        return ((lo, lo | ((1 << shift) - 1)),)
+    raise VerificationError(f"{where}: unsupported match kind {type(value).__name__}", [])
+
+
+def entry_pred(entry: TableEntry, where: str) -> Pred:
+    """The entry's match on header fields (spi/si/vlan are looked up exactly elsewhere)."""
+    out = []
     for name, value in entry.match:
-        v = pkt.field(name)
-        if isinstance(value, Exact):
-            if v != value.value:
-                return False
-        elif isinstance(value, Ternary):
-            if v & value.mask != value.value & value.mask:
-                return False
-        elif isinstance(value, Range):
-            if not value.low <= v <= value.high:
-                return False
-        elif isinstance(value, LPM):
-            shift = 32 - value.prefix_len
-            if v >> shift != value.value >> shift:
-                return False
-    return True
+        if name in _FIELD:
+            out.append((_FIELD[name], _value_intervals(name, value, where)))
+    return tuple(out)
 
 
-class _SwitchTables:
-    """One switch's entries indexed the way the pipeline looks them up."""
+def match_pred(m: Match) -> Pred:
+    """A policy (or fw rule) match as a predicate, in the data plane's view: ports of TCP and
+    UDP only (Match rejects port conditions for other protocols)."""
+    out: list[tuple[int, tuple[Interval, ...]]] = []
+    if m.in_port is not None:
+        out.append((F_IN, ((m.in_port, m.in_port),)))
+    for f, net in ((F_SRC, m.src), (F_DST, m.dst)):
+        if net is not None and net.prefixlen > 0:
+            lo = int(net.network_address)
+            out.append((f, ((lo, int(net.broadcast_address)),)))
+    if m.proto is not None:
+        out.append((F_PROTO, ((m.proto, m.proto),)))
+    for f, rng in ((F_SPORT, m.src_port), (F_DPORT, m.dst_port)):
+        if rng is not None:
+            out.append((f, (rng,)))
+    return tuple(out)
 
-    def __init__(self, entries: tuple[TableEntry, ...]) -> None:
-        self.classify = sorted(
-            (e for e in entries if e.table == "wp_classify"), key=lambda e: -e.priority
-        )
+
+def split(cube: Cube, view: View, pred: Pred) -> tuple[list[Cube], list[Cube]]:
+    """``cube`` (original headers, with ``view``'s constants applied) split into the disjoint
+    parts that satisfy ``pred`` and those that do not."""
+    for f, ivs in pred:
+        c = view[f]
+        if c is not None and not any(lo <= c <= hi for lo, hi in ivs):
+            return [], [cube]
+    cur = [cube]
+    outs: list[Cube] = []
+    for f, ivs in pred:
+        if view[f] is not None:
+            continue
+        new: list[Cube] = []
+        for cb in cur:
+            lo, hi = cb[f]
+            pos = lo
+            for a, b in ivs:
+                if b < lo or a > hi:
+                    continue
+                a2, b2 = max(a, lo), min(b, hi)
+                if a2 > pos:
+                    outs.append((*cb[:f], (pos, a2 - 1), *cb[f + 1 :]))
+                new.append((*cb[:f], (a2, b2), *cb[f + 1 :]))
+                pos = b2 + 1
+            if pos <= hi:
+                outs.append((*cb[:f], (pos, hi), *cb[f + 1 :]))
+        cur = new
+        if not cur:
+            break
+    return cur, outs
+
+
+# -- walk state ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Seg:
+    """The stretch of a walk since the packet was last classified (at ``switch``)."""
+
+    switch: str
+    rule: Rule | None
+    action: str  # the classifier action that took it
+    services: tuple[str, ...] = ()
+    dst_view: int | None = None  # the destination's view when classified
+    chained: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _Piece:
+    cube: Cube
+    view: View
+    start: str
+    seg: _Seg | None = None
+    spi: int | None = None
+    si: int = 0
+    ttl: int = 0
+    vlan: int | None = None
+    enc: tuple[tuple[int | None, int | None, int | None], ...] = ()
+    mac: int | None = None
+    routed: bool = False  # the last decision that moved it was ipv4_lpm
+    follow: bool = False
+    trace: tuple[str, ...] = ()
+    services: tuple[str, ...] = ()
+    first_rule: str | None = None
+    first_spi: int | None = None
+    switches: tuple[str, ...] = ()
+    seen: frozenset[tuple[Any, ...]] = frozenset()
+
+
+def _val(v: MatchValue) -> int:
+    if not isinstance(v, Exact):
+        raise VerificationError(f"expected an exact match, got {v}", [])
+    return v.value
+
+
+class _Switch:
+    """One switch's entries, indexed the way the pipeline looks them up."""
+
+    def __init__(self, name: str, entries: Sequence[TableEntry]) -> None:
+        self.name = name
+        classify = [e for e in entries if e.table == "wp_classify"]
+        classify.sort(key=lambda e: -e.priority)
+        self.classify = [(entry_pred(e, f"{name} wp_classify"), e) for e in classify]
         self.sff: dict[tuple[int, int], TableEntry] = {}
         self.proxy: dict[tuple[int, int], TableEntry] = {}
-        self.services: dict[str, dict[tuple[int, int], list[TableEntry]]] = {
+        self.services: dict[str, dict[tuple[int, int], list[tuple[Pred, TableEntry]]]] = {
             t: {} for t in IN_SWITCH_TABLE.values()
         }
-        self.lpm = sorted(
-            (e for e in entries if e.table == "ipv4_lpm"),
-            key=lambda e: -max((v.prefix_len for _, v in e.match if isinstance(v, LPM)), default=0),
-        )
+        lpm: list[TableEntry] = []
         for e in entries:
             m = e.match_dict()
             if e.table == "wp_sff":
@@ -153,27 +402,81 @@ class _SwitchTables:
             elif e.table == "wp_proxy_return":
                 self.proxy[(_val(m["ingress_port"]), _val(m["vlan_id"]))] = e
             elif e.table in self.services:
-                self.services[e.table].setdefault((_val(m["spi"]), _val(m["si"])), []).append(e)
+                key = (_val(m["spi"]), _val(m["si"]))
+                self.services[e.table].setdefault(key, []).append(
+                    (entry_pred(e, f"{name} {e.table}"), e)
+                )
+            elif e.table == "ipv4_lpm":
+                lpm.append(e)
         for by_key in self.services.values():
             for lst in by_key.values():
-                lst.sort(key=lambda e: -e.priority)
+                lst.sort(key=lambda pe: -pe[1].priority)
+        self._lpm_entries = lpm
+        self.lpm_starts: list[int] = []
+        self.lpm_segs: list[tuple[int, int, TableEntry | None]] = []
+
+    def build_lpm(self, host_ips: Iterable[int]) -> None:
+        """Elementary dst intervals, each with its longest-prefix winner (None: miss); host
+        addresses are cut out as their own intervals so each interval is one host or none."""
+        ivs: list[tuple[int, int, int, TableEntry]] = []
+        for e in self._lpm_entries:
+            (_, v), *_ = e.match
+            assert isinstance(v, LPM)
+            ((lo, hi),) = _value_intervals("ipv4_dst", v, f"{self.name} ipv4_lpm")
+            ivs.append((lo, hi, v.prefix_len, e))
+        cuts = {0, 1 << 32}
+        for lo, hi, _, _ in ivs:
+            cuts.update((lo, hi + 1))
+        for ip in host_ips:
+            cuts.update((ip, ip + 1))
+        points = sorted(cuts)
+        # winner per elementary interval: longest prefix covering it
+        by_len = sorted(ivs, key=lambda t: t[2])
+        starts = points[:-1]
+        winner: list[TableEntry | None] = [None] * len(starts)
+        for lo, hi, _, e in by_len:  # longer prefixes later: they overwrite
+            i = bisect.bisect_left(starts, lo)
+            while i < len(starts) and starts[i] <= hi:
+                winner[i] = e
+                i += 1
+        segs: list[tuple[int, int, TableEntry | None]] = []
+        for i, s in enumerate(starts):
+            segs.append((s, points[i + 1] - 1, winner[i]))
+        self.lpm_segs = segs
+        self.lpm_starts = [s for s, _, _ in segs]
+
+    def lpm_split(self, lo: int, hi: int) -> Iterator[tuple[int, int, TableEntry | None]]:
+        i = bisect.bisect_right(self.lpm_starts, lo) - 1
+        while i < len(self.lpm_segs):
+            s, e, w = self.lpm_segs[i]
+            if s > hi:
+                break
+            yield max(s, lo), min(e, hi), w
+            i += 1
 
 
-def _val(v: MatchValue) -> int:
-    assert isinstance(v, Exact)
-    return v.value
+def _ip(v: int) -> str:
+    return str(ipaddress.IPv4Address(v))
 
 
-# -- the walker ----------------------------------------------------------------------------------
+# -- the verifier --------------------------------------------------------------------------------
 
 
-class Simulator:
-    """Pushes abstract packets through a plan on a topology, hop by hop."""
-
-    def __init__(self, plan: Plan, topology: Topology) -> None:
+class _Verifier:
+    def __init__(
+        self, plan: Plan, policy: Policy, topology: Topology, failed: frozenset[str]
+    ) -> None:
         self.plan = plan
-        self.topology = topology
-        self.tables = {sw: _SwitchTables(plan.entries_for(sw)) for sw in topology.switches}
+        self.policy = policy
+        self.topo = topology
+        self.failed = failed
+        self.report = Report(failed_pes=tuple(sorted(failed)))
+        self.switches = {sw: _Switch(sw, plan.entries_for(sw)) for sw in topology.switches}
+        self.hosts_by_ip: dict[int, Host] = {}
+        for h in topology.hosts.values():
+            self.hosts_by_ip[int(h.ip.ip)] = h
+        for s in self.switches.values():
+            s.build_lpm(self.hosts_by_ip)
         self.nsh_ctx: dict[tuple[str, int, int], tuple[str, str]] = {}
         self.vlan_ctx: dict[tuple[str, int], tuple[str, str]] = {}
         for c in plan.contexts:
@@ -181,376 +484,1011 @@ class Simulator:
                 self.nsh_ctx[(c.waypoint, c.spi, c.si)] = (c.pe, c.service)
             else:
                 self.vlan_ctx[(c.waypoint, c.vlan)] = (c.pe, c.service)
+        self.rules = policy.by_subscriber()
+        self.rule_preds = {
+            sw: [(match_pred(r.match), r) for r in rules] for sw, rules in self.rules.items()
+        }
+        self.rules_seen: set[str] = set()
+        self.dist_cache: dict[str, dict[str, int]] = {}
+        self.expected_cache: dict[str, tuple[tuple[str, ...], bool]] = {}
+        self.fw_cache: dict[str, tuple[list[tuple[Pred, bool]], bool]] = {}
+        self.nat_cache: dict[str, list[tuple[int, int]]] = {}
+        self.steps = 0
 
-    def walk(
-        self, switch: str, pkt: Packet, *, alternative: int = 0
-    ) -> tuple[list[str], list[str], Outcome]:
-        """Returns (services in order, switches visited, outcome). ``alternative`` picks the
-        per-flow hash result among ``start_chain``'s paths."""
-        services: list[str] = []
-        visited: list[str] = [switch]
-        seen: set[tuple[str, Packet]] = set()
-        for _ in range(MAX_STEPS):
-            state = (switch, pkt)
-            if state in seen:
-                return (
-                    services,
-                    visited,
-                    Outcome(kind="drop", switch=switch, reason="forwarding loop"),
+    # -- expectations from the policy and topology ---------------------------------------------
+
+    def expected(self, rule: Rule) -> tuple[tuple[str, ...], bool]:
+        """(services in order, blocked) for ``rule`` given the failed PEs."""
+        got = self.expected_cache.get(rule.name)
+        if got is None:
+            services: list[str] = []
+            blocked = False
+            for s in rule.services:
+                alive = [p for p in self.topo.pes_offering(s) if p.name not in self.failed]
+                if alive:
+                    services.append(s)
+                elif self.policy.spec(s).failure is FailureMode.BYPASS:
+                    continue
+                else:
+                    blocked = True
+                    break
+            got = (tuple(services), blocked)
+            self.expected_cache[rule.name] = got
+        return got
+
+    def dist(self, target: str) -> dict[str, int]:
+        d = self.dist_cache.get(target)
+        if d is None:
+            d = {target: 0}
+            frontier = [target]
+            adj = self.topo._adjacency()
+            while frontier:
+                nxt = []
+                for u in frontier:
+                    for v in adj.get(u, ()):
+                        if v not in d:
+                            d[v] = d[u] + 1
+                            nxt.append(v)
+                frontier = nxt
+            self.dist_cache[target] = d
+        return d
+
+    def _params(self, pe: str, service: str) -> dict[str, Any]:
+        return dict(self.topo.pes[pe].params) | dict(self.policy.spec(service).params)
+
+    def fw_rules(self, pe: str) -> tuple[list[tuple[Pred, bool]], bool]:
+        got = self.fw_cache.get(pe)
+        if got is None:
+            from wphw.policy import parse_match
+
+            params = self._params(pe, "fw")
+            rules = []
+            for i, item in enumerate(params.get("rules", []) or []):
+                if not isinstance(item, Mapping) or item.get("action") not in ("permit", "deny"):
+                    raise PolicyError(f"service fw (PE {pe}) rules[{i}]: want permit|deny")
+                m = parse_match(
+                    {k: v for k, v in item.items() if k != "action"}, f"fw {pe} rules[{i}]"
                 )
-            seen.add(state)
-            result = self._switch(switch, pkt, services, alternative)
-            if isinstance(result, Outcome):
-                return services, visited, result
-            out_port, pkt = result
-            nxt = self._leave(switch, out_port, pkt, services)
-            if isinstance(nxt, Outcome):
-                return services, visited, nxt
-            switch, pkt = nxt
-            visited.append(switch)
-        return (
-            services,
-            visited,
-            Outcome(kind="drop", switch=switch, reason=f"no end after {MAX_STEPS} steps (loop)"),
+                rules.append((match_pred(m), item["action"] == "permit"))
+            got = (rules, params.get("default", "permit") == "permit")
+            self.fw_cache[pe] = got
+        return got
+
+    def nat_maps(self, pe: str) -> list[tuple[int, int]]:
+        got = self.nat_cache.get(pe)
+        if got is None:
+            got = []
+            for item in self._params(pe, "nat").get("mappings", []) or []:
+                got.append(
+                    (
+                        int(ipaddress.IPv4Address(str(item["inside"]))),
+                        int(ipaddress.IPv4Address(str(item["outside"]))),
+                    )
+                )
+            self.nat_cache[pe] = got
+        return got
+
+    # -- reporting -------------------------------------------------------------------------------
+
+    def sample(self, p: _Piece) -> Counterexample:
+        # the original packet: the cube's low corner (the view holds what the walk wrote)
+        o = [p.cube[f][0] for f in range(6)]
+        return Counterexample(
+            switch=p.start,
+            in_port=o[F_IN],
+            src=_ip(o[F_SRC]),
+            dst=_ip(o[F_DST]),
+            proto=o[F_PROTO],
+            sport=o[F_SPORT],
+            dport=o[F_DPORT],
         )
 
-    def _leave(
-        self, switch: str, port: int, pkt: Packet, services: list[str]
-    ) -> tuple[str, Packet] | Outcome:
-        topo = self.topology
-        peer = topo.peer(switch, port)
-        if peer is not None:
-            return peer.switch, replace(pkt, in_port=peer.port)
-        wp = topo.waypoint_at(switch, port)
-        if wp is not None:
-            if pkt.spi is not None:
-                ctx = self.nsh_ctx.get((wp.name, pkt.spi, pkt.si))
-                if ctx is None:
-                    return Outcome(
-                        kind="drop",
-                        switch=switch,
-                        reason=f"waypoint {wp.name} has no context for spi {pkt.spi} si {pkt.si}",
-                    )
-                services.append(ctx[1])
-                return switch, replace(pkt, si=pkt.si - 1, in_port=port)
-            if pkt.vlan is not None:
-                ctx = self.vlan_ctx.get((wp.name, pkt.vlan))
-                if ctx is None:
-                    return Outcome(
-                        kind="drop",
-                        switch=switch,
-                        reason=f"legacy waypoint {wp.name} has no context for vlan {pkt.vlan}",
-                    )
-                services.append(ctx[1])
-                return switch, replace(pkt, in_port=port)
-            return Outcome(
-                kind="forward",
-                switch=switch,
-                port=port,
-                reason=f"to waypoint {wp.name} without NSH",
-            )
-        return Outcome(kind="forward", switch=switch, port=port, nsh=pkt.spi is not None)
+    def violate(
+        self,
+        p: _Piece,
+        kind: str,
+        message: str,
+        *,
+        key: tuple[str, ...],
+        rule: str | None = None,
+        expected: str = "",
+        actual: str = "",
+    ) -> None:
+        self.report.add(
+            Violation(
+                kind=kind,
+                message=message,
+                rule=rule,
+                packet=self.sample(p),
+                expected=expected,
+                actual=actual,
+                trace=p.trace,
+            ),
+            (kind, *key),
+        )
 
-    def _switch(
-        self, switch: str, pkt: Packet, services: list[str], alternative: int
-    ) -> tuple[int, Packet] | Outcome:
-        t = self.tables[switch]
-        for _ in range(8):  # recirculations
-            if pkt.vlan is not None:
-                e = t.proxy.get((pkt.in_port, pkt.vlan))
-                if e is not None:
-                    pkt = replace(
-                        pkt,
-                        vlan=None,
-                        spi=e.action.param("spi"),
-                        si=e.action.param("si"),
-                        ttl=NSH_TTL_INIT,
+    # -- segment checks --------------------------------------------------------------------------
+
+    def decide(self, p: _Piece, kind: str, switch: str, port: int | None, reason: str) -> None:
+        """The segment of ``p`` ends in a decision: check it against its rule."""
+        seg = p.seg
+        if seg is None:
+            return
+        rule = seg.rule
+        services = seg.services
+        if rule is None:
+            if services or seg.chained:
+                self.violate(
+                    p,
+                    "steered",
+                    f"{seg.switch}: packet matching no service rule was steered: services "
+                    f"{list(services)}, then {kind} at {switch}",
+                    key=(seg.switch, seg.action, str(services)),
+                    expected="route, no service",
+                    actual=f"{seg.action}; services {list(services)}",
+                )
+                return
+            if kind != "route" or switch != seg.switch:
+                what = f"{kind}({port})" if kind == "forward" else kind
+                self.violate(
+                    p,
+                    "final",
+                    f"{seg.switch}: packet matching no rule must be routed, got {what} at "
+                    f"{switch} ({reason or seg.action})",
+                    key=(seg.switch, kind, str(port), reason),
+                    expected="route",
+                    actual=f"{what} at {switch}",
+                )
+            return
+        exp_services, blocked = self.expected(rule)
+        where = f"rule {rule.name} at {seg.switch}"
+        actual = f"{kind}" + (f"({port})" if port is not None else "") + f" at {switch}"
+        if reason:
+            actual += f" ({reason})"
+        if blocked:
+            if kind != "drop":
+                self.violate(
+                    p,
+                    "final",
+                    f"{where}: every PE of a 'block' service failed, so the rule must drop; "
+                    f"got {actual}",
+                    rule=rule.name,
+                    key=(rule.name, "blocked", kind),
+                    expected="drop",
+                    actual=actual,
+                )
+            return
+        fw_denied = (
+            kind == "drop"
+            and reason.endswith("fw deny")
+            and services
+            and services[-1] == "fw"
+            and services == exp_services[: len(services)]
+        )
+        if services != exp_services and not fw_denied:
+            self.violate(
+                p,
+                "services",
+                f"{where}: services {list(services)} traversed, expected "
+                f"{list(exp_services)}; ended {actual}",
+                rule=rule.name,
+                key=(rule.name, str(services), kind, reason),
+                expected=str(list(exp_services)),
+                actual=str(list(services)),
+            )
+            return
+        if fw_denied:
+            return
+        final = rule.final
+        anywhere = self.policy.chain_end is ChainEnd.LAST_PE and bool(exp_services)
+        ok = True
+        if final.kind is FinalKind.FORWARD:
+            ok = kind == "forward" and port == final.port and switch == seg.switch
+        elif final.kind is FinalKind.DROP:
+            ok = kind == "drop" and reason in ("wp_classify drop", "wp_sff sff_drop")
+        else:
+            ok = kind == "route" and (switch == seg.switch or anywhere)
+        if not ok:
+            self.violate(
+                p,
+                "final",
+                f"{where}: expected {final} at {seg.switch}, got {actual}; services "
+                f"{list(services)}",
+                rule=rule.name,
+                key=(rule.name, "final", kind, str(port), switch, reason),
+                expected=str(final),
+                actual=actual,
+            )
+
+    # -- the walk --------------------------------------------------------------------------------
+
+    def run(self) -> Report:
+        r = self.report
+        subscribers = set(self.rules)
+        for sw in sorted(self.topo.switches):
+            if sw not in subscribers:
+                for _, e in self.switches[sw].classify:
+                    r.add(
+                        Violation(
+                            kind="steered",
+                            message=f"switch {sw} is no subscriber but has classifier entry "
+                            f"{e.action.name} {dict(e.match)}",
+                        ),
+                        ("nosub", sw, str(e.key())),
                     )
-                else:
-                    pkt = replace(pkt, vlan=None)
-            if pkt.spi is None:
-                hit = next((e for e in t.classify if _hits(e, pkt)), None)
-                name = hit.action.name if hit else "route"
-                if name == "forward":
-                    assert hit is not None
-                    return Outcome(kind="forward", switch=switch, port=hit.action.param("port"))
-                if name == "drop":
-                    return Outcome(kind="drop", switch=switch, reason="wp_classify drop")
-                if name == "route":
-                    return Outcome(kind="route", switch=switch)
-                assert hit is not None and name == "start_chain"
-                paths = hit.action.param("paths")
-                pkt = replace(
-                    pkt,
-                    spi=hit.action.param("spi") + alternative % max(paths, 1),
+        for sw in sorted(self.topo.switches):
+            ports = sorted(self.topo.ports(sw))
+            if not ports:
+                continue
+            r.switches_checked += 1
+            r.ports_checked += len(ports)
+            for lo, hi in _runs(ports):
+                for proto_ivs, l4 in (
+                    (((PROTO_TCP, PROTO_TCP),), True),
+                    (((PROTO_UDP, PROTO_UDP),), True),
+                    (((0, 5), (7, 16), (18, 255)), False),
+                ):
+                    for pr in proto_ivs:
+                        full = (0, 0xFFFF) if l4 else (0, 0)
+                        cube: Cube = ((lo, hi), (0, 2**32 - 1), (0, 2**32 - 1), pr, full, full)
+                        piece = _Piece(
+                            cube=cube,
+                            view=(None,) * 6,
+                            start=sw,
+                            switches=(sw,),
+                        )
+                        self.at_switch(sw, piece)
+        self.check_bookkeeping()
+        for sub, rules in self.rules.items():
+            r.rules_checked += len(rules)
+            for rule in rules:
+                if rule.name not in self.rules_seen:
+                    cover = next(
+                        (
+                            o
+                            for o in rules
+                            if o is not rule
+                            and o.priority >= rule.priority
+                            and o.match.covers(rule.match)
+                        ),
+                        None,
+                    )
+                    if cover is not None:
+                        r.warnings.append(
+                            f"rule {rule.name} is shadowed by rule {cover.name}: it can never match"
+                        )
+                    else:
+                        r.warnings.append(
+                            f"rule {rule.name} on {sub}: no packet reaches it (shadowed by the "
+                            "rules above it together, or its in_port has nothing attached)"
+                        )
+        return r
+
+    def at_switch(self, sw: str, p: _Piece) -> None:
+        """``p`` enters switch ``sw`` (its in_port in view or cube)."""
+        self.steps += 1
+        if len(p.trace) > MAX_STEPS:
+            self.end(p, Outcome(kind="loop", switch=sw, reason=f"no end after {MAX_STEPS} steps"))
+            return
+        key = (sw, p.view, p.spi, p.si, p.vlan, p.enc)
+        if key in p.seen:
+            self.end(p, Outcome(kind="loop", switch=sw, reason="the packet came back"))
+            return
+        p = replace(p, seen=p.seen | {key})
+        t = self.switches[sw]
+        # proxy return: a VLAN-tagged packet from a legacy PE
+        if p.vlan is not None:
+            in_port = p.view[F_IN]
+            assert in_port is not None
+            e = t.proxy.get((in_port, p.vlan))
+            if e is not None:
+                p = replace(
+                    p,
+                    vlan=None,
+                    spi=e.action.param("spi"),
+                    si=e.action.param("si"),
+                    ttl=NSH_TTL_INIT,
+                    trace=(
+                        *p.trace,
+                        f"{sw}: proxy return vlan {p.vlan} -> spi {e.action.param('spi')} si {e.action.param('si')}",
+                    ),
+                )
+            else:
+                self.end(
+                    p,
+                    Outcome(
+                        kind="drop", switch=sw, reason=f"vlan {p.vlan} not IPv4, no proxy return"
+                    ),
+                )
+                return
+        if p.spi is None:
+            self.classify(sw, t, p)
+        else:
+            self.chain(sw, t, p, 0)
+
+    def classify(self, sw: str, t: _Switch, p: _Piece) -> None:
+        pieces = [p.cube]
+        for pred, e in t.classify:
+            nxt: list[Cube] = []
+            for cb in pieces:
+                ins, outs = split(cb, p.view, pred)
+                for c in ins:
+                    self.classified(sw, t, replace(p, cube=c), e)
+                nxt.extend(outs)
+            pieces = nxt
+            if not pieces:
+                return
+        for cb in pieces:
+            self.classified(sw, t, replace(p, cube=cb), None)
+
+    def classified(self, sw: str, t: _Switch, p: _Piece, e: TableEntry | None) -> None:
+        """Split further by the switch's policy rules: every part has one expected rule."""
+        preds = self.rule_preds.get(sw)
+        if not preds:
+            self.start_segment(sw, t, p, e, None)
+            return
+        pieces = [p.cube]
+        for pred, rule in preds:
+            nxt: list[Cube] = []
+            for cb in pieces:
+                ins, outs = split(cb, p.view, pred)
+                for c in ins:
+                    self.start_segment(sw, t, replace(p, cube=c), e, rule)
+                nxt.extend(outs)
+            pieces = nxt
+            if not pieces:
+                return
+        for cb in pieces:
+            self.start_segment(sw, t, replace(p, cube=cb), e, None)
+
+    def start_segment(
+        self, sw: str, t: _Switch, p: _Piece, e: TableEntry | None, rule: Rule | None
+    ) -> None:
+        if rule is not None:
+            self.rules_seen.add(rule.name)
+        name = e.action.name if e is not None else "route"
+        seg = _Seg(switch=sw, rule=rule, action=name, dst_view=p.view[F_DST])
+        first_seg = p.seg is None
+        first = (rule.name if rule else None) if first_seg else p.first_rule
+        p = replace(
+            p,
+            seg=seg,
+            first_rule=first,
+            trace=(*p.trace, f"{sw}:{_port_text(p)} classify -> {_action_text(e)}"),
+        )
+        if name == "forward":
+            assert e is not None
+            port = e.action.param("port")
+            self.decide(p, "forward", sw, port, "")
+            self.leave(sw, port, p)
+        elif name == "drop":
+            self.decide(p, "drop", sw, None, "wp_classify drop")
+            self.end(p, Outcome(kind="drop", switch=sw, reason="wp_classify drop"))
+        elif name == "route":
+            self.decide(p, "route", sw, None, "")
+            self.route(sw, t, p)
+        elif name == "start_chain":
+            assert e is not None
+            base = e.action.param("spi")
+            paths = max(1, e.action.param("paths"))
+            for j in range(paths):
+                spi = base + j
+                q = replace(
+                    p,
+                    spi=spi,
                     si=SI_INIT,
                     ttl=NSH_TTL_INIT,
+                    seg=replace(seg, chained=True),
+                    first_spi=spi if first_seg else p.first_spi,
                 )
-            assert pkt.spi is not None
-            if pkt.ttl == 0:
-                return Outcome(
-                    kind="drop",
-                    switch=switch,
-                    reason=f"NSH TTL expired (spi {pkt.spi} si {pkt.si})",
-                )
-            spi = pkt.spi
-            for service in IN_SWITCH_SERVICES:
-                entries = t.services[IN_SWITCH_TABLE[service]].get((spi, pkt.si), [])
-                hit = next((e for e in entries if _hits(e, pkt)), None)
-                if hit is None:
-                    continue
-                services.append(service)
-                if hit.action.name == "fw_deny":
-                    return Outcome(kind="drop", switch=switch, reason="in-switch fw deny")
-                pkt = replace(pkt, si=pkt.si - 1)
-            e = t.sff.get((spi, pkt.si))
-            if e is None:
-                return Outcome(
-                    kind="drop", switch=switch, reason=f"wp_sff miss (spi {pkt.spi} si {pkt.si})"
-                )
-            name = e.action.name
-            if name == "sff_forward":
-                return e.action.param("port"), replace(pkt, ttl=pkt.ttl - 1)
-            if name == "sff_proxy":
-                return e.action.param("port"), replace(
-                    pkt, spi=None, si=0, ttl=0, vlan=e.action.param("vlan")
-                )
-            if name == "sff_recirculate":  # the data plane takes one off NSH TTL here too
-                pkt = replace(pkt, ttl=pkt.ttl - 1)
-                continue
-            if name == "sff_end_forward":
-                return Outcome(kind="forward", switch=switch, port=e.action.param("port"))
-            if name == "sff_end_route":
-                return Outcome(kind="route", switch=switch)
-            return Outcome(
-                kind="drop", switch=switch, reason=f"wp_sff {name} (spi {pkt.spi} si {pkt.si})"
-            )
-        return Outcome(kind="drop", switch=switch, reason="recirculation loop")
+                self.chain(sw, t, q, 0)
+        else:
+            self.decide(p, "drop", sw, None, f"wp_classify {name}")
+            self.end(p, Outcome(kind="drop", switch=sw, reason=f"wp_classify action {name}"))
 
-
-# -- representative packets ----------------------------------------------------------------------
-
-
-def _points(match: Match, rng: random.Random, in_ports: list[int]) -> Iterator[Packet]:
-    """Packets inside ``match``: its corners first, then random points."""
-
-    def net_choices(net: object) -> list[int]:
-        if net is None:
-            return [0x0A000001, 0xC0A80101, 0x08080808]
-        lo = int(net.network_address)  # type: ignore[attr-defined]
-        hi = int(net.broadcast_address)  # type: ignore[attr-defined]
-        return [lo, hi, (lo + hi) // 2]
-
-    def port_choices(rng_: tuple[int, int] | None) -> list[int]:
-        if rng_ is None:
-            return [80, 0, 65535]
-        return [rng_[0], rng_[1], (rng_[0] + rng_[1]) // 2]
-
-    srcs, dsts = net_choices(match.src), net_choices(match.dst)
-    sports, dports = port_choices(match.src_port), port_choices(match.dst_port)
-    protos = [match.proto] if match.proto is not None else [6, 17, 1]
-    ports = [match.in_port] if match.in_port is not None else in_ports
-    for i in range(3):
-        for proto in protos:
-            yield Packet(
-                in_port=ports[i % len(ports)],
-                src=srcs[i],
-                dst=dsts[i],
-                proto=proto,
-                sport=sports[i],
-                dport=dports[i],
-            )
-    for _ in range(64):
-
-        def pick(net: object, default_any: bool = True) -> int:
-            if net is None:
-                return rng.getrandbits(32)
-            lo = int(net.network_address)  # type: ignore[attr-defined]
-            return lo + rng.randrange(int(net.num_addresses))  # type: ignore[attr-defined]
-
-        def pick_port(r: tuple[int, int] | None) -> int:
-            return rng.randint(*(r or (0, 65535)))
-
-        yield Packet(
-            in_port=match.in_port if match.in_port is not None else rng.choice(ports),
-            src=pick(match.src),
-            dst=pick(match.dst),
-            proto=match.proto if match.proto is not None else rng.choice([6, 17, 1, 47]),
-            sport=pick_port(match.src_port),
-            dport=pick_port(match.dst_port),
+    def add_service(self, p: _Piece, service: str, where: str) -> _Piece:
+        seg = p.seg
+        if seg is not None:
+            seg = replace(seg, services=(*seg.services, service))
+        return replace(
+            p,
+            seg=seg,
+            services=(*p.services, service),
+            trace=(*p.trace, where),
         )
 
+    def chain(self, sw: str, t: _Switch, p: _Piece, recirc: int) -> None:
+        """A packet with NSH at ``sw``: TTL, in-switch services, then wp_sff."""
+        assert p.spi is not None
+        if p.ttl <= 0:
+            reason = f"NSH TTL expired (spi {p.spi} si {p.si})"
+            self.decide(p, "drop", sw, None, reason)
+            self.end(p, Outcome(kind="drop", switch=sw, reason=reason))
+            return
+        self.in_switch(sw, t, p, 0, recirc)
 
-def _matches(match: Match, pkt: Packet) -> bool:
-    if match.in_port is not None and pkt.in_port != match.in_port:
-        return False
-    if match.proto is not None and pkt.proto != match.proto:
-        return False
-    for net, v in ((match.src, pkt.src), (match.dst, pkt.dst)):
-        if net is not None and (v & int(net.netmask)) != int(net.network_address):
-            return False
-    l4 = pkt.proto in (6, 17, 132)
-    for rng_, v in ((match.src_port, pkt.sport), (match.dst_port, pkt.dport)):
-        if rng_ is not None and not (l4 and rng_[0] <= v <= rng_[1]):
-            return False
-    return True
+    def in_switch(self, sw: str, t: _Switch, p: _Piece, idx: int, recirc: int) -> None:
+        """In-switch services from IN_SWITCH_SERVICES[idx] on, then wp_sff."""
+        assert p.spi is not None
+        for i in range(idx, len(IN_SWITCH_SERVICES)):
+            service = IN_SWITCH_SERVICES[i]
+            entries = t.services[IN_SWITCH_TABLE[service]].get((p.spi, p.si))
+            if not entries:
+                continue
+            pieces = [p.cube]
+            for pred, e in entries:
+                nxt: list[Cube] = []
+                for cb in pieces:
+                    ins, outs = split(cb, p.view, pred)
+                    for c in ins:
+                        self.in_switch_hit(sw, t, replace(p, cube=c), service, e, i, recirc)
+                    nxt.extend(outs)
+                pieces = nxt
+                if not pieces:
+                    return
+            # a miss runs no service: on to the next table
+            for cb in pieces:
+                self.in_switch(sw, t, replace(p, cube=cb), i + 1, recirc)
+            return
+        self.sff(sw, t, p, recirc)
 
+    def _in_switch_pe(self, sw: str, service: str) -> str | None:
+        for pe in self.topo.pes_offering(service):
+            if pe.kind is PEKind.IN_SWITCH and self.topo.waypoints[pe.waypoint].switch == sw:
+                return pe.name
+        return None
 
-def _l4_view(pkt: Packet) -> Packet:
-    """The data plane reads L4 ports as 0 for protocols other than TCP/UDP."""
-    if pkt.proto in (6, 17):
-        return pkt
-    return replace(pkt, sport=0, dport=0)
-
-
-def _first_rule(rules: tuple[Rule, ...], pkt: Packet) -> Rule | None:
-    return next((r for r in rules if _matches(r.match, pkt)), None)
-
-
-# -- verify ----------------------------------------------------------------------------------------
-
-
-def verify(plan: Plan, policy: Policy, topology: Topology, *, seed: int = 0) -> Report:
-    """Walk representative packets of every rule through ``plan``; report every violation."""
-    sim = Simulator(plan, topology)
-    report = Report()
-    bindings = {b.rule: b for b in plan.bindings}
-    subscribers = set(policy.subscribers())
-    for sw in sorted(topology.switches):
-        if sw not in subscribers:
-            for e in sim.tables[sw].classify:
-                report.violations.append(
-                    f"switch {sw} is no subscriber but has classifier entry {e.action.name} {dict(e.match)}"
-                )
-    for sub, rules in policy.by_subscriber().items():
-        in_ports = list(topology.ports(sub)) or [0]
-        for rule in rules:
-            report.rules_checked += 1
-            rng = random.Random(f"{seed}:{rule.name}")
-            pkt = next(
-                (
-                    p
-                    for p in _points(rule.match, rng, in_ports)
-                    if _first_rule(rules, _l4_view(p)) is rule
-                ),
-                None,
+    def in_switch_hit(
+        self, sw: str, t: _Switch, p: _Piece, service: str, e: TableEntry, idx: int, recirc: int
+    ) -> None:
+        pe = self._in_switch_pe(sw, service)
+        p = self.add_service(p, service, f"{sw}: in-switch {service} -> {_action_text(e)}")
+        if pe is None:
+            self.violate(
+                p,
+                "pe",
+                f"{sw}: {e.table} entry for spi {p.spi} si {p.si} but no in-switch PE of "
+                f"{service} on {sw}",
+                key=(sw, service, "nope"),
             )
-            if pkt is None:
-                cover = next(
-                    (
-                        r
-                        for r in rules
-                        if r is not rule
-                        and r.priority >= rule.priority
-                        and r.match.covers(rule.match)
-                    ),
-                    None,
-                )
-                if cover is not None:
-                    report.warnings.append(
-                        f"rule {rule.name} is shadowed by rule {cover.name}: it can never match"
+        elif pe in self.failed:
+            self.violate(
+                p,
+                "pe",
+                f"{sw}: service {service} runs on failed PE {pe}",
+                key=(sw, pe, "failed"),
+            )
+        name = e.action.name
+        # the PE's parameters decide what the service must do: compare with the entry
+        if service == "fw" and pe is not None:
+            for c, permit in self._fw_decisions(p, pe):
+                q = replace(p, cube=c)
+                if permit != (name == "fw_permit"):
+                    self.violate(
+                        q,
+                        "pe",
+                        f"{sw}: in-switch fw {name} but the fw rules of {pe} say "
+                        f"{'permit' if permit else 'deny'}",
+                        key=(sw, "fw", str(e.key()), str(permit)),
+                        expected="permit" if permit else "deny",
+                        actual=name,
                     )
+                self._after_in_switch(sw, t, q, e, idx, recirc)
+            return
+        if service == "nat" and pe is not None:
+            for c, want in self._nat_decisions(p, pe):
+                q = replace(p, cube=c)
+                got = self._nat_action(e)
+                if got != want:
+                    self.violate(
+                        q,
+                        "pe",
+                        f"{sw}: in-switch nat does {_nat_text(got)} but the mappings of {pe} "
+                        f"say {_nat_text(want)}",
+                        key=(sw, "nat", str(e.key()), str(want)),
+                        expected=_nat_text(want),
+                        actual=_nat_text(got),
+                    )
+                self._after_in_switch(sw, t, q, e, idx, recirc)
+            return
+        self._after_in_switch(sw, t, p, e, idx, recirc)
+
+    def _after_in_switch(
+        self, sw: str, t: _Switch, p: _Piece, e: TableEntry, idx: int, recirc: int
+    ) -> None:
+        name = e.action.name
+        if name == "fw_deny":
+            self.decide(p, "drop", sw, None, "in-switch fw deny")
+            self.end(p, Outcome(kind="drop", switch=sw, reason="in-switch fw deny"))
+            return
+        view = p.view
+        if name == "nat_snat":
+            view = _set(view, F_SRC, e.action.param("addr"))
+        elif name == "nat_dnat":
+            view = _set(view, F_DST, e.action.param("addr"))
+        p = replace(p, view=view, si=p.si - 1)
+        self.in_switch(sw, t, p, idx + 1, recirc)
+
+    def _fw_decisions(self, p: _Piece, pe: str) -> Iterator[tuple[Cube, bool]]:
+        rules, default = self.fw_rules(pe)
+        pieces = [p.cube]
+        for pred, permit in rules:
+            nxt: list[Cube] = []
+            for cb in pieces:
+                ins, outs = split(cb, p.view, pred)
+                for c in ins:
+                    yield c, permit
+                nxt.extend(outs)
+            pieces = nxt
+            if not pieces:
+                return
+        for cb in pieces:
+            yield cb, default
+
+    def _nat_decisions(self, p: _Piece, pe: str) -> Iterator[tuple[Cube, tuple[str, int] | None]]:
+        pieces = [p.cube]
+        for inside, outside in self.nat_maps(pe):
+            for f, match_val, act in (
+                (F_SRC, inside, ("snat", outside)),
+                (F_DST, outside, ("dnat", inside)),
+            ):
+                pred: Pred = ((f, ((match_val, match_val),)),)
+                nxt: list[Cube] = []
+                for cb in pieces:
+                    ins, outs = split(cb, p.view, pred)
+                    for c in ins:
+                        yield c, act
+                    nxt.extend(outs)
+                pieces = nxt
+                if not pieces:
+                    return
+        for cb in pieces:
+            yield cb, None
+
+    @staticmethod
+    def _nat_action(e: TableEntry) -> tuple[str, int] | None:
+        if e.action.name == "nat_snat":
+            return ("snat", e.action.param("addr"))
+        if e.action.name == "nat_dnat":
+            return ("dnat", e.action.param("addr"))
+        return None
+
+    def sff(self, sw: str, t: _Switch, p: _Piece, recirc: int) -> None:
+        assert p.spi is not None
+        e = t.sff.get((p.spi, p.si))
+        if e is None:
+            reason = f"wp_sff miss (spi {p.spi} si {p.si})"
+            self.decide(p, "drop", sw, None, reason)
+            self.end(p, Outcome(kind="drop", switch=sw, reason=reason, nsh=True))
+            return
+        name = e.action.name
+        step = f"{sw}: wp_sff spi {p.spi} si {p.si} -> {_action_text(e)}"
+        p = replace(p, trace=(*p.trace, step))
+        if name == "sff_forward":
+            self.leave(sw, e.action.param("port"), replace(p, ttl=p.ttl - 1, routed=False))
+        elif name == "sff_proxy":
+            q = replace(p, spi=None, si=0, ttl=0, vlan=e.action.param("vlan"), routed=False)
+            self.leave(sw, e.action.param("port"), q)
+        elif name == "sff_recirculate":
+            if recirc >= MAX_RECIRCULATIONS:
+                reason = "recirculation loop"
+                self.decide(p, "drop", sw, None, reason)
+                self.end(p, Outcome(kind="loop", switch=sw, reason=reason))
+                return
+            self.chain(sw, t, replace(p, ttl=p.ttl - 1), recirc + 1)
+        elif name == "sff_end_forward":
+            port = e.action.param("port")
+            q = replace(p, spi=None, si=0, ttl=0, routed=False)
+            self.decide(q, "forward", sw, port, "")
+            self.leave(sw, port, q)
+        elif name == "sff_end_route":
+            q = replace(p, spi=None, si=0, ttl=0)
+            self.decide(q, "route", sw, None, "")
+            self.route(sw, t, q)
+        else:
+            reason = f"wp_sff {name}"
+            self.decide(p, "drop", sw, None, reason)
+            self.end(p, Outcome(kind="drop", switch=sw, reason=reason))
+
+    def route(self, sw: str, t: _Switch, p: _Piece) -> None:
+        """ipv4_lpm at ``sw``; every routed hop must go one hop closer to the host owning the
+        destination and carry its MAC."""
+        c = p.view[F_DST]
+        lo, hi = (c, c) if c is not None else p.cube[F_DST]
+        for a, b, e in t.lpm_split(lo, hi):
+            q = p if c is not None else replace(p, cube=_set_iv(p.cube, F_DST, (a, b)))
+            host = self.hosts_by_ip.get(a) if a == b else None
+            if e is None or e.action.name != "ipv4_forward":
+                if host is not None:
+                    self.violate(
+                        q,
+                        "routing",
+                        f"{sw}: no route to host {host.name} ({host.ip.ip}): ipv4_lpm "
+                        f"{'miss' if e is None else e.action.name}",
+                        key=(sw, host.name, "noroute"),
+                        expected=f"delivery to {host.name}",
+                        actual="drop",
+                    )
+                self.end(q, Outcome(kind="drop", switch=sw, reason="no route"))
+                continue
+            port = e.action.param("port")
+            mac = e.action.param("dst_mac")
+            step = f"{sw}: ipv4_lpm {_ip(a)} -> port {port}"
+            q = replace(q, mac=mac, routed=True, trace=(*q.trace, step))
+            if host is None:
+                self.violate(
+                    q,
+                    "routing",
+                    f"{sw}: ipv4_lpm routes {_ip(a)}..{_ip(b)}, which no host owns, to port {port}",
+                    key=(sw, str(a), "nohost"),
+                    expected="drop (no host owns the destination)",
+                    actual=f"port {port}",
+                )
+            else:
+                ok = True
+                if host.switch == sw:
+                    ok = port == host.port
                 else:
-                    report.warnings.append(
-                        f"rule {rule.name}: no representative packet found (mostly shadowed?)"
+                    peer = self.topo.peer(sw, port)
+                    d = self.dist(host.switch)
+                    ok = peer is not None and d.get(peer.switch, 1 << 30) == d.get(sw, 0) - 1
+                if not ok:
+                    self.violate(
+                        q,
+                        "routing",
+                        f"{sw}: ipv4_lpm sends traffic for {host.name} ({host.ip.ip}) to port "
+                        f"{port}, not along a shortest path",
+                        key=(sw, host.name, "port", str(port)),
+                        expected=f"towards {host.switch}",
+                        actual=f"port {port}",
                     )
-                continue
-            pkt = _l4_view(pkt)
-            binding = bindings.get(rule.name)
-            skipped = binding.skipped if binding else ()
-            blocked = (
-                binding is not None
-                and binding.action == "drop"
-                and rule.final.kind is not FinalKind.DROP
-            )
-            expected_services = tuple(s for s in rule.services if s not in skipped)
-            alternatives = max(1, binding.paths if binding else 1)
-            for alt in range(alternatives):
-                services, visited, outcome = sim.walk(sub, pkt, alternative=alt)
-                spi = (binding.spi + alt) if binding and binding.spi is not None else None
-                report.walks.append(
-                    Walk(
-                        rule=rule.name,
-                        spi=spi,
-                        services=tuple(services),
-                        switches=tuple(visited),
-                        outcome=outcome,
+                if mac != int(host.mac.replace(":", ""), 16):
+                    self.violate(
+                        q,
+                        "routing",
+                        f"{sw}: ipv4_lpm for {host.name} sets MAC {mac:012x}, the host has "
+                        f"{host.mac}",
+                        key=(sw, host.name, "mac"),
+                        expected=host.mac,
+                        actual=f"{mac:012x}",
                     )
+                # progressing: destination unchanged since classified here, one hop closer
+                seg = q.seg
+                progressing = (
+                    ok
+                    and host.switch != sw
+                    and not q.enc
+                    and seg is not None
+                    and seg.switch == sw
+                    and seg.dst_view == q.view[F_DST]
                 )
-                where = f"rule {rule.name} ({_describe(pkt)}" + (
-                    f", path spi {spi})" if spi is not None else ")"
-                )
-                if blocked:
-                    if outcome.kind != "drop":
-                        report.violations.append(
-                            f"{where}: every PE of a 'block' service failed, so the rule must drop; got {outcome}"
-                        )
+                if progressing and not q.follow:
+                    peer = self.topo.peer(sw, port)
+                    assert peer is not None
+                    self.end(q, Outcome(kind="handed", switch=sw, port=port))
                     continue
-                if (
-                    outcome.reason == "in-switch fw deny"
-                    and tuple(services) == expected_services[: len(services)]
-                ):
-                    continue  # the firewall service itself decided to drop this packet
-                if tuple(services) != expected_services:
-                    report.violations.append(
-                        f"{where}: services {list(services)} traversed, expected {list(expected_services)}; ended {outcome}"
-                    )
-                err = _final_error(rule, outcome, sub, anywhere=policy.chain_end.value == "last-pe")
-                if err:
-                    report.violations.append(
-                        f"{where}: {err}; services {list(services)}; path {' > '.join(visited)}"
-                    )
-                if not expected_services and len(visited) > 1:
-                    report.violations.append(
-                        f"{where}: rule has no service but the packet detoured via {' > '.join(visited)}"
-                    )
-        # traffic that matches no service rule must not be steered.
-        rng = random.Random(f"{seed}:{sub}:unmatched")
-        for _ in range(16):
-            pkt = Packet(
-                in_port=rng.choice(in_ports),
-                src=rng.getrandbits(32),
-                dst=rng.getrandbits(32),
-                proto=rng.choice([6, 17, 1]),
-                sport=rng.randrange(65536),
-                dport=rng.randrange(65536),
+            self.leave(sw, port, q if q.follow else replace(q, follow=True))
+
+    def leave(self, sw: str, port: int, p: _Piece) -> None:
+        peer = self.topo.peer(sw, port)
+        if peer is not None:
+            q = replace(
+                p,
+                view=_set(p.view, F_IN, peer.port),
+                switches=(*p.switches, peer.switch),
+                trace=(*p.trace, f"link {sw}:{port} > {peer.switch}:{peer.port}"),
             )
-            pkt = _l4_view(pkt)
-            first = _first_rule(rules, pkt)
-            if first is not None and first.services:
-                continue
-            services, visited, outcome = sim.walk(sub, pkt)
-            if services or len(visited) > 1:
-                report.violations.append(
-                    f"{sub}: packet matching no service rule ({_describe(pkt)}) was steered: services {services}, path {' > '.join(visited)}"
+            if q.spi is None and q.vlan is None and not q.follow:
+                q = replace(q, follow=True)
+            self.at_switch(peer.switch, q)
+            return
+        wp = self.topo.waypoint_at(sw, port)
+        if wp is not None:
+            self.at_waypoint(sw, port, wp.name, p)
+            return
+        host = self.topo.host_at(sw, port)
+        if host is not None:
+            self.deliver(sw, port, host, p)
+            return
+        self.end(p, Outcome(kind="forward", switch=sw, port=port, reason="nothing attached"))
+        if p.routed:
+            self.violate(
+                p,
+                "routing",
+                f"{sw}: routed out of port {port}, where nothing is attached",
+                key=(sw, str(port), "dangling"),
+            )
+
+    def deliver(self, sw: str, port: int, host: Host, p: _Piece) -> None:
+        if p.spi is not None or p.vlan is not None:
+            self.violate(
+                p,
+                "nsh",
+                f"{sw}: packet delivered to host {host.name} with "
+                f"{'NSH' if p.spi is not None else 'a proxy VLAN tag'} still on",
+                key=(sw, host.name, "nsh"),
+            )
+        if p.routed:
+            c = p.view[F_DST]
+            lo, hi = (c, c) if c is not None else p.cube[F_DST]
+            want = int(host.ip.ip)
+            if not (lo == hi == want):
+                self.violate(
+                    p,
+                    "delivery",
+                    f"{sw}: routed traffic for {_ip(lo)} delivered to host {host.name} "
+                    f"({host.ip.ip})",
+                    key=(sw, host.name, str(lo), "wronghost"),
+                    expected=f"the host owning {_ip(lo)}",
+                    actual=host.name,
                 )
-    return report
+        self.end(
+            replace(p, trace=(*p.trace, f"{sw}:{port} > host {host.name}")),
+            Outcome(kind="deliver", switch=sw, port=port, reason=host.name),
+        )
+
+    def at_waypoint(self, sw: str, port: int, wp: str, p: _Piece) -> None:
+        if p.spi is not None:
+            ctx = self.nsh_ctx.get((wp, p.spi, p.si))
+            if ctx is None:
+                reason = f"waypoint {wp} has no context for spi {p.spi} si {p.si}"
+                self.decide(p, "drop", sw, None, reason)
+                self.end(p, Outcome(kind="drop", switch=sw, reason=reason))
+                return
+        elif p.vlan is not None:
+            ctx = self.vlan_ctx.get((wp, p.vlan))
+            if ctx is None:
+                reason = f"legacy waypoint {wp} has no context for vlan {p.vlan}"
+                self.decide(p, "drop", sw, None, reason)
+                self.end(p, Outcome(kind="drop", switch=sw, reason=reason))
+                return
+        else:
+            self.end(p, Outcome(kind="forward", switch=sw, port=port, reason=f"to waypoint {wp}"))
+            if p.routed:
+                self.violate(
+                    p,
+                    "routing",
+                    f"{sw}: routed traffic sent into waypoint {wp} without NSH",
+                    key=(sw, wp, "nonsh"),
+                )
+            return
+        pe, service = ctx
+        pe_obj = self.topo.pes.get(pe)
+        p = self.add_service(p, service, f"{wp}/{pe}: {service}")
+        if pe_obj is None or service not in pe_obj.services or pe_obj.waypoint != wp:
+            self.violate(
+                p,
+                "pe",
+                f"waypoint {wp} dispatches spi {p.spi} si {p.si} to {pe}, which does not offer "
+                f"{service} there",
+                key=(wp, pe, service, "bad"),
+            )
+        elif pe in self.failed:
+            self.violate(p, "pe", f"service {service} runs on failed PE {pe}", key=(pe, "failed"))
+        for q in self.pe_effect(p, pe, service):
+            if q is None:
+                continue
+            if q.spi is not None:
+                q = replace(q, si=q.si - 1)
+            self.at_switch(sw, replace(q, view=_set(q.view, F_IN, port)))
+
+    def pe_effect(self, p: _Piece, pe: str, service: str) -> Iterator[_Piece | None]:
+        """What the PE's reference model does to the headers (None: it dropped the packet)."""
+        if service == "nat" and pe in self.topo.pes:
+            for c, act in self._nat_decisions(p, pe):
+                q = replace(p, cube=c)
+                if act is not None:
+                    f = F_SRC if act[0] == "snat" else F_DST
+                    q = replace(q, view=_set(q.view, f, act[1]))
+                yield q
+            return
+        if service == "fw" and pe in self.topo.pes:
+            for c, permit in self._fw_decisions(p, pe):
+                q = replace(p, cube=c)
+                if permit:
+                    yield q
+                else:
+                    sw = self.topo.waypoints[self.topo.pes[pe].waypoint].switch
+                    self.decide(q, "drop", sw, None, f"PE {pe} fw deny")
+                    self.end(q, Outcome(kind="drop", switch=sw, reason=f"PE {pe} fw deny"))
+            return
+        if service == "encrypt":
+            # the original values stay in the cube; the view hides them behind WP-ESP
+            saved = (p.view[F_PROTO], p.view[F_SPORT], p.view[F_DPORT])
+            view = _set(_set(_set(p.view, F_PROTO, PROTO_WPESP), F_SPORT, 0), F_DPORT, 0)
+            yield replace(p, view=view, enc=(*p.enc, saved))
+            return
+        if service == "decrypt":
+            pr = p.view[F_PROTO]
+            if pr is None:
+                ins, outs = split(p.cube, p.view, ((F_PROTO, ((PROTO_WPESP, PROTO_WPESP),)),))
+                for c in outs:
+                    yield replace(p, cube=c)  # not WP-ESP: passed unchanged
+                for c in ins:
+                    yield replace(p, cube=c)  # WP-ESP the walk did not make: rejected, passed
+                return
+            if pr == PROTO_WPESP and p.enc:
+                view = p.view
+                for f, v in zip((F_PROTO, F_SPORT, F_DPORT), p.enc[-1], strict=True):
+                    view = _set(view, f, v)
+                yield replace(p, view=view, enc=p.enc[:-1])
+                return
+            yield p
+            return
+        yield p
+
+    def end(self, p: _Piece, outcome: Outcome) -> None:
+        self.report.classes += 1
+        if outcome.kind == "loop":
+            seg = p.seg
+            self.violate(
+                p,
+                "loop",
+                f"forwarding loop: {outcome.reason} at {outcome.switch}"
+                + (f" (rule {seg.rule.name} at {seg.switch})" if seg and seg.rule else ""),
+                rule=seg.rule.name if seg and seg.rule else None,
+                key=(p.start, outcome.switch, seg.rule.name if seg and seg.rule else ""),
+                expected="no loop",
+                actual="loop",
+            )
+        if p.first_rule is not None:
+            self.report.walks.append(
+                Walk(
+                    rule=p.first_rule,
+                    spi=p.first_spi,
+                    services=p.services,
+                    switches=p.switches,
+                    outcome=outcome,
+                )
+            )
+
+    # -- bookkeeping -----------------------------------------------------------------------------
+
+    def check_bookkeeping(self) -> None:
+        """The plan's bindings and paths against its entries and the policy."""
+        r = self.report
+        by_rule = {rule.name: rule for rule in self.policy.rules}
+        bound = set()
+        for b in self.plan.bindings:
+            rule = by_rule.get(b.rule)
+            where = f"binding of rule {b.rule}"
+            if rule is None:
+                r.add(
+                    Violation(kind="bookkeeping", message=f"{where}: no such rule in the policy"),
+                    ("bk", b.rule, "norule"),
+                )
+                continue
+            bound.add(b.rule)
+            exp_services, blocked = self.expected(rule)
+            skipped = (
+                tuple(s for s in rule.services if s not in exp_services) if not blocked else ()
+            )
+            problems = []
+            if b.subscriber != rule.subscriber:
+                problems.append(f"subscriber {b.subscriber}, the rule is on {rule.subscriber}")
+            if b.priority != rule.priority:
+                problems.append(f"priority {b.priority}, the rule has {rule.priority}")
+            if not blocked and tuple(b.skipped) != skipped:
+                problems.append(f"skipped {list(b.skipped)}, expected {list(skipped)}")
+            if blocked and b.action != "drop":
+                problems.append(f"action {b.action}, but the rule is blocked (must drop)")
+            # the classifier entry the binding describes
+            entry = self._classifier_entry(rule)
+            if entry is None:
+                problems.append("no classifier entry with the rule's match and priority")
+            elif entry.action.name != b.action:
+                problems.append(f"action {b.action}, the entry has {entry.action.name}")
+            elif b.action == "start_chain" and (
+                entry.action.param("spi") != b.spi or entry.action.param("paths") != b.paths
+            ):
+                problems.append(
+                    f"spi {b.spi} paths {b.paths}, the entry has spi "
+                    f"{entry.action.param('spi')} paths {entry.action.param('paths')}"
+                )
+            for text in problems:
+                r.add(
+                    Violation(kind="bookkeeping", message=f"{where}: {text}", rule=b.rule),
+                    ("bk", b.rule, text),
+                )
+        for rule in self.policy.rules:
+            if rule.name not in bound:
+                r.add(
+                    Violation(
+                        kind="bookkeeping",
+                        message=f"rule {rule.name} has no binding in the plan",
+                        rule=rule.name,
+                    ),
+                    ("bk", rule.name, "nobinding"),
+                )
+        # paths: each one's hops must be what walking its SPI meets
+        path_walks: dict[int, list[Walk]] = {}
+        for w in r.walks:
+            if w.spi is not None:
+                path_walks.setdefault(w.spi, []).append(w)
+        for sp in self.plan.paths:
+            hops = tuple(h.service for h in sp.hops)
+            walks = path_walks.get(sp.spi, [])
+            if not walks:
+                continue
+            exp_prefixes = {w.services[: len(hops)] for w in walks}
+            if hops not in exp_prefixes and not any(
+                w.outcome.kind == "drop" and "fw deny" in w.outcome.reason for w in walks
+            ):
+                r.add(
+                    Violation(
+                        kind="bookkeeping",
+                        message=f"path spi {sp.spi}: lists services {list(hops)}, walking it "
+                        f"meets {sorted(map(list, exp_prefixes))}",
+                    ),
+                    ("bk", "path", str(sp.spi)),
+                )
+
+    def _classifier_entry(self, rule: Rule) -> TableEntry | None:
+        from wphw.plan import classify_match
+
+        want = dict(classify_match(rule.match))
+        for _, e in self.switches[rule.subscriber].classify:
+            if e.priority == rule.priority and dict(e.match) == want:
+                return e
+        return None
 
 
-def _final_error(
-    rule: Rule, outcome: Outcome, subscriber: str, *, anywhere: bool = False
-) -> str | None:
-    """``anywhere``: chain_end last-pe, where route and drop happen at the last PE's switch."""
-    final = rule.final
-    if outcome.nsh:
-        return f"left the network with NSH still on ({outcome})"
-    if outcome.switch != subscriber and not (anywhere and final.kind is not FinalKind.FORWARD):
-        return f"expected {final} at {subscriber}, got {outcome}"
-    if final.kind is FinalKind.FORWARD:
-        if outcome.kind != "forward" or outcome.port != final.port:
-            return f"expected forward({final.port}), got {outcome}"
-    elif final.kind is FinalKind.DROP:
-        if outcome.kind != "drop" or not (
-            "wp_sff sff_drop" in outcome.reason or "wp_classify drop" in outcome.reason
-        ):
-            return f"expected drop, got {outcome}"
-    elif outcome.kind != "route":
-        return f"expected route, got {outcome}"
-    return None
+def _runs(ports: list[int]) -> Iterator[Interval]:
+    start = prev = ports[0]
+    for p in ports[1:]:
+        if p != prev + 1:
+            yield (start, prev)
+            start = p
+        prev = p
+    yield (start, prev)
 
 
-def _describe(pkt: Packet) -> str:
-    def ip(v: int) -> str:
-        return ".".join(str((v >> s) & 0xFF) for s in (24, 16, 8, 0))
+def _set(view: View, f: int, value: int | None) -> View:
+    return (*view[:f], value, *view[f + 1 :])
 
-    return f"in_port {pkt.in_port} {ip(pkt.src)}:{pkt.sport} > {ip(pkt.dst)}:{pkt.dport} proto {pkt.proto}"
+
+def _set_iv(cube: Cube, f: int, iv: Interval) -> Cube:
+    return (*cube[:f], iv, *cube[f + 1 :])
+
+
+def _port_text(p: _Piece) -> str:
+    c = p.view[F_IN]
+    if c is not None:
+        return str(c)
+    lo, hi = p.cube[F_IN]
+    return str(lo) if lo == hi else f"{lo}-{hi}"
+
+
+def _action_text(e: TableEntry | None) -> str:
+    if e is None:
+        return "route (miss)"
+    params = ", ".join(f"{k}={v}" for k, v in e.action.params)
+    return f"{e.action.name}({params})"
+
+
+def _nat_text(act: tuple[str, int] | None) -> str:
+    return "nothing" if act is None else f"{act[0]} to {_ip(act[1])}"
+
+
+# -- entry point -----------------------------------------------------------------------------------
+
+
+def verify(
+    plan: Plan,
+    policy: Policy,
+    topology: Topology,
+    *,
+    failed_pes: Iterable[str] = (),
+    seed: int = 0,
+) -> Report:
+    """Check every packet class on every port of every switch against ``policy``.
+
+    ``failed_pes``: the PEs to be treated as failed (their services follow their failure
+    modes); pass the same set the plan was compiled with. ``seed`` is accepted for
+    compatibility and unused (the check is exhaustive, not sampled)."""
+    del seed
+    failed = frozenset(failed_pes)
+    unknown = failed - set(topology.pes)
+    if unknown:
+        raise TopologyError(f"failed PE(s) {sorted(unknown)} are not in the topology")
+    return _Verifier(plan, policy, topology, failed).run()
