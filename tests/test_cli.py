@@ -141,3 +141,38 @@ def test_lab_run_and_up_pass_the_pe_mode(
     seen.clear()
     assert main(["lab", "up", str(EX / "table1"), "--workdir", wd, *extra]) != 0
     assert seen == {"lab_id": "w0", "pe_mode": mode}
+
+
+def test_verify_tampered_plan_prints_counterexamples_and_exits_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 11's /25 tamper: half of ids-nat's sources skip IDS and NAT."""
+    plan = tmp_path / "plan.json"
+    assert main(["plan", str(EX / "table1"), "--format", "json", "-o", str(plan)]) == 0
+    d = json.loads(plan.read_text())
+    for e in d["entries"]["s1"]:
+        if e["table"] == "wp_classify" and e["params"].get("spi") == 1:
+            e["match"]["ipv4_src"]["mask"] = 0xFFFFFF80
+    plan.write_text(json.dumps(d))
+    capsys.readouterr()
+    assert main(["verify", str(EX / "table1"), "--plan", str(plan)]) == 1
+    out = capsys.readouterr().out
+    assert "VIOLATION (services): rule ids-nat at s1" in out
+    assert "packet:   s1 port 0: 192.168.0.128" in out and "trace:" in out
+    assert main(["verify", str(EX / "table1"), "--plan", str(plan), "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert not report["ok"] and report["classes"] > 0
+    assert report["violations"][0]["packet"]["src"] == "192.168.0.128"
+
+
+def test_failed_pe_option(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["plan", str(EX / "table1"), "--failed-pe", "proxy1"]) == 0
+    out = capsys.readouterr().out
+    assert "rule http-proxy" in out
+    assert main(["verify", str(EX / "table1"), "--failed-pe", "proxy1", "--failed-pe", "ids1"]) == 0
+    assert (
+        main(["draw", str(EX / "table1"), "--failed-pe", "ids1", "-o", str(tmp_path / "d.png")])
+        == 0
+    )
+    assert main(["verify", str(EX / "table1"), "--failed-pe", "nope"]) == 2
+    assert "--failed-pe: unknown PE(s) nope" in capsys.readouterr().err

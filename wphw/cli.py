@@ -63,9 +63,20 @@ def load_model(args: argparse.Namespace) -> tuple[Topology, Policy]:
     return load_topology(topo_path), load_policy(policy_path)
 
 
+def failed_pes(args: argparse.Namespace, topo: Topology) -> tuple[str, ...]:
+    """``--failed-pe NAME`` (repeatable), checked against the topology."""
+    names = tuple(getattr(args, "failed_pe", None) or ())
+    unknown = sorted(set(names) - set(topo.pes))
+    if unknown:
+        raise WphwError(
+            f"--failed-pe: unknown PE(s) {', '.join(unknown)} (PEs: {', '.join(sorted(topo.pes))})"
+        )
+    return names
+
+
 def cmd_plan(args: argparse.Namespace) -> int:
     topo, policy = load_model(args)
-    plan = compile(policy, topo)
+    plan = compile(policy, topo, failed_pes=failed_pes(args, topo))
     text = plan.to_json() if args.format == "json" else format_plan(plan, routes=args.routes)
     if args.output:
         Path(args.output).write_text(text if text.endswith("\n") else text + "\n")
@@ -85,20 +96,37 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     topo, policy = load_model(args)
+    failed = failed_pes(args, topo)
     plan = (
         Plan.from_json(Path(args.plan).read_text(), str(args.plan))
         if args.plan
-        else compile(policy, topo)
+        else compile(policy, topo, failed_pes=failed)
     )
-    report = verify(plan, policy, topo)
+    report = verify(plan, policy, topo, failed_pes=failed)
+    if args.json:
+        sys.stdout.write(report.to_json())
+        return 0 if report.ok else 1
+    seen: set[tuple[object, ...]] = set()
     for w in report.walks if args.verbose else []:
+        key = (w.rule, w.spi, w.services, w.switches, str(w.outcome))
+        if key in seen:
+            continue
+        seen.add(key)
         print(
-            f"  {w.rule:<24} spi {w.spi!s:<5} services {list(w.services)} -> {w.outcome}   via {' > '.join(w.switches)}"
+            f"  {w.rule:<24} spi {w.spi!s:<5} services {list(w.services)} -> {w.outcome}"
+            f"   via {' > '.join(w.switches)}"
         )
     for warning in report.warnings:
         print(f"warning: {warning}")
-    for v in report.violations:
-        print(f"VIOLATION: {v}")
+    for v in report.counterexamples:
+        print(f"VIOLATION ({v.kind}): {v.message}")
+        if v.packet is not None:
+            print(f"  packet:   {v.packet}")
+        if v.expected or v.actual:
+            print(f"  expected: {v.expected}")
+            print(f"  actual:   {v.actual}")
+        for i, hop in enumerate(v.trace):
+            print(f"  {'trace:' if i == 0 else '':<9} {hop}")
     print(report.summary())
     return 0 if report.ok else 1
 
@@ -107,7 +135,7 @@ def cmd_draw(args: argparse.Namespace) -> int:
     from wphw.draw import draw_plan
 
     topo, policy = load_model(args)
-    plan = compile(policy, topo)
+    plan = compile(policy, topo, failed_pes=failed_pes(args, topo))
     draw_plan(plan, topo, Path(args.output))
     print(f"wrote {args.output}")
     return 0
@@ -231,17 +259,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", help="write to this file instead of stdout")
     p.add_argument("--routes", action="store_true", help="also show ipv4_lpm routes in the table")
     p.add_argument("--runtime-dir", help="also write p4lang/tutorials sN-runtime.json files here")
+    _failed_pe_arg(p)
     p.set_defaults(func=cmd_plan)
 
-    p = sub.add_parser("verify", help="walk packets of every rule through the plan and check it")
+    p = sub.add_parser(
+        "verify",
+        help="check every packet class on every port through the plan (exit 1 on a violation)",
+    )
     add_model_args(p)
     p.add_argument("--plan", type=Path, help="verify this plan JSON instead of compiling one")
-    p.add_argument("-v", "--verbose", action="store_true", help="print every packet walk")
+    p.add_argument("-v", "--verbose", action="store_true", help="print every rule's packet walks")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    _failed_pe_arg(p)
     p.set_defaults(func=cmd_verify)
 
     p = sub.add_parser("draw", help="draw the topology and every service path (PNG or SVG)")
     add_model_args(p)
     p.add_argument("-o", "--output", required=True, help="output file, .png or .svg")
+    _failed_pe_arg(p)
     p.set_defaults(func=cmd_draw)
 
     p = sub.add_parser("demo", help="run the main job on the built-in examples")
@@ -254,6 +289,15 @@ def build_parser() -> argparse.ArgumentParser:
         if importlib.util.find_spec(module) is not None:
             importlib.import_module(module).register(sub)
     return parser
+
+
+def _failed_pe_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--failed-pe",
+        action="append",
+        metavar="NAME",
+        help="treat this PE as failed (repeatable): its services follow their failure modes",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
