@@ -129,6 +129,8 @@ class _RouteCache:
     by_key: dict[tuple[str, str, Metric], Route] = field(default_factory=dict)
     adjacency: dict[str, list[str]] = field(default_factory=dict)
     trees: dict[tuple[str, Metric], dict[str, str | None]] = field(default_factory=dict)
+    # (switch, port) -> what is attached there; built on first use (the topology is immutable)
+    attached: dict[tuple[str, int], PortRef | Waypoint | Host] | None = None
 
 
 class Topology:
@@ -273,12 +275,25 @@ class Topology:
     def port_owner(self, switch: str, port: int) -> str | None:
         return self._port_owner.get((switch, port))
 
+    def _attached(self) -> dict[tuple[str, int], PortRef | Waypoint | Host]:
+        got = self._routes.attached
+        if got is None:
+            got = {}
+            for a, b, data in self._graph.edges(data=True):
+                got[(a, data["ports"][a])] = PortRef(switch=b, port=data["ports"][b])
+                got[(b, data["ports"][b])] = PortRef(switch=a, port=data["ports"][a])
+            for wp in self.waypoints.values():
+                if wp.port is not None:
+                    got.setdefault((wp.switch, wp.port), wp)
+            for host in self.hosts.values():
+                got.setdefault((host.switch, host.port), host)
+            self._routes.attached = got
+        return got
+
     def peer(self, switch: str, port: int) -> PortRef | None:
         """The switch port at the other end of a link, if ``switch:port`` is a link end."""
-        for nbr, data in self._graph[switch].items():
-            if data["ports"][switch] == port:
-                return PortRef(switch=nbr, port=data["ports"][nbr])
-        return None
+        got = self._attached().get((switch, port))
+        return got if isinstance(got, PortRef) else None
 
     def link_port(self, a: str, b: str) -> int:
         """The port on ``a`` of the link between ``a`` and ``b``."""
@@ -303,16 +318,12 @@ class Topology:
         return self.waypoints[self.pes[pe].waypoint]
 
     def waypoint_at(self, switch: str, port: int) -> Waypoint | None:
-        for wp in self.waypoints.values():
-            if wp.switch == switch and wp.port == port:
-                return wp
-        return None
+        got = self._attached().get((switch, port))
+        return got if isinstance(got, Waypoint) else None
 
     def host_at(self, switch: str, port: int) -> Host | None:
-        for host in self.hosts.values():
-            if host.switch == switch and host.port == port:
-                return host
-        return None
+        got = self._attached().get((switch, port))
+        return got if isinstance(got, Host) else None
 
     # -- routing ---------------------------------------------------------------------------------
 
