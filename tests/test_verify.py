@@ -354,3 +354,69 @@ def test_failed_pes_change_the_expectation(table1: tuple[Plan, wphw.Policy, wphw
     # verified as if nothing failed, the bypassed IDS is missing
     v = violations(plan, policy, topo)
     assert any("rule ids-nat" in x and "expected ['ids', 'nat']" in x for x in v), v
+
+
+def test_verify_change_walks_only_what_changed() -> None:
+    """One rule added on the fat tree: only its region is walked again, and a fault in it is
+    found as the full verify finds it."""
+    topo = wphw.load_topology("examples/fattree/topology.yaml")
+    policy = wphw.load_policy("examples/fattree/policy.yaml")
+    plan = wphw.compile(policy, topo)
+    base = wphw.verify(plan, policy, topo)
+    assert base.ok
+    rule = wphw.policy_from_dict(
+        {
+            "subscribers": {
+                "p0e0": [
+                    {
+                        "name": "new",
+                        "priority": 900,
+                        "match": {"dst": "10.3.1.2/32", "proto": "udp", "dst_port": 4000},
+                        "actions": ["ids", "route"],
+                    }
+                ]
+            }
+        }
+    ).rules[0]
+    policy2 = dataclasses.replace(policy, rules=(*policy.rules, rule))
+    plan2 = wphw.compile(policy2, topo, previous=plan)
+    inc = wphw.verify_change(
+        plan2, policy2, topo, previous_plan=plan, previous_policy=policy, baseline=base
+    )
+    assert inc.ok, inc.violations
+    assert 0 < inc.classes < base.classes // 10
+    assert any(w.rule == "new" and w.services == ("ids",) for w in inc.walks)
+    # the same change with its classifier entry pointing at another rule's path
+    spi = spi_of(plan2, "new")
+    other = spi_of(plan2, "r0")
+
+    def wrong(e: TableEntry) -> TableEntry:
+        if (
+            e.table == "wp_classify"
+            and e.action.name == "start_chain"
+            and e.action.param("spi") == spi
+        ):
+            return dataclasses.replace(e, action=Action.of("start_chain", spi=other, paths=1))
+        return e
+
+    bad = edit(plan2, "p0e0", wrong)
+    inc = wphw.verify_change(
+        bad, policy2, topo, previous_plan=plan, previous_policy=policy, baseline=base
+    )
+    full = wphw.verify(bad, policy2, topo)
+    assert not inc.ok and not full.ok
+    assert {v.rule for v in inc.counterexamples} >= {"new"}
+    # a changed route is not a local change: verify_change falls back to the full check
+    rerouted = edit(
+        plan2,
+        "p0e0",
+        lambda e: (
+            dataclasses.replace(e, action=Action.of("ipv4_drop"))
+            if e.table == "ipv4_lpm" and e.match_dict()["ipv4_dst"].value == 0x0A030102  # type: ignore[union-attr]
+            else e
+        ),
+    )
+    inc = wphw.verify_change(
+        rerouted, policy2, topo, previous_plan=plan, previous_policy=policy, baseline=base
+    )
+    assert inc.classes >= base.classes and any("no route to host" in x for x in inc.violations)

@@ -18,7 +18,7 @@ from wphw.errors import (
 from wphw.plan import Plan, compile
 from wphw.policy import Policy, load_policy, policy_from_dict
 from wphw.topology import Topology, load_topology, topology_from_dict
-from wphw.verify import Report, verify
+from wphw.verify import Report, verify, verify_change
 
 __all__ = [
     "Plan",
@@ -39,5 +39,6 @@ __all__ = [
     "policy_from_dict",
     "topology_from_dict",
     "verify",
+    "verify_change",
 ]
 __version__ = "0.1.0"

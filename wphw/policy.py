@@ -198,6 +198,10 @@ class Policy:
     metric: Metric = Metric.HOPS
     chain_end: ChainEnd = ChainEnd.SUBSCRIBER
     source: str = "<python>"
+    # by_subscriber(), computed once (the policy is immutable)
+    _by_sub: dict[str, tuple[Rule, ...]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         names: set[str] = set()
@@ -237,14 +241,21 @@ class Policy:
         return self.by_subscriber().get(subscriber, ())
 
     def by_subscriber(self) -> dict[str, tuple[Rule, ...]]:
-        """Every subscriber's rules, highest priority first (one pass over the rules)."""
-        groups: dict[str, list[Rule]] = {}
-        for r in self.rules:
-            groups.setdefault(r.subscriber, []).append(r)
-        return {
-            sub: tuple(sorted(rs, key=lambda r: (-r.priority, r.name)))
-            for sub, rs in sorted(groups.items())
-        }
+        """Every subscriber's rules, highest priority first (computed once)."""
+        if self._by_sub is None:
+            groups: dict[str, list[Rule]] = {}
+            for r in self.rules:
+                groups.setdefault(r.subscriber, []).append(r)
+            object.__setattr__(
+                self,
+                "_by_sub",
+                {
+                    sub: tuple(sorted(rs, key=lambda r: (-r.priority, r.name)))
+                    for sub, rs in sorted(groups.items())
+                },
+            )
+        assert self._by_sub is not None
+        return dict(self._by_sub)
 
 
 # -- parsing -----------------------------------------------------------------------------------
