@@ -189,6 +189,8 @@ class Report:
     # exactly these)
     through: dict[str, dict[str, set[tuple[Cube, View]]]] = field(default_factory=dict)
     _seen: dict[tuple[str, ...], int] = field(default_factory=dict)
+    # the verifier's per-switch tables and distances, for verify_change to reuse
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def violations(self) -> list[str]:
@@ -479,7 +481,7 @@ class _Switch:
         self._lpm_entries = lpm
         self.lpm_starts: list[int] = []
         self.lpm_segs: list[tuple[int, int, TableEntry | None]] = []
-        self.lpm_info: list[_LpmSeg] | None = None
+        self.lpm_info: list[_LpmSeg | None] | None = None
 
     def build_lpm(self, host_ips: Iterable[int]) -> None:
         """Elementary dst intervals, each with its longest-prefix winner (None: miss); host
@@ -527,7 +529,12 @@ def _ip(v: int) -> str:
 
 class _Verifier:
     def __init__(
-        self, plan: Plan, policy: Policy, topology: Topology, failed: frozenset[str]
+        self,
+        plan: Plan,
+        policy: Policy,
+        topology: Topology,
+        failed: frozenset[str],
+        hosts_by_ip: dict[int, Host] | None = None,
     ) -> None:
         self.plan = plan
         self.policy = policy
@@ -535,9 +542,10 @@ class _Verifier:
         self.failed = failed
         self.report = Report(failed_pes=tuple(sorted(failed)))
         self._switches: dict[str, _Switch] = {}  # built on first use (verify_change walks few)
-        self.hosts_by_ip: dict[int, Host] = {}
-        for h in topology.hosts.values():
-            self.hosts_by_ip[int(h.ip.ip)] = h
+        self.hosts_by_ip: dict[int, Host] = hosts_by_ip if hosts_by_ip is not None else {}
+        if hosts_by_ip is None:
+            for h in topology.hosts.values():
+                self.hosts_by_ip[int(h.ip.ip)] = h
         self.nsh_ctx: dict[tuple[str, int, int], tuple[str, str]] = {}
         self.vlan_ctx: dict[tuple[str, int], tuple[str, str]] = {}
         for c in plan.contexts:
@@ -861,12 +869,9 @@ class _Verifier:
                     ),
                 )
             else:
-                self.end(
-                    p,
-                    Outcome(
-                        kind="drop", switch=sw, reason=f"vlan {p.vlan} not IPv4, no proxy return"
-                    ),
-                )
+                reason = f"no proxy return for port {in_port} vlan {p.vlan} (dropped: not IPv4)"
+                self.decide(p, "drop", sw, None, reason)
+                self.end(p, Outcome(kind="drop", switch=sw, reason=reason))
                 return
         if p.spi is None:
             self.classify(sw, t, p)
@@ -1157,37 +1162,37 @@ class _Verifier:
             self.decide(p, "drop", sw, None, reason)
             self.end(p, Outcome(kind="drop", switch=sw, reason=reason))
 
-    def _lpm_info(self, sw: str, t: _Switch) -> list[_LpmSeg]:
-        """Per elementary destination interval of ``sw``'s ipv4_lpm: its entry, host and the
-        routing checks (computed once per switch, not per packet class)."""
-        info = t.lpm_info
-        if info is not None:
-            return info
-        info = []
-        for a, b, e in t.lpm_segs:
-            host = self.hosts_by_ip.get(a) if a == b else None
-            port = mac = None
-            hop_ok = mac_ok = False
-            peer = None
-            if e is not None and e.action.name == "ipv4_forward":
-                port = e.action.param("port")
-                mac = e.action.param("dst_mac")
-                peer = self.topo.peer(sw, port)
-                if host is not None:
-                    if host.switch == sw:
-                        hop_ok = port == host.port
-                    else:
-                        d = self.dist(host.switch)
-                        hop_ok = peer is not None and d.get(peer.switch, -9) == d.get(sw, 0) - 1
-                    mac_ok = mac == int(host.mac.replace(":", ""), 16)
-            info.append(_LpmSeg(a, b, e, host, port, mac, hop_ok, mac_ok, peer))
-        t.lpm_info = info
-        return info
+    def _lpm_seg(self, sw: str, t: _Switch, i: int) -> _LpmSeg:
+        """The i-th elementary destination interval of ``sw``'s ipv4_lpm: its entry, host and
+        the routing checks (computed once per switch and interval, when first met)."""
+        if t.lpm_info is None:
+            t.lpm_info = [None] * len(t.lpm_segs)
+        got = t.lpm_info[i]
+        if got is not None:
+            return got
+        a, b, e = t.lpm_segs[i]
+        host = self.hosts_by_ip.get(a) if a == b else None
+        port = mac = None
+        hop_ok = mac_ok = False
+        peer = None
+        if e is not None and e.action.name == "ipv4_forward":
+            port = e.action.param("port")
+            mac = e.action.param("dst_mac")
+            peer = self.topo.peer(sw, port)
+            if host is not None:
+                if host.switch == sw:
+                    hop_ok = port == host.port
+                else:
+                    d = self.dist(host.switch)
+                    hop_ok = peer is not None and d.get(peer.switch, -9) == d.get(sw, 0) - 1
+                mac_ok = mac == int(host.mac.replace(":", ""), 16)
+        got = _LpmSeg(a, b, e, host, port, mac, hop_ok, mac_ok, peer)
+        t.lpm_info[i] = got
+        return got
 
     def route(self, sw: str, t: _Switch, p: _Piece) -> None:
         """ipv4_lpm at ``sw``; every routed hop must go one hop closer to the host owning the
         destination and carry its MAC."""
-        info = self._lpm_info(sw, t)
         c = p.view[F_DST]
         lo, hi = (c, c) if c is not None else p.cube[F_DST]
         seg = p.seg
@@ -1200,7 +1205,7 @@ class _Verifier:
             and seg.dst_view == c
         )
         for i in t.lpm_indices(lo, hi):
-            g = info[i]
+            g = self._lpm_seg(sw, t, i)
             a, b = max(g.lo, lo), min(g.hi, hi)
             host = g.host
             if g.port is None:  # miss or ipv4_drop
@@ -1452,12 +1457,17 @@ class _Verifier:
         """The plan's bindings and paths against its entries and the policy (``only``: the
         bindings of these rules)."""
         r = self.report
-        by_rule = {rule.name: rule for rule in self.policy.rules}
-        bound = set()
-        for b in self.plan.bindings:
-            if only is not None and b.rule not in only:
-                bound.add(b.rule)
-                continue
+        by_rule = (
+            {rule.name: rule for rule in self.policy.rules}
+            if only is None
+            else {rule.name: rule for rule in self.policy.rules if rule.name in only}
+        )
+        bound: set[str] = set()
+        bindings = self.plan.bindings
+        if only is not None:
+            bound = {b.rule for b in bindings}
+            bindings = tuple(b for b in bindings if b.rule in only)
+        for b in bindings:
             rule = by_rule.get(b.rule)
             where = f"binding of rule {b.rule}"
             if rule is None:
@@ -1498,8 +1508,8 @@ class _Verifier:
                     Violation(kind="bookkeeping", message=f"{where}: {text}", rule=b.rule),
                     ("bk", b.rule, text),
                 )
-        for rule in self.policy.rules:
-            if rule.name not in bound and (only is None or rule.name in only):
+        for rule in by_rule.values():
+            if rule.name not in bound:
                 r.add(
                     Violation(
                         kind="bookkeeping",
@@ -1514,19 +1524,25 @@ class _Verifier:
             if w.spi is not None:
                 path_walks.setdefault(w.spi, []).append(w)
         for sp in self.plan.paths:
+            if only is not None and sp.spi not in path_walks:
+                continue
             hops = tuple(h.service for h in sp.hops)
             walks = path_walks.get(sp.spi, [])
             if not walks:
                 continue
-            exp_prefixes = {w.services[: len(hops)] for w in walks}
-            if hops not in exp_prefixes and not any(
-                w.outcome.kind == "drop" and "fw deny" in w.outcome.reason for w in walks
-            ):
+            wrong = set()
+            for w in walks:
+                denied = w.outcome.kind == "drop" and "fw deny" in w.outcome.reason
+                got = w.services[: len(hops)]
+                # a firewall that denied the packet ended the path early
+                if got != hops and not (denied and hops[: len(got)] == got):
+                    wrong.add(got)
+            if wrong:
                 r.add(
                     Violation(
                         kind="bookkeeping",
                         message=f"path spi {sp.spi}: lists services {list(hops)}, walking it "
-                        f"meets {sorted(map(list, exp_prefixes))}",
+                        f"meets {sorted(map(list, wrong))}",
                     ),
                     ("bk", "path", str(sp.spi)),
                 )
@@ -1613,7 +1629,12 @@ def verify(
     if unknown:
         raise TopologyError(f"failed PE(s) {sorted(unknown)} are not in the topology")
     with gc_paused():  # many small, short-lived objects and no cycles: as in compile
-        return _Verifier(plan, policy, topology, failed).run()
+        v = _Verifier(plan, policy, topology, failed)
+        report = v.run()
+        report._cache.update(
+            topology=topology, switches=v._switches, dist=v.dist_cache, hosts=v.hosts_by_ip
+        )
+        return report
 
 
 def verify_change(
@@ -1659,10 +1680,12 @@ def verify_change(
         if changed_switches is None
         else set(changed_switches)
     )
+    differ: set[str] = set()
     for sw in candidates:
         a, b = plan.entries_for(sw), previous_plan.entries_for(sw)
         if a is b or a == b:
             continue
+        differ.add(sw)
         new, old = set(a), set(b)
         for e in new ^ old:
             if e.table == "ipv4_lpm" or sw not in topology.switches:
@@ -1695,7 +1718,12 @@ def verify_change(
     for rule in diff_rules.values():
         regions.setdefault(rule.subscriber, []).append(match_pred(rule.match))
     with gc_paused():
-        v = _Verifier(plan, policy, topology, failed)
+        cache = baseline._cache
+        same = cache.get("topology") is topology
+        v = _Verifier(plan, policy, topology, failed, cache["hosts"] if same else None)
+        if same:  # the same switches' tables (where unchanged), the same distances
+            v._switches = {sw: t for sw, t in cache["switches"].items() if sw not in differ}
+            v.dist_cache = cache["dist"]
         again: dict[str, set[Cube]] = {}
         for sw, preds in regions.items():
             for start, passed in baseline.through.get(sw, {}).items():
@@ -1717,8 +1745,14 @@ def verify_change(
             if rule in policy.rules_of(rule.subscriber):
                 by_sub.setdefault(rule.subscriber, []).append(rule)
         v.check_rules_seen(by_sub)
-        for sw, by_start in baseline.through.items():  # so the next change can build on this
-            mine = v.report.through.setdefault(sw, {})
+        # so the next change can build on this: the baseline's record, extended (shared)
+        merged = baseline.through
+        for sw, by_start in v.report.through.items():
+            mine = merged.setdefault(sw, {})
             for start, passed in by_start.items():
                 mine.setdefault(start, set()).update(passed)
+        v.report.through = merged
+        v.report._cache.update(
+            topology=topology, switches=v._switches, dist=v.dist_cache, hosts=v.hosts_by_ip
+        )
         return v.report
