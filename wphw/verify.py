@@ -1570,6 +1570,12 @@ def _overlaps(cube: Cube, view: View, pred: Pred) -> bool:
     return True
 
 
+def _current(p: _Piece, f: int) -> int:
+    """Field ``f`` of a one-packet piece as the walk left it."""
+    c = p.view[f]
+    return c if c is not None else p.cube[f][0]
+
+
 def _runs(ports: list[int]) -> Iterator[Interval]:
     start = prev = ports[0]
     for p in ports[1:]:
@@ -1756,3 +1762,113 @@ def verify_change(
             topology=topology, switches=v._switches, dist=v.dist_cache, hosts=v.hosts_by_ip
         )
         return v.report
+
+
+# -- one switch, one packet: the model beside a real switch ---------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ModelPacket:
+    """A concrete packet at a switch port, as the model sees its headers."""
+
+    in_port: int
+    src: int
+    dst: int
+    proto: int
+    sport: int = 0
+    dport: int = 0
+    spi: int | None = None  # NSH (MD type 2, no context headers) when set
+    si: int = 0
+    nsh_ttl: int = NSH_TTL_INIT
+    vlan: int | None = None  # an 802.1Q tag (proxy return)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ModelEmission:
+    """What the model says one switch does with a packet: out of ``port`` with these headers
+    (``port`` None: dropped, ``reason`` says why)."""
+
+    port: int | None
+    src: int = 0
+    dst: int = 0
+    proto: int = 0
+    sport: int = 0
+    dport: int = 0
+    spi: int | None = None
+    si: int = 0
+    nsh_ttl: int = 0
+    vlan: int | None = None
+    dst_mac: int | None = None  # set when ipv4_lpm forwarded it
+    routed: bool = False  # IPv4 TTL one less
+    reason: str = ""
+
+
+class _Stepper(_Verifier):
+    """The verifier's switch model stopped at the switch's ports."""
+
+    def __init__(self, plan: Plan, topology: Topology) -> None:
+        super().__init__(plan, Policy(rules=()), topology, frozenset())
+        self.out: list[ModelEmission] = []
+
+    def _emit(self, port: int | None, p: _Piece, reason: str = "") -> None:
+        v = [_current(p, f) for f in range(6)]
+        self.out.append(
+            ModelEmission(
+                port=port,
+                src=v[F_SRC],
+                dst=v[F_DST],
+                proto=v[F_PROTO],
+                sport=v[F_SPORT],
+                dport=v[F_DPORT],
+                spi=p.spi,
+                si=p.si,
+                nsh_ttl=p.ttl,
+                vlan=p.vlan,
+                dst_mac=p.mac,
+                routed=p.routed,
+                reason=reason,
+            )
+        )
+
+    def leave(self, sw: str, port: int, p: _Piece) -> None:
+        self._emit(port, p)
+
+    def end(self, p: _Piece, outcome: Outcome) -> None:
+        if outcome.kind == "deliver" or outcome.kind == "handed":  # pragma: no cover
+            raise AssertionError("the stepper leaves at ports")
+        self._emit(None, p, outcome.reason or outcome.kind)
+
+    def violate(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def decide(self, p: _Piece, kind: str, switch: str, port: int | None, reason: str) -> None:
+        pass
+
+
+def step(plan: Plan, topology: Topology, switch: str, pkt: ModelPacket) -> list[ModelEmission]:
+    """What ``switch`` does with ``pkt`` according to the model verify walks: one emission, or
+    one per ``start_chain`` alternative (the switch hashes each flow onto one of them). For
+    the differential test against a real switch (tests/test_verify_bmv2.py)."""
+    s = _Stepper(plan, topology)
+    l4 = pkt.proto in (PROTO_TCP, PROTO_UDP)
+    cube: Cube = (
+        (pkt.in_port, pkt.in_port),
+        (pkt.src, pkt.src),
+        (pkt.dst, pkt.dst),
+        (pkt.proto, pkt.proto),
+        (pkt.sport, pkt.sport) if l4 else (0, 0),
+        (pkt.dport, pkt.dport) if l4 else (0, 0),
+    )
+    piece = _Piece(
+        cube=cube,
+        view=(pkt.in_port, None, None, None, None, None),
+        start=switch,
+        spi=pkt.spi,
+        si=pkt.si if pkt.spi is not None else 0,
+        ttl=pkt.nsh_ttl if pkt.spi is not None else 0,
+        vlan=pkt.vlan,
+        follow=True,
+    )
+    with gc_paused():
+        s.at_switch(switch, piece)
+    return s.out
