@@ -869,10 +869,11 @@ class _Verifier:
                     ),
                 )
             else:
-                reason = f"no proxy return for port {in_port} vlan {p.vlan} (dropped: not IPv4)"
-                self.decide(p, "drop", sw, None, reason)
-                self.end(p, Outcome(kind="drop", switch=sw, reason=reason))
-                return
+                # the P4 program classifies it like any IPv4 packet, tag and all: whatever
+                # chain it was on is lost here
+                reason = f"no proxy return for port {in_port} vlan {p.vlan}"
+                self.decide(p, "lost", sw, None, reason)
+                p = p._replace(trace=(*p.trace, f"{sw}: {reason}: classified with the tag on"))
         if p.spi is None:
             self.classify(sw, t, p)
         else:
@@ -1662,9 +1663,10 @@ def verify_change(
     entries that differ between the plans and the rules that differ between the policies.
     Their regions are walked again from their switches: a changed classifier entry or rule by
     its match; a changed path entry (wp_sff, proxy return, in-switch service) through every
-    classifier entry whose chain can reach its SPI. Walks of the baseline that passed those
-    switches after leaving their own (followed walks) are walked again in full. A change of
-    routes, contexts, the failed PEs or the topology falls back to a full :func:`verify`.
+    classifier entry whose chain can reach its SPI; a changed waypoint context likewise by its
+    SPI. Walks of the baseline that passed those switches after leaving their own (followed
+    walks) are walked again by their exact classes. A change of routes, the failed PEs, the
+    service settings or chain_end falls back to a full :func:`verify`.
 
     Finding the changed entries compares every switch's entries, which costs time in
     proportion to the plan (tens of ms per 100k entries). ``changed_switches`` (what an
@@ -1674,7 +1676,6 @@ def verify_change(
     failed = frozenset([failed_pes] if isinstance(failed_pes, str) else failed_pes)
     if (
         set(baseline.failed_pes) != failed
-        or plan.contexts != previous_plan.contexts
         or policy.chain_end is not previous_policy.chain_end
         or dict(policy.services) != dict(previous_policy.services)
     ):
@@ -1702,6 +1703,8 @@ def verify_change(
                 spis.add(_val(e.match_dict()["spi"]))
             elif e.table == "wp_proxy_return":
                 spis.add(e.action.param("spi"))
+    if plan.contexts != previous_plan.contexts:  # dispatch rows are keyed by SPI too
+        spis.update(c.spi for c in set(plan.contexts) ^ set(previous_plan.contexts))
     if spis:
         for sw in topology.switches:
             for e in plan.entries_for(sw):
