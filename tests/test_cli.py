@@ -176,3 +176,139 @@ def test_failed_pe_option(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     )
     assert main(["verify", str(EX / "table1"), "--failed-pe", "nope"]) == 2
     assert "--failed-pe: unknown PE(s) nope" in capsys.readouterr().err
+
+
+TOPO = str(EX / "table1/topology.yaml")
+
+
+@pytest.mark.parametrize(
+    ("case", "content", "argv", "says"),
+    [
+        (
+            "binary topology",
+            b"\xed\x00\xff" * 50,
+            ["plan", "--topo", "{f}", "--policy", "{f}"],
+            "not UTF-8 text",
+        ),
+        (
+            "binary policy",
+            b"\xff\xfe" * 50,
+            ["plan", "--topo", TOPO, "--policy", "{f}"],
+            "not UTF-8 text",
+        ),
+        (
+            "binary plan",
+            b"\x00\xff" * 50,
+            ["verify", str(EX / "table1"), "--plan", "{f}"],
+            "not UTF-8 text",
+        ),
+        (
+            "binary in draw",
+            b"\xff" * 9,
+            ["draw", "--topo", "{f}", "--policy", "{f}", "-o", "x.png"],
+            "not UTF-8",
+        ),
+        (
+            "duplicate key",
+            b"metric: hops\nmetric: latency\nsubscribers: {}\n",
+            ["plan", "--topo", TOPO, "--policy", "{f}"],
+            "key 'metric' given twice",
+        ),
+        (
+            "duplicate switch",
+            b"switches:\n  s1: {address: '1.2.3.4:1'}\n  s1: {address: '1.2.3.4:2'}\n",
+            ["plan", "--topo", "{f}", "--policy", str(EX / "table1/policy.yaml")],
+            "key 's1' given twice",
+        ),
+        (
+            "deep nesting",
+            b"[" * 100000,
+            ["plan", "--topo", TOPO, "--policy", "{f}"],
+            "nested too deeply",
+        ),
+        ("missing plan", None, ["verify", str(EX / "table1"), "--plan", "{f}"], "cannot read"),
+        ("plan is a folder", "dir", ["verify", str(EX / "table1"), "--plan", "{f}"], "cannot read"),
+        (
+            "output folder missing",
+            None,
+            ["plan", str(EX / "table1"), "-o", "{f}/sub/plan.json"],
+            "does not exist",
+        ),
+        (
+            "runtime dir is a file",
+            b"x",
+            ["plan", str(EX / "table1"), "--runtime-dir", "{f}"],
+            "not a directory",
+        ),
+        (
+            "sctp ports",
+            b"subscribers:\n  s1:\n    - {match: {proto: sctp, dst_port: 9}, actions: [drop]}\n",
+            ["plan", "--topo", TOPO, "--policy", "{f}"],
+            "need proto tcp or udp",
+        ),
+    ],
+)
+def test_bad_inputs_are_one_line(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    case: str,
+    content: bytes | str | None,
+    argv: list[str],
+    says: str,
+) -> None:
+    f = tmp_path / "input.yaml"
+    if isinstance(content, bytes):
+        f.write_bytes(content)
+    elif content == "dir":
+        f.mkdir()
+    args = [a.replace("{f}", str(f)) for a in argv]
+    assert main(args) == 2, case
+    err = capsys.readouterr().err
+    assert err.startswith("wphw: error: ") and err.count("\n") == 1, err
+    assert says in err, err
+    assert "Traceback" not in err
+
+
+def test_plan_output_is_all_or_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "plan.json"
+    blocker = tmp_path / "rt"
+    blocker.write_text("a file where the runtime folder should go")
+    assert (
+        main(
+            [
+                "plan",
+                str(EX / "table1"),
+                "--format",
+                "json",
+                "-o",
+                str(target),
+                "--runtime-dir",
+                str(blocker),
+            ]
+        )
+        == 2
+    )
+    assert not target.exists()  # nothing written when one output cannot be
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_log_level_is_checked(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["--log-level", "LOUD", "plan", str(EX / "table1")])
+    assert info.value.code == 2
+    assert "invalid choice: 'LOUD'" in capsys.readouterr().err
+
+
+def test_broken_pipe_is_quiet(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        f"{sys.executable} -m wphw.cli plan {EX / 'fattree'} --routes | head -1",
+        shell=True,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.stdout.count("\n") == 1
+    assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr, proc.stderr

@@ -8,9 +8,11 @@ Errors from wphw are printed as one line naming the file and element at fault (e
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import importlib.util
 import logging
+import os
 import shutil
 import subprocess
 import sys
@@ -18,7 +20,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from wphw.errors import WphwError
+from wphw._load import read_text
+from wphw.errors import PlanError, WphwError
 from wphw.output import format_plan, write_runtime_jsons
 from wphw.plan import Plan, compile
 from wphw.policy import Policy, load_policy
@@ -78,27 +81,55 @@ def cmd_plan(args: argparse.Namespace) -> int:
     topo, policy = load_model(args)
     plan = compile(policy, topo, failed_pes=failed_pes(args, topo))
     text = plan.to_json() if args.format == "json" else format_plan(plan, routes=args.routes)
+    # every output checked before anything is written: all or nothing
     if args.output:
-        Path(args.output).write_text(text if text.endswith("\n") else text + "\n")
+        _writable_file(Path(args.output), "-o")
+    if args.runtime_dir:
+        rt = Path(args.runtime_dir)
+        if rt.exists() and not rt.is_dir():
+            raise WphwError(f"--runtime-dir {rt}: exists and is not a directory")
+    if args.output:
+        write_atomic(Path(args.output), text if text.endswith("\n") else text + "\n")
         print(f"wrote {args.output}")
     else:
         print(text)
     if args.runtime_dir:
-        files = write_runtime_jsons(
-            plan,
-            Path(args.runtime_dir),
-            p4info=str(P4_BUILD / "wphw.p4info.txtpb"),
-            bmv2_json=str(P4_BUILD / "wphw.json"),
-        )
+        try:
+            files = write_runtime_jsons(
+                plan,
+                Path(args.runtime_dir),
+                p4info=str(P4_BUILD / "wphw.p4info.txtpb"),
+                bmv2_json=str(P4_BUILD / "wphw.json"),
+            )
+        except OSError as exc:
+            raise WphwError(f"--runtime-dir {args.runtime_dir}: {exc.strerror or exc}") from None
         print(f"wrote {len(files)} runtime files to {args.runtime_dir}")
     return 0
+
+
+def _writable_file(path: Path, option: str) -> None:
+    if path.is_dir():
+        raise WphwError(f"{option} {path}: is a directory")
+    if not path.parent.is_dir():
+        raise WphwError(f"{option} {path}: folder {path.parent} does not exist")
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` whole or not at all (a temporary file, then a rename)."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        tmp.write_text(text)
+        tmp.replace(path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise WphwError(f"{path}: cannot write: {exc.strerror or exc}") from None
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
     topo, policy = load_model(args)
     failed = failed_pes(args, topo)
     plan = (
-        Plan.from_json(Path(args.plan).read_text(), str(args.plan))
+        Plan.from_json(read_text(Path(args.plan), PlanError), str(args.plan))
         if args.plan
         else compile(policy, topo, failed_pes=failed)
     )
@@ -249,7 +280,13 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--log-level", default="WARNING", help="DEBUG, INFO, WARNING (default)")
+    parser.add_argument(
+        "--log-level",
+        default="WARNING",
+        type=str.upper,
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="DEBUG, INFO, WARNING (default), ERROR",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
@@ -308,6 +345,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args))
     except WphwError as exc:
         print(f"wphw: error: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        # the reader went away (`wphw plan ... | head`): not an error of ours; stop quietly
+        with contextlib.suppress(OSError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        return 141
+    except RecursionError:
+        print("wphw: error: input nested too deeply", file=sys.stderr)
         return 2
 
 

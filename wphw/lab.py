@@ -247,12 +247,21 @@ def _free_port() -> int:
         return port
 
 
-def _quiet_iface(name: str, netns: str | None = None) -> None:
-    """No IPv6 chatter, no checksum offload (BMv2 and captures see real checksums), and room
-    for jumbo frames (the encrypt PE adds 16 bytes to a full-size packet)."""
+# MTUs as SFC deployments set them: hosts stay at Ethernet's 1500 (end hosts are never
+# changed), while switch ports, fabric links and waypoint links get headroom for what the
+# waypoint service adds to a full-size host packet — NSH (24 bytes), an 802.1Q tag on proxy legs
+# (4) and WP-ESP (16). With hosts at 9000 too, a full-size TCP segment plus that overhead did
+# not fit anywhere and bulk TCP through a chain stalled (issue 12: 1 MB over HTTP, 0 bytes).
+HOST_MTU = 1500
+FABRIC_MTU = 9000
+
+
+def _quiet_iface(name: str, netns: str | None = None, *, mtu: int = FABRIC_MTU) -> None:
+    """No IPv6 chatter, no checksum offload (BMv2 and captures see real checksums), and the
+    MTU (FABRIC_MTU unless it is a host's own interface)."""
     run(["sysctl", "-q", "-w", f"net.ipv6.conf.{name}.disable_ipv6=1"], check=False, netns=netns)
     run(["ethtool", "-K", name, "tx", "off", "rx", "off"], check=False, netns=netns)
-    run(["ip", "link", "set", name, "mtu", "9000"], check=False, netns=netns)
+    run(["ip", "link", "set", name, "mtu", str(mtu)], check=False, netns=netns)
 
 
 class Lab:
@@ -386,7 +395,7 @@ class Lab:
             run(["ip", "link", "set", peer, "netns", ns])
             run(["ip", "link", "set", peer, "name", "eth0"], netns=ns)
             run(["ip", "link", "set", "eth0", "address", host.mac], netns=ns)
-            _quiet_iface("eth0", ns)
+            _quiet_iface("eth0", ns, mtu=HOST_MTU)
             _quiet_iface(sw_if)
             run(["ip", "addr", "add", str(host.ip), "dev", "eth0"], netns=ns)
             run(["ip", "link", "set", "eth0", "up"], netns=ns)

@@ -31,8 +31,6 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from wphw.errors import PolicyError
 from wphw.topology import MAX_PORT, Metric
 
@@ -474,13 +472,7 @@ def _parse_rules(switch: str, rule_list: list[Any], source: str) -> Iterable[Rul
 
 
 def load_policy(path: str | Path) -> Policy:
+    from wphw._load import load
+
     path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise PolicyError(f"{path}: cannot read: {exc.strerror}") from exc
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise PolicyError(f"{path}: not valid YAML: {exc}") from exc
-    return policy_from_dict(raw, str(path))
+    return policy_from_dict(load(path, PolicyError), str(path))

@@ -26,7 +26,6 @@ from __future__ import annotations
 import heapq
 import ipaddress
 import itertools
-import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -35,7 +34,6 @@ from pathlib import Path
 from typing import Any
 
 import networkx as nx
-import yaml
 
 from wphw.errors import TopologyError
 
@@ -661,18 +659,10 @@ def topology_from_tutorials_json(raw: Mapping[str, Any], source: str = "<json>")
 
 def load_topology(path: str | Path) -> Topology:
     """Load a topology from our YAML format or a p4lang/tutorials ``topology.json``."""
+    from wphw._load import load
+
     path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise TopologyError(f"{path}: cannot read: {exc.strerror}") from exc
-    try:
-        raw = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise TopologyError(
-            f"{path}: not valid {'JSON' if path.suffix == '.json' else 'YAML'}: {exc}"
-        ) from exc
-    raw = _as_mapping(raw, str(path))
+    raw = _as_mapping(load(path, TopologyError), str(path))
     links = raw.get("links") or []
     tutorials = any(
         isinstance(link, list) and any(isinstance(x, str) and "-p" in x for x in link[:2])
