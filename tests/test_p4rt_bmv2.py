@@ -147,3 +147,53 @@ def test_rollback_after_injected_failure(fabric: Fabric) -> None:
     assert {f.code for f in err.failures} <= {"UNKNOWN", "RESOURCE_EXHAUSTED"}
     assert all(f.entry.table == "wp_proxy_return" for f in err.failures)
     assert state(fabric) == before
+
+
+def test_dry_run_diff_and_stats_leave_a_foreign_program_alone(
+    tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 12: `wphw apply --dry-run` against a switch running another program replaced it
+    with wphw's pipeline and an empty ipv4_lpm. Dry run, diff and stats must leave the
+    program and its route as they were."""
+    from wphw.cli import main
+
+    assert _FOUND is not None
+    sw = Bmv2(*_FOUND)
+    try:
+        basic = Pipeline.load(
+            ROOT / "p4/build/basic_forward.p4info.txtpb", ROOT / "p4/build/basic_forward.json"
+        )
+        route = TableEntry.of(
+            "ipv4_lpm",
+            {"ipv4_dst": wphw.entries.LPM(value=0x0A000001, prefix_len=32)},
+            Action.of("ipv4_forward", dst_mac=0x080000000001, port=1),
+        )
+        with Fabric([Sw("s1", sw.address, sw.device_id)], pipeline=basic) as user:
+            user.apply(FakePlan({"s1": [route]}))
+            before = user.read("s1")
+        assert len([e for e in before if not e.is_default]) == 1
+        (tmp_path / "topology.yaml").write_text(
+            f"switches:\n  s1: {{address: '{sw.address}', device_id: {sw.device_id}}}\n"
+            "hosts:\n  h1: {ip: 10.0.0.1/24, mac: '08:00:00:00:00:01', switch: s1, port: 1}\n"
+        )
+        (tmp_path / "policy.yaml").write_text(
+            "subscribers:\n  s1:\n    - {name: r, match: {proto: icmp}, actions: [drop]}\n"
+        )
+        conn = ["--p4info", str(REAL_P4INFO), "--bmv2-json", str(REAL_BMV2_JSON)]
+        capsys.readouterr()
+        assert main(["apply", str(tmp_path), "--dry-run", *conn]) == 0
+        out = capsys.readouterr().out
+        assert "runs another pipeline" in out and "dropping the 1 table entry it holds" in out
+        assert main(["diff", str(tmp_path), *conn]) == 0
+        assert "runs another pipeline" in capsys.readouterr().out
+        with Fabric([Sw("s1", sw.address, sw.device_id)], pipeline=basic) as user:
+            assert user.read("s1") == before  # the program and its route are untouched
+        # apply (not dry) does replace it, as the dry run said
+        assert main(["apply", str(tmp_path), *conn]) == 0
+        with Fabric(
+            [Sw("s1", sw.address, sw.device_id)],
+            pipeline=Pipeline.load(REAL_P4INFO, REAL_BMV2_JSON),
+        ) as f:
+            assert any(e.table == "wp_classify" for e in f.read("s1"))
+    finally:
+        sw.stop()
