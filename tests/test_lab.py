@@ -323,3 +323,63 @@ def test_bulk_tcp_through_the_encrypt_chain_at_lab_defaults(tmp_path: Path) -> N
             s.wait(timeout=10)
         lab.down()
     assert "wphw-t7-" not in _ip("netns", "list")
+
+
+@pytest.mark.bmv2
+@pytest.mark.lab
+@needs_root
+@pytest.mark.skipif(_bmv2_missing() is not None, reason=str(_bmv2_missing()))
+def test_lab_switches_are_not_reachable_from_outside(tmp_path: Path) -> None:
+    """Issue 12: BMv2's Thrift port (full control, no authentication) listens on every address.
+    From another network namespace, over a veth to this machine's address, it must not answer;
+    from loopback it still does; lab down removes the rule."""
+    import socket
+
+    import wphw
+
+    topo = wphw.load_topology(REPO / "examples/legacy/topology.yaml")
+    policy = wphw.load_policy(REPO / "examples/legacy/policy.yaml")
+    lab = Lab(topo, policy, tmp_path / "lab", lab_id="t8")
+    probe_ns, a, b = "wphwprobe-t8", "t8probea", "t8probeb"
+    lab.up()
+    try:
+        pid = next(iter(lab.state.pids.values()))
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        thrift = int(cmdline[cmdline.index(b"--thrift-port") + 1])
+        with socket.create_connection(("127.0.0.1", thrift), timeout=2):
+            pass  # loopback: still there (simple_switch_CLI works)
+        subprocess.run(["ip", "netns", "add", probe_ns], check=True)
+        subprocess.run(
+            ["ip", "link", "add", a, "type", "veth", "peer", "name", b, "netns", probe_ns],
+            check=True,
+        )
+        subprocess.run(["ip", "addr", "add", "10.254.254.1/30", "dev", a], check=True)
+        subprocess.run(["ip", "link", "set", a, "up"], check=True)
+        subprocess.run(
+            ["ip", "-n", probe_ns, "addr", "add", "10.254.254.2/30", "dev", b], check=True
+        )
+        subprocess.run(["ip", "-n", probe_ns, "link", "set", b, "up"], check=True)
+        probe = subprocess.run(
+            [
+                "ip",
+                "netns",
+                "exec",
+                probe_ns,
+                "python3",
+                "-c",
+                "import socket,sys\n"
+                f"s=socket.socket(); s.settimeout(2)\n"
+                f"sys.exit(0 if s.connect_ex(('10.254.254.1', {thrift})) == 0 else 3)",
+            ],
+            capture_output=True,
+            check=False,
+        )
+        assert probe.returncode == 3, "the Thrift port answered from outside the machine"
+    finally:
+        subprocess.run(["ip", "netns", "delete", probe_ns], check=False, capture_output=True)
+        subprocess.run(["ip", "link", "delete", a], check=False, capture_output=True)
+        lab.down()
+    assert (
+        "wphw_t8"
+        not in subprocess.run(["nft", "list", "tables"], capture_output=True, text=True).stdout
+    )

@@ -67,11 +67,14 @@ def preflight() -> str:
     bmv2 = find_bmv2()
     if os.geteuid() != 0:
         raise LabError("a lab creates network namespaces and veth pairs: run it as root")
-    for tool in ("ip", "ethtool", "tcpdump"):
+    for tool, package in (
+        ("ip", "iproute2"),
+        ("ethtool", "ethtool"),
+        ("tcpdump", "tcpdump"),
+        ("nft", "nftables"),  # keeps the switches' Thrift ports off the network
+    ):
         if shutil.which(tool) is None:
-            raise LabError(
-                f"{tool} not found: apt-get install {'iproute2' if tool == 'ip' else tool}"
-            )
+            raise LabError(f"{tool} not found: apt-get install {package}")
     for name in ("wphw.json", "wphw.p4info.txtpb"):
         if not (P4_BUILD / name).exists():
             raise LabError(
@@ -101,6 +104,7 @@ class LabState:
     host_netns: dict[str, str] = field(default_factory=dict)
     waypoint_netns: dict[str, str] = field(default_factory=dict)
     pe_control: dict[str, str] = field(default_factory=dict)
+    nft_table: str | None = None
 
     def save(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -116,6 +120,7 @@ class LabState:
             "host_netns": self.host_netns,
             "waypoint_netns": self.waypoint_netns,
             "pe_control": self.pe_control,
+            "nft_table": self.nft_table,
         }
         tmp.write_text(json.dumps(obj, indent=1))
         tmp.replace(self.workdir / STATE_FILE)
@@ -139,6 +144,7 @@ class LabState:
             host_netns=dict(obj["host_netns"]),
             waypoint_netns=dict(obj["waypoint_netns"]),
             pe_control=dict(obj.get("pe_control", {})),
+            nft_table=obj.get("nft_table"),
         )
 
 
@@ -209,6 +215,11 @@ def down(workdir: Path | None = None, *, lab_id: str | None = None) -> list[str]
                     os.kill(int(pid_text), signal.SIGKILL)
             run(["ip", "netns", "delete", ns], check=False)
             removed.append(f"netns {ns}")
+    if shutil.which("nft") is not None:
+        table = _nft_table(lab_id)
+        if run(["nft", "list", "table", "inet", table], check=False):
+            run(["nft", "delete", "table", "inet", table], check=False)
+            removed.append(f"nftables table inet {table}")
     links = run(["ip", "-o", "link", "show"], check=False)
     for m in re.finditer(r"^\d+: ([^:@\s]+)", links, re.M):
         name = m.group(1)
@@ -237,6 +248,10 @@ def _wait_port(address: str, timeout: float, pid: int, log: Path) -> None:
             return
         time.sleep(0.1)
     raise LabError(f"simple_switch_grpc did not open {address} within {timeout:.0f} s (log {log})")
+
+
+def _nft_table(lab_id: str) -> str:
+    return f"wphw_{lab_id}"
 
 
 def _free_port() -> int:
@@ -437,11 +452,34 @@ class Lab:
             st.switch_ports[wp.switch][wp.port] = sw_if
         st.save()
 
+    def _lock_thrift(self, ports: list[int]) -> None:
+        """BMv2 opens its Thrift port (full control of the switch, no authentication) on every
+        address of the machine and has no option to bind it to loopback: a lab-owned nftables
+        table drops what reaches those ports from anywhere but loopback (issue 12). ``down``
+        removes the table with the lab."""
+        table = _nft_table(self.lab_id)
+        self.state.nft_table = table
+        self.state.save()
+        spec = ", ".join(str(p) for p in ports)
+        rules = (
+            f"table inet {table} {{\n"
+            "  chain input {\n"
+            "    type filter hook input priority -10; policy accept;\n"
+            f'    iifname != "lo" tcp dport {{ {spec} }} drop\n'
+            "  }\n"
+            "}\n"
+        )
+        proc = subprocess.run(["nft", "-f", "-"], input=rules, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise LabError(f"nft: cannot add table {table}: {proc.stderr.strip()}")
+
     def _start_switches(self, bmv2: str) -> None:
+        thrift = {name: _free_port() for name in self.topology.switches}
+        self._lock_thrift(sorted(thrift.values()))
         for name, sw in sorted(self.topology.switches.items()):
             ports = self.state.switch_ports[name]
             log = self.workdir / f"{name}.log"
-            cmd = [bmv2, "--device-id", str(sw.device_id), "--thrift-port", str(_free_port())]
+            cmd = [bmv2, "--device-id", str(sw.device_id), "--thrift-port", str(thrift[name])]
             for port, iface in sorted(ports.items()):
                 cmd += ["-i", f"{port}@{iface}"]
             cmd += [
