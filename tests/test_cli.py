@@ -312,3 +312,21 @@ def test_broken_pipe_is_quiet(tmp_path: Path) -> None:
     )
     assert proc.stdout.count("\n") == 1
     assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr, proc.stderr
+
+
+def test_plan_with_secrets_is_owner_only(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import stat
+
+    out = tmp_path / "plan.json"
+    assert main(["plan", str(EX / "figure3"), "--format", "json", "-o", str(out)]) == 0
+    assert "000102030405060708090a0b0c0d0e0f" not in out.read_text()
+    assert json.loads(out.read_text())["register_writes"]  # the rest is there
+    secret = tmp_path / "secret.json"
+    assert (
+        main(["plan", str(EX / "figure3"), "--format", "json", "-o", str(secret), "--with-secrets"])
+        == 0
+    )
+    assert stat.S_IMODE(secret.stat().st_mode) == 0o600
+    assert main(["plan", str(EX / "figure3"), "--with-secrets"]) == 2

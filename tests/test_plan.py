@@ -368,3 +368,34 @@ def test_compile_pauses_gc_and_restores_it(monkeypatch: pytest.MonkeyPatch) -> N
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_keys_are_not_written_in_clear() -> None:
+    """Issue 12: ChaCha20 keys were written in clear into plan.json and --state files."""
+    import json
+
+    topo = wphw.load_topology("examples/figure4/topology.yaml")
+    policy = wphw.load_policy("examples/figure4/policy.yaml")
+    plan = wphw.compile(policy, topo)
+    keys = [w for w in plan.register_writes if w.register == "KEY"]
+    assert keys and all(w.secret for w in keys)
+    assert all(not w.secret for w in plan.register_writes if w.register != "KEY")
+    text = plan.to_json()
+    for w in keys:
+        if w.value:
+            assert f'"value": {w.value}' not in text
+    rows = [r for r in json.loads(text)["register_writes"] if r.get("secret")]
+    assert len(rows) == len(keys) and all(r["value"] is None for r in rows)
+    back = Plan.from_json(text)
+    assert len(back.redacted) == len(keys)
+    assert back.paths == plan.paths and back.entries == plan.entries  # still a full plan
+    assert Plan.from_json(plan.to_json(secrets=True)) == plan  # opt-in: everything
+    # a redacted plan cannot configure FPGAs
+    from wphw.errors import PlanError
+    from wphw.netfpga.cosim import writes_from_plan
+    from wphw.netfpga.plan import waypoint_of
+
+    waypoint = waypoint_of(keys[0])
+    with pytest.raises(PlanError, match="holds no keys"):
+        writes_from_plan(text, waypoint)
+    assert writes_from_plan(plan.to_json(secrets=True), waypoint)

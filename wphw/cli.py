@@ -80,7 +80,13 @@ def failed_pes(args: argparse.Namespace, topo: Topology) -> tuple[str, ...]:
 def cmd_plan(args: argparse.Namespace) -> int:
     topo, policy = load_model(args)
     plan = compile(policy, topo, failed_pes=failed_pes(args, topo))
-    text = plan.to_json() if args.format == "json" else format_plan(plan, routes=args.routes)
+    if args.with_secrets and not (args.format == "json" and args.output):
+        raise WphwError("--with-secrets needs --format json and -o FILE (written owner-only)")
+    text = (
+        plan.to_json(secrets=args.with_secrets)
+        if args.format == "json"
+        else format_plan(plan, routes=args.routes)
+    )
     # every output checked before anything is written: all or nothing
     if args.output:
         _writable_file(Path(args.output), "-o")
@@ -89,7 +95,11 @@ def cmd_plan(args: argparse.Namespace) -> int:
         if rt.exists() and not rt.is_dir():
             raise WphwError(f"--runtime-dir {rt}: exists and is not a directory")
     if args.output:
-        write_atomic(Path(args.output), text if text.endswith("\n") else text + "\n")
+        write_atomic(
+            Path(args.output),
+            text if text.endswith("\n") else text + "\n",
+            private=args.with_secrets,
+        )
         print(f"wrote {args.output}")
     else:
         print(text)
@@ -114,11 +124,15 @@ def _writable_file(path: Path, option: str) -> None:
         raise WphwError(f"{option} {path}: folder {path.parent} does not exist")
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` whole or not at all (a temporary file, then a rename)."""
+def write_atomic(path: Path, text: str, *, private: bool = False) -> None:
+    """Write ``text`` to ``path`` whole or not at all (a temporary file, then a rename);
+    ``private``: readable by its owner only (0600) from the first byte."""
     tmp = path.with_name(f".{path.name}.tmp")
     try:
-        tmp.write_text(text)
+        tmp.unlink(missing_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600 if private else 0o644)
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
         tmp.replace(path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
@@ -296,6 +310,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", help="write to this file instead of stdout")
     p.add_argument("--routes", action="store_true", help="also show ipv4_lpm routes in the table")
     p.add_argument("--runtime-dir", help="also write p4lang/tutorials sN-runtime.json files here")
+    p.add_argument(
+        "--with-secrets",
+        action="store_true",
+        help="keep FPGA keys in the JSON plan (file written 0600); left out by default",
+    )
     _failed_pe_arg(p)
     p.set_defaults(func=cmd_plan)
 

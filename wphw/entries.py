@@ -102,6 +102,7 @@ class RegisterWrite:
     register: str
     index: int
     value: int
+    secret: bool = False  # a key: Plan.to_json leaves the value out unless secrets=True
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -517,7 +517,11 @@ class Lab:
             # the switches only, instead of warning that it has no register bus for them.
             result = fabric.apply(replace(plan, register_writes=()))
         LOG.info("lab %s: plan applied: %s", self.lab_id, result)
-        (self.workdir / "plan.json").write_text(plan.to_json())
+        # the co-simulated FPGA waypoints load their keys from it: with secrets, owner-only
+        path = self.workdir / "plan.json"
+        path.touch(mode=0o600)
+        path.chmod(0o600)
+        path.write_text(plan.to_json(secrets=True))
         return plan
 
     def _start_pes(self) -> None:

@@ -116,6 +116,9 @@ class Plan:
     contexts: tuple[WaypointContext, ...] = ()
     register_writes: tuple[RegisterWrite, ...] = ()
     metric: Metric = Metric.HOPS
+    # "<pe>.<block>.<register>[<index>]" of secret register writes whose values a JSON file
+    # left out (Plan.from_json of a redacted plan): such a plan cannot configure FPGAs
+    redacted: tuple[str, ...] = ()
 
     def entry_count(self) -> int:
         return sum(len(v) for v in self.entries.values())
@@ -134,8 +137,14 @@ class Plan:
 
     # -- JSON ------------------------------------------------------------------------------------
 
-    def to_json(self) -> str:
-        """Stable JSON: same plan → same bytes; :meth:`from_json` restores an equal Plan."""
+    def to_json(self, *, secrets: bool = False) -> str:
+        """Stable JSON: same plan → same bytes; :meth:`from_json` restores an equal Plan.
+
+        Secret register writes (ChaCha20 keys) are written without their value unless
+        ``secrets`` is true: a plan file, a ``--state`` file or a diff then holds no key in
+        clear. Such a file still verifies, prints, diffs and seeds ``compile(previous=)``;
+        only configuring FPGAs needs the keys, which come from compiling the topology again
+        (or from a file written with ``secrets=True``, mode 0600)."""
         obj = {
             "format": PLAN_FORMAT,
             "metric": self.metric.value,
@@ -185,7 +194,8 @@ class Plan:
                     "block": w.block,
                     "register": w.register,
                     "index": w.index,
-                    "value": w.value,
+                    "value": w.value if secrets or not w.secret else None,
+                    **({"secret": True} if w.secret else {}),
                 }
                 for w in self.register_writes
             ],
@@ -218,7 +228,15 @@ class Plan:
                     RuleBinding(**{**b, "skipped": tuple(b["skipped"])}) for b in obj["bindings"]
                 ),
                 contexts=tuple(WaypointContext(**c) for c in obj["contexts"]),
-                register_writes=tuple(RegisterWrite(**w) for w in obj["register_writes"]),
+                register_writes=tuple(
+                    RegisterWrite(**{**w, "value": w["value"] if w["value"] is not None else 0})
+                    for w in obj["register_writes"]
+                ),
+                redacted=tuple(
+                    f"{w['pe']}.{w['block']}.{w['register']}[{w['index']}]"
+                    for w in obj["register_writes"]
+                    if w.get("secret") and w["value"] is None
+                ),
             )
         except PlanError:
             raise

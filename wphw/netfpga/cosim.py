@@ -42,7 +42,7 @@ from types import FrameType
 from typing import Any
 
 from wphw.entries import RegisterWrite
-from wphw.errors import PEError, WphwError
+from wphw.errors import PEError, PlanError, WphwError
 from wphw.netfpga import regmap
 from wphw.netfpga.plan import (
     DEFAULT_LAYOUT,
@@ -139,7 +139,14 @@ def writes_from_plan(plan_json: str, waypoint: str) -> tuple[RegisterWrite, ...]
     from wphw.plan import Plan
 
     plan = Plan.from_json(plan_json)
-    return tuple(w for w in plan.register_writes if waypoint_of(w) == waypoint)
+    writes = tuple(w for w in plan.register_writes if waypoint_of(w) == waypoint)
+    missing = [r for r in plan.redacted if any(r.startswith(f"{w.pe}.{w.block}.") for w in writes)]
+    if missing:
+        raise PlanError(
+            f"waypoint {waypoint}: the plan file holds no keys ({missing[0]}…): write it with"
+            " its secrets (Plan.to_json(secrets=True), wphw plan --with-secrets)"
+        )
+    return writes
 
 
 def writes_from_contexts(

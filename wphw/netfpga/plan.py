@@ -280,7 +280,9 @@ class RecordingBus(RegisterBus):
 
 
 def _rw(pe: str, inst: _Instance, reg: regmap.Register, index: int, value: int) -> RegisterWrite:
-    return RegisterWrite(pe=pe, block=inst.name, register=reg.name, index=index, value=value)
+    return RegisterWrite(
+        pe=pe, block=inst.name, register=reg.name, index=index, value=value, secret=reg.secret
+    )
 
 
 _T = TypeVar("_T")

@@ -88,6 +88,8 @@ class Register:
     stride: int = 4
     reset: int = 0
     fields: tuple[Field, ...] = ()
+    # a secret (a key): plans written as JSON leave its value out unless asked (docs/design.md)
+    secret: bool = False
 
     def __post_init__(self) -> None:
         if self.offset % 4:
@@ -648,6 +650,7 @@ WP_CHACHA20 = Block(
             access=Access.WO,
             count=8,
             stride=4,
+            secret=True,
             doc="256-bit key, word i = key bytes 4i..4i+3 little-endian (ChaCha20 state word 4+i)",
         ),
     ),

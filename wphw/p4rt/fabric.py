@@ -1126,6 +1126,13 @@ class AsyncFabric:
         self, plan: PlanLike, *, dry_run: bool = False, progress: Progress | None = None
     ) -> ApplyResult:
         """Make the switches hold exactly the plan's entries in wphw's tables."""
+        redacted = getattr(plan, "redacted", ())
+        if redacted and getattr(plan, "register_writes", ()):
+            raise PlanError(
+                f"the plan's FPGA keys were left out of its JSON ({redacted[0]}"
+                f"{' …' if len(redacted) > 1 else ''}): compile it from the topology to apply"
+                " it, or write it with its secrets (wphw plan --with-secrets)"
+            )
         t0 = time.perf_counter()
         if dry_run:
             d = await self.diff(plan)
