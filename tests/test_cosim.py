@@ -105,7 +105,7 @@ def test_plan_and_contexts_give_the_same_writes(tmp_path: Path) -> None:
     """The lab can hand the co-simulation the saved plan or the contexts + PE list (the
     software waypoint's arguments); both give the plan's register writes."""
     plan = figure3_plan()
-    (tmp_path / "plan.json").write_text(plan.to_json())
+    (tmp_path / "plan.json").write_text(plan.to_json(secrets=True))
     ctx = [
         {"waypoint": c.waypoint, "pe": c.pe, "service": c.service, "spi": c.spi, "si": c.si,
          "vlan": c.vlan}
@@ -173,7 +173,7 @@ def cosim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cosim]:
     topo = wphw.load_topology(REPO / "examples" / "figure3" / "topology.yaml")
     policy = wphw.load_policy(REPO / "examples" / "figure3" / "policy.yaml")
     plan = wphw.compile(policy, topo)
-    (tmp / "plan.json").write_text(plan.to_json())
+    (tmp / "plan.json").write_text(plan.to_json(secrets=True))
     contexts = {c.service: (c.spi, c.si) for c in plan.contexts if c.waypoint == "wp_branch"}
 
     tag = f"{os.getpid() % 100000}"

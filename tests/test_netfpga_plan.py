@@ -103,7 +103,7 @@ def test_figure3_plan_carries_dispatch_rows_and_keys() -> None:
         )
         assert last(blocks[(wp, "wp_waypoint")], "DEFAULT_PORT") == 0
     # the plan's JSON keeps them
-    assert Plan.from_json(plan.to_json()).register_writes == plan.register_writes
+    assert Plan.from_json(plan.to_json(secrets=True)).register_writes == plan.register_writes
 
 
 def test_writes_are_exactly_what_the_drivers_write() -> None:
