@@ -74,7 +74,7 @@ def test_apply_unreachable_is_a_clear_error(
         (ROOT / "examples" / "table1" / "topology.yaml")
         .read_text()
         .replace("127.0.0.1:50051", "127.0.0.1:9")
-        .replace("127.0.0.1:50052", "127.0.0.1:9")
+        .replace("127.0.0.1:50052", "127.0.0.2:9")
     )
     (d / "policy.yaml").write_text((ROOT / "examples" / "table1" / "policy.yaml").read_text())
     rc = main(["apply", str(d), "--p4info", str(TEST_P4INFO), "--retries", "0"])

@@ -272,7 +272,7 @@ def test_bad_inputs_name_the_rule() -> None:
             "rule r: in_port 7 is not a port of s1",
         ),
         (
-            {"services": {"vpn": {}}, "subscribers": {}},
+            {"services": {"vpn": {}}, "subscribers": {"s1": [rule("r", ["drop"])]}},
             "service 'vpn' is configured but no PE offers it",
         ),
     ]

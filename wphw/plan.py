@@ -206,6 +206,11 @@ class Plan:
     def from_json(text: str, source: str = "<json>") -> Plan:
         try:
             obj = json.loads(text)
+            if not isinstance(obj, dict):
+                raise PlanError(
+                    f"{source}: not a wphw plan: the top level is a {type(obj).__name__}, "
+                    "not an object"
+                )
             if obj.get("format") != PLAN_FORMAT:
                 raise PlanError(f"{source}: unsupported plan format {obj.get('format')!r}")
             return Plan(
@@ -336,6 +341,12 @@ def compile(
     Raises PolicyError/TopologyError naming the rule or element at fault; never returns a
     partial plan. Runs with the cyclic GC paused (wphw/_gc.py).
     """
+    if not isinstance(policy, Policy) or not isinstance(topology, Topology):
+        raise TypeError(
+            "compile(policy, topology): got "
+            f"{type(policy).__name__} and {type(topology).__name__}"
+            + (" (the arguments are swapped)" if isinstance(policy, Topology) else "")
+        )
     with gc_paused():
         return _compile(
             policy,

@@ -24,6 +24,7 @@ same priority that can match the same packet are rejected.
 from __future__ import annotations
 
 import ipaddress
+import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -31,11 +32,15 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from wphw._load import short
 from wphw.errors import PolicyError
 from wphw.topology import MAX_PORT, Metric
 
 PROTOCOLS = {"icmp": 1, "tcp": 6, "udp": 17, "esp": 50, "gre": 47, "sctp": 132}
 MAX_PRIORITY = 2**31 - 1
+
+
+LOG = logging.getLogger(__name__)
 
 
 class FailureMode(StrEnum):
@@ -97,6 +102,23 @@ class Match:
     dst_port: tuple[int, int] | None = None
 
     def __post_init__(self) -> None:
+        for name, kind in (("src", ipaddress.IPv4Network), ("dst", ipaddress.IPv4Network)):
+            v = getattr(self, name)
+            if v is not None and not isinstance(v, kind):
+                raise TypeError(
+                    f"Match.{name}: want an ipaddress.IPv4Network or None, got "
+                    f"{type(v).__name__} (parse text with wphw.policy.parse_match)"
+                )
+        for name in ("in_port", "proto"):
+            v = getattr(self, name)
+            if v is not None and (isinstance(v, bool) or not isinstance(v, int)):
+                raise TypeError(f"Match.{name}: want an int or None, got {type(v).__name__}")
+        for name in ("src_port", "dst_port"):
+            v = getattr(self, name)
+            if v is not None and not (
+                isinstance(v, tuple) and len(v) == 2 and all(isinstance(x, int) for x in v)
+            ):
+                raise TypeError(f"Match.{name}: want a (low, high) tuple of ints or None")
         if self.in_port is not None and not 0 <= self.in_port <= MAX_PORT:
             raise PolicyError(f"in_port {self.in_port} out of range 0..{MAX_PORT}")
         if self.proto is not None and not 0 <= self.proto <= 255:
@@ -174,6 +196,21 @@ class Rule:
     services: tuple[str, ...] = ()
     final: Final = ROUTE
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.match, Match):
+            raise TypeError(
+                f"Rule {self.name}: match must be a Match, got {type(self.match).__name__}"
+            )
+        if isinstance(self.services, str) or not all(isinstance(x, str) for x in self.services):
+            raise TypeError(
+                f"Rule {self.name}: services must be a tuple of service names, got "
+                f"{short(self.services)}"
+            )
+        if not isinstance(self.final, Final):
+            raise TypeError(
+                f"Rule {self.name}: final must be a Final, got {type(self.final).__name__}"
+            )
+
     def __str__(self) -> str:
         actions = [*self.services, str(self.final)]
         return f"{self.name} [{self.subscriber} prio {self.priority}] {self.match} -> {', '.join(actions)}"
@@ -187,6 +224,15 @@ class ServiceSpec:
     failure: FailureMode = FailureMode.BLOCK
     instances: int | None = None  # None: every PE that offers the service and has capacity
     params: tuple[tuple[str, Any], ...] = ()
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.failure, FailureMode):
+            try:
+                object.__setattr__(self, "failure", FailureMode(self.failure))
+            except ValueError:
+                raise PolicyError(
+                    f"service {self.name}: failure {short(self.failure)} is not bypass or block"
+                ) from None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -202,6 +248,8 @@ class Policy:
     )
 
     def __post_init__(self) -> None:
+        if not all(isinstance(r, Rule) for r in self.rules):
+            raise TypeError("Policy.rules: want a tuple of Rule")
         names: set[str] = set()
         by_switch: dict[str, list[Rule]] = {}
         for rule in self.rules:
@@ -293,9 +341,14 @@ def _prefix(value: Any, where: str) -> ipaddress.IPv4Network | None:
     if value is None or value == "*":
         return None
     try:
-        return ipaddress.IPv4Network(str(value), strict=False)
+        net = ipaddress.IPv4Network(str(value), strict=False)
     except ValueError as exc:
-        raise PolicyError(f"{where}: bad IPv4 prefix {value!r}") from exc
+        raise PolicyError(f"{where}: bad IPv4 prefix {short(value)}") from exc
+    if str(value) != str(net) and "/" in str(value) and int(net.prefixlen) < 32:
+        host = ipaddress.IPv4Interface(str(value)).ip
+        if host != net.network_address:
+            LOG.warning("%s: %s has host bits set; matching %s", where, value, net)
+    return net
 
 
 def _port_range(value: Any, where: str) -> tuple[int, int] | None:
@@ -312,6 +365,8 @@ def _port_range(value: Any, where: str) -> tuple[int, int] | None:
         raise PolicyError(
             f"{where}: bad port or range {value!r} (want 80, '1000-2000' or [lo, hi])"
         )
+    if lo > hi:
+        raise PolicyError(f"{where}: port range {lo}-{hi} is reversed (write {hi}-{lo})")
     if not (0 <= lo <= hi <= 65535):
         raise PolicyError(f"{where}: port range {lo}-{hi} out of range 0..65535")
     return (lo, hi)
@@ -431,7 +486,12 @@ def policy_from_dict(raw: Any, source: str = "<dict>") -> Policy:
             params=tuple(sorted(params.items())),
         )
     rules: list[Rule] = []
-    subs = raw.get("subscribers") or {}
+    subs = raw.get("subscribers")
+    if subs is None or (isinstance(subs, Mapping) and not any(subs.values())):
+        raise PolicyError(
+            f"{source}: subscribers: no rules (a policy needs at least one subscriber switch with"
+            " a rule)"
+        )
     if not isinstance(subs, Mapping):
         raise PolicyError(f"{source}: subscribers must map switch names to rule lists")
     for switch, rule_list in subs.items():
@@ -453,6 +513,11 @@ def _parse_rules(switch: str, rule_list: list[Any], source: str) -> Iterable[Rul
         if unknown:
             raise PolicyError(f"{where}: unknown key(s) {sorted(unknown)}")
         name = str(obj.get("name", f"{switch}#{i}"))
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.#:-]{0,63}", name):
+            raise PolicyError(
+                f"{where}: name {short(name)}: use 1-64 ASCII letters, digits, '_', '-', '.', '#'"
+                " or ':', starting with a letter or digit"
+            )
         where = f"{source}: rule {name}"
         prio = obj.get("priority", n - i)
         if isinstance(prio, bool) or not isinstance(prio, int):

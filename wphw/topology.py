@@ -35,10 +35,13 @@ from typing import Any
 
 import networkx as nx
 
+from wphw._load import short
 from wphw.errors import TopologyError
 
 MAX_PORT = 511  # bit<9> ports on v1model and TNA
 _MAC_RE = re.compile(r"^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$")
+_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+_ADDRESS_RE = re.compile(r"(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})")
 
 
 class PEKind(StrEnum):
@@ -159,16 +162,37 @@ class Topology:
         self._ports_of: dict[str, list[int]] = {}
         self._by_service: dict[str, tuple[PE, ...]] = {}
 
+        by_address: dict[tuple[str, int], str] = {}
         for sw in switches:
             self._add_name(sw.name, "switch")
+            m = _ADDRESS_RE.fullmatch(sw.address)
+            if m is None or not 0 < int(m.group(2)) < 65536:
+                raise TopologyError(
+                    f"{source}: switch {sw.name}: address {short(sw.address)} is not host:port"
+                    " (e.g. 127.0.0.1:50051)"
+                )
+            key = (sw.address, sw.device_id)
+            if key in by_address:
+                raise TopologyError(
+                    f"{source}: switch {sw.name}: address {sw.address} (device id {sw.device_id})"
+                    f" is already switch {by_address[key]}'s"
+                )
+            by_address[key] = sw.name
             self.switches[sw.name] = sw
             self._graph.add_node(sw.name)
+        by_ip: dict[ipaddress.IPv4Address, str] = {}
         for host in hosts:
             self._add_name(host.name, "host")
             self._need_switch(host.switch, f"host {host.name}")
             if not _MAC_RE.match(host.mac):
                 raise TopologyError(f"{source}: host {host.name}: bad MAC address {host.mac!r}")
             self._claim_port(host.switch, host.port, f"host {host.name}")
+            if host.ip.ip in by_ip:
+                raise TopologyError(
+                    f"{source}: host {host.name}: address {host.ip.ip} is already host "
+                    f"{by_ip[host.ip.ip]}'s"
+                )
+            by_ip[host.ip.ip] = host.name
             self.hosts[host.name] = host
         for link in self.links:
             what = f"link {link.a}-{link.b}"
@@ -234,6 +258,11 @@ class Topology:
     def _add_name(self, name: str, what: str) -> None:
         if not name or not isinstance(name, str):
             raise TopologyError(f"{self.source}: a {what} has no name")
+        if not _NAME_RE.fullmatch(name):
+            raise TopologyError(
+                f"{self.source}: {what} name {short(name)}: use 1-64 ASCII letters, digits,"
+                " '_', '-' or '.', starting with a letter or digit"
+            )
         for table, kind in (
             (self.switches, "switch"),
             (self.hosts, "host"),
@@ -247,7 +276,7 @@ class Topology:
 
     def _need_switch(self, name: str, what: str) -> None:
         if name not in self.switches:
-            raise TopologyError(f"{self.source}: {what}: unknown switch {name!r}")
+            raise TopologyError(f"{self.source}: {what}: unknown switch {short(name)}")
 
     def _claim_port(self, switch: str, port: int, what: str) -> None:
         if not isinstance(port, int) or not 0 <= port <= MAX_PORT:
@@ -439,12 +468,12 @@ class Topology:
 
 def _parse_portref(text: Any, where: str) -> PortRef:
     if isinstance(text, str):
-        m = re.fullmatch(r"([A-Za-z0-9_.-]+):(\d+)", text) or re.fullmatch(
-            r"([A-Za-z0-9_.]+)-p(\d+)", text
-        )
+        m = re.fullmatch(r"([^:\s]+):(\d+)", text) or re.fullmatch(r"([^:\s]+)-p(\d+)", text)
         if m:
             return PortRef(switch=m.group(1), port=int(m.group(2)))
-    raise TopologyError(f"{where}: bad port reference {text!r} (want 'switch:port' or 'sN-pK')")
+    raise TopologyError(
+        f"{where}: bad port reference {short(text)} (want 'switch:port' or 'sN-pK')"
+    )
 
 
 def _need(obj: Mapping[str, Any], key: str, where: str) -> Any:
@@ -557,6 +586,8 @@ def topology_from_dict(raw: Mapping[str, Any], source: str = "<dict>") -> Topolo
     if unknown:
         raise TopologyError(f"{source}: unknown top-level key(s) {sorted(unknown)}")
     switches = []
+    if not raw.get("switches"):
+        raise TopologyError(f"{source}: switches: none given (a topology needs at least one)")
     for i, (name, obj) in enumerate(
         _as_mapping(raw.get("switches"), f"{source}: switches").items()
     ):
