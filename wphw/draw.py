@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import colorsys
+import itertools
 from pathlib import Path
 
 import matplotlib
@@ -9,6 +11,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import networkx as nx
+from matplotlib.figure import Figure
 
 from wphw.errors import PlanError
 from wphw.plan import Plan
@@ -16,10 +19,32 @@ from wphw.topology import Topology
 
 
 def draw_plan(plan: Plan, topology: Topology, output: Path) -> None:
-    """Switches (squares), hosts (circles), waypoints with their PEs (diamonds), and each
-    service path as a coloured polyline through the switches it visits."""
+    """Switches (squares), hosts (circles), waypoints with their PEs (diamonds), and every
+    service path as a polyline of its own colour with arrows in the direction of travel and
+    the hop order (1, 2, …) at each PE it visits; the legend sits outside the drawing."""
     if output.suffix.lower() not in (".png", ".svg"):
         raise PlanError(f"{output}: drawings are .png or .svg")
+    fig = plan_figure(plan, topology)
+    fig.savefig(output, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+
+
+MAX_LEGEND = 40  # legend rows; further paths are drawn and counted in the title
+
+
+def path_colours(n: int) -> list[tuple[float, float, float, float]]:
+    """``n`` colours, all different: tab20 for up to 20, then evenly spaced hues."""
+    if n <= 20:
+        cmap = plt.get_cmap("tab20" if n > 10 else "tab10")
+        return [cmap(i) for i in range(n)]
+    out = []
+    for i in range(n):  # neighbours in hue alternate in brightness, so they stay apart
+        r, g, b = colorsys.hsv_to_rgb(i / n, 0.85, 0.95 if i % 2 else 0.7)
+        out.append((r, g, b, 1.0))
+    return out
+
+
+def plan_figure(plan: Plan, topology: Topology) -> Figure:
     g = nx.Graph()
     g.add_nodes_from(topology.switches)
     g.add_edges_from(topology.graph.edges)
@@ -29,7 +54,7 @@ def draw_plan(plan: Plan, topology: Topology, output: Path) -> None:
         g.add_edge(wp.name, wp.switch)
     pos = nx.spring_layout(g, seed=1, iterations=200 if len(g) <= 200 else 50)
     big = len(topology.switches) > 60
-    fig, ax = plt.subplots(figsize=(12, 8) if not big else (16, 12))
+    fig, ax = plt.subplots(figsize=(12, 8) if not big else (18, 12))
     nx.draw_networkx_edges(g, pos, ax=ax, edge_color="#bbbbbb", width=1.0)
     kinds = (
         (list(topology.switches), "s", "#4c72b0", "switch"),
@@ -52,41 +77,69 @@ def draw_plan(plan: Plan, topology: Topology, output: Path) -> None:
         for wp in topology.waypoints.values():
             labels[wp.name] = f"{wp.name}\n" + ", ".join(wp.pes)
         nx.draw_networkx_labels(g, pos, labels=labels, font_size=8, ax=ax)
-    cmap = plt.get_cmap("tab10")
-    shown = plan.paths[:20]
-    for i, path in enumerate(shown):
-        offset = (i - len(shown) / 2) * 0.008
-        xs, ys = [], []
-        for sw in path.switches:
-            x, y = pos[sw]
-            xs.append(x + offset)
-            ys.append(y + offset)
+    paths = plan.paths
+    colours = path_colours(len(paths))
+    span = max(
+        (max(x for x, _ in pos.values()) - min(x for x, _ in pos.values())) if pos else 1.0, 1e-6
+    )
+    # parallel paths side by side, the whole bundle at most 4% of the drawing wide
+    step = span * min(0.004 if big else 0.008, 0.04 / max(len(paths), 1))
+    for i, path in enumerate(paths):
+        pc = colours[i]
+        offset = (i - len(paths) / 2) * step
+        pts = [(pos[sw][0] + offset, pos[sw][1] + offset) for sw in path.switches]
         chain = " > ".join(f"{h.service}@{h.pe}" for h in path.hops)
+        label = f"spi {path.spi} {path.subscriber}: {chain} > {path.final}"
         ax.plot(
-            xs,
-            ys,
+            [x for x, _ in pts],
+            [y for _, y in pts],
             "-",
-            color=cmap(i % 10),
-            linewidth=2.5,
-            alpha=0.8,
-            label=f"spi {path.spi} {path.subscriber}: {chain} > {path.final}",
+            color=pc,
+            linewidth=1.2 if big else 2.2,
+            alpha=0.85,
+            label=label if i < MAX_LEGEND else None,
+            gid=f"path-{path.spi}",
         )
-        for hop in path.hops:
+        for (x0, y0), (x1, y1) in itertools.pairwise(pts):
+            if (x0, y0) == (x1, y1):
+                continue
+            ax.annotate(
+                "",
+                xy=(x0 + 0.6 * (x1 - x0), y0 + 0.6 * (y1 - y0)),
+                xytext=(x0 + 0.4 * (x1 - x0), y0 + 0.4 * (y1 - y0)),
+                arrowprops={"arrowstyle": "-|>", "color": pc, "lw": 1.0, "alpha": 0.9},
+            )
+        for n, hop in enumerate(path.hops, start=1):
             wp = topology.waypoints[topology.pes[hop.pe].waypoint]
+            x0, y0 = pos[hop.switch]
             if wp.port is not None:
-                (x0, y0), (x1, y1) = pos[hop.switch], pos[wp.name]
-                ax.plot(
-                    [x0 + offset, x1 + offset],
-                    [y0 + offset, y1 + offset],
-                    ":",
-                    color=cmap(i % 10),
-                    linewidth=2,
+                x1, y1 = pos[wp.name]
+                ax.plot([x0 + offset, x1 + offset], [y0 + offset, y1 + offset], ":",
+                        color=pc, linewidth=1.5)  # fmt: skip
+            else:
+                x1, y1 = x0, y0
+            if not big:
+                ax.text(
+                    (x0 + 2 * x1) / 3 + offset,
+                    (y0 + 2 * y1) / 3 + offset,
+                    str(n),
+                    fontsize=7,
+                    color="white",
+                    ha="center",
+                    va="center",
+                    bbox={"boxstyle": "circle,pad=0.15", "fc": pc, "ec": "none"},
                 )
-    more = len(plan.paths) - len(shown)
-    title = f"{len(plan.paths)} service paths, {plan.entry_count()} entries"
-    ax.set_title(title + (f" ({more} paths not drawn)" if more else ""))
-    ax.legend(loc="upper left", fontsize=7, framealpha=0.9, markerscale=0.4)
+    more = max(0, len(paths) - MAX_LEGEND)
+    title = f"{len(paths)} service paths, {plan.entry_count()} entries"
+    ax.set_title(title + (f" (legend shows the first {MAX_LEGEND})" if more else ""))
+    ax.legend(
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
+        fontsize=7,
+        framealpha=0.9,
+        markerscale=0.4,
+        borderaxespad=0.0,
+    )
     ax.axis("off")
     fig.tight_layout()
-    fig.savefig(output, dpi=110)
-    plt.close(fig)
+    return fig
