@@ -493,9 +493,10 @@ class _Client:
             if self.pipeline_stale and self.may_push and self._arbitrate:
                 await self.push_pipeline()
             elif self.pipeline_stale:
-                self.log.warning(
-                    "the switch runs another pipeline (cookie %s); apply would replace it",
-                    "none" if have is None else f"{have:#x}",
+                # not a warning: an apply will push ours; a diff or dry run says so in its report
+                self.log.info(
+                    "the switch runs %s; apply would replace it",
+                    "no pipeline" if have is None else f"another pipeline (cookie {have:#x})",
                 )
             schema = self.pipeline.schema
         if self.schema is None or self.schema.fingerprint() != schema.fingerprint():
