@@ -25,12 +25,12 @@ from wphw.errors import PlanError, WphwError
 from wphw.output import format_plan, write_runtime_jsons
 from wphw.plan import Plan, compile
 from wphw.policy import Policy, load_policy
+from wphw.resources import EXAMPLES, example_dir, topology_file
 from wphw.topology import Topology, load_topology
 from wphw.verify import verify
 
+# a source checkout, if this wphw runs from one (the co-simulation testbench lives there)
 REPO = Path(__file__).resolve().parent.parent
-EXAMPLES = REPO / "examples"
-P4_BUILD = REPO / "p4" / "build"
 BUILTIN_EXAMPLES = ("figure3", "figure4", "table1", "fattree")
 
 log = logging.getLogger("wphw")
@@ -53,13 +53,8 @@ def load_model(args: argparse.Namespace) -> tuple[Topology, Policy]:
     topo_path: Path | None = args.topo
     policy_path: Path | None = args.policy
     if args.example is not None:
-        d: Path = args.example
-        if not d.is_dir():
-            raise WphwError(f"{d}: not a directory (give --topo and --policy for single files)")
-        topo_path = topo_path or next(
-            (d / n for n in ("topology.yaml", "topology.yml", "topology.json") if (d / n).exists()),
-            d / "topology.yaml",
-        )
+        d = example_dir(args.example)
+        topo_path = topo_path or topology_file(d)
         policy_path = policy_path or d / "policy.yaml"
     if topo_path is None or policy_path is None:
         raise WphwError("give an example directory, or both --topo and --policy")
@@ -105,12 +100,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
         print(text)
     if args.runtime_dir:
         try:
-            files = write_runtime_jsons(
-                plan,
-                Path(args.runtime_dir),
-                p4info=str(P4_BUILD / "wphw.p4info.txtpb"),
-                bmv2_json=str(P4_BUILD / "wphw.json"),
-            )
+            files = write_runtime_jsons(plan, Path(args.runtime_dir))
         except OSError as exc:
             raise WphwError(f"--runtime-dir {args.runtime_dir}: {exc.strerror or exc}") from None
         print(f"wrote {len(files)} runtime files to {args.runtime_dir}")
@@ -203,12 +193,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         target.mkdir(parents=True, exist_ok=True)
         (target / "plan.json").write_text(plan.to_json())
         (target / "plan.txt").write_text(format_plan(plan) + "\n")
-        write_runtime_jsons(
-            plan,
-            target / "runtime",
-            p4info=str(P4_BUILD / "wphw.p4info.txtpb"),
-            bmv2_json=str(P4_BUILD / "wphw.json"),
-        )
+        write_runtime_jsons(plan, target / "runtime")
         draw_plan(plan, topo, target / "paths.png")
         print(
             f"{name:<8} {len(policy.rules):>5} rules -> {plan.entry_count():>6} entries, "
@@ -231,7 +216,13 @@ def _demo_rtl(args: argparse.Namespace) -> int:
     if args.no_rtl:
         print("skipped: the co-simulated hardware PE (--no-rtl)")
         return 0
-    if shutil.which("iverilog") is None or not test.exists():
+    if not test.exists():
+        print(
+            "skipped: the co-simulated hardware PE (its cocotb testbench is in the source"
+            " checkout's sim/, not in the installed package)"
+        )
+        return 0
+    if shutil.which("iverilog") is None:
         print(
             "skipped: the co-simulated hardware PE needs Icarus Verilog (apt-get install iverilog)"
         )

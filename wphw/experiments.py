@@ -34,8 +34,9 @@ from typing import Any
 
 from wphw.controller import Controller
 from wphw.errors import LabError
-from wphw.lab import P4_BUILD, Lab
+from wphw.lab import Lab
 from wphw.policy import Policy, load_policy
+from wphw.resources import P4_BUILD
 from wphw.topology import load_topology
 
 LOG = logging.getLogger("wphw.experiments")

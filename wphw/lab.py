@@ -33,11 +33,10 @@ from typing import Any
 from wphw.errors import LabError
 from wphw.plan import Plan, WaypointContext, compile
 from wphw.policy import Policy
+from wphw.resources import EXAMPLES, P4_BUILD
 from wphw.topology import PEKind, Topology
 
 LOG = logging.getLogger("wphw.lab")
-REPO = Path(__file__).resolve().parent.parent
-P4_BUILD = REPO / "p4" / "build"
 STATE_FILE = "lab.json"
 NETNS_PREFIX = "wphw-"
 _ID_RE = re.compile(r"^[a-z][a-z0-9]{0,3}$")
@@ -78,7 +77,7 @@ def preflight() -> str:
     for name in ("wphw.json", "wphw.p4info.txtpb"):
         if not (P4_BUILD / name).exists():
             raise LabError(
-                f"{P4_BUILD / name} is missing: the compiled P4 program is part of the repository"
+                f"{P4_BUILD / name} is missing: the compiled P4 program is part of the package"
             )
     return bmv2
 
@@ -732,4 +731,4 @@ def main_job(out: Path) -> int:
     """The README's main job when BMv2 is present: run the richest scenario."""
     from wphw.scenario import run_scenario
 
-    return run_scenario(REPO / "examples" / "table1", out / "lab-table1")
+    return run_scenario(EXAMPLES / "table1", out / "lab-table1")

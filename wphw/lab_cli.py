@@ -7,16 +7,16 @@ import json
 from pathlib import Path
 from typing import Any
 
-from wphw.errors import LabError
-
 
 def _model(example: Path) -> tuple[Any, Any]:
+    """The same example loader as every other command: a folder or a built-in example's name,
+    topology.yaml/.yml/.json."""
     from wphw.policy import load_policy
+    from wphw.resources import example_dir, topology_file
     from wphw.topology import load_topology
 
-    if not example.is_dir():
-        raise LabError(f"{example}: not an example directory (topology.yaml + policy.yaml)")
-    return load_topology(example / "topology.yaml"), load_policy(example / "policy.yaml")
+    d = example_dir(example)
+    return load_topology(topology_file(d)), load_policy(d / "policy.yaml")
 
 
 def cmd_up(args: argparse.Namespace) -> int:
@@ -52,9 +52,12 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from wphw.resources import example_dir
     from wphw.scenario import run_scenario
 
-    failures = run_scenario(args.example, Path(args.workdir), lab_id=args.id, pe_mode=args.pe_mode)
+    failures = run_scenario(
+        example_dir(args.example), Path(args.workdir), lab_id=args.id, pe_mode=args.pe_mode
+    )
     print(
         f"scenario {args.example}: "
         + ("all expectations held" if failures == 0 else f"{failures} FAILED")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -120,13 +121,19 @@ def runtime_json(plan: Plan, switch: str, *, p4info: str, bmv2_json: str) -> dic
     return {"target": "bmv2", "p4info": p4info, "bmv2_json": bmv2_json, "table_entries": entries}
 
 
-def write_runtime_jsons(plan: Plan, directory: Path, *, p4info: str, bmv2_json: str) -> list[Path]:
+def write_runtime_jsons(plan: Plan, directory: Path) -> list[Path]:
+    """``sN-runtime.json`` per switch, plus the compiled program they name (``wphw.json``,
+    ``wphw.p4info.txtpb``) copied beside them: the folder is self-contained and holds no path
+    of the machine that wrote it."""
+    from wphw.resources import BMV2_JSON, P4INFO
+
     directory.mkdir(parents=True, exist_ok=True)
+    for src in (P4INFO, BMV2_JSON):
+        shutil.copyfile(src, directory / src.name)
     out = []
     for sw in plan.entries:
         path = directory / f"{sw}-runtime.json"
-        path.write_text(
-            json.dumps(runtime_json(plan, sw, p4info=p4info, bmv2_json=bmv2_json), indent=2) + "\n"
-        )
+        obj = runtime_json(plan, sw, p4info=P4INFO.name, bmv2_json=BMV2_JSON.name)
+        path.write_text(json.dumps(obj, indent=2) + "\n")
         out.append(path)
     return out

@@ -43,6 +43,7 @@ import yaml
 
 from wphw.errors import LabError
 from wphw.policy import PROTOCOLS, load_policy
+from wphw.resources import topology_file
 from wphw.topology import load_topology
 
 LOG = logging.getLogger("wphw.scenario")
@@ -169,7 +170,7 @@ def run_scenario(
     """
     from wphw.lab import Lab
 
-    topology = load_topology(example / "topology.yaml")
+    topology = load_topology(topology_file(example))
     policy = load_policy(example / "policy.yaml")
     flows = load_flows(example / "scenario.yaml")
     for fl in flows:

@@ -12,9 +12,11 @@ from typing import TextIO
 from wphw.errors import WphwError
 from wphw.p4rt.counters import read_stats, rule_names
 from wphw.p4rt.fabric import AsyncFabric, Credentials, Pipeline
+from wphw.resources import BMV2_JSON, P4INFO
 
-DEFAULT_P4INFO = Path("p4/build/wphw.p4info.txtpb")
-DEFAULT_BMV2_JSON = Path("p4/build/wphw.json")
+# the program that ships with the package, wherever wphw runs from (not the current folder)
+DEFAULT_P4INFO = P4INFO
+DEFAULT_BMV2_JSON = BMV2_JSON
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
