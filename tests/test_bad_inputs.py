@@ -50,9 +50,14 @@ def test_corpus_is_large_enough() -> None:
 def test_bad_topology(tmp_path: Path, case: dict[str, Any]) -> None:
     f = tmp_path / case.get("file", "topology.yaml")
     f.write_bytes(_content(case))
-    with pytest.raises(TopologyError) as info:
+    policy = TABLE1 / "policy.yaml"
+    if "policy" in case:
+        policy = tmp_path / "policy.yaml"
+        policy.write_text(case["policy"])
+    error = {"PolicyError": PolicyError}.get(case.get("error", ""), TopologyError)
+    with pytest.raises(error) as info:
         topo = wphw.load_topology(f)
-        wphw.compile(wphw.load_policy(TABLE1 / "policy.yaml"), topo)
+        wphw.compile(wphw.load_policy(policy), topo)
     _one_line(info.value, case["says"], f)
 
 

@@ -570,6 +570,35 @@ def _check_policy_against_topology(policy: Policy, topology: Topology) -> None:
             raise PolicyError(
                 f"{policy.source}: service {name!r} is configured but no PE offers it"
             )
+    _check_software_pe_params(policy, topology)
+
+
+def _check_software_pe_params(policy: Policy, topology: Topology) -> None:
+    """Software PEs get their parameters when a lab starts them; check them now, with the same
+    reference models they run (wphw/pe/services.py), so a bad value fails here, naming the PE,
+    and not later inside a running lab. Services outside wphw's software PEs (a user's own
+    process) and key files (reading them is I/O; the PE reads them) are left to the PE."""
+    from wphw.errors import PEError
+    from wphw.pe.services import SERVICES, make_service
+
+    used = {s for r in policy.rules for s in r.services}
+    for pe in topology.pes.values():
+        if pe.kind is not PEKind.SOFTWARE:
+            continue
+        for service in pe.services:
+            if service not in used or service not in SERVICES:
+                continue
+            params = dict(pe.params) | dict(policy.spec(service).params)
+            if "key_file" in params:
+                continue
+            try:
+                make_service(service, params, pe=pe.name)
+            except PEError as exc:
+                raise PolicyError(f"{topology.source}: {exc}") from None
+            except (TypeError, ValueError, KeyError, AttributeError) as exc:
+                raise PolicyError(
+                    f"{topology.source}: PE {pe.name} service {service}: bad parameters ({exc})"
+                ) from None
 
 
 @dataclass(frozen=True, slots=True)
