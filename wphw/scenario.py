@@ -30,6 +30,8 @@ import contextlib
 import ipaddress
 import json
 import logging
+import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -245,24 +247,197 @@ def run_scenario(
             LOG.warning("waypoint(s) %s still busy or silent after 90 s", ", ".join(busy))
         time.sleep(1.0)
         after = _sff_counters(lab)
+        _stop_captures(captures)  # bulk transfers are not captured (the pcaps stay small)
+        # through a co-simulated Verilog waypoint a megabyte would take hours of simulation
+        transfers = (
+            [
+                run_transfer(lab, topology, t, workdir / "transfers")
+                for t in load_transfers(example / "scenario.yaml")
+            ]
+            if pe_mode == "software"
+            else []
+        )
     finally:
-        for cap in captures:
-            with contextlib.suppress(ProcessLookupError):
-                cap.send_signal(signal.SIGINT)
-        for cap in captures:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                cap.wait(timeout=5)
+        _stop_captures(captures)
         lab.down()
     plan = lab.plan
     assert plan is not None
     for fl in flows:
         evidence.append(_check(fl, pcaps, plan, before, after, topology))
-    failures = sum(len(e.failures) for e in evidence)
+    failures = sum(len(e.failures) for e in evidence) + sum(len(t.failures) for t in transfers)
     (workdir / "evidence.json").write_text(
-        json.dumps([e.to_dict() for e in evidence], indent=1) + "\n"
+        json.dumps([e.to_dict() for e in evidence] + [t.to_dict() for t in transfers], indent=1)
+        + "\n"
     )
     _print(evidence, pcaps)
+    for t in transfers:
+        LOG.info("%s", t.line())
+        print(t.line())
     return failures
+
+
+def _stop_captures(captures: list[subprocess.Popen[bytes]]) -> None:
+    for cap in captures:
+        if cap.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                cap.send_signal(signal.SIGINT)
+    for cap in captures:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            cap.wait(timeout=5)
+
+
+# -- bulk TCP transfers: real kernel TCP through the lab ------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Transfer:
+    """``transfers[]`` of scenario.yaml: ``client`` fetches ``bytes`` over HTTP from a server
+    in ``server`` on ``port``, through whatever the policy does to it; with ``plain_port`` the
+    same download again on a port no rule matches, as the baseline (plain routing)."""
+
+    name: str
+    client: str
+    server: str
+    port: int = 80
+    size: int = 1 << 20
+    plain_port: int | None = None
+    rule: str | None = None
+
+
+@dataclass(slots=True)
+class TransferResult:
+    name: str
+    size: int
+    received: int = 0
+    seconds: float = 0.0
+    plain_seconds: float | None = None
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def mbit_s(self) -> float:
+        return self.received * 8 / self.seconds / 1e6 if self.seconds else 0.0
+
+    @property
+    def plain_mbit_s(self) -> float | None:
+        if not self.plain_seconds:
+            return None
+        return self.size * 8 / self.plain_seconds / 1e6
+
+    def line(self) -> str:
+        text = f"transfer {self.name}: {self.received}/{self.size} bytes, {self.mbit_s:.1f} Mbit/s"
+        if self.plain_mbit_s:
+            text += f" (plain routing {self.plain_mbit_s:.1f} Mbit/s, ratio {self.mbit_s / self.plain_mbit_s:.2f})"
+        return text + ("" if not self.failures else f"; FAILED: {'; '.join(self.failures)}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "transfer": self.name,
+            "bytes": self.size,
+            "received": self.received,
+            "seconds": self.seconds,
+            "mbit_s": self.mbit_s,
+            "plain_seconds": self.plain_seconds,
+            "plain_mbit_s": self.plain_mbit_s,
+            "failures": self.failures,
+        }
+
+
+def load_transfers(path: Path) -> list[Transfer]:
+    from wphw._load import load
+
+    raw = load(path, LabError) or {}
+    out = []
+    for i, t in enumerate(raw.get("transfers") or []):
+        where = f"{path}: transfers[{i}]"
+        try:
+            out.append(
+                Transfer(
+                    name=str(t["name"]),
+                    client=str(t["client"]),
+                    server=str(t["server"]),
+                    port=int(t.get("port", 80)),
+                    size=int(t.get("bytes", 1 << 20)),
+                    plain_port=None if t.get("plain_port") is None else int(t["plain_port"]),
+                    rule=t.get("rule"),
+                )
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise LabError(f"{where}: bad transfer ({exc})") from None
+    return out
+
+
+def run_transfer(lab: Any, topology: Any, t: Transfer, workdir: Path) -> TransferResult:
+    """An HTTP server (python3 -m http.server) in the server's namespace, curl in the
+    client's; the body is random bytes, checked by SHA-256 on arrival."""
+    import hashlib
+
+    res = TransferResult(name=t.name, size=t.size)
+    for host in (t.client, t.server):
+        if host not in topology.hosts:
+            res.failures.append(f"unknown host {host!r}")
+            return res
+    if shutil.which("curl") is None:
+        res.failures.append("curl not found (apt-get install curl)")
+        return res
+    www = workdir / t.name
+    www.mkdir(parents=True, exist_ok=True)
+    body = os.urandom(t.size)
+    (www / "blob").write_bytes(body)
+    want = hashlib.sha256(body).hexdigest()
+    server_ip = str(topology.hosts[t.server].ip.ip)
+    ports = [t.port] + ([t.plain_port] if t.plain_port is not None else [])
+    servers = [
+        subprocess.Popen(
+            ["ip", "netns", "exec", lab.state.host_netns[t.server], sys.executable, "-m",
+             "http.server", str(port), "--bind", server_ip, "--directory", str(www)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for port in ports
+    ]  # fmt: skip
+    try:
+        for port in ports:
+            _wait_listening(lab.state.host_netns[t.server], port, timeout=10.0)
+        for port in ports:
+            out = www / f"got-{port}"
+            t0 = time.monotonic()
+            proc = subprocess.run(
+                ["ip", "netns", "exec", lab.state.host_netns[t.client], "curl", "-s",
+                 "--max-time", "60", "-o", str(out), f"http://{server_ip}:{port}/blob"],
+                capture_output=True,
+                check=False,
+            )  # fmt: skip
+            dt = time.monotonic() - t0
+            got = out.read_bytes() if out.exists() else b""
+            if port == t.port:
+                res.received, res.seconds = len(got), dt
+            else:
+                res.plain_seconds = dt
+            if proc.returncode != 0:
+                res.failures.append(f"curl on port {port} exited {proc.returncode}")
+            elif hashlib.sha256(got).hexdigest() != want:
+                res.failures.append(f"port {port}: {len(got)} bytes arrived, not the body sent")
+    finally:
+        for srv in servers:
+            srv.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                srv.wait(timeout=5)
+    return res
+
+
+def _wait_listening(netns: str, port: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        out = subprocess.run(
+            ["ip", "netns", "exec", netns, "ss", "-Hltn", f"sport = :{port}"],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout
+        if out.strip():
+            return
+        time.sleep(0.05)
+    raise LabError(f"HTTP server on port {port} in {netns} did not start within {timeout:.0f} s")
 
 
 def _sff_counters(lab: Any) -> dict[tuple[str, int, int], int]:
