@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib
-import importlib.util
 import logging
 import os
 import shutil
@@ -22,11 +20,12 @@ from pathlib import Path
 
 from wphw._load import read_text
 from wphw.errors import PlanError, WphwError
+from wphw.model_args import add_model_args, failed_pes, load_model
 from wphw.output import format_plan, write_runtime_jsons
 from wphw.plan import Plan, compile
-from wphw.policy import Policy, load_policy
-from wphw.resources import EXAMPLES, example_dir, topology_file
-from wphw.topology import Topology, load_topology
+from wphw.policy import load_policy
+from wphw.resources import EXAMPLES
+from wphw.topology import load_topology
 from wphw.verify import verify
 
 # a source checkout, if this wphw runs from one (the co-simulation testbench lives there)
@@ -34,42 +33,6 @@ REPO = Path(__file__).resolve().parent.parent
 BUILTIN_EXAMPLES = ("figure3", "figure4", "table1", "fattree")
 
 log = logging.getLogger("wphw")
-
-
-def add_model_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "example",
-        nargs="?",
-        type=Path,
-        help="a directory with topology.yaml (or topology.json) and policy.yaml",
-    )
-    p.add_argument(
-        "--topo", type=Path, help="topology file (our YAML, or p4lang/tutorials topology.json)"
-    )
-    p.add_argument("--policy", type=Path, help="policy file (YAML)")
-
-
-def load_model(args: argparse.Namespace) -> tuple[Topology, Policy]:
-    topo_path: Path | None = args.topo
-    policy_path: Path | None = args.policy
-    if args.example is not None:
-        d = example_dir(args.example)
-        topo_path = topo_path or topology_file(d)
-        policy_path = policy_path or d / "policy.yaml"
-    if topo_path is None or policy_path is None:
-        raise WphwError("give an example directory, or both --topo and --policy")
-    return load_topology(topo_path), load_policy(policy_path)
-
-
-def failed_pes(args: argparse.Namespace, topo: Topology) -> tuple[str, ...]:
-    """``--failed-pe NAME`` (repeatable), checked against the topology."""
-    names = tuple(getattr(args, "failed_pe", None) or ())
-    unknown = sorted(set(names) - set(topo.pes))
-    if unknown:
-        raise WphwError(
-            f"--failed-pe: unknown PE(s) {', '.join(unknown)} (PEs: {', '.join(sorted(topo.pes))})"
-        )
-    return names
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
@@ -259,11 +222,9 @@ def _demo_lab(args: argparse.Namespace) -> int:
             "`wphw lab run examples/table1`."
         )
         return 0
-    if importlib.util.find_spec("wphw.lab") is None:
-        print("skipped: the BMv2 lab (wphw.lab) is not part of this build yet")
-        return 0
-    lab = importlib.import_module("wphw.lab")
-    return int(lab.main_job(out=Path(args.out)))
+    from wphw.scenario import main_job
+
+    return int(main_job(out=Path(args.out)))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -331,10 +292,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-rtl", action="store_true", help="skip the co-simulated hardware PE")
     p.set_defaults(func=cmd_demo)
 
-    # Subcommands of the installer and the lab register themselves (present once they land).
-    for module in ("wphw.p4rt.cli", "wphw.lab_cli", "wphw.pe.cli"):
-        if importlib.util.find_spec(module) is not None:
-            importlib.import_module(module).register(sub)
+    # The installer's, the lab's and the software PEs' subcommands register themselves.
+    from wphw.lab_cli import register as register_lab
+    from wphw.p4rt.cli import register as register_p4rt
+    from wphw.pe.cli import register as register_pe
+
+    for register in (register_p4rt, register_lab, register_pe):
+        register(sub)
     return parser
 
 

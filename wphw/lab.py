@@ -33,7 +33,7 @@ from typing import Any
 from wphw.errors import LabError
 from wphw.plan import Plan, WaypointContext, compile
 from wphw.policy import Policy
-from wphw.resources import EXAMPLES, P4_BUILD
+from wphw.resources import P4_BUILD
 from wphw.topology import PEKind, Topology
 
 LOG = logging.getLogger("wphw.lab")
@@ -725,10 +725,3 @@ def running(topology: Topology, policy: Policy, workdir: Path, **kwargs: Any) ->
         yield lab
     finally:
         lab.down()
-
-
-def main_job(out: Path) -> int:
-    """The README's main job when BMv2 is present: run the richest scenario."""
-    from wphw.scenario import run_scenario
-
-    return run_scenario(EXAMPLES / "table1", out / "lab-table1")

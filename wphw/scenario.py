@@ -276,6 +276,13 @@ def run_scenario(
     return failures
 
 
+def main_job(out: Path) -> int:
+    """The README's main job when BMv2 is present: run the richest scenario."""
+    from wphw.resources import EXAMPLES
+
+    return run_scenario(EXAMPLES / "table1", out / "lab-table1")
+
+
 def _stop_captures(captures: list[subprocess.Popen[bytes]]) -> None:
     for cap in captures:
         if cap.poll() is None:

@@ -20,7 +20,7 @@ DEFAULT_BMV2_JSON = BMV2_JSON
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    from wphw.cli import add_model_args
+    from wphw.model_args import add_model_args
 
     p = subparsers.add_parser(
         "apply",
@@ -160,7 +160,7 @@ class ProgressBar:
 
 
 def cmd_apply(args: argparse.Namespace) -> int:
-    from wphw.cli import load_model
+    from wphw.model_args import load_model
     from wphw.plan import Plan, compile
 
     if args.drain < 0:
@@ -193,7 +193,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    from wphw.cli import load_model
+    from wphw.model_args import load_model
     from wphw.plan import compile
 
     topology, policy = load_model(args)
