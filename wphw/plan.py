@@ -23,6 +23,7 @@ flip classifiers, then remove old paths (make-before-break).
 
 from __future__ import annotations
 
+import bisect
 import ipaddress
 import json
 from collections.abc import Iterable, Mapping
@@ -291,7 +292,7 @@ class _GroupKey:
     alternatives: tuple[tuple[tuple[str, str], ...], ...]  # per alternative: (service, pe) per hop
     final: str
     owner: str = ""  # rule name when paths are not shared (the naive baseline)
-    last_pe_end: bool = False  # chain_end last-pe, and safe for this rule (_last_pe_end_is_safe)
+    last_pe_end: bool = False  # chain_end last-pe, and safe for this rule (_LastPeCheck)
 
 
 @dataclass(slots=True)
@@ -378,7 +379,7 @@ def _compile(
     # 1. choose PEs per rule, group rules by identical service-path sets.
     load: dict[str, int] = {}
     cand_cache: dict[tuple[str, str], _Candidates] = {}
-    route_cache: dict[tuple[str, str], str | None] = {}
+    last_pe = _LastPeCheck(topology, policy.by_subscriber())
     groups: dict[_GroupKey, list[Rule]] = {}
     rule_group: dict[str, _GroupKey | None] = {}
     skipped: dict[str, tuple[str, ...]] = {}
@@ -413,15 +414,12 @@ def _compile(
             shared_end = (
                 policy.chain_end is ChainEnd.LAST_PE
                 and rule.final.kind is not FinalKind.FORWARD
-                and _last_pe_end_is_safe(
-                    topology,
-                    by_sub,
+                and last_pe.safe(
                     rule,
                     {
                         topology.waypoints[topology.pes[alt[-1][1]].waypoint].switch
                         for alt in alternatives
                     },
-                    route_cache,
                 )
             )
             key = _GroupKey(
@@ -830,60 +828,80 @@ def _emit_path(
     )
 
 
-def _last_pe_end_is_safe(
-    topology: Topology,
-    by_sub: Mapping[str, tuple[Rule, ...]],
-    rule: Rule,
-    last_switches: set[str],
-    cache: dict[tuple[str, str], str | None],
-) -> bool:
-    """chain_end last-pe ends a chain at the last PE's switch and routes from there. That is
-    only right when the route from there to every host the rule's traffic may go to keeps
-    away from the subscriber: otherwise the subscriber sees the finished packet again,
-    classifies it again and starts the chain again — a loop (issue 11: 381 frames on a lab,
-    nothing delivered). The same holds for any other subscriber on the way with a service
-    rule that may match the same packets (its chain could end there and route back). Unsafe
-    rules end their chain back at the subscriber, as with chain_end subscriber. Routing is
-    what ``_emit_routes`` installs: per switch, the next hop of a shortest path (hops) to the
-    host's switch."""
-    sub = rule.subscriber
-    net = rule.match.dst
-    anywhere = replace(rule.match, in_port=None)
+class _LastPeCheck:
+    """Whether chain_end last-pe may end a rule's chain at its last PE's switch.
 
-    def may_reclassify(switch: str) -> bool:
-        if switch == sub:
-            return True
-        return any(
-            r.services and replace(r.match, in_port=None).overlaps(anywhere)
-            for r in by_sub.get(switch, ())
-        )
+    Ending there and routing from there is only right when the route from there to every host
+    the rule's traffic may go to keeps away from the subscriber: otherwise the subscriber sees
+    the finished packet again, classifies it again and starts the chain again — a loop
+    (issue 11: 381 frames on a lab, nothing delivered). The same holds for any other
+    subscriber on the way with a service rule that may match the same packets (its chain could
+    end there and route back). Unsafe rules end their chain back at the subscriber, as with
+    chain_end subscriber. Routing is what ``_emit_routes`` installs: per switch, the next hop of
+    a shortest path (hops) to the host's switch. Hosts, next hops and each switch's service
+    matches are computed once per compile."""
 
-    for host in topology.hosts.values():
-        if net is not None and host.ip.ip not in net:
-            continue
-        for w in last_switches:
-            if w == sub:
-                continue
-            cur: str | None = w
-            steps = 0
-            while cur is not None and cur != host.switch:
-                if cur != w and may_reclassify(cur):
+    def __init__(self, topology: Topology, by_sub: Mapping[str, tuple[Rule, ...]]) -> None:
+        self.topology = topology
+        self.by_sub = by_sub
+        hosts = sorted(topology.hosts.values(), key=lambda h: int(h.ip.ip))
+        self.host_ips = [int(h.ip.ip) for h in hosts]
+        self.hosts = hosts
+        self.next_hop: dict[tuple[str, str], str | None] = {}
+        self.svc_matches: dict[str, list[Match]] = {}
+
+    def _hosts_in(self, net: Any) -> list[Any]:
+        if net is None:
+            return self.hosts
+        lo, hi = int(net.network_address), int(net.broadcast_address)
+        i = bisect.bisect_left(self.host_ips, lo)
+        j = bisect.bisect_right(self.host_ips, hi)
+        return self.hosts[i:j]
+
+    def _matches_of(self, switch: str) -> list[Match]:
+        got = self.svc_matches.get(switch)
+        if got is None:
+            got = [
+                replace(r.match, in_port=None) for r in self.by_sub.get(switch, ()) if r.services
+            ]
+            self.svc_matches[switch] = got
+        return got
+
+    def _hop(self, cur: str, target: str) -> str | None:
+        key = (cur, target)
+        if key not in self.next_hop:
+            try:
+                port = self.topology.route(cur, target, Metric.HOPS).ports[0]
+                peer = self.topology.peer(cur, port)
+                self.next_hop[key] = peer.switch if peer is not None else None
+            except TopologyError:
+                self.next_hop[key] = None
+        return self.next_hop[key]
+
+    def safe(self, rule: Rule, last_switches: set[str]) -> bool:
+        sub = rule.subscriber
+        anywhere = replace(rule.match, in_port=None)
+
+        def may_reclassify(switch: str) -> bool:
+            return switch == sub or any(m.overlaps(anywhere) for m in self._matches_of(switch))
+
+        limit = len(self.topology.switches)
+        for host in self._hosts_in(rule.match.dst):
+            for w in last_switches:
+                if w == sub:
+                    continue
+                cur: str | None = w
+                steps = 0
+                while cur is not None and cur != host.switch:
+                    if cur != w and may_reclassify(cur):
+                        return False
+                    cur = self._hop(cur, host.switch)
+                    steps += 1
+                    if steps > limit:
+                        return False
+                if cur is not None and cur != w and may_reclassify(cur):
                     return False
-                key = (cur, host.switch)
-                if key not in cache:
-                    try:
-                        port = topology.route(cur, host.switch, Metric.HOPS).ports[0]
-                        peer = topology.peer(cur, port)
-                        cache[key] = peer.switch if peer is not None else None
-                    except TopologyError:
-                        cache[key] = None
-                cur = cache[key]
-                steps += 1
-                if steps > len(topology.switches):
-                    return False
-            if cur is not None and cur != w and may_reclassify(cur):
-                return False
-    return True
+        return True
 
 
 def _legs(route: Any) -> tuple[tuple[str, ...], tuple[int, ...]]:
