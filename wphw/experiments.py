@@ -36,7 +36,7 @@ from wphw.controller import Controller
 from wphw.errors import LabError
 from wphw.lab import Lab
 from wphw.policy import Policy, load_policy
-from wphw.resources import P4_BUILD
+from wphw.resources import P4_BUILD, example_dir, topology_file
 from wphw.topology import load_topology
 
 LOG = logging.getLogger("wphw.experiments")
@@ -229,7 +229,8 @@ def failover(
     kill_after: float = 2.0,
     lab_id: str = "w3",
 ) -> FailoverResult:
-    topo = load_topology(example / "topology.yaml")
+    example = example_dir(example)
+    topo = load_topology(topology_file(example))
     policy = load_policy(example / "policy.yaml")
     workdir.mkdir(parents=True, exist_ok=True)
     lab = Lab(topo, policy, workdir, lab_id=lab_id)
@@ -296,7 +297,8 @@ def consistency(
 ) -> ConsistencyResult:
     from wphw.pe.runtime import query
 
-    topo = load_topology(example / "topology.yaml")
+    example = example_dir(example)
+    topo = load_topology(topology_file(example))
     policy = load_policy(example / "policy.yaml")
     nxt = load_policy(example / "policy-next.yaml")
     workdir.mkdir(parents=True, exist_ok=True)

@@ -219,16 +219,12 @@ def cmd_stats(args: argparse.Namespace) -> int:
     topo_path: Path | None = args.topo
     policy_path: Path | None = args.policy
     if args.example is not None:
-        topo_path = topo_path or next(
-            (
-                args.example / n
-                for n in ("topology.yaml", "topology.yml", "topology.json")
-                if (args.example / n).exists()
-            ),
-            args.example / "topology.yaml",
-        )
-        if policy_path is None and (args.example / "policy.yaml").exists():
-            policy_path = args.example / "policy.yaml"
+        from wphw.resources import example_dir, topology_file
+
+        d = example_dir(args.example)
+        topo_path = topo_path or topology_file(d)
+        if policy_path is None and (d / "policy.yaml").exists():
+            policy_path = d / "policy.yaml"
     if topo_path is None:
         raise WphwError("stats: give an example directory or --topo")
     topology = load_topology(topo_path)
