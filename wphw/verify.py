@@ -49,7 +49,7 @@ import ipaddress
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from wphw._gc import gc_paused
 from wphw.entries import LPM, Exact, MatchValue, Range, TableEntry, Ternary
@@ -68,6 +68,7 @@ MAX_RECIRCULATIONS = 8
 MAX_STEPS = 4 * NSH_TTL_INIT + 64  # a walk longer than this is a loop, whatever the TTLs say
 MAX_TERNARY_INTERVALS = 4096  # a non-prefix ternary mask splits into this many intervals at most
 
+_T = TypeVar("_T")
 Interval = tuple[int, int]
 _ANY_PORTS = ((0, 0xFFFF), (0, 0xFFFF))
 Cube = tuple[Interval, ...]
@@ -372,6 +373,26 @@ def split(cube: Cube, view: View, pred: Pred) -> tuple[list[Cube], list[Cube]]:
         if not cur:
             break
     return cur, outs
+
+
+def first_match(
+    cube: Cube, view: View, table: Iterable[tuple[Pred, _T]], miss: _T
+) -> Iterator[tuple[Cube, _T]]:
+    """A priority-ordered lookup: ``cube`` split into the parts each ``(predicate, value)``
+    of ``table`` takes first, each with its value, and what nothing takes with ``miss``."""
+    pieces = [cube]
+    for pred, value in table:
+        nxt: list[Cube] = []
+        for cb in pieces:
+            ins, outs = split(cb, view, pred)
+            for c in ins:
+                yield c, value
+            nxt.extend(outs)
+        pieces = nxt
+        if not pieces:
+            return
+    for cb in pieces:
+        yield cb, miss
 
 
 def _l4_parts(cube: Cube) -> list[Cube]:
@@ -880,19 +901,9 @@ class _Verifier:
             self.chain(sw, t, p, 0)
 
     def classify(self, sw: str, t: _Switch, p: _Piece) -> None:
-        pieces = [p.cube]
-        for pred, e in t.classify:
-            nxt: list[Cube] = []
-            for cb in pieces:
-                ins, outs = split(cb, p.view, pred)
-                for c in ins:
-                    self.classified(sw, t, p._replace(cube=c), e)
-                nxt.extend(outs)
-            pieces = nxt
-            if not pieces:
-                return
-        for cb in pieces:
-            self.classified(sw, t, p._replace(cube=cb), None)
+        table: list[tuple[Pred, TableEntry | None]] = list(t.classify)
+        for c, e in first_match(p.cube, p.view, table, None):
+            self.classified(sw, t, p._replace(cube=c), e)
 
     def classified(self, sw: str, t: _Switch, p: _Piece, e: TableEntry | None) -> None:
         """Split further by the switch's policy rules: every part has one expected rule."""
@@ -903,19 +914,9 @@ class _Verifier:
         if not preds:
             self.start_segment(sw, t, p, e, None)
             return
-        pieces = [p.cube]
-        for pred, rule in preds:
-            nxt: list[Cube] = []
-            for cb in pieces:
-                ins, outs = split(cb, p.view, pred)
-                for c in ins:
-                    self.start_segment(sw, t, p._replace(cube=c), e, rule)
-                nxt.extend(outs)
-            pieces = nxt
-            if not pieces:
-                return
-        for cb in pieces:
-            self.start_segment(sw, t, p._replace(cube=cb), e, None)
+        rules: list[tuple[Pred, Rule | None]] = list(preds)
+        for c, rule in first_match(p.cube, p.view, rules, None):
+            self.start_segment(sw, t, p._replace(cube=c), e, rule)
 
     def start_segment(
         self, sw: str, t: _Switch, p: _Piece, e: TableEntry | None, rule: Rule | None
@@ -988,20 +989,12 @@ class _Verifier:
             entries = t.services[IN_SWITCH_TABLE[service]].get((p.spi, p.si))
             if not entries:
                 continue
-            pieces = [p.cube]
-            for pred, e in entries:
-                nxt: list[Cube] = []
-                for cb in pieces:
-                    ins, outs = split(cb, p.view, pred)
-                    for c in ins:
-                        self.in_switch_hit(sw, t, p._replace(cube=c), service, e, i, recirc)
-                    nxt.extend(outs)
-                pieces = nxt
-                if not pieces:
-                    return
-            # a miss runs no service: on to the next table
-            for cb in pieces:
-                self.in_switch(sw, t, p._replace(cube=cb), i + 1, recirc)
+            hits: list[tuple[Pred, TableEntry | None]] = list(entries)
+            for c, e in first_match(p.cube, p.view, hits, None):
+                if e is None:  # a miss runs no service: on to the next table
+                    self.in_switch(sw, t, p._replace(cube=c), i + 1, recirc)
+                else:
+                    self.in_switch_hit(sw, t, p._replace(cube=c), service, e, i, recirc)
             return
         self.sff(sw, t, p, recirc)
 
@@ -1084,39 +1077,16 @@ class _Verifier:
 
     def _fw_decisions(self, p: _Piece, pe: str) -> Iterator[tuple[Cube, bool]]:
         rules, default = self.fw_rules(pe)
-        pieces = [p.cube]
-        for pred, permit in rules:
-            nxt: list[Cube] = []
-            for cb in pieces:
-                ins, outs = split(cb, p.view, pred)
-                for c in ins:
-                    yield c, permit
-                nxt.extend(outs)
-            pieces = nxt
-            if not pieces:
-                return
-        for cb in pieces:
-            yield cb, default
+        return first_match(p.cube, p.view, rules, default)
 
     def _nat_decisions(self, p: _Piece, pe: str) -> Iterator[tuple[Cube, tuple[str, int] | None]]:
-        pieces = [p.cube]
+        # per mapping in order: SNAT when the source is inside, else DNAT when the destination
+        # is outside (as wp_nat's entries and the software PE do it)
+        table: list[tuple[Pred, tuple[str, int] | None]] = []
         for inside, outside in self.nat_maps(pe):
-            for f, match_val, act in (
-                (F_SRC, inside, ("snat", outside)),
-                (F_DST, outside, ("dnat", inside)),
-            ):
-                pred: Pred = ((f, ((match_val, match_val),)),)
-                nxt: list[Cube] = []
-                for cb in pieces:
-                    ins, outs = split(cb, p.view, pred)
-                    for c in ins:
-                        yield c, act
-                    nxt.extend(outs)
-                pieces = nxt
-                if not pieces:
-                    return
-        for cb in pieces:
-            yield cb, None
+            table.append((((F_SRC, ((inside, inside),)),), ("snat", outside)))
+            table.append((((F_DST, ((outside, outside),)),), ("dnat", inside)))
+        yield from first_match(p.cube, p.view, table, None)
 
     @staticmethod
     def _nat_action(e: TableEntry) -> tuple[str, int] | None:
