@@ -224,7 +224,9 @@ def _demo_lab(args: argparse.Namespace) -> int:
         return 0
     from wphw.scenario import main_job
 
-    return int(main_job(out=Path(args.out)))
+    failures, workdir = main_job(out=Path(args.out))
+    print((workdir / "report.txt").read_text(), end="")
+    return int(failures)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -58,6 +58,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     failures = run_scenario(
         example_dir(args.example), Path(args.workdir), lab_id=args.id, pe_mode=args.pe_mode
     )
+    report = Path(args.workdir) / "report.txt"
+    if report.exists():
+        print(report.read_text(), end="")
     print(
         f"scenario {args.example}: "
         + ("all expectations held" if failures == 0 else f"{failures} FAILED")

@@ -269,18 +269,20 @@ def run_scenario(
         json.dumps([e.to_dict() for e in evidence] + [t.to_dict() for t in transfers], indent=1)
         + "\n"
     )
-    _print(evidence, pcaps)
-    for t in transfers:
-        LOG.info("%s", t.line())
-        print(t.line())
+    lines = report_lines(evidence, transfers, pcaps)
+    (workdir / "report.txt").write_text("\n".join(lines) + "\n")
+    for line in lines:
+        LOG.info("%s", line)
     return failures
 
 
-def main_job(out: Path) -> int:
-    """The README's main job when BMv2 is present: run the richest scenario."""
+def main_job(out: Path) -> tuple[int, Path]:
+    """The README's main job when BMv2 is present: run the richest scenario; returns the
+    number of failed expectations and the folder with evidence.json and report.txt."""
     from wphw.resources import EXAMPLES
 
-    return run_scenario(EXAMPLES / "table1", out / "lab-table1")
+    workdir = out / "lab-table1"
+    return run_scenario(EXAMPLES / "table1", workdir), workdir
 
 
 def _stop_captures(captures: list[subprocess.Popen[bytes]]) -> None:
@@ -534,19 +536,26 @@ def _check(
     return ev
 
 
-def _print(evidence: list[Evidence], pcaps: Path) -> None:
+def report_lines(
+    evidence: list[Evidence], transfers: list[TransferResult], pcaps: Path
+) -> list[str]:
+    """The scenario's outcome as text (written to report.txt; ``wphw lab run`` prints it)."""
+    out = []
     for ev in evidence:
         state = "ok" if not ev.failures else "FAILED"
-        print(
+        out.append(
             f"flow {ev.flow:<24} {state:<6} delivered {ev.delivered}/{ev.sent}  src {sorted(ev.seen_src)} dst {sorted(ev.seen_dst)}"
         )
         if ev.frames_on_hidden:
-            print(f"    {ev.frames_on_hidden} frames on the protected links, none with plaintext")
+            out.append(
+                f"    {ev.frames_on_hidden} frames on the protected links, none with plaintext"
+            )
         for hop, n in ev.hop_counters.items():  # totals over all flows of the same rule
-            print(f"    {hop:<28} +{n} packets")
-        for f in ev.failures:
-            print(f"    FAILED: {f}")
-    print(f"pcaps (one per host and per switch port) in {pcaps}")
+            out.append(f"    {hop:<28} +{n} packets")
+        out.extend(f"    FAILED: {f}" for f in ev.failures)
+    out.append(f"pcaps (one per host and per switch port) in {pcaps}")
+    out.extend(t.line() for t in transfers)
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
