@@ -92,8 +92,9 @@ def run(k: int, n_rules: int, chain_end: str, repeat: int) -> dict[str, object]:
         t2 = time.perf_counter()
         t_change.append(t1 - t0)
         t_given.append(t2 - t1)
+        # (each call extends the baseline's records with what it walked: the first call's
+        # new classes are known to the second)
         assert inc.ok and inc2.ok, inc.violations[:3]
-        assert inc2.classes == inc.classes
     return {
         "k": k,
         "switches": len(raw["switches"]),
@@ -108,7 +109,7 @@ def run(k: int, n_rules: int, chain_end: str, repeat: int) -> dict[str, object]:
         "change_ms": statistics.median(t_change) * 1000,
         "change_given_switches_ms": statistics.median(t_given) * 1000,
         "changed_switches": len(changed),
-        "change_classes": inc.classes,
+        "change_classes": inc2.classes,
         "change_ratio_to_full": statistics.median(t_change) / statistics.median(t_verify),
     }
 

@@ -186,9 +186,14 @@ class Report:
     ports_checked: int = 0
     failed_pes: tuple[str, ...] = ()
     # switch -> start switch -> the classes (original headers) of the walks from that start
-    # that were followed through this switch after leaving their own (verify_change re-walks
-    # exactly these)
+    # that were followed to this switch and classified there (verify_change re-walks exactly
+    # these when the switch's classifier entries or rules change)
     through: dict[str, dict[str, set[tuple[Cube, View]]]] = field(default_factory=dict)
+    # (what, where, key…) of every lookup keyed by SPI/SI or VLAN — ("tbl", switch, spi, si),
+    # ("proxy", switch, port, vlan), ("ctx", waypoint, spi, si), ("vctx", waypoint, vlan) —
+    # -> start switch -> the classes that made it (verify_change re-walks these when that
+    # entry changes)
+    lookups: dict[tuple[Any, ...], dict[str, set[tuple[Cube, View]]]] = field(default_factory=dict)
     _seen: dict[tuple[str, ...], int] = field(default_factory=dict)
     # the verifier's per-switch tables and distances, for verify_change to reuse
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
@@ -870,13 +875,12 @@ class _Verifier:
             self.end(p, Outcome(kind="loop", switch=sw, reason="the packet came back"))
             return
         p = p._replace(seen=p.seen | {key})
-        if sw != p.start:
-            self.report.through.setdefault(sw, {}).setdefault(p.start, set()).add((p.cube, p.view))
         t = self.switch(sw)
         # proxy return: a VLAN-tagged packet from a legacy PE
         if p.vlan is not None:
             in_port = p.view[F_IN]
             assert in_port is not None
+            self._looked_up(("proxy", sw, in_port, p.vlan), p)
             e = t.proxy.get((in_port, p.vlan))
             if e is not None:
                 p = p._replace(
@@ -900,7 +904,15 @@ class _Verifier:
         else:
             self.chain(sw, t, p, 0)
 
+    def _looked_up(self, key: tuple[Any, ...], p: _Piece) -> None:
+        self.report.lookups.setdefault(key, {}).setdefault(p.start, set()).add((p.cube, p.view))
+
     def classify(self, sw: str, t: _Switch, p: _Piece) -> None:
+        if sw != p.start:
+            # a followed walk classified here: a change of this switch's classifier entries or
+            # rules can change it (verify_change re-walks it); one passing with NSH cannot —
+            # changed path entries are found through the classifiers whose chains reach them
+            self.report.through.setdefault(sw, {}).setdefault(p.start, set()).add((p.cube, p.view))
         table: list[tuple[Pred, TableEntry | None]] = list(t.classify)
         for c, e in first_match(p.cube, p.view, table, None):
             self.classified(sw, t, p._replace(cube=c), e)
@@ -986,6 +998,7 @@ class _Verifier:
         assert p.spi is not None
         for i in range(idx, len(IN_SWITCH_SERVICES)):
             service = IN_SWITCH_SERVICES[i]
+            self._looked_up(("tbl", sw, p.spi, p.si), p)
             entries = t.services[IN_SWITCH_TABLE[service]].get((p.spi, p.si))
             if not entries:
                 continue
@@ -1098,6 +1111,7 @@ class _Verifier:
 
     def sff(self, sw: str, t: _Switch, p: _Piece, recirc: int) -> None:
         assert p.spi is not None
+        self._looked_up(("tbl", sw, p.spi, p.si), p)
         e = t.sff.get((p.spi, p.si))
         if e is None:
             reason = f"wp_sff miss (spi {p.spi} si {p.si})"
@@ -1309,6 +1323,7 @@ class _Verifier:
 
     def at_waypoint(self, sw: str, port: int, wp: str, p: _Piece) -> None:
         if p.spi is not None:
+            self._looked_up(("ctx", wp, p.spi, p.si), p)
             ctx = self.nsh_ctx.get((wp, p.spi, p.si))
             if ctx is None:
                 reason = f"waypoint {wp} has no context for spi {p.spi} si {p.si}"
@@ -1316,6 +1331,7 @@ class _Verifier:
                 self.end(p, Outcome(kind="drop", switch=sw, reason=reason))
                 return
         elif p.vlan is not None:
+            self._looked_up(("vctx", wp, p.vlan), p)
             ctx = self.vlan_ctx.get((wp, p.vlan))
             if ctx is None:
                 reason = f"legacy waypoint {wp} has no context for vlan {p.vlan}"
@@ -1631,11 +1647,10 @@ def verify_change(
     ``baseline`` is the report of a full :func:`verify` of ``previous_plan`` against
     ``previous_policy`` (with the same failed PEs). What changed is found, not trusted: the
     entries that differ between the plans and the rules that differ between the policies.
-    Their regions are walked again from their switches: a changed classifier entry or rule by
-    its match; a changed path entry (wp_sff, proxy return, in-switch service) through every
-    classifier entry whose chain can reach its SPI; a changed waypoint context likewise by its
-    SPI. Walks of the baseline that passed those switches after leaving their own (followed
-    walks) are walked again by their exact classes. A change of routes, the failed PEs, the
+    A changed classifier entry or rule is walked again by its match from its switch, with the
+    baseline's followed walks that were classified there; a changed path entry (wp_sff, proxy
+    return, in-switch service) or waypoint context by exactly the classes that looked it up in
+    the baseline (recorded per (SPI, SI) or VLAN key). A change of routes, the failed PEs, the
     service settings or chain_end falls back to a full :func:`verify`.
 
     Finding the changed entries compares every switch's entries, which costs time in
@@ -1651,7 +1666,10 @@ def verify_change(
     ):
         return verify(plan, policy, topology, failed_pes=failed)
     regions: dict[str, list[Pred]] = {}
-    spis: set[int] = set()
+    # lookups whose entry changed: every class that made one of them in the baseline is walked
+    # again; a class that reaches one only now got there through a changed entry or rule that
+    # is walked again itself
+    keys: set[tuple[Any, ...]] = set()
     candidates = (
         set(plan.entries) | set(previous_plan.entries)
         if changed_switches is None
@@ -1667,21 +1685,18 @@ def verify_change(
         for e in new ^ old:
             if e.table == "ipv4_lpm" or sw not in topology.switches:
                 return verify(plan, policy, topology, failed_pes=failed)
+            m = e.match_dict()
             if e.table == "wp_classify":
                 regions.setdefault(sw, []).append(entry_pred(e, f"{sw} wp_classify"))
-            elif "spi" in e.match_dict():
-                spis.add(_val(e.match_dict()["spi"]))
+            elif "spi" in m:  # wp_sff and the in-switch tables: looked up by (SPI, SI)
+                keys.add(("tbl", sw, _val(m["spi"]), _val(m["si"])))
             elif e.table == "wp_proxy_return":
-                spis.add(e.action.param("spi"))
-    if plan.contexts != previous_plan.contexts:  # dispatch rows are keyed by SPI too
-        spis.update(c.spi for c in set(plan.contexts) ^ set(previous_plan.contexts))
-    if spis:
-        for sw in topology.switches:
-            for e in plan.entries_for(sw):
-                if e.table == "wp_classify" and e.action.name == "start_chain":
-                    base, n = e.action.param("spi"), max(1, e.action.param("paths"))
-                    if any(base <= x < base + n for x in spis):
-                        regions.setdefault(sw, []).append(entry_pred(e, f"{sw} wp_classify"))
+                keys.add(("proxy", sw, _val(m["ingress_port"]), _val(m["vlan_id"])))
+    if plan.contexts != previous_plan.contexts:  # the waypoints' dispatch rows
+        for c in set(plan.contexts) ^ set(previous_plan.contexts):
+            keys.add(
+                ("ctx", c.waypoint, c.spi, c.si) if c.vlan is None else ("vctx", c.waypoint, c.vlan)
+            )
     if changed_rules is None:
         old_rules = {(r.name, r): r for r in previous_policy.rules}
         new_rules = {(r.name, r): r for r in policy.rules}
@@ -1704,6 +1719,9 @@ def verify_change(
             v._switches = {sw: t for sw, t in cache["switches"].items() if sw not in differ}
             v.dist_cache = cache["dist"]
         again: dict[str, set[Cube]] = {}
+        for key in keys:
+            for start, made in baseline.lookups.get(key, {}).items():
+                again.setdefault(start, set()).update(cube for cube, _ in made)
         for sw, preds in regions.items():
             for start, passed in baseline.through.get(sw, {}).items():
                 for cube, view in passed:
@@ -1725,12 +1743,16 @@ def verify_change(
                 by_sub.setdefault(rule.subscriber, []).append(rule)
         v.check_rules_seen(by_sub)
         # so the next change can build on this: the baseline's record, extended (shared)
-        merged = baseline.through
-        for sw, by_start in v.report.through.items():
-            mine = merged.setdefault(sw, {})
-            for start, passed in by_start.items():
-                mine.setdefault(start, set()).update(passed)
-        v.report.through = merged
+        for where, by_start in v.report.through.items():
+            into = baseline.through.setdefault(where, {})
+            for start, made in by_start.items():
+                into.setdefault(start, set()).update(made)
+        for key, by_start in v.report.lookups.items():
+            into = baseline.lookups.setdefault(key, {})
+            for start, made in by_start.items():
+                into.setdefault(start, set()).update(made)
+        v.report.through = baseline.through
+        v.report.lookups = baseline.lookups
         v.report._cache.update(
             topology=topology, switches=v._switches, dist=v.dist_cache, hosts=v.hosts_by_ip
         )
