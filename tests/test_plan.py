@@ -403,3 +403,29 @@ def test_keys_are_not_written_in_clear() -> None:
     with pytest.raises(PlanError, match="holds no keys"):
         writes_from_plan(text, waypoint)
     assert writes_from_plan(plan.to_json(secrets=True), waypoint)
+
+
+def test_last_pe_paths_keep_their_spis_across_an_update() -> None:
+    """Shared last-pe paths were looked up by their first subscriber while their groups are
+    keyed "*": every update gave every shared path a new SPI (421 switches changed for one
+    added rule on the 980-switch fat tree). Now one added rule changes one switch."""
+    from wphw.generate import fat_tree, random_policy
+
+    raw = fat_tree(4, waypoint_pods=2)
+    topo = topology_from_dict(raw)
+    rp = random_policy(raw, 60, instances=1, chain_end="last-pe")
+    plan = wphw.compile(policy_from_dict(rp), topo)
+    assert any(p.shared_by for p in plan.paths)  # there are shared last-pe paths
+    first = sorted(rp["subscribers"])[0]
+    extra = {
+        "name": "new",
+        "match": {"dst": "10.1.0.2/32", "proto": "udp", "dst_port": 4242},
+        "actions": ["ids", "route"],
+    }
+    rp2 = {**rp, "subscribers": {**rp["subscribers"], first: [extra, *rp["subscribers"][first]]}}
+    policy2 = policy_from_dict(rp2)
+    plan2 = wphw.compile(policy2, topo, previous=plan)
+    assert plan.spis() <= plan2.spis()
+    changed = [sw for sw in plan2.entries if plan2.entries_for(sw) != plan.entries_for(sw)]
+    assert changed == [first], changed
+    assert wphw.verify(plan2, policy2, topo).ok

@@ -673,7 +673,12 @@ def _allocate_spis(keys: list[_GroupKey], previous: Plan | None) -> dict[_GroupK
                 alts.append(tuple((h.service, h.pe) for h in p.hops))
             else:
                 first = by_spi[bnd.spi]
-                prev_groups[(first.subscriber, tuple(alts), first.final)] = bnd.spi
+                # a chain that ended at its last PE (chain_end last-pe) was a group shared by
+                # every subscriber, keyed "*" like _GroupKey (keyed by its first subscriber, no
+                # update ever found it again and every update renumbered every shared path)
+                ends_away = first.switches[-1] != first.subscriber
+                sub = "*" if first.shared_by or ends_away else first.subscriber
+                prev_groups[(sub, tuple(alts), first.final)] = bnd.spi
     out: dict[_GroupKey, int] = {}
     taken: set[int] = set()
     fresh: list[_GroupKey] = []
