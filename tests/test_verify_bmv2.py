@@ -23,6 +23,7 @@ from __future__ import annotations
 import ipaddress
 import random
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -141,31 +142,11 @@ def packets(
         base = rng.choice(out)
         for ttl in (63, 1) if rng.random() < 0.2 else (63,):
             out.append(
-                ModelPacket(
-                    in_port=rng.choice(ports),
-                    src=base.src,
-                    dst=base.dst,
-                    proto=base.proto,
-                    sport=base.sport,
-                    dport=base.dport,
-                    spi=spi,
-                    si=si,
-                    nsh_ttl=ttl,
-                )
+                replace(base, in_port=rng.choice(ports), spi=spi, si=si, nsh_ttl=ttl, vlan=None)
             )
     for port, vlan in sorted(proxies | {(ports[0], 4000)}):
         base = rng.choice(out)
-        out.append(
-            ModelPacket(
-                in_port=port,
-                src=base.src,
-                dst=base.dst,
-                proto=base.proto,
-                sport=base.sport,
-                dport=base.dport,
-                vlan=vlan,
-            )
-        )
+        out.append(replace(base, in_port=port, vlan=vlan, spi=None, si=0))
     return out
 
 

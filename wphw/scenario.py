@@ -41,8 +41,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from wphw.errors import LabError
 from wphw.policy import PROTOCOLS, load_policy
 from wphw.resources import topology_file
@@ -98,10 +96,9 @@ class Evidence:
 
 
 def load_flows(path: Path) -> list[Flow]:
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as exc:
-        raise LabError(f"{path}: cannot read scenario: {exc}") from exc
+    from wphw._load import load
+
+    raw = load(path, LabError) or {}
     flows = []
     for i, f in enumerate(raw.get("flows") or []):
         where = f"{path}: flows[{i}]"

@@ -471,7 +471,6 @@ class _LpmSeg:
     mac: int | None
     hop_ok: bool  # the port is on a shortest path to the host (or is the host's port)
     mac_ok: bool
-    peer: Any
 
 
 class _Switch:
@@ -1159,19 +1158,18 @@ class _Verifier:
         host = self.hosts_by_ip.get(a) if a == b else None
         port = mac = None
         hop_ok = mac_ok = False
-        peer = None
         if e is not None and e.action.name == "ipv4_forward":
             port = e.action.param("port")
             mac = e.action.param("dst_mac")
-            peer = self.topo.peer(sw, port)
             if host is not None:
                 if host.switch == sw:
                     hop_ok = port == host.port
                 else:
+                    peer = self.topo.peer(sw, port)
                     d = self.dist(host.switch)
                     hop_ok = peer is not None and d.get(peer.switch, -9) == d.get(sw, 0) - 1
                 mac_ok = mac == int(host.mac.replace(":", ""), 16)
-        got = _LpmSeg(a, b, e, host, port, mac, hop_ok, mac_ok, peer)
+        got = _LpmSeg(a, b, e, host, port, mac, hop_ok, mac_ok)
         t.lpm_info[i] = got
         return got
 
