@@ -14,7 +14,6 @@ Used by every ``sim/test_wp_*.py`` (part A: waypoint, fw, nat; part B: chacha20,
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import random
 import shutil
@@ -23,6 +22,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from wphw.services import FwRule, NatMapping, fw_decide, nat_translate
 
 REPO = Path(__file__).resolve().parents[1]
 HDL = REPO / "hdl"
@@ -363,91 +364,26 @@ class FwDecision:
     nonip: bool
 
 
-def _prefix_match(addr: int, net: ipaddress.IPv4Network) -> bool:
-    return (addr & int(net.netmask)) == int(net.network_address)
-
-
 def fw_model(
-    rules: Sequence[Any], default_permit: bool, nonip_permit: bool, d: bytes
+    rules: Sequence[FwRule], default_permit: bool, nonip_permit: bool, d: bytes
 ) -> FwDecision:
-    """Firewall decision for frame ``d`` (``rules``: wphw.netfpga.drivers.FwRule)."""
+    """Firewall decision for frame ``d``: wphw's reference (wphw.services.reference.fw_decide)
+    on the flow key the RTL parser extracts."""
     p = parse(d)
     if not p.ipv4:
         return FwDecision(permit=nonip_permit, rule=None, nonip=True)
-    for i, r in enumerate(rules):
-        if (
-            _prefix_match(p.src, r.src)
-            and _prefix_match(p.dst, r.dst)
-            and (r.proto is None or r.proto == p.proto)
-            and r.sport[0] <= p.sport <= r.sport[1]
-            and r.dport[0] <= p.dport <= r.dport[1]
-        ):
-            return FwDecision(permit=r.permit, rule=i, nonip=False)
-    return FwDecision(permit=default_permit, rule=None, nonip=False)
+    permit, rule = fw_decide(rules, default_permit, (p.src, p.dst, p.proto, p.sport, p.dport))
+    return FwDecision(permit=permit, rule=rule, nonip=False)
 
 
-def _csum_add(*words: int) -> int:
-    s = 0
-    for w in words:
-        s += w
-        s = (s & 0xFFFF) + (s >> 16)
-    return s
-
-
-def _csum_update(hc: int, old: Sequence[int], new: Sequence[int]) -> int:
-    """RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m') over 16-bit words."""
-    return (~_csum_add(~hc & 0xFFFF, *[~m & 0xFFFF for m in old], *new)) & 0xFFFF
-
-
-def _words(v: int) -> list[int]:
-    return [(v >> 16) & 0xFFFF, v & 0xFFFF]
-
-
-def _nat_match(m: Any, p: Parsed) -> bool:
-    addr = p.dst if m.dnat else p.src
-    port = p.dport if m.dnat else p.sport
-    if addr != int(m.match_addr):
-        return False
-    return m.match_port is None or (p.ports and port == m.match_port)
-
-
-def nat_model(mappings: Sequence[Any], d: bytes) -> tuple[bytes, int | None]:
-    """(output frame before the SI rule, index of the applied mapping or None)."""
+def nat_model(mappings: Sequence[NatMapping], d: bytes) -> tuple[bytes, int | None]:
+    """(output frame before the SI rule, index of the applied mapping or None): wphw's reference
+    (wphw.services.reference.nat_translate) on the IPv4 datagram the RTL parser finds."""
     p = parse(d)
     if not p.ipv4:
         return d, None
-    hit = next((i for i, m in enumerate(mappings) if _nat_match(m, p)), None)
-    if hit is None:
-        return d, None
-    m = mappings[hit]
-    addr = p.dst if m.dnat else p.src
-    port = p.dport if m.dnat else p.sport
-    out = bytearray(d)
-    new_addr = int(m.new_addr)
-    a_off = p.l3 + (16 if m.dnat else 12)
-    out[a_off : a_off + 4] = new_addr.to_bytes(4, "big")
-    hc = int.from_bytes(d[p.l3 + 10 : p.l3 + 12], "big")
-    out[p.l3 + 10 : p.l3 + 12] = _csum_update(hc, _words(addr), _words(new_addr)).to_bytes(2, "big")
-    old_w, new_w = _words(addr), _words(new_addr)
-    if m.match_port is not None:
-        new_port = m.match_port if m.new_port is None else m.new_port
-        p_off = p.l4 + (2 if m.dnat else 0)
-        out[p_off : p_off + 2] = new_port.to_bytes(2, "big")
-        old_w.append(port)
-        new_w.append(new_port)
-    c_off = None
-    if p.first_frag and p.proto == 6 and p.length >= p.l4 + 18:
-        c_off = p.l4 + 16
-    elif p.first_frag and p.proto == 17 and p.length >= p.l4 + 8:
-        c_off = p.l4 + 6
-    if c_off is not None:
-        lc = int.from_bytes(d[c_off : c_off + 2], "big")
-        if not (p.proto == 17 and lc == 0):
-            nc = _csum_update(lc, old_w, new_w)
-            if p.proto == 17 and nc == 0:
-                nc = 0xFFFF
-            out[c_off : c_off + 2] = nc.to_bytes(2, "big")
-    return bytes(out), hit
+    out, hit = nat_translate(mappings, d[p.l3 :])
+    return d[: p.l3] + out, hit
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -9,13 +9,13 @@ switch's "next hop is this waypoint again" and goes back into ``s_axis`` (NSH SI
 decremented by the PE, so it hits the next row), which makes chains through several PEs:
 
 * SPI 20: encrypt → decrypt → fw → nat → ids (decrypt(encrypt(x)) must be x, checked per frame)
-* SPI 21: ids → nat → encrypt (leaves encrypted, exactly as :mod:`wphw.pe.esp` encrypts it)
+* SPI 21: ids → nat → encrypt (leaves encrypted, exactly as :mod:`wphw.services.esp` encrypts it)
 * SPI 22: decrypt (frames the model encrypted, some with a foreign key id or cut short) → fw
 * single hops (SPI 23, 24, 0xABCDEF/SI 0), rows that miss, plain frames (default port)
 
 Every frame is checked byte for byte, with its tuser, against the reference models at every
 hop: :func:`~sim.common.waypoint_model`, :func:`~sim.common.fw_model`,
-:func:`~sim.common.nat_model`, the ChaCha20 model of ``sim/test_wp_chacha20.py`` (``wphw.pe.esp``
+:func:`~sim.common.nat_model`, the ChaCha20 model of ``sim/test_wp_chacha20.py`` (``wphw.services.esp``
 + ``cryptography``) and the IDS model of ``sim/test_wp_ids.py``. The model of a hop is applied
 when the frame enters ``s_axis``; each PE keeps the order of its frames, so outputs are matched
 against the head of each PE's queue (paths interleave freely). No output for
@@ -64,7 +64,7 @@ from sim.test_wp_chacha20 import PeModel
 from sim.test_wp_ids import MARK_DSCP, SIGS, IdsModel
 from wphw.netfpga import regmap
 from wphw.netfpga.drivers import FwRule, NatMapping, WaypointEntry
-from wphw.pe import esp
+from wphw.services import esp
 
 REPO = Path(__file__).resolve().parents[1]
 TOP = REPO / "sim" / "wp_cosim_top.v"

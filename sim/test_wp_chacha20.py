@@ -1,6 +1,6 @@
-"""cocotb tests of hdl/wp_chacha20.v (encrypt/decrypt PE) against wphw.pe.esp.
+"""cocotb tests of hdl/wp_chacha20.v (encrypt/decrypt PE) against wphw.services.esp.
 
-Expected frames come from the reference model :mod:`wphw.pe.esp` (the ``cryptography``
+Expected frames come from the reference model :mod:`wphw.services.esp` (the ``cryptography``
 package's ChaCha20) plus the shared SI rule (:func:`common.dec_si`); never from the RTL.
 Registers are set through :class:`wphw.netfpga.chacha20.ChaCha20Driver`.
 
@@ -19,7 +19,7 @@ from typing import Any
 import cocotb
 import pytest
 
-from wphw.pe import esp
+from wphw.services import esp
 
 try:  # the cocotb side imports common as a top-level module (PYTHONPATH = repo, sim)
     import common

@@ -17,7 +17,7 @@ import cocotb
 import pytest
 
 from wphw.netfpga.ids import IdsAction, Signature
-from wphw.pe.esp import checksum_update
+from wphw.services.ipv4 import checksum_update
 
 try:  # cocotb side: PYTHONPATH holds the repo, test module imported as sim.test_wp_ids
     from sim import common

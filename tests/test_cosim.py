@@ -4,7 +4,7 @@
 from the register writes of the compiled ``examples/figure3`` plan (waypoint ``wp_branch``),
 bridged to one end of a veth pair; scapy-built NSH frames go in from the other end (a raw
 socket playing the switch) and must come back processed by the RTL: SI − 1, encrypted exactly
-as :mod:`wphw.pe.esp` encrypts (and decrypted back on the return path). The frame rate through
+as :mod:`wphw.services.esp` encrypts (and decrypted back on the return path). The frame rate through
 the co-simulation is measured and printed (it is slow: Icarus runs the design at a few hundred
 clock cycles per second).
 """
@@ -34,8 +34,8 @@ import wphw
 from wphw.entries import RegisterWrite
 from wphw.errors import PEError, RegisterError
 from wphw.netfpga import cosim as cosim_mod
-from wphw.pe import esp
 from wphw.pe.runtime import query
+from wphw.services import esp
 
 REPO = Path(__file__).resolve().parent.parent
 KEY = bytes(range(32))
@@ -272,7 +272,7 @@ def test_cosim_encrypts_decrypts_and_stops_cleanly(cosim: Cosim) -> None:
     enc_spi, enc_si = cosim.contexts["encrypt"]
     dec_spi, dec_si = cosim.contexts["decrypt"]
 
-    # encrypt path: every frame back, SI - 1, byte for byte what wphw.pe.esp makes
+    # encrypt path: every frame back, SI - 1, byte for byte what wphw.services.esp makes
     frames = [nsh_frame(i, enc_spi, enc_si) for i in range(8)]
     cosim.send(*frames)
     got = cosim.recv(len(frames), timeout=120)

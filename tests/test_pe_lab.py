@@ -25,7 +25,7 @@ from scapy.layers.inet import IP, TCP, UDP
 from scapy.layers.l2 import Dot1Q, Ether
 
 from wphw.errors import PEError
-from wphw.pe import esp, legacy_nft
+from wphw.pe import legacy_nft
 from wphw.pe.runtime import (
     ETH_P_ALL,
     PACKET_AUXDATA,
@@ -36,6 +36,7 @@ from wphw.pe.runtime import (
     reinsert_vlan,
     spawn_pe,
 )
+from wphw.services import esp
 
 KEY_HEX = bytes(range(32)).hex()
 

@@ -10,14 +10,10 @@ from scapy.layers.inet import ICMP, IP, TCP, UDP
 from scapy.layers.l2 import Dot1Q, Ether
 
 from wphw.errors import PEError
-from wphw.pe import esp
 from wphw.pe.runtime import FrameProcessor
-from wphw.pe.services import (
-    Drop,
-    inet_checksum,
-    l4_checksum,
-    make_service,
-)
+from wphw.pe.services import Drop, make_service
+from wphw.services import esp
+from wphw.services.ipv4 import inet_checksum, l4_checksum
 
 KEY = bytes(range(32))
 KEY_HEX = KEY.hex()
@@ -368,7 +364,7 @@ def test_encrypt_on_frames_matches_esp_with_nsh() -> None:
 def test_fast_path_is_the_reference_model(
     payload: bytes, proto: int, seq: int, key_id: int, key: bytes
 ) -> None:
-    """The services' C-speed XOR gives exactly the bytes of wphw.pe.esp (the hardware model)."""
+    """The services' C-speed XOR gives exactly the bytes of wphw.services.esp (the hardware model)."""
     ip = bytes(IP(src="10.1.2.3", dst="10.4.5.6", proto=proto, id=seq & 0xFFFF) / payload)
     enc = make_service(
         "encrypt", {"key": key.hex(), "key_id": key_id, "seq_start": seq}, pe="e"

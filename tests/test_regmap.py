@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from wphw.errors import RegisterError
+from wphw.errors import RegisterError, ServiceParamError
 from wphw.netfpga import regmap
 from wphw.netfpga.bus import MemoryBus, PcieBarBus
 from wphw.netfpga.drivers import FirewallDriver, FwRule, NatMapping, WaypointEntry
@@ -44,11 +44,11 @@ def test_value_validation_names_field_and_range() -> None:
         WaypointEntry(spi=1, si=256, pe=0, port=1)
     with pytest.raises(RegisterError, match=r"WaypointEntry.spi"):
         WaypointEntry(spi=1 << 24, si=1, pe=0, port=1)
-    with pytest.raises(RegisterError, match=r"FwRule.dport high: 10 not in 20..65535"):
+    with pytest.raises(ServiceParamError, match=r"FwRule.dport high: 10 not in 20..65535"):
         FwRule(permit=True, dport=(20, 10))
-    with pytest.raises(RegisterError, match=r"FwRule.proto"):
+    with pytest.raises(ServiceParamError, match=r"FwRule.proto"):
         FwRule(permit=True, proto=300)
-    with pytest.raises(RegisterError, match=r"NatMapping.new_port: needs match_port"):
+    with pytest.raises(ServiceParamError, match=r"NatMapping.new_port: needs match_port"):
         NatMapping(
             dnat=False,
             match_addr=ipaddress.IPv4Address("1.2.3.4"),

@@ -205,7 +205,7 @@ def _demo_rtl(args: argparse.Namespace) -> int:
     state = "OK" if proc.returncode == 0 else "FAILED"
     print(
         f"rtl      {state}: the plan's register writes programmed the RTL waypoint; an NSH frame of "
-        f"branch-http-to-hq came out encrypted exactly as wphw.pe.esp does it, the return path "
+        f"branch-http-to-hq came out encrypted exactly as wphw.services.esp does it, the return path "
         f"decrypted ({last}, {time.perf_counter() - t0:.0f} s)"
         if proc.returncode == 0
         else f"rtl      {state}: {last}\n{proc.stdout[-3000:]}"

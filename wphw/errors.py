@@ -19,6 +19,15 @@ class PolicyError(WphwError):
     """A policy is malformed or cannot be realised on the topology (unknown service, overlap...)."""
 
 
+class PEError(WphwError):
+    """A software PE cannot start, its parameters are invalid, or its control interface fails."""
+
+
+class ServiceParamError(PolicyError, PEError):
+    """A service's parameters are malformed (wphw.services.parse). Both a PolicyError (compile
+    meets it) and a PEError (a software PE meets it): one error for one bad value, wherever."""
+
+
 class PlanError(WphwError):
     """A plan cannot be built, loaded or exported."""
 
@@ -45,10 +54,6 @@ class SwitchConnectionError(WphwError):
 
 class RegisterError(WphwError):
     """A PE register value is out of range, or a block's ID/VERSION does not match."""
-
-
-class PEError(WphwError):
-    """A software PE cannot start, its parameters are invalid, or its control interface fails."""
 
 
 class LabError(WphwError):

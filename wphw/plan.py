@@ -24,11 +24,10 @@ flip classifiers, then remove old paths (make-before-break).
 from __future__ import annotations
 
 import bisect
-import ipaddress
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypeVar
 
 from wphw._gc import gc_paused
 from wphw.entries import (
@@ -45,6 +44,7 @@ from wphw.entries import (
 )
 from wphw.errors import PlanError, PolicyError, TopologyError
 from wphw.policy import ChainEnd, Final, FinalKind, Match, Policy, Rule
+from wphw.services import params as services_params
 from wphw.topology import Metric, PEKind, Topology
 
 SI_INIT = 255
@@ -568,35 +568,27 @@ def _check_policy_against_topology(policy: Policy, topology: Topology) -> None:
             raise PolicyError(
                 f"{policy.source}: service {name!r} is configured but no PE offers it"
             )
-    _check_software_pe_params(policy, topology)
+    _check_service_params(policy, topology)
 
 
-def _check_software_pe_params(policy: Policy, topology: Topology) -> None:
-    """Software PEs get their parameters when a lab starts them; check them now, with the same
-    reference models they run (wphw/pe/services.py), so a bad value fails here, naming the PE,
-    and not later inside a running lab. Services outside wphw's software PEs (a user's own
-    process) and key files (reading them is I/O; the PE reads them) are left to the PE."""
-    from wphw.errors import PEError
-    from wphw.pe.services import SERVICES, make_service
-
+def _check_service_params(policy: Policy, topology: Topology) -> None:
+    """Parse the parameters of every (PE, service) the policy uses, with the one parser every
+    consumer uses (wphw.services.parse): a bad value fails here, naming the PE and the element,
+    not later in a running lab or on an FPGA. FPGA PEs without any parameters are left alone
+    (the plan writes no registers for them: wphw.netfpga.plan). Key files are not read."""
     used = {s for r in policy.rules for s in r.services}
     for pe in topology.pes.values():
-        if pe.kind is not PEKind.SOFTWARE:
+        services = [s for s in pe.services if s in used]
+        params = {s: services_params.merged(pe.params, policy.spec(s).params) for s in services}
+        if pe.kind is PEKind.FPGA and not any(params.values()):
             continue
-        for service in pe.services:
-            if service not in used or service not in SERVICES:
-                continue
-            params = dict(pe.params) | dict(policy.spec(service).params)
-            if "key_file" in params:
-                continue
+        for service in services:
             try:
-                make_service(service, params, pe=pe.name)
-            except PEError as exc:
-                raise PolicyError(f"{topology.source}: {exc}") from None
-            except (TypeError, ValueError, KeyError, AttributeError) as exc:
-                raise PolicyError(
-                    f"{topology.source}: PE {pe.name} service {service}: bad parameters ({exc})"
-                ) from None
+                services_params.parse(
+                    service, params[service], services_params.where(pe.name, service)
+                )
+            except PolicyError as exc:
+                raise type(exc)(f"{topology.source}: {exc}") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -917,12 +909,12 @@ def _spi_si(spi: int, si: int) -> dict[str, MatchValue]:
     return {"spi": Exact(value=spi), "si": Exact(value=si)}
 
 
-def _param_list(b: _Builder, service: str, pe: str, key: str) -> list[Any]:
-    params = dict(b.topology.pes[pe].params) | dict(b.policy.spec(service).params)
-    value = params.get(key, [])
-    if not isinstance(value, list):
-        raise PolicyError(f"service {service} (PE {pe}): parameter {key!r} must be a list")
-    return value
+_P = TypeVar("_P")
+
+
+def _params(b: _Builder, service: str, pe: str, kind: type[_P]) -> _P:
+    params = services_params.merged(b.topology.pes[pe].params, b.policy.spec(service).params)
+    return services_params.parse_as(kind, service, params, services_params.where(pe, service))
 
 
 def _emit_in_switch(
@@ -937,47 +929,33 @@ def _emit_in_switch(
     key = _spi_si(spi, si)
     why = f"spi {spi} {service} on {switch}"
     if service == "fw":
-        from wphw.policy import parse_match
-
-        params = dict(b.topology.pes[pe].params) | dict(b.policy.spec(service).params)
-        acl = _param_list(b, service, pe, "rules")
-        n = len(acl)
-        for i, item in enumerate(acl):
-            where = f"service fw (PE {pe}) rules[{i}]"
-            if not isinstance(item, Mapping) or item.get("action") not in ("permit", "deny"):
-                raise PolicyError(f"{where}: want a match plus 'action: permit|deny'")
-            m = parse_match({k: v for k, v in item.items() if k != "action"}, where)
+        fw = _params(b, service, pe, services_params.FwParams)
+        n = len(fw.rules)
+        for i, (fw_rule, m) in enumerate(zip(fw.rules, fw.matches, strict=True)):
             b.add(
                 switch,
                 TableEntry.of(
                     table,
                     key | classify_match(m),
-                    Action.of(f"fw_{item['action']}"),
+                    Action.of("fw_permit" if fw_rule.permit else "fw_deny"),
                     priority=n - i + 1,
                 ),
                 why,
             )
-        default = params.get("default", "permit")
-        if default not in ("permit", "deny"):
-            raise PolicyError(f"service fw (PE {pe}): default must be permit or deny")
-        b.add(switch, TableEntry.of(table, key, Action.of(f"fw_{default}"), priority=1), why)
+        default = "fw_permit" if fw.default_permit else "fw_deny"
+        b.add(switch, TableEntry.of(table, key, Action.of(default), priority=1), why)
     elif service == "nat":
-        maps = _param_list(b, service, pe, "mappings")
-        n = 2 * len(maps)
-        for i, item in enumerate(maps):
-            where = f"service nat (PE {pe}) mappings[{i}]"
-            try:
-                inside = ipaddress.IPv4Address(str(item["inside"]))
-                outside = ipaddress.IPv4Address(str(item["outside"]))
-            except (KeyError, TypeError, ValueError) as exc:
-                raise PolicyError(f"{where}: want {{inside: A.B.C.D, outside: A.B.C.D}}") from exc
-            full = 0xFFFFFFFF
+        pairs = _params(b, service, pe, services_params.NatParams).mappings
+        n = 2 * len(pairs)
+        full = 0xFFFFFFFF
+        for i, pair in enumerate(pairs):
+            inside, outside = int(pair.inside), int(pair.outside)
             b.add(
                 switch,
                 TableEntry.of(
                     table,
-                    key | {"ipv4_src": Ternary(value=int(inside), mask=full)},
-                    Action.of("nat_snat", addr=int(outside)),
+                    key | {"ipv4_src": Ternary(value=inside, mask=full)},
+                    Action.of("nat_snat", addr=outside),
                     priority=n - 2 * i + 1,
                 ),
                 why,
@@ -986,8 +964,8 @@ def _emit_in_switch(
                 switch,
                 TableEntry.of(
                     table,
-                    key | {"ipv4_dst": Ternary(value=int(outside), mask=full)},
-                    Action.of("nat_dnat", addr=int(inside)),
+                    key | {"ipv4_dst": Ternary(value=outside, mask=full)},
+                    Action.of("nat_dnat", addr=inside),
                     priority=n - 2 * i,
                 ),
                 why,
@@ -996,13 +974,8 @@ def _emit_in_switch(
     elif service == "count":
         b.add(switch, TableEntry.of(table, key, Action.of("count_hit")), why)
     else:
-        params = dict(b.topology.pes[pe].params) | dict(b.policy.spec(service).params)
-        rate = params.get("rate_bytes_per_s", 125_000_000)
-        burst = params.get("burst_bytes", 15_000)
-        if not all(isinstance(v, int) and v > 0 for v in (rate, burst)):
-            raise PolicyError(
-                f"service ratelimit (PE {pe}): rate_bytes_per_s and burst_bytes must be positive integers"
-            )
+        rl = _params(b, service, pe, services_params.RateLimitParams)
+        rate, burst = rl.rate_bytes_per_s, rl.burst_bytes
         b.add(
             switch,
             TableEntry.of(

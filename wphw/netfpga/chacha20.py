@@ -1,6 +1,6 @@
 """Driver of the ``wp_chacha20`` encrypt/decrypt PE (register block ``wp_chacha20``).
 
-Frame format: ``docs/encrypt_format.md``; reference model: :mod:`wphw.pe.esp`. The key is
+Frame format: ``docs/encrypt_format.md``; reference model: :mod:`wphw.services.esp`. The key is
 write-only; the nonce of an encrypted frame is ``KEY_ID || SEQ`` and the PE increments SEQ per
 encrypted frame, so a (key, key id, sequence) triple must never be loaded twice — give every new
 key a fresh key id or continue the sequence from :meth:`ChaCha20Driver.seq`.

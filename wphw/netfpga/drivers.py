@@ -9,7 +9,6 @@ its allowed range. The same classes run in cocotb (``CocotbAxiLiteBus``) and on 
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from wphw.errors import RegisterError
 from wphw.netfpga import regmap
 from wphw.netfpga.bus import RegisterBus
 from wphw.netfpga.regmap import Access, Block
+from wphw.services import FwRule, NatMapping
 
 log = logging.getLogger(__name__)
 
@@ -196,32 +196,6 @@ class WaypointDriver(BlockDriver):
 
 # --- Firewall -------------------------------------------------------------------------------------
 
-PortRange = tuple[int, int]
-ANY_NET = ipaddress.IPv4Network("0.0.0.0/0")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class FwRule:
-    """5-tuple rule; ``proto=None`` is any protocol; port ranges are inclusive."""
-
-    permit: bool
-    src: ipaddress.IPv4Network = ANY_NET
-    dst: ipaddress.IPv4Network = ANY_NET
-    proto: int | None = None
-    sport: PortRange = (0, 0xFFFF)
-    dport: PortRange = (0, 0xFFFF)
-
-    def __post_init__(self) -> None:
-        for name in ("src", "dst"):
-            if not isinstance(getattr(self, name), ipaddress.IPv4Network):
-                raise RegisterError(f"FwRule.{name}: {getattr(self, name)!r} is not an IPv4Network")
-        if self.proto is not None:
-            _check_range("FwRule.proto", self.proto, 0, 255)
-        for name in ("sport", "dport"):
-            lo, hi = getattr(self, name)
-            _check_range(f"FwRule.{name} low", lo, 0, 0xFFFF)
-            _check_range(f"FwRule.{name} high", hi, lo, 0xFFFF)
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FwCounters:
@@ -277,34 +251,6 @@ class FirewallDriver(BlockDriver):
 
 
 # --- NAT ------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class NatMapping:
-    """Static mapping. SNAT matches/rewrites the source, DNAT the destination.
-
-    With ``match_port`` set, only TCP/UDP frames whose (source/destination) port equals it
-    match, and the port becomes ``new_port`` (default: unchanged).
-    """
-
-    dnat: bool
-    match_addr: ipaddress.IPv4Address
-    new_addr: ipaddress.IPv4Address
-    match_port: int | None = None
-    new_port: int | None = None
-
-    def __post_init__(self) -> None:
-        for name in ("match_addr", "new_addr"):
-            if not isinstance(getattr(self, name), ipaddress.IPv4Address):
-                raise RegisterError(
-                    f"NatMapping.{name}: {getattr(self, name)!r} not an IPv4Address"
-                )
-        if self.match_port is not None:
-            _check_range("NatMapping.match_port", self.match_port, 0, 0xFFFF)
-        if self.new_port is not None:
-            if self.match_port is None:
-                raise RegisterError("NatMapping.new_port: needs match_port (port mapping)")
-            _check_range("NatMapping.new_port", self.new_port, 0, 0xFFFF)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

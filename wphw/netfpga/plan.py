@@ -35,7 +35,6 @@ Encoding of a :class:`~wphw.entries.RegisterWrite` (the entity has no waypoint o
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import time
 from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
@@ -48,16 +47,24 @@ from wphw.netfpga import regmap
 from wphw.netfpga.bus import RegisterBus, _check_word
 from wphw.netfpga.chacha20 import ChaCha20Driver
 from wphw.netfpga.drivers import (
-    ANY_NET,
     BlockDriver,
     FirewallDriver,
-    FwRule,
     NatDriver,
-    NatMapping,
     WaypointDriver,
     WaypointEntry,
 )
 from wphw.netfpga.ids import IdsAction, IdsDriver, Signature
+from wphw.services import (
+    DecryptParams,
+    EncryptParams,
+    FwParams,
+    IdsParams,
+    NatMapping,
+    NatParams,
+    nat_table,
+    parse,
+    parse_as,
+)
 
 if TYPE_CHECKING:
     from wphw.plan import Plan, WaypointContext
@@ -305,119 +312,45 @@ def run_sync(coro: Coroutine[Any, Any, _T]) -> _T:
 # --- service parameters → driver values -----------------------------------------------------------
 
 
-def _list(params: Mapping[str, Any], key: str, where: str) -> list[Any]:
-    value = params.get(key, [])
-    if not isinstance(value, list):
-        raise PolicyError(f"{where}: parameter {key!r} must be a list")
-    return value
-
-
-def _int(params: Mapping[str, Any], key: str, default: int, where: str) -> int:
-    value = params.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise PolicyError(f"{where}: parameter {key!r} must be an integer, got {value!r}")
-    return value
-
-
-def fw_rules(params: Mapping[str, Any], where: str) -> tuple[list[FwRule], bool]:
-    """``rules`` / ``default`` (the format of docs/pes.md) as ``FwRule`` s and default permit."""
-    from wphw.policy import parse_match
-
-    rules: list[FwRule] = []
-    for i, item in enumerate(_list(params, "rules", where)):
-        w = f"{where} rules[{i}]"
-        if not isinstance(item, Mapping) or item.get("action") not in ("permit", "deny"):
-            raise PolicyError(f"{w}: want a match plus 'action: permit|deny'")
-        m = parse_match({k: v for k, v in item.items() if k != "action"}, w)
-        if m.in_port is not None:
-            raise PolicyError(f"{w}: in_port cannot be matched by a PE")
-        rules.append(
-            FwRule(
-                permit=item["action"] == "permit",
-                src=m.src or ANY_NET,
-                dst=m.dst or ANY_NET,
-                proto=m.proto,
-                sport=m.src_port or (0, 0xFFFF),
-                dport=m.dst_port or (0, 0xFFFF),
-            )
-        )
-    default = params.get("default", "permit")
-    if default not in ("permit", "deny"):
-        raise PolicyError(f"{where}: default must be permit or deny, got {default!r}")
-    return rules, default == "permit"
-
-
 def nat_mappings(params: Mapping[str, Any], where: str) -> list[NatMapping]:
-    """``mappings: [{inside, outside}]`` → per mapping an SNAT then a DNAT ``NatMapping``.
-
-    The software and in-switch NAT try, per mapping in order, SNAT (source == inside) then DNAT
-    (destination == outside); ``wp_nat`` applies the lowest-index match, so the pair keeps that.
-    """
-    out: list[NatMapping] = []
-    for i, item in enumerate(_list(params, "mappings", where)):
-        try:
-            inside = ipaddress.IPv4Address(str(item["inside"]))
-            outside = ipaddress.IPv4Address(str(item["outside"]))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise PolicyError(
-                f"{where} mappings[{i}]: want {{inside: A.B.C.D, outside: A.B.C.D}}"
-            ) from exc
-        out.append(NatMapping(dnat=False, match_addr=inside, new_addr=outside))
-        out.append(NatMapping(dnat=True, match_addr=outside, new_addr=inside))
-    return out
+    """``mappings`` (wphw.services.parse) as the ordered hardware translations."""
+    return nat_table(parse_as(NatParams, "nat", params, where).mappings)
 
 
 def ids_signatures(params: Mapping[str, Any], where: str) -> tuple[list[Signature], int]:
-    """``signatures: [{pattern|hex, action}]`` and ``mark_dscp``."""
-    sigs: list[Signature] = []
-    for i, item in enumerate(_list(params, "signatures", where)):
-        w = f"{where} signatures[{i}]"
-        if not isinstance(item, Mapping):
-            raise PolicyError(f"{w}: want {{pattern|hex, action}}")
-        if "hex" in item:
-            try:
-                pattern = bytes.fromhex(str(item["hex"]))
-            except ValueError as exc:
-                raise PolicyError(f"{w}: hex is not hex") from exc
-        elif "pattern" in item:
-            pattern = str(item["pattern"]).encode()
-        else:
-            raise PolicyError(f"{w}: give pattern (text) or hex")
-        action = str(item.get("action", "pass"))
-        if action.upper() not in IdsAction.__members__:
-            raise PolicyError(f"{w}: action must be pass, mark or drop, got {action!r}")
+    """``signatures`` and ``mark_dscp`` (wphw.services.parse) as hardware signatures."""
+    ids = parse_as(IdsParams, "ids", params, where)
+    sigs = []
+    for i, sig in enumerate(ids.signatures):
         try:
-            sigs.append(Signature(pattern=pattern, action=IdsAction[action.upper()]))
+            sigs.append(Signature(pattern=sig.pattern, action=IdsAction[sig.action.upper()]))
         except RegisterError as exc:
-            raise RegisterError(f"{w}: {exc}") from exc
-    return sigs, _int(params, "mark_dscp", 0, where)
+            raise RegisterError(f"{where} signatures[{i}]: {exc}") from exc
+    return sigs, ids.mark_dscp
 
 
-def chacha20_key(params: Mapping[str, Any], where: str) -> tuple[bytes, int, int]:
-    """(key, key id, first SEQ) from ``key`` (64 hex digits), ``key_id``, ``seq_start``.
+def chacha20_key(service: str, params: Mapping[str, Any], where: str) -> tuple[bytes, int, int]:
+    """(key, key id, first SEQ) of an ``encrypt``/``decrypt`` PE (wphw.services.parse).
 
-    ``key_file`` is refused: a plan is data and carries the key it loads. Decrypt's ``keys``
-    list may hold one key (the hardware checks one key id).
+    ``key_file`` is refused: a plan is data and carries the key it loads. Decrypt may hold
+    one key (the hardware checks one key id). ``seq_start`` defaults to 0.
     """
-    if "keys" in params:
-        keys = _list(params, "keys", where)
-        if len(keys) != 1 or not isinstance(keys[0], Mapping):
+    parsed = parse(service, params, where)
+    if isinstance(parsed, DecryptParams):
+        if len(parsed.keys) != 1:
             raise PolicyError(
-                f"{where}: the FPGA decrypt PE holds one key; 'keys' has {len(keys)} entries"
+                f"{where}: the FPGA decrypt PE holds one key; 'keys' has {len(parsed.keys)} entries"
             )
-        params = keys[0]
-    if "key_file" in params and "key" not in params:
+        key, seq = parsed.keys[0], 0
+    elif isinstance(parsed, EncryptParams):
+        key, seq = parsed.key, parsed.seq_start or 0
+    else:
+        raise PolicyError(f"{where}: {service} is not a ChaCha20 service")
+    if key.key is None:
         raise PolicyError(
             f"{where}: key_file is not supported for FPGA PEs (a plan is pure data); give key"
         )
-    raw = params.get("key")
-    if not isinstance(raw, str):
-        raise PolicyError(f"{where}: parameter 'key' (64 hex digits) is required")
-    try:
-        key = bytes.fromhex(raw)
-    except ValueError as exc:
-        raise PolicyError(f"{where}: key is not hex") from exc
-    return key, _int(params, "key_id", 0, where), _int(params, "seq_start", 0, where)
+    return key.key, key.key_id, seq
 
 
 # --- generation -----------------------------------------------------------------------------------
@@ -437,9 +370,9 @@ async def _configure(
     base = slot.base
     name = f"{where} {slot.instance}"
     if service == "fw":
-        rules, default_permit = fw_rules(params, where)
+        fw_params = parse_as(FwParams, "fw", params, where)
         fw = await FirewallDriver.attach(bus, base=base, name=name)
-        await fw.set_rules(rules, default_permit=default_permit)
+        await fw.set_rules(fw_params.rules, default_permit=fw_params.default_permit)
     elif service == "nat":
         nat = await NatDriver.attach(bus, base=base, name=name)
         await nat.set_mappings(nat_mappings(params, where))
@@ -450,7 +383,7 @@ async def _configure(
         await ids.set_signatures(sigs)
         await ids.set_mark_dscp(dscp)
     else:
-        key, key_id, seq = chacha20_key(params, where)
+        key, key_id, seq = chacha20_key(service, params, where)
         decrypt = service == "decrypt"
         cc = await ChaCha20Driver.attach(bus, base=base, name=name)
         await cc.configure(enable=False, decrypt=decrypt, dec_si=True)

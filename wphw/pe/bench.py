@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from wphw.pe import esp
 from wphw.pe.runtime import (
     ETH_P_ALL,
     PACKET_AUXDATA,
@@ -30,6 +29,7 @@ from wphw.pe.runtime import (
     query,
     spawn_pe,
 )
+from wphw.services import esp
 
 KEY_HEX = bytes(range(32)).hex()
 
@@ -44,7 +44,7 @@ class Case:
 
 
 def _ipv4(payload: bytes, proto: int = 17, src: str = "10.0.0.1", dst: str = "10.0.1.1") -> bytes:
-    from wphw.pe.services import inet_checksum
+    from wphw.services.ipv4 import inet_checksum
 
     total = 20 + len(payload)
     hdr = bytearray(

@@ -17,6 +17,7 @@ Needs the Debian package ``nftables`` (the ``nft`` command).
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import shutil
 import subprocess
@@ -24,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from wphw.errors import PEError
-from wphw.pe.services import compile_fw_rules
+from wphw.services import FwParams, parse_as
 
 log = logging.getLogger(__name__)
 
@@ -33,10 +34,8 @@ BRIDGE = "br-wphw"
 _L4 = {6: "tcp", 17: "udp", 132: "sctp"}
 
 
-def _prefix(value: int, mask: int) -> str:
-    bits = bin(mask).count("1")
-    addr = ".".join(str((value >> s) & 0xFF) for s in (24, 16, 8, 0))
-    return addr if bits == 32 else f"{addr}/{bits}"
+def _prefix(net: ipaddress.IPv4Network) -> str:
+    return str(net.network_address) if net.prefixlen == 32 else str(net)
 
 
 def _range(r: tuple[int, int]) -> str:
@@ -47,7 +46,7 @@ def fw_ruleset(params: Mapping[str, Any], *, table: str = TABLE, name: str = "nf
     """An ``nft -f`` script: a bridge-family table whose forward chain implements the fw
     ``rules`` (first match wins, each with a counter) and ``default``; ``flush`` first so it can
     be re-applied."""
-    rules, default_permit = compile_fw_rules(params, f"legacy PE {name} (fw)")
+    fw = parse_as(FwParams, "fw", params, f"legacy PE {name} (fw)")
     lines = [
         f"table bridge {table}",
         f"delete table bridge {table}",
@@ -55,15 +54,15 @@ def fw_ruleset(params: Mapping[str, Any], *, table: str = TABLE, name: str = "nf
         "  chain forward {",
         "    type filter hook forward priority 0; policy accept;",
     ]
-    for rule in rules:
+    for rule, match in zip(fw.rules, fw.matches, strict=True):
         parts = ["meta protocol ip"]
-        if rule.src_mask:
-            parts.append(f"ip saddr {_prefix(rule.src, rule.src_mask)}")
-        if rule.dst_mask:
-            parts.append(f"ip daddr {_prefix(rule.dst, rule.dst_mask)}")
-        l4 = _L4.get(rule.proto)
+        if rule.src.prefixlen:
+            parts.append(f"ip saddr {_prefix(rule.src)}")
+        if rule.dst.prefixlen:
+            parts.append(f"ip daddr {_prefix(rule.dst)}")
+        l4 = _L4.get(rule.proto) if rule.proto is not None else None
         ports = rule.sport != (0, 0xFFFF) or rule.dport != (0, 0xFFFF)
-        if rule.proto >= 0 and not (l4 and ports):
+        if rule.proto is not None and not (l4 and ports):
             parts.append(f"ip protocol {rule.proto}")
         if l4 and rule.sport != (0, 0xFFFF):
             parts.append(f"{l4} sport {_range(rule.sport)}")
@@ -71,8 +70,9 @@ def fw_ruleset(params: Mapping[str, Any], *, table: str = TABLE, name: str = "nf
             parts.append(f"{l4} dport {_range(rule.dport)}")
         parts.append("counter")
         parts.append("accept" if rule.permit else "drop")
-        lines.append("    " + " ".join(parts) + f'  comment "{rule.text}"')
-    lines.append(f'    counter {"accept" if default_permit else "drop"}  comment "default"')
+        verdict = "permit" if rule.permit else "deny"
+        lines.append("    " + " ".join(parts) + f'  comment "{match} -> {verdict}"')
+    lines.append(f'    counter {"accept" if fw.default_permit else "drop"}  comment "default"')
     lines += ["  }", "}"]
     return "\n".join(lines) + "\n"
 

@@ -44,7 +44,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from wphw.errors import PEError
-from wphw.pe.services import Count, Drop, Service, flow_key, make_service
+from wphw.pe.services import Count, Drop, Service, make_service
+from wphw.services.ipv4 import switch_flow_key
 
 log = logging.getLogger(__name__)
 
@@ -184,7 +185,7 @@ class FrameProcessor:
         return frame[:hdr] + out + frame[hdr + total :]
 
     def _stamp(self, ip: bytes, spi: int | None, si: int | None, vlan: int | None, v: str) -> None:
-        src, dst, proto, sport, dport = flow_key(ip)
+        src, dst, proto, sport, dport = switch_flow_key(ip)
         self._stamp_n += 1
         self.stamps.append(
             Stamp(

@@ -42,18 +42,33 @@ from abc import ABC, abstractmethod
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, ClassVar
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms
 
-from wphw.errors import PEError, PolicyError
-from wphw.pe import esp
+from wphw.errors import PEError
+from wphw.services import esp, reference
+from wphw.services.ipv4 import (
+    PROTO_TCP,
+    first_fragment,
+    ihl_bytes,
+    l4_checksum,
+    l4_payload_offset,
+    pe_flow_key,
+    switch_flow_key,
+)
+from wphw.services.params import (
+    CountParams,
+    DecryptParams,
+    EncryptParams,
+    FwParams,
+    HttpProxyParams,
+    IdsParams,
+    NatParams,
+    parse_as,
+)
 
 log = logging.getLogger(__name__)
-
-PROTO_TCP = 6
-PROTO_UDP = 17
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,123 +81,6 @@ class Drop:
 Verdict = bytes | Drop
 
 
-# --- checksums and header helpers ---------------------------------------------------------
-
-
-def ones_sum(data: bytes) -> int:
-    """16-bit ones' complement sum of ``data`` (zero-padded to even length)."""
-    if len(data) % 2:
-        data += b"\0"
-    n = int.from_bytes(data, "big")
-    s = n % 0xFFFF  # 2**16 == 1 (mod 0xFFFF): the sum of the 16-bit words, folded
-    return 0xFFFF if s == 0 and n != 0 else s
-
-
-def inet_checksum(data: bytes) -> int:
-    """The Internet checksum (RFC 1071) of ``data``."""
-    return ~ones_sum(data) & 0xFFFF
-
-
-def ihl_bytes(ip: bytes) -> int:
-    return (ip[0] & 0x0F) * 4
-
-
-def first_fragment(ip: bytes) -> bool:
-    return int.from_bytes(ip[6:8], "big") & 0x1FFF == 0
-
-
-def l4_checksum(ip: bytes) -> int:
-    """The TCP/UDP checksum ``ip``'s segment should carry (pseudo-header included)."""
-    hl = ihl_bytes(ip)
-    proto = ip[9]
-    seg = bytearray(ip[hl:])
-    off = 16 if proto == PROTO_TCP else 6
-    seg[off : off + 2] = b"\0\0"
-    pseudo = ip[12:20] + bytes([0, proto]) + len(seg).to_bytes(2, "big")
-    csum = inet_checksum(pseudo + bytes(seg))
-    return 0xFFFF if proto == PROTO_UDP and csum == 0 else csum
-
-
-def flow_key(ip: bytes) -> tuple[int, int, int, int, int]:
-    """(src, dst, proto, src port, dst port) as the switch classifies it: ports are 0 unless
-    TCP/UDP with IHL 5 (like the P4 parser), and 0 for non-first fragments."""
-    proto = ip[9]
-    sport = dport = 0
-    if proto in (PROTO_TCP, PROTO_UDP) and ip[0] == 0x45 and len(ip) >= 24 and first_fragment(ip):
-        sport = int.from_bytes(ip[20:22], "big")
-        dport = int.from_bytes(ip[22:24], "big")
-    return (
-        int.from_bytes(ip[12:16], "big"),
-        int.from_bytes(ip[16:20], "big"),
-        proto,
-        sport,
-        dport,
-    )
-
-
-def l4_payload_offset(ip: bytes) -> int:
-    """Where the hardware IDS starts scanning: after the TCP/UDP header of a first fragment
-    with IHL 5; after the IPv4 header otherwise."""
-    hl = ihl_bytes(ip)
-    if hl != 20 or not first_fragment(ip):
-        return hl
-    if ip[9] == PROTO_TCP and len(ip) >= hl + 20:
-        return min(len(ip), hl + (ip[hl + 12] >> 4) * 4)
-    if ip[9] == PROTO_UDP:
-        return min(len(ip), hl + 8)
-    return hl
-
-
-def _set_u16_fix_csum(buf: bytearray, off: int, new: int, csum_off: int) -> None:
-    """Write the 16-bit word at ``off`` and patch the checksum at ``csum_off`` (RFC 1624)."""
-    old = int.from_bytes(buf[off : off + 2], "big")
-    buf[off : off + 2] = new.to_bytes(2, "big")
-    c = esp.checksum_update(int.from_bytes(buf[csum_off : csum_off + 2], "big"), [old], [new])
-    buf[csum_off : csum_off + 2] = c.to_bytes(2, "big")
-
-
-# --- parameter helpers ---------------------------------------------------------------------
-
-
-def _choice(params: Mapping[str, Any], key: str, choices: tuple[str, ...], where: str) -> str:
-    value = str(params.get(key, choices[0]))
-    if value not in choices:
-        raise PEError(f"{where}: {key} must be one of {', '.join(choices)}, got {value!r}")
-    return value
-
-
-def _int(params: Mapping[str, Any], key: str, default: int, lo: int, hi: int, where: str) -> int:
-    value = params.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-        raise PEError(f"{where}: {key} must be an integer in {lo}..{hi}, got {value!r}")
-    return value
-
-
-def _list(params: Mapping[str, Any], key: str, where: str) -> list[Any]:
-    value = params.get(key, [])
-    if not isinstance(value, list):
-        raise PEError(f"{where}: {key} must be a list, got {type(value).__name__}")
-    return value
-
-
-def _key(raw: Any, key_file: Any, where: str) -> bytes:
-    if key_file is not None:
-        data = Path(str(key_file)).read_bytes()
-        if len(data) != esp.KEY_LEN:
-            raw = data.decode("ascii", errors="replace").strip()
-        else:
-            return data
-    if not isinstance(raw, str):
-        raise PEError(f"{where}: give key (64 hex digits) or key_file")
-    try:
-        key = bytes.fromhex(raw)
-    except ValueError:
-        raise PEError(f"{where}: key is not hex") from None
-    if len(key) != esp.KEY_LEN:
-        raise PEError(f"{where}: key must be {esp.KEY_LEN} bytes (64 hex digits), got {len(key)}")
-    return key
-
-
 _FAKE_ETH = bytes(12) + esp.ETHERTYPE_IPV4.to_bytes(2, "big")
 _COUNTER = struct.pack("<I", esp.INITIAL_BLOCK_COUNTER)
 
@@ -193,7 +91,7 @@ def _chacha20(key: bytes, nonce: bytes, data: bytes) -> bytes:
 
 
 def _encrypt_ipv4(ip: bytes, key: bytes, key_id: int, seq: int) -> bytes:
-    """:func:`wphw.pe.esp.encrypt_frame` on an option-less IPv4 datagram, with the XOR done by
+    """:func:`wphw.services.esp.encrypt_frame` on an option-less IPv4 datagram, with the XOR done by
     ``cryptography`` instead of a Python loop (about 30x faster on 1400 bytes); the tests check
     it against the reference model byte for byte."""
     hdr = esp.Header(key_id=key_id, seq=seq, next_proto=ip[9]).pack()
@@ -203,7 +101,7 @@ def _encrypt_ipv4(ip: bytes, key: bytes, key_id: int, seq: int) -> bytes:
 
 
 def _decrypt_ipv4(ip: bytes, key: bytes) -> bytes:
-    """:func:`wphw.pe.esp.decrypt_frame` for a datagram already checked to carry our key id."""
+    """:func:`wphw.services.esp.decrypt_frame` for a datagram already checked to carry our key id."""
     cstart = esp.IPV4_LEN + esp.HEADER_LEN
     head = bytearray(ip[: esp.IPV4_LEN])
     esp._rewrite_ipv4(head, len(ip) - esp.HEADER_LEN, ip[esp.IPV4_LEN + 12])
@@ -236,7 +134,7 @@ class Service(ABC):
 
 
 class Encrypt(Service):
-    """WP-ESP encryption (:mod:`wphw.pe.esp`), interoperable with ``hdl/wp_chacha20.v``.
+    """WP-ESP encryption (:mod:`wphw.services.esp`), interoperable with ``hdl/wp_chacha20.v``.
 
     SEQ starts at ``seq_start`` or the wall clock in nanoseconds and increments per encrypted
     packet, so a restarted PE (at under one packet per nanosecond on average) never reuses a
@@ -248,10 +146,11 @@ class Encrypt(Service):
 
     def __init__(self, params: Mapping[str, Any], *, pe: str) -> None:
         super().__init__(params, pe=pe)
-        self.key = _key(params.get("key"), params.get("key_file"), self.where)
-        self.key_id = _int(params, "key_id", 0, 0, esp.KEY_ID_MAX, self.where)
-        self.seq = _int(params, "seq_start", time.time_ns(), 0, esp.SEQ_MAX, self.where)
-        self.drop_bypass = _choice(params, "bypass", ("pass", "drop"), self.where) == "drop"
+        p = parse_as(EncryptParams, self.name, params, self.where)
+        self.key = p.key.load()
+        self.key_id = p.key.key_id
+        self.seq = time.time_ns() if p.seq_start is None else p.seq_start
+        self.drop_bypass = p.bypass_drop
         self.stats.update(done=0, bypass=0)
 
     def process(self, ip: bytes) -> Verdict:
@@ -276,18 +175,9 @@ class Decrypt(Service):
 
     def __init__(self, params: Mapping[str, Any], *, pe: str) -> None:
         super().__init__(params, pe=pe)
-        self.keys: dict[int, bytes] = {}
-        if "keys" in params:
-            for i, item in enumerate(_list(params, "keys", self.where)):
-                w = f"{self.where} keys[{i}]"
-                if not isinstance(item, Mapping):
-                    raise PEError(f"{w}: want {{key_id, key}}")
-                kid = _int(item, "key_id", 0, 0, esp.KEY_ID_MAX, w)
-                self.keys[kid] = _key(item.get("key"), item.get("key_file"), w)
-        else:
-            kid = _int(params, "key_id", 0, 0, esp.KEY_ID_MAX, self.where)
-            self.keys[kid] = _key(params.get("key"), params.get("key_file"), self.where)
-        self.drop_reject = _choice(params, "reject", ("pass", "drop"), self.where) == "drop"
+        p = parse_as(DecryptParams, self.name, params, self.where)
+        self.keys: dict[int, bytes] = {k.key_id: k.load() for k in p.keys}
+        self.drop_reject = p.reject_drop
         self.stats.update(done=0, bypass=0, reject=0)
 
     def process(self, ip: bytes) -> Verdict:
@@ -317,64 +207,6 @@ class Decrypt(Service):
         return ip
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class FwRule:
-    """One compiled firewall rule (``-1``/full ranges are wildcards)."""
-
-    src: int
-    src_mask: int
-    dst: int
-    dst_mask: int
-    proto: int
-    sport: tuple[int, int]
-    dport: tuple[int, int]
-    permit: bool
-    text: str
-
-    def matches(self, key: tuple[int, int, int, int, int]) -> bool:
-        src, dst, proto, sport, dport = key
-        return (
-            src & self.src_mask == self.src
-            and dst & self.dst_mask == self.dst
-            and (self.proto < 0 or proto == self.proto)
-            and self.sport[0] <= sport <= self.sport[1]
-            and self.dport[0] <= dport <= self.dport[1]
-        )
-
-
-def compile_fw_rules(params: Mapping[str, Any], where: str) -> tuple[list[FwRule], bool]:
-    """The fw ``rules`` (in-switch format, parsed by :func:`wphw.policy.parse_match`) and
-    whether the default is permit."""
-    from wphw.policy import parse_match
-
-    rules: list[FwRule] = []
-    for i, item in enumerate(_list(params, "rules", where)):
-        w = f"{where} rules[{i}]"
-        if not isinstance(item, Mapping) or item.get("action") not in ("permit", "deny"):
-            raise PEError(f"{w}: want a match plus 'action: permit|deny'")
-        try:
-            m = parse_match({k: v for k, v in item.items() if k != "action"}, w)
-        except PolicyError as exc:
-            raise PEError(str(exc)) from None
-        if m.in_port is not None:
-            raise PEError(f"{w}: in_port cannot be matched by a PE")
-        rules.append(
-            FwRule(
-                src=int(m.src.network_address) if m.src else 0,
-                src_mask=int(m.src.netmask) if m.src else 0,
-                dst=int(m.dst.network_address) if m.dst else 0,
-                dst_mask=int(m.dst.netmask) if m.dst else 0,
-                proto=-1 if m.proto is None else m.proto,
-                sport=m.src_port or (0, 0xFFFF),
-                dport=m.dst_port or (0, 0xFFFF),
-                permit=item["action"] == "permit",
-                text=f"{m} -> {item['action']}",
-            )
-        )
-    default = _choice(params, "default", ("permit", "deny"), where)
-    return rules, default == "permit"
-
-
 class Firewall(Service):
     """5-tuple ACL, first match wins, same rule format and port semantics as ``wp_fw``."""
 
@@ -382,20 +214,17 @@ class Firewall(Service):
 
     def __init__(self, params: Mapping[str, Any], *, pe: str) -> None:
         super().__init__(params, pe=pe)
-        self.rules, self.default_permit = compile_fw_rules(params, self.where)
+        p = parse_as(FwParams, self.name, params, self.where)
+        self.rules, self.default_permit = p.rules, p.default_permit
         self.hits = [0] * len(self.rules)
         self.stats.update(permit=0, deny=0, default=0)
 
     def process(self, ip: bytes) -> Verdict:
-        key = flow_key(ip)
-        for i, rule in enumerate(self.rules):
-            if rule.matches(key):
-                self.hits[i] += 1
-                permit = rule.permit
-                break
-        else:
+        permit, hit = reference.fw_decide(self.rules, self.default_permit, pe_flow_key(ip))
+        if hit is None:
             self.stats["default"] += 1
-            permit = self.default_permit
+        else:
+            self.hits[hit] += 1
         if permit:
             self.stats["permit"] += 1
             return ip
@@ -406,9 +235,6 @@ class Firewall(Service):
         return self.stats | {"rule_hits": list(self.hits)}
 
 
-_IDS_ACTIONS = ("pass", "mark", "drop")
-
-
 class Ids(Service):
     """Signature IDS with the semantics of ``hdl`` ``wp_ids`` (strongest action wins)."""
 
@@ -416,36 +242,15 @@ class Ids(Service):
 
     def __init__(self, params: Mapping[str, Any], *, pe: str) -> None:
         super().__init__(params, pe=pe)
-        self.sigs: list[tuple[str, bytes, int]] = []
-        for i, item in enumerate(_list(params, "signatures", self.where)):
-            w = f"{self.where} signatures[{i}]"
-            if not isinstance(item, Mapping):
-                raise PEError(f"{w}: want {{pattern|hex, action}}")
-            if "hex" in item:
-                try:
-                    pat = bytes.fromhex(str(item["hex"]))
-                except ValueError:
-                    raise PEError(f"{w}: hex is not hex") from None
-            elif "pattern" in item:
-                pat = str(item["pattern"]).encode()
-            else:
-                raise PEError(f"{w}: give pattern (text) or hex")
-            if not pat:
-                raise PEError(f"{w}: empty signature")
-            action = _choice(item, "action", _IDS_ACTIONS, w)
-            self.sigs.append((str(item.get("name", f"sig{i}")), pat, _IDS_ACTIONS.index(action)))
-        self.dscp = _int(params, "mark_dscp", 0, 0, 63, self.where)
-        self.sig_hits = {name: 0 for name, _, _ in self.sigs}
+        self.params = parse_as(IdsParams, self.name, params, self.where)
+        self.sig_hits = {s.name: 0 for s in self.params.signatures}
         self.stats.update(pkts=0, match_pkts=0, mark_pkts=0, drop_pkts=0)
 
     def process(self, ip: bytes) -> Verdict:
         self.stats["pkts"] += 1
-        payload = ip[l4_payload_offset(ip) :]
-        strongest = -1
-        for name, pat, action in self.sigs:
-            if pat in payload:
-                self.sig_hits[name] += 1
-                strongest = max(strongest, action)
+        strongest, hits = reference.ids_match(self.params, ip)
+        for i in hits:
+            self.sig_hits[self.params.signatures[i].name] += 1
         if strongest < 0:
             return ip
         self.stats["match_pkts"] += 1
@@ -454,9 +259,7 @@ class Ids(Service):
             return Drop("ids_drop")
         if strongest == 1:
             self.stats["mark_pkts"] += 1
-            out = bytearray(ip)
-            _set_u16_fix_csum(out, 0, (out[0] << 8) | (self.dscp << 2) | (out[1] & 3), 10)
-            return bytes(out)
+            return reference.ids_mark(ip, self.params.mark_dscp)
         return ip
 
     def counters(self) -> dict[str, Any]:
@@ -471,27 +274,16 @@ class Nat(Service):
 
     def __init__(self, params: Mapping[str, Any], *, pe: str) -> None:
         super().__init__(params, pe=pe)
-        self.maps: list[tuple[bytes, bytes]] = []
-        for i, item in enumerate(_list(params, "mappings", self.where)):
-            try:
-                inside = ipaddress.IPv4Address(str(item["inside"])).packed
-                outside = ipaddress.IPv4Address(str(item["outside"])).packed
-            except (KeyError, TypeError, ValueError):
-                raise PEError(
-                    f"{self.where} mappings[{i}]: want {{inside: A.B.C.D, outside: A.B.C.D}}"
-                ) from None
-            self.maps.append((inside, outside))
+        self.table = reference.nat_table(
+            parse_as(NatParams, self.name, params, self.where).mappings
+        )
         self.stats.update(snat=0, dnat=0, pass_=0)
 
     def process(self, ip: bytes) -> Verdict:
-        src, dst = ip[12:16], ip[16:20]
-        for inside, outside in self.maps:
-            if src == inside:
-                self.stats["snat"] += 1
-                return _rewrite_addr(ip, 12, outside)
-            if dst == outside:
-                self.stats["dnat"] += 1
-                return _rewrite_addr(ip, 16, inside)
+        out, hit = reference.nat_translate(self.table, ip)
+        if hit is not None:
+            self.stats["dnat" if self.table[hit].dnat else "snat"] += 1
+            return out
         self.stats["pass_"] += 1
         return ip
 
@@ -501,40 +293,19 @@ class Nat(Service):
         return c
 
 
-def _rewrite_addr(ip: bytes, off: int, addr: bytes) -> bytes:
-    out = bytearray(ip)
-    old = [int.from_bytes(ip[off : off + 2], "big"), int.from_bytes(ip[off + 2 : off + 4], "big")]
-    out[off : off + 4] = addr
-    new = [int.from_bytes(addr[:2], "big"), int.from_bytes(addr[2:], "big")]
-    c = esp.checksum_update(int.from_bytes(out[10:12], "big"), old, new)
-    out[10:12] = c.to_bytes(2, "big")
-    hl = ihl_bytes(ip)
-    if first_fragment(ip):
-        csum_off = {PROTO_TCP: 16, PROTO_UDP: 6}.get(ip[9])
-        if csum_off is not None and len(ip) >= hl + csum_off + 2:
-            at = hl + csum_off
-            old_c = int.from_bytes(out[at : at + 2], "big")
-            if not (ip[9] == PROTO_UDP and old_c == 0):  # UDP without checksum stays so
-                c = esp.checksum_update(old_c, old, new)
-                if ip[9] == PROTO_UDP and c == 0:
-                    c = 0xFFFF
-                out[at : at + 2] = c.to_bytes(2, "big")
-    return bytes(out)
-
-
 class Count(Service):
-    """Per-flow packet and byte counters (the 5-tuple of :func:`flow_key`)."""
+    """Per-flow packet and byte counters (the 5-tuple the switch classifies, :func:`~wphw.services.ipv4.switch_flow_key`)."""
 
     name = "count"
 
     def __init__(self, params: Mapping[str, Any], *, pe: str) -> None:
         super().__init__(params, pe=pe)
-        self.max_flows = _int(params, "max_flows", 65536, 1, 1 << 24, self.where)
+        self.max_flows = parse_as(CountParams, self.name, params, self.where).max_flows
         self.table: dict[tuple[int, int, int, int, int], list[int]] = {}
         self.stats.update(pkts=0, bytes=0, overflow=0)
 
     def process(self, ip: bytes) -> Verdict:
-        key = flow_key(ip)
+        key = switch_flow_key(ip)
         self.stats["pkts"] += 1
         self.stats["bytes"] += len(ip)
         entry = self.table.get(key)
@@ -585,19 +356,11 @@ class HttpProxy(Service):
 
     def __init__(self, params: Mapping[str, Any], *, pe: str) -> None:
         super().__init__(params, pe=pe)
-        ports = params.get("ports", [80])
-        if not isinstance(ports, list) or not all(
-            isinstance(p, int) and 0 < p < 65536 for p in ports
-        ):
-            raise PEError(f"{self.where}: ports must be a list of TCP ports")
-        self.ports = frozenset(ports)
-        self.block = [str(b).lower().encode() for b in _list(params, "block", self.where)]
-        self.rewrite: list[tuple[bytes, bytes]] = []
-        for i, item in enumerate(_list(params, "rewrite", self.where)):
-            if not isinstance(item, Mapping) or "header" not in item or "value" not in item:
-                raise PEError(f"{self.where} rewrite[{i}]: want {{header, value}}")
-            self.rewrite.append((str(item["header"]).lower().encode(), str(item["value"]).encode()))
-        self.max_blocked = _int(params, "max_blocked_flows", 4096, 1, 1 << 20, self.where)
+        p = parse_as(HttpProxyParams, self.name, params, self.where)
+        self.ports = p.ports
+        self.block = list(p.block)
+        self.rewrite = list(p.rewrite)
+        self.max_blocked = p.max_blocked_flows
         self.blocked: OrderedDict[tuple[int, int, int, int, int], None] = OrderedDict()
         self.stats.update(
             requests=0, blocked=0, blocked_flow_pkts=0, rewritten=0, rewrite_too_long=0
@@ -606,7 +369,7 @@ class HttpProxy(Service):
     def process(self, ip: bytes) -> Verdict:
         if ip[9] != PROTO_TCP or not first_fragment(ip):
             return ip
-        key = flow_key(ip)
+        key = switch_flow_key(ip)
         if key[4] not in self.ports:
             return ip
         if key in self.blocked:

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms
 
 from wphw.errors import WphwError
+from wphw.services.ipv4 import checksum_update
 
 log = logging.getLogger(__name__)
 
@@ -124,21 +125,6 @@ def keystream(key: bytes, nonce: bytes, length: int, counter: int = INITIAL_BLOC
 
 def _xor(data: bytes, ks: bytes) -> bytes:
     return bytes(a ^ b for a, b in zip(data, ks, strict=True))
-
-
-def ones_add(a: int, b: int) -> int:
-    """16-bit ones' complement addition."""
-    s = a + b
-    return (s & 0xFFFF) + (s >> 16)
-
-
-def checksum_update(csum: int, old_words: list[int], new_words: list[int]) -> int:
-    """RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m') over every changed 16-bit word."""
-    s = ~csum & 0xFFFF
-    for old, new in zip(old_words, new_words, strict=True):
-        s = ones_add(s, ~old & 0xFFFF)
-        s = ones_add(s, new)
-    return ~s & 0xFFFF
 
 
 def ipv4_offset(frame: bytes) -> int | None:
