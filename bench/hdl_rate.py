@@ -11,7 +11,7 @@ busier side (the side with more beats: the output when a PE adds bytes, the inpu
 removes them; the first frame is left out, so the keystream pipeline's fill does not count;
 1.00 = one beat per cycle), latency = cycles from a frame's first input beat to its first output
 beat (first frame, empty pipeline). wp_chacha20 decrypt is fed the encrypted frames of the
-encrypt run (size + 16 B, made by the reference model wphw.pe.esp). Also a cocotb test module
+encrypt run (size + 16 B, made by the reference model wphw.services.esp). Also a cocotb test module
 (run by the runner).
 """
 
@@ -60,7 +60,7 @@ try:
             WaypointDriver,
             WaypointEntry,
         )
-        from wphw.pe import esp
+        from wphw.services import esp
 
         top = os.environ["WP_TOP"]
         mode = os.environ.get("WP_MODE", "")
