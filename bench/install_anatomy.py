@@ -36,6 +36,7 @@ import install_rate as ir  # noqa: E402
 from p4rt_common import BMV2_HELP, Bmv2, Sw, bmv2_env  # noqa: E402
 
 from wphw.p4rt import Encoder, Pipeline, Schema  # noqa: E402
+from wphw.p4rt import client as C  # noqa: E402
 from wphw.p4rt import fabric as F  # noqa: E402
 from wphw.p4rt.encode import update_bytes  # noqa: E402
 
@@ -136,7 +137,7 @@ async def _run(sw: Bmv2, schema: Schema, pipeline: Pipeline, reps: int) -> dict[
         async def no_read(self: Any, entities: Any) -> list[Any]:
             return []
 
-        F._Client.write, F._Client.read = no_write, no_read  # type: ignore[method-assign]
+        C.SwitchClient.write, C.SwitchClient.read = no_write, no_read  # type: ignore[method-assign]
         plan = ir.Plan("bench", entries)
         times = []
         for _ in range(reps):
@@ -161,7 +162,7 @@ def main() -> int:
     pipeline = Pipeline.load(ir.P4INFO, ir.BMV2_JSON)
     sw = Bmv2(*found)
     try:
-        result = F.run_sync(_run(sw, schema, pipeline, reps=int(os.environ.get("REPS", 20))))
+        result = C.run_sync(_run(sw, schema, pipeline, reps=int(os.environ.get("REPS", 20))))
     finally:
         sw.stop()
     print(json.dumps(result, indent=2))

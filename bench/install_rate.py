@@ -41,9 +41,14 @@ from finsy.proto import p4r, p4r_grpc  # noqa: E402
 from p4rt_common import BMV2_HELP, Bmv2, Sw, bmv2_env  # noqa: E402
 
 from wphw.entries import LPM, Action, Exact, MatchValue, TableEntry  # noqa: E402
-from wphw.p4rt import Encoder, Fabric, Pipeline, Schema  # noqa: E402
+from wphw.p4rt import (  # noqa: E402
+    Encoder,
+    Fabric,
+    Pipeline,
+    Schema,
+    run_sync,
+)
 from wphw.p4rt.encode import update_bytes  # noqa: E402
-from wphw.p4rt.fabric import run_sync  # noqa: E402
 
 P4INFO = ROOT / "p4" / "build" / "wphw.p4info.txtpb"
 BMV2_JSON = ROOT / "p4" / "build" / "wphw.json"

@@ -23,12 +23,13 @@ from test_p4rt_fabric import FAST, PIPELINE, SCHEMA, classify, path
 import wphw
 from wphw.entries import RegisterWrite
 from wphw.errors import RegisterError, TopologyError
+from wphw.install import Installer
 from wphw.netfpga import regmap
 from wphw.netfpga.bus import MappedBus, RegisterBus, bus_from_regs
 from wphw.netfpga.drivers import WaypointDriver
 from wphw.netfpga.install import FpgaInstall, dispatch_entries, read_dispatch
 from wphw.netfpga.plan import DEFAULT_LAYOUT, FpgaLayout, RecordingBus, waypoint_of
-from wphw.p4rt import Fabric, P4RuntimeWriteError
+from wphw.p4rt import P4RuntimeWriteError
 from wphw.policy import policy_from_dict
 from wphw.topology import topology_from_dict
 
@@ -259,7 +260,7 @@ def test_fabric_applies_register_writes_between_paths_and_flip(
     dev.write32 = spy  # type: ignore[method-assign]
     buses = {"wp_branch": lambda: dev}
     plan_a = PlanWithRegs({"s1": [*path(1), classify(1)]}, tuple(branch(a)))
-    with Fabric([Sw("s1", server.address)], pipeline=PIPELINE, register_buses=buses, **FAST) as f:
+    with Installer([Sw("s1", server.address)], pipeline=PIPELINE, register_buses=buses, **FAST) as f:
         r = f.apply(plan_a)
         assert set(rows_of(dev).values()) == keys(a)
         assert [x.waypoint for x in r.fpga] == ["wp_branch"] and r.fpga_skipped == ()
@@ -286,7 +287,7 @@ def test_fabric_applies_register_writes_between_paths_and_flip(
         assert set(rows_of(dev).values()) == keys(b), "rows of the failed apply removed"
     # A plan with register writes for a waypoint without a bus is applied to the switches and
     # says which waypoint it left alone.
-    with Fabric([Sw("s1", server.address)], pipeline=PIPELINE, **FAST) as f:
+    with Installer([Sw("s1", server.address)], pipeline=PIPELINE, **FAST) as f:
         r = f.apply(plan_a)
         assert r.fpga_skipped == ("wp_branch",)
         assert "register writes NOT applied (no 'regs' in the topology): wp_branch" in str(r)
@@ -296,7 +297,7 @@ def test_dry_run_reads_and_reports_but_writes_nothing(server: P4RuntimeTestServe
     a, b = figure3_plans()
     dev = LoggingBus(RecordingBus())
     buses = {"wp_branch": lambda: dev}
-    with Fabric([Sw("s1", server.address)], pipeline=PIPELINE, register_buses=buses, **FAST) as f:
+    with Installer([Sw("s1", server.address)], pipeline=PIPELINE, register_buses=buses, **FAST) as f:
         f.apply(PlanWithRegs({"s1": [*path(1), classify(1)]}, tuple(branch(a))))
         dev.log.clear()
         r = f.apply(PlanWithRegs({"s1": [*path(2), classify(2)]}, tuple(branch(b))), dry_run=True)

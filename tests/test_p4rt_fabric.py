@@ -17,9 +17,9 @@ from p4rt_testserver import P4RuntimeTestServer, free_port
 from wphw.entries import Action, TableEntry, Ternary
 from wphw.errors import SwitchConnectionError
 from wphw.p4rt import AsyncFabric, Fabric, P4RuntimeWriteError, Pipeline, Schema
+from wphw.p4rt.client import RpcFailure
 from wphw.p4rt.counters import read_stats
 from wphw.p4rt.encode import Encoder, update_bytes
-from wphw.p4rt.fabric import _RpcFailure
 
 SCHEMA = Schema.load(TEST_P4INFO)
 PIPELINE = Pipeline.of(SCHEMA, b'{"fake": "bmv2 json"}')
@@ -195,7 +195,7 @@ def test_mixed_batch_error_details_like_bmv2(server: P4RuntimeTestServer) -> Non
         async def write() -> None:
             await client.write(payload)
 
-        with pytest.raises(_RpcFailure) as info:
+        with pytest.raises(RpcFailure) as info:
             f._run(write())
     assert info.value.code == "UNKNOWN"
     assert [c for c, _ in info.value.details or []] == [

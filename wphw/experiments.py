@@ -200,7 +200,7 @@ def _received(pcap: Path) -> dict[int, float]:
 
 
 def _controller(lab: Lab, policy: Policy, drain: float = 0.05) -> tuple[Controller, Any]:
-    from wphw.p4rt.fabric import Fabric, Pipeline
+    from wphw.p4rt import Fabric, Pipeline
 
     fabric = Fabric(
         lab.topology,

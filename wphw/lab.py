@@ -26,7 +26,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -506,15 +506,15 @@ class Lab:
             )
 
     def _install(self) -> Plan:
-        from wphw.p4rt.fabric import Fabric, Pipeline
+        from wphw.p4rt import Fabric, Pipeline
 
         plan = compile(self.policy, self.topology)
         pipeline = Pipeline.load(P4_BUILD / "wphw.p4info.txtpb", P4_BUILD / "wphw.json")
         with Fabric(self.topology, pipeline=pipeline) as fabric:
-            # The lab's FPGA waypoints are processes it starts (the software models, or the
-            # co-simulated Verilog, which applies its registers from plan.json): apply writes
-            # the switches only, instead of warning that it has no register bus for them.
-            result = fabric.apply(replace(plan, register_writes=()))
+            # The switches only (wphw.p4rt writes no FPGA register): the lab's FPGA waypoints
+            # are processes it starts (the software models, or the co-simulated Verilog, which
+            # applies its registers from plan.json).
+            result = fabric.apply(plan)
         LOG.info("lab %s: plan applied: %s", self.lab_id, result)
         # the co-simulated FPGA waypoints load their keys from it: with secrets, owner-only
         path = self.workdir / "plan.json"

@@ -448,8 +448,8 @@ def _wait_listening(netns: str, port: int, timeout: float) -> None:
 
 def _sff_counters(lab: Any) -> dict[tuple[str, int, int], int]:
     """Packets counted by every wp_sff entry on every switch: (switch, spi, si) -> packets."""
+    from wphw.p4rt import Fabric, run_sync
     from wphw.p4rt.counters import read_stats
-    from wphw.p4rt.fabric import Fabric, run_sync
 
     fabric = Fabric(lab.topology).connect(arbitrate=False)
     try:

@@ -49,7 +49,7 @@ from wphw.netfpga.plan import (
     FpgaLayout,
     RecordingBus,
     apply_register_writes,
-    run_sync,
+    run_recording,
     specs_from_json,
     waypoint_of,
     waypoint_register_writes,
@@ -82,7 +82,7 @@ def dry_run(writes: Sequence[RegisterWrite], layout: FpgaLayout = COSIM_LAYOUT) 
     """Replay ``writes`` on a :class:`RecordingBus` shaped like the build: a plan that does
     not fit (too many rows or rules, a PE index it lacks) fails here, before any simulation."""
     bus = RecordingBus(layout)
-    run_sync(apply_register_writes(writes, lambda _wp: bus, fresh_seq=False))
+    run_recording(apply_register_writes(writes, lambda _wp: bus, fresh_seq=False))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -295,7 +295,7 @@ def _rw(pe: str, inst: _Instance, reg: regmap.Register, index: int, value: int) 
 _T = TypeVar("_T")
 
 
-def run_sync(coro: Coroutine[Any, Any, _T]) -> _T:
+def run_recording(coro: Coroutine[Any, Any, _T]) -> _T:
     """Run a coroutine that never suspends (drivers on a :class:`RecordingBus`) to its end.
 
     Needs no event loop, so it also works inside one (e.g. ``compile`` called from asyncio).
@@ -447,7 +447,7 @@ def waypoint_register_writes(
         ]
         await wp.set_entries(entries)
 
-    run_sync(record())
+    run_recording(record())
     owners = {slot.instance: f"{waypoint}/{pe}" for (pe, _), slot in slots.items()}
     writes = bus.decode(lambda inst: owners.get(inst, waypoint))
     log.debug("waypoint %s: %d register writes for %d contexts", waypoint, len(writes), len(mine))

@@ -7,11 +7,12 @@ import asyncio
 import sys
 import time
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from wphw.errors import WphwError
+from wphw.install import AsyncInstaller
+from wphw.p4rt import AsyncFabric, Credentials, Pipeline
 from wphw.p4rt.counters import read_stats, rule_names
-from wphw.p4rt.fabric import AsyncFabric, Credentials, Pipeline
 from wphw.resources import BMV2_JSON, P4INFO
 
 # the program that ships with the package, wherever wphw runs from (not the current folder)
@@ -108,7 +109,7 @@ def _pipeline(args: argparse.Namespace) -> Pipeline | None:
     return Pipeline.load(p4info, bmv2)
 
 
-def _fabric(args: argparse.Namespace, topology: object, pipeline: bool = True) -> AsyncFabric:
+def _fabric_options(args: argparse.Namespace, pipeline: bool = True) -> dict[str, Any]:
     creds = None
     if args.tls_ca or args.tls_cert or args.tls_key:
         creds = Credentials(
@@ -117,8 +118,7 @@ def _fabric(args: argparse.Namespace, topology: object, pipeline: bool = True) -
             private_key=args.tls_key,
             target_name=args.tls_target_name,
         )
-    return AsyncFabric(
-        topology,  # type: ignore[arg-type]
+    return dict(
         pipeline=_pipeline(args) if pipeline else None,
         election_id=args.election_id,
         role=args.role,
@@ -172,14 +172,14 @@ def cmd_apply(args: argparse.Namespace) -> int:
     bar = None if args.no_progress or args.dry_run else ProgressBar()
 
     async def run() -> int:
-        fabric = _fabric(args, topology)
+        installer = AsyncInstaller(topology, **_fabric_options(args))
         # A dry run is read-only: no arbitration (a running controller keeps its role), no
-        # pipeline push, no Write.
-        await fabric.connect(arbitrate=not args.dry_run)
+        # pipeline push, no Write, no register write.
+        await installer.connect(arbitrate=not args.dry_run)
         try:
-            result = await fabric.apply(plan, dry_run=args.dry_run, progress=bar)
+            result = await installer.apply(plan, dry_run=args.dry_run, progress=bar)
         finally:
-            await fabric.close()
+            await installer.close()
         if bar is not None:
             bar.end()
         if result.diff is not None:
@@ -200,7 +200,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
     plan = compile(policy, topology)
 
     async def run() -> int:
-        fabric = _fabric(args, topology)
+        fabric = AsyncFabric(topology, **_fabric_options(args))
         await fabric.connect(arbitrate=False)
         try:
             diff = await fabric.diff(plan)
@@ -235,7 +235,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
         names = rule_names(compile(load_policy(policy_path), topology))
 
     async def run() -> int:
-        fabric = _fabric(args, topology, pipeline=False)
+        fabric = AsyncFabric(topology, **_fabric_options(args, pipeline=False))
         await fabric.connect(arbitrate=False)
         try:
             stats = await read_stats(fabric, args.switch)
