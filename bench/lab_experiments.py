@@ -1,6 +1,6 @@
 """PE failover time and chain-change consistency in a real BMv2 lab (needs root and BMv2).
 
-Runs wphw.experiments.failover and .consistency on examples/failover ``--runs`` times each at
+Runs wphw.lab.experiments.failover and .consistency on examples/failover ``--runs`` times each at
 ``--rate`` packets/s and prints medians; results go to bench/results/lab_experiments.json.
 
     sudo .venv/bin/python bench/lab_experiments.py --runs 3 --rate 100
@@ -14,7 +14,7 @@ import statistics
 from dataclasses import asdict
 from pathlib import Path
 
-from wphw.experiments import consistency, failover
+from wphw.lab.experiments import consistency, failover
 
 REPO = Path(__file__).resolve().parent.parent
 

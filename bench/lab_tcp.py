@@ -19,8 +19,8 @@ import statistics
 import tempfile
 from pathlib import Path
 
+from wphw.lab.scenario import run_scenario
 from wphw.resources import EXAMPLES
-from wphw.scenario import run_scenario
 
 EXAMPLES_WITH_TRANSFERS = ("figure3", "figure4", "table1")
 

@@ -119,8 +119,9 @@ def test_lab_run_and_up_pass_the_pe_mode(
 ) -> None:
     """`wphw lab run|up` hand --pe-mode (default software) to the scenario runner / Lab (the
     option was once used but never declared: every `wphw lab run` died on an AttributeError)."""
-    import wphw.lab
-    import wphw.scenario
+    import wphw.lab.network
+    import wphw.lab.scenario
+    from wphw.errors import LabError
 
     seen: dict[str, object] = {}
 
@@ -131,10 +132,10 @@ def test_lab_run_and_up_pass_the_pe_mode(
     class FakeLab:
         def __init__(self, topo: object, policy: object, workdir: Path, **kw: str) -> None:
             seen.update(kw)
-            raise wphw.lab.LabError("stop here")
+            raise LabError("stop here")
 
-    monkeypatch.setattr(wphw.scenario, "run_scenario", fake_run)
-    monkeypatch.setattr(wphw.lab, "Lab", FakeLab)
+    monkeypatch.setattr(wphw.lab.scenario, "run_scenario", fake_run)
+    monkeypatch.setattr(wphw.lab.network, "Lab", FakeLab)
     wd = str(tmp_path / "lab")
     assert main(["lab", "run", str(EX / "table1"), "--workdir", wd, "--id", "w7", *extra]) == 0
     assert seen == {"example": EX / "table1", "workdir": Path(wd), "lab_id": "w7", "pe_mode": mode}

@@ -260,7 +260,9 @@ def test_fabric_applies_register_writes_between_paths_and_flip(
     dev.write32 = spy  # type: ignore[method-assign]
     buses = {"wp_branch": lambda: dev}
     plan_a = PlanWithRegs({"s1": [*path(1), classify(1)]}, tuple(branch(a)))
-    with Installer([Sw("s1", server.address)], pipeline=PIPELINE, register_buses=buses, **FAST) as f:
+    with Installer(
+        [Sw("s1", server.address)], pipeline=PIPELINE, register_buses=buses, **FAST
+    ) as f:
         r = f.apply(plan_a)
         assert set(rows_of(dev).values()) == keys(a)
         assert [x.waypoint for x in r.fpga] == ["wp_branch"] and r.fpga_skipped == ()
@@ -297,7 +299,9 @@ def test_dry_run_reads_and_reports_but_writes_nothing(server: P4RuntimeTestServe
     a, b = figure3_plans()
     dev = LoggingBus(RecordingBus())
     buses = {"wp_branch": lambda: dev}
-    with Installer([Sw("s1", server.address)], pipeline=PIPELINE, register_buses=buses, **FAST) as f:
+    with Installer(
+        [Sw("s1", server.address)], pipeline=PIPELINE, register_buses=buses, **FAST
+    ) as f:
         f.apply(PlanWithRegs({"s1": [*path(1), classify(1)]}, tuple(branch(a))))
         dev.log.clear()
         r = f.apply(PlanWithRegs({"s1": [*path(2), classify(2)]}, tuple(branch(b))), dry_run=True)

@@ -117,7 +117,7 @@ def test_waypoint_dispatches_by_spi_and_si() -> None:
 @pytest.mark.skipif(_bmv2_missing() is not None, reason=str(_bmv2_missing()))
 @pytest.mark.parametrize("example", ["table1", "figure3", "figure4", "legacy"])
 def test_scenario_end_to_end(example: str, tmp_path: Path) -> None:
-    from wphw.scenario import run_scenario
+    from wphw.lab.scenario import run_scenario
 
     failures = run_scenario(REPO / "examples" / example, tmp_path / example, lab_id="t1")
     assert failures == 0, (tmp_path / example / "evidence.json").read_text()
@@ -154,7 +154,7 @@ def test_down_after_a_killed_run_leaves_nothing(tmp_path: Path) -> None:
 @needs_root
 @pytest.mark.skipif(_bmv2_missing() is not None, reason=str(_bmv2_missing()))
 def test_failover_restores_delivery(tmp_path: Path) -> None:
-    from wphw.experiments import failover
+    from wphw.lab.experiments import failover
 
     res = failover(REPO / "examples/failover", tmp_path, rate=300, seconds=5, lab_id="t3")
     assert res.controller["reason"] == "PE(s) ids1 failed"
@@ -168,7 +168,7 @@ def test_failover_restores_delivery(tmp_path: Path) -> None:
 @needs_root
 @pytest.mark.skipif(_bmv2_missing() is not None, reason=str(_bmv2_missing()))
 def test_chain_change_under_traffic_is_per_packet_consistent(tmp_path: Path) -> None:
-    from wphw.experiments import consistency
+    from wphw.lab.experiments import consistency
 
     res = consistency(REPO / "examples/failover", tmp_path, rate=300, seconds=5, lab_id="t4")
     assert res.violations == []
@@ -190,7 +190,7 @@ def test_figure4_with_the_co_simulated_verilog_waypoints(
     simulated in Icarus and bridged to the lab's veths; real BMv2 steers real packets through."""
     import json
 
-    from wphw.scenario import run_scenario
+    from wphw.lab.scenario import run_scenario
 
     caplog.set_level(logging.WARNING)
     failures = run_scenario(REPO / "examples/figure4", tmp_path, lab_id="t5", pe_mode="rtl")
@@ -216,7 +216,7 @@ def test_last_pe_chain_end_does_not_loop_on_bmv2(tmp_path: Path) -> None:
     import yaml
 
     import wphw
-    from wphw.scenario import run_scenario
+    from wphw.lab.scenario import run_scenario
 
     d = tmp_path / "table1-last-pe"
     d.mkdir()

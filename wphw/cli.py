@@ -20,12 +20,10 @@ from pathlib import Path
 
 from wphw._load import read_text
 from wphw.errors import PlanError, WphwError
-from wphw.model_args import add_model_args, failed_pes, load_model
+from wphw.model_args import add_model_args, failed_pes, load_example, load_model
 from wphw.output import format_plan, write_runtime_jsons
 from wphw.plan import Plan, compile
-from wphw.policy import load_policy
 from wphw.resources import EXAMPLES
-from wphw.topology import load_topology
 from wphw.verify import verify
 
 # a source checkout, if this wphw runs from one (the co-simulation testbench lives there)
@@ -147,7 +145,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     failures = 0
     for name in BUILTIN_EXAMPLES:
         d = EXAMPLES / name
-        topo, policy = load_topology(d / "topology.yaml"), load_policy(d / "policy.yaml")
+        topo, policy = load_example(d).model
         t0 = time.perf_counter()
         plan = compile(policy, topo)
         dt = time.perf_counter() - t0
@@ -222,7 +220,7 @@ def _demo_lab(args: argparse.Namespace) -> int:
             "`wphw lab run examples/table1`."
         )
         return 0
-    from wphw.scenario import main_job
+    from wphw.lab.scenario import main_job
 
     failures, workdir = main_job(out=Path(args.out))
     print((workdir / "report.txt").read_text(), end="")
@@ -296,7 +294,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     # The installer's, the lab's and the software PEs' subcommands register themselves.
     from wphw.install_cli import register as register_p4rt
-    from wphw.lab_cli import register as register_lab
+    from wphw.lab.cli import register as register_lab
     from wphw.pe.cli import register as register_pe
 
     for register in (register_p4rt, register_lab, register_pe):

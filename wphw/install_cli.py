@@ -213,26 +213,18 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
-    from wphw.policy import load_policy
-    from wphw.topology import load_topology
 
-    topo_path: Path | None = args.topo
-    policy_path: Path | None = args.policy
-    if args.example is not None:
-        from wphw.resources import example_dir, topology_file
+    from wphw.model_args import load_example
 
-        d = example_dir(args.example)
-        topo_path = topo_path or topology_file(d)
-        if policy_path is None and (d / "policy.yaml").exists():
-            policy_path = d / "policy.yaml"
-    if topo_path is None:
+    if args.example is None and args.topo is None:
         raise WphwError("stats: give an example directory or --topo")
-    topology = load_topology(topo_path)
+    ex = load_example(args.example, topo=args.topo, policy=args.policy, policy_required=False)
+    topology = ex.topology
     names = None
-    if policy_path is not None:  # name each classifier entry by the policy rule it realises
+    if ex.policy is not None:  # name each classifier entry by the policy rule it realises
         from wphw.plan import compile
 
-        names = rule_names(compile(load_policy(policy_path), topology))
+        names = rule_names(compile(ex.policy, topology))
 
     async def run() -> int:
         fabric = AsyncFabric(topology, **_fabric_options(args, pipeline=False))

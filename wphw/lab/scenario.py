@@ -42,11 +42,10 @@ from pathlib import Path
 from typing import Any
 
 from wphw.errors import LabError
-from wphw.policy import PROTOCOLS, load_policy
-from wphw.resources import topology_file
-from wphw.topology import load_topology
+from wphw.model_args import load_example
+from wphw.policy import PROTOCOLS
 
-LOG = logging.getLogger("wphw.scenario")
+LOG = logging.getLogger("wphw.lab.scenario")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -133,7 +132,7 @@ def load_flows(path: Path) -> list[Flow]:
 def _send_main(argv: list[str]) -> int:
     from scapy.all import ICMP, IP, TCP, UDP, Ether, Raw, sendp  # type: ignore[attr-defined]
 
-    ap = argparse.ArgumentParser(prog="python -m wphw.scenario send")
+    ap = argparse.ArgumentParser(prog="python -m wphw.lab.scenario send")
     ap.add_argument("--spec", required=True)
     args = ap.parse_args(argv)
     spec = json.loads(args.spec)
@@ -167,10 +166,9 @@ def run_scenario(
 
     Returns the number of failed expectations; writes ``evidence.json`` and pcaps to workdir.
     """
-    from wphw.lab import Lab
+    from wphw.lab.network import Lab
 
-    topology = load_topology(topology_file(example))
-    policy = load_policy(example / "policy.yaml")
+    topology, policy = load_example(example).model
     flows = load_flows(example / "scenario.yaml")
     for fl in flows:
         for host in (fl.src, fl.dst):
@@ -229,7 +227,7 @@ def run_scenario(
                 lab.state.host_netns[fl.src],
                 sys.executable,
                 "-m",
-                "wphw.scenario",
+                "wphw.lab.scenario",
                 "send",
                 "--spec",
                 json.dumps(spec),
@@ -559,7 +557,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "send":
         return _send_main(argv[1:])
-    raise SystemExit("usage: python -m wphw.scenario send --spec JSON (used by the lab)")
+    raise SystemExit("usage: python -m wphw.lab.scenario send --spec JSON (used by the lab)")
 
 
 if __name__ == "__main__":

@@ -9,18 +9,13 @@ from typing import Any
 
 
 def _model(example: Path) -> tuple[Any, Any]:
-    """The same example loader as every other command: a folder or a built-in example's name,
-    topology.yaml/.yml/.json."""
-    from wphw.policy import load_policy
-    from wphw.resources import example_dir, topology_file
-    from wphw.topology import load_topology
+    from wphw.model_args import load_example
 
-    d = example_dir(example)
-    return load_topology(topology_file(d)), load_policy(d / "policy.yaml")
+    return load_example(example).model
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    from wphw.lab import Lab
+    from wphw.lab.network import Lab
 
     topo, policy = _model(args.example)
     lab = Lab(topo, policy, Path(args.workdir), lab_id=args.id, pe_mode=args.pe_mode)
@@ -36,7 +31,7 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 
 def cmd_down(args: argparse.Namespace) -> int:
-    from wphw.lab import STATE_FILE, down
+    from wphw.lab.network import STATE_FILE, down
 
     workdir = Path(args.workdir)
     removed = down(workdir if (workdir / STATE_FILE).exists() else None, lab_id=args.id)
@@ -45,15 +40,15 @@ def cmd_down(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from wphw.lab import status
+    from wphw.lab.network import status
 
     print(json.dumps(status(Path(args.workdir)), indent=2))
     return 0
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from wphw.lab.scenario import run_scenario
     from wphw.resources import example_dir
-    from wphw.scenario import run_scenario
 
     failures = run_scenario(
         example_dir(args.example), Path(args.workdir), lab_id=args.id, pe_mode=args.pe_mode

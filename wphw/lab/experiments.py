@@ -1,10 +1,13 @@
 """Measurements in a BMv2 lab: PE failover time and consistent updates under traffic.
 
-Both run ``examples/failover`` (or any example with the same shape): host ``h1`` streams
-numbered UDP packets to ``h2`` at a steady rate while the controller (:mod:`wphw.controller`)
-watches the waypoints' health.
+Both run on any example (default ``examples/failover``): :func:`pick_stream` finds the first
+policy rule whose service chain a UDP stream to port 5000 takes, a source host behind its
+subscriber and a destination host it matches, and the waypoint of the chain's first PE (or take
+``src``/``dst``/``waypoint`` as given). The source streams numbered UDP packets to the
+destination at a steady rate while the controller (:mod:`wphw.controller`) watches the
+waypoints' health.
 
-* :func:`failover`: the PE process of waypoint ``wpA`` is killed (SIGKILL) mid-stream; the
+* :func:`failover`: the PE process of that waypoint is killed (SIGKILL) mid-stream; the
   controller notices, re-plans without it and installs the new paths. Measured: the time from
   the kill to restored delivery (send time of the first packet delivered after the last one
   lost, minus the kill time), the packets lost, and the controller's own detect/compile/apply
@@ -34,12 +37,14 @@ from typing import Any
 
 from wphw.controller import Controller
 from wphw.errors import LabError
-from wphw.lab import Lab
+from wphw.lab.network import Lab
+from wphw.model_args import load_example
+from wphw.plan import Plan
 from wphw.policy import Policy, load_policy
-from wphw.resources import P4_BUILD, example_dir, topology_file
-from wphw.topology import load_topology
+from wphw.resources import P4_BUILD
+from wphw.topology import Topology
 
-LOG = logging.getLogger("wphw.experiments")
+LOG = logging.getLogger("wphw.lab.experiments")
 MARK = b"wphw-seq:"
 
 
@@ -104,6 +109,64 @@ def _stream_main(argv: list[str]) -> int:
     return 0
 
 
+STREAM_PORT = 5000
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StreamTarget:
+    """Who streams to whom, through which rule's chain, and the waypoint of its first PE."""
+
+    src: str
+    dst: str
+    rule: str
+    waypoint: str
+
+
+def pick_stream(
+    topology: Topology,
+    policy: Policy,
+    plan: Plan,
+    *,
+    src: str | None = None,
+    dst: str | None = None,
+    waypoint: str | None = None,
+) -> StreamTarget:
+    """The first rule (in plan order) that starts a chain for UDP to :data:`STREAM_PORT` between
+    two hosts (``src``/``dst`` when given), and the waypoint of that chain's first PE."""
+    paths = {p.spi: p for p in plan.paths}
+    rules = {(r.subscriber, r.name): r for r in policy.rules}
+    for b in plan.bindings:
+        if b.action != "start_chain" or b.spi not in paths:
+            continue
+        rule = rules[(b.subscriber, b.rule)]
+        hosts = sorted(topology.hosts.values(), key=lambda h: h.name)
+        srcs = [h for h in hosts if h.switch == b.subscriber and (src is None or h.name == src)]
+        for s in srcs:
+            for d in hosts:
+                if d.name == s.name or (dst is not None and d.name != dst):
+                    continue
+                if not _matches(rule.match, s, d):
+                    continue
+                first = paths[b.spi].hops[0]
+                wp = waypoint or topology.pes[first.pe].waypoint
+                return StreamTarget(src=s.name, dst=d.name, rule=b.rule, waypoint=wp)
+    raise LabError(
+        "no policy rule starts a service chain for UDP to port "
+        f"{STREAM_PORT} between two hosts{f' (src {src})' if src else ''}"
+        f"{f' (dst {dst})' if dst else ''}: give --src/--dst, or another example"
+    )
+
+
+def _matches(m: Any, s: Any, d: Any) -> bool:
+    return (
+        (m.src is None or s.ip.ip in m.src)
+        and (m.dst is None or d.ip.ip in m.dst)
+        and m.proto in (None, 17)
+        and (m.dst_port is None or m.dst_port[0] <= STREAM_PORT <= m.dst_port[1])
+        and m.src_port is None
+    )
+
+
 def _start_stream(
     lab: Lab, src: str, dst: str, rate: float, seconds: float, log: Path
 ) -> subprocess.Popen[bytes]:
@@ -114,7 +177,7 @@ def _start_stream(
         "dst_mac": d.mac,
         "src_ip": str(s.ip.ip),
         "dst_ip": str(d.ip.ip),
-        "dst_port": 5000,
+        "dst_port": STREAM_PORT,
         "rate": rate,
         "count": int(rate * seconds),
         "log": str(log),
@@ -126,7 +189,7 @@ def _start_stream(
         lab.state.host_netns[src],
         sys.executable,
         "-m",
-        "wphw.experiments",
+        "wphw.lab.experiments",
         "stream",
         json.dumps(spec),
     ]
@@ -228,10 +291,11 @@ def failover(
     seconds: float = 6.0,
     kill_after: float = 2.0,
     lab_id: str = "w3",
+    src: str | None = None,
+    dst: str | None = None,
+    waypoint: str | None = None,
 ) -> FailoverResult:
-    example = example_dir(example)
-    topo = load_topology(topology_file(example))
-    policy = load_policy(example / "policy.yaml")
+    topo, policy = load_example(example).model
     workdir.mkdir(parents=True, exist_ok=True)
     lab = Lab(topo, policy, workdir, lab_id=lab_id)
     lab.up()
@@ -240,11 +304,22 @@ def failover(
         stop = threading.Event()
         try:
             ctl.watch(stop, interval=0.05)
-            cap = _capture(lab, "h2", workdir / "h2.pcap")
-            sender = _start_stream(lab, "h1", "h2", rate, seconds, workdir / "send.json")
+            assert lab.plan is not None
+            t = pick_stream(topo, policy, lab.plan, src=src, dst=dst, waypoint=waypoint)
+            LOG.info(
+                "failover: %s -> %s (rule %s), killing waypoint %s",
+                t.src,
+                t.dst,
+                t.rule,
+                t.waypoint,
+            )
+            cap = _capture(lab, t.dst, workdir / "dst.pcap")
+            sender = _start_stream(lab, t.src, t.dst, rate, seconds, workdir / "send.json")
             _wait_for_traffic(lab, sender)
             time.sleep(kill_after)
-            pid = lab.state.pids["pe:wpA"]
+            pid = lab.state.pids.get(f"pe:{t.waypoint}")
+            if pid is None:
+                raise LabError(f"waypoint {t.waypoint} has no PE process in this lab")
             t_kill = time.time()
             os.kill(pid, signal.SIGKILL)
             sender.wait(timeout=seconds + 30)
@@ -256,7 +331,7 @@ def failover(
     finally:
         lab.down()
     sends = json.loads((workdir / "send.json").read_text())
-    recv = _received(workdir / "h2.pcap")
+    recv = _received(workdir / "dst.pcap")
     lost = [i for i in range(len(sends)) if i not in recv]
     lost_after = [i for i in lost if sends[i] >= t_kill]
     restored: float | None = None
@@ -294,13 +369,14 @@ def consistency(
     change_after: float = 2.0,
     lab_id: str = "w4",
     drain: float = 0.05,
+    src: str | None = None,
+    dst: str | None = None,
 ) -> ConsistencyResult:
     from wphw.pe.runtime import query
 
-    example = example_dir(example)
-    topo = load_topology(topology_file(example))
-    policy = load_policy(example / "policy.yaml")
-    nxt = load_policy(example / "policy-next.yaml")
+    ex = load_example(example)
+    topo, policy = ex.model
+    nxt = load_policy(ex.dir / "policy-next.yaml")
     workdir.mkdir(parents=True, exist_ok=True)
     lab = Lab(topo, policy, workdir, lab_id=lab_id, stamp=True)
     lab.up()
@@ -309,8 +385,9 @@ def consistency(
         try:
             assert lab.plan is not None
             old_plan = lab.plan
-            cap = _capture(lab, "h2", workdir / "h2.pcap")
-            sender = _start_stream(lab, "h1", "h2", rate, seconds, workdir / "send.json")
+            t = pick_stream(topo, policy, old_plan, src=src, dst=dst)
+            cap = _capture(lab, t.dst, workdir / "dst.pcap")
+            sender = _start_stream(lab, t.src, t.dst, rate, seconds, workdir / "send.json")
             _wait_for_traffic(lab, sender)
             time.sleep(change_after)
             change = ctl.install(nxt, reason="chain change under traffic")
@@ -327,7 +404,7 @@ def consistency(
         lab.down()
     assert new_plan is not None
     sends = json.loads((workdir / "send.json").read_text())
-    recv = _received(workdir / "h2.pcap")
+    recv = _received(workdir / "dst.pcap")
     chains = {}
     for plan in (old_plan, new_plan):
         for p in plan.paths:
@@ -370,24 +447,34 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] == "stream":
         return _stream_main(argv[1:])
     ap = argparse.ArgumentParser(
-        prog="python -m wphw.experiments",
+        prog="python -m wphw.lab.experiments",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     ap.add_argument("what", choices=["failover", "consistency"])
-    ap.add_argument(
-        "--example",
-        type=Path,
-        default=Path(__file__).resolve().parent.parent / "examples" / "failover",
-    )
+    ap.add_argument("--example", type=Path, default=Path("failover"),
+                    help="example folder or built-in name (default: failover); consistency "
+                    "also needs its policy-next.yaml")  # fmt: skip
+    ap.add_argument("--src", help="host that streams (default: picked from the policy)")
+    ap.add_argument("--dst", help="host that receives (default: picked from the policy)")
+    ap.add_argument("--waypoint", help="failover: the waypoint whose PE is killed")
     ap.add_argument("--workdir", type=Path, default=Path("out/experiments"))
     ap.add_argument("--rate", type=float, default=400.0)
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO)
     if args.what == "failover":
-        res: Any = failover(args.example, args.workdir / "failover", rate=args.rate)
+        res: Any = failover(
+            args.example,
+            args.workdir / "failover",
+            rate=args.rate,
+            src=args.src,
+            dst=args.dst,
+            waypoint=args.waypoint,
+        )
     else:
-        res = consistency(args.example, args.workdir / "consistency", rate=args.rate)
+        res = consistency(
+            args.example, args.workdir / "consistency", rate=args.rate, src=args.src, dst=args.dst
+        )
     print(json.dumps(asdict(res), indent=1))
     if isinstance(res, ConsistencyResult) and res.violations:
         raise LabError(f"{len(res.violations)} consistency violations")
