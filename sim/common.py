@@ -23,13 +23,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from wphw.netfpga.cocotb_tb import TB, tuser
+from wphw.netfpga.cocotb_tb import read_filelist as _read_filelist
 from wphw.services import FwRule, NatMapping, fw_decide, nat_translate
 
 REPO = Path(__file__).resolve().parents[1]
 HDL = REPO / "hdl"
 FILELIST = HDL / "wphw.f"
 
-CLK_PERIOD_NS = 5  # 200 MHz
 DATA_BYTES = 32  # 256-bit tdata
 ETH_NSH = 0x894F
 ETH_IPV4 = 0x0800
@@ -40,18 +41,8 @@ PARSE_WINDOW = 128  # bytes the PE header parser looks at (4 beats)
 
 
 def read_filelist(path: Path = FILELIST) -> tuple[list[Path], list[Path]]:
-    """(sources, include dirs) named by ``hdl/wphw.f``."""
-    sources: list[Path] = []
-    incdirs: list[Path] = []
-    for raw_line in path.read_text().splitlines():
-        line = raw_line.split("#", 1)[0].split("//", 1)[0].strip()
-        if not line:
-            continue
-        if line.startswith("+incdir+"):
-            incdirs.append(path.parent / line[len("+incdir+") :])
-        else:
-            sources.append(path.parent / line)
-    return sources, incdirs
+    """(sources, include dirs) named by the checkout's ``hdl/wphw.f``."""
+    return _read_filelist(path)
 
 
 VERILATOR_MIN = (5, 36)  # cocotb 2.1 needs Verilator 5.036 or later (Debian 12's 5.006 fails)
@@ -179,96 +170,6 @@ def run_cocotb(
 
 
 # --- testbench ------------------------------------------------------------------------------------
-
-
-def random_pause(rng: random.Random, p_idle: float) -> Iterator[int]:
-    """Infinite 0/1 pause generator: 1 with probability ``p_idle`` (cocotbext-axi pause)."""
-    while True:
-        yield 1 if rng.random() < p_idle else 0
-
-
-class TB:
-    """Clock, reset, stream source/sink and AXI-Lite for a PE-like DUT.
-
-    The DUT has ``clk``, ``rst``, ``s_axis_*``, ``m_axis_*`` and ``s_axil_*`` ports.
-    """
-
-    def __init__(self, dut: Any, *, seed: int = 1, axil: bool = True) -> None:
-        import cocotb
-        from cocotb.clock import Clock
-        from cocotbext.axi import (
-            AxiLiteBus,
-            AxiLiteMaster,
-            AxiStreamBus,
-            AxiStreamSink,
-            AxiStreamSource,
-        )
-
-        from wphw.netfpga.bus import CocotbAxiLiteBus
-
-        self.dut = dut
-        self.rng = random.Random(seed)
-        self.log = dut._log
-        cocotb.start_soon(Clock(dut.clk, CLK_PERIOD_NS, unit="ns").start())
-        self.source = AxiStreamSource(
-            AxiStreamBus.from_prefix(dut, "s_axis"), dut.clk, dut.rst, reset_active_level=True
-        )
-        self.sink = AxiStreamSink(
-            AxiStreamBus.from_prefix(dut, "m_axis"), dut.clk, dut.rst, reset_active_level=True
-        )
-        self.source.log.setLevel("WARNING")
-        self.sink.log.setLevel("WARNING")
-        if axil:
-            self.axil = AxiLiteMaster(
-                AxiLiteBus.from_prefix(dut, "s_axil"), dut.clk, dut.rst, reset_active_level=True
-            )
-            self.axil.write_if.log.setLevel("WARNING")
-            self.axil.read_if.log.setLevel("WARNING")
-            self.bus = CocotbAxiLiteBus(self.axil)
-
-    def set_traffic(self, p_idle: float, p_backpressure: float) -> None:
-        """Random idle cycles on the source and random back-pressure on the sink."""
-        if p_idle > 0:
-            self.source.set_pause_generator(random_pause(self.rng, p_idle))
-        else:
-            self.source.clear_pause_generator()
-        if p_backpressure > 0:
-            self.sink.set_pause_generator(random_pause(self.rng, p_backpressure))
-        else:
-            self.sink.clear_pause_generator()
-
-    async def cycles(self, n: int) -> None:
-        from cocotb.triggers import RisingEdge
-
-        for _ in range(n):
-            await RisingEdge(self.dut.clk)
-
-    async def reset(self) -> None:
-        self.dut.rst.value = 1
-        await self.cycles(4)
-        self.dut.rst.value = 0
-        await self.cycles(4)
-
-    async def send(
-        self, data: bytes, *, src_port: int = 0x01, dst_port: int = 0, pkt_len: int | None = None
-    ) -> None:
-        from cocotbext.axi import AxiStreamFrame
-
-        frame = AxiStreamFrame(
-            data, tuser=tuser(len(data) if pkt_len is None else pkt_len, src_port, dst_port)
-        )
-        await self.source.send(frame)
-
-    async def recv(self) -> tuple[bytes, int]:
-        """Next output frame and its first beat's tuser."""
-        frame = await self.sink.recv()
-        user = frame.tuser[0] if isinstance(frame.tuser, list) else frame.tuser
-        return bytes(frame.tdata), int(user or 0)
-
-
-def tuser(pkt_len: int, src_port: int = 0, dst_port: int = 0) -> int:
-    """NetFPGA SUME tuser: pkt_len[15:0], src_port[23:16], dst_port[31:24]."""
-    return (pkt_len & 0xFFFF) | ((src_port & 0xFF) << 16) | ((dst_port & 0xFF) << 24)
 
 
 # --- reference models -----------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """All five PEs behind one waypoint: randomized run with service chains through every PE.
 
-DUT: ``sim/wp_cosim_top.v`` — ``wp_waypoint`` with wp_fw (PE 0) and wp_nat (PE 1) inside,
+DUT: ``hdl/wrap/wp_cosim_top.v`` — ``wp_waypoint`` with wp_fw (PE 0) and wp_nat (PE 1) inside,
 and wp_chacha20 encrypt (PE 2), wp_ids (PE 3) and wp_chacha20 decrypt (PE 4) on its external PE
 ports. Everything is configured through the typed drivers (``wphw.netfpga``).
 
@@ -67,7 +67,7 @@ from wphw.netfpga.drivers import FwRule, NatMapping, WaypointEntry
 from wphw.services import esp
 
 REPO = Path(__file__).resolve().parents[1]
-TOP = REPO / "sim" / "wp_cosim_top.v"
+TOP = REPO / "hdl" / "wrap" / "wp_cosim_top.v"
 
 PE_FW, PE_NAT, PE_ENC, PE_IDS, PE_DEC = 0, 1, 2, 3, 4
 PE_NAMES = {PE_FW: "fw", PE_NAT: "nat", PE_ENC: "encrypt", PE_IDS: "ids", PE_DEC: "decrypt"}

@@ -1,9 +1,10 @@
-"""Files that ship inside the package (importlib.resources): the compiled P4 program and the
-built-in examples. Nothing here depends on the current directory or on a source checkout, so
+"""Files that ship inside the package (importlib.resources): the compiled P4 program, the
+built-in examples and the Verilog sources. Nothing here depends on the current directory or on a source checkout, so
 ``pip install .`` gives a ``wphw`` that works from any folder.
 
-In the source tree, ``p4/build`` and ``examples`` are links to these folders: ``make -C p4``
-writes the compiled program here, and the README's commands use ``examples/...``.
+In the source tree, ``p4/build`` and ``examples`` are links to these folders (``make -C p4``
+writes the compiled program here, and the README's commands use ``examples/...``), and
+``wphw/data/hdl`` is a link to ``hdl/`` (the wheel gets copies of the files).
 """
 
 from __future__ import annotations
@@ -18,6 +19,10 @@ P4_BUILD = DATA / "p4"
 P4INFO = P4_BUILD / "wphw.p4info.txtpb"
 BMV2_JSON = P4_BUILD / "wphw.json"
 EXAMPLES = DATA / "examples"
+HDL = DATA / "hdl"
+"""The Verilog sources (hdl/ of the source tree): the co-simulated waypoint builds from them."""
+HDL_FILELIST = HDL / "wphw.f"
+COSIM_TOP = HDL / "wrap" / "wp_cosim_top.v"
 
 
 def builtin_examples() -> tuple[str, ...]:

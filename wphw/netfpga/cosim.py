@@ -7,8 +7,8 @@ starts it instead of the software waypoint when ``pe_mode="rtl"``). It
 1. takes the waypoint's register writes from the plan (``--plan``: ``Plan.register_writes`` of
    this waypoint), or generates them from the contexts and PE parameters
    (:func:`wphw.netfpga.plan.waypoint_register_writes`);
-2. builds ``sim/wp_cosim_top.v`` (``hdl/wp_waypoint.v`` and every PE of ``hdl/wphw.f``) with
-   ``cocotb_tools.runner`` (Icarus by default) and runs ``sim/cosim_bridge.py`` in it, which
+2. builds ``hdl/wrap/wp_cosim_top.v`` (``hdl/wp_waypoint.v`` and every PE of ``hdl/wphw.f``) with
+   ``cocotb_tools.runner`` (Icarus by default) and runs :mod:`wphw.netfpga.cosim_bridge` in it, which
    applies the writes over AXI-Lite and moves frames between IF and the RTL's AXI-Streams;
 3. serves ``/health`` and ``/counters`` (HTTP + JSON, a unix socket path or HOST:PORT, like
    the software PEs: :func:`wphw.pe.runtime.query` is the client) from the bridge's state
@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import _thread
 import argparse
-import importlib
 import json
 import logging
 import os
@@ -44,6 +43,7 @@ from typing import Any
 from wphw.entries import RegisterWrite
 from wphw.errors import PEError, PlanError, WphwError
 from wphw.netfpga import regmap
+from wphw.netfpga.cocotb_tb import read_filelist
 from wphw.netfpga.plan import (
     DEFAULT_LAYOUT,
     FpgaLayout,
@@ -54,13 +54,12 @@ from wphw.netfpga.plan import (
     waypoint_of,
     waypoint_register_writes,
 )
+from wphw.resources import COSIM_TOP
 
 log = logging.getLogger(__name__)
 
-REPO = Path(__file__).resolve().parents[2]
 TOPLEVEL = "wp_cosim_top"
-TOP_SOURCE = REPO / "sim" / "wp_cosim_top.v"
-BRIDGE_MODULE = "sim.cosim_bridge"
+BRIDGE_MODULE = "wphw.netfpga.cosim_bridge"
 CONFIG_ENV = "WPHW_COSIM_CONFIG"
 STALE_S = 30.0
 """/health fails when the bridge has not rewritten its state for this long (sim hung)."""
@@ -75,7 +74,7 @@ COSIM_LAYOUT = FpgaLayout(
         (regmap.WP_IDS.name, 4),
     ),
 )
-"""What ``sim/wp_cosim_top.v`` implements with its default parameters (NUM_ENTRIES 16)."""
+"""What ``hdl/wrap/wp_cosim_top.v`` implements with its default parameters (NUM_ENTRIES 16)."""
 
 
 def dry_run(writes: Sequence[RegisterWrite], layout: FpgaLayout = COSIM_LAYOUT) -> None:
@@ -166,13 +165,11 @@ def build(cfg: CosimConfig) -> Any:
     """Build the simulation (sources from ``hdl/wphw.f`` plus the co-sim top); the runner."""
     from cocotb_tools.runner import get_runner
 
-    # the one parser of hdl/wphw.f (sim/ is not part of the typed package)
-    common: Any = importlib.import_module("sim.common")
-    sources, incdirs = common.read_filelist()
+    sources, incdirs = read_filelist()
     runner = get_runner(cfg.sim)
     build_dir = cfg.workdir / f"build_{cfg.sim}"
     runner.build(
-        sources=[*sources, TOP_SOURCE],
+        sources=[*sources, COSIM_TOP],
         includes=incdirs,
         hdl_toplevel=TOPLEVEL,
         parameters={"NUM_ENTRIES": cfg.num_entries},
@@ -191,8 +188,6 @@ def run(cfg: CosimConfig) -> dict[str, Any]:
         f.unlink(missing_ok=True)
     config_file = cfg.workdir / "bridge.json"
     config_file.write_text(json.dumps(cfg.bridge_config()))
-    if str(REPO) not in sys.path:
-        sys.path.insert(0, str(REPO))  # the runner passes sys.path on as PYTHONPATH
     t0 = time.monotonic()
     runner = build(cfg)
     log.info("cosim %s: %s build ready in %.1f s", cfg.name, cfg.sim, time.monotonic() - t0)

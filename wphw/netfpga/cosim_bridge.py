@@ -1,6 +1,6 @@
 """cocotb side of the co-simulated hardware waypoint (``python -m wphw.netfpga.cosim``).
 
-Runs inside the simulator with ``sim/wp_cosim_top.v`` (``hdl/wp_waypoint.v`` plus its PEs) as
+Runs inside the simulator with ``hdl/wrap/wp_cosim_top.v`` (``hdl/wp_waypoint.v`` plus its PEs) as
 the top level. Configuration comes from the JSON file named by ``WPHW_COSIM_CONFIG`` (written
 by :mod:`wphw.netfpga.cosim`): the interface, the register writes of the waypoint (from the
 plan), the SUME port bit the interface stands for, the state file and the stop file.
@@ -34,8 +34,8 @@ from typing import Any
 import cocotb
 from cocotb.triggers import ClockCycles, RisingEdge
 
-from sim.common import TB, tuser
 from wphw.entries import RegisterWrite
+from wphw.netfpga.cocotb_tb import TB, tuser
 from wphw.netfpga.drivers import WaypointDriver
 from wphw.netfpga.plan import apply_register_writes
 
@@ -47,7 +47,7 @@ RECV_BUF = 65600
 
 
 async def start(dut: Any) -> TB:
-    """A :class:`sim.common.TB` held in reset from time 0, then reset and ready."""
+    """A :class:`wphw.netfpga.cocotb_tb.TB` held in reset from time 0, then reset and ready."""
     dut.rst.value = 1  # the sink must not sample X outputs before the first reset
     tb = TB(dut)
     await RisingEdge(dut.clk)
