@@ -8,10 +8,11 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from wphw import p4names as P4
 from wphw.entries import LPM, Exact, MatchValue, Range, TableEntry, Ternary
 from wphw.plan import Plan
 
-_ADDR_FIELDS = {"ipv4_src", "ipv4_dst"}
+_ADDR_FIELDS = {P4.IPV4_SRC, P4.IPV4_DST}
 _ADDR_PARAMS = {"addr"}
 _MAC_PARAMS = {"dst_mac"}
 
@@ -70,7 +71,7 @@ def format_plan(plan: Plan, *, routes: bool = False) -> str:
             f"path spi {p.spi:<5} {p.subscriber}: {chain} > {p.final}   via {' > '.join(p.switches)}"
         )
     for sw, entries in plan.entries.items():
-        shown = [e for e in entries if routes or e.table != "ipv4_lpm"]
+        shown = [e for e in entries if routes or e.table != P4.IPV4_LPM]
         hidden = len(entries) - len(shown)
         lines.append("")
         lines.append(

@@ -29,6 +29,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
+from wphw import p4names as P4
 from wphw._gc import gc_paused
 from wphw.entries import (
     LPM,
@@ -53,8 +54,13 @@ MAX_SPI = 2**24 - 1
 MAX_VLAN = 4094
 # In-switch services run in this fixed order within one pass of the pipeline.
 IN_SWITCH_SERVICES = ("fw", "nat", "count", "ratelimit")
-IN_SWITCH_TABLE = {"fw": "wp_fw", "nat": "wp_nat", "count": "wp_count", "ratelimit": "wp_ratelimit"}
-PATH_TABLES = frozenset({"wp_sff", "wp_proxy_return", *IN_SWITCH_TABLE.values()})
+IN_SWITCH_TABLE = {
+    "fw": P4.WP_FW,
+    "nat": P4.WP_NAT,
+    "count": P4.WP_COUNT,
+    "ratelimit": P4.WP_RATELIMIT,
+}
+PATH_TABLES = frozenset({P4.WP_SFF, P4.WP_PROXY_RETURN, *IN_SWITCH_TABLE.values()})
 PLAN_FORMAT = 1
 
 
@@ -257,13 +263,13 @@ def classify_match(match: Match) -> dict[str, MatchValue]:
     """The ``wp_classify`` (and ``wp_fw``) key for a logical match; wildcards are omitted."""
     out: dict[str, MatchValue] = {}
     if match.in_port is not None:
-        out["ingress_port"] = Ternary(value=match.in_port, mask=0x1FF)
-    for name, net in (("ipv4_src", match.src), ("ipv4_dst", match.dst)):
+        out[P4.INGRESS_PORT] = Ternary(value=match.in_port, mask=0x1FF)
+    for name, net in ((P4.IPV4_SRC, match.src), (P4.IPV4_DST, match.dst)):
         if net is not None and net.prefixlen > 0:
             out[name] = Ternary(value=int(net.network_address), mask=int(net.netmask))
     if match.proto is not None:
-        out["ip_proto"] = Ternary(value=match.proto, mask=0xFF)
-    for name, rng in (("l4_src_port", match.src_port), ("l4_dst_port", match.dst_port)):
+        out[P4.IP_PROTO] = Ternary(value=match.proto, mask=0xFF)
+    for name, rng in ((P4.L4_SRC_PORT, match.src_port), (P4.L4_DST_PORT, match.dst_port)):
         if rng is not None and rng != (0, 65535):
             out[name] = Range(low=rng[0], high=rng[1])
     return out
@@ -279,8 +285,8 @@ def final_classifier_action(final: Final) -> Action:
 def final_sff_action(final: Final) -> Action:
     if final.kind is FinalKind.FORWARD:
         assert final.port is not None
-        return Action.of("sff_end_forward", port=final.port)
-    return Action.of("sff_drop" if final.kind is FinalKind.DROP else "sff_end_route")
+        return Action.of(P4.SFF_END_FORWARD, port=final.port)
+    return Action.of(P4.SFF_DROP if final.kind is FinalKind.DROP else P4.SFF_END_ROUTE)
 
 
 # -- the compiler --------------------------------------------------------------------------------
@@ -492,7 +498,7 @@ def _compile(
                 )
             b.add(
                 sub,
-                TableEntry.of("wp_classify", match, action, priority=rule.priority),
+                TableEntry.of(P4.WP_CLASSIFY, match, action, priority=rule.priority),
                 f"rule {rule.name}",
             )
             bindings.append(binding)
@@ -519,14 +525,14 @@ _TABLE_ORDER = {
     name: i
     for i, name in enumerate(
         [
-            "wp_sff",
-            "wp_proxy_return",
-            "wp_fw",
-            "wp_nat",
-            "wp_count",
-            "wp_ratelimit",
-            "wp_classify",
-            "ipv4_lpm",
+            P4.WP_SFF,
+            P4.WP_PROXY_RETURN,
+            P4.WP_FW,
+            P4.WP_NAT,
+            P4.WP_COUNT,
+            P4.WP_RATELIMIT,
+            P4.WP_CLASSIFY,
+            P4.IPV4_LPM,
         ]
     )
 }
@@ -725,7 +731,7 @@ def _emit_path(
         for sw, port in zip(route.switches, route.ports, strict=False):
             b.add(
                 sw,
-                TableEntry.of("wp_sff", _spi_si(spi, si), Action.of("sff_forward", port=port)),
+                TableEntry.of(P4.WP_SFF, _spi_si(spi, si), Action.of(P4.SFF_FORWARD, port=port)),
                 f"spi {spi} transit",
             )
         ttl_used += len(route.ports)
@@ -741,7 +747,7 @@ def _emit_path(
                     b.add(
                         sw,
                         TableEntry.of(
-                            "wp_sff", _spi_si(spi, si), Action.of("sff_forward", port=port)
+                            P4.WP_SFF, _spi_si(spi, si), Action.of(P4.SFF_FORWARD, port=port)
                         ),
                         f"spi {spi} transit from {other}",
                     )
@@ -760,7 +766,9 @@ def _emit_path(
                 ):
                     b.add(
                         wp.switch,
-                        TableEntry.of("wp_sff", _spi_si(spi, si - 1), Action.of("sff_recirculate")),
+                        TableEntry.of(
+                            P4.WP_SFF, _spi_si(spi, si - 1), Action.of(P4.SFF_RECIRCULATE)
+                        ),
                         f"spi {spi} recirculate",
                     )
         else:
@@ -770,16 +778,18 @@ def _emit_path(
                 b.add(
                     wp.switch,
                     TableEntry.of(
-                        "wp_sff", _spi_si(spi, si), Action.of("sff_proxy", port=wp.port, vlan=vlan)
+                        P4.WP_SFF,
+                        _spi_si(spi, si),
+                        Action.of(P4.SFF_PROXY, port=wp.port, vlan=vlan),
                     ),
                     f"spi {spi} proxy to {pe_name}",
                 )
                 b.add(
                     wp.switch,
                     TableEntry.of(
-                        "wp_proxy_return",
-                        {"ingress_port": Exact(value=wp.port), "vlan_id": Exact(value=vlan)},
-                        Action.of("proxy_restore", spi=spi, si=si - 1),
+                        P4.WP_PROXY_RETURN,
+                        {P4.INGRESS_PORT: Exact(value=wp.port), P4.VLAN_ID: Exact(value=vlan)},
+                        Action.of(P4.PROXY_RESTORE, spi=spi, si=si - 1),
                     ),
                     f"spi {spi} proxy return from {pe_name}",
                 )
@@ -792,7 +802,7 @@ def _emit_path(
                 b.add(
                     wp.switch,
                     TableEntry.of(
-                        "wp_sff", _spi_si(spi, si), Action.of("sff_forward", port=wp.port)
+                        P4.WP_SFF, _spi_si(spi, si), Action.of(P4.SFF_FORWARD, port=wp.port)
                     ),
                     f"spi {spi} to {pe_name}",
                 )
@@ -807,7 +817,7 @@ def _emit_path(
         travel(subscriber, back=True)
     b.add(
         cur,
-        TableEntry.of("wp_sff", _spi_si(spi, si), final_sff_action(final)),
+        TableEntry.of(P4.WP_SFF, _spi_si(spi, si), final_sff_action(final)),
         f"spi {spi} end",
     )
     if ttl_used >= NSH_TTL_INIT:
@@ -937,12 +947,12 @@ def _emit_in_switch(
                 TableEntry.of(
                     table,
                     key | classify_match(m),
-                    Action.of("fw_permit" if fw_rule.permit else "fw_deny"),
+                    Action.of(P4.FW_PERMIT if fw_rule.permit else P4.FW_DENY),
                     priority=n - i + 1,
                 ),
                 why,
             )
-        default = "fw_permit" if fw.default_permit else "fw_deny"
+        default = P4.FW_PERMIT if fw.default_permit else P4.FW_DENY
         b.add(switch, TableEntry.of(table, key, Action.of(default), priority=1), why)
     elif service == "nat":
         pairs = _params(b, service, pe, services_params.NatParams).mappings
@@ -954,8 +964,8 @@ def _emit_in_switch(
                 switch,
                 TableEntry.of(
                     table,
-                    key | {"ipv4_src": Ternary(value=inside, mask=full)},
-                    Action.of("nat_snat", addr=outside),
+                    key | {P4.IPV4_SRC: Ternary(value=inside, mask=full)},
+                    Action.of(P4.NAT_SNAT, addr=outside),
                     priority=n - 2 * i + 1,
                 ),
                 why,
@@ -964,22 +974,22 @@ def _emit_in_switch(
                 switch,
                 TableEntry.of(
                     table,
-                    key | {"ipv4_dst": Ternary(value=outside, mask=full)},
-                    Action.of("nat_dnat", addr=inside),
+                    key | {P4.IPV4_DST: Ternary(value=outside, mask=full)},
+                    Action.of(P4.NAT_DNAT, addr=inside),
                     priority=n - 2 * i,
                 ),
                 why,
             )
-        b.add(switch, TableEntry.of(table, key, Action.of("nat_pass"), priority=1), why)
+        b.add(switch, TableEntry.of(table, key, Action.of(P4.NAT_PASS), priority=1), why)
     elif service == "count":
-        b.add(switch, TableEntry.of(table, key, Action.of("count_hit")), why)
+        b.add(switch, TableEntry.of(table, key, Action.of(P4.COUNT_HIT)), why)
     else:
         rl = _params(b, service, pe, services_params.RateLimitParams)
         rate, burst = rl.rate_bytes_per_s, rl.burst_bytes
         b.add(
             switch,
             TableEntry.of(
-                table, key, Action.of("ratelimit_check"), meter=(rate, burst, rate, burst)
+                table, key, Action.of(P4.RATELIMIT_CHECK), meter=(rate, burst, rate, burst)
             ),
             why,
         )
@@ -988,7 +998,7 @@ def _emit_in_switch(
 def _emit_routes(b: _Builder) -> None:
     topo = b.topology
     for host in sorted(topo.hosts.values(), key=lambda h: h.name):
-        dst = {"ipv4_dst": LPM(value=int(host.ip.ip), prefix_len=32)}
+        dst = {P4.IPV4_DST: LPM(value=int(host.ip.ip), prefix_len=32)}
         mac = int(host.mac.replace(":", ""), 16)
         for sw in sorted(topo.switches):
             if sw == host.switch:
@@ -1000,6 +1010,6 @@ def _emit_routes(b: _Builder) -> None:
                     continue
             b.add(
                 sw,
-                TableEntry.of("ipv4_lpm", dst, Action.of("ipv4_forward", dst_mac=mac, port=port)),
+                TableEntry.of(P4.IPV4_LPM, dst, Action.of(P4.IPV4_FORWARD, dst_mac=mac, port=port)),
                 f"route to {host.name}",
             )

@@ -51,6 +51,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple, TypeVar
 
+from wphw import p4names as P4
 from wphw._gc import gc_paused
 from wphw.entries import LPM, Exact, MatchValue, Range, TableEntry, Ternary
 from wphw.errors import PolicyError, TopologyError, VerificationError
@@ -60,7 +61,14 @@ from wphw.topology import Host, PEKind, Topology
 
 # Fields of the header space, in cube order.
 F_IN, F_SRC, F_DST, F_PROTO, F_SPORT, F_DPORT = range(6)
-FIELD_NAMES = ("ingress_port", "ipv4_src", "ipv4_dst", "ip_proto", "l4_src_port", "l4_dst_port")
+FIELD_NAMES = (
+    P4.INGRESS_PORT,
+    P4.IPV4_SRC,
+    P4.IPV4_DST,
+    P4.IP_PROTO,
+    P4.L4_SRC_PORT,
+    P4.L4_DST_PORT,
+)
 WIDTHS = (9, 32, 32, 8, 16, 16)
 _FIELD = {n: i for i, n in enumerate(FIELD_NAMES)}
 PROTO_TCP, PROTO_UDP, PROTO_WPESP = 6, 17, 253
@@ -478,7 +486,7 @@ class _Switch:
 
     def __init__(self, name: str, entries: Sequence[TableEntry]) -> None:
         self.name = name
-        classify = [e for e in entries if e.table == "wp_classify"]
+        classify = [e for e in entries if e.table == P4.WP_CLASSIFY]
         classify.sort(key=lambda e: -e.priority)
         self.classify = [(entry_pred(e, f"{name} wp_classify"), e) for e in classify]
         self.sff: dict[tuple[int, int], TableEntry] = {}
@@ -489,16 +497,16 @@ class _Switch:
         lpm: list[TableEntry] = []
         for e in entries:
             m = e.match_dict()
-            if e.table == "wp_sff":
+            if e.table == P4.WP_SFF:
                 self.sff[(_val(m["spi"]), _val(m["si"]))] = e
-            elif e.table == "wp_proxy_return":
-                self.proxy[(_val(m["ingress_port"]), _val(m["vlan_id"]))] = e
+            elif e.table == P4.WP_PROXY_RETURN:
+                self.proxy[(_val(m[P4.INGRESS_PORT]), _val(m[P4.VLAN_ID]))] = e
             elif e.table in self.services:
                 key = (_val(m["spi"]), _val(m["si"]))
                 self.services[e.table].setdefault(key, []).append(
                     (entry_pred(e, f"{name} {e.table}"), e)
                 )
-            elif e.table == "ipv4_lpm":
+            elif e.table == P4.IPV4_LPM:
                 lpm.append(e)
         for by_key in self.services.values():
             for lst in by_key.values():
@@ -515,7 +523,7 @@ class _Switch:
         for e in self._lpm_entries:
             (_, v), *_ = e.match
             assert isinstance(v, LPM)
-            ((lo, hi),) = _value_intervals("ipv4_dst", v, f"{self.name} ipv4_lpm")
+            ((lo, hi),) = _value_intervals(P4.IPV4_DST, v, f"{self.name} ipv4_lpm")
             ivs.append((lo, hi, v.prefix_len, e))
         cuts = {0, 1 << 32}
         for lo, hi, _, _ in ivs:
@@ -1041,7 +1049,7 @@ class _Verifier:
         if service == "fw" and pe is not None:
             for c, permit in self._fw_decisions(p, pe):
                 q = p._replace(cube=c)
-                if permit != (name == "fw_permit"):
+                if permit != (name == P4.FW_PERMIT):
                     self.violate(
                         q,
                         "pe",
@@ -1075,14 +1083,14 @@ class _Verifier:
         self, sw: str, t: _Switch, p: _Piece, e: TableEntry, idx: int, recirc: int
     ) -> None:
         name = e.action.name
-        if name == "fw_deny":
+        if name == P4.FW_DENY:
             self.decide(p, "drop", sw, None, "in-switch fw deny")
             self.end(p, Outcome(kind="drop", switch=sw, reason="in-switch fw deny"))
             return
         view = p.view
-        if name == "nat_snat":
+        if name == P4.NAT_SNAT:
             view = _set(view, F_SRC, e.action.param("addr"))
-        elif name == "nat_dnat":
+        elif name == P4.NAT_DNAT:
             view = _set(view, F_DST, e.action.param("addr"))
         p = p._replace(view=view, si=p.si - 1)
         self.in_switch(sw, t, p, idx + 1, recirc)
@@ -1102,9 +1110,9 @@ class _Verifier:
 
     @staticmethod
     def _nat_action(e: TableEntry) -> tuple[str, int] | None:
-        if e.action.name == "nat_snat":
+        if e.action.name == P4.NAT_SNAT:
             return ("snat", e.action.param("addr"))
-        if e.action.name == "nat_dnat":
+        if e.action.name == P4.NAT_DNAT:
             return ("dnat", e.action.param("addr"))
         return None
 
@@ -1120,24 +1128,24 @@ class _Verifier:
         name = e.action.name
         step = f"{sw}: wp_sff spi {p.spi} si {p.si} -> {_action_text(e)}"
         p = p._replace(trace=(*p.trace, step))
-        if name == "sff_forward":
+        if name == P4.SFF_FORWARD:
             self.leave(sw, e.action.param("port"), p._replace(ttl=p.ttl - 1, routed=False))
-        elif name == "sff_proxy":
+        elif name == P4.SFF_PROXY:
             q = p._replace(spi=None, si=0, ttl=0, vlan=e.action.param("vlan"), routed=False)
             self.leave(sw, e.action.param("port"), q)
-        elif name == "sff_recirculate":
+        elif name == P4.SFF_RECIRCULATE:
             if recirc >= MAX_RECIRCULATIONS:
                 reason = "recirculation loop"
                 self.decide(p, "drop", sw, None, reason)
                 self.end(p, Outcome(kind="loop", switch=sw, reason=reason))
                 return
             self.chain(sw, t, p._replace(ttl=p.ttl - 1), recirc + 1)
-        elif name == "sff_end_forward":
+        elif name == P4.SFF_END_FORWARD:
             port = e.action.param("port")
             q = p._replace(spi=None, si=0, ttl=0, routed=False)
             self.decide(q, "forward", sw, port, "")
             self.leave(sw, port, q)
-        elif name == "sff_end_route":
+        elif name == P4.SFF_END_ROUTE:
             q = p._replace(spi=None, si=0, ttl=0)
             self.decide(q, "route", sw, None, "")
             self.route(sw, t, q)
@@ -1158,7 +1166,7 @@ class _Verifier:
         host = self.hosts_by_ip.get(a) if a == b else None
         port = mac = None
         hop_ok = mac_ok = False
-        if e is not None and e.action.name == "ipv4_forward":
+        if e is not None and e.action.name == P4.IPV4_FORWARD:
             port = e.action.param("port")
             mac = e.action.param("dst_mac")
             if host is not None:
@@ -1681,15 +1689,15 @@ def verify_change(
         differ.add(sw)
         new, old = set(a), set(b)
         for e in new ^ old:
-            if e.table == "ipv4_lpm" or sw not in topology.switches:
+            if e.table == P4.IPV4_LPM or sw not in topology.switches:
                 return verify(plan, policy, topology, failed_pes=failed)
             m = e.match_dict()
-            if e.table == "wp_classify":
+            if e.table == P4.WP_CLASSIFY:
                 regions.setdefault(sw, []).append(entry_pred(e, f"{sw} wp_classify"))
             elif "spi" in m:  # wp_sff and the in-switch tables: looked up by (SPI, SI)
                 keys.add(("tbl", sw, _val(m["spi"]), _val(m["si"])))
-            elif e.table == "wp_proxy_return":
-                keys.add(("proxy", sw, _val(m["ingress_port"]), _val(m["vlan_id"])))
+            elif e.table == P4.WP_PROXY_RETURN:
+                keys.add(("proxy", sw, _val(m[P4.INGRESS_PORT]), _val(m[P4.VLAN_ID])))
     if plan.contexts != previous_plan.contexts:  # the waypoints' dispatch rows
         for c in set(plan.contexts) ^ set(previous_plan.contexts):
             keys.add(

@@ -11,12 +11,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from wphw import p4names as P4
 from wphw.entries import Exact, TableEntry
 from wphw.p4rt.encode import describe
 from wphw.p4rt.fabric import AsyncFabric
 
-CLASSIFY_TABLE = "wp_classify"
-SFF_TABLE = "wp_sff"
+CLASSIFY_TABLE = P4.WP_CLASSIFY
+SFF_TABLE = P4.WP_SFF
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -25,20 +25,21 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from wphw import p4names as P4
 from wphw.entries import TableEntry
 from wphw.p4rt.encode import EncodedEntry, Encoder, UpdateKind, describe
 
 OWNED_TABLES: tuple[str, ...] = (
-    "wp_classify",
-    "wp_proxy_return",
-    "wp_fw",
-    "wp_nat",
-    "wp_count",
-    "wp_ratelimit",
-    "wp_sff",
-    "ipv4_lpm",
+    P4.WP_CLASSIFY,
+    P4.WP_PROXY_RETURN,
+    P4.WP_FW,
+    P4.WP_NAT,
+    P4.WP_COUNT,
+    P4.WP_RATELIMIT,
+    P4.WP_SFF,
+    P4.IPV4_LPM,
 )
-EDGE_TABLES: frozenset[str] = frozenset({"wp_classify", "ipv4_lpm"})
+EDGE_TABLES: frozenset[str] = frozenset({P4.WP_CLASSIFY, P4.IPV4_LPM})
 
 PHASES: tuple[str, ...] = ("path upserts", "edge upserts", "edge deletes", "path deletes")
 PATH_UPSERT, EDGE_UPSERT, EDGE_DELETE, PATH_DELETE = range(4)

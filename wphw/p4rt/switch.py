@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from finsy.proto import p4r, rpc_code
 
+from wphw import p4names as P4
 from wphw.entries import Action, TableEntry
 from wphw.errors import PlanError, SchemaError
 from wphw.p4rt.client import Disconnected, RpcFailure, SwitchClient, code_name
@@ -36,7 +37,7 @@ LOG = logging.getLogger("wphw.p4rt")
 def owns_table(info: TableInfo) -> bool:
     """The ownership rule: wphw owns the tables named ``wp_*`` and ``ipv4_lpm``."""
     last = info.name.rsplit(".", 1)[-1]
-    return last.startswith("wp_") or last == "ipv4_lpm"
+    return last.startswith("wp_") or last == P4.IPV4_LPM
 
 
 class PhaseFailed(Exception):
