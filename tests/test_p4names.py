@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from wphw import p4names as P4
+import wphw.p4names as P4
 from wphw.p4rt.schema import Schema
 from wphw.resources import P4_BUILD
 

@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from wphw import p4names as P4
+import wphw.p4names as P4
 from wphw.entries import LPM, Exact, MatchValue, Range, TableEntry, Ternary
 from wphw.plan import Plan
 

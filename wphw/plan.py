@@ -29,7 +29,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
-from wphw import p4names as P4
+import wphw.p4names as P4
 from wphw._gc import gc_paused
 from wphw.entries import (
     LPM,

@@ -51,7 +51,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple, TypeVar
 
-from wphw import p4names as P4
+import wphw.p4names as P4
 from wphw._gc import gc_paused
 from wphw.entries import LPM, Exact, MatchValue, Range, TableEntry, Ternary
 from wphw.errors import PolicyError, TopologyError, VerificationError

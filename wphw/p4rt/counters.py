@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from wphw import p4names as P4
+import wphw.p4names as P4
 from wphw.entries import Exact, TableEntry
 from wphw.p4rt.encode import describe
 from wphw.p4rt.fabric import AsyncFabric

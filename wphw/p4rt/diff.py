@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from wphw import p4names as P4
+import wphw.p4names as P4
 from wphw.entries import TableEntry
 from wphw.p4rt.encode import EncodedEntry, Encoder, UpdateKind, describe
 

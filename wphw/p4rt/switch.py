@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from finsy.proto import p4r, rpc_code
 
-from wphw import p4names as P4
+import wphw.p4names as P4
 from wphw.entries import Action, TableEntry
 from wphw.errors import PlanError, SchemaError
 from wphw.p4rt.client import Disconnected, RpcFailure, SwitchClient, code_name
