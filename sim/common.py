@@ -1,6 +1,6 @@
 """Shared cocotb testbench base class, runner helper and Python reference models.
 
-Used by every ``sim/test_wp_*.py`` (part A: waypoint, fw, nat; part B: chacha20, ids).
+Used by every ``sim/test_wp_*.py`` (waypoint, fw, nat, chacha20, ids).
 
 * :func:`run_cocotb` builds the HDL named in ``hdl/wphw.f`` and runs a test module's cocotb
   tests through ``cocotb_tools.runner`` (Icarus by default; skips when the simulator is missing).

@@ -1,7 +1,7 @@
 """cocotb tests of wp_waypoint: dispatch by (SPI, SI) to fw, nat and an external PE port.
 
 The external PE (index 2) is modelled in Python on the m_axis_pe / s_axis_pe ports (it
-decrements SI, as every PE does) — the interface part B's chacha20 / ids PEs plug into.
+decrements SI, as every PE does) — the interface the chacha20 / ids PEs plug into.
 Expected outputs come from waypoint_model / fw_model / nat_model in sim/common.py.
 """
 

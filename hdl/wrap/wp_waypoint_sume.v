@@ -1,7 +1,7 @@
 // wp_waypoint_sume: NetFPGA SUME names around wp_waypoint (thin wrapper, no logic but reset
 // polarity). Plugs between the SUME input arbiter and output queues; the AXI-Lite slave sits on
 // the SUME register interconnect (16-bit window, see docs/regmap.md). The external PE ports are
-// brought out with SUME-style names for part B's PEs (or tied off by the project top).
+// brought out with SUME-style names for the external PEs (or tied off by the project top).
 
 `resetall
 `timescale 1ns / 1ps

@@ -38,6 +38,7 @@ from typing import Any
 from wphw.controller import Controller
 from wphw.errors import LabError
 from wphw.lab.network import Lab
+from wphw.lab.wait import captures_listening, stable
 from wphw.model_args import load_example
 from wphw.plan import Plan
 from wphw.policy import Policy, load_policy
@@ -211,11 +212,17 @@ def _capture(lab: Lab, host: str, pcap: Path) -> subprocess.Popen[bytes]:
         str(pcap),
         "udp",
     ]
-    proc = subprocess.Popen(
-        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
-    )
-    time.sleep(1.0)
+    log = pcap.with_suffix(".log")
+    with log.open("wb") as out:
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=out, start_new_session=True)
+    captures_listening([log])
     return proc
+
+
+def _pcap_settled(pcap: Path) -> None:
+    """The capture has taken the stream's last packets (its file stopped growing)."""
+    stable(lambda: pcap.stat().st_size if pcap.exists() else 0, f"capture {pcap.name}",
+           quiet=0.5, timeout=30.0)  # fmt: skip
 
 
 def _wait_for_traffic(lab: Lab, sender: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
@@ -323,7 +330,7 @@ def failover(
             t_kill = time.time()
             os.kill(pid, signal.SIGKILL)
             sender.wait(timeout=seconds + 30)
-            time.sleep(1.0)
+            _pcap_settled(workdir / "dst.pcap")
             _stop(cap)
         finally:
             stop.set()
@@ -392,7 +399,7 @@ def consistency(
             time.sleep(change_after)
             change = ctl.install(nxt, reason="chain change under traffic")
             sender.wait(timeout=seconds + 30)
-            time.sleep(1.0)
+            _pcap_settled(workdir / "dst.pcap")
             _stop(cap)
             stamps: list[dict[str, Any]] = []
             for control in lab.state.pe_control.values():

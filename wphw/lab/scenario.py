@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from wphw.errors import LabError
+from wphw.lab.wait import captures_listening, stable
 from wphw.model_args import load_example
 from wphw.policy import PROTOCOLS
 
@@ -203,7 +204,8 @@ def run_scenario(
             for port, iface in sorted(ports.items()):
                 cmd = ["tcpdump", "-U", "-n", "-i", iface, "-w", str(pcaps / f"{sw}-p{port}.pcap")]
                 captures.append(_start_capture(cmd, workdir / f"tcpdump-{sw}-p{port}.log"))
-        time.sleep(1.5)  # tcpdump needs a moment before it captures
+        pcaps_logs = list(workdir.glob("tcpdump-*.log"))
+        captures_listening(pcaps_logs)
         before = _sff_counters(lab)
         for i, fl in enumerate(flows):
             src, dst = topology.hosts[fl.src], topology.hosts[fl.dst]
@@ -235,13 +237,13 @@ def run_scenario(
             proc = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=60)
             if proc.returncode != 0:
                 raise LabError(f"flow {fl.name}: sender failed: {proc.stderr.strip()[-500:]}")
-        # Let the waypoints finish (co-simulated ones take seconds), then the last hops.
-        time.sleep(0.5)
+        # Let the waypoints finish (co-simulated ones take seconds), then the last hops: the
+        # switches' per-hop counters stop changing.
         busy = [wp for wp, ok in lab.wait_idle(timeout=90.0).items() if not ok]
         if busy:
             LOG.warning("waypoint(s) %s still busy or silent after 90 s", ", ".join(busy))
-        time.sleep(1.0)
-        after = _sff_counters(lab)
+        after = stable(lambda: _sff_counters(lab), "the switches' hop counters",
+                            quiet=0.5, timeout=30.0)  # fmt: skip
         _stop_captures(captures)  # bulk transfers are not captured (the pcaps stay small)
         # through a co-simulated Verilog waypoint a megabyte would take hours of simulation
         transfers = (

@@ -31,7 +31,7 @@ def _check_range(what: str, value: int, lo: int, hi: int) -> None:
 class BlockDriver:
     """Generic access to one register block, by register name, with range checks.
 
-    Subclasses set ``BLOCK``; part B's PE drivers derive from this class the same way.
+    Subclasses set ``BLOCK`` (one per register block of :mod:`wphw.netfpga.regmap`).
     """
 
     BLOCK: ClassVar[Block]

@@ -226,7 +226,7 @@ PE_FW = 0
 PE_NAT = 1
 """PE index of the NAT inside ``wp_waypoint``."""
 PE_EXT_FIRST = 2
-"""First PE index of the external PE ports of ``wp_waypoint`` (part B's chacha20/ids)."""
+"""First PE index of the external PE ports of ``wp_waypoint`` (wp_chacha20, wp_ids)."""
 
 WP_WAYPOINT = Block(
     name="wp_waypoint",
@@ -563,11 +563,8 @@ WP_NAT = Block(
     ),
 )
 
-BLOCKS_PART_A: tuple[Block, ...] = (WP_WAYPOINT, WP_FW, WP_NAT)
-
-# ================================================================================================
-# PART B BLOCKS — append wp_chacha20 / wp_ids Block definitions to this tuple (and nowhere else).
-# Put a block of external PE index k (k >= PE_EXT_FIRST) at base 0x1000 * (k + 1).
+# -- blocks of the external PEs: a block of external PE index k (k >= PE_EXT_FIRST) sits at
+# base 0x1000 * (k + 1).
 # ================================================================================================
 PE_CHACHA20 = PE_EXT_FIRST
 """PE index of wp_chacha20 on the waypoint's external PE ports."""
@@ -744,10 +741,8 @@ WP_IDS = Block(
     ),
 )
 
-BLOCKS_PART_B: tuple[Block, ...] = (WP_CHACHA20, WP_IDS)
-# ================================================================================================
-
-BLOCKS: tuple[Block, ...] = (*BLOCKS_PART_A, *BLOCKS_PART_B)
+BLOCKS: tuple[Block, ...] = (WP_WAYPOINT, WP_FW, WP_NAT, WP_CHACHA20, WP_IDS)
+"""Every register block, in base-address order (a new block is appended here)."""
 
 
 def block(name: str) -> Block:
