@@ -81,39 +81,30 @@ def l4_checksum(ip: bytes) -> int:
     return 0xFFFF if proto == PROTO_UDP and csum == 0 else csum
 
 
+def _flow_key(ip: bytes, l4: int | None) -> FlowKey:
+    """The 5-tuple with the ports read at offset ``l4`` (None: no ports, both 0)."""
+    sport = dport = 0
+    if l4 is not None:
+        sport = int.from_bytes(ip[l4 : l4 + 2], "big")
+        dport = int.from_bytes(ip[l4 + 2 : l4 + 4], "big")
+    src, dst = int.from_bytes(ip[12:16], "big"), int.from_bytes(ip[16:20], "big")
+    return (src, dst, ip[9], sport, dport)
+
+
 def switch_flow_key(ip: bytes) -> FlowKey:
     """The 5-tuple as the P4 switch classifies it: ports are 0 unless TCP/UDP with IHL 5 (the
     P4 parser reads no options), and 0 for non-first fragments."""
-    proto = ip[9]
-    sport = dport = 0
-    if proto in (PROTO_TCP, PROTO_UDP) and ip[0] == 0x45 and len(ip) >= 24 and first_fragment(ip):
-        sport = int.from_bytes(ip[20:22], "big")
-        dport = int.from_bytes(ip[22:24], "big")
-    return (
-        int.from_bytes(ip[12:16], "big"),
-        int.from_bytes(ip[16:20], "big"),
-        proto,
-        sport,
-        dport,
-    )
+    tcp_udp = ip[9] in (PROTO_TCP, PROTO_UDP)
+    ok = tcp_udp and ip[0] == 0x45 and len(ip) >= 24 and first_fragment(ip)
+    return _flow_key(ip, 20 if ok else None)
 
 
 def pe_flow_key(ip: bytes) -> FlowKey:
     """The 5-tuple as a PE reads it (hdl/wp_hdr_parse.v): the ports follow the IPv4 options,
     present for a TCP/UDP first fragment with four bytes of L4 header; 0 otherwise."""
-    proto = ip[9]
-    sport = dport = 0
     l4 = ihl_bytes(ip)
-    if proto in (PROTO_TCP, PROTO_UDP) and first_fragment(ip) and len(ip) >= l4 + 4:
-        sport = int.from_bytes(ip[l4 : l4 + 2], "big")
-        dport = int.from_bytes(ip[l4 + 2 : l4 + 4], "big")
-    return (
-        int.from_bytes(ip[12:16], "big"),
-        int.from_bytes(ip[16:20], "big"),
-        proto,
-        sport,
-        dport,
-    )
+    ok = ip[9] in (PROTO_TCP, PROTO_UDP) and first_fragment(ip) and len(ip) >= l4 + 4
+    return _flow_key(ip, l4 if ok else None)
 
 
 def l4_payload_offset(ip: bytes) -> int:
