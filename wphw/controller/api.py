@@ -63,11 +63,21 @@ def _arr(items: Any) -> dict[str, Any]:
     return {"type": "array", "items": items}
 
 
+NAME = {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_.#:-]{0,63}$"}
+_PORTS = {"anyOf": [{"type": "integer", "minimum": 0, "maximum": 65535}, {"type": "string"}]}
 MATCH = {
     "type": "object",
-    "description": "in_port, src, dst (IPv4 prefix), proto (name or number), src_port,"
-    " dst_port (port or 'lo-hi'); see docs/formats.md",
-    "additionalProperties": True,
+    "description": "IPv4 prefixes, a protocol name or number, L4 ports or 'lo-hi' ranges;"
+    " see docs/formats.md",
+    "properties": {
+        "in_port": {"type": "integer", "minimum": 0},
+        "src": _STR,
+        "dst": _STR,
+        "proto": {"anyOf": [{"type": "integer", "minimum": 0, "maximum": 255}, _STR]},
+        "src_port": _PORTS,
+        "dst_port": _PORTS,
+    },
+    "additionalProperties": False,
 }
 RULE = _obj(
     {
@@ -80,11 +90,20 @@ RULE = _obj(
 )
 RULE_IN = _obj(
     {
-        "name": {**_STR, "description": "1-64 letters, digits, '_', '-', '.', '#', ':'"},
-        "subscriber": {**_STR, "description": "the subscriber switch"},
-        "priority": {**_INT, "description": "larger wins; default: below the switch's rules"},
+        "name": NAME,
+        "subscriber": {**_STR, "minLength": 1, "description": "the subscriber switch"},
+        "priority": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 2**31 - 1,
+            "description": "larger wins; default: below the switch's rules",
+        },
         "match": MATCH,
-        "actions": {**_arr(_STR), "description": "services in order, then forward(N)|drop|route"},
+        "actions": {
+            **_arr({**_STR, "minLength": 1}),
+            "minItems": 1,
+            "description": "services in order, then forward(N)|drop|route",
+        },
     },
     required=["name", "subscriber", "actions"],
 )
@@ -250,7 +269,7 @@ ROUTES: tuple[Route, ...] = (
         _arr(EVENT),
         query=(
             ("limit", {"type": "integer", "minimum": 1, "maximum": 10000}),
-            ("since", {"type": "integer", "minimum": 0}),
+            ("since", {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}),
         ),
     ),
     Route(
@@ -321,7 +340,7 @@ def openapi() -> dict[str, Any]:
                     "name": "name",
                     "in": "path",
                     "required": True,
-                    "schema": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_.#:-]{0,63}$"},
+                    "schema": NAME,
                 }
             )
         if params:

@@ -37,6 +37,7 @@ from wphw.errors import (
     AuthenticationError,
     NotFoundError,
     PolicyError,
+    SwitchConnectionError,
     TopologyError,
     WphwError,
 )
@@ -215,6 +216,28 @@ def _rule_body(body: Any, *, name: str | None = None) -> dict[str, Any]:
 # -- the service -------------------------------------------------------------------------------
 
 
+class Reconnecting:
+    """An installer that, when a switch was lost, reconnects the fabric once and tries again.
+
+    A switch restarted between two applies comes back without a pipeline: the gRPC channel
+    reconnects by itself, and the next Read answers FAILED_PRECONDITION, which the fabric
+    reports as a :class:`SwitchConnectionError`. Connecting again learns that the pipeline is
+    missing, and the retried apply pushes it and writes every entry (an apply is idempotent:
+    it writes the difference to the plan)."""
+
+    def __init__(self, fabric: Any) -> None:
+        self.fabric = fabric
+
+    def apply(self, plan: Any) -> Any:
+        try:
+            return self.fabric.apply(plan)
+        except SwitchConnectionError as exc:
+            LOG.warning("controller: %s; reconnecting to every switch and trying again", exc)
+            self.fabric.close()
+            self.fabric.connect()
+            return self.fabric.apply(plan)
+
+
 class Service:
     """See the module docstring. Thread-safe: one lock orders every change."""
 
@@ -239,6 +262,8 @@ class Service:
         if unknown:
             raise TopologyError(f"--control: unknown waypoint(s) {', '.join(unknown)}")
         self.topology = topology
+        if hasattr(installer, "connect") and hasattr(installer, "close"):
+            installer = Reconnecting(installer)  # a Fabric
         self.installer = installer
         self.store = store
         self.controls = dict(controls or {})
@@ -516,9 +541,10 @@ class Service:
             return change, row
 
     def add_rule(self, token: Token, body: Any) -> tuple[Change, dict[str, Any]]:
-        rule = _rule_body(body)
+        name = str(body.get("name", "?")) if isinstance(body, Mapping) else "?"
 
         def edit(raw: dict[str, Any]) -> None:
+            rule = _rule_body(body)
             self._writable(token, rule["subscriber"])
             if any(r["name"] == rule["name"] for r in rule_rows(raw)):
                 raise PolicyError(f"rule {rule['name']}: a rule of that name exists")
@@ -533,12 +559,11 @@ class Service:
                 rule["priority"] = lowest - 1
             lst.append({k: v for k, v in rule.items() if k != "subscriber"})
 
-        return self._change(token, "rule-add", rule["name"], edit)
+        return self._change(token, "rule-add", name, edit)
 
     def change_rule(self, token: Token, name: str, body: Any) -> tuple[Change, dict[str, Any]]:
-        rule = _rule_body(body, name=name)
-
         def edit(raw: dict[str, Any]) -> None:
+            rule = _rule_body(body, name=name)
             switch, i = self._find(raw, name, token)
             self._writable(token, switch)
             self._writable(token, rule["subscriber"])

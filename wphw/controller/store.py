@@ -332,9 +332,12 @@ class Store:
         """The newest ``limit`` events with id > ``since``, oldest first. With ``actor`` or
         ``switches`` given, only the events that actor caused or that name one of those
         switches (a tenant's view)."""
+        filtered = actor is not None or switches is not None
         with self._lock:
             rows = self._db.execute(
-                "SELECT * FROM events WHERE id > ? ORDER BY id DESC", (since,)
+                "SELECT * FROM events WHERE id > ? ORDER BY id DESC"
+                + ("" if filtered else " LIMIT ?"),
+                (since,) if filtered else (since, limit),
             ).fetchall()
         out: list[Event] = []
         want = set(switches) if switches is not None else None
