@@ -85,7 +85,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     r.add_argument(
         "--bmv2-json", type=Path, help="BMv2 JSON to push (default: the packaged program)"
     )
-    r.add_argument("--election-id", type=int, default=1)
+    r.add_argument(
+        "--election-id",
+        type=int,
+        default=2,
+        help="P4Runtime election id (default %(default)s: above `wphw apply`'s and the lab"
+        " installer's 1, so the controller is primary)",
+    )
+    r.add_argument(
+        "--lab",
+        type=Path,
+        metavar="WORKDIR",
+        help="run beside a lab started by `wphw lab up`: watch its waypoints' health and give"
+        " its software waypoints their context table",
+    )
     r.add_argument(
         "--drain",
         type=float,
@@ -166,7 +179,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from wphw.p4rt import Fabric, Pipeline
     from wphw.resources import BMV2_JSON, P4INFO
 
-    topo, _ = load_model(args)  # validates both files
+    topo, file_policy = load_model(args)  # validates both files
     policy_path = args.policy
     if policy_path is None:
         from wphw.resources import example_dir
@@ -184,6 +197,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         if not sep or not wp or not endpoint:
             raise WphwError(f"--control {item!r}: expected WAYPOINT=ENDPOINT")
         controls[wp] = endpoint
+    publish = None
+    if args.lab is not None:
+        from wphw.lab import Lab, LabState
+
+        state = LabState.load(Path(args.lab))
+        lab = Lab(topo, file_policy, Path(args.lab), lab_id=state.lab_id)
+        lab.state = state  # the running lab's (not brought up here)
+        controls = {**state.pe_control, **controls}
+        publish = lab.write_contexts
     tokens = Tokens(load_tokens(args.tokens, topo) if args.tokens is not None else None)
     if args.health_interval <= 0 or args.misses < 1 or args.reconcile_interval < 0:
         raise WphwError("--health-interval must be > 0, --misses ≥ 1, --reconcile-interval ≥ 0")
@@ -212,6 +234,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 controls=controls,
                 misses=args.misses,
                 prefer_file_policy=args.policy_from_file,
+                publish_contexts=publish,
             )
             change = service.start()
             LOG.info(
@@ -383,3 +406,47 @@ def _text(cmd: str, out: Any) -> str:
                 f"  {h['switch']:<6} SPI {h['spi']:<6} SI {h['si']:<4} {h['action']:<16} {h['packets']:>10} pkts {h['bytes']:>12} bytes"
             )
     return "\n".join(lines) + "\n"
+
+
+def start_beside_lab(example: Path, lab: Any, listen: str, timeout: float = 60.0) -> str:
+    """Start ``wphw controller run EXAMPLE --lab WORKDIR`` as a process of its own (it outlives
+    ``wphw lab up``), recorded in the lab's state as ``controller`` so ``wphw lab down`` stops
+    it; returns the API's URL once it answers."""
+    import secrets
+    import subprocess
+    import time
+
+    import yaml
+
+    host, port = _parse_listen(listen)
+    workdir = Path(lab.workdir)
+    # an admin token for this lab's controller, readable by its owner only
+    token = secrets.token_urlsafe(24)
+    token_file, tokens = workdir / "admin.token", workdir / "controller-tokens.yaml"
+    for path, text in (
+        (token_file, token + "\n"),
+        (tokens, yaml.safe_dump({"tokens": [{"name": "lab", "token": token, "access": "admin"}]})),
+    ):
+        path.touch(mode=0o600)
+        path.chmod(0o600)
+        path.write_text(text)
+    cmd = [sys.executable, "-m", "wphw.cli", "controller", "run", str(example)]
+    cmd += ["--lab", str(workdir), "--db", str(workdir / "controller.db")]
+    cmd += ["--listen", f"{host}:{port}", "--tokens", str(tokens)]
+    with (workdir / "controller.log").open("ab") as log:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    lab.state.pids["controller"] = proc.pid
+    lab.state.save()
+    url = f"http://{host}:{port}"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise WphwError(
+                f"the controller exited with {proc.returncode}; see {workdir / 'controller.log'}"
+            )
+        try:
+            Client(url, token, timeout=1.0).call("GET", "/api/v1/status")
+            return url
+        except WphwError:
+            time.sleep(0.2)
+    raise WphwError(f"the controller did not answer at {url} within {timeout:.0f} s")
