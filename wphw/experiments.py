@@ -228,7 +228,10 @@ def failover(
     seconds: float = 6.0,
     kill_after: float = 2.0,
     lab_id: str = "w3",
+    daemon: str | None = None,
 ) -> FailoverResult:
+    """``daemon``: HOST:PORT — the controller runs as ``wphw controller run`` beside the lab
+    (health every 50 ms, one miss), instead of a :class:`Controller` in this process."""
     example = example_dir(example)
     topo = load_topology(topology_file(example))
     policy = load_policy(example / "policy.yaml")
@@ -236,10 +239,21 @@ def failover(
     lab = Lab(topo, policy, workdir, lab_id=lab_id)
     lab.up()
     try:
-        ctl, fabric = _controller(lab, policy)
+        if daemon is not None:
+            from wphw.controller.cli import Client, start_beside_lab
+
+            url = start_beside_lab(
+                example,
+                lab,
+                daemon,
+                extra=("--health-interval", "0.05", "--misses", "1", "--reconcile-interval", "0"),
+            )
+            client = Client(url, (workdir / "admin.token").read_text().strip())
+        ctl, fabric = (None, None) if daemon is not None else _controller(lab, policy)
         stop = threading.Event()
         try:
-            ctl.watch(stop, interval=0.05)
+            if ctl is not None:
+                ctl.watch(stop, interval=0.05)
             cap = _capture(lab, "h2", workdir / "h2.pcap")
             sender = _start_stream(lab, "h1", "h2", rate, seconds, workdir / "send.json")
             _wait_for_traffic(lab, sender)
@@ -250,9 +264,12 @@ def failover(
             sender.wait(timeout=seconds + 30)
             time.sleep(1.0)
             _stop(cap)
+            if daemon is not None:
+                health = [e for e in client.call("GET", "/api/v1/events") if e["kind"] == "health"]
         finally:
             stop.set()
-            fabric.close()
+            if fabric is not None:
+                fabric.close()
     finally:
         lab.down()
     sends = json.loads((workdir / "send.json").read_text())
@@ -266,7 +283,25 @@ def failover(
             restored = (sends[nxt[0]] - t_kill) * 1000.0
     elif lost == []:
         restored = 0.0
-    change = ctl.history[-1] if ctl.history else None
+    change = ctl.history[-1] if ctl is not None and ctl.history else None
+    controller: dict[str, Any] = (
+        {}
+        if change is None
+        else {
+            "reason": change.reason,
+            "compile_verify_ms": change.compile_s * 1000,
+            "apply_ms": change.apply_s * 1000,
+            "contexts_ms": change.contexts_s * 1000,
+        }
+    )
+    if daemon is not None and health:
+        e = health[-1]
+        controller = {
+            "reason": e["reason"],
+            "compile_verify_ms": (e["compile_s"] + e["verify_s"]) * 1000,
+            "apply_ms": e["apply_s"] * 1000,
+            "daemon": True,
+        }
     return FailoverResult(
         rate_pps=rate,
         sent=len(sends),
@@ -274,14 +309,7 @@ def failover(
         lost=len(lost),
         lost_after_kill=len(lost_after),
         kill_to_restored_ms=restored,
-        controller={}
-        if change is None
-        else {
-            "reason": change.reason,
-            "compile_verify_ms": change.compile_s * 1000,
-            "apply_ms": change.apply_s * 1000,
-            "contexts_ms": change.contexts_s * 1000,
-        },
+        controller=controller,
     )
 
 
@@ -382,10 +410,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--workdir", type=Path, default=Path("out/experiments"))
     ap.add_argument("--rate", type=float, default=400.0)
+    ap.add_argument(
+        "--daemon",
+        metavar="HOST:PORT",
+        help="failover: run `wphw controller run` beside the lab (its API on HOST:PORT)",
+    )
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO)
     if args.what == "failover":
-        res: Any = failover(args.example, args.workdir / "failover", rate=args.rate)
+        res: Any = failover(
+            args.example, args.workdir / "failover", rate=args.rate, daemon=args.daemon
+        )
     else:
         res = consistency(args.example, args.workdir / "consistency", rate=args.rate)
     print(json.dumps(asdict(res), indent=1))

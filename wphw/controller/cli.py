@@ -12,6 +12,7 @@ import sys
 import threading
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -408,7 +409,9 @@ def _text(cmd: str, out: Any) -> str:
     return "\n".join(lines) + "\n"
 
 
-def start_beside_lab(example: Path, lab: Any, listen: str, timeout: float = 60.0) -> str:
+def start_beside_lab(
+    example: Path, lab: Any, listen: str, *, extra: Sequence[str] = (), timeout: float = 60.0
+) -> str:
     """Start ``wphw controller run EXAMPLE --lab WORKDIR`` as a process of its own (it outlives
     ``wphw lab up``), recorded in the lab's state as ``controller`` so ``wphw lab down`` stops
     it; returns the API's URL once it answers."""
@@ -432,7 +435,7 @@ def start_beside_lab(example: Path, lab: Any, listen: str, timeout: float = 60.0
         path.write_text(text)
     cmd = [sys.executable, "-m", "wphw.cli", "controller", "run", str(example)]
     cmd += ["--lab", str(workdir), "--db", str(workdir / "controller.db")]
-    cmd += ["--listen", f"{host}:{port}", "--tokens", str(tokens)]
+    cmd += ["--listen", f"{host}:{port}", "--tokens", str(tokens), *extra]
     with (workdir / "controller.log").open("ab") as log:
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     lab.state.pids["controller"] = proc.pid
