@@ -25,6 +25,7 @@ from controller_harness import (
 from p4rt_testserver import P4RuntimeTestServer
 
 import wphw
+from wphw.controller.store import SCHEMA_VERSION
 
 WEB = {
     "name": "web-ids",
@@ -277,7 +278,10 @@ def test_restart_resumes_and_writes_nothing(
     # the database is WAL and holds its schema version (read with a plain sqlite3 connection)
     with sqlite3.connect(db) as con:
         assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert con.execute("SELECT MAX(version) FROM schema_migrations").fetchone()[0] == 2
+        assert (
+            con.execute("SELECT MAX(version) FROM schema_migrations").fetchone()[0]
+            == SCHEMA_VERSION
+        )
         assert con.execute("SELECT COUNT(*) FROM policy_versions").fetchone()[0] == 2
 
 

@@ -131,3 +131,44 @@ def test_readers_see_committed_state_while_the_store_is_open(tmp_path: Path) -> 
             assert con.execute("SELECT COUNT(*) FROM events").fetchone()[0] == 1
         assert con.execute("SELECT COUNT(*) FROM events").fetchone()[0] == 2
         con.close()
+
+
+def test_version_2_plan_entries_move_to_one_row_per_switch(tmp_path: Path) -> None:
+    """Migration 3 moves the installed plan's entries into installed_entries (SQLite's json_each
+    and json_remove); the plan read back is the same, and a later install that names only one
+    switch keeps the other switch's row."""
+    db = tmp_path / "v2.db"
+    con = sqlite3.connect(db)
+    con.execute(
+        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY,"
+        " description TEXT NOT NULL, applied REAL NOT NULL)"
+    )
+    for version, _, sql in MIGRATIONS[:2]:
+        con.executescript(sql)
+        con.execute("INSERT INTO schema_migrations VALUES (?, 'old', 0)", (version,))
+    plan = {"format": 1, "metric": "hops", "entries": {"s1": [{"a": 1}], "s2": [{"b": 2}]}}
+    con.execute(
+        "INSERT INTO policy_versions (created, reason, policy) VALUES (1, 'start', ?)",
+        (json.dumps(POLICY),),
+    )
+    con.execute("INSERT INTO installed VALUES (1, 1, '[]', ?, 2)", (json.dumps(plan),))
+    con.commit()
+    con.close()
+    with Store(db) as store:
+        assert store.version() == SCHEMA_VERSION
+        inst = store.installed()
+        assert inst is not None and json.loads(inst.plan_json) == plan
+        rows = dict(store._db.execute("SELECT switch, entries FROM installed_entries").fetchall())
+        assert {k: json.loads(v) for k, v in rows.items()} == plan["entries"]
+        assert "entries" not in json.loads(
+            store._db.execute("SELECT plan FROM installed").fetchone()[0]
+        )
+        store.record_install(
+            policy=POLICY,
+            failed=frozenset(),
+            plan_json=json.dumps({"format": 1, "metric": "hops"}),
+            entries={"s1": json.dumps([{"a": 3}]), "s2": None},
+            event={"kind": "rule-add"},
+        )
+        got = json.loads(store.installed().plan_json)  # type: ignore[union-attr]
+        assert got["entries"] == {"s1": [{"a": 3}]}

@@ -47,6 +47,8 @@ class Change:
     contexts_s: float  # waypoint contexts: old+new before, new after, each waited for
     entries: int
     result: str
+    # switches whose entries differ from the previous plan (None: not compared, first install)
+    changed_switches: frozenset[str] | None = None
     verify_s: float = 0.0  # the verify part of compile_s
     written: int = 0  # updates written (inserts + modifies + deletes), when the installer says
     incremental: bool = False  # verified with verify_change against the last report
@@ -122,6 +124,14 @@ class Controller:
                 and self.plan is not None
                 and want_failed == self.failed
             )
+            changed: frozenset[str] | None = None
+            if self.plan is not None:
+                prev = self.plan
+                changed = frozenset(
+                    sw
+                    for sw in set(plan.entries) | set(prev.entries)
+                    if plan.entries_for(sw) != prev.entries_for(sw)
+                )
             if incremental:
                 assert self.report is not None and self.plan is not None
                 report = verify_change(
@@ -133,6 +143,7 @@ class Controller:
                     baseline=self.report,
                     failed_pes=want_failed,
                     changed_rules=changed_rules,
+                    changed_switches=changed,
                 )
             else:
                 report = verify(plan, want_policy, self.topology, failed_pes=want_failed)
@@ -160,6 +171,7 @@ class Controller:
                 entries=plan.entry_count(),
                 result=str(result),
                 verify_s=t1 - tv,
+                changed_switches=changed,
                 written=int(getattr(result, "written", 0)),
                 incremental=incremental,
             )

@@ -21,7 +21,9 @@ plan, verify, make-before-break apply) and adds what a long-running process need
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
+import json
 import logging
 import threading
 import time
@@ -32,6 +34,7 @@ from typing import Any
 
 from wphw.controller import Change, Controller, Installer, query_health
 from wphw.controller.store import Event, Store
+from wphw.entries import entry_to_json
 from wphw.errors import (
     AccessError,
     AuthenticationError,
@@ -289,6 +292,7 @@ class Service:
         self.applies = 0
         self.apply_seconds = 0.0
         self.last_change: Change | None = None
+        self._stored_switches: set[str] = set()
 
     # -- start / resume ------------------------------------------------------------------------
 
@@ -354,10 +358,21 @@ class Service:
         self.applies += 1
         self.apply_seconds += change.apply_s
         self.last_change = change
+        plan = self.ctl.plan
+        changed = change.changed_switches
+        if changed is None:  # first install: every switch's row
+            changed = frozenset(plan.entries) | frozenset(self._stored_switches)
+        self._stored_switches = {sw for sw in plan.entries if plan.entries[sw]}
         self.version = self.store.record_install(
             policy=raw,
             failed=change.failed,
-            plan_json=self.ctl.plan.to_json(),
+            plan_json=dataclasses.replace(plan, entries={}).to_json(),
+            entries={
+                sw: json.dumps([entry_to_json(e) for e in plan.entries_for(sw)])
+                if plan.entries_for(sw)
+                else None
+                for sw in sorted(changed)
+            },
             event={
                 "kind": kind,
                 "reason": reason,
@@ -509,7 +524,7 @@ class Service:
                 raw["subscribers"] = {k: v for k, v in raw["subscribers"].items() if v}
                 after = {r["name"]: r["subscriber"] for r in rule_rows(raw)}
                 switches = {s for s in (before.get(name), after.get(name)) if s is not None}
-                policy = policy_from_dict(raw, f"rule {name}")
+                policy = self._policy_with(raw, name)
                 unknown = sorted(set(policy.subscribers()) - set(self.topology.switches))
                 if unknown:
                     raise PolicyError(
@@ -539,6 +554,37 @@ class Service:
             )
             row = next((r for r in rule_rows(raw) if r["name"] == name), {})
             return change, row
+
+    def _policy_with(self, raw: Mapping[str, Any], name: str) -> Policy:
+        """The Policy of ``raw``, which differs from the installed one in rule ``name`` only:
+        that rule is parsed, the others are the installed policy's Rule objects (parsing
+        10,000 rules again for every change costs more than compiling one)."""
+        head = {k: v for k, v in raw.items() if k != "subscribers"}
+        old = {r.name: r for r in self.ctl.policy.rules}
+        parsed = None
+        for switch, lst in raw["subscribers"].items():
+            for obj in lst:
+                if obj.get("name") == name:
+                    one = policy_from_dict({**head, "subscribers": {switch: [obj]}}, "rule")
+                    parsed = one.rules[0]
+        rules = []
+        for lst in raw["subscribers"].values():
+            for obj in lst:
+                if obj.get("name") == name:
+                    assert parsed is not None
+                    rules.append(parsed)
+                else:
+                    rules.append(old[obj["name"]])
+        if not rules:
+            raise PolicyError(f"rule {name}: the policy would have no rules")
+        p = self.ctl.policy
+        return Policy(
+            rules=tuple(rules),
+            services=p.services,
+            metric=p.metric,
+            chain_end=p.chain_end,
+            source=f"rule {name}",
+        )
 
     def add_rule(self, token: Token, body: Any) -> tuple[Change, dict[str, Any]]:
         name = str(body.get("name", "?")) if isinstance(body, Mapping) else "?"
@@ -740,9 +786,9 @@ class Service:
 
 
 def _copy_policy(raw: Mapping[str, Any]) -> dict[str, Any]:
-    import copy
-
-    return copy.deepcopy(dict(raw))
+    """A copy whose rule lists may be edited (the rule dicts themselves are never changed in
+    place: an edit replaces them)."""
+    return {**raw, "subscribers": {k: list(v) for k, v in raw["subscribers"].items()}}
 
 
 def _is_write_error(exc: BaseException) -> bool:

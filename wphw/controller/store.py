@@ -19,7 +19,7 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,6 +69,20 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
         ALTER TABLE events ADD COLUMN actor TEXT NOT NULL DEFAULT '';
         ALTER TABLE events ADD COLUMN switches TEXT NOT NULL DEFAULT '[]';
         CREATE INDEX events_time ON events(time);
+        """,
+    ),
+    (
+        3,
+        "installed entries one row per switch (a change rewrites only the switches it touched)",
+        """
+        CREATE TABLE installed_entries (
+            switch TEXT PRIMARY KEY,
+            entries TEXT NOT NULL
+        );
+        INSERT INTO installed_entries (switch, entries)
+            SELECT e.key, e.value FROM installed i, json_each(i.plan, '$.entries') e
+            WHERE i.id = 1;
+        UPDATE installed SET plan = json_remove(plan, '$.entries');
         """,
     ),
 )
@@ -227,11 +241,17 @@ class Store:
         if row is None:
             return None
         try:
+            plan = json.loads(row["plan"])
+            with self._lock:
+                per_switch = self._db.execute("SELECT switch, entries FROM installed_entries")
+                entries = {str(r["switch"]): json.loads(r["entries"]) for r in per_switch}
+            if "entries" not in plan:  # schema 3: the entries live one row per switch
+                plan["entries"] = entries
             return Installed(
                 policy_version=int(row["policy_version"]),
                 policy=json.loads(row["policy"]),
                 failed=frozenset(json.loads(row["failed"])),
-                plan_json=str(row["plan"]),
+                plan_json=json.dumps(plan),
                 installed=float(row["installed"]),
             )
         except (ValueError, TypeError) as exc:
@@ -263,10 +283,23 @@ class Store:
         failed: frozenset[str],
         plan_json: str,
         event: dict[str, Any],
+        entries: Mapping[str, str | None] | None = None,
     ) -> int:
         """One transaction: a policy version (a new one only when the policy changed), the
-        installed pointer, and the event. Returns the policy version."""
+        installed pointer, and the event. Returns the policy version.
+
+        ``plan_json``: the plan (``Plan.to_json``); with ``entries`` (switch → the JSON list of
+        its entries, None: the switch has none any more), the plan's own ``entries`` are left
+        out of it and only the switches given are rewritten — the others keep their rows.
+        Without ``entries``, every switch's row is replaced by the plan's."""
         text = json.dumps(policy, sort_keys=True)
+        if entries is None:
+            obj = json.loads(plan_json)
+            entries = {sw: json.dumps(es) for sw, es in obj.pop("entries", {}).items()}
+            plan_json = json.dumps(obj)
+            replace_all = True
+        else:
+            replace_all = False
         with self.transaction() as db:
             row = db.execute(
                 "SELECT p.id, p.policy FROM installed i JOIN policy_versions p"
@@ -288,6 +321,17 @@ class Store:
                 " plan = excluded.plan, installed = excluded.installed",
                 (version, json.dumps(sorted(failed)), plan_json, self.clock()),
             )
+            if replace_all:
+                db.execute("DELETE FROM installed_entries")
+            for switch, text_entries in entries.items():
+                if text_entries is None:
+                    db.execute("DELETE FROM installed_entries WHERE switch = ?", (switch,))
+                else:
+                    db.execute(
+                        "INSERT INTO installed_entries (switch, entries) VALUES (?, ?)"
+                        " ON CONFLICT(switch) DO UPDATE SET entries = excluded.entries",
+                        (switch, text_entries),
+                    )
             self._insert_event(db, {**event, "policy_version": version})
         return version
 
