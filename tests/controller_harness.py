@@ -21,6 +21,7 @@ from wphw.controller.api import Api, ApiServer
 from wphw.controller.metrics import render
 from wphw.controller.service import Service, Tokens, tokens_from_dict
 from wphw.controller.store import Store
+from wphw.controller.view import page
 from wphw.p4rt import Fabric, Pipeline
 
 REPO = Path(__file__).resolve().parent.parent
@@ -149,6 +150,7 @@ def running_controller(
             toks,
             read_counters=fabric.read_direct_counters,
             metrics=lambda t: render(service, fabric.read_direct_counters, t),
+            page=page,
         )
         server = ApiServer(("127.0.0.1", 0), api)
         server.start()

@@ -176,6 +176,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from wphw.controller.metrics import render
     from wphw.controller.service import Service, Tokens, load_tokens
     from wphw.controller.store import Store
+    from wphw.controller.view import page
     from wphw.model_args import load_model
     from wphw.p4rt import Fabric, Pipeline
     from wphw.resources import BMV2_JSON, P4INFO
@@ -249,6 +250,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 tokens,
                 read_counters=fabric.read_direct_counters,
                 metrics=lambda t: render(service, fabric.read_direct_counters, t),
+                page=page,
             )
             server = ApiServer((host, port), api)
             server.start()
