@@ -80,6 +80,7 @@ def rule_adds(workdir: Path, adds: int) -> dict[str, Any]:
                     "compile_ms": c["compile_s"] * 1e3,
                     "verify_ms": c["verify_s"] * 1e3,
                     "apply_ms": c["apply_s"] * 1e3,
+                    "contexts_ms": c["contexts_s"] * 1e3,
                     "written": c["written"],
                 }
             )
@@ -91,7 +92,9 @@ def rule_adds(workdir: Path, adds: int) -> dict[str, Any]:
         fabric = Fabric(topo, pipeline=Pipeline.load(P4INFO, BMV2_JSON), election_id=3)
         fabric.connect()
         try:
-            ctl = Controller(topo, wphw.policy_from_dict(raw), fabric)
+            ctl = Controller(
+                topo, wphw.policy_from_dict(raw), fabric, publish_contexts=lab.write_contexts
+            )
             ctl.plan = plan
             base = []
             for i in range(adds):
@@ -106,6 +109,7 @@ def rule_adds(workdir: Path, adds: int) -> dict[str, Any]:
                         "compile_ms": (ch.compile_s - ch.verify_s) * 1e3,
                         "verify_ms": ch.verify_s * 1e3,
                         "apply_ms": ch.apply_s * 1e3,
+                        "contexts_ms": ch.contexts_s * 1e3,
                         "written": ch.written,
                     }
                 )
@@ -154,7 +158,7 @@ def main() -> None:
         print(
             f"table1 lab, rule add → installed: API {d['total_ms']:.1f} ms (compile"
             f" {d['compile_ms']:.1f}, verify {d['verify_ms']:.1f}, apply {d['apply_ms']:.1f},"
-            f" {d['written']:.0f} written) | baseline full verify {b['total_ms']:.1f} ms"
+            f" waypoint contexts {d['contexts_ms']:.1f}, {d['written']:.0f} written) | baseline full verify {b['total_ms']:.1f} ms"
             f" (compile {b['compile_ms']:.1f}, verify {b['verify_ms']:.1f}, apply"
             f" {b['apply_ms']:.1f}) | ratio {b['total_ms'] / d['total_ms']:.2f}",
             flush=True,

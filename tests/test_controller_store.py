@@ -24,7 +24,15 @@ def test_fresh_database_has_every_migration_and_wal(tmp_path: Path) -> None:
     con = sqlite3.connect(db)
     assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     cols = {r[1] for r in con.execute("PRAGMA table_info(events)")}
-    assert {"actor", "switches", "compile_s", "verify_s", "apply_s", "written"} <= cols
+    assert {
+        "actor",
+        "switches",
+        "compile_s",
+        "verify_s",
+        "apply_s",
+        "written",
+        "contexts_s",
+    } <= cols
     con.close()
 
 

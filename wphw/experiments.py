@@ -300,6 +300,7 @@ def failover(
             "reason": e["reason"],
             "compile_verify_ms": (e["compile_s"] + e["verify_s"]) * 1000,
             "apply_ms": e["apply_s"] * 1000,
+            "contexts_ms": (e.get("contexts_s") or 0.0) * 1000,
             "daemon": True,
         }
     return FailoverResult(

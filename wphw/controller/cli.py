@@ -385,7 +385,8 @@ def _text(cmd: str, out: Any) -> str:
         lines.append(
             f"{c['reason']}: policy version {out['policy_version']}, {c['written']} updates"
             f" written (compile {c['compile_s'] * 1e3:.1f} ms, verify {c['verify_s'] * 1e3:.1f}"
-            f" ms{' incremental' if c['incremental'] else ''}, apply {c['apply_s'] * 1e3:.1f} ms)"
+            f" ms{' incremental' if c['incremental'] else ''}, apply {c['apply_s'] * 1e3:.1f} ms,"
+            f" waypoint contexts {c['contexts_s'] * 1e3:.1f} ms)"
         )
     elif cmd == "events":
         import time

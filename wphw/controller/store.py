@@ -85,6 +85,11 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
         UPDATE installed SET plan = json_remove(plan, '$.entries');
         """,
     ),
+    (
+        4,
+        "the time spent giving the software waypoints their context tables, per event",
+        "ALTER TABLE events ADD COLUMN contexts_s REAL;",
+    ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -100,6 +105,7 @@ class Event:
     compile_s: float | None = None
     verify_s: float | None = None
     apply_s: float | None = None
+    contexts_s: float | None = None
     written: int | None = None
     entries: int | None = None
     error: str | None = None
@@ -117,6 +123,7 @@ class Event:
             "compile_s": self.compile_s,
             "verify_s": self.verify_s,
             "apply_s": self.apply_s,
+            "contexts_s": self.contexts_s,
             "written": self.written,
             "entries": self.entries,
             "error": self.error,
@@ -344,8 +351,8 @@ class Store:
     def _insert_event(self, db: sqlite3.Connection, e: dict[str, Any]) -> int:
         cur = db.execute(
             "INSERT INTO events (time, kind, reason, policy_version, compile_s, verify_s,"
-            " apply_s, written, entries, result, error, actor, switches)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " apply_s, written, entries, result, error, actor, switches, contexts_s)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 e.get("time", self.clock()),
                 e["kind"],
@@ -360,6 +367,7 @@ class Store:
                 e.get("error"),
                 e.get("actor", ""),
                 json.dumps(sorted(e.get("switches", ()))),
+                e.get("contexts_s"),
             ),
         )
         assert cur.lastrowid is not None
@@ -402,6 +410,7 @@ class Store:
                     compile_s=r["compile_s"],
                     verify_s=r["verify_s"],
                     apply_s=r["apply_s"],
+                    contexts_s=r["contexts_s"],
                     written=r["written"],
                     entries=r["entries"],
                     error=r["error"],
