@@ -5,6 +5,7 @@ started again on the same database it writes nothing."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -13,12 +14,15 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 from controller_harness import ADMIN, TOKENS, VIEWER, installed, topology_raw
 from p4rt_common import TEST_P4INFO
 from p4rt_testserver import P4RuntimeTestServer, free_port
+
+from wphw.errors import WphwError
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -181,3 +185,67 @@ def test_non_loopback_without_tokens_is_refused(tmp_path: Path) -> None:
     )
     assert p.returncode == 2 and "needs --tokens" in p.stderr
     assert not (tmp_path / "c.db").exists()  # refused before anything was created
+
+
+def test_sigkill_mid_apply_ends_at_exactly_the_old_plan(
+    servers: tuple[P4RuntimeTestServer, P4RuntimeTestServer], tmp_path: Path
+) -> None:
+    """The controller is SIGKILLed while a rule change is half written (s2 already holds the new
+    path's entries, s1's Read is held back so its classifier has not flipped); started again,
+    it applies the installed plan from its database: the switches end at exactly the old plan,
+    and the interrupted rule is not part of the desired state."""
+    import threading
+
+    from controller_harness import expected
+
+    import wphw
+    from wphw.controller.cli import Client
+
+    (tmp_path / "topology.yaml").write_text(yaml.safe_dump(topology_raw(servers)))
+    (tmp_path / "tokens.yaml").write_text(yaml.safe_dump(TOKENS))
+    port = free_port()
+    d = Daemon(tmp_path, port)
+    try:
+        api = Client(d.url, ADMIN)
+        old = wphw.Plan.from_json(json.dumps(api.call("GET", "/api/v1/plan")))
+        before = (installed(servers[0]), installed(servers[1]))
+        assert before == (expected(old, "s1"), expected(old, "s2"))
+        s2_writes = len(servers[1].write_log)
+        servers[0].read_delay = 3.0  # s1 answers its Read late: the apply stops half-way
+        rule = {
+            "name": "web-ids",
+            "subscriber": "s1",
+            "priority": 50,
+            "match": {"dst": "198.51.100.0/24", "proto": "tcp", "dst_port": 443},
+            "actions": ["ids", "route"],
+        }
+        threading.Thread(target=_post_quietly, args=(api, rule), daemon=True).start()
+        deadline = time.monotonic() + 10
+        while len(servers[1].write_log) == s2_writes and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert len(servers[1].write_log) > s2_writes  # s2 got the new path's entries
+        assert installed(servers[1]) != before[1]
+        d.proc.send_signal(signal.SIGKILL)
+        d.proc.wait(timeout=10)
+    finally:
+        if d.proc.poll() is None:
+            d.stop()
+        else:
+            d.log.close()
+            assert d.proc.stdout is not None
+            d.proc.stdout.close()
+    servers[0].read_delay = 0.0
+    d = Daemon(tmp_path, port)
+    try:
+        api = Client(d.url, ADMIN)
+        assert (installed(servers[0]), installed(servers[1])) == before  # exactly the old plan
+        assert "web-ids" not in {r["name"] for r in api.call("GET", "/api/v1/rules")}
+        status = api.call("GET", "/api/v1/status")
+        assert status["policy_version"] == 1 and status["last_change"]["written"] > 0
+    finally:
+        assert d.stop()[0] == 0
+
+
+def _post_quietly(api: Any, rule: dict[str, Any]) -> None:
+    with contextlib.suppress(WphwError):
+        api.call("POST", "/api/v1/rules", rule)
