@@ -18,6 +18,7 @@ The test double is Python: its Write and Read handling, not a switch's, is part 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
 import logging
@@ -65,12 +66,22 @@ def _post(server: ApiServer, body: Any) -> tuple[int, Any, float]:
     return resp.status, out, t1 - t0
 
 
-def run(k: int, n_rules: int, repeat: int) -> dict[str, Any]:
+class NullInstaller:
+    """No switches: ``apply`` writes nothing (the controller's own share at any scale)."""
+
+    def apply(self, plan: Any) -> Any:
+        return None
+
+    def read_direct_counters(self, switch: str, table: str) -> list[Any]:
+        return []
+
+
+def run(k: int, n_rules: int, repeat: int, *, switches: bool = True) -> dict[str, Any]:
     raw_topo = fat_tree(k)
     raw_policy = random_policy(raw_topo, n_rules)
-    servers = [P4RuntimeTestServer().start() for _ in raw_topo["switches"]]
+    servers = [P4RuntimeTestServer().start() for _ in raw_topo["switches"]] if switches else []
     try:
-        for srv, name in zip(servers, sorted(raw_topo["switches"]), strict=True):
+        for srv, name in zip(servers, sorted(raw_topo["switches"]), strict=False):
             raw_topo["switches"][name] = {"address": srv.address, "device_id": 1}
         topo = topology_from_dict(raw_topo)
         hosts = sorted(raw_topo["hosts"].items())
@@ -78,7 +89,9 @@ def run(k: int, n_rules: int, repeat: int) -> dict[str, Any]:
         with (
             tempfile.TemporaryDirectory() as tmp,
             Store(Path(tmp) / "c.db") as store,
-            Fabric(topo, pipeline=Pipeline.load(TEST_P4INFO), drain=0) as fabric,
+            Fabric(topo, pipeline=Pipeline.load(TEST_P4INFO), drain=0)
+            if switches
+            else contextlib.nullcontext(NullInstaller()) as fabric,
         ):
             service = Service(topo, raw_policy, fabric, store)
             t0 = time.perf_counter()
@@ -163,6 +176,7 @@ def run(k: int, n_rules: int, repeat: int) -> dict[str, Any]:
             "switches": len(raw_topo["switches"]),
             "rules": n_rules,
             "entries": first.entries,
+            "switches_served": switches,
             "start_s": start_s,
             "api_rule_add_median": med,
             "baseline_full_verify_median": bmed,
@@ -183,13 +197,18 @@ def main() -> None:
         help="K:RULES (default %(default)s)",
     )
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument(
+        "--no-switches",
+        action="store_true",
+        help="no test-double switches: the controller's own share (apply writes nothing)",
+    )
     ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     rows = []
     for spec in args.rows:
         k, n = (int(x) for x in spec.split(":"))
-        row = run(k, n, args.repeat)
+        row = run(k, n, args.repeat, switches=not args.no_switches)
         rows.append(row)
         m, b = row["api_rule_add_median"], row["baseline_full_verify_median"]
         print(
@@ -207,6 +226,7 @@ def main() -> None:
                 "machine": platform.platform(),
                 "python": platform.python_version(),
                 "repeat": args.repeat,
+                "switches": not args.no_switches,
                 "rows": rows,
             },
             indent=1,

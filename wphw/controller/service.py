@@ -517,13 +517,13 @@ class Service:
     ) -> tuple[Change, dict[str, Any]]:
         with self._lock:
             raw = _copy_policy(self.raw)
-            before = {r["name"]: r["subscriber"] for r in rule_rows(raw)}
+            before = _where(raw)
             switches: set[str] = set()
             reason = f"{kind} {name} by {token.name}"
             try:
                 edit(raw)
                 raw["subscribers"] = {k: v for k, v in raw["subscribers"].items() if v}
-                after = {r["name"]: r["subscriber"] for r in rule_rows(raw)}
+                after = _where(raw)
                 switches = {s for s in (before.get(name), after.get(name)) if s is not None}
                 policy = self._policy_with(raw, name)
                 unknown = sorted(set(policy.subscribers()) - set(self.topology.switches))
@@ -553,7 +553,12 @@ class Service:
                 changed_rules=[name],
                 failed=self.ctl.failed,
             )
-            row = next((r for r in rule_rows(raw) if r["name"] == name), {})
+            sub = after.get(name)
+            row = next(
+                (r for r in rule_rows({"subscribers": {sub: raw["subscribers"][sub]}})
+                 if r["name"] == name),
+                {},
+            ) if sub is not None else {}  # fmt: skip
             return change, row
 
     def _policy_with(self, raw: Mapping[str, Any], name: str) -> Policy:
@@ -593,7 +598,7 @@ class Service:
         def edit(raw: dict[str, Any]) -> None:
             rule = _rule_body(body)
             self._writable(token, rule["subscriber"])
-            if any(r["name"] == rule["name"] for r in rule_rows(raw)):
+            if rule["name"] in _where(raw):
                 raise PolicyError(f"rule {rule['name']}: a rule of that name exists")
             lst = raw["subscribers"].setdefault(rule["subscriber"], [])
             if "priority" not in rule:  # appended: below every rule of its switch
@@ -711,7 +716,7 @@ class Service:
         c = self.last_change
         return {
             "policy_version": self.version,
-            "rules": len(rule_rows(self.raw)),
+            "rules": len(_where(self.raw)),
             "switches": sorted(self.topology.switches),
             "entries": plan.entry_count() if plan is not None else 0,
             "paths": len(plan.paths) if plan is not None else 0,
@@ -785,6 +790,11 @@ class Service:
                     }
                 )
         return {"rules": rules, "hops": hops}
+
+
+def _where(raw: Mapping[str, Any]) -> dict[str, str]:
+    """Rule name → its subscriber switch."""
+    return {obj["name"]: switch for switch, rules in raw["subscribers"].items() for obj in rules}
 
 
 def _copy_policy(raw: Mapping[str, Any]) -> dict[str, Any]:
