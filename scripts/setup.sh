@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(python3 python3-venv python3-dev gcc make iverilog yosys iproute2 tcpdump ethtool nftables)
+# chromium + chromium-driver: the controller's live view is tested in headless Chromium
+APT_PACKAGES=(python3 python3-venv python3-dev gcc make iverilog yosys iproute2 tcpdump ethtool nftables chromium chromium-driver)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

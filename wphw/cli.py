@@ -279,11 +279,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_demo)
 
     # The installer's, the lab's and the software PEs' subcommands register themselves.
+    from wphw.controller.cli import register as register_controller
     from wphw.install_cli import register as register_p4rt
     from wphw.lab.cli import register as register_lab
     from wphw.pe.cli import register as register_pe
 
-    for register in (register_p4rt, register_lab, register_pe):
+    for register in (register_p4rt, register_lab, register_pe, register_controller):
         register(sub)
     return parser
 

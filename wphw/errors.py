@@ -58,3 +58,19 @@ class RegisterError(WphwError):
 
 class LabError(WphwError):
     """A BMv2 lab could not be brought up or torn down."""
+
+
+class StoreError(WphwError):
+    """The controller's database cannot be opened, is of a newer schema, or is inconsistent."""
+
+
+class NotFoundError(WphwError):
+    """A named element (rule, switch, PE) does not exist, or is not visible to the caller."""
+
+
+class AccessError(WphwError):
+    """A caller's token is missing, unknown, or does not allow the operation."""
+
+
+class AuthenticationError(AccessError):
+    """No token, or a token the controller does not know."""

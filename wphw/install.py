@@ -21,6 +21,7 @@ from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from wphw.entries import TableEntry
 from wphw.errors import PlanError
 from wphw.netfpga.bus import RegisterBus
 from wphw.netfpga.install import FpgaInstall, WaypointInstall, buses_from_topology
@@ -177,3 +178,10 @@ class Installer:
 
     def diff(self, plan: PlanLike) -> Diff:
         return self._run(self.aio.diff(plan))
+
+    def read(self, switch: str) -> list[TableEntry]:
+        """What ``switch`` holds in wphw's tables (:meth:`wphw.p4rt.AsyncFabric.read`)."""
+        return self._run(self.aio.fabric.read(switch))
+
+    def read_direct_counters(self, switch: str, table: str) -> list[tuple[TableEntry, int, int]]:
+        return self._run(self.aio.fabric.read_direct_counters(switch, table))

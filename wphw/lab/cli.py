@@ -27,6 +27,14 @@ def cmd_up(args: argparse.Namespace) -> int:
     )
     for host, ns in sorted(lab.state.host_netns.items()):
         print(f"  host {host:<10} ip netns exec {ns} <command>")
+    if args.controller is not None:
+        from wphw.controller.cli import start_beside_lab
+
+        url = start_beside_lab(args.example, lab, args.controller)
+        print(
+            f"controller: {url} (log {args.workdir}/controller.log); try `wphw ctl --url {url}"
+            f" --token-file {args.workdir}/admin.token status`"
+        )
     return 0
 
 
@@ -98,6 +106,15 @@ def register(subparsers: Any) -> None:
             help="FPGA PEs as the Python reference models (software, default) or as the"
             " Verilog co-simulated with Icarus (rtl; slow)",
         )
+        if name == "up":
+            p.add_argument(
+                "--controller",
+                nargs="?",
+                const="127.0.0.1:8080",
+                metavar="HOST:PORT",
+                help="also start `wphw controller run` beside the lab, its API on HOST:PORT"
+                " (default 127.0.0.1:8080); `wphw lab down` stops it",
+            )
         p.set_defaults(func=func)
     p = sub.add_parser("down", help="remove everything a lab created (also after a crash)")
     p.add_argument("--workdir", default="out/lab")

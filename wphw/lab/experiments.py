@@ -301,16 +301,32 @@ def failover(
     src: str | None = None,
     dst: str | None = None,
     waypoint: str | None = None,
+    daemon: str | None = None,
 ) -> FailoverResult:
-    topo, policy = load_example(example).model
+    """``daemon``: HOST:PORT — the controller runs as ``wphw controller run`` beside the lab
+    (health every 50 ms, one miss), instead of a :class:`Controller` in this process."""
+    ex = load_example(example)
+    example = ex.dir
+    topo, policy = ex.model
     workdir.mkdir(parents=True, exist_ok=True)
     lab = Lab(topo, policy, workdir, lab_id=lab_id)
     lab.up()
     try:
-        ctl, fabric = _controller(lab, policy)
+        if daemon is not None:
+            from wphw.controller.cli import Client, start_beside_lab
+
+            url = start_beside_lab(
+                example,
+                lab,
+                daemon,
+                extra=("--health-interval", "0.05", "--misses", "1", "--reconcile-interval", "0"),
+            )
+            client = Client(url, (workdir / "admin.token").read_text().strip())
+        ctl, fabric = (None, None) if daemon is not None else _controller(lab, policy)
         stop = threading.Event()
         try:
-            ctl.watch(stop, interval=0.05)
+            if ctl is not None:
+                ctl.watch(stop, interval=0.05)
             assert lab.plan is not None
             t = pick_stream(topo, policy, lab.plan, src=src, dst=dst, waypoint=waypoint)
             LOG.info(
@@ -332,9 +348,12 @@ def failover(
             sender.wait(timeout=seconds + 30)
             _pcap_settled(workdir / "dst.pcap")
             _stop(cap)
+            if daemon is not None:
+                health = [e for e in client.call("GET", "/api/v1/events") if e["kind"] == "health"]
         finally:
             stop.set()
-            fabric.close()
+            if fabric is not None:
+                fabric.close()
     finally:
         lab.down()
     sends = json.loads((workdir / "send.json").read_text())
@@ -348,7 +367,26 @@ def failover(
             restored = (sends[nxt[0]] - t_kill) * 1000.0
     elif lost == []:
         restored = 0.0
-    change = ctl.history[-1] if ctl.history else None
+    change = ctl.history[-1] if ctl is not None and ctl.history else None
+    controller: dict[str, Any] = (
+        {}
+        if change is None
+        else {
+            "reason": change.reason,
+            "compile_verify_ms": change.compile_s * 1000,
+            "apply_ms": change.apply_s * 1000,
+            "contexts_ms": change.contexts_s * 1000,
+        }
+    )
+    if daemon is not None and health:
+        e = health[-1]
+        controller = {
+            "reason": e["reason"],
+            "compile_verify_ms": (e["compile_s"] + e["verify_s"]) * 1000,
+            "apply_ms": e["apply_s"] * 1000,
+            "contexts_ms": (e.get("contexts_s") or 0.0) * 1000,
+            "daemon": True,
+        }
     return FailoverResult(
         rate_pps=rate,
         sent=len(sends),
@@ -356,14 +394,7 @@ def failover(
         lost=len(lost),
         lost_after_kill=len(lost_after),
         kill_to_restored_ms=restored,
-        controller={}
-        if change is None
-        else {
-            "reason": change.reason,
-            "compile_verify_ms": change.compile_s * 1000,
-            "apply_ms": change.apply_s * 1000,
-            "contexts_ms": change.contexts_s * 1000,
-        },
+        controller=controller,
     )
 
 
@@ -467,6 +498,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--waypoint", help="failover: the waypoint whose PE is killed")
     ap.add_argument("--workdir", type=Path, default=Path("out/experiments"))
     ap.add_argument("--rate", type=float, default=400.0)
+    ap.add_argument(
+        "--daemon",
+        metavar="HOST:PORT",
+        help="failover: run `wphw controller run` beside the lab (its API on HOST:PORT)",
+    )
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO)
     if args.what == "failover":
@@ -477,6 +513,7 @@ def main(argv: list[str] | None = None) -> int:
             src=args.src,
             dst=args.dst,
             waypoint=args.waypoint,
+            daemon=args.daemon,
         )
     else:
         res = consistency(

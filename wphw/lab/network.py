@@ -194,7 +194,7 @@ def down(workdir: Path | None = None, *, lab_id: str | None = None) -> list[str]
         )
     if state is not None:
         for name, pid in state.pids.items():
-            needle = "simple_switch_grpc" if not name.startswith("pe:") else "wphw"
+            needle = "simple_switch_grpc" if not name.startswith(("pe:", "controller")) else "wphw"
             if name.startswith("tcpdump:"):
                 needle = "tcpdump"
             if _pid_is(pid, needle):

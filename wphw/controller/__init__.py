@@ -27,7 +27,7 @@ from wphw.errors import PEError
 from wphw.plan import Plan, WaypointContext, compile
 from wphw.policy import Policy
 from wphw.topology import Topology
-from wphw.verify import verify
+from wphw.verify import Report, verify, verify_change
 
 LOG = logging.getLogger("wphw.controller")
 
@@ -47,6 +47,11 @@ class Change:
     contexts_s: float  # waypoint contexts: old+new before, new after, each waited for
     entries: int
     result: str
+    # switches whose entries differ from the previous plan (None: not compared, first install)
+    changed_switches: frozenset[str] | None = None
+    verify_s: float = 0.0  # the verify part of compile_s
+    written: int = 0  # updates written (inserts + modifies + deletes), when the installer says
+    incremental: bool = False  # verified with verify_change against the last report
 
 
 def query_health(control: str, timeout: float = 0.3) -> bool:
@@ -87,7 +92,9 @@ class Controller:
         self.plan: Plan | None = None
         self.failed: frozenset[str] = frozenset()
         self.history: list[Change] = []
-        self._lock = threading.Lock()
+        # the last full (or chained incremental) verification report: verify_change's baseline
+        self.report: Report | None = None
+        self._lock = threading.RLock()
 
     def install(
         self,
@@ -95,16 +102,52 @@ class Controller:
         *,
         reason: str = "install",
         failed: frozenset[str] | None = None,
+        changed_rules: Sequence[str] | None = None,
     ) -> Change:
         """Compile (against the installed plan), verify, and apply. Raises on any failure, in
         which case the installed plan, policy and failed set are unchanged (the installer
-        rolls a failed write back), so the next poll tries again."""
+        rolls a failed write back), so the next poll tries again.
+
+        ``changed_rules``: the names of the rules added, changed or removed (as a northbound
+        API knows them): the plan is then verified with ``verify_change`` against the last
+        report, walking only the packet classes the change can affect (a full ``verify``
+        when there is no report yet or the failed PEs changed)."""
         with self._lock:
             want_policy = self.policy if policy is None else policy
             want_failed = self.failed if failed is None else failed
             t0 = time.perf_counter()
             plan = compile(want_policy, self.topology, previous=self.plan, failed_pes=want_failed)
-            verify(plan, want_policy, self.topology, failed_pes=want_failed).raise_for_violations()
+            tv = time.perf_counter()
+            incremental = (
+                changed_rules is not None
+                and self.report is not None
+                and self.plan is not None
+                and want_failed == self.failed
+            )
+            changed: frozenset[str] | None = None
+            if self.plan is not None:
+                prev = self.plan
+                changed = frozenset(
+                    sw
+                    for sw in set(plan.entries) | set(prev.entries)
+                    if plan.entries_for(sw) != prev.entries_for(sw)
+                )
+            if incremental:
+                assert self.report is not None and self.plan is not None
+                report = verify_change(
+                    plan,
+                    want_policy,
+                    self.topology,
+                    previous_plan=self.plan,
+                    previous_policy=self.policy,
+                    baseline=self.report,
+                    failed_pes=want_failed,
+                    changed_rules=changed_rules,
+                    changed_switches=changed,
+                )
+            else:
+                report = verify(plan, want_policy, self.topology, failed_pes=want_failed)
+            report.raise_for_violations()
             t1 = time.perf_counter()
             if self.publish_contexts is not None:
                 old = self.plan.contexts if self.plan is not None else ()
@@ -118,6 +161,7 @@ class Controller:
             self.plan = plan
             self.policy = want_policy
             self.failed = want_failed
+            self.report = report
             change = Change(
                 reason=reason,
                 failed=self.failed,
@@ -126,6 +170,10 @@ class Controller:
                 contexts_s=(t2 - t1) + (t4 - t3),
                 entries=plan.entry_count(),
                 result=str(result),
+                verify_s=t1 - tv,
+                changed_switches=changed,
+                written=int(getattr(result, "written", 0)),
+                incremental=incremental,
             )
             self.history.append(change)
             LOG.info(

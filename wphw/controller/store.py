@@ -1,0 +1,428 @@
+"""The controller's state in SQLite (standard library ``sqlite3``): policy versions, the
+installed plan, and an event log.
+
+* WAL journal, ``synchronous=NORMAL``, foreign keys on; one connection per store, guarded by a
+  lock (the HTTP threads and the health watch share it).
+* Versioned schema: ``schema_migrations`` lists every migration applied, with its time. Opening
+  a database applies the missing ones in order, each in its own transaction; a database written
+  by a newer wphw (a version this code does not know) is refused with :class:`StoreError`.
+* Every change is one transaction: the new policy version, the installed pointer and its event
+  are written together or not at all.
+
+Nothing is pickled: the policy is its JSON form (the normalised YAML dict), the plan is
+``Plan.to_json()`` without secrets (FPGA keys come from compiling the topology again).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from wphw.errors import StoreError
+
+# (version, what it does, the SQL). Append only: a released migration never changes.
+MIGRATIONS: tuple[tuple[int, str, str], ...] = (
+    (
+        1,
+        "policy versions, installed plan, event log",
+        """
+        CREATE TABLE policy_versions (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            created REAL NOT NULL,
+            reason TEXT NOT NULL,
+            policy TEXT NOT NULL
+        );
+        CREATE TABLE installed (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            policy_version INTEGER NOT NULL REFERENCES policy_versions(id),
+            failed TEXT NOT NULL,
+            plan TEXT NOT NULL,
+            installed REAL NOT NULL
+        );
+        CREATE TABLE events (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            time REAL NOT NULL,
+            kind TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            policy_version INTEGER,
+            compile_s REAL,
+            verify_s REAL,
+            apply_s REAL,
+            written INTEGER,
+            entries INTEGER,
+            result TEXT NOT NULL,
+            error TEXT
+        );
+        """,
+    ),
+    (
+        2,
+        "who caused an event (token name / tenant) and which switches it concerns",
+        """
+        ALTER TABLE events ADD COLUMN actor TEXT NOT NULL DEFAULT '';
+        ALTER TABLE events ADD COLUMN switches TEXT NOT NULL DEFAULT '[]';
+        CREATE INDEX events_time ON events(time);
+        """,
+    ),
+    (
+        3,
+        "installed entries one row per switch (a change rewrites only the switches it touched)",
+        """
+        CREATE TABLE installed_entries (
+            switch TEXT PRIMARY KEY,
+            entries TEXT NOT NULL
+        );
+        INSERT INTO installed_entries (switch, entries)
+            SELECT e.key, e.value FROM installed i, json_each(i.plan, '$.entries') e
+            WHERE i.id = 1;
+        UPDATE installed SET plan = json_remove(plan, '$.entries');
+        """,
+    ),
+    (
+        4,
+        "the time spent giving the software waypoints their context tables, per event",
+        "ALTER TABLE events ADD COLUMN contexts_s REAL;",
+    ),
+)
+SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Event:
+    id: int
+    time: float
+    kind: str  # start, install, rule-add, rule-change, rule-remove, health, reconcile, refused
+    reason: str
+    result: str  # ok, error, refused, pending
+    policy_version: int | None = None
+    compile_s: float | None = None
+    verify_s: float | None = None
+    apply_s: float | None = None
+    contexts_s: float | None = None
+    written: int | None = None
+    entries: int | None = None
+    error: str | None = None
+    actor: str = ""
+    switches: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "time": self.time,
+            "kind": self.kind,
+            "reason": self.reason,
+            "result": self.result,
+            "policy_version": self.policy_version,
+            "compile_s": self.compile_s,
+            "verify_s": self.verify_s,
+            "apply_s": self.apply_s,
+            "contexts_s": self.contexts_s,
+            "written": self.written,
+            "entries": self.entries,
+            "error": self.error,
+            "actor": self.actor,
+            "switches": list(self.switches),
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Installed:
+    policy_version: int
+    policy: dict[str, Any]
+    failed: frozenset[str]
+    plan_json: str
+    installed: float
+
+
+class Store:
+    """One SQLite database file (``":memory:"`` for a throw-away store)."""
+
+    def __init__(self, path: str | Path, *, clock: Callable[[], float] = time.time) -> None:
+        self.path = str(path)
+        self.clock = clock
+        self._lock = threading.RLock()
+        try:
+            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise StoreError(f"database {self.path}: {exc}") from exc
+        self._db.row_factory = sqlite3.Row
+        try:
+            self._db.execute("PRAGMA foreign_keys = ON")
+            mode = self._db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if self.path != ":memory:" and str(mode).lower() != "wal":
+                raise StoreError(f"database {self.path}: cannot use WAL (journal mode {mode})")
+            self._db.execute("PRAGMA synchronous = NORMAL")
+            self.migrate()
+        except sqlite3.DatabaseError as exc:
+            self._db.close()
+            raise StoreError(f"database {self.path}: {exc}") from exc
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE … COMMIT (ROLLBACK on any exception)."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    # -- schema -------------------------------------------------------------------------------
+
+    def version(self) -> int:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT name FROM sqlite_master WHERE type='table' AND name='schema_migrations'"
+            ).fetchone()
+            if row is None:
+                return 0
+            v = self._db.execute("SELECT MAX(version) FROM schema_migrations").fetchone()[0]
+            return int(v or 0)
+
+    def migrate(self, upto: int = SCHEMA_VERSION) -> list[int]:
+        """Apply the migrations after the database's version, up to ``upto``; returns those
+        applied. Refuses a database of a newer schema than this code knows."""
+        applied: list[int] = []
+        with self._lock:
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                " version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied REAL NOT NULL)"
+            )
+            have = self.version()
+            if have > SCHEMA_VERSION:
+                raise StoreError(
+                    f"database {self.path}: schema version {have} is newer than this wphw"
+                    f" knows ({SCHEMA_VERSION}); use a newer wphw or another --db"
+                )
+            for version, description, sql in MIGRATIONS:
+                if version <= have or version > upto:
+                    continue
+                with self.transaction() as db:
+                    for statement in _statements(sql):
+                        db.execute(statement)
+                    db.execute(
+                        "INSERT INTO schema_migrations (version, description, applied)"
+                        " VALUES (?, ?, ?)",
+                        (version, description, self.clock()),
+                    )
+                applied.append(version)
+        return applied
+
+    def migrations(self) -> list[tuple[int, str]]:
+        with self._lock:
+            return [
+                (int(r["version"]), str(r["description"]))
+                for r in self._db.execute(
+                    "SELECT version, description FROM schema_migrations ORDER BY version"
+                )
+            ]
+
+    # -- desired and installed state -----------------------------------------------------------
+
+    def installed(self) -> Installed | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT i.policy_version, i.failed, i.plan, i.installed, p.policy"
+                " FROM installed i JOIN policy_versions p ON p.id = i.policy_version"
+                " WHERE i.id = 1"
+            ).fetchone()
+        if row is None:
+            return None
+        try:
+            plan = json.loads(row["plan"])
+            with self._lock:
+                per_switch = self._db.execute("SELECT switch, entries FROM installed_entries")
+                entries = {str(r["switch"]): json.loads(r["entries"]) for r in per_switch}
+            if "entries" not in plan:  # schema 3: the entries live one row per switch
+                plan["entries"] = entries
+            return Installed(
+                policy_version=int(row["policy_version"]),
+                policy=json.loads(row["policy"]),
+                failed=frozenset(json.loads(row["failed"])),
+                plan_json=json.dumps(plan),
+                installed=float(row["installed"]),
+            )
+        except (ValueError, TypeError) as exc:
+            raise StoreError(f"database {self.path}: installed state unreadable: {exc}") from exc
+
+    def policy_version(self, version: int) -> dict[str, Any]:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT policy FROM policy_versions WHERE id = ?", (version,)
+            ).fetchone()
+        if row is None:
+            raise StoreError(f"database {self.path}: no policy version {version}")
+        out: dict[str, Any] = json.loads(row["policy"])
+        return out
+
+    def policy_versions(self) -> list[tuple[int, float, str]]:
+        with self._lock:
+            return [
+                (int(r["id"]), float(r["created"]), str(r["reason"]))
+                for r in self._db.execute(
+                    "SELECT id, created, reason FROM policy_versions ORDER BY id"
+                )
+            ]
+
+    def record_install(
+        self,
+        *,
+        policy: dict[str, Any],
+        failed: frozenset[str],
+        plan_json: str,
+        event: dict[str, Any],
+        entries: Mapping[str, str | None] | None = None,
+    ) -> int:
+        """One transaction: a policy version (a new one only when the policy changed), the
+        installed pointer, and the event. Returns the policy version.
+
+        ``plan_json``: the plan (``Plan.to_json``); with ``entries`` (switch → the JSON list of
+        its entries, None: the switch has none any more), the plan's own ``entries`` are left
+        out of it and only the switches given are rewritten — the others keep their rows.
+        Without ``entries``, every switch's row is replaced by the plan's."""
+        text = json.dumps(policy, sort_keys=True)
+        if entries is None:
+            obj = json.loads(plan_json)
+            entries = {sw: json.dumps(es) for sw, es in obj.pop("entries", {}).items()}
+            plan_json = json.dumps(obj)
+            replace_all = True
+        else:
+            replace_all = False
+        with self.transaction() as db:
+            row = db.execute(
+                "SELECT p.id, p.policy FROM installed i JOIN policy_versions p"
+                " ON p.id = i.policy_version WHERE i.id = 1"
+            ).fetchone()
+            if row is not None and row["policy"] == text:
+                version = int(row["id"])
+            else:
+                cur = db.execute(
+                    "INSERT INTO policy_versions (created, reason, policy) VALUES (?, ?, ?)",
+                    (self.clock(), str(event.get("reason", "")), text),
+                )
+                assert cur.lastrowid is not None
+                version = int(cur.lastrowid)
+            db.execute(
+                "INSERT INTO installed (id, policy_version, failed, plan, installed)"
+                " VALUES (1, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET"
+                " policy_version = excluded.policy_version, failed = excluded.failed,"
+                " plan = excluded.plan, installed = excluded.installed",
+                (version, json.dumps(sorted(failed)), plan_json, self.clock()),
+            )
+            if replace_all:
+                db.execute("DELETE FROM installed_entries")
+            for switch, text_entries in entries.items():
+                if text_entries is None:
+                    db.execute("DELETE FROM installed_entries WHERE switch = ?", (switch,))
+                else:
+                    db.execute(
+                        "INSERT INTO installed_entries (switch, entries) VALUES (?, ?)"
+                        " ON CONFLICT(switch) DO UPDATE SET entries = excluded.entries",
+                        (switch, text_entries),
+                    )
+            self._insert_event(db, {**event, "policy_version": version})
+        return version
+
+    # -- events -------------------------------------------------------------------------------
+
+    def add_event(self, **event: Any) -> int:
+        with self.transaction() as db:
+            return self._insert_event(db, event)
+
+    def _insert_event(self, db: sqlite3.Connection, e: dict[str, Any]) -> int:
+        cur = db.execute(
+            "INSERT INTO events (time, kind, reason, policy_version, compile_s, verify_s,"
+            " apply_s, written, entries, result, error, actor, switches, contexts_s)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                e.get("time", self.clock()),
+                e["kind"],
+                e.get("reason", ""),
+                e.get("policy_version"),
+                e.get("compile_s"),
+                e.get("verify_s"),
+                e.get("apply_s"),
+                e.get("written"),
+                e.get("entries"),
+                e.get("result", "ok"),
+                e.get("error"),
+                e.get("actor", ""),
+                json.dumps(sorted(e.get("switches", ()))),
+                e.get("contexts_s"),
+            ),
+        )
+        assert cur.lastrowid is not None
+        return int(cur.lastrowid)
+
+    def events(
+        self,
+        *,
+        limit: int = 100,
+        since: int = 0,
+        actor: str | None = None,
+        switches: Sequence[str] | None = None,
+    ) -> list[Event]:
+        """The newest ``limit`` events with id > ``since``, oldest first. With ``actor`` or
+        ``switches`` given, only the events that actor caused or that name one of those
+        switches (a tenant's view)."""
+        filtered = actor is not None or switches is not None
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT * FROM events WHERE id > ? ORDER BY id DESC"
+                + ("" if filtered else " LIMIT ?"),
+                (since,) if filtered else (since, limit),
+            ).fetchall()
+        out: list[Event] = []
+        want = set(switches) if switches is not None else None
+        for r in rows:
+            sws = tuple(json.loads(r["switches"]))
+            if (actor is not None or want is not None) and not (
+                (actor is not None and r["actor"] == actor) or (want and want & set(sws))
+            ):
+                continue
+            out.append(
+                Event(
+                    id=int(r["id"]),
+                    time=float(r["time"]),
+                    kind=str(r["kind"]),
+                    reason=str(r["reason"]),
+                    result=str(r["result"]),
+                    policy_version=r["policy_version"],
+                    compile_s=r["compile_s"],
+                    verify_s=r["verify_s"],
+                    apply_s=r["apply_s"],
+                    contexts_s=r["contexts_s"],
+                    written=r["written"],
+                    entries=r["entries"],
+                    error=r["error"],
+                    actor=str(r["actor"]),
+                    switches=sws,
+                )
+            )
+            if len(out) >= limit:
+                break
+        out.reverse()
+        return out
+
+
+def _statements(sql: str) -> list[str]:
+    return [s.strip() for s in sql.split(";") if s.strip()]
