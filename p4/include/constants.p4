@@ -32,16 +32,23 @@ const bit<8> IP_PROTO_TCP = 6;
 const bit<8> IP_PROTO_UDP = 17;
 
 /* NSH, RFC 8300 */
-const bit<6> NSH_TTL_INIT        = 63;
-const bit<8> SI_INIT             = 255;
-const bit<6> NSH_LEN_MD2         = 2;  /* base + service path header, no context TLVs (4-byte words) */
-const bit<4> NSH_MD_TYPE_2       = 2;
-const bit<8> NSH_NEXT_PROTO_IPV4 = 1;
+const bit<8> SI_INIT = 255;
 
-/* Parser errors of our own (set by verify(); the packet is dropped in ingress). */
+/* nsh_t.base = ver(2) oam(1) u1(1) ttl(6) len(6) u2(4) md_type(4) next_proto(8); NSH TTL starts
+ * at 63, len 2 = base + service path header without context TLVs (4-byte words), next protocol
+ * 1 = IPv4 */
+const bit<32> NSH_BASE_INIT     = 0x0FC20201;  /* ver 0, TTL 63, len 2, MD type 2, IPv4 */
+const bit<32> NSH_BASE_TTL_ONE  = 0x00400000;  /* TTL 1 in its position: base - this = TTL - 1 */
+const bit<32> NSH_BASE_TTL_MASK = 0x0FC00000;
+const bit<32> NSH_BASE_OK       = 0x00020201;  /* ver 0, len 2, MD type 2, next protocol IPv4 ... */
+const bit<32> NSH_BASE_OK_MASK  = 0xC03F0FFF;  /* ... under this mask (oam, u1, TTL, u2 free) */
+
+/* Parser errors of our own (the packet is dropped in ingress; docs/p4.md "Malformed packets"). */
 error {
     NshUnsupported,  /* NSH version != 0, MD type != 2, length != 2 or next protocol != IPv4 */
-    Ipv4Malformed    /* IPv4 version != 4 or IHL < 5 */
+    NshTtlExpired,   /* NSH TTL 0 on arrival */
+    Ipv4Malformed,   /* IPv4 version != 4 or IHL < 5 */
+    NotIpv4          /* neither NSH nor IPv4 after Ethernet (and 802.1Q) */
 }
 
 #endif /* WPHW_CONSTANTS_P4 */

@@ -18,16 +18,15 @@ header vlan_t {
     bit<16> ether_type;
 }
 
-/* NSH base header (RFC 8300 §2.2) + service path header (§2.3), MD type 2 without TLVs */
+/* NSH base header (RFC 8300 §2.2) + service path header (§2.3), MD type 2 without TLVs.
+ *
+ * The base header is one 32-bit field: ver(2) oam(1) u1(1) ttl(6) len(6) u2(4) md_type(4)
+ * next_proto(8), most significant first (constants.p4 NSH_BASE_*). Pushing NSH writes it in one
+ * assignment, the TTL decrement is a subtraction of NSH_BASE_TTL_ONE (the TTL is never 0 there:
+ * the parser drops TTL 0), and the parser checks ver/len/md_type/next_proto with one masked
+ * select, which also suits Tofino's PHV (the 6-bit TTL straddles a byte boundary). */
 header nsh_t {
-    bit<2>  ver;
-    bit<1>  oam;
-    bit<1>  u1;
-    bit<6>  ttl;
-    bit<6>  len;
-    bit<4>  u2;
-    bit<4>  md_type;
-    bit<8>  next_proto;
+    bit<32> base;
     bit<24> spi;
     bit<8>  si;
 }
@@ -77,26 +76,20 @@ struct headers_t {
     udp_t      udp;
 }
 
-/* Architecture-neutral metadata: the shared controls read and write only this; the top file of
- * each architecture maps it to and from its intrinsic metadata. */
+/* Architecture-neutral metadata: the shared controls read and write only this (and forward or
+ * drop through the WP_FORWARD/WP_DROP/WP_RECIRCULATE macros of the top file); the top file of
+ * each architecture starts it at 0. */
 struct wp_meta_t {
-    port_t  ingress_port;
-    port_t  egress_port;
-    bit<1>  fwd;          /* egress_port chosen */
-    bit<1>  drop;
-    bit<1>  route;        /* continue at ipv4_lpm */
-    bit<1>  recirc;       /* sff_recirculate */
-    bit<1>  nsh_pop;      /* chain done: pop NSH */
-    bit<1>  chain_start;  /* start_chain hit: push NSH after the flow hash */
-    bit<24> chain_spi;
-    bit<8>  chain_paths;
-    bit<24> lb_offset;    /* hash(5-tuple) mod paths, computed by the top file */
+    port_t  ingress_port; /* TNA: copy of ig_intr_md.ingress_port (v1model reads standard_metadata) */
+    bit<1>  drop;         /* dropped by a service: skip the rest of the chain */
+    bit<1>  route;        /* continue at ipv4_lpm (classification `route`, sff_end_route) */
+    bit<1>  recirc;       /* sff_recirculate: run the pipeline again */
+    bit<24> lb_offset;    /* per-flow path offset, hash(5-tuple) mod paths (start_chain) */
+    bit<8>  lb_paths;     /* TNA: start_chain's paths, for the offset computed after it */
     bit<16> l4_src_port;  /* 0 unless TCP/UDP was parsed */
     bit<16> l4_dst_port;
     bit<8>  meter_color;
-    bit<1>  rl_hit;
-    bit<1>  nat_done;
-    bit<32> nat_old;
+    bit<32> nat_old;      /* address a NAT action replaced, and its replacement */
     bit<32> nat_new;
 }
 

@@ -1,24 +1,33 @@
 /* wphw — the parser shared by both architectures (a sub-parser each top parser applies).
  *
  * Ethernet -> (802.1Q) -> NSH (MD type 2, next protocol IPv4) -> IPv4 -> TCP/UDP.
- * Anything this parser cannot take ends with a parser error (packet too short, NshUnsupported,
- * Ipv4Malformed); the ingress of each architecture drops packets with a parser error.
+ * Anything else ends in a reject state: WP_PARSER_REJECT(error) of the top file (v1model: a
+ * parser error; TNA: meta.drop), and the ingress drops the packet. Packets too short for a
+ * header they announce get the architecture's own parser error, also dropped. So a packet that
+ * reaches the ingress without one of them has a valid IPv4 header (after NSH if it has one), an
+ * NSH with version 0, MD type 2, length 2, next protocol IPv4 and TTL > 0, an IPv4 version 4
+ * with IHL >= 5 -- the controls rely on this instead of checking again.
+ *
+ * The shared parser does not initialise wp_meta_t: the top parser does (v1model metadata start
+ * at 0 anyway), so l4_src_port/l4_dst_port read 0 unless TCP/UDP was parsed.
  */
 #ifndef WPHW_PARSER_P4
 #define WPHW_PARSER_P4
 
 #include "headers.p4"
 
-parser WpParser(packet_in pkt, out headers_t hdr, inout wp_meta_t meta) {
+#ifndef WP_PARSER_REJECT
+#error "define WP_PARSER_REJECT(err) in the top file before including parser.p4"
+#endif
+
+parser WpParser(packet_in pkt, inout headers_t hdr, inout wp_meta_t meta) {
     state start {
-        meta.l4_src_port = 0;
-        meta.l4_dst_port = 0;
         pkt.extract(hdr.ethernet);
         transition select(hdr.ethernet.ether_type) {
             ETHERTYPE_VLAN: parse_vlan;
             ETHERTYPE_NSH:  parse_nsh;
             ETHERTYPE_IPV4: parse_ipv4;
-            default: accept;  /* non-IPv4: dropped in ingress */
+            default: not_ipv4;
         }
     }
 
@@ -27,25 +36,30 @@ parser WpParser(packet_in pkt, out headers_t hdr, inout wp_meta_t meta) {
         transition select(hdr.vlan.ether_type) {
             ETHERTYPE_NSH:  parse_nsh;
             ETHERTYPE_IPV4: parse_ipv4;
-            default: accept;
+            default: not_ipv4;
         }
     }
 
     state parse_nsh {
         pkt.extract(hdr.nsh);
-        verify(hdr.nsh.ver == 0 && hdr.nsh.md_type == NSH_MD_TYPE_2 && hdr.nsh.len == NSH_LEN_MD2
-               && hdr.nsh.next_proto == NSH_NEXT_PROTO_IPV4, error.NshUnsupported);
-        transition parse_ipv4;
+        transition select(hdr.nsh.base) {
+            NSH_BASE_OK &&& (NSH_BASE_OK_MASK | NSH_BASE_TTL_MASK): nsh_ttl_expired;  /* TTL 0 */
+            NSH_BASE_OK &&& NSH_BASE_OK_MASK: parse_ipv4;
+            default: nsh_unsupported;
+        }
     }
 
     state parse_ipv4 {
         pkt.extract(hdr.ipv4);
-        verify(hdr.ipv4.version == 4 && hdr.ipv4.ihl >= 5, error.Ipv4Malformed);
-        /* L4 ports only for option-less first fragments; otherwise they read as 0 */
-        transition select(hdr.ipv4.ihl, hdr.ipv4.frag_offset, hdr.ipv4.protocol) {
-            (5, 0, IP_PROTO_TCP): parse_tcp;
-            (5, 0, IP_PROTO_UDP): parse_udp;
-            default: accept;
+        /* version 4, IHL >= 5; L4 ports only for option-less first fragments */
+        transition select(hdr.ipv4.version, hdr.ipv4.ihl, hdr.ipv4.frag_offset,
+                          hdr.ipv4.protocol) {
+            (4, 5, 0, IP_PROTO_TCP): parse_tcp;
+            (4, 5, 0, IP_PROTO_UDP): parse_udp;
+            (4, 5, _, _): accept;
+            (4, 6 &&& 0xe, _, _): accept;  /* 6, 7 */
+            (4, 8 &&& 0x8, _, _): accept;  /* 8 .. 15 */
+            default: ipv4_malformed;
         }
     }
 
@@ -60,6 +74,26 @@ parser WpParser(packet_in pkt, out headers_t hdr, inout wp_meta_t meta) {
         pkt.extract(hdr.udp);
         meta.l4_src_port = hdr.udp.src_port;
         meta.l4_dst_port = hdr.udp.dst_port;
+        transition accept;
+    }
+
+    state not_ipv4 {
+        WP_PARSER_REJECT(error.NotIpv4)
+        transition accept;
+    }
+
+    state nsh_unsupported {
+        WP_PARSER_REJECT(error.NshUnsupported)
+        transition accept;
+    }
+
+    state nsh_ttl_expired {
+        WP_PARSER_REJECT(error.NshTtlExpired)
+        transition accept;
+    }
+
+    state ipv4_malformed {
+        WP_PARSER_REJECT(error.Ipv4Malformed)
         transition accept;
     }
 }

@@ -1,8 +1,9 @@
 /* wphw — wp_classify: subscriber classification of IPv4 packets without NSH.
  *
- * start_chain only records the chain (base SPI, number of alternative paths); the top file
- * computes the per-flow hash with its architecture's extern and WpChain pushes NSH with
- * SPI = spi + hash(5-tuple) mod paths.
+ * start_chain pushes NSH in the action itself: SPI = spi + hash(5-tuple) mod paths (paths 0
+ * counts as 1), SI 255, TTL 63. The per-flow offset comes from WP_CHAIN_SPI of the top file,
+ * with its architecture's hash. `route` only marks the packet for ipv4_lpm; `forward` and `drop`
+ * decide at once.
  */
 #ifndef WPHW_WP_CLASSIFY_P4
 #define WPHW_WP_CLASSIFY_P4
@@ -10,28 +11,29 @@
 #include "headers.p4"
 #include "names.p4"
 
-control WpClassify(inout headers_t hdr, inout wp_meta_t meta) {
+control WpClassify(inout headers_t hdr, inout wp_meta_t meta WP_ARCH_PARAMS) {
     WP_DIRECT_COUNTER(wp_classify_counter)
 
     WP_NAME(start_chain)
     action start_chain(bit<24> spi, bit<8> paths) {
         WP_COUNT(wp_classify_counter)
-        meta.chain_start = 1;
-        meta.chain_spi = spi;
-        meta.chain_paths = paths;
+        hdr.nsh.setValid();
+        hdr.nsh.base = NSH_BASE_INIT;
+        WP_CHAIN_SPI(spi, paths)
+        hdr.nsh.si = SI_INIT;
+        WP_SET_ETHERTYPE(ETHERTYPE_NSH)
     }
 
     WP_NAME(forward)
     action forward(port_t port) {
         WP_COUNT(wp_classify_counter)
-        meta.egress_port = port;
-        meta.fwd = 1;
+        WP_FORWARD(port)
     }
 
     WP_NAME(drop)
     action drop() {
         WP_COUNT(wp_classify_counter)
-        meta.drop = 1;
+        WP_DROP
     }
 
     WP_NAME(route)
@@ -43,7 +45,7 @@ control WpClassify(inout headers_t hdr, inout wp_meta_t meta) {
     WP_NAME(wp_classify)
     table wp_classify {
         key = {
-            meta.ingress_port : ternary @name("ingress_port");
+            WP_INGRESS_PORT   : ternary @name("ingress_port");
             hdr.ipv4.src_addr : ternary @name("ipv4_src");
             hdr.ipv4.dst_addr : ternary @name("ipv4_dst");
             hdr.ipv4.protocol : ternary @name("ip_proto");

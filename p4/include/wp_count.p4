@@ -30,9 +30,7 @@ control WpCount(inout headers_t hdr, inout wp_meta_t meta) {
     }
 
     apply {
-        if (meta.drop == 0) {
-            wp_count.apply();
-        }
+        wp_count.apply();
     }
 }
 

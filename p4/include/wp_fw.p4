@@ -5,7 +5,7 @@
 #include "headers.p4"
 #include "names.p4"
 
-control WpFw(inout headers_t hdr, inout wp_meta_t meta) {
+control WpFw(inout headers_t hdr, inout wp_meta_t meta WP_ARCH_PARAMS) {
     WP_NAME(fw_permit)
     action fw_permit() {
         hdr.nsh.si = hdr.nsh.si - 1;
@@ -14,6 +14,7 @@ control WpFw(inout headers_t hdr, inout wp_meta_t meta) {
     WP_NAME(fw_deny)
     action fw_deny() {
         meta.drop = 1;
+        WP_DROP
     }
 
     WP_NAME(wp_fw)
@@ -37,9 +38,7 @@ control WpFw(inout headers_t hdr, inout wp_meta_t meta) {
     }
 
     apply {
-        if (meta.drop == 0) {
-            wp_fw.apply();
-        }
+        wp_fw.apply();
     }
 }
 

@@ -14,7 +14,6 @@
 control WpNat(inout headers_t hdr, inout wp_meta_t meta) {
     WP_NAME(nat_snat)
     action nat_snat(bit<32> addr) {
-        meta.nat_done = 1;
         meta.nat_old = hdr.ipv4.src_addr;
         meta.nat_new = addr;
         hdr.ipv4.src_addr = addr;
@@ -23,7 +22,6 @@ control WpNat(inout headers_t hdr, inout wp_meta_t meta) {
 
     WP_NAME(nat_dnat)
     action nat_dnat(bit<32> addr) {
-        meta.nat_done = 1;
         meta.nat_old = hdr.ipv4.dst_addr;
         meta.nat_new = addr;
         hdr.ipv4.dst_addr = addr;
@@ -54,9 +52,9 @@ control WpNat(inout headers_t hdr, inout wp_meta_t meta) {
     }
 
     apply {
-        if (meta.drop == 0) {
-            wp_nat.apply();  /* meta.nat_done starts at 0 in every pass */
-            if (meta.nat_done == 1) {
+        switch (wp_nat.apply().action_run) {
+            nat_snat:
+            nat_dnat: {
                 hdr.ipv4.hdr_checksum =
                     wp_csum_replace32(hdr.ipv4.hdr_checksum, meta.nat_old, meta.nat_new);
                 if (hdr.tcp.isValid()) {

@@ -4,6 +4,7 @@
  * (ingress_port, vlan_id) pair says which service path hop it was. Hit: pop the VLAN tag, push NSH
  * with the entry's SPI and SI (the plan already decremented SI), TTL 63. Miss: the packet stays
  * as it is and is treated like an untagged one (classification/routing; the tag is kept).
+ * Applied by the top file to tagged IPv4 packets without NSH.
  */
 #ifndef WPHW_WP_PROXY_RETURN_P4
 #define WPHW_WP_PROXY_RETURN_P4
@@ -11,20 +12,13 @@
 #include "headers.p4"
 #include "names.p4"
 
-control WpProxyReturn(inout headers_t hdr, inout wp_meta_t meta) {
+control WpProxyReturn(inout headers_t hdr, inout wp_meta_t meta WP_ARCH_PARAMS) {
     WP_NAME(proxy_restore)
     action proxy_restore(bit<24> spi, bit<8> si) {
         hdr.vlan.setInvalid();
         hdr.ethernet.ether_type = ETHERTYPE_NSH;
         hdr.nsh.setValid();
-        hdr.nsh.ver = 0;
-        hdr.nsh.oam = 0;
-        hdr.nsh.u1 = 0;
-        hdr.nsh.ttl = NSH_TTL_INIT;
-        hdr.nsh.len = NSH_LEN_MD2;
-        hdr.nsh.u2 = 0;
-        hdr.nsh.md_type = NSH_MD_TYPE_2;
-        hdr.nsh.next_proto = NSH_NEXT_PROTO_IPV4;
+        hdr.nsh.base = NSH_BASE_INIT;
         hdr.nsh.spi = spi;
         hdr.nsh.si = si;
     }
@@ -32,7 +26,7 @@ control WpProxyReturn(inout headers_t hdr, inout wp_meta_t meta) {
     WP_NAME(wp_proxy_return)
     table wp_proxy_return {
         key = {
-            meta.ingress_port : exact @name("ingress_port");
+            WP_INGRESS_PORT   : exact @name("ingress_port");
             hdr.vlan.vid      : exact @name("vlan_id");
         }
         actions = {
@@ -44,9 +38,7 @@ control WpProxyReturn(inout headers_t hdr, inout wp_meta_t meta) {
     }
 
     apply {
-        if (hdr.vlan.isValid() && !hdr.nsh.isValid() && hdr.ipv4.isValid()) {
-            wp_proxy_return.apply();
-        }
+        wp_proxy_return.apply();
     }
 }
 

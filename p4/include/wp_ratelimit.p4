@@ -12,13 +12,12 @@
 #include "headers.p4"
 #include "names.p4"
 
-control WpRatelimit(inout headers_t hdr, inout wp_meta_t meta) {
+control WpRatelimit(inout headers_t hdr, inout wp_meta_t meta WP_ARCH_PARAMS) {
     WP_DIRECT_METER(wp_ratelimit_meter)
 
     WP_NAME(ratelimit_check)
     action ratelimit_check() {
         WP_METER_READ(wp_ratelimit_meter, meta.meter_color)
-        meta.rl_hit = 1;
     }
 
     WP_NAME(wp_ratelimit)
@@ -37,11 +36,11 @@ control WpRatelimit(inout headers_t hdr, inout wp_meta_t meta) {
     }
 
     apply {
-        if (meta.drop == 0) {
-            wp_ratelimit.apply();  /* rl_hit and meter_color start at 0 in every pass */
-            if (meta.rl_hit == 1) {
+        switch (wp_ratelimit.apply().action_run) {
+            ratelimit_check: {
                 if (meta.meter_color != 0) {
                     meta.drop = 1;
+                    WP_DROP
                 } else {
                     hdr.nsh.si = hdr.nsh.si - 1;
                 }

@@ -1,20 +1,21 @@
-/* wphw — wp_sff: the service function forwarder (exact SPI, SI). */
+/* wphw — wp_sff: the service function forwarder (exact SPI, SI). Every action decides where
+ * the packet goes (WP_FORWARD / WP_RECIRCULATE / WP_DROP of the top file) except
+ * sff_end_route, which leaves it to ipv4_lpm. */
 #ifndef WPHW_WP_SFF_P4
 #define WPHW_WP_SFF_P4
 
 #include "headers.p4"
 #include "names.p4"
 
-control WpSff(inout headers_t hdr, inout wp_meta_t meta) {
+control WpSff(inout headers_t hdr, inout wp_meta_t meta WP_ARCH_PARAMS) {
     WP_DIRECT_COUNTER(wp_sff_counter)
 
     /* keep NSH, out `port` (next switch or NSH-aware PE); NSH TTL - 1 */
     WP_NAME(sff_forward)
     action sff_forward(port_t port) {
         WP_COUNT(wp_sff_counter)
-        hdr.nsh.ttl = hdr.nsh.ttl - 1;
-        meta.egress_port = port;
-        meta.fwd = 1;
+        hdr.nsh.base = hdr.nsh.base - NSH_BASE_TTL_ONE;
+        WP_FORWARD(port)
     }
 
     /* SFC proxy, leg to an NSH-unaware PE: strip NSH, tag with `vlan` */
@@ -28,8 +29,7 @@ control WpSff(inout headers_t hdr, inout wp_meta_t meta) {
         hdr.vlan.vid = vlan;
         hdr.vlan.ether_type = ETHERTYPE_IPV4;
         hdr.ethernet.ether_type = ETHERTYPE_VLAN;
-        meta.egress_port = port;
-        meta.fwd = 1;
+        WP_FORWARD(port)
     }
 
     /* run the pipeline again: an in-switch service earlier in the fixed order is next.
@@ -37,29 +37,32 @@ control WpSff(inout headers_t hdr, inout wp_meta_t meta) {
     WP_NAME(sff_recirculate)
     action sff_recirculate() {
         WP_COUNT(wp_sff_counter)
-        hdr.nsh.ttl = hdr.nsh.ttl - 1;
-        meta.recirc = 1;
+        hdr.nsh.base = hdr.nsh.base - NSH_BASE_TTL_ONE;
+        WP_RECIRCULATE
     }
 
+    /* chain done: pop NSH, out `port` */
     WP_NAME(sff_end_forward)
     action sff_end_forward(port_t port) {
         WP_COUNT(wp_sff_counter)
-        meta.nsh_pop = 1;
-        meta.egress_port = port;
-        meta.fwd = 1;
+        hdr.nsh.setInvalid();
+        WP_SET_ETHERTYPE(ETHERTYPE_IPV4)
+        WP_FORWARD(port)
     }
 
+    /* chain done: pop NSH, route the inner packet (ipv4_lpm) */
     WP_NAME(sff_end_route)
     action sff_end_route() {
         WP_COUNT(wp_sff_counter)
-        meta.nsh_pop = 1;
+        hdr.nsh.setInvalid();
+        WP_SET_ETHERTYPE(ETHERTYPE_IPV4)
         meta.route = 1;
     }
 
     WP_NAME(sff_drop)
     action sff_drop() {
         WP_COUNT(wp_sff_counter)
-        meta.drop = 1;
+        WP_DROP
     }
 
     WP_NAME(wp_sff)
@@ -82,17 +85,7 @@ control WpSff(inout headers_t hdr, inout wp_meta_t meta) {
     }
 
     apply {
-        if (meta.drop == 0) {
-            wp_sff.apply();
-            if (meta.nsh_pop == 1) {
-                hdr.nsh.setInvalid();
-                if (hdr.vlan.isValid()) {
-                    hdr.vlan.ether_type = ETHERTYPE_IPV4;
-                } else {
-                    hdr.ethernet.ether_type = ETHERTYPE_IPV4;
-                }
-            }
-        }
+        wp_sff.apply();
     }
 }
 
