@@ -316,6 +316,15 @@ def measure(name: str, root: Path, commit: str) -> dict[str, object]:
     return entry
 
 
+def before(e: dict[str, object]) -> str:
+    """The previous measurement of a configuration (older RTL), for the table."""
+    b = e.get("before")
+    if not isinstance(b, dict):
+        return "—"
+    f = b.get("fmax_mhz")
+    return f"{f if f else 'did not fit'} ({str(b.get('commit', ''))[:7]})"
+
+
 def render(data: dict[str, dict[str, object]]) -> str:
     order = list(CONFIGS)
     entries = sorted(data.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else 99)
@@ -332,8 +341,8 @@ def render(data: dict[str, dict[str, object]]) -> str:
         *(["", "Not measured yet: " + ", ".join(missing) + "."] if missing else []),
         "",
         "| module | LUT4 | FF | fmax MHz | ratio to ceiling | critical path (from → to) |"
-        " levels | path ns | routing | s | commit |",
-        "| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | --- |",
+        " levels | path ns | routing | s | commit | before: fmax MHz (commit) |",
+        "| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | --- | --- |",
     ]
     for name, e in entries:
         cells = dict(e.get("cells", {}))  # type: ignore[call-overload]
@@ -346,7 +355,7 @@ def render(data: dict[str, dict[str, object]]) -> str:
             f"{f if f else 'does not fit' if e.get('fits') is False else '—'} | {ratio} | {path} | "
             f"{cp.get('logic_levels', '—')} | {cp.get('ns', '—')} | "  # type: ignore[union-attr]
             f"{cp.get('routing_share', '—')} | {e.get('seconds', '—')} | "  # type: ignore[union-attr]
-            f"{str(e.get('commit', ''))[:7]} |"
+            f"{str(e.get('commit', ''))[:7]} | {before(e)} |"
         )
     notes = [f"* {n}: {CONFIGS[n].note}" for n, _ in entries if n in CONFIGS and CONFIGS[n].note]
     rows += ["", *notes] if notes else []
@@ -371,7 +380,15 @@ def main(argv: list[str]) -> int:
     with tempfile.TemporaryDirectory(dir=BUILD) as tmp:
         commit = "" if docs_only else export_rtl(rev, Path(tmp))
         for name in names:
+            old = data.get(name)
             data[name] = measure(name, Path(tmp), commit)
+            if old and old.get("commit") != commit:
+                # the previous measurement (older RTL) stays beside the new one
+                data[name]["before"] = {
+                    k: old.get(k) for k in ("commit", "fmax_mhz", "critical_path", "cells")
+                }
+            elif old and "before" in old:
+                data[name]["before"] = old["before"]
             print(name, json.dumps(data[name]), flush=True)
             RESULTS.parent.mkdir(parents=True, exist_ok=True)
             RESULTS.write_text(json.dumps(data, indent=2) + "\n")  # after each: pnr is slow

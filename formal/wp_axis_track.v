@@ -10,6 +10,8 @@
 //    beat comes at least every LIVE cycles, and an input beat offered (s_tvalid) is taken
 //    within LIVE cycles: no deadlock, given the environment's fair back-pressure (assumed by
 //    the caller: m_tready low for at most a few cycles in a row).
+// A cover statement (the COVER_FRAMES-th frame leaves) gives the depth a bounded proof must
+// reach before its data and liveness checks say anything (sim/test_formal.py checks that).
 
 `default_nettype none
 
@@ -19,6 +21,8 @@ module wp_axis_track #(
     parameter CHECK_DATA = 1,
     parameter LIVE = 0,
     parameter LIVE_BEATS = 0,
+    // cover: the COVER_FRAMES-th frame leaves (shows how deep a run must go to see output)
+    parameter COVER_FRAMES = 2,
     parameter CW = 8
 ) (
     input wire                    clk,
@@ -87,6 +91,7 @@ always @* begin
             assert(rec_valid || (s_hs && in_beats == pick));
             if (rec_valid) assert(m_word == rec);
         end
+        cover(m_hs && m_tlast && out_frames == COVER_FRAMES - 1);
         if (LIVE) begin
             assert(out_wait < LIVE);
             assert(in_wait < LIVE);
