@@ -4,6 +4,7 @@
     .venv/bin/python bench/hdl_fmax.py wp_axis_reg wp_fw   # some
     .venv/bin/python bench/hdl_fmax.py --rev <commit>      # RTL of a commit (default HEAD)
     .venv/bin/python bench/hdl_fmax.py --docs-only         # re-render docs from the JSON
+    .venv/bin/python bench/hdl_fmax.py --results F wp_fw   # read and write JSON file F
 
 The RTL is ``git archive <rev> hdl sim/wp_cosim_top.v`` (not the working tree), like
 bench/hdl_resources.py. Each module is wrapped in a generated harness (:func:`harness`) in
@@ -367,14 +368,16 @@ def main(argv: list[str]) -> int:
 
     docs_only = "--docs-only" in argv
     rev = argv[argv.index("--rev") + 1] if "--rev" in argv else "HEAD"
-    names = [a for a in argv if not a.startswith("--") and a != rev] or (
+    # --results FILE: another JSON (two runs at once must not overwrite each other's file)
+    results = Path(argv[argv.index("--results") + 1]) if "--results" in argv else RESULTS
+    names = [a for a in argv if not a.startswith("--") and a not in (rev, str(results))] or (
         [] if docs_only else list(CONFIGS)
     )
     unknown = [n for n in names if n not in CONFIGS]
     if unknown:
         sys.stderr.write(f"unknown configuration(s) {unknown}; known: {list(CONFIGS)}\n")
         return 2
-    data = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    data = json.loads(results.read_text()) if results.exists() else {}
     BUILD.mkdir(parents=True, exist_ok=True)
     # under the repo, not /tmp: the YoWASP (WebAssembly) tools see only preopened directories
     with tempfile.TemporaryDirectory(dir=BUILD) as tmp:
@@ -390,8 +393,8 @@ def main(argv: list[str]) -> int:
             elif old and "before" in old:
                 data[name]["before"] = old["before"]
             print(name, json.dumps(data[name]), flush=True)
-            RESULTS.parent.mkdir(parents=True, exist_ok=True)
-            RESULTS.write_text(json.dumps(data, indent=2) + "\n")  # after each: pnr is slow
+            results.parent.mkdir(parents=True, exist_ok=True)
+            results.write_text(json.dumps(data, indent=2) + "\n")  # after each: pnr is slow
     body = render(data)
     replace_section("HDL fmax (place and route)", body)
     print(body)
