@@ -339,6 +339,9 @@ def render(data: dict[str, dict[str, object]]) -> str:
         "its critical path from nextpnr's report (logic levels = cells the path passes through;",
         "routing = share of the path's delay in nets). ECP5 is slower than the SUME's Virtex-7:",
         f"read the ratio to the {CEILING} (WIDTH=256) ceiling; the issue's target is ≥ 0.8.",
+        "s = wall time of synthesis + place and route on the shared 2-core machine (nice 10;",
+        "it was heavily loaded by other jobs, so these vary by 10× between runs).",
+        "`before` = the previous measurement of the same configuration on older RTL.",
         *(["", "Not measured yet: " + ", ".join(missing) + "."] if missing else []),
         "",
         "| module | LUT4 | FF | fmax MHz | ratio to ceiling | critical path (from → to) |"
