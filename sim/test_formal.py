@@ -172,6 +172,11 @@ def test_fw_proof() -> None:
     check_proof("wp_fw")
 
 
+def test_nat_proof() -> None:
+    """wp_nat at reset: the same properties as wp_fw, for frames it must pass unchanged."""
+    check_proof("wp_nat")
+
+
 @pytest.mark.parametrize("name", sorted(MUTANTS))
 def test_mutant_fails(name: str) -> None:
     job, task, file, old, new = MUTANTS[name]
