@@ -77,12 +77,12 @@ CONFIGS: dict[str, Config] = {
     "wp_axis_arb": Config(top="wp_axis_arb", params={"S_COUNT": 2}),
     "wp_pe_out": Config(
         top="wp_pe_out",
-        note="the output is registered (wp_axis_reg, a skid buffer, since f4c175c), so the"
-        " patch logic no longer runs into the next module (port path before: 8 LUT levels,"
-        " ≈ 8.3 ns here, 16 in wp_fw). The patch logic itself (per byte: offset arithmetic on"
-        " CARRY4 chains, then the byte mux) is still too deep for 200 MHz: it now shows as the"
-        " reg→reg path ending at the output register (in wp_fw from the action FIFO's LUTRAM"
-        " read). Next step: compute the per-beat byte masks a cycle earlier.",
+        note="two register slices since 5152863: the per-byte patch selects (from a per-patch"
+        " distance shared by all bytes) are registered, then the byte mux feeds the output"
+        " slice (before: one stage, 9 LUT levels, ≈ 9.3 ns here, from `beat_idx_reg` to"
+        " `m_axis_tdata`). The select stage is still the deepest part (the distance"
+        " subtraction, then 32 compares); next step: keep the distance in a register updated"
+        " per beat.",
     ),
     "wp_axis_reg": Config(top="wp_axis_reg", params={"WIDTH": 417}),
     "wp_axil_split": Config(top="wp_axil_split"),

@@ -82,22 +82,43 @@ reg             done_reg = 1'b0;
 
 // the window with the current beat in place (a function behind continuous assignments, not
 // always @*, so it is defined from time 0 in every simulator)
+// stage 0: the beat and its byte count, registered (the tkeep popcount and the window write
+// are each a cycle of their own: together they were the module's slowest path)
+reg                  p_beat_reg = 1'b0;
+reg                  p_last_reg = 1'b0;
+reg [DATA_WIDTH-1:0] p_data_reg = 0;
+reg [7:0]            p_cnt_reg = 0;
+
+always @(posedge clk) begin
+    p_beat_reg <= s_beat;
+    if (s_beat) begin
+        p_last_reg <= s_tlast;
+        p_data_reg <= s_tdata;
+        p_cnt_reg <= popcount(s_tkeep);
+    end
+    if (rst) p_beat_reg <= 1'b0;
+end
+
+// The beat goes to slot idx, written as one compare per slot (a select per window bit), not as
+// a variable part-select (`win[idx*DATA_WIDTH +: DATA_WIDTH]`, which can map to a shifter
+// across the whole window).
 function [WIN+7:0] win_add(input [WIN-1:0] win, input [7:0] len, input [IDX_W-1:0] idx,
-    input [DATA_WIDTH-1:0] data, input [KEEP_WIDTH-1:0] keep);
+    input [DATA_WIDTH-1:0] data, input [7:0] cnt);
+    integer k;
     begin
         win_add = {len, win};
-        if (idx < WIN_BEATS) begin
-            win_add[idx*DATA_WIDTH +: DATA_WIDTH] = data;
-            win_add[WIN +: 8] = len + popcount(keep);
+        for (k = 0; k < WIN_BEATS; k = k + 1) begin
+            if (idx == k) win_add[k*DATA_WIDTH +: DATA_WIDTH] = data;
         end
+        if (idx < WIN_BEATS) win_add[WIN +: 8] = len + cnt;
     end
 endfunction
 
-wire [WIN+7:0] win_next = win_add(win_reg, len_reg, beat_idx_reg, s_tdata, s_tkeep);
+wire [WIN+7:0] win_next = win_add(win_reg, len_reg, beat_idx_reg, p_data_reg, p_cnt_reg);
 wire [WIN-1:0] win_cur = win_next[WIN-1:0];
 wire [7:0]     len_cur = win_next[WIN +: 8];
 
-wire trig = s_beat && !done_reg && (beat_idx_reg == WIN_BEATS - 1 || s_tlast);
+wire trig = p_beat_reg && !done_reg && (beat_idx_reg == WIN_BEATS - 1 || p_last_reg);
 
 // stage A: the complete window
 reg           a_valid_reg = 1'b0;
@@ -106,7 +127,7 @@ reg [7:0]     a_len_reg = 0;
 
 always @(posedge clk) begin
     a_valid_reg <= 1'b0;
-    if (s_beat) begin
+    if (p_beat_reg) begin
         win_reg <= win_cur;
         len_reg <= len_cur;
         if (beat_idx_reg != WIN_BEATS) beat_idx_reg <= beat_idx_reg + 1;
@@ -116,7 +137,7 @@ always @(posedge clk) begin
             a_len_reg <= len_cur;
             done_reg <= 1'b1;
         end
-        if (s_tlast) begin
+        if (p_last_reg) begin
             beat_idx_reg <= 0;
             len_reg <= 0;
             done_reg <= 1'b0;

@@ -4,8 +4,8 @@
 // {offset[7:0], len[2:0], value[31:0]}: bytes offset..offset+len-1 of the frame become the
 // len low bytes of value, big-endian (len 0 = unused). A dropped frame is consumed at one beat
 // per cycle without being output. The action entry is popped with the frame's last beat.
-// The output is registered (wp_axis_reg): the patch logic ends at a register, not in the next
-// module, and m_axis_tready reaches the FIFOs through a register too.
+// Two register slices (wp_axis_reg): one between the patch-select and the byte-mux stages, one
+// at the output; m_axis_tready reaches the FIFOs through registers.
 
 `resetall
 `timescale 1ns / 1ps
@@ -55,55 +55,107 @@ end
 // beat index, saturating (patches only reach the first 256 bytes)
 reg [8-BEAT_LOG2:0] beat_idx_reg = 0;
 
-// the patched beat goes into the output register slice
-wire [DATA_WIDTH-1:0] out_tdata;
-wire                  out_tvalid;
-wire                  out_tready;
+// Two registered stages (one cycle more latency than a single patch stage, still one beat per
+// cycle): stage 1 works out, per byte of the beat, whether a patch covers it and which byte of
+// the patch value goes there (from the per-patch distance d = offset - beat start, shared by
+// all bytes: a compare of d against constants per byte); a register slice (wp_axis_reg) holds
+// the beat with these selects; stage 2 is the byte mux into the output register slice.
+localparam NP_W = NUM_PATCH > 1 ? $clog2(NUM_PATCH) : 1;
+localparam SEL_W = 1 + NP_W + 3;  // {hit, patch index, value byte (0 = least significant)}
+localparam MID_W = DATA_WIDTH + KEEP_WIDTH + USER_WIDTH + 1 + KEEP_WIDTH * SEL_W
+                   + NUM_PATCH * 32;
 
 wire active = s_axis_tvalid && act_valid;
-assign out_tvalid = active && !act_drop;
-assign s_axis_tready = active && (act_drop || out_tready);
+wire mid_s_valid = active && !act_drop;
+wire mid_s_ready;
+assign s_axis_tready = active && (act_drop || mid_s_ready);
 assign act_ready = s_axis_tready && s_axis_tlast;
 
-wp_axis_reg #(.WIDTH(DATA_WIDTH + KEEP_WIDTH + USER_WIDTH + 1)) out_reg_inst (
-    .clk(clk),
-    .rst(rst),
-    .s_data({out_tdata, s_axis_tkeep, s_axis_tuser, s_axis_tlast}),
-    .s_valid(out_tvalid),
-    .s_ready(out_tready),
-    .m_data({m_axis_tdata, m_axis_tkeep, m_axis_tuser, m_axis_tlast}),
-    .m_valid(m_axis_tvalid),
-    .m_ready(m_axis_tready)
-);
-
-// the patched beat: a function behind a continuous assignment (not always @*), so it is defined
-// from time 0 in every simulator
-function [DATA_WIDTH-1:0] patch_beat(input [DATA_WIDTH-1:0] data, input [8-BEAT_LOG2:0] idx,
+// per-byte selects of the current beat
+function [KEEP_WIDTH*SEL_W-1:0] patch_sel(input [8-BEAT_LOG2:0] idx,
     input [NUM_PATCH*43-1:0] patch);
     integer j, p;
-    reg [8:0] pos;
-    reg [7:0] off;
+    reg [9:0] d;  // offset - beat start, two's complement
+    reg [9:0] e;  // d + len - 1: the byte of the value for byte j is e - j
+    reg [9:0] jj;
     reg [2:0] len;
-    reg [31:0] val;
-    reg [8:0] k;
     begin
-        patch_beat = data;
-        for (j = 0; j < KEEP_WIDTH; j = j + 1) begin
-            pos = {idx, {BEAT_LOG2{1'b0}}} + j;
-            for (p = 0; p < NUM_PATCH; p = p + 1) begin
-                off = patch[p*43 + 35 +: 8];
-                len = patch[p*43 + 32 +: 3];
-                val = patch[p*43 +: 32];
-                k = pos - off;
-                if (!idx[8-BEAT_LOG2] && pos >= off && k < len) begin
-                    patch_beat[j*8 +: 8] = val >> (8 * (len - 1 - k));
+        patch_sel = 0;
+        for (p = 0; p < NUM_PATCH; p = p + 1) begin
+            len = patch[p*43 + 32 +: 3];
+            d = {2'b00, patch[p*43 + 35 +: 8]} - {1'b0, idx[7-BEAT_LOG2:0], {BEAT_LOG2{1'b0}}};
+            e = d + {7'd0, len} - 10'd1;
+            for (j = 0; j < KEEP_WIDTH; j = j + 1) begin
+                jj = j;
+                // d <= j < d + len (signed), as in the byte loop: pos >= off && pos - off < len
+                if (!idx[8-BEAT_LOG2] && len != 0 && $signed(d) <= $signed(jj)
+                    && $signed(jj) <= $signed(e)) begin
+                    patch_sel[j*SEL_W +: SEL_W] = {1'b1, p[NP_W-1:0], e[2:0] - jj[2:0]};
+                    // a value byte past the 4th is 0 (val >> 32 and more)
+                    if (e - jj > 10'd3) patch_sel[j*SEL_W +: SEL_W] = {1'b1, p[NP_W-1:0], 3'd4};
                 end
             end
         end
     end
 endfunction
 
-assign out_tdata = patch_beat(s_axis_tdata, beat_idx_reg, act_patch);
+function [NUM_PATCH*32-1:0] patch_vals(input [NUM_PATCH*43-1:0] patch);
+    integer p;
+    begin
+        for (p = 0; p < NUM_PATCH; p = p + 1) patch_vals[p*32 +: 32] = patch[p*43 +: 32];
+    end
+endfunction
+
+wire [DATA_WIDTH-1:0]       mid_tdata;
+wire [KEEP_WIDTH-1:0]       mid_tkeep;
+wire [USER_WIDTH-1:0]       mid_tuser;
+wire                        mid_tlast;
+wire [KEEP_WIDTH*SEL_W-1:0] mid_sel;
+wire [NUM_PATCH*32-1:0]     mid_vals;
+wire                        mid_valid;
+wire                        mid_ready;
+
+wp_axis_reg #(.WIDTH(MID_W)) mid_reg_inst (
+    .clk(clk),
+    .rst(rst),
+    .s_data({s_axis_tdata, s_axis_tkeep, s_axis_tuser, s_axis_tlast,
+             patch_sel(beat_idx_reg, act_patch), patch_vals(act_patch)}),
+    .s_valid(mid_s_valid),
+    .s_ready(mid_s_ready),
+    .m_data({mid_tdata, mid_tkeep, mid_tuser, mid_tlast, mid_sel, mid_vals}),
+    .m_valid(mid_valid),
+    .m_ready(mid_ready)
+);
+
+// stage 2: the byte mux
+function [DATA_WIDTH-1:0] patch_beat(input [DATA_WIDTH-1:0] data,
+    input [KEEP_WIDTH*SEL_W-1:0] sel, input [NUM_PATCH*32-1:0] vals);
+    integer j, p;
+    reg [SEL_W-1:0] s;
+    reg [31:0] v;
+    begin
+        patch_beat = data;
+        for (j = 0; j < KEEP_WIDTH; j = j + 1) begin
+            s = sel[j*SEL_W +: SEL_W];
+            v = vals[31:0];
+            for (p = 1; p < NUM_PATCH; p = p + 1) begin
+                if (s[3 +: NP_W] == p) v = vals[p*32 +: 32];
+            end
+            if (s[SEL_W-1]) patch_beat[j*8 +: 8] = s[2] ? 8'd0 : v[s[1:0]*8 +: 8];
+        end
+    end
+endfunction
+
+wp_axis_reg #(.WIDTH(DATA_WIDTH + KEEP_WIDTH + USER_WIDTH + 1)) out_reg_inst (
+    .clk(clk),
+    .rst(rst),
+    .s_data({patch_beat(mid_tdata, mid_sel, mid_vals), mid_tkeep, mid_tuser, mid_tlast}),
+    .s_valid(mid_valid),
+    .s_ready(mid_ready),
+    .m_data({m_axis_tdata, m_axis_tkeep, m_axis_tuser, m_axis_tlast}),
+    .m_valid(m_axis_tvalid),
+    .m_ready(m_axis_tready)
+);
 
 always @(posedge clk) begin
     if (s_axis_tvalid && s_axis_tready) begin

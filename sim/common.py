@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from wphw.netfpga.cocotb_tb import TB, tuser
+from wphw.netfpga.cocotb_tb import CLK_PERIOD_NS, TB, random_pause, tuser
 from wphw.netfpga.cocotb_tb import read_filelist as _read_filelist
 from wphw.services import FwRule, NatMapping, fw_decide, nat_translate
 
@@ -439,6 +439,7 @@ def chunks(it: Sequence[Any], n: int) -> Iterator[Sequence[Any]]:
 
 
 __all__ = [
+    "CLK_PERIOD_NS",
     "TB",
     "FrameMix",
     "Parsed",
@@ -449,6 +450,7 @@ __all__ = [
     "pad_to",
     "parse",
     "random_frame",
+    "random_pause",
     "read_filelist",
     "run_cocotb",
     "tuser",
