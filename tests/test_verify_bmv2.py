@@ -236,14 +236,19 @@ def compare(lab: harness.Bmv2Lab, plan: Plan, topo: wphw.Topology, seed: int, n:
             lab.send(p.in_port, frame(p, ident=i & 0xFFFF))
             STATS["packets"] += 1
             expect_out = any(e.port is not None for e in predicted)
-            outs = lab.recv_all(timeout=0.12 if expect_out else 0.08)
+            # a frame the model sends out is waited for up to 2 s (loaded machines); one the
+            # model drops gets 0.15 s to show up anyway
+            outs = (
+                lab.recv_all(timeout=2.0, first=True) if expect_out else lab.recv_all(timeout=0.15)
+            )
             got = [(port, f) for port, fs in outs.items() for f in fs]
             where = f"{sw} {p}"
             if not expect_out:
                 if got:
                     STATS["mismatches"] += 1
                     problems.append(
-                        f"{where}: model drops ({predicted[0].reason}), switch sent it out of "
+                        f"{where}: model drops ({predicted[0].reason if predicted else 'no emission'}),"
+                        f" switch sent it out of "
                         f"port {got[0][0]}"
                     )
                 continue
