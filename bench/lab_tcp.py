@@ -33,8 +33,10 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "lab_tcp.json")
     args = ap.parse_args()
     rows = []
-    print("| example | transfer | chain Mbit/s | plain Mbit/s | ratio | runs |")
-    print("| --- | --- | ---: | ---: | ---: | ---: |")
+    print(
+        "| example | transfer | chain Mbit/s | plain Mbit/s | ratio | iperf3 chain / plain | iperf3 ratio | runs |"
+    )
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for name in EXAMPLES_WITH_TRANSFERS:
         results: dict[str, list[dict[str, float]]] = {}
         for run in range(args.runs):
@@ -54,6 +56,16 @@ def main() -> None:
                 if plain_runs
                 else None
             )
+            ip_chain = statistics.median(r["iperf3_mbit_s"] or 0.0 for r in runs)
+            ip_plain_runs = [r["iperf3_plain_mbit_s"] for r in runs if r["iperf3_plain_mbit_s"]]
+            ip_plain = statistics.median(ip_plain_runs) if ip_plain_runs else None
+            ip_ratio = (
+                statistics.median(
+                    (r["iperf3_mbit_s"] or 0.0) / r["iperf3_plain_mbit_s"] for r in runs
+                )
+                if ip_plain_runs
+                else None
+            )
             rows.append(
                 {
                     "example": name,
@@ -61,15 +73,29 @@ def main() -> None:
                     "chain_mbit_s": chain,
                     "plain_mbit_s": plain,
                     "ratio": ratio,
+                    "iperf3_chain_mbit_s": ip_chain,
+                    "iperf3_plain_mbit_s": ip_plain,
+                    "iperf3_ratio": ip_ratio,
                     "runs": [
-                        {"mbit_s": r["mbit_s"], "plain_mbit_s": r["plain_mbit_s"]} for r in runs
+                        {
+                            k: r[k]
+                            for k in (
+                                "mbit_s",
+                                "plain_mbit_s",
+                                "iperf3_mbit_s",
+                                "iperf3_plain_mbit_s",
+                            )
+                        }
+                        for r in runs
                     ],
                 }
             )
             print(
                 f"| {name} | {transfer} | {chain:.1f} | "
                 f"{'-' if plain is None else f'{plain:.1f}'} | "
-                f"{'-' if ratio is None else f'{ratio:.2f}'} | {len(runs)} |",
+                f"{'-' if ratio is None else f'{ratio:.2f}'} | "
+                f"{ip_chain:.1f} / {'-' if ip_plain is None else f'{ip_plain:.1f}'} | "
+                f"{'-' if ip_ratio is None else f'{ip_ratio:.2f}'} | {len(runs)} |",
                 flush=True,
             )
     args.out.parent.mkdir(parents=True, exist_ok=True)

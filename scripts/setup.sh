@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # chromium + chromium-driver: the controller's live view is tested in headless Chromium
-APT_PACKAGES=(python3 python3-venv python3-dev gcc make iverilog yosys iproute2 tcpdump ethtool nftables chromium chromium-driver)
+APT_PACKAGES=(python3 python3-venv python3-dev gcc make iverilog yosys iproute2 tcpdump ethtool nftables curl iperf3 chromium chromium-driver)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

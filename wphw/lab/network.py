@@ -234,14 +234,18 @@ def down(workdir: Path | None = None, *, lab_id: str | None = None) -> list[str]
 # -- bring-up ------------------------------------------------------------------------------------
 
 
-def _wait_port(address: str, timeout: float, pid: int, log: Path) -> None:
+def _wait_port(address: str, timeout: float, proc: subprocess.Popen[bytes], log: Path) -> None:
+    """Wait for the switch we started to listen. Asks ``proc`` whether it exited (not
+    /proc/PID/cmdline: until the child has exec'ed, that still shows our own command line,
+    which once made a healthy start-up on a loaded machine look like an early exit)."""
     host, port = address.rsplit(":", 1)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not _pid_is(pid, "simple_switch_grpc"):
+        if proc.poll() is not None:
             tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
             raise LabError(
-                f"simple_switch_grpc ({address}) exited during start-up; log {log}:\n{tail}"
+                f"simple_switch_grpc ({address}) exited with status {proc.returncode} during"
+                f" start-up; log {log}:\n{tail}"
             )
         with contextlib.suppress(OSError), socket.create_connection((host, int(port)), timeout=0.2):
             return
@@ -496,7 +500,7 @@ class Lab(LabPEs):
             self._procs[name] = proc
             self.state.pids[name] = proc.pid
             self.state.save()
-            _wait_port(sw.address, 15.0, proc.pid, log)
+            _wait_port(sw.address, 15.0, proc, log)
             LOG.info(
                 "switch %s: simple_switch_grpc pid %d on %s, %d ports",
                 name,

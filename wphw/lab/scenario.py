@@ -317,6 +317,8 @@ class TransferResult:
     received: int = 0
     seconds: float = 0.0
     plain_seconds: float | None = None
+    iperf3_mbit_s: float | None = None
+    iperf3_plain_mbit_s: float | None = None
     failures: list[str] = field(default_factory=list)
 
     @property
@@ -333,6 +335,11 @@ class TransferResult:
         text = f"transfer {self.name}: {self.received}/{self.size} bytes, {self.mbit_s:.1f} Mbit/s"
         if self.plain_mbit_s:
             text += f" (plain routing {self.plain_mbit_s:.1f} Mbit/s, ratio {self.mbit_s / self.plain_mbit_s:.2f})"
+        if self.iperf3_mbit_s is not None:
+            text += f"; iperf3 {self.iperf3_mbit_s:.1f} Mbit/s"
+            if self.iperf3_plain_mbit_s:
+                ratio = self.iperf3_mbit_s / self.iperf3_plain_mbit_s
+                text += f" (plain {self.iperf3_plain_mbit_s:.1f}, ratio {ratio:.2f})"
         return text + ("" if not self.failures else f"; FAILED: {'; '.join(self.failures)}")
 
     def to_dict(self) -> dict[str, Any]:
@@ -344,6 +351,8 @@ class TransferResult:
             "mbit_s": self.mbit_s,
             "plain_seconds": self.plain_seconds,
             "plain_mbit_s": self.plain_mbit_s,
+            "iperf3_mbit_s": self.iperf3_mbit_s,
+            "iperf3_plain_mbit_s": self.iperf3_plain_mbit_s,
             "failures": self.failures,
         }
 
@@ -428,7 +437,49 @@ def run_transfer(lab: Any, topology: Any, t: Transfer, workdir: Path) -> Transfe
             srv.terminate()
             with contextlib.suppress(subprocess.TimeoutExpired):
                 srv.wait(timeout=5)
+    if shutil.which("iperf3") is None:
+        res.failures.append("iperf3 not found (apt-get install iperf3)")
+        return res
+    for port in ports:  # the same ports, so the same rule (or none) steers iperf3's TCP
+        rate = _iperf3(lab, topology, t, port, res)
+        if port == t.port:
+            res.iperf3_mbit_s = rate
+        else:
+            res.iperf3_plain_mbit_s = rate
     return res
+
+
+def _iperf3(lab: Any, topology: Any, t: Transfer, port: int, res: TransferResult) -> float | None:
+    """iperf3 (kernel TCP, 2 s) from the client to a one-off server; received Mbit/s."""
+    server_ip = str(topology.hosts[t.server].ip.ip)
+    ns_server, ns_client = lab.state.host_netns[t.server], lab.state.host_netns[t.client]
+    srv = subprocess.Popen(
+        ["ip", "netns", "exec", ns_server, "iperf3", "-s", "-1", "-B", server_ip, "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_listening(ns_server, port, timeout=10.0)
+        proc = subprocess.run(
+            ["ip", "netns", "exec", ns_client, "iperf3", "-c", server_ip, "-p", str(port),
+             "-t", "2", "--json", "--connect-timeout", "5000"],
+            capture_output=True, text=True, check=False, timeout=60,
+        )  # fmt: skip
+        try:
+            report = json.loads(proc.stdout)
+            bps = float(report["end"]["sum_received"]["bits_per_second"])
+        except (ValueError, KeyError, TypeError):
+            res.failures.append(
+                f"iperf3 on port {port} failed: {proc.stdout[-300:]}{proc.stderr[-300:]}"
+            )
+            return None
+        if bps <= 0:
+            res.failures.append(f"iperf3 on port {port}: nothing received")
+        return bps / 1e6
+    finally:
+        srv.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            srv.wait(timeout=5)
 
 
 def _wait_listening(netns: str, port: int, timeout: float) -> None:
