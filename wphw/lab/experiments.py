@@ -222,7 +222,7 @@ def _capture(lab: Lab, host: str, pcap: Path) -> subprocess.Popen[bytes]:
 def _pcap_settled(pcap: Path) -> None:
     """The capture has taken the stream's last packets (its file stopped growing)."""
     stable(lambda: pcap.stat().st_size if pcap.exists() else 0, f"capture {pcap.name}",
-           quiet=0.5, timeout=30.0)  # fmt: skip
+           quiet=1.5, timeout=60.0)  # fmt: skip
 
 
 def _wait_for_traffic(lab: Lab, sender: subprocess.Popen[bytes], timeout: float = 30.0) -> None:

@@ -243,7 +243,7 @@ def run_scenario(
         if busy:
             LOG.warning("waypoint(s) %s still busy or silent after 90 s", ", ".join(busy))
         after = stable(lambda: _sff_counters(lab), "the switches' hop counters",
-                            quiet=0.5, timeout=30.0)  # fmt: skip
+                            quiet=1.0, timeout=30.0)  # fmt: skip
         _stop_captures(captures)  # bulk transfers are not captured (the pcaps stay small)
         # through a co-simulated Verilog waypoint a megabyte would take hours of simulation
         transfers = (
