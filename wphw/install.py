@@ -25,7 +25,7 @@ from wphw.entries import TableEntry
 from wphw.errors import PlanError
 from wphw.netfpga.bus import RegisterBus
 from wphw.netfpga.install import FpgaInstall, WaypointInstall, buses_from_topology
-from wphw.p4rt import ApplyResult, AsyncFabric, run_sync
+from wphw.p4rt import ApplyResult, AsyncFabric, SwitchResult, run_sync
 from wphw.p4rt.diff import Diff
 from wphw.p4rt.fabric import PlanLike, Progress
 
@@ -44,7 +44,7 @@ class InstallResult:
     fpga_skipped: tuple[str, ...] = ()
 
     @property
-    def switches(self) -> Any:
+    def switches(self) -> tuple[SwitchResult, ...]:
         return self.p4rt.switches
 
     @property

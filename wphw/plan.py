@@ -309,6 +309,8 @@ class _Builder:
     entries: dict[str, dict[tuple[Any, ...], TableEntry]] = field(default_factory=dict)
     contexts: list[WaypointContext] = field(default_factory=list)
     vlan_next: dict[tuple[str, int], int] = field(default_factory=dict)
+    # (PE, service) → its parsed parameters: parsed once, not per switch and SPI it serves
+    service_params: dict[tuple[str, str], Any] = field(default_factory=dict)
 
     def add(self, switch: str, entry: TableEntry, why: str) -> None:
         table = self.entries.setdefault(switch, {})
@@ -923,8 +925,15 @@ _P = TypeVar("_P")
 
 
 def _params(b: _Builder, service: str, pe: str, kind: type[_P]) -> _P:
-    params = services_params.merged(b.topology.pes[pe].params, b.policy.spec(service).params)
-    return services_params.parse_as(kind, service, params, services_params.where(pe, service))
+    parsed = b.service_params.get((pe, service))
+    if parsed is None:
+        params = services_params.merged(b.topology.pes[pe].params, b.policy.spec(service).params)
+        where = services_params.where(pe, service)
+        parsed = b.service_params[(pe, service)] = services_params.parse_as(
+            kind, service, params, where
+        )
+    assert isinstance(parsed, kind)
+    return parsed
 
 
 def _emit_in_switch(

@@ -14,7 +14,7 @@ Parsing does no I/O: ``key_file`` is kept as a path (:meth:`CryptoKey.load` read
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -444,8 +444,3 @@ def parse_as(kind: type[_T], service: str, params: Mapping[str, Any] | None, whe
     if not isinstance(out, kind):
         raise ServiceParamError(f"{where}: {service} has no {kind.__name__} parameters")
     return out
-
-
-def keys_of(params: Sequence[CryptoKey]) -> dict[int, bytes]:
-    """Loaded keys by key id."""
-    return {k.key_id: k.load() for k in params}

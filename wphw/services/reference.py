@@ -14,9 +14,11 @@ from dataclasses import dataclass
 
 from wphw.errors import ServiceParamError
 from wphw.services.ipv4 import (
+    PROTO_TCP,
     PROTO_UDP,
     FlowKey,
     checksum_update,
+    first_fragment,
     ihl_bytes,
     l4_checksum_offset,
     l4_payload_offset,
@@ -73,7 +75,7 @@ def nat_table(pairs: Sequence[NatPair]) -> list[NatMapping]:
 
 def _ports_present(ip: bytes) -> bool:
     l4 = ihl_bytes(ip)
-    return ip[9] in (6, 17) and int.from_bytes(ip[6:8], "big") & 0x1FFF == 0 and len(ip) >= l4 + 4
+    return ip[9] in (PROTO_TCP, PROTO_UDP) and first_fragment(ip) and len(ip) >= l4 + 4
 
 
 def nat_translate(table: Sequence[NatMapping], ip: bytes) -> tuple[bytes, int | None]:
