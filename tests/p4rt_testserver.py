@@ -180,6 +180,12 @@ class P4RuntimeTestServer(p4r_grpc.P4RuntimeServicer):  # type: ignore[misc]
         with self._lock:
             return [self.state.entries[k] for k in sorted(self.state.entries)]
 
+    def entry_tables(self) -> set[str]:
+        """Full names of the tables that hold at least one installed entry."""
+        with self._lock:
+            names = {t.preamble.id: t.preamble.name for t in self.state.p4info.tables}
+            return {names[e.table_id] for e in self.state.entries.values()}
+
     def set_counter(self, te: Any, packets: int, octets: int) -> None:
         with self._lock:
             self.state.counters[_key(te)] = (packets, octets)
@@ -373,6 +379,8 @@ class P4RuntimeTestServer(p4r_grpc.P4RuntimeServicer):  # type: ignore[misc]
             raise _UpdateError(rpc_code.UNIMPLEMENTED, f"{which} writes not supported here")
         te = update.entity.table_entry
         table = self._table(te.table_id)
+        if table.is_const_table:  # P4Runtime spec: const tables refuse every write
+            raise _UpdateError(rpc_code.PERMISSION_DENIED, "Cannot write to a const table")
         if te.is_default_action:
             if update.type != p4r.Update.MODIFY or te.match:
                 raise _UpdateError(

@@ -63,6 +63,29 @@ def test_apply_diff_stats(
     assert "drop()" in rows["udp-drop"] and "forward(port=1)" in rows["port0-fwd"]
 
 
+TNA_P4INFO = ROOT / "p4" / "build" / "tna" / "wphw.p4info.txtpb"
+
+
+@pytest.mark.skipif(not TNA_P4INFO.exists(), reason="p4/build/tna not built (make -C p4 tna)")
+def test_apply_onto_a_tna_pipeline(
+    lab: tuple[Path, P4RuntimeTestServer, P4RuntimeTestServer],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`wphw apply --p4info <the TNA program's P4Info>`: names resolve as pipe.Ingress.*, every
+    entry encodes and is written, a second apply writes nothing, the const wp_lb is left alone."""
+    d, s1, s2 = lab
+    conn = ["--p4info", str(TNA_P4INFO)]
+    assert main(["apply", str(d), *conn]) == 0
+    capsys.readouterr()
+    tables = {name for s in (s1, s2) for name in s.entry_tables()}
+    assert "pipe.Ingress.wp_classify" in tables and "pipe.Ingress.wp_sff" in tables
+    assert not any(t.endswith(".wp_lb") for t in tables)
+    assert main(["apply", str(d), *conn]) == 0
+    assert "0 updates in" in capsys.readouterr().out
+    assert main(["diff", str(d), *conn]) == 0
+    assert capsys.readouterr().out.strip().endswith("no changes")
+
+
 def test_apply_unreachable_is_a_clear_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -17,14 +17,17 @@ from wphw.p4rt.schema import Schema
 
 REPO = Path(__file__).resolve().parent.parent
 P4INFO = REPO / "p4" / "build" / "wphw.p4info.txtpb"
+TNA_P4INFO = REPO / "p4" / "build" / "tna" / "wphw.p4info.txtpb"
 
 
-@pytest.mark.skipif(not P4INFO.exists(), reason=f"{P4INFO} not built yet (needs p4c: make -C p4)")
+@pytest.mark.parametrize("p4info", [P4INFO, TNA_P4INFO], ids=["v1model", "tna"])
 def test_every_example_entry_encodes_against_the_compiled_p4info(
-    example: tuple[str, wphw.Topology, wphw.Policy],
+    example: tuple[str, wphw.Topology, wphw.Policy], p4info: Path
 ) -> None:
+    if not p4info.exists():
+        pytest.skip(f"{p4info} not built yet (make -C p4 / make -C p4 tna)")
     _, topo, policy = example
-    encoder = Encoder(Schema.load(P4INFO))
+    encoder = Encoder(Schema.load(p4info))
     plan = wphw.compile(policy, topo)
     tables = set()
     for entries in plan.entries.values():

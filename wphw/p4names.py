@@ -21,6 +21,14 @@ WP_NAT = "wp_nat"
 WP_COUNT = "wp_count"
 WP_RATELIMIT = "wp_ratelimit"
 IPV4_LPM = "ipv4_lpm"
+WP_LB = "wp_lb"
+"""TNA only: constant entries (the load-balancing offset, p4/tna/wp_lb.p4); never written."""
+CONST_TABLES = frozenset({WP_LB})
+"""Tables of a program wphw reads about but never writes (tests/test_p4_tna.py checks them)."""
+
+TNA_MAX_PATHS = 32
+"""The most ``start_chain`` paths the TNA program's ``wp_lb`` spreads flows over
+(p4/tna/wp_lb_entries.py ``MAX_PATHS``); more are refused for a TNA pipeline."""
 
 # -- actions -------------------------------------------------------------------------------------
 START_CHAIN = "start_chain"

@@ -91,6 +91,14 @@ struct wp_meta_t {
     bit<8>  meter_color;
     bit<32> nat_old;      /* address a NAT action replaced, and its replacement */
     bit<32> nat_new;
+    /* TNA only (v1model leaves them 0): the load-balancing hash and the checksum residuals the
+     * parser leaves for the deparser's Checksum extern, with the flags asking for an update */
+    bit<16> lb_hash;      /* crc16(5-tuple), key of wp_lb */
+    bit<16> ipv4_csum_residual;
+    bit<16> l4_csum_residual;
+    bit<1>  ipv4_csum_update;
+    bit<1>  tcp_csum_update;
+    bit<1>  udp_csum_update;
 }
 
 #endif /* WPHW_HEADERS_P4 */

@@ -20,7 +20,25 @@
 #error "define WP_PARSER_REJECT(err) in the top file before including parser.p4"
 #endif
 
+/* Hooks a top file may define (empty by default; TNA uses them for its checksum residuals):
+ * WP_PARSER_DECLS (extern instances in the parser), WP_PARSED_IPV4 / WP_PARSED_TCP /
+ * WP_PARSED_UDP (statements right after each of those headers is extracted). */
+#ifndef WP_PARSER_DECLS
+#define WP_PARSER_DECLS
+#endif
+#ifndef WP_PARSED_IPV4
+#define WP_PARSED_IPV4
+#endif
+#ifndef WP_PARSED_TCP
+#define WP_PARSED_TCP
+#endif
+#ifndef WP_PARSED_UDP
+#define WP_PARSED_UDP
+#endif
+
 parser WpParser(packet_in pkt, inout headers_t hdr, inout wp_meta_t meta) {
+    WP_PARSER_DECLS
+
     state start {
         pkt.extract(hdr.ethernet);
         transition select(hdr.ethernet.ether_type) {
@@ -51,6 +69,7 @@ parser WpParser(packet_in pkt, inout headers_t hdr, inout wp_meta_t meta) {
 
     state parse_ipv4 {
         pkt.extract(hdr.ipv4);
+        WP_PARSED_IPV4
         /* version 4, IHL >= 5; L4 ports only for option-less first fragments */
         transition select(hdr.ipv4.version, hdr.ipv4.ihl, hdr.ipv4.frag_offset,
                           hdr.ipv4.protocol) {
@@ -65,6 +84,7 @@ parser WpParser(packet_in pkt, inout headers_t hdr, inout wp_meta_t meta) {
 
     state parse_tcp {
         pkt.extract(hdr.tcp);
+        WP_PARSED_TCP
         meta.l4_src_port = hdr.tcp.src_port;
         meta.l4_dst_port = hdr.tcp.dst_port;
         transition accept;
@@ -72,6 +92,7 @@ parser WpParser(packet_in pkt, inout headers_t hdr, inout wp_meta_t meta) {
 
     state parse_udp {
         pkt.extract(hdr.udp);
+        WP_PARSED_UDP
         meta.l4_src_port = hdr.udp.src_port;
         meta.l4_dst_port = hdr.udp.dst_port;
         transition accept;

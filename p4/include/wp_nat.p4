@@ -11,6 +11,22 @@
 #include "names.p4"
 #include "checksum.p4"
 
+/* The checksum updates after an address rewrite (meta.nat_old -> meta.nat_new); a top file may
+ * define its own (TNA: the deparser's Checksum extern recomputes them from parser residuals). */
+#ifndef WP_NAT_CHECKSUMS
+#define WP_NAT_CHECKSUMS \
+    hdr.ipv4.hdr_checksum = wp_csum_replace32(hdr.ipv4.hdr_checksum, meta.nat_old, meta.nat_new); \
+    if (hdr.tcp.isValid()) { \
+        hdr.tcp.checksum = wp_csum_replace32(hdr.tcp.checksum, meta.nat_old, meta.nat_new); \
+    } else if (hdr.udp.isValid() && hdr.udp.checksum != 0) { \
+        bit<16> c = wp_csum_replace32(hdr.udp.checksum, meta.nat_old, meta.nat_new); \
+        if (c == 0) { \
+            c = 0xffff; \
+        } \
+        hdr.udp.checksum = c; \
+    }
+#endif
+
 control WpNat(inout headers_t hdr, inout wp_meta_t meta) {
     WP_NAME(nat_snat)
     action nat_snat(bit<32> addr) {
@@ -55,18 +71,7 @@ control WpNat(inout headers_t hdr, inout wp_meta_t meta) {
         switch (wp_nat.apply().action_run) {
             nat_snat:
             nat_dnat: {
-                hdr.ipv4.hdr_checksum =
-                    wp_csum_replace32(hdr.ipv4.hdr_checksum, meta.nat_old, meta.nat_new);
-                if (hdr.tcp.isValid()) {
-                    hdr.tcp.checksum =
-                        wp_csum_replace32(hdr.tcp.checksum, meta.nat_old, meta.nat_new);
-                } else if (hdr.udp.isValid() && hdr.udp.checksum != 0) {
-                    bit<16> c = wp_csum_replace32(hdr.udp.checksum, meta.nat_old, meta.nat_new);
-                    if (c == 0) {
-                        c = 0xffff;
-                    }
-                    hdr.udp.checksum = c;
-                }
+                WP_NAT_CHECKSUMS
             }
         }
     }

@@ -1,7 +1,15 @@
 /* wphw — waypoint steering data plane, Tofino (TNA) top file.
  *
  * Same shared parser and controls as the v1model program, same table/action/parameter names
- * (P4Info prefix pipe.Ingress). Checked with p4test (front and mid end); see docs/p4.md.
+ * (P4Info prefix pipe.Ingress), compiled with p4c's open Tofino back end (make -C p4 tna;
+ * docs/p4.md "Tofino"). What Tofino does differently is confined to this file:
+ *  - checksums: the parser leaves residuals (IPv4 header: the changeable words and the old
+ *    checksum summed; TCP/UDP: the switch.p4 idiom), the ingress deparser's Checksum extern
+ *    recomputes a checksum when a flag asks (TTL decrement, NAT) -- incremental, so IPv4 options
+ *    and payloads are covered as on v1model;
+ *  - load balancing: start_chain writes the first SPI and meta.lb_paths, the ingress hashes the
+ *    5-tuple, wp_lb (constant entries) adds (hash * paths) >> 16;
+ *  - malformed packets: parser `verify` does not exist on Tofino, the parser marks meta.drop.
  */
 #include <core.p4>
 #include <tna.p4>
@@ -22,16 +30,47 @@
 #define WP_SET_ETHERTYPE(t) \
     hdr.vlan.ether_type = t; \
     hdr.ethernet.ether_type = hdr.vlan.isValid() ? ETHERTYPE_VLAN : t;
-/* the per-flow offset is added by the ingress after wp_classify (Hash extern) */
+/* the per-flow offset is added by wp_lb after wp_classify */
 #define WP_CHAIN_SPI(spi, paths) hdr.nsh.spi = spi; meta.lb_paths = paths;
 #define WP_DIRECT_COUNTER(n) WP_NAME(n) DirectCounter<bit<64>>(CounterType_t.PACKETS_AND_BYTES) n;
 #define WP_COUNT(n) n.count();
 #define WP_DIRECT_METER(n) WP_NAME(n) DirectMeter(MeterType_t.BYTES) n;
 #define WP_METER_READ(n, dst) dst = n.execute();
 
+/* Checksums: residuals in the parser ... */
+#define WP_PARSER_DECLS Checksum() ipv4_csum; Checksum() l4_csum;
+/* IPv4 header: C = ~(R + X) with X the words a service may change (TTL/protocol, addresses);
+ * the sum C + X complemented is R, the rest of the header (options included). */
+#define WP_PARSED_IPV4 \
+    ipv4_csum.add({ hdr.ipv4.hdr_checksum, hdr.ipv4.ttl, hdr.ipv4.protocol, \
+                    hdr.ipv4.src_addr, hdr.ipv4.dst_addr }); \
+    meta.ipv4_csum_residual = ipv4_csum.get(); \
+    l4_csum.subtract({ hdr.ipv4.src_addr, hdr.ipv4.dst_addr });
+#define WP_PARSED_TCP \
+    l4_csum.subtract_all_and_deposit(meta.l4_csum_residual); \
+    l4_csum.subtract({ hdr.tcp.checksum }); \
+    l4_csum.subtract({ hdr.tcp.src_port, hdr.tcp.dst_port });
+#define WP_PARSED_UDP \
+    l4_csum.subtract_all_and_deposit(meta.l4_csum_residual); \
+    l4_csum.subtract({ hdr.udp.checksum }); \
+    l4_csum.subtract({ hdr.udp.src_port, hdr.udp.dst_port });
+/* ... flags where fields change, the deparser recomputes */
+#define WP_IPV4_TTL_DEC \
+    hdr.ipv4.ttl = hdr.ipv4.ttl - 1; \
+    meta.ipv4_csum_update = 1;
+/* a UDP checksum of 0 ("none") stays 0 */
+#define WP_NAT_CHECKSUMS \
+    meta.ipv4_csum_update = 1; \
+    if (hdr.tcp.isValid()) { \
+        meta.tcp_csum_update = 1; \
+    } else if (hdr.udp.isValid() && hdr.udp.checksum != 0) { \
+        meta.udp_csum_update = 1; \
+    }
+
 /* Tofino 1, pipe 0 recirculation port */
 const PortId_t WP_RECIRC_PORT = 68;
 
+#include "sizes.p4"
 #include "../include/names.p4"
 #include "../include/constants.p4"
 #include "../include/headers.p4"
@@ -40,6 +79,7 @@ const PortId_t WP_RECIRC_PORT = 68;
 #include "../include/wp_classify.p4"
 #include "../include/wp_chain.p4"
 #include "../include/ipv4_lpm.p4"
+#include "wp_lb.p4"
 
 struct wp_egress_headers_t { }
 struct wp_egress_meta_t { }
@@ -62,6 +102,12 @@ parser IngressParser(packet_in pkt, out headers_t hdr, out wp_meta_t meta,
         meta.meter_color = 0;
         meta.nat_old = 0;
         meta.nat_new = 0;
+        meta.lb_hash = 0;
+        meta.ipv4_csum_residual = 0;
+        meta.l4_csum_residual = 0;
+        meta.ipv4_csum_update = 0;
+        meta.tcp_csum_update = 0;
+        meta.udp_csum_update = 0;
         wp_parser.apply(pkt, hdr, meta);
         transition accept;
     }
@@ -76,6 +122,7 @@ control Ingress(inout headers_t hdr, inout wp_meta_t meta,
     WpClassify() classify;
     WpChain() chain;
     WpIpv4Lpm() routing;
+    WpLb() lb;
     Hash<bit<16>>(HashAlgorithm_t.CRC16) flow_hash;
 
     apply {
@@ -87,22 +134,13 @@ control Ingress(inout headers_t hdr, inout wp_meta_t meta,
                 proxy_return.apply(hdr, meta, ig_tm_md, ig_dprsr_md);
             }
             if (!hdr.nsh.isValid()) {
+                /* per-flow load-balancing hash, used by wp_lb if classify starts a chain */
+                meta.lb_hash = flow_hash.get({ hdr.ipv4.src_addr, hdr.ipv4.dst_addr,
+                                               hdr.ipv4.protocol, meta.l4_src_port,
+                                               meta.l4_dst_port });
                 classify.apply(hdr, meta, ig_tm_md, ig_dprsr_md);
                 if (hdr.nsh.isValid()) {  /* start_chain */
-                    /* per-flow load balancing: offset = (crc16(5-tuple) * paths) >> 16, in
-                     * [0, paths). P4 has no run-time modulo (v1model's hash extern does it
-                     * inside), so TNA uses multiply-shift: same per-flow stickiness and
-                     * spread, another mapping. */
-                    bit<16> h = flow_hash.get({ hdr.ipv4.src_addr, hdr.ipv4.dst_addr,
-                                                hdr.ipv4.protocol, meta.l4_src_port,
-                                                meta.l4_dst_port });
-                    bit<32> paths = (bit<32>)meta.lb_paths;
-                    if (paths == 0) {
-                        paths = 1;
-                    }
-                    bit<32> scaled = (bit<32>)h * paths;
-                    meta.lb_offset = (bit<24>)(scaled >> 16);
-                    hdr.nsh.spi = hdr.nsh.spi + meta.lb_offset;
+                    lb.apply(hdr, meta);
                 }
             }
             if (hdr.nsh.isValid()) {
@@ -120,7 +158,27 @@ control Ingress(inout headers_t hdr, inout wp_meta_t meta,
 
 control IngressDeparser(packet_out pkt, inout headers_t hdr, in wp_meta_t meta,
                         in ingress_intrinsic_metadata_for_deparser_t ig_dprsr_md) {
+    Checksum() ipv4_csum;
+    Checksum() tcp_csum;
+    Checksum() udp_csum;
+
     apply {
+        if (meta.ipv4_csum_update == 1) {
+            hdr.ipv4.hdr_checksum = ipv4_csum.update({ hdr.ipv4.ttl, hdr.ipv4.protocol,
+                                                       hdr.ipv4.src_addr, hdr.ipv4.dst_addr,
+                                                       meta.ipv4_csum_residual });
+        }
+        if (meta.tcp_csum_update == 1) {
+            hdr.tcp.checksum = tcp_csum.update({ hdr.ipv4.src_addr, hdr.ipv4.dst_addr,
+                                                 hdr.tcp.src_port, hdr.tcp.dst_port,
+                                                 meta.l4_csum_residual });
+        }
+        if (meta.udp_csum_update == 1) {
+            /* a computed 0 is sent as 0xffff (RFC 768) */
+            hdr.udp.checksum = udp_csum.update({ hdr.ipv4.src_addr, hdr.ipv4.dst_addr,
+                                                 hdr.udp.src_port, hdr.udp.dst_port,
+                                                 meta.l4_csum_residual }, true);
+        }
         pkt.emit(hdr);
     }
 }

@@ -35,7 +35,10 @@ LOG = logging.getLogger("wphw.p4rt")
 
 
 def owns_table(info: TableInfo) -> bool:
-    """The ownership rule: wphw owns the tables named ``wp_*`` and ``ipv4_lpm``."""
+    """The ownership rule: wphw owns the tables named ``wp_*`` and ``ipv4_lpm``, except tables
+    whose entries the program fixes (``const entries``: the TNA program's ``wp_lb``)."""
+    if info.is_const:
+        return False
     last = info.name.rsplit(".", 1)[-1]
     return last.startswith("wp_") or last == P4.IPV4_LPM
 
@@ -66,6 +69,8 @@ class SwitchRun:
         schema = client.schema
         self.owned = [t for t in schema.tables if owns_table(t)]
         self.fabric_owned_ids = frozenset(t.id for t in self.owned)
+        # TNA: the load-balancing offset comes from wp_lb's constant entries (p4/tna/wp_lb.p4)
+        self.max_paths = P4.TNA_MAX_PATHS if schema.has_table(P4.WP_LB) else None
         self.edge_ids = frozenset(t.id for t in self.owned if t.short in EDGE_TABLES)
         self.default_tables = sorted(
             {self.encoder.table(e.table).id for e in entries if e.is_default}
@@ -109,6 +114,14 @@ class SwitchRun:
             self._add_desired(e)
 
     def _add_desired(self, e: TableEntry) -> EncodedEntry | None:
+        if self.max_paths is not None and e.action.name == P4.START_CHAIN:
+            paths = e.action.param("paths")
+            if paths > self.max_paths:
+                raise PlanError(
+                    f"switch {self.client.name}: start_chain with {paths} paths, but its"
+                    f" pipeline's wp_lb spreads flows over at most {self.max_paths}"
+                    f" ({describe(e)})"
+                )
         x = self.encoder.encode_entry(e)
         if x.table_id not in self.fabric_owned_ids:
             raise SchemaError(

@@ -1,0 +1,215 @@
+"""The TNA (Tofino) program: its committed outputs against their sources and against v1model.
+
+Runs without a compiler: the committed P4Info of p4/build/tna/ (compiled by p4c's Tofino back
+end, ``make -C p4 tna``) is compared with the v1model P4Info field by field -- the same tables,
+actions, match fields and parameters with the same widths and kinds, as docs/dataplane.md says;
+the only difference allowed is the TNA-only ``wp_lb`` (constant entries). The load-balancing
+entries are checked against the multiply-shift they replace, for every hash value. The test
+marked ``tofino`` recompiles with bf-p4c when it is there.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+from finsy.proto import p4i as p4info_pb2
+from google.protobuf import text_format
+
+import wphw.p4names as P4N
+from wphw.entries import Action, TableEntry
+from wphw.errors import PlanError
+from wphw.p4rt.schema import Schema
+from wphw.p4rt.switch import owns_table
+
+REPO = Path(__file__).resolve().parent.parent
+P4 = REPO / "p4"
+TNA_BUILD = P4 / "build" / "tna"
+TNA_P4INFO = TNA_BUILD / "wphw.p4info.txtpb"
+V1_P4INFO = P4 / "build" / "wphw.p4info.txtpb"
+TNA_ONLY_TABLES = {"wp_lb"}
+TNA_ONLY_ACTIONS = {"lb_offset"}
+
+
+def _module(name: str, path: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _p4info(path: Path) -> p4info_pb2.P4Info:
+    info = p4info_pb2.P4Info()
+    text_format.Parse(path.read_text(), info)
+    return info
+
+
+# -- the load-balancing table -----------------------------------------------------------------
+
+
+def test_wp_lb_entries_are_the_generators_output() -> None:
+    gen = _module("wphw_wp_lb_entries", P4 / "tna" / "wp_lb_entries.py")
+    assert (P4 / "tna" / "wp_lb_entries.p4").read_text() == gen.render()
+    assert gen.MAX_PATHS == P4N.TNA_MAX_PATHS
+
+
+def test_wp_lb_ranges_give_the_multiply_shift_for_every_hash() -> None:
+    """Every 16-bit hash falls in exactly one range per paths value, the one of its offset."""
+    gen = _module("wphw_wp_lb_entries", P4 / "tna" / "wp_lb_entries.py")
+    for paths in range(2, gen.MAX_PATHS + 1):
+        ranges = gen.lb_ranges(paths)
+        assert len(ranges) == paths
+        covered = 0
+        for k, (low, high) in enumerate(ranges):
+            assert low <= high
+            assert low == covered  # contiguous, no overlap, no gap
+            covered = high + 1
+            # the boundaries decide it: within [low, high] floor(h * paths / 2^16) is monotone
+            assert (low * paths) >> 16 == k and (high * paths) >> 16 == k
+        assert covered == 1 << 16
+    # and exhaustively for a few
+    for paths in (3, 7, 32):
+        ranges = gen.lb_ranges(paths)
+        for h in range(1 << 16):
+            k = (h * paths) >> 16
+            low, high = ranges[k]
+            assert low <= h <= high
+
+
+# -- TNA P4Info against v1model ----------------------------------------------------------------
+
+
+def _shape(info: p4info_pb2.P4Info, prefix: str) -> dict[str, object]:
+    actions = {a.preamble.id: a for a in info.actions}
+    counters = {c.direct_table_id: c.preamble.name for c in info.direct_counters}
+    meters = {m.direct_table_id: m.preamble.name for m in info.direct_meters}
+
+    def short(name: str) -> str:
+        assert name.startswith(prefix) or name == "NoAction", name
+        return name.removeprefix(prefix)
+
+    tables = {}
+    for t in info.tables:
+        tables[short(t.preamble.name)] = {
+            "fields": [(f.name, f.bitwidth, f.match_type) for f in t.match_fields],
+            "actions": sorted(
+                (
+                    short(actions[r.id].preamble.name),
+                    tuple((p.name, p.bitwidth) for p in actions[r.id].params),
+                    r.scope,
+                )
+                for r in t.action_refs
+            ),
+            "counter": short(counters[t.preamble.id]) if t.preamble.id in counters else None,
+            "meter": short(meters[t.preamble.id]) if t.preamble.id in meters else None,
+            "const_default": t.const_default_action_id != 0,
+        }
+    return tables
+
+
+@pytest.mark.skipif(not TNA_P4INFO.exists(), reason="p4/build/tna not built (make -C p4 tna)")
+def test_tna_p4info_exposes_the_v1model_tables_actions_fields_and_widths() -> None:
+    v1 = _shape(_p4info(V1_P4INFO), "MyIngress.")
+    tna = _shape(_p4info(TNA_P4INFO), "pipe.Ingress.")
+    assert set(tna) - set(v1) == TNA_ONLY_TABLES
+    assert set(v1) - set(tna) == set()
+    for name, shape in v1.items():
+        assert tna[name] == shape, name
+
+
+@pytest.mark.skipif(not TNA_P4INFO.exists(), reason="p4/build/tna not built (make -C p4 tna)")
+def test_tna_wp_lb_is_const_and_not_owned_by_wphw() -> None:
+    schema = Schema.load(TNA_P4INFO)
+    lb = schema.table(P4N.WP_LB)
+    assert lb.is_const
+    assert not owns_table(lb)
+    for name in P4N.TABLE_KEYS:
+        assert owns_table(schema.table(name)), name
+
+
+@pytest.mark.skipif(not TNA_P4INFO.exists(), reason="p4/build/tna not built (make -C p4 tna)")
+def test_tna_source_hash_and_outputs_are_current() -> None:
+    sh = _module("wphw_p4_source_hash", P4 / "source_hash.py")
+    assert (TNA_BUILD / "SOURCE_HASH").read_text().strip() == sh.source_hash(target="tna"), (
+        "p4/build/tna is stale: run make -C p4 tna with the Tofino back end (docs/p4.md)"
+    )
+    for name in ("wphw.p4info.txtpb", "bf-rt.json", "resources.json", "BF_P4C_VERSION"):
+        assert (TNA_BUILD / name).is_file(), name
+    res = json.loads((TNA_BUILD / "resources.json").read_text())
+    assert res["target"] == "tofino" and 1 <= res["stages"] <= 12
+    placed = {t["name"] for stage in res["stage_tables"] for t in stage["tables"]}
+    for name in P4N.TABLE_KEYS:
+        assert name in placed, name
+
+
+# -- the encoder and the installer against the TNA program --------------------------------------
+
+
+@pytest.mark.skipif(not TNA_P4INFO.exists(), reason="p4/build/tna not built (make -C p4 tna)")
+def test_start_chain_with_more_paths_than_wp_lb_is_refused_for_tna() -> None:
+    from wphw.p4rt.switch import SwitchRun
+
+    class _Client:
+        name = "s1"
+        schema = Schema.load(TNA_P4INFO)
+        log = None
+
+        def __init__(self) -> None:
+            from wphw.p4rt.encode import Encoder
+
+            self.encoder = Encoder(self.schema)
+
+    def chain(paths: int) -> TableEntry:
+        return TableEntry.of(
+            "wp_classify",
+            {"ipv4_src": (0x0A000000, 0xFF000000)},
+            Action.of("start_chain", spi=100, paths=paths),
+            priority=10,
+        )
+
+    run = SwitchRun(None, _Client(), [chain(P4N.TNA_MAX_PATHS)])  # type: ignore[arg-type]
+    run.encode_desired()
+    assert len(run.desired) == 1
+    run = SwitchRun(None, _Client(), [chain(P4N.TNA_MAX_PATHS + 1)])  # type: ignore[arg-type]
+    with pytest.raises(PlanError, match=r"switch s1: start_chain with 33 paths.*at most 32"):
+        run.encode_desired()
+
+
+# -- the real compile ------------------------------------------------------------------------
+
+
+def _bf_p4c() -> str | None:
+    explicit = os.environ.get("WPHW_BF_P4C")
+    return explicit if explicit else shutil.which("bf-p4c")
+
+
+@pytest.mark.tofino
+def test_tna_program_compiles_with_the_tofino_back_end(tmp_path: Path) -> None:
+    """bf-p4c on the program as committed: compiles, and gives the committed P4Info."""
+    bf_p4c = _bf_p4c()
+    if bf_p4c is None:
+        pytest.skip("bf-p4c not found: build p4c's Tofino back end (docs/p4.md) or set WPHW_BF_P4C")
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        [
+            "make",
+            "-C",
+            str(P4),
+            "tna-compile",
+            f"BF_P4C={bf_p4c}",
+            f"TNA_OUT={out}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=3600,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    assert (out / "wphw.p4info.txtpb").read_text() == TNA_P4INFO.read_text()
