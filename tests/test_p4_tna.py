@@ -23,7 +23,7 @@ from finsy.proto import p4i as p4info_pb2
 from google.protobuf import text_format
 
 import wphw.p4names as P4N
-from wphw.entries import Action, TableEntry
+from wphw.entries import Action, TableEntry, Ternary
 from wphw.errors import PlanError
 from wphw.p4rt.schema import Schema
 from wphw.p4rt.switch import owns_table
@@ -169,7 +169,7 @@ def test_start_chain_with_more_paths_than_wp_lb_is_refused_for_tna() -> None:
     def chain(paths: int) -> TableEntry:
         return TableEntry.of(
             "wp_classify",
-            {"ipv4_src": (0x0A000000, 0xFF000000)},
+            {"ipv4_src": Ternary(value=0x0A000000, mask=0xFF000000)},
             Action.of("start_chain", spi=100, paths=paths),
             priority=10,
         )
@@ -213,3 +213,67 @@ def test_tna_program_compiles_with_the_tofino_back_end(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     assert (out / "wphw.p4info.txtpb").read_text() == TNA_P4INFO.read_text()
+
+
+# -- the checksum residual scheme, against scapy --------------------------------------------------
+
+
+def _ones_sum(words: list[int]) -> int:
+    s = 0
+    for w in words:
+        s += w
+        s = (s & 0xFFFF) + (s >> 16)
+    return s
+
+
+def _words(*fields: tuple[int, int]) -> list[int]:
+    """16-bit words of a field list (value, width in bits), concatenated most significant first."""
+    value, width = 0, 0
+    for v, w in fields:
+        value = (value << w) | v
+        width += w
+    assert width % 16 == 0
+    return [(value >> (width - 16 * (i + 1))) & 0xFFFF for i in range(width // 16)]
+
+
+def test_ipv4_checksum_residual_scheme_gives_scapys_checksum() -> None:
+    """The IPv4 scheme of tna/wphw.p4 under the Checksum extern's documented semantics (add: sum
+    16-bit words; get: the complemented sum; update: the complemented sum of its fields): the
+    parser's get() over {checksum, ttl, protocol, src, dst} and the deparser's update over
+    {ttl, protocol, src, dst, residual} give the checksum scapy computes for the rewritten
+    header -- with IPv4 options, after a TTL decrement and after NAT."""
+    import random
+
+    from scapy.layers.inet import IP
+
+    rng = random.Random(16)
+    for i in range(200):
+        options = bytes(rng.randrange(256) for _ in range(4 * rng.randrange(0, 5)))
+        pkt = IP(
+            src=".".join(str(rng.randrange(256)) for _ in range(4)),
+            dst=".".join(str(rng.randrange(256)) for _ in range(4)),
+            ttl=rng.randrange(2, 256),
+            proto=rng.choice((6, 17, 1, 253)),
+            id=rng.randrange(1 << 16),
+            tos=rng.randrange(256),
+            options=options,
+        )
+        raw = bytes(pkt)
+        wire = IP(raw)
+        c = wire.chksum
+
+        def ip(a: str) -> int:
+            return int.from_bytes(bytes(int(x) for x in a.split(".")), "big")
+
+        x = _words((c, 16), (wire.ttl, 8), (wire.proto, 8), (ip(wire.src), 32), (ip(wire.dst), 32))
+        residual = ~_ones_sum(x) & 0xFFFF  # parser: add(...); get()
+        ttl, src, dst = wire.ttl - 1, ip(wire.src), ip(wire.dst)
+        if i % 2:  # NAT: a new source address
+            src = rng.randrange(1 << 32)
+        new = ~_ones_sum(_words((ttl, 8), (wire.proto, 8), (src, 32), (dst, 32), (residual, 16)))
+        rewritten = IP(raw)
+        rewritten.ttl = ttl
+        rewritten.src = ".".join(str(b) for b in src.to_bytes(4, "big"))
+        del rewritten.chksum
+        expected = IP(bytes(rewritten)).chksum
+        assert new & 0xFFFF == expected, (i, hex(new & 0xFFFF), hex(expected))

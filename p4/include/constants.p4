@@ -21,6 +21,18 @@
 #ifndef WP_SIZE_SMALL
 #define WP_SIZE_SMALL 1024
 #endif
+#ifndef WP_SIZE_FW
+#define WP_SIZE_FW WP_SIZE_SMALL
+#endif
+#ifndef WP_SIZE_NAT
+#define WP_SIZE_NAT WP_SIZE_SMALL
+#endif
+#ifndef WP_SIZE_RATELIMIT
+#define WP_SIZE_RATELIMIT WP_SIZE_SMALL
+#endif
+#ifndef WP_SIZE_PROXY_RETURN
+#define WP_SIZE_PROXY_RETURN WP_SIZE_SMALL
+#endif
 
 typedef bit<9> port_t;
 

@@ -94,11 +94,32 @@ struct wp_meta_t {
     /* TNA only (v1model leaves them 0): the load-balancing hash and the checksum residuals the
      * parser leaves for the deparser's Checksum extern, with the flags asking for an update */
     bit<16> lb_hash;      /* crc16(5-tuple), key of wp_lb */
-    bit<16> ipv4_csum_residual;
+    bit<24> spi;          /* the SPI and SI the chain tables match (WP_SPI, WP_SI) ... */
+    bit<8>  si;           /* ... copied into NSH at the end of the ingress */
     bit<16> l4_csum_residual;
     bit<1>  ipv4_csum_update;
     bit<1>  tcp_csum_update;
     bit<1>  udp_csum_update;
 }
+
+/* The SPI and SI the service chain tables match and how actions set them. v1model: the NSH
+ * fields themselves. TNA: metadata copies (meta.spi, meta.si), because Tofino adds to a field
+ * only in a container of its own while the 24-bit SPI and the 8-bit SI share one 32-bit
+ * container in the header; the ingress copies them back into NSH at its end. */
+#ifndef WP_SPI
+#define WP_SPI hdr.nsh.spi
+#endif
+#ifndef WP_SET_SPI
+#define WP_SET_SPI(v) hdr.nsh.spi = v;
+#endif
+#ifndef WP_SI
+#define WP_SI hdr.nsh.si
+#endif
+#ifndef WP_SET_SI
+#define WP_SET_SI(v) hdr.nsh.si = v;
+#endif
+#ifndef WP_SI_DEC
+#define WP_SI_DEC hdr.nsh.si = hdr.nsh.si - 1;
+#endif
 
 #endif /* WPHW_HEADERS_P4 */

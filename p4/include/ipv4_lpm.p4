@@ -9,6 +9,11 @@
 #include "names.p4"
 #include "checksum.p4"
 
+/* an annotation choosing how the target implements the LPM table (TNA: algorithmic LPM) */
+#ifndef WP_LPM_IMPL
+#define WP_LPM_IMPL
+#endif
+
 control WpIpv4Lpm(inout headers_t hdr, inout wp_meta_t meta WP_ARCH_PARAMS) {
     WP_NAME(ipv4_forward)
     action ipv4_forward(bit<48> dst_mac, port_t port) {
@@ -23,7 +28,7 @@ control WpIpv4Lpm(inout headers_t hdr, inout wp_meta_t meta WP_ARCH_PARAMS) {
         WP_DROP
     }
 
-    WP_NAME(ipv4_lpm)
+    WP_NAME(ipv4_lpm) WP_LPM_IMPL
     table ipv4_lpm {
         key = {
             hdr.ipv4.dst_addr : lpm @name("ipv4_dst");

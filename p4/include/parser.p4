@@ -21,10 +21,13 @@
 #endif
 
 /* Hooks a top file may define (empty by default; TNA uses them for its checksum residuals):
- * WP_PARSER_DECLS (extern instances in the parser), WP_PARSED_IPV4 / WP_PARSED_TCP /
- * WP_PARSED_UDP (statements right after each of those headers is extracted). */
+ * WP_PARSER_DECLS (extern instances in the parser), WP_PARSED_NSH / WP_PARSED_IPV4 /
+ * WP_PARSED_TCP / WP_PARSED_UDP (statements right after each of those headers is extracted). */
 #ifndef WP_PARSER_DECLS
 #define WP_PARSER_DECLS
+#endif
+#ifndef WP_PARSED_NSH
+#define WP_PARSED_NSH
 #endif
 #ifndef WP_PARSED_IPV4
 #define WP_PARSED_IPV4
@@ -60,6 +63,7 @@ parser WpParser(packet_in pkt, inout headers_t hdr, inout wp_meta_t meta) {
 
     state parse_nsh {
         pkt.extract(hdr.nsh);
+        WP_PARSED_NSH
         transition select(hdr.nsh.base) {
             NSH_BASE_OK &&& (NSH_BASE_OK_MASK | NSH_BASE_TTL_MASK): nsh_ttl_expired;  /* TTL 0 */
             NSH_BASE_OK &&& NSH_BASE_OK_MASK: parse_ipv4;

@@ -27,7 +27,7 @@ control WpChain(inout headers_t hdr, inout wp_meta_t meta WP_ARCH_PARAMS) {
     apply {
         fw.apply(hdr, meta WP_ARCH_ARGS);
         if (meta.drop == 0) {  /* fw_deny */
-            nat.apply(hdr, meta);
+            nat.apply(hdr, meta WP_ARCH_ARGS);
             counting.apply(hdr, meta);
             ratelimit.apply(hdr, meta WP_ARCH_ARGS);
             if (meta.drop == 0) {  /* over the rate */

@@ -20,7 +20,7 @@ control WpClassify(inout headers_t hdr, inout wp_meta_t meta WP_ARCH_PARAMS) {
         hdr.nsh.setValid();
         hdr.nsh.base = NSH_BASE_INIT;
         WP_CHAIN_SPI(spi, paths)
-        hdr.nsh.si = SI_INIT;
+        WP_SET_SI(SI_INIT)
         WP_SET_ETHERTYPE(ETHERTYPE_NSH)
     }
 

@@ -11,14 +11,14 @@ control WpCount(inout headers_t hdr, inout wp_meta_t meta) {
     WP_NAME(count_hit)
     action count_hit() {
         WP_COUNT(wp_count_counter)
-        hdr.nsh.si = hdr.nsh.si - 1;
+        WP_SI_DEC
     }
 
     WP_NAME(wp_count)
     table wp_count {
         key = {
-            hdr.nsh.spi : exact @name("spi");
-            hdr.nsh.si  : exact @name("si");
+            WP_SPI      : exact @name("spi");
+            WP_SI       : exact @name("si");
         }
         actions = {
             count_hit;

@@ -8,7 +8,7 @@
 control WpFw(inout headers_t hdr, inout wp_meta_t meta WP_ARCH_PARAMS) {
     WP_NAME(fw_permit)
     action fw_permit() {
-        hdr.nsh.si = hdr.nsh.si - 1;
+        WP_SI_DEC
     }
 
     WP_NAME(fw_deny)
@@ -20,8 +20,8 @@ control WpFw(inout headers_t hdr, inout wp_meta_t meta WP_ARCH_PARAMS) {
     WP_NAME(wp_fw)
     table wp_fw {
         key = {
-            hdr.nsh.spi       : exact   @name("spi");
-            hdr.nsh.si        : exact   @name("si");
+            WP_SPI            : exact   @name("spi");
+            WP_SI             : exact   @name("si");
             hdr.ipv4.src_addr : ternary @name("ipv4_src");
             hdr.ipv4.dst_addr : ternary @name("ipv4_dst");
             hdr.ipv4.protocol : ternary @name("ip_proto");
@@ -34,7 +34,7 @@ control WpFw(inout headers_t hdr, inout wp_meta_t meta WP_ARCH_PARAMS) {
             @defaultonly NoAction;
         }
         default_action = NoAction();
-        size = WP_SIZE_SMALL;
+        size = WP_SIZE_FW;
     }
 
     apply {

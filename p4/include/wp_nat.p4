@@ -27,13 +27,13 @@
     }
 #endif
 
-control WpNat(inout headers_t hdr, inout wp_meta_t meta) {
+control WpNat(inout headers_t hdr, inout wp_meta_t meta WP_ARCH_PARAMS) {
     WP_NAME(nat_snat)
     action nat_snat(bit<32> addr) {
         meta.nat_old = hdr.ipv4.src_addr;
         meta.nat_new = addr;
         hdr.ipv4.src_addr = addr;
-        hdr.nsh.si = hdr.nsh.si - 1;
+        WP_SI_DEC
     }
 
     WP_NAME(nat_dnat)
@@ -41,19 +41,19 @@ control WpNat(inout headers_t hdr, inout wp_meta_t meta) {
         meta.nat_old = hdr.ipv4.dst_addr;
         meta.nat_new = addr;
         hdr.ipv4.dst_addr = addr;
-        hdr.nsh.si = hdr.nsh.si - 1;
+        WP_SI_DEC
     }
 
     WP_NAME(nat_pass)
     action nat_pass() {
-        hdr.nsh.si = hdr.nsh.si - 1;
+        WP_SI_DEC
     }
 
     WP_NAME(wp_nat)
     table wp_nat {
         key = {
-            hdr.nsh.spi       : exact   @name("spi");
-            hdr.nsh.si        : exact   @name("si");
+            WP_SPI            : exact   @name("spi");
+            WP_SI             : exact   @name("si");
             hdr.ipv4.src_addr : ternary @name("ipv4_src");
             hdr.ipv4.dst_addr : ternary @name("ipv4_dst");
         }
@@ -64,7 +64,7 @@ control WpNat(inout headers_t hdr, inout wp_meta_t meta) {
             @defaultonly NoAction;
         }
         default_action = NoAction();
-        size = WP_SIZE_SMALL;
+        size = WP_SIZE_NAT;
     }
 
     apply {

@@ -19,8 +19,8 @@ control WpProxyReturn(inout headers_t hdr, inout wp_meta_t meta WP_ARCH_PARAMS) 
         hdr.ethernet.ether_type = ETHERTYPE_NSH;
         hdr.nsh.setValid();
         hdr.nsh.base = NSH_BASE_INIT;
-        hdr.nsh.spi = spi;
-        hdr.nsh.si = si;
+        WP_SET_SPI(spi)
+        WP_SET_SI(si)
     }
 
     WP_NAME(wp_proxy_return)
@@ -34,7 +34,7 @@ control WpProxyReturn(inout headers_t hdr, inout wp_meta_t meta WP_ARCH_PARAMS) 
             @defaultonly NoAction;
         }
         default_action = NoAction();
-        size = WP_SIZE_SMALL;
+        size = WP_SIZE_PROXY_RETURN;
     }
 
     apply {

@@ -23,8 +23,8 @@ control WpRatelimit(inout headers_t hdr, inout wp_meta_t meta WP_ARCH_PARAMS) {
     WP_NAME(wp_ratelimit)
     table wp_ratelimit {
         key = {
-            hdr.nsh.spi : exact @name("spi");
-            hdr.nsh.si  : exact @name("si");
+            WP_SPI      : exact @name("spi");
+            WP_SI       : exact @name("si");
         }
         actions = {
             ratelimit_check;
@@ -32,7 +32,7 @@ control WpRatelimit(inout headers_t hdr, inout wp_meta_t meta WP_ARCH_PARAMS) {
         }
         default_action = NoAction();
         meters = wp_ratelimit_meter;
-        size = WP_SIZE_SMALL;
+        size = WP_SIZE_RATELIMIT;
     }
 
     apply {
@@ -42,7 +42,7 @@ control WpRatelimit(inout headers_t hdr, inout wp_meta_t meta WP_ARCH_PARAMS) {
                     meta.drop = 1;
                     WP_DROP
                 } else {
-                    hdr.nsh.si = hdr.nsh.si - 1;
+                    WP_SI_DEC
                 }
             }
         }

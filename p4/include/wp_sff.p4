@@ -68,8 +68,8 @@ control WpSff(inout headers_t hdr, inout wp_meta_t meta WP_ARCH_PARAMS) {
     WP_NAME(wp_sff)
     table wp_sff {
         key = {
-            hdr.nsh.spi : exact @name("spi");
-            hdr.nsh.si  : exact @name("si");
+            WP_SPI      : exact @name("spi");
+            WP_SI       : exact @name("si");
         }
         actions = {
             sff_forward;

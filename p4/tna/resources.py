@@ -1,11 +1,10 @@
 #!/usr/bin/env python3
 """Summarise a bf-p4c compile of the TNA program: stages, tables per stage, SRAM/TCAM/PHV use.
 
-Reads the compiler's own reports in its output folder -- ``pipe/context.json`` (every table with
-its stage tables and memory units) and ``pipe/logs/metrics.json`` (totals: SRAMs, TCAMs, map
-RAMs, logical tables, PHV containers) -- and prints one small JSON document, the
-``p4/build/tna/resources.json`` that `make -C p4 tna` commits (the compiler's log tree is not
-committed). Table names are the P4Info short names (``wp_sff``); the compiler's own tables for
+Reads the compiler's own report in its output folder, ``pipe/context.json`` (every table with
+its stage tables and the memory units they were given; the PHV containers and the fields in
+them), and prints one small JSON document, the ``p4/build/tna/resources.json`` that
+`make -C p4 tna` commits (the compiler's output tree is not committed). Table names are the P4Info short names (``wp_sff``); the compiler's own tables for
 assignments and conditions (``tbl_*``, ``cond-*``) are kept under their names.
 
     python3 p4/tna/resources.py OUT_DIR > p4/build/tna/resources.json
@@ -68,16 +67,21 @@ def _short(name: str) -> str:
 
 def summarise(out_dir: Path) -> dict[str, Any]:
     context = json.loads(_find(out_dir, "context.json").read_text())
-    metrics = json.loads(_find(out_dir, "metrics.json").read_text())
-    target = str(metrics.get("target", context.get("target", "tofino"))).lower()
+    target = str(context.get("target", "tofino")).lower()
     tables: dict[str, dict[str, Any]] = {}
     per_stage: dict[int, dict[str, dict[str, Any]]] = {}
+    srams = tcams = 0
     for t in context.get("tables", ()):
+        # every table kind holds memory: match, action data, statistics, meters
+        srams += _units(t, "sram")
+        tcams += _units(t, "tcam")
         if t.get("table_type") != "match":
-            continue  # counters, meters, action data: reported under their match table
+            continue
         short = _short(str(t["name"]))
         match = t.get("match_attributes", {})
-        stages = sorted({int(st["stage_number"]) for st in _stage_tables(match)})
+        stages = sorted({int(st["stage_number"]) for st in _stage_tables(match)} - {-1})
+        if not stages:
+            continue  # phase 0 (port metadata) runs in the parser
         info = {
             "size": int(t.get("size", 0)),
             "match_type": str(match.get("match_type", "")),
@@ -92,15 +96,21 @@ def summarise(out_dir: Path) -> dict[str, Any]:
                 "match_type": info["match_type"],
                 "gress": info["gress"],
             }
-    mau = metrics.get("mau", {})
-    phv = metrics.get("phv", {})
-    phv_bits = sum(int(u.get("bits_occupied", 0)) for u in phv.get("normal", ()))
-    phv_containers = sum(int(u.get("containers_occupied", 0)) for u in phv.get("normal", ()))
+    phv_bits = phv_containers = 0
+    for stage in context.get("phv_allocation", ())[:1]:  # the allocation is per stage; same here
+        for gress in ("ingress", "egress"):
+            for container in stage.get(gress, ()):
+                phv_containers += 1
+                phv_bits += sum(
+                    int(r["field_msb"]) - int(r["field_lsb"]) + 1
+                    for r in container.get("records", ())
+                    if not r.get("is_pov")
+                )
     used = sorted(per_stage)
     device = DEVICE.get(target, DEVICE["tofino"])
     return {
         "target": target,
-        "compiler_version": str(metrics.get("compiler_version", "")),
+        "compiler_version": str(context.get("compiler_version", "")),
         "stages": (used[-1] + 1) if used else 0,
         "device_stages": device["stages"],
         "stage_tables": [
@@ -112,16 +122,13 @@ def summarise(out_dir: Path) -> dict[str, Any]:
         ],
         "tables": dict(sorted(tables.items())),
         "totals": {
-            "srams": int(mau.get("srams", 0)),
+            "srams": srams,
             "srams_available": device["srams_per_stage"] * device["stages"],
-            "tcams": int(mau.get("tcams", 0)),
+            "tcams": tcams,
             "tcams_available": device["tcams_per_stage"] * device["stages"],
-            "map_rams": int(mau.get("map_rams", 0)),
-            "logical_tables": int(mau.get("logical_tables", 0)),
-            "phv_bits_occupied": phv_bits,
-            "phv_containers_occupied": phv_containers,
+            "phv_containers": phv_containers,
+            "phv_field_bits": phv_bits,
         },
-        "latency": mau.get("latency", []),
     }
 
 

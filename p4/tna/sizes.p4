@@ -1,17 +1,25 @@
 /* wphw — table sizes of the TNA program, in one place (like fabric-tna's size.p4).
  *
  * What a deployment would want (issue #16): wp_classify >= 4k ternary, wp_sff >= 64k exact,
- * ipv4_lpm >= 64k, in-switch services >= 4k each. The values below are what the Tofino back end
- * placed in at most 12 stages (docs/p4.md "Tofino"); p4/build/tna/resources.json has the layout.
+ * ipv4_lpm >= 64k, in-switch services >= 4k each. What fits Tofino 1's 12 MAU stages: the
+ * ingress is one chain of dependent tables (proxy return -> classify -> wp_lb -> fw -> nat ->
+ * count -> ratelimit -> meter colour -> sff -> ipv4_lpm -> checksum conditions: each service
+ * matches the SI the one before wrote), 11 stages at these sizes' minimum, so only one table may
+ * need a second stage's memory -- wp_sff at 64k. Any other table grown past one stage adds a
+ * stage (measured, docs/p4.md "Tofino"): ipv4_lpm 16k, wp_classify 2k, wp_fw or wp_nat 2k.
+ * p4/build/tna/resources.json has the layout bf-p4c chose.
  */
 #ifndef WPHW_TNA_SIZES_P4
 #define WPHW_TNA_SIZES_P4
 
-#define WP_SIZE_IPV4_LPM 65536
-#define WP_SIZE_CLASSIFY 4096
-#define WP_SIZE_SFF      65536
-#define WP_SIZE_COUNT    4096
-#define WP_SIZE_SMALL    4096
-#define WP_SIZE_LB       1024
+#define WP_SIZE_IPV4_LPM     8192
+#define WP_SIZE_CLASSIFY     1024
+#define WP_SIZE_SFF          65536
+#define WP_SIZE_COUNT        4096
+#define WP_SIZE_FW           1024
+#define WP_SIZE_NAT          1024
+#define WP_SIZE_RATELIMIT    4096
+#define WP_SIZE_PROXY_RETURN 4096
+#define WP_SIZE_LB           1024
 
 #endif /* WPHW_TNA_SIZES_P4 */

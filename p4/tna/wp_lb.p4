@@ -12,7 +12,7 @@
 control WpLb(inout headers_t hdr, inout wp_meta_t meta) {
     WP_NAME(lb_offset)
     action lb_offset(bit<24> offset) {
-        hdr.nsh.spi = hdr.nsh.spi + offset;
+        meta.spi = meta.spi + offset;
     }
 
     WP_NAME(wp_lb)

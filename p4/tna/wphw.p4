@@ -27,24 +27,34 @@
 #define WP_INGRESS_PORT meta.ingress_port
 /* Tofino ignores parser `verify`: malformed packets are marked and dropped by the ingress */
 #define WP_PARSER_REJECT(err) meta.drop = 1;
+/* Tofino actions cannot branch on header validity: write both EtherTypes, and the end of the
+ * ingress puts 0x8100 back in front of a valid VLAN tag (see the apply block) */
 #define WP_SET_ETHERTYPE(t) \
     hdr.vlan.ether_type = t; \
-    hdr.ethernet.ether_type = hdr.vlan.isValid() ? ETHERTYPE_VLAN : t;
-/* the per-flow offset is added by wp_lb after wp_classify */
-#define WP_CHAIN_SPI(spi, paths) hdr.nsh.spi = spi; meta.lb_paths = paths;
+    hdr.ethernet.ether_type = t;
+/* The chain tables match meta.spi and meta.si (Tofino adds to a field only in a container of its
+ * own; in the header the 24-bit SPI and the SI share one); the end of the ingress copies them
+ * into NSH.
+ * The per-flow offset is added by wp_lb after wp_classify. */
+#define WP_SPI meta.spi
+#define WP_SET_SPI(v) meta.spi = v;
+#define WP_SI meta.si
+#define WP_SET_SI(v) meta.si = v;
+#define WP_SI_DEC meta.si = meta.si - 1;
+#define WP_PARSED_NSH meta.spi = hdr.nsh.spi; meta.si = hdr.nsh.si;
+#define WP_CHAIN_SPI(spi, paths) meta.spi = spi; meta.lb_paths = paths;
 #define WP_DIRECT_COUNTER(n) WP_NAME(n) DirectCounter<bit<64>>(CounterType_t.PACKETS_AND_BYTES) n;
 #define WP_COUNT(n) n.count();
 #define WP_DIRECT_METER(n) WP_NAME(n) DirectMeter(MeterType_t.BYTES) n;
 #define WP_METER_READ(n, dst) dst = n.execute();
 
-/* Checksums: residuals in the parser ... */
-#define WP_PARSER_DECLS Checksum() ipv4_csum; Checksum() l4_csum;
-/* IPv4 header: C = ~(R + X) with X the words a service may change (TTL/protocol, addresses);
- * the sum C + X complemented is R, the rest of the header (options included). */
+/* Checksums. TCP/UDP: residuals in the parser (switch.p4's idiom), the deparser recomputes from
+ * the residual and the fields a service may change. IPv4 header: recomputed by the deparser
+ * over the 20-byte header (the parser's residual mode cannot serve a header-only checksum that
+ * is followed by more headers); a packet with IPv4 options (IHL > 5) whose header changes is
+ * dropped (see the apply block and docs/p4.md "Tofino"). */
+#define WP_PARSER_DECLS Checksum() l4_csum;
 #define WP_PARSED_IPV4 \
-    ipv4_csum.add({ hdr.ipv4.hdr_checksum, hdr.ipv4.ttl, hdr.ipv4.protocol, \
-                    hdr.ipv4.src_addr, hdr.ipv4.dst_addr }); \
-    meta.ipv4_csum_residual = ipv4_csum.get(); \
     l4_csum.subtract({ hdr.ipv4.src_addr, hdr.ipv4.dst_addr });
 #define WP_PARSED_TCP \
     l4_csum.subtract_all_and_deposit(meta.l4_csum_residual); \
@@ -61,6 +71,10 @@
 /* a UDP checksum of 0 ("none") stays 0 */
 #define WP_NAT_CHECKSUMS \
     meta.ipv4_csum_update = 1; \
+    if (hdr.ipv4.ihl != 5) { \
+        meta.drop = 1; \
+        ig_dprsr_md.drop_ctl = 1; \
+    } \
     if (hdr.tcp.isValid()) { \
         meta.tcp_csum_update = 1; \
     } else if (hdr.udp.isValid() && hdr.udp.checksum != 0) { \
@@ -103,7 +117,8 @@ parser IngressParser(packet_in pkt, out headers_t hdr, out wp_meta_t meta,
         meta.nat_old = 0;
         meta.nat_new = 0;
         meta.lb_hash = 0;
-        meta.ipv4_csum_residual = 0;
+        meta.spi = 0;
+        meta.si = 0;
         meta.l4_csum_residual = 0;
         meta.ipv4_csum_update = 0;
         meta.tcp_csum_update = 0;
@@ -146,10 +161,19 @@ control Ingress(inout headers_t hdr, inout wp_meta_t meta,
             if (hdr.nsh.isValid()) {
                 chain.apply(hdr, meta, ig_tm_md, ig_dprsr_md);
             }
-            if (meta.route == 1 && hdr.ipv4.ttl > 1) {
+            /* IPv4 options (IHL > 5): the deparser's checksum covers 20 bytes, so a packet
+             * whose header would change is dropped here and in WP_NAT_CHECKSUMS */
+            if (meta.route == 1 && hdr.ipv4.ttl > 1 && hdr.ipv4.ihl == 5) {
                 routing.apply(hdr, meta, ig_tm_md, ig_dprsr_md);
             } else if (meta.route == 1) {
-                ig_dprsr_md.drop_ctl = 1;  /* IPv4 TTL <= 1 */
+                ig_dprsr_md.drop_ctl = 1;  /* IPv4 TTL <= 1, or options */
+            }
+            if (hdr.vlan.isValid()) {  /* WP_SET_ETHERTYPE wrote the inner type to both */
+                hdr.ethernet.ether_type = ETHERTYPE_VLAN;
+            }
+            if (hdr.nsh.isValid()) {
+                hdr.nsh.spi = meta.spi;
+                hdr.nsh.si = meta.si;
             }
         }
         /* no ucast_egress_port set (nothing forwarded the packet): the traffic manager drops it */
@@ -164,9 +188,10 @@ control IngressDeparser(packet_out pkt, inout headers_t hdr, in wp_meta_t meta,
 
     apply {
         if (meta.ipv4_csum_update == 1) {
-            hdr.ipv4.hdr_checksum = ipv4_csum.update({ hdr.ipv4.ttl, hdr.ipv4.protocol,
-                                                       hdr.ipv4.src_addr, hdr.ipv4.dst_addr,
-                                                       meta.ipv4_csum_residual });
+            hdr.ipv4.hdr_checksum = ipv4_csum.update({
+                hdr.ipv4.version, hdr.ipv4.ihl, hdr.ipv4.diffserv, hdr.ipv4.total_len,
+                hdr.ipv4.identification, hdr.ipv4.flags, hdr.ipv4.frag_offset,
+                hdr.ipv4.ttl, hdr.ipv4.protocol, hdr.ipv4.src_addr, hdr.ipv4.dst_addr });
         }
         if (meta.tcp_csum_update == 1) {
             hdr.tcp.checksum = tcp_csum.update({ hdr.ipv4.src_addr, hdr.ipv4.dst_addr,
