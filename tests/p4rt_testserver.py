@@ -18,7 +18,7 @@ real gRPC without simple_switch_grpc. What it enforces, following PI's ``device_
   google.rpc.Status with one p4.v1.Error per update (OK for those that were applied).
 
 Test hooks: ``inject`` (fail chosen updates), ``read_delay`` / ``read_error`` (a slow or
-failing Read), ``crash_after_writes`` (drop the connection and
+failing Read), ``write_delay`` (a slow Write), ``crash_after_writes`` (drop the connection and
 lose all state, as a restarted simple_switch_grpc does), per-entry direct counters, and
 counts of Write RPCs and updates.
 """
@@ -100,6 +100,8 @@ class P4RuntimeTestServer(p4r_grpc.P4RuntimeServicer):  # type: ignore[misc]
         self.inject: Callable[[Any], tuple[int, str] | None] | None = None
         # Answer Reads only after this many seconds / fail the next Read with (code, message).
         self.read_delay = 0.0
+        # Answer Write RPCs only after this many seconds (a slow switch mid-apply).
+        self.write_delay = 0.0
         self.read_error: tuple[grpc.StatusCode, str] | None = None
         # Crash (drop every connection, lose all state, refuse connections for `down_for` s)
         # when the Write RPC with this 1-based number arrives.
@@ -316,6 +318,8 @@ class P4RuntimeTestServer(p4r_grpc.P4RuntimeServicer):  # type: ignore[misc]
 
     async def Write(self, request: Any, context: Any) -> Any:
         self.write_rpcs += 1
+        if self.write_delay:
+            await asyncio.sleep(self.write_delay)
         if self.crash_after_writes is not None and self.write_rpcs >= self.crash_after_writes:
             self.crash_after_writes = None
             task = asyncio.ensure_future(self._crash(self.down_for))

@@ -152,16 +152,24 @@ def test_a_plan_failing_verification_is_refused_and_not_written(
     import wphw.controller as controller_module
 
     real = controller_module.compile
+    real_update = controller_module.IncrementalCompiler.update
 
-    def broken(*args: Any, **kwargs: Any) -> wphw.Plan:
-        plan = real(*args, **kwargs)
+    def breaking(plan: wphw.Plan) -> wphw.Plan:
         entries = dict(plan.entries)
         entries["s2"] = tuple(e for e in entries["s2"] if e.table != "wp_sff")
         return dataclasses.replace(plan, entries=entries)
 
+    def broken(*args: Any, **kwargs: Any) -> wphw.Plan:
+        return breaking(real(*args, **kwargs))
+
+    def broken_update(self: Any, *args: Any, **kwargs: Any) -> Any:  # the incremental path
+        u = real_update(self, *args, **kwargs)
+        return u._replace(plan=breaking(u.plan), changed=u.changed | {"s2"})
+
     with running_controller(servers, tmp_path / "c.db") as rc:
         before = rc.snapshot()
         monkeypatch.setattr(controller_module, "compile", broken)
+        monkeypatch.setattr(controller_module.IncrementalCompiler, "update", broken_update)
         status, out = rc.request("POST", "/api/v1/rules", WEB)
         assert status == 422 and out["error"] == "VerificationError", out
         assert rc.snapshot() == before

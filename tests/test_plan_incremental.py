@@ -30,8 +30,10 @@ def _random_rule(rng: random.Random, raw_topo: dict[str, Any], name: str) -> dic
     hosts = sorted(raw_topo["hosts"].items())
     _, dst = hosts[rng.randrange(len(hosts))]
     edges = sorted({h["switch"] for _, h in hosts})
-    sub = edges[rng.randrange(len(edges))] if rng.random() < 0.9 else rng.choice(
-        sorted(raw_topo["switches"])
+    sub = (
+        edges[rng.randrange(len(edges))]
+        if rng.random() < 0.9
+        else rng.choice(sorted(raw_topo["switches"]))
     )
     match: dict[str, Any] = {"dst": dst["ip"].split("/")[0] + rng.choice(("/32", "/24", "/16"))}
     if rng.random() < 0.7:
@@ -108,7 +110,7 @@ def _run_sequence(seed: int, steps: int, *, k: int = 4, capacity: int = 100_000)
         try:
             if inc is None:
                 raise NotIncremental("no base")
-            got, changed = inc.update(new_policy, [name] if rng.random() < 0.5 else None)
+            got, changed, delta = inc.update(new_policy, [name] if rng.random() < 0.5 else None)
         except NotIncremental:
             stats["fallback" if full is not None else "refused"] += 1
             if full is None:
@@ -123,7 +125,12 @@ def _run_sequence(seed: int, steps: int, *, k: int = 4, capacity: int = 100_000)
             for sw in set(full.entries) | set(plan.entries)
             if full.entries_for(sw) != plan.entries_for(sw)
         }
-        assert changed == differ, f"seed {seed} step {step}: changed switches"
+        assert changed == differ == set(delta), f"seed {seed} step {step}: changed switches"
+        for sw, (went, came) in delta.items():  # the delta turns the old entries into the new
+            keep = [e for e in plan.entries_for(sw) if e not in set(went)]
+            assert sorted(map(repr, keep + list(came))) == sorted(
+                map(repr, full.entries_for(sw))
+            ), f"seed {seed} step {step}: delta of {sw}"
         inc.commit(got)
         stats["incremental"] += 1
         rows, plan = new_rows, got
@@ -191,9 +198,9 @@ def test_refuses_other_kinds_of_change() -> None:
         "actions": ["ids", "route"],
     }
     new = _policy(head, rows)
-    got, changed = inc.update(new, ["x"])
+    got, changed, _ = inc.update(new, ["x"])
     assert changed and inc.plan is plan
-    again, _ = inc.update(new, ["x"])
+    again = inc.update(new, ["x"]).plan
     assert again == got == compile(new, topo, previous=plan)
 
 
@@ -219,7 +226,7 @@ def test_legacy_paths_fall_back() -> None:
         "actions": ["fw", "route"],
     }
     # the same path as the existing rule: no path comes or goes, incremental
-    joined, changed = inc.update(_policy(head, rows), ["tcp"])
+    joined, changed, _ = inc.update(_policy(head, rows), ["tcp"])
     assert changed == {"s1"} and joined == compile(_policy(head, rows), topo, previous=plan)
     rows["tcp"] = {**rows["tcp"], "actions": ["fw", "drop"]}  # a new path: its VLAN
     with pytest.raises(NotIncremental, match="legacy"):

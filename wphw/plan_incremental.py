@@ -37,7 +37,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import wphw.p4names as P4
 from wphw.entries import Action, TableEntry
@@ -76,6 +76,15 @@ def _binding_key(b: RuleBinding) -> tuple[str, int, str]:
 
 def _context_key(c: WaypointContext) -> tuple[str, int, int]:
     return (c.waypoint, c.spi, c.si)
+
+
+class Update(NamedTuple):
+    """An incremental compile's result: the plan, the switches whose entries changed, and per
+    changed switch the entries that went (or changed) and those that came (or changed)."""
+
+    plan: Plan
+    changed: frozenset[str]
+    delta: dict[str, tuple[tuple[TableEntry, ...], tuple[TableEntry, ...]]]
 
 
 @dataclass(slots=True)
@@ -285,6 +294,7 @@ class IncrementalCompiler:
         elif info.key is None:
             action = final_classifier_action(rule.final)
         else:
+            assert spi is not None
             action = Action.of("start_chain", spi=spi, paths=len(info.key.alternatives))
         return TableEntry.of(
             P4.WP_CLASSIFY, classify_match(rule.match), action, priority=rule.priority
@@ -333,11 +343,10 @@ class IncrementalCompiler:
 
     # -- updating ------------------------------------------------------------------------------
 
-    def update(
-        self, policy: Policy, changed_rules: Iterable[str] | None = None
-    ) -> tuple[Plan, frozenset[str]]:
+    def update(self, policy: Policy, changed_rules: Iterable[str] | None = None) -> Update:
         """The plan of ``policy`` (equal to ``compile(policy, topology, previous=self.plan,
-        failed_pes=self.failed)``) and the switches whose entries differ from ``self.plan``.
+        failed_pes=self.failed)``), the switches whose entries differ from ``self.plan`` and
+        what differs on each (:class:`Update`).
 
         ``changed_rules``: the names of every rule added, changed or removed (None: found by
         comparing the policies, O(rules)). Raises NotIncremental (nothing changed) when the
@@ -477,14 +486,17 @@ class IncrementalCompiler:
         entries = dict(self.plan.entries)
         sw_keys: dict[str, list[tuple[Any, ...]]] = {}
         changed: set[str] = set()
+        delta: dict[str, tuple[tuple[TableEntry, ...], tuple[TableEntry, ...]]] = {}
         for sw in set(removes) | set(adds):
             old_es = self.plan.entries.get(sw, ())
             keys = self._keys(sw)
             ks, es = list(keys), list(old_es)
+            went: list[TableEntry] = []
             for k in removes.get(sw, ()):
                 i = bisect.bisect_left(ks, k)
                 if i == len(ks) or ks[i] != k:
                     raise NotIncremental(f"{sw}: an entry to remove is not in the plan")
+                went.append(es[i])
                 del ks[i], es[i]
             for e in adds.get(sw, ()):
                 k = entry_sort_key(e)
@@ -496,6 +508,7 @@ class IncrementalCompiler:
             new_es = tuple(es)
             if new_es != old_es:
                 changed.add(sw)
+                delta[sw] = (tuple(went), tuple(adds.get(sw, ())))
             if new_es:
                 entries[sw] = new_es
             else:
@@ -558,7 +571,7 @@ class IncrementalCompiler:
             context_keys=context_keys,
             changed=frozenset(changed),
         )
-        return plan, frozenset(changed)
+        return Update(plan, frozenset(changed), delta)
 
     def commit(self, plan: Plan | None = None) -> None:
         """Make the last update's plan the base (``plan``: check it is that one)."""
@@ -616,4 +629,4 @@ def _check_head(policy: Policy) -> None:
         )
 
 
-__all__ = ["IncrementalCompiler", "NotIncremental", "entry_sort_key"]
+__all__ = ["IncrementalCompiler", "NotIncremental", "Update", "entry_sort_key"]

@@ -240,6 +240,16 @@ class Reconnecting:
             self.fabric.connect()
             return self.fabric.apply(plan)
 
+    def apply_delta(self, plan: Any, delta: Any) -> Any:
+        """Write only ``delta`` (no Read); a lost switch → reconnect and apply with reads."""
+        try:
+            return self.fabric.apply_delta(plan, delta)
+        except SwitchConnectionError as exc:
+            LOG.warning("controller: %s; reconnecting to every switch and applying in full", exc)
+            self.fabric.close()
+            self.fabric.connect()
+            return self.fabric.apply(plan)
+
 
 class Service:
     """See the module docstring. Thread-safe: one lock orders every change."""
@@ -449,6 +459,7 @@ class Service:
                     policy_version=self.version,
                 )
                 raise
+            self.ctl.known = True  # the switches hold the plan again
             written = int(getattr(result, "written", 0))
             if written:
                 touched = tuple(
