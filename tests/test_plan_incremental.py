@@ -110,7 +110,8 @@ def _run_sequence(seed: int, steps: int, *, k: int = 4, capacity: int = 100_000)
         try:
             if inc is None:
                 raise NotIncremental("no base")
-            got, changed, delta = inc.update(new_policy, [name] if rng.random() < 0.5 else None)
+            u = inc.update(new_policy, [name] if rng.random() < 0.5 else None)
+            got, changed, delta = u.plan, u.changed, u.delta
         except NotIncremental:
             stats["fallback" if full is not None else "refused"] += 1
             if full is None:
@@ -131,6 +132,18 @@ def _run_sequence(seed: int, steps: int, *, k: int = 4, capacity: int = 100_000)
             assert sorted(map(repr, keep + list(came))) == sorted(
                 map(repr, full.entries_for(sw))
             ), f"seed {seed} step {step}: delta of {sw}"
+        # the rows it says changed turn the old plan's paths, bindings, contexts into the new
+        paths = {p.spi: p for p in plan.paths if p.spi not in u.spis_gone}
+        paths.update((p.spi, p) for p in u.paths_new)
+        assert paths == {p.spi: p for p in full.paths}
+        bindings = {b.rule: b for b in plan.bindings if b.rule not in u.rules}
+        bindings.update((b.rule, b) for b in u.bindings_new)
+        assert bindings == {b.rule: b for b in full.bindings}
+        ctx = {(c.waypoint, c.spi, c.si): c for c in plan.contexts}
+        for key in u.contexts_gone:
+            del ctx[key]
+        ctx.update(((c.waypoint, c.spi, c.si), c) for c in u.contexts_new)
+        assert ctx == {(c.waypoint, c.spi, c.si): c for c in full.contexts}
         inc.commit(got)
         stats["incremental"] += 1
         rows, plan = new_rows, got
@@ -198,7 +211,8 @@ def test_refuses_other_kinds_of_change() -> None:
         "actions": ["ids", "route"],
     }
     new = _policy(head, rows)
-    got, changed, _ = inc.update(new, ["x"])
+    u = inc.update(new, ["x"])
+    got, changed = u.plan, u.changed
     assert changed and inc.plan is plan
     again = inc.update(new, ["x"]).plan
     assert again == got == compile(new, topo, previous=plan)
@@ -226,7 +240,8 @@ def test_legacy_paths_fall_back() -> None:
         "actions": ["fw", "route"],
     }
     # the same path as the existing rule: no path comes or goes, incremental
-    joined, changed, _ = inc.update(_policy(head, rows), ["tcp"])
+    u = inc.update(_policy(head, rows), ["tcp"])
+    joined, changed = u.plan, u.changed
     assert changed == {"s1"} and joined == compile(_policy(head, rows), topo, previous=plan)
     rows["tcp"] = {**rows["tcp"], "actions": ["fw", "drop"]}  # a new path: its VLAN
     with pytest.raises(NotIncremental, match="legacy"):

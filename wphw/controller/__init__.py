@@ -25,7 +25,7 @@ from typing import Any, Protocol
 
 from wphw.errors import PEError, WriteError
 from wphw.plan import Plan, WaypointContext, compile
-from wphw.plan_incremental import IncrementalCompiler, NotIncremental
+from wphw.plan_incremental import IncrementalCompiler, NotIncremental, Update
 from wphw.policy import Policy
 from wphw.topology import Topology
 from wphw.verify import Report, verify, verify_change
@@ -104,6 +104,8 @@ class Controller:
         # the incremental compiler's state for self.plan (None: the next change compiles in
         # full and builds it again)
         self.inc: IncrementalCompiler | None = None
+        # the last install's incremental Update (None: it compiled in full)
+        self.last_update: Update | None = None
         # the switches hold self.plan as far as the controller knows (False after a failed
         # apply: the next one reads them back)
         self.known = False
@@ -211,6 +213,7 @@ class Controller:
             self.failed = want_failed
             self.report = report
             t5 = time.perf_counter()
+            self.last_update = update
             if update is not None:
                 assert self.inc is not None
                 self.inc.commit(plan)

@@ -22,6 +22,7 @@ plan, verify, make-before-break apply) and adds what a long-running process need
 from __future__ import annotations
 
 import dataclasses
+import gc
 import hmac
 import json
 import logging
@@ -32,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from wphw._gc import gc_paused
 from wphw.controller import Change, Controller, Installer, query_health
 from wphw.controller.store import Event, Store
 from wphw.entries import entry_to_json
@@ -44,7 +46,7 @@ from wphw.errors import (
     TopologyError,
     WphwError,
 )
-from wphw.plan import Plan, WaypointContext
+from wphw.plan import Plan, WaypointContext, binding_to_json, context_to_json, path_to_json
 from wphw.policy import Policy, policy_from_dict
 from wphw.topology import Topology
 
@@ -344,10 +346,38 @@ class Service:
         switches: Iterable[str] = (),
         changed_rules: Sequence[str] | None = None,
         failed: frozenset[str] | None = None,
+        policy_change: Mapping[str, tuple[str, dict[str, Any]] | None] | None = None,
     ) -> Change:
         """Install and record; on failure record the refusal/error and re-raise (the desired
-        state is unchanged)."""
+        state is unchanged). ``policy_change``: ``raw`` is the installed policy with these
+        rules changed (stored as a delta version)."""
         failed = self.dead_pes() if failed is None else failed
+        with gc_paused():
+            return self._install_paused(
+                policy,
+                raw,
+                kind=kind,
+                reason=reason,
+                actor=actor,
+                switches=switches,
+                changed_rules=changed_rules,
+                failed=failed,
+                policy_change=policy_change,
+            )
+
+    def _install_paused(
+        self,
+        policy: Policy,
+        raw: dict[str, Any],
+        *,
+        kind: str,
+        reason: str,
+        actor: str,
+        switches: Iterable[str],
+        changed_rules: Sequence[str] | None,
+        failed: frozenset[str],
+        policy_change: Mapping[str, tuple[str, dict[str, Any]] | None] | None,
+    ) -> Change:
         try:
             change = self.ctl.install(
                 policy, reason=reason, failed=failed, changed_rules=changed_rules
@@ -373,10 +403,40 @@ class Service:
         if changed is None:  # first install: every switch's row
             changed = frozenset(plan.entries) | frozenset(self._stored_switches)
         self._stored_switches = {sw for sw in plan.entries if plan.entries[sw]}
+        update = self.ctl.last_update
+        rows: dict[tuple[str, str], str | None] | None = None
+        if update is not None:  # only the rows the change touched
+            rows = {("path", str(spi)): None for spi in update.spis_gone}
+            rows.update(
+                (("path", str(p.spi)), json.dumps(path_to_json(p), sort_keys=True))
+                for p in update.paths_new
+            )
+            rows.update((("binding", name), None) for name in update.rules)
+            rows.update(
+                (("binding", b.rule), json.dumps(binding_to_json(b), sort_keys=True))
+                for b in update.bindings_new
+            )
+            rows.update((("context", " ".join(map(str, k))), None) for k in update.contexts_gone)
+            rows.update(
+                (
+                    ("context", f"{c.waypoint} {c.spi} {c.si}"),
+                    json.dumps(context_to_json(c), sort_keys=True),
+                )
+                for c in update.contexts_new
+            )
+            head = dataclasses.replace(plan, entries={}, paths=(), bindings=(), contexts=())
+        else:
+            head = dataclasses.replace(plan, entries={})
+            # a full plan's objects live until the next full compile: keep them out of the
+            # cyclic GC's scans (a collection over a 10,000-rule plan's objects takes seconds,
+            # and would land in some later request)
+            gc.freeze()
         self.version = self.store.record_install(
             policy=raw,
             failed=change.failed,
-            plan_json=dataclasses.replace(plan, entries={}).to_json(),
+            plan_json=head.to_json(),
+            rows=rows,
+            policy_change=policy_change if update is not None else None,
             entries={
                 sw: json.dumps([entry_to_json(e) for e in plan.entries_for(sw)])
                 if plan.entries_for(sw)
@@ -554,6 +614,12 @@ class Service:
                     policy_version=self.version,
                 )
                 raise
+            sub = after.get(name)
+            new_obj = (
+                next(o for o in raw["subscribers"][sub] if o["name"] == name)
+                if sub is not None
+                else None
+            )
             change = self._install(
                 policy,
                 raw,
@@ -563,8 +629,8 @@ class Service:
                 switches=switches,
                 changed_rules=[name],
                 failed=self.ctl.failed,
+                policy_change={name: (sub, new_obj) if sub is not None and new_obj else None},
             )
-            sub = after.get(name)
             row = next(
                 (r for r in rule_rows({"subscribers": {sub: raw["subscribers"][sub]}})
                  if r["name"] == name),
