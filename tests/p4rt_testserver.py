@@ -83,15 +83,23 @@ class P4RuntimeTestServer(p4r_grpc.P4RuntimeServicer):  # type: ignore[misc]
     """TEST DOUBLE of a P4Runtime device (see module docstring). Runs on its own thread."""
 
     def __init__(
-        self, port: int | None = None, device_id: int = 1, tls: tuple[bytes, bytes] | None = None
+        self,
+        port: int | None = None,
+        device_id: int = 1,
+        tls: tuple[bytes, bytes] | None = None,
+        *,
+        serve: bool = True,
     ) -> None:
-        """``tls``: (PEM private key, PEM certificate) to serve over TLS."""
+        """``tls``: (PEM private key, PEM certificate) to serve over TLS. ``serve=False``: a
+        device without a server, thread or loop of its own, whose RPC methods another
+        servicer calls (tests/p4rt_multiserver.py: many devices behind one server)."""
         self.tls = tls
-        self.port = port or free_port()
+        self.port = port or (free_port() if serve else 0)
         self.address = f"127.0.0.1:{self.port}"
         self.device_id = device_id
         self.state = DeviceState()
         self.write_rpcs = 0
+        self.read_rpcs = 0
         self.updates_seen = 0
         # Every Write RPC that got past the checks: (time.monotonic(), [(update type, table id)])
         self.write_log: list[tuple[float, list[tuple[int, int]]]] = []
@@ -109,11 +117,13 @@ class P4RuntimeTestServer(p4r_grpc.P4RuntimeServicer):  # type: ignore[misc]
         self.down_for = 0.3
         self._streams: list[_Stream] = []
         self._primary: _Stream | None = None
-        self._server: grpc.aio.Server | None = None
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._lock = threading.Lock()
         self._tasks: set[asyncio.Future[None]] = set()
+        self._server: grpc.aio.Server | None = None
+        if not serve:
+            return
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -517,6 +527,7 @@ class P4RuntimeTestServer(p4r_grpc.P4RuntimeServicer):  # type: ignore[misc]
     # -- read -------------------------------------------------------------------------------
 
     async def Read(self, request: Any, context: Any) -> AsyncIterator[Any]:
+        self.read_rpcs += 1
         if self.read_delay:
             await asyncio.sleep(self.read_delay)
         if self.read_error is not None:

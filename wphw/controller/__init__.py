@@ -59,6 +59,7 @@ class Change:
     # written as a delta to the changed switches only (no Read); False: read and diffed
     delta_apply: bool = False
     state_s: float = 0.0  # keeping the incremental compiler's state (commit or rebuild)
+    store_s: float = 0.0  # writing the change to the controller's database (wphw.controller)
 
 
 def query_health(control: str, timeout: float = 0.3) -> bool:

@@ -402,6 +402,7 @@ class Service:
         changed = change.changed_switches
         if changed is None:  # first install: every switch's row
             changed = frozenset(plan.entries) | frozenset(self._stored_switches)
+        t_store = time.perf_counter()
         self._stored_switches = {sw for sw in plan.entries if plan.entries[sw]}
         update = self.ctl.last_update
         rows: dict[tuple[str, str], str | None] | None = None
@@ -457,6 +458,8 @@ class Service:
                 "switches": tuple(switches),
             },
         )
+        change = dataclasses.replace(change, store_s=time.perf_counter() - t_store)
+        self.last_change = change
         return change
 
     # -- health ----------------------------------------------------------------------------------
