@@ -25,6 +25,7 @@ import http.client
 import json
 import logging
 import platform
+import signal
 import statistics
 import subprocess
 import sys
@@ -264,6 +265,9 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
+    logging.getLogger("wphw.netfpga.plan").setLevel(logging.ERROR)  # FPGA PEs without params
+    # SIGTERM stops the test-double processes too (the finally blocks run)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     rows = []
     for spec in args.rows:
         k, n = (int(x) for x in spec.split(":"))
