@@ -813,6 +813,10 @@ class Service:
                 "contexts_s": c.contexts_s,
                 "written": c.written,
                 "incremental": c.incremental,
+                "compiled_incrementally": c.compiled_incrementally,
+                "full_compile_reason": c.full_compile_reason,
+                "delta_apply": c.delta_apply,
+                "store_s": c.store_s,
             },
         }
 
