@@ -89,6 +89,7 @@ def _run_sequence(seed: int, steps: int, *, k: int = 4, capacity: int = 100_000)
     inc = _build(plan, policy, topo, failed)
     stats = {"incremental": 0, "fallback": 0, "refused": 0}
     for step in range(steps):
+        cur_policy = _policy(head, rows)
         new_rows = dict(rows)
         kind = rng.choice(("add", "add", "remove", "change"))
         if kind == "remove" and len(rows) > 1:
@@ -102,10 +103,24 @@ def _run_sequence(seed: int, steps: int, *, k: int = 4, capacity: int = 100_000)
         else:
             name = f"n{step}"
             new_rows[name] = _random_rule(rng, raw_topo, name)
+        # Policy.with_rule (the controller's one-rule edit) agrees with parsing the whole policy
+        one = (
+            _policy(head, {name: new_rows[name]}).rules[0]
+            if name in new_rows and new_rows[name]["subscriber"] in topo.switches
+            else None
+        )
         try:
             new_policy = _policy(head, new_rows)
         except WphwError:  # e.g. two rules of one priority overlapping: the parser refuses
+            if one is not None:
+                with pytest.raises(WphwError):
+                    cur_policy.with_rule(name, one)
             continue
+        if one is not None or name not in new_rows:
+            edited = cur_policy.with_rule(name, one)
+            assert edited.by_subscriber() == new_policy.by_subscriber()
+            assert list(edited.by_subscriber()) == list(new_policy.by_subscriber())
+            assert sorted(edited.rules, key=repr) == sorted(new_policy.rules, key=repr)
         full = _full(new_policy, topo, plan, failed)
         try:
             if inc is None:

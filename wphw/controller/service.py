@@ -305,6 +305,8 @@ class Service:
         self.apply_seconds = 0.0
         self.last_change: Change | None = None
         self._stored_switches: set[str] = set()
+        # rule name → its switch in self.raw (kept with each change, not recomputed)
+        self._index: dict[str, str] = _where(self.raw)
 
     # -- start / resume ------------------------------------------------------------------------
 
@@ -394,6 +396,8 @@ class Service:
             )
             raise
         assert self.ctl.plan is not None
+        if policy_change is None:
+            self._index = _where(raw)
         self.raw = raw
         self.applies += 1
         self.apply_seconds += change.apply_s
@@ -580,27 +584,33 @@ class Service:
             )
 
     def _find(self, raw: Mapping[str, Any], name: str, token: Token) -> tuple[str, int]:
-        for switch, rules in raw["subscribers"].items():
-            for i, obj in enumerate(rules):
-                if obj["name"] == name and token.may_see(switch):
+        switch = self._index.get(name)
+        if switch is not None and token.may_see(switch):
+            for i, obj in enumerate(raw["subscribers"].get(switch, ())):
+                if obj["name"] == name:
                     return switch, i
         raise NotFoundError(f"no rule {name!r}")
 
     def _change(
-        self, token: Token, kind: str, name: str, edit: Callable[[dict[str, Any]], None]
+        self,
+        token: Token,
+        kind: str,
+        name: str,
+        edit: Callable[[dict[str, Any]], str | None],
     ) -> tuple[Change, dict[str, Any]]:
+        """``edit(raw)`` changes rule ``name`` in a copy of the desired policy and returns the
+        switch the rule is on afterwards (None: removed)."""
         with self._lock:
             raw = _copy_policy(self.raw)
-            before = _where(raw)
+            before = self._index.get(name)
             switches: set[str] = set()
             reason = f"{kind} {name} by {token.name}"
             try:
-                edit(raw)
+                sub = edit(raw)
                 raw["subscribers"] = {k: v for k, v in raw["subscribers"].items() if v}
-                after = _where(raw)
-                switches = {s for s in (before.get(name), after.get(name)) if s is not None}
-                policy = self._policy_with(raw, name)
-                unknown = sorted(set(policy.subscribers()) - set(self.topology.switches))
+                switches = {s for s in (before, sub) if s is not None}
+                policy = self._policy_with(raw, name, sub)
+                unknown = sorted(set(switches) - set(self.topology.switches))
                 if unknown:
                     raise PolicyError(
                         f"rule {name}: subscriber {', '.join(unknown)} is not a switch of the"
@@ -617,7 +627,6 @@ class Service:
                     policy_version=self.version,
                 )
                 raise
-            sub = after.get(name)
             new_obj = (
                 next(o for o in raw["subscribers"][sub] if o["name"] == name)
                 if sub is not None
@@ -634,6 +643,10 @@ class Service:
                 failed=self.ctl.failed,
                 policy_change={name: (sub, new_obj) if sub is not None and new_obj else None},
             )
+            if sub is None:
+                self._index.pop(name, None)
+            else:
+                self._index[name] = sub
             row = next(
                 (r for r in rule_rows({"subscribers": {sub: raw["subscribers"][sub]}})
                  if r["name"] == name),
@@ -641,44 +654,28 @@ class Service:
             ) if sub is not None else {}  # fmt: skip
             return change, row
 
-    def _policy_with(self, raw: Mapping[str, Any], name: str) -> Policy:
-        """The Policy of ``raw``, which differs from the installed one in rule ``name`` only:
-        that rule is parsed, the others are the installed policy's Rule objects (parsing
-        10,000 rules again for every change costs more than compiling one)."""
+    def _policy_with(self, raw: Mapping[str, Any], name: str, switch: str | None) -> Policy:
+        """The Policy of ``raw``, which differs from the installed one in rule ``name`` only
+        (now on ``switch``; None: removed): that rule is parsed and put into the installed
+        Policy (``Policy.with_rule``: checked against its switch's rules only; parsing and
+        checking 10,000 rules again for every change costs more than compiling one)."""
         head = {k: v for k, v in raw.items() if k != "subscribers"}
-        old = {r.name: r for r in self.ctl.policy.rules}
         parsed = None
-        for switch, lst in raw["subscribers"].items():
-            for obj in lst:
-                if obj.get("name") == name:
-                    one = policy_from_dict({**head, "subscribers": {switch: [obj]}}, "rule")
-                    parsed = one.rules[0]
-        rules = []
-        for lst in raw["subscribers"].values():
-            for obj in lst:
-                if obj.get("name") == name:
-                    assert parsed is not None
-                    rules.append(parsed)
-                else:
-                    rules.append(old[obj["name"]])
-        if not rules:
-            raise PolicyError(f"rule {name}: the policy would have no rules")
+        if switch is not None:
+            obj = next(o for o in raw["subscribers"][switch] if o.get("name") == name)
+            parsed = policy_from_dict({**head, "subscribers": {switch: [obj]}}, "rule").rules[0]
         p = self.ctl.policy
-        return Policy(
-            rules=tuple(rules),
-            services=p.services,
-            metric=p.metric,
-            chain_end=p.chain_end,
-            source=f"rule {name}",
-        )
+        if parsed is None and len(p.rules) <= 1:
+            raise PolicyError(f"rule {name}: the policy would have no rules")
+        return p.with_rule(name, parsed, source=f"rule {name}")
 
     def add_rule(self, token: Token, body: Any) -> tuple[Change, dict[str, Any]]:
         name = str(body.get("name", "?")) if isinstance(body, Mapping) else "?"
 
-        def edit(raw: dict[str, Any]) -> None:
+        def edit(raw: dict[str, Any]) -> str | None:
             rule = _rule_body(body)
             self._writable(token, rule["subscriber"])
-            if rule["name"] in _where(raw):
+            if rule["name"] in self._index:
                 raise PolicyError(f"rule {rule['name']}: a rule of that name exists")
             lst = raw["subscribers"].setdefault(rule["subscriber"], [])
             if "priority" not in rule:  # appended: below every rule of its switch
@@ -690,11 +687,12 @@ class Service:
                     )
                 rule["priority"] = lowest - 1
             lst.append({k: v for k, v in rule.items() if k != "subscriber"})
+            return str(rule["subscriber"])
 
         return self._change(token, "rule-add", name, edit)
 
     def change_rule(self, token: Token, name: str, body: Any) -> tuple[Change, dict[str, Any]]:
-        def edit(raw: dict[str, Any]) -> None:
+        def edit(raw: dict[str, Any]) -> str | None:
             rule = _rule_body(body, name=name)
             switch, i = self._find(raw, name, token)
             self._writable(token, switch)
@@ -704,16 +702,18 @@ class Service:
             raw["subscribers"].setdefault(rule["subscriber"], []).append(
                 {k: v for k, v in rule.items() if k != "subscriber"}
             )
+            return str(rule["subscriber"])
 
         return self._change(token, "rule-change", name, edit)
 
     def remove_rule(self, token: Token, name: str) -> tuple[Change, dict[str, Any]]:
-        def edit(raw: dict[str, Any]) -> None:
+        def edit(raw: dict[str, Any]) -> str | None:
             switch, i = self._find(raw, name, token)
             self._writable(token, switch)
             raw["subscribers"][switch].pop(i)
             if not any(raw["subscribers"].values()):
                 raise PolicyError(f"rule {name}: the last rule cannot be removed")
+            return None
 
         return self._change(token, "rule-remove", name, edit)
 
@@ -796,7 +796,7 @@ class Service:
         c = self.last_change
         return {
             "policy_version": self.version,
-            "rules": len(_where(self.raw)),
+            "rules": len(self._index),
             "switches": sorted(self.topology.switches),
             "entries": plan.entry_count() if plan is not None else 0,
             "paths": len(plan.paths) if plan is not None else 0,
