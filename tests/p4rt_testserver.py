@@ -18,7 +18,7 @@ real gRPC without simple_switch_grpc. What it enforces, following PI's ``device_
   google.rpc.Status with one p4.v1.Error per update (OK for those that were applied).
 
 Test hooks: ``inject`` (fail chosen updates), ``read_delay`` / ``read_error`` (a slow or
-failing Read), ``crash_after_writes`` (drop the connection and
+failing Read), ``write_delay`` (a slow Write), ``crash_after_writes`` (drop the connection and
 lose all state, as a restarted simple_switch_grpc does), per-entry direct counters, and
 counts of Write RPCs and updates.
 """
@@ -83,15 +83,23 @@ class P4RuntimeTestServer(p4r_grpc.P4RuntimeServicer):  # type: ignore[misc]
     """TEST DOUBLE of a P4Runtime device (see module docstring). Runs on its own thread."""
 
     def __init__(
-        self, port: int | None = None, device_id: int = 1, tls: tuple[bytes, bytes] | None = None
+        self,
+        port: int | None = None,
+        device_id: int = 1,
+        tls: tuple[bytes, bytes] | None = None,
+        *,
+        serve: bool = True,
     ) -> None:
-        """``tls``: (PEM private key, PEM certificate) to serve over TLS."""
+        """``tls``: (PEM private key, PEM certificate) to serve over TLS. ``serve=False``: a
+        device without a server, thread or loop of its own, whose RPC methods another
+        servicer calls (tests/p4rt_multiserver.py: many devices behind one server)."""
         self.tls = tls
-        self.port = port or free_port()
+        self.port = port or (free_port() if serve else 0)
         self.address = f"127.0.0.1:{self.port}"
         self.device_id = device_id
         self.state = DeviceState()
         self.write_rpcs = 0
+        self.read_rpcs = 0
         self.updates_seen = 0
         # Every Write RPC that got past the checks: (time.monotonic(), [(update type, table id)])
         self.write_log: list[tuple[float, list[tuple[int, int]]]] = []
@@ -100,6 +108,8 @@ class P4RuntimeTestServer(p4r_grpc.P4RuntimeServicer):  # type: ignore[misc]
         self.inject: Callable[[Any], tuple[int, str] | None] | None = None
         # Answer Reads only after this many seconds / fail the next Read with (code, message).
         self.read_delay = 0.0
+        # Answer Write RPCs only after this many seconds (a slow switch mid-apply).
+        self.write_delay = 0.0
         self.read_error: tuple[grpc.StatusCode, str] | None = None
         # Crash (drop every connection, lose all state, refuse connections for `down_for` s)
         # when the Write RPC with this 1-based number arrives.
@@ -107,11 +117,13 @@ class P4RuntimeTestServer(p4r_grpc.P4RuntimeServicer):  # type: ignore[misc]
         self.down_for = 0.3
         self._streams: list[_Stream] = []
         self._primary: _Stream | None = None
-        self._server: grpc.aio.Server | None = None
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._lock = threading.Lock()
         self._tasks: set[asyncio.Future[None]] = set()
+        self._server: grpc.aio.Server | None = None
+        if not serve:
+            return
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -322,6 +334,8 @@ class P4RuntimeTestServer(p4r_grpc.P4RuntimeServicer):  # type: ignore[misc]
 
     async def Write(self, request: Any, context: Any) -> Any:
         self.write_rpcs += 1
+        if self.write_delay:
+            await asyncio.sleep(self.write_delay)
         if self.crash_after_writes is not None and self.write_rpcs >= self.crash_after_writes:
             self.crash_after_writes = None
             task = asyncio.ensure_future(self._crash(self.down_for))
@@ -521,6 +535,7 @@ class P4RuntimeTestServer(p4r_grpc.P4RuntimeServicer):  # type: ignore[misc]
     # -- read -------------------------------------------------------------------------------
 
     async def Read(self, request: Any, context: Any) -> AsyncIterator[Any]:
+        self.read_rpcs += 1
         if self.read_delay:
             await asyncio.sleep(self.read_delay)
         if self.read_error is not None:

@@ -152,16 +152,24 @@ def test_a_plan_failing_verification_is_refused_and_not_written(
     import wphw.controller as controller_module
 
     real = controller_module.compile
+    real_update = controller_module.IncrementalCompiler.update
 
-    def broken(*args: Any, **kwargs: Any) -> wphw.Plan:
-        plan = real(*args, **kwargs)
+    def breaking(plan: wphw.Plan) -> wphw.Plan:
         entries = dict(plan.entries)
         entries["s2"] = tuple(e for e in entries["s2"] if e.table != "wp_sff")
         return dataclasses.replace(plan, entries=entries)
 
+    def broken(*args: Any, **kwargs: Any) -> wphw.Plan:
+        return breaking(real(*args, **kwargs))
+
+    def broken_update(self: Any, *args: Any, **kwargs: Any) -> Any:  # the incremental path
+        u = real_update(self, *args, **kwargs)
+        return u._replace(plan=breaking(u.plan), changed=u.changed | {"s2"})
+
     with running_controller(servers, tmp_path / "c.db") as rc:
         before = rc.snapshot()
         monkeypatch.setattr(controller_module, "compile", broken)
+        monkeypatch.setattr(controller_module.IncrementalCompiler, "update", broken_update)
         status, out = rc.request("POST", "/api/v1/rules", WEB)
         assert status == 422 and out["error"] == "VerificationError", out
         assert rc.snapshot() == before
@@ -380,3 +388,43 @@ def test_policy_from_the_api_survives_a_policy_file_change(
     with running_controller(servers, db, policy=other) as rc:
         names = {r["name"] for r in rc.request("GET", "/api/v1/rules")[1]}
         assert names == {"ids-nat", "http-proxy", "port0-fwd"}
+
+
+def test_a_rule_change_reads_no_switch_and_writes_only_changed_ones(
+    servers: tuple[P4RuntimeTestServer, P4RuntimeTestServer], tmp_path: Path
+) -> None:
+    """The controller knows what it installed: a rule change is compiled incrementally and
+    written as a delta to the switches it changed, with no Read RPC on any switch."""
+    with running_controller(servers, tmp_path / "c.db") as rc:
+        reads = [srv.read_rpcs for srv in servers]
+        writes = [srv.write_rpcs for srv in servers]
+        status, out = rc.request("POST", "/api/v1/rules", {**WEB, "actions": ["drop"]})
+        assert status == 201, out
+        c = out["change"]
+        assert c["compiled_incrementally"] and c["delta_apply"], c
+        assert [srv.read_rpcs for srv in servers] == reads  # nothing read
+        assert servers[1].write_rpcs == writes[1]  # s2 did not change: not written
+        assert servers[0].write_rpcs > writes[0]
+        assert rc.matches_plan()
+        # the stored state is the plan: a restarted controller finds it the same
+        inst = rc.service.store.installed()
+        assert inst is not None
+        assert wphw.Plan.from_json(inst.plan_json) == rc.service.ctl.plan
+
+
+def test_a_delta_the_switch_refuses_is_applied_with_reads(
+    servers: tuple[P4RuntimeTestServer, P4RuntimeTestServer], tmp_path: Path
+) -> None:
+    """Someone else deleted the entry a change modifies: the delta's MODIFY fails (NOT_FOUND),
+    is rolled back, and the change is applied with reads (the difference written) instead."""
+    with running_controller(servers, tmp_path / "c.db") as rc:
+        status, out = rc.request("POST", "/api/v1/rules", WEB)
+        assert status == 201 and out["change"]["delta_apply"], out
+        ours = {k for k in servers[0].state.entries if k[2] == 50}  # web-ids' classifier
+        assert len(ours) == 1
+        del servers[0].state.entries[ours.pop()]
+        reads = servers[0].read_rpcs
+        status, out = rc.request("PUT", "/api/v1/rules/web-ids", {**WEB, "actions": ["drop"]})
+        assert status == 200, out
+        assert not out["change"]["delta_apply"] and servers[0].read_rpcs > reads
+        assert rc.matches_plan()

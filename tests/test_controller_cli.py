@@ -191,7 +191,8 @@ def test_sigkill_mid_apply_ends_at_exactly_the_old_plan(
     servers: tuple[P4RuntimeTestServer, P4RuntimeTestServer], tmp_path: Path
 ) -> None:
     """The controller is SIGKILLed while a rule change is half written (s2 already holds the new
-    path's entries, s1's Read is held back so its classifier has not flipped); started again,
+    path's entries, s1 answers its Writes late so its classifier has not flipped — a rule
+    change is written as a delta, without Reads); started again,
     it applies the installed plan from its database: the switches end at exactly the old plan,
     and the interrupted rule is not part of the desired state."""
     import threading
@@ -211,7 +212,7 @@ def test_sigkill_mid_apply_ends_at_exactly_the_old_plan(
         before = (installed(servers[0]), installed(servers[1]))
         assert before == (expected(old, "s1"), expected(old, "s2"))
         s2_writes = len(servers[1].write_log)
-        servers[0].read_delay = 3.0  # s1 answers its Read late: the apply stops half-way
+        servers[0].write_delay = 3.0  # s1 answers its Writes late: the apply stops half-way
         rule = {
             "name": "web-ids",
             "subscriber": "s1",
@@ -234,7 +235,7 @@ def test_sigkill_mid_apply_ends_at_exactly_the_old_plan(
             d.log.close()
             assert d.proc.stdout is not None
             d.proc.stdout.close()
-    servers[0].read_delay = 0.0
+    servers[0].write_delay = 0.0
     d = Daemon(tmp_path, port)
     try:
         api = Client(d.url, ADMIN)

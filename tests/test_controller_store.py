@@ -165,7 +165,8 @@ def test_version_2_plan_entries_move_to_one_row_per_switch(tmp_path: Path) -> No
     with Store(db) as store:
         assert store.version() == SCHEMA_VERSION
         inst = store.installed()
-        assert inst is not None and json.loads(inst.plan_json) == plan
+        assert inst is not None
+        assert json.loads(inst.plan_json) == {**plan, "paths": [], "bindings": [], "contexts": []}
         rows = dict(store._db.execute("SELECT switch, entries FROM installed_entries").fetchall())
         assert {k: json.loads(v) for k, v in rows.items()} == plan["entries"]
         assert "entries" not in json.loads(
@@ -180,3 +181,117 @@ def test_version_2_plan_entries_move_to_one_row_per_switch(tmp_path: Path) -> No
         )
         got = json.loads(store.installed().plan_json)  # type: ignore[union-attr]
         assert got["entries"] == {"s1": [{"a": 3}]}
+
+
+def _compiled_plan_and_policy() -> tuple[str, dict[str, object]]:
+    from wphw.controller.service import normalise_policy
+    from wphw.generate import fat_tree, random_policy
+    from wphw.plan import compile
+    from wphw.policy import policy_from_dict
+    from wphw.topology import topology_from_dict
+
+    raw_topo = fat_tree(4)
+    raw = normalise_policy(random_policy(raw_topo, 30))
+    plan = compile(policy_from_dict(raw), topology_from_dict(raw_topo))
+    return plan.to_json(), raw
+
+
+def test_version_4_plan_rows_and_policy_deltas(tmp_path: Path) -> None:
+    """Migration 5 moves a version-4 plan's paths, bindings and contexts into one row each
+    (json_each): the plan read back is the plan written. Then a rule change stored as rows
+    and a policy delta reads back as the full plan and policy; every DELTA_DEPTH-th version
+    is written in full; the policy of any version is rebuilt from its deltas."""
+    from wphw.controller.store import DELTA_DEPTH, apply_policy_delta
+
+    plan_json, raw = _compiled_plan_and_policy()
+    full = json.loads(plan_json)
+    assert full["paths"] and full["bindings"] and full["contexts"]
+    db = tmp_path / "v4.db"
+    con = sqlite3.connect(db)
+    con.execute(
+        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY,"
+        " description TEXT NOT NULL, applied REAL NOT NULL)"
+    )
+    for version, _, sql in MIGRATIONS[:4]:
+        con.executescript(sql)
+        con.execute("INSERT INTO schema_migrations VALUES (?, 'old', 0)", (version,))
+    con.execute(
+        "INSERT INTO policy_versions (created, reason, policy) VALUES (1, 'start', ?)",
+        (json.dumps(raw, sort_keys=True),),
+    )
+    head = {k: v for k, v in full.items() if k != "entries"}
+    con.execute("INSERT INTO installed VALUES (1, 1, '[]', ?, 2)", (json.dumps(head),))
+    con.executemany(
+        "INSERT INTO installed_entries VALUES (?, ?)",
+        [(sw, json.dumps(es)) for sw, es in full["entries"].items()],
+    )
+    con.commit()
+    con.close()
+    with Store(db) as store:
+        assert store.version() == SCHEMA_VERSION
+        inst = store.installed()
+        assert inst is not None and json.loads(inst.plan_json) == full
+        assert inst.policy == raw
+        n_rows = store._db.execute("SELECT COUNT(*) FROM installed_rows").fetchone()[0]
+        assert n_rows == len(full["paths"]) + len(full["bindings"]) + len(full["contexts"])
+        stored_head = json.loads(store._db.execute("SELECT plan FROM installed").fetchone()[0])
+        assert not {"paths", "bindings", "contexts", "entries"} & set(stored_head)
+
+        # a rule change: one binding row goes, the policy is a delta of version 1
+        gone = full["bindings"][0]
+        sub = gone["subscriber"]
+        expect_policy = json.loads(json.dumps(raw))
+        apply_policy_delta(expect_policy, {gone["rule"]: None})
+        v = store.record_install(
+            policy=expect_policy,
+            failed=frozenset(),
+            plan_json=json.dumps({"format": 1, "metric": "hops"}),
+            entries={},
+            rows={("binding", gone["rule"]): None},
+            policy_change={gone["rule"]: None},
+            event={"kind": "rule-remove"},
+        )
+        assert v == 2
+        inst = store.installed()
+        assert inst is not None and inst.policy == expect_policy
+        got = json.loads(inst.plan_json)
+        assert got["bindings"] == full["bindings"][1:] and got["paths"] == full["paths"]
+        row = store._db.execute("SELECT policy, delta FROM policy_versions WHERE id = 2").fetchone()
+        assert row[0] == "" and json.loads(row[1])["base"] == 1
+        # many more changes: a full version every DELTA_DEPTH, any version rebuilt exactly
+        policies = {1: raw, 2: json.loads(json.dumps(expect_policy))}
+        current = expect_policy
+        for i in range(DELTA_DEPTH + 3):
+            obj = {"name": f"x{i}", "priority": 5000 + i, "actions": ["drop"]}
+            change = {f"x{i}": (sub, obj)}
+            if i % 3 == 2:
+                change[f"x{i - 1}"] = None  # and one removed
+            apply_policy_delta(current, change)
+            v = store.record_install(
+                policy=current,
+                failed=frozenset(),
+                plan_json=json.dumps({"format": 1, "metric": "hops"}),
+                entries={},
+                rows={},
+                policy_change=change,
+                event={"kind": "rule-add"},
+            )
+            policies[v] = json.loads(json.dumps(current))
+        fulls = [
+            r[0] for r in store._db.execute("SELECT id FROM policy_versions WHERE delta IS NULL")
+        ]
+        assert fulls == [1, DELTA_DEPTH + 1]
+        for version, want in policies.items():
+            assert store.policy_version(version) == want, version
+        inst = store.installed()
+        assert inst is not None and inst.policy == current
+        # restarting with the same policy (no change given) keeps the version
+        assert (
+            store.record_install(
+                policy=current,
+                failed=frozenset(),
+                plan_json=json.dumps({"format": 1, "metric": "hops"}),
+                event={"kind": "start"},
+            )
+            == v
+        )

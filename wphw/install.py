@@ -147,6 +147,14 @@ class AsyncInstaller:
             fpga_skipped=tuple(fpga.skipped),
         )
 
+    async def apply_delta(self, plan: PlanLike, delta: Mapping[str, Any]) -> InstallResult:
+        """Write only ``delta`` (:meth:`wphw.p4rt.AsyncFabric.apply_delta`: per changed
+        switch, the entries that went and those that came; no Read). A plan that writes FPGA
+        registers is applied in full (its dispatch rows are computed over the whole plan)."""
+        if getattr(plan, "register_writes", ()):
+            return await self.apply(plan)
+        return InstallResult(p4rt=await self.fabric.apply_delta(plan, delta))
+
 
 class Installer:
     """Synchronous face of :class:`AsyncInstaller` (same arguments), on wphw's background
@@ -178,6 +186,9 @@ class Installer:
 
     def diff(self, plan: PlanLike) -> Diff:
         return self._run(self.aio.diff(plan))
+
+    def apply_delta(self, plan: PlanLike, delta: Mapping[str, Any]) -> InstallResult:
+        return self._run(self.aio.apply_delta(plan, delta))
 
     def read(self, switch: str) -> list[TableEntry]:
         """What ``switch`` holds in wphw's tables (:meth:`wphw.p4rt.AsyncFabric.read`)."""

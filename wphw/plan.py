@@ -158,43 +158,9 @@ class Plan:
             "entries": {
                 sw: [entry_to_json(e) for e in es] for sw, es in sorted(self.entries.items())
             },
-            "paths": [
-                {
-                    "spi": p.spi,
-                    "subscriber": p.subscriber,
-                    "final": p.final,
-                    "switches": list(p.switches),
-                    "shared_by": list(p.shared_by),
-                    "hops": [
-                        {"service": h.service, "pe": h.pe, "switch": h.switch, "si": h.si}
-                        for h in p.hops
-                    ],
-                }
-                for p in self.paths
-            ],
-            "bindings": [
-                {
-                    "rule": b.rule,
-                    "subscriber": b.subscriber,
-                    "priority": b.priority,
-                    "action": b.action,
-                    "spi": b.spi,
-                    "paths": b.paths,
-                    "skipped": list(b.skipped),
-                }
-                for b in self.bindings
-            ],
-            "contexts": [
-                {
-                    "waypoint": c.waypoint,
-                    "pe": c.pe,
-                    "service": c.service,
-                    "spi": c.spi,
-                    "si": c.si,
-                    "vlan": c.vlan,
-                }
-                for c in self.contexts
-            ],
+            "paths": [path_to_json(p) for p in self.paths],
+            "bindings": [binding_to_json(b) for b in self.bindings],
+            "contexts": [context_to_json(c) for c in self.contexts],
             "register_writes": [
                 {
                     "pe": w.pe,
@@ -254,6 +220,45 @@ class Plan:
             raise
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise PlanError(f"{source}: not a wphw plan: {exc}") from exc
+
+
+def path_to_json(p: ServicePath) -> dict[str, Any]:
+    """One path as Plan.to_json writes it."""
+    return {
+        "spi": p.spi,
+        "subscriber": p.subscriber,
+        "final": p.final,
+        "switches": list(p.switches),
+        "shared_by": list(p.shared_by),
+        "hops": [
+            {"service": h.service, "pe": h.pe, "switch": h.switch, "si": h.si} for h in p.hops
+        ],
+    }
+
+
+def binding_to_json(b: RuleBinding) -> dict[str, Any]:
+    """One rule binding as Plan.to_json writes it."""
+    return {
+        "rule": b.rule,
+        "subscriber": b.subscriber,
+        "priority": b.priority,
+        "action": b.action,
+        "spi": b.spi,
+        "paths": b.paths,
+        "skipped": list(b.skipped),
+    }
+
+
+def context_to_json(c: WaypointContext) -> dict[str, Any]:
+    """One waypoint context as Plan.to_json writes it."""
+    return {
+        "waypoint": c.waypoint,
+        "pe": c.pe,
+        "service": c.service,
+        "spi": c.spi,
+        "si": c.si,
+        "vlan": c.vlan,
+    }
 
 
 # -- match encoding ------------------------------------------------------------------------------

@@ -47,6 +47,8 @@ from __future__ import annotations
 import bisect
 import ipaddress
 import json
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple, TypeVar
@@ -481,6 +483,14 @@ class _LpmSeg:
     mac_ok: bool
 
 
+# A switch's index depends only on its entries (and the topology's hosts and links, for the
+# routing checks it caches): an entries tuple that survives from one plan to the next (the
+# incremental compile keeps every unchanged switch's) is indexed once, not per verification.
+_SWITCH_CACHE: OrderedDict[tuple[int, str, int], tuple[Any, Any, _Switch]] = OrderedDict()
+_SWITCH_CACHE_SIZE = 4096
+_SWITCH_LOCK = threading.Lock()
+
+
 class _Switch:
     """One switch's entries, indexed the way the pipeline looks them up."""
 
@@ -598,8 +608,20 @@ class _Verifier:
     def switch(self, sw: str) -> _Switch:
         t = self._switches.get(sw)
         if t is None:
-            t = _Switch(sw, self.plan.entries_for(sw))
-            t.build_lpm(self.hosts_by_ip)
+            entries = self.plan.entries_for(sw)
+            key = (id(self.topo), sw, id(entries))
+            with _SWITCH_LOCK:
+                hit = _SWITCH_CACHE.get(key)
+                if hit is not None and hit[0] is self.topo and hit[1] is entries:
+                    _SWITCH_CACHE.move_to_end(key)
+                    t = hit[2]
+            if t is None:
+                t = _Switch(sw, entries)
+                t.build_lpm(self.hosts_by_ip)
+                with _SWITCH_LOCK:
+                    _SWITCH_CACHE[key] = (self.topo, entries, t)
+                    while len(_SWITCH_CACHE) > _SWITCH_CACHE_SIZE:
+                        _SWITCH_CACHE.popitem(last=False)
             self._switches[sw] = t
         return t
 

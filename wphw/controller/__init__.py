@@ -23,8 +23,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from wphw.errors import PEError
+from wphw.errors import PEError, WriteError
 from wphw.plan import Plan, WaypointContext, compile
+from wphw.plan_incremental import IncrementalCompiler, NotIncremental, Update
 from wphw.policy import Policy
 from wphw.topology import Topology
 from wphw.verify import Report, verify, verify_change
@@ -52,6 +53,13 @@ class Change:
     verify_s: float = 0.0  # the verify part of compile_s
     written: int = 0  # updates written (inserts + modifies + deletes), when the installer says
     incremental: bool = False  # verified with verify_change against the last report
+    # compiled incrementally (wphw.plan_incremental); else why the full compile ran
+    compiled_incrementally: bool = False
+    full_compile_reason: str = ""
+    # written as a delta to the changed switches only (no Read); False: read and diffed
+    delta_apply: bool = False
+    state_s: float = 0.0  # keeping the incremental compiler's state (commit or rebuild)
+    store_s: float = 0.0  # writing the change to the controller's database (wphw.controller)
 
 
 def query_health(control: str, timeout: float = 0.3) -> bool:
@@ -94,6 +102,14 @@ class Controller:
         self.history: list[Change] = []
         # the last full (or chained incremental) verification report: verify_change's baseline
         self.report: Report | None = None
+        # the incremental compiler's state for self.plan (None: the next change compiles in
+        # full and builds it again)
+        self.inc: IncrementalCompiler | None = None
+        # the last install's incremental Update (None: it compiled in full)
+        self.last_update: Update | None = None
+        # the switches hold self.plan as far as the controller knows (False after a failed
+        # apply: the next one reads them back)
+        self.known = False
         self._lock = threading.RLock()
 
     def install(
@@ -116,7 +132,35 @@ class Controller:
             want_policy = self.policy if policy is None else policy
             want_failed = self.failed if failed is None else failed
             t0 = time.perf_counter()
-            plan = compile(want_policy, self.topology, previous=self.plan, failed_pes=want_failed)
+            update = None
+            reason_full = ""
+            if changed_rules is None:
+                reason_full = "not a rule change"
+            elif want_failed != self.failed:
+                reason_full = "the failed PEs changed"
+            elif self.inc is None or self.inc.plan is not self.plan:
+                reason_full = "no incremental state"
+            else:
+                try:
+                    update = self.inc.update(want_policy, changed_rules)
+                except NotIncremental as exc:
+                    reason_full = str(exc)
+            changed: frozenset[str] | None = None
+            if update is not None:
+                plan, changed = update.plan, update.changed
+            else:
+                if changed_rules is not None:
+                    LOG.info("controller: full compile: %s", reason_full)
+                plan = compile(
+                    want_policy, self.topology, previous=self.plan, failed_pes=want_failed
+                )
+                if self.plan is not None:
+                    prev = self.plan
+                    changed = frozenset(
+                        sw
+                        for sw in set(plan.entries) | set(prev.entries)
+                        if plan.entries_for(sw) != prev.entries_for(sw)
+                    )
             tv = time.perf_counter()
             incremental = (
                 changed_rules is not None
@@ -124,14 +168,6 @@ class Controller:
                 and self.plan is not None
                 and want_failed == self.failed
             )
-            changed: frozenset[str] | None = None
-            if self.plan is not None:
-                prev = self.plan
-                changed = frozenset(
-                    sw
-                    for sw in set(plan.entries) | set(prev.entries)
-                    if plan.entries_for(sw) != prev.entries_for(sw)
-                )
             if incremental:
                 assert self.report is not None and self.plan is not None
                 report = verify_change(
@@ -153,7 +189,22 @@ class Controller:
                 old = self.plan.contexts if self.plan is not None else ()
                 self.publish_contexts(tuple(dict.fromkeys((*old, *plan.contexts))))
             t2 = time.perf_counter()
-            result = self.installer.apply(plan)
+            apply_delta = getattr(self.installer, "apply_delta", None)
+            delta_apply = update is not None and self.known and apply_delta is not None
+            self.known = False
+            if delta_apply:
+                assert update is not None and apply_delta is not None
+                try:
+                    result = apply_delta(plan, update.delta)
+                except WriteError as exc:
+                    # the switches did not hold what was installed (someone changed them):
+                    # read them back and write the difference
+                    LOG.warning("controller: delta apply refused (%s); applying with reads", exc)
+                    delta_apply = False
+                    result = self.installer.apply(plan)
+            else:
+                result = self.installer.apply(plan)
+            self.known = True
             t3 = time.perf_counter()
             if self.publish_contexts is not None:
                 self.publish_contexts(plan.contexts)
@@ -162,6 +213,20 @@ class Controller:
             self.policy = want_policy
             self.failed = want_failed
             self.report = report
+            t5 = time.perf_counter()
+            self.last_update = update
+            if update is not None:
+                assert self.inc is not None
+                self.inc.commit(plan)
+            else:
+                try:
+                    self.inc = IncrementalCompiler.from_plan(
+                        plan, want_policy, self.topology, want_failed
+                    )
+                except NotIncremental as exc:
+                    LOG.info("controller: rule changes will compile in full: %s", exc)
+                    self.inc = None
+            state_s = time.perf_counter() - t5
             change = Change(
                 reason=reason,
                 failed=self.failed,
@@ -174,6 +239,10 @@ class Controller:
                 changed_switches=changed,
                 written=int(getattr(result, "written", 0)),
                 incremental=incremental,
+                compiled_incrementally=update is not None,
+                full_compile_reason=reason_full,
+                delta_apply=delta_apply,
+                state_s=state_s,
             )
             self.history.append(change)
             LOG.info(

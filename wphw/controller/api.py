@@ -119,6 +119,10 @@ CHANGE = _obj(
         "contexts_s": _NUM,
         "written": _INT,
         "incremental": _BOOL,
+        "compiled_incrementally": _BOOL,
+        "full_compile_reason": _STR,
+        "delta_apply": _BOOL,
+        "store_s": _NUM,
     }
 )
 CHANGE_OUT = _obj({"rule": {"type": "object"}, "policy_version": _INT, "change": CHANGE})
@@ -470,6 +474,10 @@ class Api:
                 "contexts_s": change.contexts_s,
                 "written": change.written,
                 "incremental": change.incremental,
+                "compiled_incrementally": change.compiled_incrementally,
+                "full_compile_reason": change.full_compile_reason,
+                "delta_apply": change.delta_apply,
+                "store_s": change.store_s,
             },
         }
 

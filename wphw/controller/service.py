@@ -22,6 +22,7 @@ plan, verify, make-before-break apply) and adds what a long-running process need
 from __future__ import annotations
 
 import dataclasses
+import gc
 import hmac
 import json
 import logging
@@ -32,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from wphw._gc import gc_paused
 from wphw.controller import Change, Controller, Installer, query_health
 from wphw.controller.store import Event, Store
 from wphw.entries import entry_to_json
@@ -44,7 +46,7 @@ from wphw.errors import (
     TopologyError,
     WphwError,
 )
-from wphw.plan import Plan, WaypointContext
+from wphw.plan import Plan, WaypointContext, binding_to_json, context_to_json, path_to_json
 from wphw.policy import Policy, policy_from_dict
 from wphw.topology import Topology
 
@@ -240,6 +242,16 @@ class Reconnecting:
             self.fabric.connect()
             return self.fabric.apply(plan)
 
+    def apply_delta(self, plan: Any, delta: Any) -> Any:
+        """Write only ``delta`` (no Read); a lost switch → reconnect and apply with reads."""
+        try:
+            return self.fabric.apply_delta(plan, delta)
+        except SwitchConnectionError as exc:
+            LOG.warning("controller: %s; reconnecting to every switch and applying in full", exc)
+            self.fabric.close()
+            self.fabric.connect()
+            return self.fabric.apply(plan)
+
 
 class Service:
     """See the module docstring. Thread-safe: one lock orders every change."""
@@ -293,6 +305,8 @@ class Service:
         self.apply_seconds = 0.0
         self.last_change: Change | None = None
         self._stored_switches: set[str] = set()
+        # rule name → its switch in self.raw (kept with each change, not recomputed)
+        self._index: dict[str, str] = _where(self.raw)
 
     # -- start / resume ------------------------------------------------------------------------
 
@@ -334,10 +348,38 @@ class Service:
         switches: Iterable[str] = (),
         changed_rules: Sequence[str] | None = None,
         failed: frozenset[str] | None = None,
+        policy_change: Mapping[str, tuple[str, dict[str, Any]] | None] | None = None,
     ) -> Change:
         """Install and record; on failure record the refusal/error and re-raise (the desired
-        state is unchanged)."""
+        state is unchanged). ``policy_change``: ``raw`` is the installed policy with these
+        rules changed (stored as a delta version)."""
         failed = self.dead_pes() if failed is None else failed
+        with gc_paused():
+            return self._install_paused(
+                policy,
+                raw,
+                kind=kind,
+                reason=reason,
+                actor=actor,
+                switches=switches,
+                changed_rules=changed_rules,
+                failed=failed,
+                policy_change=policy_change,
+            )
+
+    def _install_paused(
+        self,
+        policy: Policy,
+        raw: dict[str, Any],
+        *,
+        kind: str,
+        reason: str,
+        actor: str,
+        switches: Iterable[str],
+        changed_rules: Sequence[str] | None,
+        failed: frozenset[str],
+        policy_change: Mapping[str, tuple[str, dict[str, Any]] | None] | None,
+    ) -> Change:
         try:
             change = self.ctl.install(
                 policy, reason=reason, failed=failed, changed_rules=changed_rules
@@ -354,6 +396,8 @@ class Service:
             )
             raise
         assert self.ctl.plan is not None
+        if policy_change is None:
+            self._index = _where(raw)
         self.raw = raw
         self.applies += 1
         self.apply_seconds += change.apply_s
@@ -362,11 +406,42 @@ class Service:
         changed = change.changed_switches
         if changed is None:  # first install: every switch's row
             changed = frozenset(plan.entries) | frozenset(self._stored_switches)
+        t_store = time.perf_counter()
         self._stored_switches = {sw for sw in plan.entries if plan.entries[sw]}
+        update = self.ctl.last_update
+        rows: dict[tuple[str, str], str | None] | None = None
+        if update is not None:  # only the rows the change touched
+            rows = {("path", str(spi)): None for spi in update.spis_gone}
+            rows.update(
+                (("path", str(p.spi)), json.dumps(path_to_json(p), sort_keys=True))
+                for p in update.paths_new
+            )
+            rows.update((("binding", name), None) for name in update.rules)
+            rows.update(
+                (("binding", b.rule), json.dumps(binding_to_json(b), sort_keys=True))
+                for b in update.bindings_new
+            )
+            rows.update((("context", " ".join(map(str, k))), None) for k in update.contexts_gone)
+            rows.update(
+                (
+                    ("context", f"{c.waypoint} {c.spi} {c.si}"),
+                    json.dumps(context_to_json(c), sort_keys=True),
+                )
+                for c in update.contexts_new
+            )
+            head = dataclasses.replace(plan, entries={}, paths=(), bindings=(), contexts=())
+        else:
+            head = dataclasses.replace(plan, entries={})
+            # a full plan's objects live until the next full compile: keep them out of the
+            # cyclic GC's scans (a collection over a 10,000-rule plan's objects takes seconds,
+            # and would land in some later request)
+            gc.freeze()
         self.version = self.store.record_install(
             policy=raw,
             failed=change.failed,
-            plan_json=dataclasses.replace(plan, entries={}).to_json(),
+            plan_json=head.to_json(),
+            rows=rows,
+            policy_change=policy_change if update is not None else None,
             entries={
                 sw: json.dumps([entry_to_json(e) for e in plan.entries_for(sw)])
                 if plan.entries_for(sw)
@@ -387,6 +462,8 @@ class Service:
                 "switches": tuple(switches),
             },
         )
+        change = dataclasses.replace(change, store_s=time.perf_counter() - t_store)
+        self.last_change = change
         return change
 
     # -- health ----------------------------------------------------------------------------------
@@ -449,6 +526,7 @@ class Service:
                     policy_version=self.version,
                 )
                 raise
+            self.ctl.known = True  # the switches hold the plan again
             written = int(getattr(result, "written", 0))
             if written:
                 touched = tuple(
@@ -506,27 +584,33 @@ class Service:
             )
 
     def _find(self, raw: Mapping[str, Any], name: str, token: Token) -> tuple[str, int]:
-        for switch, rules in raw["subscribers"].items():
-            for i, obj in enumerate(rules):
-                if obj["name"] == name and token.may_see(switch):
+        switch = self._index.get(name)
+        if switch is not None and token.may_see(switch):
+            for i, obj in enumerate(raw["subscribers"].get(switch, ())):
+                if obj["name"] == name:
                     return switch, i
         raise NotFoundError(f"no rule {name!r}")
 
     def _change(
-        self, token: Token, kind: str, name: str, edit: Callable[[dict[str, Any]], None]
+        self,
+        token: Token,
+        kind: str,
+        name: str,
+        edit: Callable[[dict[str, Any]], str | None],
     ) -> tuple[Change, dict[str, Any]]:
+        """``edit(raw)`` changes rule ``name`` in a copy of the desired policy and returns the
+        switch the rule is on afterwards (None: removed)."""
         with self._lock:
             raw = _copy_policy(self.raw)
-            before = _where(raw)
+            before = self._index.get(name)
             switches: set[str] = set()
             reason = f"{kind} {name} by {token.name}"
             try:
-                edit(raw)
+                sub = edit(raw)
                 raw["subscribers"] = {k: v for k, v in raw["subscribers"].items() if v}
-                after = _where(raw)
-                switches = {s for s in (before.get(name), after.get(name)) if s is not None}
-                policy = self._policy_with(raw, name)
-                unknown = sorted(set(policy.subscribers()) - set(self.topology.switches))
+                switches = {s for s in (before, sub) if s is not None}
+                policy = self._policy_with(raw, name, sub)
+                unknown = sorted(set(switches) - set(self.topology.switches))
                 if unknown:
                     raise PolicyError(
                         f"rule {name}: subscriber {', '.join(unknown)} is not a switch of the"
@@ -543,6 +627,11 @@ class Service:
                     policy_version=self.version,
                 )
                 raise
+            new_obj = (
+                next(o for o in raw["subscribers"][sub] if o["name"] == name)
+                if sub is not None
+                else None
+            )
             change = self._install(
                 policy,
                 raw,
@@ -552,8 +641,12 @@ class Service:
                 switches=switches,
                 changed_rules=[name],
                 failed=self.ctl.failed,
+                policy_change={name: (sub, new_obj) if sub is not None and new_obj else None},
             )
-            sub = after.get(name)
+            if sub is None:
+                self._index.pop(name, None)
+            else:
+                self._index[name] = sub
             row = next(
                 (r for r in rule_rows({"subscribers": {sub: raw["subscribers"][sub]}})
                  if r["name"] == name),
@@ -561,44 +654,28 @@ class Service:
             ) if sub is not None else {}  # fmt: skip
             return change, row
 
-    def _policy_with(self, raw: Mapping[str, Any], name: str) -> Policy:
-        """The Policy of ``raw``, which differs from the installed one in rule ``name`` only:
-        that rule is parsed, the others are the installed policy's Rule objects (parsing
-        10,000 rules again for every change costs more than compiling one)."""
+    def _policy_with(self, raw: Mapping[str, Any], name: str, switch: str | None) -> Policy:
+        """The Policy of ``raw``, which differs from the installed one in rule ``name`` only
+        (now on ``switch``; None: removed): that rule is parsed and put into the installed
+        Policy (``Policy.with_rule``: checked against its switch's rules only; parsing and
+        checking 10,000 rules again for every change costs more than compiling one)."""
         head = {k: v for k, v in raw.items() if k != "subscribers"}
-        old = {r.name: r for r in self.ctl.policy.rules}
         parsed = None
-        for switch, lst in raw["subscribers"].items():
-            for obj in lst:
-                if obj.get("name") == name:
-                    one = policy_from_dict({**head, "subscribers": {switch: [obj]}}, "rule")
-                    parsed = one.rules[0]
-        rules = []
-        for lst in raw["subscribers"].values():
-            for obj in lst:
-                if obj.get("name") == name:
-                    assert parsed is not None
-                    rules.append(parsed)
-                else:
-                    rules.append(old[obj["name"]])
-        if not rules:
-            raise PolicyError(f"rule {name}: the policy would have no rules")
+        if switch is not None:
+            obj = next(o for o in raw["subscribers"][switch] if o.get("name") == name)
+            parsed = policy_from_dict({**head, "subscribers": {switch: [obj]}}, "rule").rules[0]
         p = self.ctl.policy
-        return Policy(
-            rules=tuple(rules),
-            services=p.services,
-            metric=p.metric,
-            chain_end=p.chain_end,
-            source=f"rule {name}",
-        )
+        if parsed is None and len(p.rules) <= 1:
+            raise PolicyError(f"rule {name}: the policy would have no rules")
+        return p.with_rule(name, parsed, source=f"rule {name}")
 
     def add_rule(self, token: Token, body: Any) -> tuple[Change, dict[str, Any]]:
         name = str(body.get("name", "?")) if isinstance(body, Mapping) else "?"
 
-        def edit(raw: dict[str, Any]) -> None:
+        def edit(raw: dict[str, Any]) -> str | None:
             rule = _rule_body(body)
             self._writable(token, rule["subscriber"])
-            if rule["name"] in _where(raw):
+            if rule["name"] in self._index:
                 raise PolicyError(f"rule {rule['name']}: a rule of that name exists")
             lst = raw["subscribers"].setdefault(rule["subscriber"], [])
             if "priority" not in rule:  # appended: below every rule of its switch
@@ -610,11 +687,12 @@ class Service:
                     )
                 rule["priority"] = lowest - 1
             lst.append({k: v for k, v in rule.items() if k != "subscriber"})
+            return str(rule["subscriber"])
 
         return self._change(token, "rule-add", name, edit)
 
     def change_rule(self, token: Token, name: str, body: Any) -> tuple[Change, dict[str, Any]]:
-        def edit(raw: dict[str, Any]) -> None:
+        def edit(raw: dict[str, Any]) -> str | None:
             rule = _rule_body(body, name=name)
             switch, i = self._find(raw, name, token)
             self._writable(token, switch)
@@ -624,16 +702,18 @@ class Service:
             raw["subscribers"].setdefault(rule["subscriber"], []).append(
                 {k: v for k, v in rule.items() if k != "subscriber"}
             )
+            return str(rule["subscriber"])
 
         return self._change(token, "rule-change", name, edit)
 
     def remove_rule(self, token: Token, name: str) -> tuple[Change, dict[str, Any]]:
-        def edit(raw: dict[str, Any]) -> None:
+        def edit(raw: dict[str, Any]) -> str | None:
             switch, i = self._find(raw, name, token)
             self._writable(token, switch)
             raw["subscribers"][switch].pop(i)
             if not any(raw["subscribers"].values()):
                 raise PolicyError(f"rule {name}: the last rule cannot be removed")
+            return None
 
         return self._change(token, "rule-remove", name, edit)
 
@@ -716,7 +796,7 @@ class Service:
         c = self.last_change
         return {
             "policy_version": self.version,
-            "rules": len(_where(self.raw)),
+            "rules": len(self._index),
             "switches": sorted(self.topology.switches),
             "entries": plan.entry_count() if plan is not None else 0,
             "paths": len(plan.paths) if plan is not None else 0,
@@ -733,6 +813,10 @@ class Service:
                 "contexts_s": c.contexts_s,
                 "written": c.written,
                 "incremental": c.incremental,
+                "compiled_incrementally": c.compiled_incrementally,
+                "full_compile_reason": c.full_compile_reason,
+                "delta_apply": c.delta_apply,
+                "store_s": c.store_s,
             },
         }
 

@@ -11,6 +11,11 @@ installed plan, and an event log.
 
 Nothing is pickled: the policy is its JSON form (the normalised YAML dict), the plan is
 ``Plan.to_json()`` without secrets (FPGA keys come from compiling the topology again).
+
+A change costs what it changes, not what the plan holds: the plan's entries are one row per
+switch, its paths, bindings and waypoint contexts one row each (``installed_rows``), and a rule
+change's policy version is a delta of the version before it (every ``DELTA_DEPTH``-th one is
+written in full), so one added rule writes a few rows, not 400,000 entries and 10,000 rules.
 """
 
 from __future__ import annotations
@@ -90,7 +95,35 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
         "the time spent giving the software waypoints their context tables, per event",
         "ALTER TABLE events ADD COLUMN contexts_s REAL;",
     ),
+    (
+        5,
+        "installed paths, bindings and contexts one row each; policy versions as deltas",
+        """
+        CREATE TABLE installed_rows (
+            kind TEXT NOT NULL,
+            key TEXT NOT NULL,
+            value TEXT NOT NULL,
+            PRIMARY KEY (kind, key)
+        );
+        INSERT INTO installed_rows (kind, key, value)
+            SELECT 'path', CAST(json_extract(e.value, '$.spi') AS TEXT), e.value
+            FROM installed i, json_each(i.plan, '$.paths') e WHERE i.id = 1;
+        INSERT INTO installed_rows (kind, key, value)
+            SELECT 'binding', json_extract(e.value, '$.rule'), e.value
+            FROM installed i, json_each(i.plan, '$.bindings') e WHERE i.id = 1;
+        INSERT INTO installed_rows (kind, key, value)
+            SELECT 'context', json_extract(e.value, '$.waypoint') || ' '
+                || json_extract(e.value, '$.spi') || ' ' || json_extract(e.value, '$.si'),
+                e.value
+            FROM installed i, json_each(i.plan, '$.contexts') e WHERE i.id = 1;
+        UPDATE installed SET plan = json_remove(plan, '$.paths', '$.bindings', '$.contexts');
+        ALTER TABLE policy_versions ADD COLUMN delta TEXT;
+        """,
+    ),
 )
+# a policy version stored as a delta of its base; every DELTA_DEPTH versions a full one
+DELTA_DEPTH = 64
+ROW_KINDS = ("path", "binding", "context")
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 
@@ -254,9 +287,26 @@ class Store:
                 entries = {str(r["switch"]): json.loads(r["entries"]) for r in per_switch}
             if "entries" not in plan:  # schema 3: the entries live one row per switch
                 plan["entries"] = entries
+            with self._lock:
+                rows = self._db.execute("SELECT kind, value FROM installed_rows").fetchall()
+            by_kind: dict[str, list[Any]] = {k: [] for k in ROW_KINDS}
+            for r in rows:
+                by_kind[str(r["kind"])].append(json.loads(r["value"]))
+            # schema 5: one row each, in compile's order
+            plan.setdefault("paths", sorted(by_kind["path"], key=lambda p: p["spi"]))
+            plan.setdefault(
+                "bindings",
+                sorted(
+                    by_kind["binding"], key=lambda b: (b["subscriber"], -b["priority"], b["rule"])
+                ),
+            )
+            plan.setdefault(
+                "contexts",
+                sorted(by_kind["context"], key=lambda c: (c["waypoint"], c["spi"], c["si"])),
+            )
             return Installed(
                 policy_version=int(row["policy_version"]),
-                policy=json.loads(row["policy"]),
+                policy=self.policy_version(int(row["policy_version"])),
                 failed=frozenset(json.loads(row["failed"])),
                 plan_json=json.dumps(plan),
                 installed=float(row["installed"]),
@@ -265,13 +315,24 @@ class Store:
             raise StoreError(f"database {self.path}: installed state unreadable: {exc}") from exc
 
     def policy_version(self, version: int) -> dict[str, Any]:
+        """The policy of ``version`` (a delta version: its base's policy with the delta)."""
+        deltas: list[dict[str, Any]] = []
+        v = version
         with self._lock:
-            row = self._db.execute(
-                "SELECT policy FROM policy_versions WHERE id = ?", (version,)
-            ).fetchone()
-        if row is None:
-            raise StoreError(f"database {self.path}: no policy version {version}")
+            while True:
+                row = self._db.execute(
+                    "SELECT policy, delta FROM policy_versions WHERE id = ?", (v,)
+                ).fetchone()
+                if row is None:
+                    raise StoreError(f"database {self.path}: no policy version {v}")
+                if row["delta"] is None:
+                    break
+                delta = json.loads(row["delta"])
+                deltas.append(delta)
+                v = int(delta["base"])
         out: dict[str, Any] = json.loads(row["policy"])
+        for delta in reversed(deltas):
+            apply_policy_delta(out, delta["rules"])
         return out
 
     def policy_versions(self) -> list[tuple[int, float, str]]:
@@ -291,6 +352,8 @@ class Store:
         plan_json: str,
         event: dict[str, Any],
         entries: Mapping[str, str | None] | None = None,
+        rows: Mapping[tuple[str, str], str | None] | None = None,
+        policy_change: Mapping[str, tuple[str, dict[str, Any]] | None] | None = None,
     ) -> int:
         """One transaction: a policy version (a new one only when the policy changed), the
         installed pointer, and the event. Returns the policy version.
@@ -298,29 +361,31 @@ class Store:
         ``plan_json``: the plan (``Plan.to_json``); with ``entries`` (switch → the JSON list of
         its entries, None: the switch has none any more), the plan's own ``entries`` are left
         out of it and only the switches given are rewritten — the others keep their rows.
-        Without ``entries``, every switch's row is replaced by the plan's."""
-        text = json.dumps(policy, sort_keys=True)
+        Without ``entries``, every switch's row is replaced by the plan's.
+
+        ``rows`` likewise for the plan's paths, bindings and contexts: ``(kind, key)`` → the
+        row's JSON (None: gone), kinds ``path`` (key: the SPI), ``binding`` (the rule),
+        ``context`` ("waypoint spi si"); ``plan_json`` then has none of the three.
+
+        ``policy_change``: ``policy`` is the installed policy with these rules changed (rule
+        name → (switch, the rule's dict), None: removed; :func:`apply_policy_delta`): the
+        new version is stored as that delta (every DELTA_DEPTH-th in full)."""
+        replace_entries, replace_rows = entries is None, rows is None
+        obj = json.loads(plan_json)
         if entries is None:
-            obj = json.loads(plan_json)
-            entries = {sw: json.dumps(es) for sw, es in obj.pop("entries", {}).items()}
-            plan_json = json.dumps(obj)
-            replace_all = True
-        else:
-            replace_all = False
+            entries = {sw: json.dumps(es) for sw, es in obj.get("entries", {}).items()}
+        if rows is None:
+            rows = plan_rows(obj)
+        for key in ("entries", "paths", "bindings", "contexts"):
+            obj.pop(key, None)
+        plan_json = json.dumps(obj)
+        assert entries is not None and rows is not None
         with self.transaction() as db:
             row = db.execute(
-                "SELECT p.id, p.policy FROM installed i JOIN policy_versions p"
+                "SELECT p.id, p.policy, p.delta FROM installed i JOIN policy_versions p"
                 " ON p.id = i.policy_version WHERE i.id = 1"
             ).fetchone()
-            if row is not None and row["policy"] == text:
-                version = int(row["id"])
-            else:
-                cur = db.execute(
-                    "INSERT INTO policy_versions (created, reason, policy) VALUES (?, ?, ?)",
-                    (self.clock(), str(event.get("reason", "")), text),
-                )
-                assert cur.lastrowid is not None
-                version = int(cur.lastrowid)
+            version = self._policy_row(db, row, policy, policy_change, event)
             db.execute(
                 "INSERT INTO installed (id, policy_version, failed, plan, installed)"
                 " VALUES (1, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET"
@@ -328,8 +393,19 @@ class Store:
                 " plan = excluded.plan, installed = excluded.installed",
                 (version, json.dumps(sorted(failed)), plan_json, self.clock()),
             )
-            if replace_all:
+            if replace_entries:
                 db.execute("DELETE FROM installed_entries")
+            if replace_rows:
+                db.execute("DELETE FROM installed_rows")
+            for (kind, key), value in rows.items():
+                if value is None:
+                    db.execute("DELETE FROM installed_rows WHERE kind = ? AND key = ?", (kind, key))
+                else:
+                    db.execute(
+                        "INSERT INTO installed_rows (kind, key, value) VALUES (?, ?, ?)"
+                        " ON CONFLICT(kind, key) DO UPDATE SET value = excluded.value",
+                        (kind, key, value),
+                    )
             for switch, text_entries in entries.items():
                 if text_entries is None:
                     db.execute("DELETE FROM installed_entries WHERE switch = ?", (switch,))
@@ -341,6 +417,48 @@ class Store:
                     )
             self._insert_event(db, {**event, "policy_version": version})
         return version
+
+    def _policy_row(
+        self,
+        db: sqlite3.Connection,
+        row: sqlite3.Row | None,
+        policy: dict[str, Any],
+        change: Mapping[str, tuple[str, dict[str, Any]] | None] | None,
+        event: Mapping[str, Any],
+    ) -> int:
+        """The policy version of an install: the installed one when the policy is the same,
+        else a new row (a delta of the installed one when ``change`` says what changed)."""
+        reason = str(event.get("reason", ""))
+        if row is not None and change is not None:
+            depth = 0
+            if row["delta"] is not None:
+                depth = int(json.loads(row["delta"]).get("depth", 0))
+            if not change:
+                return int(row["id"])
+            if depth + 1 < DELTA_DEPTH:
+                delta = {"base": int(row["id"]), "depth": depth + 1, "rules": dict(change)}
+                cur = db.execute(
+                    "INSERT INTO policy_versions (created, reason, policy, delta)"
+                    " VALUES (?, ?, '', ?)",
+                    (self.clock(), reason, json.dumps(delta, sort_keys=True)),
+                )
+                assert cur.lastrowid is not None
+                return int(cur.lastrowid)
+        text = json.dumps(policy, sort_keys=True)
+        if row is not None:
+            same = (
+                row["policy"] == text
+                if row["delta"] is None
+                else self.policy_version(int(row["id"])) == json.loads(text)
+            )
+            if same:
+                return int(row["id"])
+        cur = db.execute(
+            "INSERT INTO policy_versions (created, reason, policy) VALUES (?, ?, ?)",
+            (self.clock(), reason, text),
+        )
+        assert cur.lastrowid is not None
+        return int(cur.lastrowid)
 
     # -- events -------------------------------------------------------------------------------
 
@@ -422,6 +540,38 @@ class Store:
                 break
         out.reverse()
         return out
+
+
+def apply_policy_delta(
+    policy: dict[str, Any], change: Mapping[str, list[Any] | tuple[str, Any] | None]
+) -> None:
+    """Edit a normalised policy dict in place as the controller's rule edits do: each named
+    rule leaves its switch's list; a changed or added one is appended to its (new) switch's
+    list; switches left without rules go."""
+    subs: dict[str, list[dict[str, Any]]] = policy.setdefault("subscribers", {})
+    for name in sorted(change):
+        for lst in subs.values():
+            for i, obj in enumerate(lst):
+                if obj.get("name") == name:
+                    del lst[i]
+                    break
+        new = change[name]
+        if new is not None:
+            switch, obj = new
+            subs.setdefault(str(switch), []).append(dict(obj))
+    policy["subscribers"] = {k: v for k, v in subs.items() if v}
+
+
+def plan_rows(plan: Mapping[str, Any]) -> dict[tuple[str, str], str | None]:
+    """A plan's (``Plan.to_json`` object's) paths, bindings and contexts as rows."""
+    out: dict[tuple[str, str], str | None] = {}
+    for p in plan.get("paths", ()):
+        out[("path", str(p["spi"]))] = json.dumps(p, sort_keys=True)
+    for b in plan.get("bindings", ()):
+        out[("binding", str(b["rule"]))] = json.dumps(b, sort_keys=True)
+    for c in plan.get("contexts", ()):
+        out[("context", f"{c['waypoint']} {c['spi']} {c['si']}")] = json.dumps(c, sort_keys=True)
+    return out
 
 
 def _statements(sql: str) -> list[str]:

@@ -336,6 +336,31 @@ class AsyncFabric:
         with gc_paused():
             return await self._apply(plan, progress, t0, hooks or _NO_HOOKS)
 
+    async def apply_delta(
+        self,
+        plan: PlanLike,
+        delta: Mapping[str, tuple[Sequence[TableEntry], Sequence[TableEntry]]],
+        *,
+        hooks: ApplyHooks | None = None,
+    ) -> ApplyResult:
+        """Write a change the caller computed, without reading any switch: ``delta`` maps each
+        changed switch to (the entries of the installed plan that go or change, the entries of
+        ``plan`` that come or change). The caller vouches that the switches hold the installed
+        plan (a controller that installed it; reconcile with reads is a separate step). Only
+        those switches and keys are touched, in the same make-before-break phases as
+        :meth:`apply`, and a failure rolls back exactly the keys written. A switch whose
+        pipeline is not ours any more (restarted) makes it a full :meth:`apply` with reads."""
+        t0 = time.perf_counter()
+        with gc_paused():
+            await self._ensure_connected()
+            self._check_plan(plan)
+            unknown = sorted(set(delta) - set(self._clients))
+            if unknown:
+                raise PlanError(f"the delta names switches not in the fabric: {unknown}")
+            if any(self._clients[sw].pipeline_stale for sw in delta):
+                return await self._apply(plan, None, t0, hooks or _NO_HOOKS)
+            return await self._apply_pushed(plan, None, t0, hooks or _NO_HOOKS, delta=delta)
+
     async def _apply(
         self, plan: PlanLike, progress: Progress | None, t0: float, hooks: ApplyHooks
     ) -> ApplyResult:
@@ -353,18 +378,34 @@ class AsyncFabric:
                 c.may_push = False
 
     async def _apply_pushed(
-        self, plan: PlanLike, progress: Progress | None, t0: float, hooks: ApplyHooks
+        self,
+        plan: PlanLike,
+        progress: Progress | None,
+        t0: float,
+        hooks: ApplyHooks,
+        delta: Mapping[str, tuple[Sequence[TableEntry], Sequence[TableEntry]]] | None = None,
     ) -> ApplyResult:
-        runs = {
-            name: SwitchRun(self, c, tuple(plan.entries.get(name, ())))
-            for name, c in self._clients.items()
-        }
+        reads: dict[str, asyncio.Future[None] | None] = {}
+        if delta is None:
+            runs = {
+                name: SwitchRun(self, c, tuple(plan.entries.get(name, ())))
+                for name, c in self._clients.items()
+            }
+        else:
+            runs = {}
+            for name in sorted(delta):
+                went, came = delta[name]
+                run = SwitchRun(self, self._clients[name], tuple(came))
+                run.assume_installed(went)
+                runs[name] = run
+                reads[name] = None
         rpcs0 = {name: r.client.write_rpcs for name, r in runs.items()}
         self._progress, self._done = progress, 0
         self._total = sum(len(r.entries) for r in runs.values())
         try:
             # Each switch's Read runs while its first entries are encoded (stream_upserts).
-            reads = {name: asyncio.ensure_future(r.read_snapshot()) for name, r in runs.items()}
+            if delta is None:
+                reads = {name: asyncio.ensure_future(r.read_snapshot()) for name, r in runs.items()}
             await self._phase(runs, lambda r: r.stream_upserts(0, reads[r.client.name]), 0)
             # Other devices (FPGA waypoints) learn the new paths before any classifier flips.
             try:
@@ -531,6 +572,15 @@ class Fabric:
 
     def diff(self, plan: PlanLike) -> Diff:
         return self._run(self.aio.diff(plan))
+
+    def apply_delta(
+        self,
+        plan: PlanLike,
+        delta: Mapping[str, tuple[Sequence[TableEntry], Sequence[TableEntry]]],
+        *,
+        hooks: ApplyHooks | None = None,
+    ) -> ApplyResult:
+        return self._run(self.aio.apply_delta(plan, delta, hooks=hooks))
 
     def read(self, switch: str) -> list[TableEntry]:
         return self._run(self.aio.read(switch))

@@ -85,6 +85,17 @@ class SwitchRun:
         self.unchanged = 0
         self.log = client.log
         self._edge_by_name: dict[str, bool] = {}
+        # a delta apply: only these entry keys are this run's business (None: the whole
+        # switch); a Read (rollback, resync) keeps only them
+        self.scope: frozenset[bytes] | None = None
+
+    def assume_installed(self, went: Iterable[TableEntry]) -> None:
+        """A delta apply: the switch holds ``went`` (and whatever else, which this run leaves
+        alone); no Read. Scope: the keys of ``went`` and of the entries to write."""
+        enc = self.encoder.encode_entry
+        self.installed = {x.key: x for x in map(enc, went)}
+        self.snapshot = dict(self.installed)
+        self.scope = frozenset(self.installed) | {enc(e).key for e in self.entries}
 
     async def read_installed(self) -> None:
         entities = [p4r.Entity(table_entry=p4r.TableEntry(table_id=t.id)) for t in self.owned]
@@ -99,11 +110,13 @@ class SwitchRun:
         got = await self.client.read(entities)
         enc = self.encoder.encoded_from_message
         installed = {}
+        scope = self.scope
         for entity in got:
             te = entity.table_entry
             if te.table_id in owned_ids:
                 x = enc(te)
-                installed[x.key] = x
+                if scope is None or x.key in scope:
+                    installed[x.key] = x
         self.installed = installed
         self.log.debug("read %d installed entries", len(installed))
 
