@@ -154,17 +154,12 @@ def test_tna_source_hash_and_outputs_are_current() -> None:
 
 @pytest.mark.skipif(not TNA_P4INFO.exists(), reason="p4/build/tna not built (make -C p4 tna)")
 def test_start_chain_with_more_paths_than_wp_lb_is_refused_for_tna() -> None:
-    from wphw.p4rt.switch import SwitchRun
+    """Against a P4Runtime test double serving the TNA P4Info: a plan whose start_chain needs
+    33 paths is refused before anything is written; 32 are installed."""
+    from p4rt_common import Sw
+    from p4rt_testserver import P4RuntimeTestServer
 
-    class _Client:
-        name = "s1"
-        schema = Schema.load(TNA_P4INFO)
-        log = None
-
-        def __init__(self) -> None:
-            from wphw.p4rt.encode import Encoder
-
-            self.encoder = Encoder(self.schema)
+    from wphw.p4rt import Fabric, Pipeline
 
     def chain(paths: int) -> TableEntry:
         return TableEntry.of(
@@ -174,12 +169,24 @@ def test_start_chain_with_more_paths_than_wp_lb_is_refused_for_tna() -> None:
             priority=10,
         )
 
-    run = SwitchRun(None, _Client(), [chain(P4N.TNA_MAX_PATHS)])  # type: ignore[arg-type]
-    run.encode_desired()
-    assert len(run.desired) == 1
-    run = SwitchRun(None, _Client(), [chain(P4N.TNA_MAX_PATHS + 1)])  # type: ignore[arg-type]
-    with pytest.raises(PlanError, match=r"switch s1: start_chain with 33 paths.*at most 32"):
-        run.encode_desired()
+    class _Plan:
+        def __init__(self, paths: int) -> None:
+            self.entries = {"s1": [chain(paths)]}
+
+    pipeline = Pipeline.of(Schema.load(TNA_P4INFO), b"")
+    with (
+        P4RuntimeTestServer() as server,
+        Fabric([Sw("s1", server.address)], pipeline=pipeline, retries=2) as f,
+    ):
+        with pytest.raises(PlanError, match=r"switch s1: start_chain with 33 paths.*at most 32"):
+            f.apply(_Plan(P4N.TNA_MAX_PATHS + 1))
+        assert server.entries() == []
+        f.apply(_Plan(P4N.TNA_MAX_PATHS))
+        assert len(server.entries()) == 1
+    # v1model takes up to 255
+    from wphw.p4rt.switch import check_paths
+
+    check_paths("s1", Schema.load(V1_P4INFO), [chain(255)])
 
 
 # -- the real compile ------------------------------------------------------------------------

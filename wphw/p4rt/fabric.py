@@ -45,7 +45,7 @@ from wphw.p4rt.diff import (
 )
 from wphw.p4rt.results import ApplyResult, P4RuntimeWriteError, SwitchResult, UpdateFailure
 from wphw.p4rt.schema import Schema
-from wphw.p4rt.switch import NO_ACTION, PhaseFailed, SwitchRun, sort_key
+from wphw.p4rt.switch import NO_ACTION, PhaseFailed, SwitchRun, check_paths, sort_key
 
 LOG = logging.getLogger("wphw.p4rt")
 
@@ -265,6 +265,8 @@ class AsyncFabric:
             raise PlanError(
                 f"the plan has entries for switches not in the fabric: {', '.join(unknown)}"
             )
+        for name, entries in plan.entries.items():
+            check_paths(name, self._clients[name].schema, entries)
 
     async def _prepare(self, plan: PlanLike) -> dict[str, SwitchRun]:
         await self._ensure_connected()

@@ -26,7 +26,7 @@ from wphw.p4rt.diff import (
 )
 from wphw.p4rt.encode import EncodedEntry, Encoder, UpdateKind, describe, update_bytes
 from wphw.p4rt.results import UpdateFailure
-from wphw.p4rt.schema import TableInfo
+from wphw.p4rt.schema import Schema, TableInfo
 
 if TYPE_CHECKING:
     from wphw.p4rt.fabric import AsyncFabric
@@ -41,6 +41,20 @@ def owns_table(info: TableInfo) -> bool:
         return False
     last = info.name.rsplit(".", 1)[-1]
     return last.startswith("wp_") or last == P4.IPV4_LPM
+
+
+def check_paths(switch: str, schema: Schema | None, entries: Iterable[TableEntry]) -> None:
+    """A TNA pipeline spreads flows over at most ``TNA_MAX_PATHS`` paths: its ``wp_lb`` holds
+    constant entries for that many (p4/tna/wp_lb.p4). A plan needing more is refused there."""
+    if schema is None or not schema.has_table(P4.WP_LB):
+        return
+    for e in entries:
+        if e.action.name == P4.START_CHAIN and e.action.param("paths") > P4.TNA_MAX_PATHS:
+            raise PlanError(
+                f"switch {switch}: start_chain with {e.action.param('paths')} paths, but its"
+                f" pipeline's wp_lb spreads flows over at most {P4.TNA_MAX_PATHS}"
+                f" ({describe(e)})"
+            )
 
 
 class PhaseFailed(Exception):
@@ -69,8 +83,6 @@ class SwitchRun:
         schema = client.schema
         self.owned = [t for t in schema.tables if owns_table(t)]
         self.fabric_owned_ids = frozenset(t.id for t in self.owned)
-        # TNA: the load-balancing offset comes from wp_lb's constant entries (p4/tna/wp_lb.p4)
-        self.max_paths = P4.TNA_MAX_PATHS if schema.has_table(P4.WP_LB) else None
         self.edge_ids = frozenset(t.id for t in self.owned if t.short in EDGE_TABLES)
         self.default_tables = sorted(
             {self.encoder.table(e.table).id for e in entries if e.is_default}
@@ -123,18 +135,11 @@ class SwitchRun:
     def encode_desired(self) -> None:
         """Encode the whole plan for this switch (validating it) into ``desired``."""
         self.desired = {}
+        check_paths(self.client.name, self.client.schema, self.entries)
         for e in self.entries:
             self._add_desired(e)
 
     def _add_desired(self, e: TableEntry) -> EncodedEntry | None:
-        if self.max_paths is not None and e.action.name == P4.START_CHAIN:
-            paths = e.action.param("paths")
-            if paths > self.max_paths:
-                raise PlanError(
-                    f"switch {self.client.name}: start_chain with {paths} paths, but its"
-                    f" pipeline's wp_lb spreads flows over at most {self.max_paths}"
-                    f" ({describe(e)})"
-                )
         x = self.encoder.encode_entry(e)
         if x.table_id not in self.fabric_owned_ids:
             raise SchemaError(
