@@ -199,6 +199,8 @@ wire [31:0] cfg_word = ({31'd0, cfg_enable_reg} << `WP_CHACHA20_REG_CONFIG_ENABL
 // events from the ingress (below)
 wire ev_done, ev_bypass, ev_reject, ev_seq_inc;
 
+integer kw;
+
 always @(posedge clk) begin
     if (ev_seq_inc) seq_reg <= seq_reg + 1;
     if (ev_done) done_pkts_reg <= done_pkts_reg + 1;
@@ -223,7 +225,10 @@ always @(posedge clk) begin
             `WP_CHACHA20_REG_SEQ + 4: seq_reg <= {reg_wr_data, seq_lo_stage_reg};
             default: ;
         endcase
-        if (wr_key) key_reg[32*wr_key_idx[$clog2(KEY_WORDS)-1:0] +: 32] <= reg_wr_data;
+        // one compare per word (a variable part-select would map to a shifter over the key)
+        for (kw = 0; kw < KEY_WORDS; kw = kw + 1) begin
+            if (wr_key && wr_key_idx == kw) key_reg[32*kw +: 32] <= reg_wr_data;
+        end
     end
 
     if (rst) begin
@@ -247,6 +252,17 @@ wp_reg_arr #(.ADDR_WIDTH(AW), .BASE(KEY_BASE), .STRIDE(`WP_CHACHA20_REG_KEY_STRI
     .COUNT(KEY_WORDS)) rd_key_inst (.addr(reg_rd_addr), .hit(rd_key), .idx(rd_key_idx), .off());
 // a 64-bit register is two words: the address of its LO word with bit 2 (HI) cleared
 wire [AW-1:0] rd_lo_addr = {reg_rd_addr[AW-1:3], 3'b000};
+
+// key word idx, one compare per word
+function [31:0] key_word_at(input [255:0] key, input [AW-1:0] idx);
+    integer k;
+    begin
+        key_word_at = 32'd0;
+        for (k = 0; k < KEY_WORDS; k = k + 1) begin
+            if (idx == k) key_word_at = key[32*k +: 32];
+        end
+    end
+endfunction
 
 // the block's registers at reg_rd_addr (a function behind continuous assignments, defined from
 // time 0 in every simulator). Result: {is_cnt, cnt[63:0], word[31:0]}; the word of SEQ is its
@@ -283,7 +299,7 @@ function [96:0] rd_mux(
 endfunction
 
 wire [96:0] rd_result = rd_mux(reg_rd_addr, rd_lo_addr, !reg_rd_en, rd_key,
-    key_reg[32*rd_key_idx[$clog2(KEY_WORDS)-1:0] +: 32], cfg_word, key_id_reg, seq_reg,
+    key_word_at(key_reg, rd_key_idx), cfg_word, key_id_reg, seq_reg,
     done_pkts_reg, bypass_pkts_reg, reject_pkts_reg);
 // the merge read of a HI word takes the register's word (SEQ's HI word), not the latch
 wire rd_merge_hi = !reg_rd_en && reg_rd_addr[2];
