@@ -1,6 +1,6 @@
 """Side by side: two runs of bench/hdl_resources.py (before / after an RTL change).
 
-    .venv/bin/python bench/hdl_resources_compare.py BEFORE.json AFTER.json [TITLE]
+    .venv/bin/python bench/hdl_resources_compare.py BEFORE.json AFTER.json [TITLE] [--note TEXT]...
 
 Reads two results files written by bench/hdl_resources.py (each row names the commit it was
 synthesized from), prints, for every configuration in both, the yosys xc7 cell counts and the
@@ -49,7 +49,7 @@ def _ratio(pair: object) -> str:
     return f"{a / b:.3f}" if b else "—"
 
 
-def render(rows: list[dict[str, object]]) -> str:
+def render(rows: list[dict[str, object]], notes: tuple[str, ...] = ()) -> str:
     out = [
         "Produced by `bench/hdl_resources_compare.py` from two runs of `bench/hdl_resources.py`",
         "(Debian yosys 0.23, `synth_xilinx -family xc7`, the same machine, the same hour): the",
@@ -77,6 +77,8 @@ def render(rows: list[dict[str, object]]) -> str:
 def main(argv: list[str]) -> int:
     from bench.docs_section import replace_section
 
+    notes = [argv[i + 1] for i, a in enumerate(argv) if a == "--note" and i + 1 < len(argv)]
+    argv = [a for i, a in enumerate(argv) if a != "--note" and (i == 0 or argv[i - 1] != "--note")]
     if len(argv) < 2:
         sys.stderr.write(__doc__ or "")
         return 2
@@ -85,7 +87,7 @@ def main(argv: list[str]) -> int:
     title = argv[2] if len(argv) > 2 else "HDL resources: issue #13 before / after"
     rows = compare(before, after)
     OUT.write_text(json.dumps({"before": argv[0], "after": argv[1], "rows": rows}, indent=2) + "\n")
-    body = render(rows)
+    body = render(rows, tuple(notes))
     replace_section(title, body)
     print(body)
     return 0
