@@ -28,6 +28,8 @@ def compare(before: dict[str, dict], after: dict[str, dict]) -> list[dict[str, o
         if name not in before:
             continue
         b, a = before[name], after[name]
+        if a["commit"] == b["commit"]:
+            continue  # not measured after the change
         row: dict[str, object] = {
             "config": name,
             "before_commit": b["commit"][:7],
@@ -52,8 +54,9 @@ def _ratio(pair: object) -> str:
 def render(rows: list[dict[str, object]], notes: tuple[str, ...] = ()) -> str:
     out = [
         "Produced by `bench/hdl_resources_compare.py` from two runs of `bench/hdl_resources.py`",
-        "(Debian yosys 0.23, `synth_xilinx -family xc7`, the same machine, the same hour): the",
-        "RTL before issue #13 item 6 (shared header decoders and register modules) and after.",
+        "(Debian yosys 0.23, `synth_xilinx -family xc7`, the same shared 2-core machine): the RTL",
+        "before issue #13 item 6 (shared header decoders and register modules) and after; each",
+        "side names the commit it was synthesized from.",
         "Each cell: before → after (ratio after / before). est. ns: the depth walk's",
         "register-to-register estimate (see *Logic depth* above), not timing.",
         "",
@@ -71,6 +74,9 @@ def render(rows: list[dict[str, object]], notes: tuple[str, ...] = ()) -> str:
             + " | ".join(cells)
             + " |"
         )
+    if notes:
+        out.append("")
+        out += [f"* {n}" for n in notes]
     return "\n".join(out) + "\n"
 
 
