@@ -27,6 +27,7 @@
 `default_nettype none
 
 `include "wp_regmap.vh"
+`include "wp_frame.vh"
 
 module wp_chacha20 #
 (
@@ -89,6 +90,18 @@ module wp_chacha20 #
 );
 
 localparam HDR_LEN = 16;
+// frame offsets of the formats this PE processes (docs/encrypt_format.md): the IPv4 header of
+// Ethernet/IPv4 and of Ethernet/NSH (MD type 2, length 2: no context headers)/IPv4; the first
+// encrypted byte (encrypt: where the header goes) and, for decrypt, the first byte after the
+// header; R_*: the same inside beat 1
+localparam IP_PLAIN = `WP_ETH_HDR_LEN;
+localparam IP_NSH = `WP_NSH_END;
+localparam ENC_PLAIN = IP_PLAIN + `WP_IPV4_HDR_LEN;
+localparam ENC_NSH = IP_NSH + `WP_IPV4_HDR_LEN;
+localparam DEC_PLAIN = ENC_PLAIN + HDR_LEN;
+localparam DEC_NSH = ENC_NSH + HDR_LEN;
+localparam R_PLAIN = ENC_PLAIN - KEEP_WIDTH;
+localparam R_NSH = ENC_NSH - KEEP_WIDTH;
 localparam FORMAT_VERSION = 8'd1;
 localparam DATA_FIFO_WIDTH = USER_WIDTH + 2 + KEEP_WIDTH + DATA_WIDTH;
 // descriptor: proc, dec, nsh, pe_in[16:0], nblk[10:0], nhalves[11:0], tuser, header
@@ -126,19 +139,40 @@ function [31:0] bswap32(input [31:0] x);
     bswap32 = {x[7:0], x[15:8], x[23:16], x[31:24]};
 endfunction
 
-// AXI4-Lite byte strobes: lanes whose strobe is low keep the register's current value
-function [31:0] strb_merge(input [31:0] cur, input [31:0] data, input [3:0] strb);
-    integer b;
-    begin
-        for (b = 0; b < 4; b = b + 1) begin
-            strb_merge[8*b +: 8] = strb[b] ? data[8*b +: 8] : cur[8*b +: 8];
-        end
-    end
-endfunction
+// ------------------------------------------------------------------------------------------
+// Registers: the shared AXI4-Lite slave (wp_axil_regs: byte strobes merged with the register's
+// current value, read through the read port below), array decode (wp_reg_arr) and 64-bit
+// registers with the HI latch (wp_reg_rd). A partial write keeps the other lanes of the
+// register's current value also for write-only KEY and for the HI word of SEQ: the read port
+// returns them to the merge read (reg_rd_en low) only; a read returns 0 / the HI latch.
+// ------------------------------------------------------------------------------------------
 
-// ------------------------------------------------------------------------------------------
-// Registers (AXI-Lite)
-// ------------------------------------------------------------------------------------------
+localparam AW = `WP_BLOCK_ADDR_WIDTH;
+localparam KEY_BASE = `WP_CHACHA20_REG_KEY;
+localparam KEY_WORDS = `WP_CHACHA20_REG_KEY_COUNT;
+
+wire          reg_wr_en;
+wire [AW-1:0] reg_wr_addr;
+wire [31:0]   reg_wr_data;
+wire          reg_rd_en;
+wire [AW-1:0] reg_rd_addr;
+wire [31:0]   reg_rd_data;
+
+wp_axil_regs #(.ADDR_WIDTH(AW)) axil_regs_inst (
+    .clk(clk), .rst(rst),
+    .s_axil_awaddr(s_axil_awaddr[AW-1:0]), .s_axil_awprot(s_axil_awprot),
+    .s_axil_awvalid(s_axil_awvalid), .s_axil_awready(s_axil_awready),
+    .s_axil_wdata(s_axil_wdata), .s_axil_wstrb(s_axil_wstrb),
+    .s_axil_wvalid(s_axil_wvalid), .s_axil_wready(s_axil_wready),
+    .s_axil_bresp(s_axil_bresp), .s_axil_bvalid(s_axil_bvalid), .s_axil_bready(s_axil_bready),
+    .s_axil_araddr(s_axil_araddr[AW-1:0]), .s_axil_arprot(s_axil_arprot),
+    .s_axil_arvalid(s_axil_arvalid), .s_axil_arready(s_axil_arready),
+    .s_axil_rdata(s_axil_rdata), .s_axil_rresp(s_axil_rresp),
+    .s_axil_rvalid(s_axil_rvalid), .s_axil_rready(s_axil_rready),
+    .reg_wr_en(reg_wr_en), .reg_wr_addr(reg_wr_addr), .reg_wr_data(reg_wr_data),
+    .reg_wr_strb(), .reg_rd_en(reg_rd_en), .reg_rd_addr(reg_rd_addr),
+    .reg_rd_data(reg_rd_data)
+);
 
 reg        cfg_enable_reg = 1'b0;
 reg        cfg_decrypt_reg = DECRYPT;
@@ -150,47 +184,24 @@ reg [255:0] key_reg = 0;
 reg [63:0] done_pkts_reg = 0;
 reg [63:0] bypass_pkts_reg = 0;
 reg [63:0] reject_pkts_reg = 0;
-reg [31:0] hi_latch_reg = 0;
 
-reg        axil_awready_reg = 1'b0;
-reg        axil_bvalid_reg = 1'b0;
-reg        axil_arready_reg = 1'b0;
-reg        axil_rvalid_reg = 1'b0;
-reg [31:0] axil_rdata_reg = 0;
-
-assign s_axil_awready = axil_awready_reg;
-assign s_axil_wready = axil_awready_reg;
-assign s_axil_bresp = 2'b00;
-assign s_axil_bvalid = axil_bvalid_reg;
-assign s_axil_arready = axil_arready_reg;
-assign s_axil_rdata = axil_rdata_reg;
-assign s_axil_rresp = 2'b00;
-assign s_axil_rvalid = axil_rvalid_reg;
-
-wire [11:0] wr_off = {s_axil_awaddr[11:2], 2'b00};
-wire [11:0] rd_off = {s_axil_araddr[11:2], 2'b00};
-wire axil_wr = s_axil_awvalid && s_axil_wvalid && !axil_awready_reg && !axil_bvalid_reg;
-wire axil_rd = s_axil_arvalid && !axil_arready_reg && !axil_rvalid_reg;
-wire clear_cmd = axil_wr && wr_off == `WP_CHACHA20_REG_CTRL
-    && s_axil_wstrb[`WP_CHACHA20_REG_CTRL_CLEAR_LSB / 8]
-    && s_axil_wdata[`WP_CHACHA20_REG_CTRL_CLEAR_LSB];
-// CONFIG as read back, and a written word merged with it / with KEY_ID, SEQ and KEY (strobes)
+wire          wr_key;
+wire [AW-1:0] wr_key_idx;
+wp_reg_arr #(.ADDR_WIDTH(AW), .BASE(KEY_BASE), .STRIDE(`WP_CHACHA20_REG_KEY_STRIDE),
+    .COUNT(KEY_WORDS)) wr_key_inst (.addr(reg_wr_addr), .hit(wr_key), .idx(wr_key_idx), .off());
+wire clear_cmd = reg_wr_en && reg_wr_addr == `WP_CHACHA20_REG_CTRL
+    && reg_wr_data[`WP_CHACHA20_REG_CTRL_CLEAR_LSB];
+// CONFIG as read back
 wire [31:0] cfg_word = ({31'd0, cfg_enable_reg} << `WP_CHACHA20_REG_CONFIG_ENABLE_LSB)
     | ({31'd0, cfg_decrypt_reg} << `WP_CHACHA20_REG_CONFIG_DECRYPT_LSB)
     | ({31'd0, cfg_dec_si_reg} << `WP_CHACHA20_REG_CONFIG_DEC_SI_LSB);
-wire [31:0] cfg_wr = strb_merge(cfg_word, s_axil_wdata, s_axil_wstrb);
 
 // events from the ingress (below)
 wire ev_done, ev_bypass, ev_reject, ev_seq_inc;
 
-integer ki;
+integer kw;
 
 always @(posedge clk) begin
-    axil_awready_reg <= 1'b0;
-    axil_arready_reg <= 1'b0;
-    if (axil_bvalid_reg && s_axil_bready) axil_bvalid_reg <= 1'b0;
-    if (axil_rvalid_reg && s_axil_rready) axil_rvalid_reg <= 1'b0;
-
     if (ev_seq_inc) seq_reg <= seq_reg + 1;
     if (ev_done) done_pkts_reg <= done_pkts_reg + 1;
     if (ev_bypass) bypass_pkts_reg <= bypass_pkts_reg + 1;
@@ -201,78 +212,26 @@ always @(posedge clk) begin
         reject_pkts_reg <= 0;
     end
 
-    if (axil_wr) begin
-        axil_awready_reg <= 1'b1;
-        axil_bvalid_reg <= 1'b1;
-        case (wr_off)
+    if (reg_wr_en) begin
+        case (reg_wr_addr)
             `WP_CHACHA20_REG_CONFIG: begin
-                cfg_enable_reg <= cfg_wr[`WP_CHACHA20_REG_CONFIG_ENABLE_LSB];
-                cfg_decrypt_reg <= cfg_wr[`WP_CHACHA20_REG_CONFIG_DECRYPT_LSB];
-                cfg_dec_si_reg <= cfg_wr[`WP_CHACHA20_REG_CONFIG_DEC_SI_LSB];
+                cfg_enable_reg <= reg_wr_data[`WP_CHACHA20_REG_CONFIG_ENABLE_LSB];
+                cfg_decrypt_reg <= reg_wr_data[`WP_CHACHA20_REG_CONFIG_DECRYPT_LSB];
+                cfg_dec_si_reg <= reg_wr_data[`WP_CHACHA20_REG_CONFIG_DEC_SI_LSB];
             end
-            `WP_CHACHA20_REG_KEY_ID: begin
-                key_id_reg <= strb_merge(key_id_reg, s_axil_wdata, s_axil_wstrb);
-            end
-            `WP_CHACHA20_REG_SEQ: begin
-                seq_lo_stage_reg <= strb_merge(seq_reg[31:0], s_axil_wdata, s_axil_wstrb);
-            end
-            `WP_CHACHA20_REG_SEQ + 4: begin
-                seq_reg <= {strb_merge(seq_reg[63:32], s_axil_wdata, s_axil_wstrb),
-                    seq_lo_stage_reg};
-            end
-            default: begin
-                for (ki = 0; ki < 8; ki = ki + 1) begin
-                    if (wr_off == `WP_CHACHA20_REG_KEY + ki * `WP_CHACHA20_REG_KEY_STRIDE) begin
-                        key_reg[32*ki +: 32] <= strb_merge(key_reg[32*ki +: 32], s_axil_wdata,
-                            s_axil_wstrb);
-                    end
-                end
-            end
+            `WP_CHACHA20_REG_KEY_ID: key_id_reg <= reg_wr_data;
+            // SEQ: LO is staged, writing HI commits both
+            `WP_CHACHA20_REG_SEQ: seq_lo_stage_reg <= reg_wr_data;
+            `WP_CHACHA20_REG_SEQ + 4: seq_reg <= {reg_wr_data, seq_lo_stage_reg};
+            default: ;
         endcase
-    end
-
-    if (axil_rd) begin
-        axil_arready_reg <= 1'b1;
-        axil_rvalid_reg <= 1'b1;
-        case (rd_off)
-            `WP_CHACHA20_REG_ID: axil_rdata_reg <= `WP_CHACHA20_BLOCK_ID;
-            `WP_CHACHA20_REG_VERSION: axil_rdata_reg <= `WP_CHACHA20_BLOCK_VERSION;
-            `WP_CHACHA20_REG_CONFIG: begin
-                axil_rdata_reg <= 0;
-                axil_rdata_reg[`WP_CHACHA20_REG_CONFIG_ENABLE_LSB] <= cfg_enable_reg;
-                axil_rdata_reg[`WP_CHACHA20_REG_CONFIG_DECRYPT_LSB] <= cfg_decrypt_reg;
-                axil_rdata_reg[`WP_CHACHA20_REG_CONFIG_DEC_SI_LSB] <= cfg_dec_si_reg;
-            end
-            `WP_CHACHA20_REG_KEY_ID: axil_rdata_reg <= key_id_reg;
-            `WP_CHACHA20_REG_SEQ: begin
-                axil_rdata_reg <= seq_reg[31:0];
-                hi_latch_reg <= seq_reg[63:32];
-            end
-            `WP_CHACHA20_REG_DONE_PKTS: begin
-                axil_rdata_reg <= done_pkts_reg[31:0];
-                hi_latch_reg <= done_pkts_reg[63:32];
-            end
-            `WP_CHACHA20_REG_BYPASS_PKTS: begin
-                axil_rdata_reg <= bypass_pkts_reg[31:0];
-                hi_latch_reg <= bypass_pkts_reg[63:32];
-            end
-            `WP_CHACHA20_REG_REJECT_PKTS: begin
-                axil_rdata_reg <= reject_pkts_reg[31:0];
-                hi_latch_reg <= reject_pkts_reg[63:32];
-            end
-            `WP_CHACHA20_REG_SEQ + 4,
-            `WP_CHACHA20_REG_DONE_PKTS + 4,
-            `WP_CHACHA20_REG_BYPASS_PKTS + 4,
-            `WP_CHACHA20_REG_REJECT_PKTS + 4: axil_rdata_reg <= hi_latch_reg;
-            default: axil_rdata_reg <= 0;
-        endcase
+        // one compare per word (a variable part-select would map to a shifter over the key)
+        for (kw = 0; kw < KEY_WORDS; kw = kw + 1) begin
+            if (wr_key && wr_key_idx == kw) key_reg[32*kw +: 32] <= reg_wr_data;
+        end
     end
 
     if (rst) begin
-        axil_awready_reg <= 1'b0;
-        axil_bvalid_reg <= 1'b0;
-        axil_arready_reg <= 1'b0;
-        axil_rvalid_reg <= 1'b0;
         cfg_enable_reg <= 1'b0;
         cfg_decrypt_reg <= DECRYPT;
         cfg_dec_si_reg <= DEC_SI;
@@ -285,6 +244,71 @@ always @(posedge clk) begin
         reject_pkts_reg <= 0;
     end
 end
+
+// read port
+wire          rd_key;
+wire [AW-1:0] rd_key_idx;
+wp_reg_arr #(.ADDR_WIDTH(AW), .BASE(KEY_BASE), .STRIDE(`WP_CHACHA20_REG_KEY_STRIDE),
+    .COUNT(KEY_WORDS)) rd_key_inst (.addr(reg_rd_addr), .hit(rd_key), .idx(rd_key_idx), .off());
+// a 64-bit register is two words: the address of its LO word with bit 2 (HI) cleared
+wire [AW-1:0] rd_lo_addr = {reg_rd_addr[AW-1:3], 3'b000};
+
+// key word idx, one compare per word
+function [31:0] key_word_at(input [255:0] key, input [AW-1:0] idx);
+    integer k;
+    begin
+        key_word_at = 32'd0;
+        for (k = 0; k < KEY_WORDS; k = k + 1) begin
+            if (idx == k) key_word_at = key[32*k +: 32];
+        end
+    end
+endfunction
+
+// the block's registers at reg_rd_addr (a function behind continuous assignments, defined from
+// time 0 in every simulator). Result: {is_cnt, cnt[63:0], word[31:0]}; the word of SEQ is its
+// HI word and KEY's words are the key, both for the write merge only (see above).
+function [96:0] rd_mux(
+    input [AW-1:0] addr, input [AW-1:0] lo_addr, input merge, input key_hit,
+    input [31:0] key_word, input [31:0] cfg, input [31:0] key_id, input [63:0] seq,
+    input [63:0] done, input [63:0] bypass, input [63:0] reject
+);
+    reg [31:0] data;
+    reg [63:0] cnt;
+    reg        is_cnt;
+    begin
+        data = 32'd0;
+        cnt = 64'd0;
+        is_cnt = 1'b0;
+        case (lo_addr)
+            `WP_CHACHA20_REG_SEQ: begin cnt = seq; is_cnt = 1'b1; data = seq[63:32]; end
+            `WP_CHACHA20_REG_DONE_PKTS: begin cnt = done; is_cnt = 1'b1; end
+            `WP_CHACHA20_REG_BYPASS_PKTS: begin cnt = bypass; is_cnt = 1'b1; end
+            `WP_CHACHA20_REG_REJECT_PKTS: begin cnt = reject; is_cnt = 1'b1; end
+            default: ;
+        endcase
+        case (addr)
+            `WP_CHACHA20_REG_ID: data = `WP_CHACHA20_BLOCK_ID;
+            `WP_CHACHA20_REG_VERSION: data = `WP_CHACHA20_BLOCK_VERSION;
+            `WP_CHACHA20_REG_CONFIG: data = cfg;
+            `WP_CHACHA20_REG_KEY_ID: data = key_id;
+            default: ;
+        endcase
+        if (key_hit && merge) data = key_word;
+        rd_mux = {is_cnt, cnt, data};
+    end
+endfunction
+
+wire [96:0] rd_result = rd_mux(reg_rd_addr, rd_lo_addr, !reg_rd_en, rd_key,
+    key_word_at(key_reg, rd_key_idx), cfg_word, key_id_reg, seq_reg,
+    done_pkts_reg, bypass_pkts_reg, reject_pkts_reg);
+// the merge read of a HI word takes the register's word (SEQ's HI word), not the latch
+wire rd_merge_hi = !reg_rd_en && reg_rd_addr[2];
+
+wp_reg_rd #(.ADDR_WIDTH(AW)) reg_rd_inst (
+    .clk(clk), .rd_en(reg_rd_en), .rd_addr(reg_rd_addr),
+    .word(rd_result[31:0]), .cnt_sel(rd_result[96] && !rd_merge_hi), .cnt(rd_result[95:32]),
+    .rd_data(reg_rd_data)
+);
 
 // ------------------------------------------------------------------------------------------
 // Ingress: one-beat delay, classification and header rewrite when beat 1 arrives
@@ -310,27 +334,50 @@ wire have_b1 = !r0_last_reg;  // with push_first, s_fire holds when have_b1
 
 // bytes 0..63 of the frame
 wire [511:0] cat = {s_axis_tdata, r0_data_reg};
-wire [15:0] eth_type = {cat[12*8 +: 8], cat[13*8 +: 8]};
-wire nsh_type = eth_type == 16'h894F;
-wire nsh_ok = nsh_type && cat[14*8+6 +: 2] == 2'd0 && cat[15*8 +: 6] == 6'd2
-    && cat[16*8 +: 4] == 4'd2 && cat[17*8 +: 8] == 8'd1;
-wire ip_plain = eth_type == 16'h0800;
+
+// Ethernet + NSH by the rules every block shares (wp_nsh_dec); "holds the header" from beat 0's
+// tkeep (a frame's beats are full but for the last)
+wire       eth_ipv4, nsh_valid, nsh_ip;
+wire [5:0] nsh_len;
+wire [3:0] nsh_md;
+wire [7:0] nsh_si;
+
+wp_nsh_dec nsh_dec_inst (
+    .hdr(cat[`WP_NSH_END*8-1:0]),
+    .has_eth(r0_keep_reg[`WP_ETH_HDR_LEN-1]), .has_nsh(r0_keep_reg[`WP_NSH_END-1]),
+    .eth_type(), .eth_ipv4(eth_ipv4), .nsh(), .nsh_valid(nsh_valid), .nsh_ip(nsh_ip),
+    .ip_cand(), .nsh_len(nsh_len), .nsh_md(nsh_md), .nsh_next(), .spi(), .si(nsh_si), .key(),
+    .l3_q()
+);
+
+// the NSH this PE encrypts: MD type 2, length 2, IPv4 inside (IPv4 at IP_NSH)
+wire nsh_ok = nsh_ip && nsh_len == `WP_NSH_MIN_LEN && nsh_md == `WP_NSH_MD2;
+wire ip_plain = eth_ipv4;
 // the SI rule of every PE: a valid NSH header (version 0, length >= 2, MD type 1 or 2)
-wire nsh_si_ok = nsh_type && r0_keep_reg[21] && cat[14*8+6 +: 2] == 2'd0
-    && cat[15*8 +: 6] >= 6'd2 && (cat[16*8 +: 4] == 4'd1 || cat[16*8 +: 4] == 4'd2);
-wire [159:0] ip = nsh_ok ? cat[22*8 +: 160] : cat[14*8 +: 160];
-wire [127:0] hdr_in = nsh_ok ? cat[42*8 +: 128] : cat[34*8 +: 128];
-wire [15:0] total_len = {ip[2*8 +: 8], ip[3*8 +: 8]};
-wire [7:0] ttl = ip[8*8 +: 8];
-wire [7:0] proto = ip[9*8 +: 8];
-wire [15:0] csum = {ip[10*8 +: 8], ip[11*8 +: 8]};
-wire ver_ihl_ok = ip[0 +: 8] == 8'h45;
+wire nsh_si_ok = nsh_valid;
+wire [159:0] ip = nsh_ok ? cat[IP_NSH*8 +: 160] : cat[IP_PLAIN*8 +: 160];
+wire [127:0] hdr_in = nsh_ok ? cat[ENC_NSH*8 +: 128] : cat[ENC_PLAIN*8 +: 128];
+
+wire        ip_ver_ok;
+wire [3:0]  ihl;
+wire [15:0] total_len;
+wire [7:0]  ttl;
+wire [7:0]  proto;
+wire [15:0] csum;
+
+wp_ipv4_dec ipv4_dec_inst (
+    .ip(ip), .ver_ok(ip_ver_ok), .ihl(ihl), .ver_ihl(), .tos(), .total_len(total_len),
+    .frag_off(), .ttl(ttl), .proto(proto), .csum(csum), .src(), .dst()
+);
+
+// IPv4 without options only
+wire ver_ihl_ok = ip_ver_ok && ihl == 4'd5;
 
 wire dec = cfg_decrypt_reg;
 // the frame holds the IPv4 header (and for decrypt, the encryption header)
 wire len_ok = have_b1 && (!s_axis_tlast || (dec
-    ? (nsh_ok ? s_axis_tkeep[25] : s_axis_tkeep[17])
-    : (nsh_ok ? s_axis_tkeep[9] : s_axis_tkeep[1])));
+    ? (nsh_ok ? s_axis_tkeep[DEC_NSH - 1 - KEEP_WIDTH] : s_axis_tkeep[DEC_PLAIN - 1 - KEEP_WIDTH])
+    : (nsh_ok ? s_axis_tkeep[ENC_NSH - 1 - KEEP_WIDTH] : s_axis_tkeep[ENC_PLAIN - 1 - KEEP_WIDTH])));
 wire ipv4_cand = cfg_enable_reg && (ip_plain || nsh_ok) && ver_ihl_ok && len_ok;
 wire enc_proc = !dec && ipv4_cand && total_len >= 16'd20 && total_len <= 16'd65519;
 wire dec_cand = dec && ipv4_cand && proto == IP_PROTO && total_len >= 16'd36;
@@ -361,7 +408,7 @@ wire [15:0] new_csum = ~csum_f2;
 wire [16:0] plen = dec ? {1'b0, total_len} - 17'd36 : {1'b0, total_len} - 17'd20;
 wire [10:0] nblk = proc ? (plen + 17'd63) >> 6 : 11'd0;
 wire [11:0] nhalves = proc ? (plen + 17'd31) >> 5 : 12'd0;
-wire [16:0] pe_in = (nsh_ok ? 17'd22 : 17'd14) + {1'b0, total_len};
+wire [16:0] pe_in = (nsh_ok ? IP_NSH : IP_PLAIN) + {1'b0, total_len};
 
 // rewritten beats 0 and 1. Combinational logic in this module is built from continuous
 // assignments (functions behind assign, not always @*): Icarus (-g2012) never runs an always @*
@@ -370,26 +417,33 @@ function [511:0] rewrite(input [511:0] c, input si_dec, input do_proc, input is_
     input [15:0] len, input [7:0] pr, input [15:0] cs);
     begin
         rewrite = c;
-        if (si_dec) rewrite[21*8 +: 8] = c[21*8 +: 8] - 8'd1;
+        if (si_dec) rewrite[`WP_NSH_SI_OFF*8 +: 8] = c[`WP_NSH_SI_OFF*8 +: 8] - 8'd1;
         if (do_proc) begin
             if (is_nsh) begin
-                rewrite[24*8 +: 16] = {len[7:0], len[15:8]};
-                rewrite[31*8 +: 8] = pr;
-                rewrite[32*8 +: 16] = {cs[7:0], cs[15:8]};
+                rewrite[(IP_NSH + `WP_IPV4_TOTAL_LEN_OFF)*8 +: 16] = {len[7:0], len[15:8]};
+                rewrite[(IP_NSH + `WP_IPV4_PROTO_OFF)*8 +: 8] = pr;
+                rewrite[(IP_NSH + `WP_IPV4_CSUM_OFF)*8 +: 16] = {cs[7:0], cs[15:8]};
             end else begin
-                rewrite[16*8 +: 16] = {len[7:0], len[15:8]};
-                rewrite[23*8 +: 8] = pr;
-                rewrite[24*8 +: 16] = {cs[7:0], cs[15:8]};
+                rewrite[(IP_PLAIN + `WP_IPV4_TOTAL_LEN_OFF)*8 +: 16] = {len[7:0], len[15:8]};
+                rewrite[(IP_PLAIN + `WP_IPV4_PROTO_OFF)*8 +: 8] = pr;
+                rewrite[(IP_PLAIN + `WP_IPV4_CSUM_OFF)*8 +: 16] = {cs[7:0], cs[15:8]};
             end
         end
     end
 endfunction
 
-wire [511:0] cat_mod = rewrite(cat, nsh_si_ok && cfg_dec_si_reg && cat[21*8 +: 8] != 8'd0, proc,
+wire [511:0] cat_mod = rewrite(cat, nsh_si_ok && cfg_dec_si_reg && nsh_si != 8'd0, proc,
     nsh_ok, new_len, new_proto, new_csum);
-wire [15:0] pkt_len_mod = dec ? r0_user_reg[15:0] - 16'd16 : r0_user_reg[15:0] + 16'd16;
-wire [USER_WIDTH-1:0] user_mod = proc
-    ? ((r0_user_reg >> 16) << 16) | pkt_len_mod : r0_user_reg;
+// tuser pkt_len follows the frame: HDR_LEN bytes longer (encrypt) or shorter (decrypt)
+wire [15:0] pkt_len = r0_user_reg[`WP_TUSER_PKT_LEN_LSB +: `WP_TUSER_PKT_LEN_WIDTH];
+wire [15:0] pkt_len_mod = dec ? pkt_len - HDR_LEN : pkt_len + HDR_LEN;
+function [USER_WIDTH-1:0] set_pkt_len(input [USER_WIDTH-1:0] u, input [15:0] len);
+    begin
+        set_pkt_len = u;
+        set_pkt_len[`WP_TUSER_PKT_LEN_LSB +: `WP_TUSER_PKT_LEN_WIDTH] = len;
+    end
+endfunction
+wire [USER_WIDTH-1:0] user_mod = proc ? set_pkt_len(r0_user_reg, pkt_len_mod) : r0_user_reg;
 
 always @(posedge clk) begin
     if (s_fire) begin
@@ -566,12 +620,12 @@ wire [511:0] ks_win = {cur_half, e_prev_half_reg};
 // ks byte for data byte i = ks_win byte (32 - r + i), r = offset of the first encrypted byte
 // inside input beat 1: 2 / 10 (encrypt plain / NSH), 18 / 26 (decrypt plain / NSH)
 wire [1:0] ks_sel = {desc_dec, desc_nsh};
-wire [255:0] ks_beat = ks_sel == 2'd0 ? ks_win[30*8 +: 256]
-    : ks_sel == 2'd1 ? ks_win[22*8 +: 256]
-    : ks_sel == 2'd2 ? ks_win[14*8 +: 256]
-    : ks_win[6*8 +: 256];
-wire [16:0] ks_base = ks_sel == 2'd0 ? 17'd34 : ks_sel == 2'd1 ? 17'd42
-    : ks_sel == 2'd2 ? 17'd50 : 17'd58;
+wire [255:0] ks_beat = ks_sel == 2'd0 ? ks_win[(2*KEEP_WIDTH - ENC_PLAIN)*8 +: 256]
+    : ks_sel == 2'd1 ? ks_win[(2*KEEP_WIDTH - ENC_NSH)*8 +: 256]
+    : ks_sel == 2'd2 ? ks_win[(2*KEEP_WIDTH - DEC_PLAIN)*8 +: 256]
+    : ks_win[(2*KEEP_WIDTH - DEC_NSH)*8 +: 256];
+wire [16:0] ks_base = ks_sel == 2'd0 ? ENC_PLAIN : ks_sel == 2'd1 ? ENC_NSH
+    : ks_sel == 2'd2 ? DEC_PLAIN : DEC_NSH;
 
 wire [255:0] xmask;
 genvar gx;
@@ -601,22 +655,28 @@ function [256+32+3+128+16-1:0] realign(input [1:0] beat, input is_dec, input is_
             // encrypt, beat 1: bytes [0, r) unchanged, then the header, then bytes [r, 16)
             o_emit = 1'b1;
             if (is_nsh) begin
-                o_data = {xd[10*8 +: 6*8], hdr, xd[0 +: 10*8]};
-                o_keep = {keep[10 +: 6], 16'hffff, keep[0 +: 10]};
+                o_data = {xd[R_NSH*8 +: (KEEP_WIDTH-HDR_LEN-R_NSH)*8], hdr, xd[0 +: R_NSH*8]};
+                o_keep = {keep[R_NSH +: KEEP_WIDTH-HDR_LEN-R_NSH], {HDR_LEN{1'b1}},
+                    keep[0 +: R_NSH]};
             end else begin
-                o_data = {xd[2*8 +: 14*8], hdr, xd[0 +: 2*8]};
-                o_keep = {keep[2 +: 14], 16'hffff, keep[0 +: 2]};
+                o_data = {xd[R_PLAIN*8 +: (KEEP_WIDTH-HDR_LEN-R_PLAIN)*8], hdr,
+                    xd[0 +: R_PLAIN*8]};
+                o_keep = {keep[R_PLAIN +: KEEP_WIDTH-HDR_LEN-R_PLAIN], {HDR_LEN{1'b1}},
+                    keep[0 +: R_PLAIN]};
             end
             extra = last && keep[16];
             o_last = last && !keep[16];
         end else if (beat == 2'd1) begin
             // decrypt, beat 1: keep bytes [0, r), drop the 16 header bytes [r, r + 16)
             if (is_nsh) begin
-                h_data = {xd[26*8 +: 6*8], xd[0 +: 10*8]};
-                h_keep = {keep[26 +: 6], keep[0 +: 10]};
+                h_data = {xd[(R_NSH+HDR_LEN)*8 +: (KEEP_WIDTH-HDR_LEN-R_NSH)*8],
+                    xd[0 +: R_NSH*8]};
+                h_keep = {keep[R_NSH+HDR_LEN +: KEEP_WIDTH-HDR_LEN-R_NSH], keep[0 +: R_NSH]};
             end else begin
-                h_data = {xd[18*8 +: 14*8], xd[0 +: 2*8]};
-                h_keep = {keep[18 +: 14], keep[0 +: 2]};
+                h_data = {xd[(R_PLAIN+HDR_LEN)*8 +: (KEEP_WIDTH-HDR_LEN-R_PLAIN)*8],
+                    xd[0 +: R_PLAIN*8]};
+                h_keep = {keep[R_PLAIN+HDR_LEN +: KEEP_WIDTH-HDR_LEN-R_PLAIN],
+                    keep[0 +: R_PLAIN]};
             end
             o_emit = last;
             o_data = {128'd0, h_data};

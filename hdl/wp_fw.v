@@ -8,6 +8,7 @@
 `default_nettype none
 
 `include "wp_regmap.vh"
+`include "wp_frame.vh"
 
 module wp_fw #(
     // Number of rules implemented (1..64)
@@ -122,7 +123,6 @@ reg [63:0] permit_pkts_reg = 0;
 reg [63:0] deny_pkts_reg = 0;
 reg [63:0] default_pkts_reg = 0;
 reg [63:0] nonip_pkts_reg = 0;
-reg [31:0] rd_hi_reg = 0;
 
 function [31:0] plen_mask(input [5:0] plen);
     begin
@@ -130,10 +130,12 @@ function [31:0] plen_mask(input [5:0] plen);
     end
 endfunction
 
-wire [11:0] wr_rel = reg_wr_addr - RULE_BASE;
-wire        wr_rule = reg_wr_addr >= RULE_BASE && reg_wr_addr < RULE_BASE + NUM_RULES * RULE_STRIDE;
-wire [IDX_W-1:0] wr_idx = wr_rel >> 5;
-wire [4:0]  wr_fld = wr_rel[4:0];
+// rule i: RULE_CTRL .. RULE_DPORT; hit counters RULE_HITS
+wire        wr_rule;
+wire [11:0] wr_rule_idx, wr_fld;
+wp_reg_arr #(.ADDR_WIDTH(12), .BASE(RULE_BASE), .STRIDE(RULE_STRIDE), .COUNT(NUM_RULES))
+    wr_rule_inst (.addr(reg_wr_addr), .hit(wr_rule), .idx(wr_rule_idx), .off(wr_fld));
+wire [IDX_W-1:0] wr_idx = wr_rule_idx[IDX_W-1:0];
 wire        clear = reg_wr_en && reg_wr_addr == `WP_FW_REG_CTRL && reg_wr_data[`WP_FW_REG_CTRL_CLEAR_LSB];
 
 integer r;
@@ -181,22 +183,27 @@ always @(posedge clk) begin
 end
 
 // read mux
-wire [11:0] rd_rel = reg_rd_addr - RULE_BASE;
-wire        rd_rule = reg_rd_addr >= RULE_BASE && reg_rd_addr < RULE_BASE + NUM_RULES * RULE_STRIDE;
-wire [IDX_W-1:0] rd_idx = rd_rel >> 5;
-wire [11:0] rd_hrel = reg_rd_addr - HITS_BASE;
-wire        rd_hits = reg_rd_addr >= HITS_BASE && reg_rd_addr < HITS_BASE + NUM_RULES * HITS_STRIDE;
-wire [IDX_W-1:0] rd_hidx = rd_hrel >> 3;
+wire        rd_rule, rd_hits;
+wire [11:0] rd_rule_idx, rd_rel, rd_hits_idx;
+wp_reg_arr #(.ADDR_WIDTH(12), .BASE(RULE_BASE), .STRIDE(RULE_STRIDE), .COUNT(NUM_RULES))
+    rd_rule_inst (.addr(reg_rd_addr), .hit(rd_rule), .idx(rd_rule_idx), .off(rd_rel));
+wp_reg_arr #(.ADDR_WIDTH(12), .BASE(HITS_BASE), .STRIDE(HITS_STRIDE), .COUNT(NUM_RULES))
+    rd_hits_inst (.addr(reg_rd_addr), .hit(rd_hits), .idx(rd_hits_idx), .off());
+wire [IDX_W-1:0] rd_idx = rd_rule_idx[IDX_W-1:0];
+wire [IDX_W-1:0] rd_hidx = rd_hits_idx[IDX_W-1:0];
+// a 64-bit register is two words: the address of its LO word with bit 2 (HI) cleared
+wire [11:0] rd_lo_addr = {reg_rd_addr[11:3], 3'b000};
 
-// a function behind continuous assignments (not always @*), so the mux is defined from time 0
-// in every simulator (Icarus -g2012 never runs an always @* block whose inputs keep their
-// initial values). Result: {is_cnt, cnt[63:0], data[31:0]}.
+// the block's registers at reg_rd_addr: a function behind continuous assignments (not
+// always @*), so the mux is defined from time 0 in every simulator (Icarus -g2012 never runs an
+// always @* block whose inputs keep their initial values). Result: {is_cnt, cnt[63:0],
+// word[31:0]}; wp_reg_rd picks the counter word and keeps the high-word latch.
 function [96:0] rd_mux(
-    input [11:0] addr, input rule, input [4:0] rel, input hits, input [63:0] hit_cnt,
-    input [63:0] permit, input [63:0] deny, input [63:0] dflt, input [63:0] nonip,
-    input dact, input nact, input [2:0] ctrl, input [31:0] src, input [5:0] src_plen,
-    input [31:0] dst, input [5:0] dst_plen, input [7:0] proto, input [31:0] sport,
-    input [31:0] dport, input [31:0] hi
+    input [11:0] addr, input [11:0] lo_addr, input rule, input [11:0] rel, input hits,
+    input [63:0] hit_cnt, input [63:0] permit, input [63:0] deny, input [63:0] dflt,
+    input [63:0] nonip, input dact, input nact, input [2:0] ctrl, input [31:0] src,
+    input [5:0] src_plen, input [31:0] dst, input [5:0] dst_plen, input [7:0] proto,
+    input [31:0] sport, input [31:0] dport
 );
     reg [31:0] data;
     reg [63:0] cnt;
@@ -205,7 +212,7 @@ function [96:0] rd_mux(
         data = 32'd0;
         cnt = 64'd0;
         is_cnt = 1'b0;
-        case ({addr[11:3], 3'b000})
+        case (lo_addr)
             `WP_FW_REG_PERMIT_PKTS: begin cnt = permit; is_cnt = 1'b1; end
             `WP_FW_REG_DENY_PKTS: begin cnt = deny; is_cnt = 1'b1; end
             `WP_FW_REG_DEFAULT_PKTS: begin cnt = dflt; is_cnt = 1'b1; end
@@ -237,23 +244,21 @@ function [96:0] rd_mux(
                 default: ;
             endcase
         end
-        if (is_cnt) data = addr[2] ? hi : cnt[31:0];
         rd_mux = {is_cnt, cnt, data};
     end
 endfunction
 
-wire [96:0] rd_result = rd_mux(reg_rd_addr, rd_rule, rd_rel[4:0], rd_hits, rule_hits_reg[rd_hidx],
-    permit_pkts_reg, deny_pkts_reg, default_pkts_reg, nonip_pkts_reg,
+wire [96:0] rd_result = rd_mux(reg_rd_addr, rd_lo_addr, rd_rule, rd_rel, rd_hits,
+    rule_hits_reg[rd_hidx], permit_pkts_reg, deny_pkts_reg, default_pkts_reg, nonip_pkts_reg,
     default_action_reg, nonip_action_reg, rule_ctrl_reg[rd_idx], rule_src_reg[rd_idx],
     rule_src_plen_reg[rd_idx], rule_dst_reg[rd_idx], rule_dst_plen_reg[rd_idx],
-    rule_proto_reg[rd_idx], rule_sport_reg[rd_idx], rule_dport_reg[rd_idx], rd_hi_reg);
-wire        rd_is_cnt = rd_result[96];
-wire [63:0] rd_cnt = rd_result[95:32];
-assign reg_rd_data = rd_result[31:0];
+    rule_proto_reg[rd_idx], rule_sport_reg[rd_idx], rule_dport_reg[rd_idx]);
 
-always @(posedge clk) begin
-    if (reg_rd_en && rd_is_cnt && !reg_rd_addr[2]) rd_hi_reg <= rd_cnt[63:32];
-end
+wp_reg_rd #(.ADDR_WIDTH(12)) reg_rd_inst (
+    .clk(clk), .rd_en(reg_rd_en), .rd_addr(reg_rd_addr),
+    .word(rd_result[31:0]), .cnt_sel(rd_result[96]), .cnt(rd_result[95:32]),
+    .rd_data(reg_rd_data)
+);
 
 // ---------------------------------------------------------------- data path
 wire fifo_s_ready;
@@ -301,23 +306,9 @@ always @(posedge clk) begin
 end
 
 // E2: priority (lowest index), action, counters
-// (a function + assign, so the encoder is evaluated at time 0 in every simulator)
-function [IDX_W:0] first_set(input [NUM_RULES-1:0] v);
-    integer i;
-    begin
-        first_set = 0;
-        for (i = NUM_RULES - 1; i >= 0; i = i - 1) begin
-            if (v[i]) begin
-                first_set[IDX_W-1:0] = i;
-                first_set[IDX_W] = 1'b1;
-            end
-        end
-    end
-endfunction
-
-wire [IDX_W:0]   e1_first = first_set(e1_match_reg);
-wire [IDX_W-1:0] e1_idx = e1_first[IDX_W-1:0];
-wire             e1_hit = e1_first[IDX_W];
+wire [IDX_W-1:0] e1_idx;
+wire             e1_hit;
+wp_first_set #(.WIDTH(NUM_RULES)) first_inst (.v(e1_match_reg), .hit(e1_hit), .idx(e1_idx));
 
 wire e1_permit = !e1_ipv4_reg ? nonip_action_reg
                : e1_hit ? rule_ctrl_reg[e1_idx][`WP_FW_REG_RULE_CTRL_PERMIT_LSB]
@@ -325,12 +316,12 @@ wire e1_permit = !e1_ipv4_reg ? nonip_action_reg
 
 reg        act_valid_reg = 1'b0;
 reg        act_drop_reg = 1'b0;
-reg [42:0] act_patch_reg = 0;
+reg [`WP_PATCH_WIDTH-1:0] act_patch_reg = 0;
 
 always @(posedge clk) begin
     act_valid_reg <= e1_valid_reg;
     act_drop_reg <= !e1_permit;
-    act_patch_reg <= e1_dec_reg ? {8'd21, 3'd1, 24'd0, e1_si_reg - 8'd1} : 43'd0;
+    act_patch_reg <= e1_dec_reg ? `WP_PATCH_SI_DEC(e1_si_reg) : `WP_PATCH_NONE;
     if (e1_valid_reg) begin
         if (e1_permit) permit_pkts_reg <= permit_pkts_reg + 1;
         else deny_pkts_reg <= deny_pkts_reg + 1;
@@ -351,7 +342,7 @@ end
 wire [FIFO_W-1:0] fifo_m_data;
 wire              fifo_m_valid, fifo_m_ready;
 wire              act_m_drop, act_m_valid, act_m_ready;
-wire [42:0]       act_m_patch;
+wire [`WP_PATCH_WIDTH-1:0] act_m_patch;
 
 wp_fifo #(.WIDTH(FIFO_W), .DEPTH_LOG2(FIFO_DEPTH_LOG2)) data_fifo_inst (
     .clk(clk), .rst(rst),
@@ -362,7 +353,7 @@ wp_fifo #(.WIDTH(FIFO_W), .DEPTH_LOG2(FIFO_DEPTH_LOG2)) data_fifo_inst (
 );
 
 // Never full: an action exists only for a frame with beats in the frame FIFO.
-wp_fifo #(.WIDTH(44), .DEPTH_LOG2(FIFO_DEPTH_LOG2)) act_fifo_inst (
+wp_fifo #(.WIDTH(1 + `WP_PATCH_WIDTH), .DEPTH_LOG2(FIFO_DEPTH_LOG2)) act_fifo_inst (
     .clk(clk), .rst(rst),
     .s_data({act_drop_reg, act_patch_reg}), .s_valid(act_valid_reg), .s_ready(),
     .m_data({act_m_drop, act_m_patch}), .m_valid(act_m_valid), .m_ready(act_m_ready),

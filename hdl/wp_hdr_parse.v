@@ -18,6 +18,8 @@
 `timescale 1ns / 1ps
 `default_nettype none
 
+`include "wp_frame.vh"
+
 module wp_hdr_parse #(
     // Width of tdata (bits)
     parameter DATA_WIDTH = 256,
@@ -57,7 +59,7 @@ localparam KEEP_WIDTH = DATA_WIDTH / 8;
 localparam WIN_BYTES = WIN_BEATS * KEEP_WIDTH;
 localparam WIN = WIN_BYTES * 8;
 localparam IDX_W = $clog2(WIN_BEATS + 1);
-localparam H_BYTES = WIN_BYTES - 14;
+localparam H_BYTES = WIN_BYTES - `WP_ETH_HDR_LEN;
 
 initial begin
     if (WIN_BYTES < 118 || WIN_BYTES > 255) begin
@@ -151,19 +153,19 @@ always @(posedge clk) begin
     end
 end
 
-// stage B: Ethernet + NSH
-wire [15:0] a_type = {a_win_reg[12*8 +: 8], a_win_reg[13*8 +: 8]};
-wire        a_eth = a_len_reg >= 14;
-wire        a_nsh = a_eth && a_type == 16'h894F;
-wire [1:0]  a_ver = a_win_reg[14*8+6 +: 2];
-wire [5:0]  a_nlen = a_win_reg[15*8 +: 6];
-wire [3:0]  a_md = a_win_reg[16*8 +: 4];
-wire [7:0]  a_next = a_win_reg[17*8 +: 8];
-wire        a_nsh_valid = a_nsh && a_len_reg >= 22 && a_ver == 2'd0 && a_nlen >= 6'd2
-                          && (a_md == 4'd1 || a_md == 4'd2);
-wire        a_nsh_ip = a_nsh_valid && a_next == 8'd1 && a_nlen <= 6'd6
-                       && (a_md == 4'd2 || a_nlen == 6'd6);
-wire        a_ip_cand = (a_eth && a_type == 16'h0800) || a_nsh_ip;
+// stage B: Ethernet + NSH (the rules every block shares: wp_nsh_dec)
+wire        a_nsh, a_nsh_valid, a_ip_cand;
+wire [23:0] a_spi;
+wire [7:0]  a_si;
+wire [2:0]  a_q;
+
+wp_nsh_dec nsh_dec_inst (
+    .hdr(a_win_reg[`WP_NSH_END*8-1:0]),
+    .has_eth(a_len_reg >= `WP_ETH_HDR_LEN), .has_nsh(a_len_reg >= `WP_NSH_END),
+    .eth_type(), .eth_ipv4(), .nsh(a_nsh), .nsh_valid(a_nsh_valid), .nsh_ip(),
+    .ip_cand(a_ip_cand), .nsh_len(), .nsh_md(), .nsh_next(), .spi(a_spi), .si(a_si), .key(),
+    .l3_q(a_q)
+);
 
 reg                 b_valid_reg = 1'b0;
 reg [7:0]           b_len_reg = 0;
@@ -180,22 +182,33 @@ always @(posedge clk) begin
     b_len_reg <= a_len_reg;
     b_nsh_reg <= a_nsh;
     b_nsh_valid_reg <= a_nsh_valid;
-    b_spi_reg <= {a_win_reg[18*8 +: 8], a_win_reg[19*8 +: 8], a_win_reg[20*8 +: 8]};
-    b_si_reg <= a_win_reg[21*8 +: 8];
+    b_spi_reg <= a_spi;
+    b_si_reg <= a_si;
     b_ip_cand_reg <= a_ip_cand;
-    b_q_reg <= a_nsh_ip ? a_nlen[2:0] : 3'd0;
-    b_h_reg <= a_win_reg[WIN-1:14*8];
+    b_q_reg <= a_q;
+    b_h_reg <= a_win_reg[WIN-1:`WP_ETH_HDR_LEN*8];
     if (rst) b_valid_reg <= 1'b0;
 end
 
 // stage C: IPv4 header at l3 = 14 + 4*q
 wire [H_BYTES*8-1:0] b_ip = b_h_reg >> {b_q_reg, 5'd0};
-wire [7:0]  b_l3 = 8'd14 + {3'd0, b_q_reg, 2'd0};
-wire [3:0]  b_ihl = b_ip[3:0];
+wire [7:0]  b_l3 = `WP_ETH_HDR_LEN + {3'd0, b_q_reg, 2'd0};
+wire        b_ver_ok;
+wire [3:0]  b_ihl;
+wire [12:0] b_frag;
+wire [7:0]  b_proto;
+wire [15:0] b_ip_csum;
+wire [31:0] b_src, b_dst;
+
+wp_ipv4_dec ipv4_dec_inst (
+    .ip(b_ip[`WP_IPV4_HDR_LEN*8-1:0]),
+    .ver_ok(b_ver_ok), .ihl(b_ihl), .ver_ihl(), .tos(), .total_len(), .frag_off(b_frag),
+    .ttl(), .proto(b_proto), .csum(b_ip_csum), .src(b_src), .dst(b_dst)
+);
+
 wire [7:0]  b_l4 = b_l3 + {2'd0, b_ihl, 2'd0};
-wire        b_ipv4 = b_ip_cand_reg && b_len_reg >= b_l3 + 8'd20 && b_ip[7:4] == 4'd4
-                     && b_ihl >= 4'd5 && b_len_reg >= b_l4;
-wire [12:0] b_frag = {b_ip[6*8 +: 5], b_ip[7*8 +: 8]};
+wire        b_ipv4 = b_ip_cand_reg && b_len_reg >= b_l3 + `WP_IPV4_HDR_LEN && b_ver_ok
+                     && b_len_reg >= b_l4;
 
 reg                 c_valid_reg = 1'b0;
 reg [7:0]           c_len_reg = 0;
@@ -225,10 +238,10 @@ always @(posedge clk) begin
     c_l3_reg <= b_l3;
     c_l4_reg <= b_l4;
     c_ihl_reg <= b_ihl;
-    c_proto_reg <= b_ip[9*8 +: 8];
-    c_src_reg <= {b_ip[12*8 +: 8], b_ip[13*8 +: 8], b_ip[14*8 +: 8], b_ip[15*8 +: 8]};
-    c_dst_reg <= {b_ip[16*8 +: 8], b_ip[17*8 +: 8], b_ip[18*8 +: 8], b_ip[19*8 +: 8]};
-    c_ip_csum_reg <= {b_ip[10*8 +: 8], b_ip[11*8 +: 8]};
+    c_proto_reg <= b_proto;
+    c_src_reg <= b_src;
+    c_dst_reg <= b_dst;
+    c_ip_csum_reg <= b_ip_csum;
     c_first_reg <= b_frag == 13'd0;
     c_ip_reg <= b_ip;
     if (rst) c_valid_reg <= 1'b0;
@@ -236,9 +249,14 @@ end
 
 // stage D: L4 header at l4 = l3 + 4*ihl
 wire [H_BYTES*8-1:0] c_l4h = c_ip_reg >> {c_ihl_reg, 5'd0};
-wire c_tcp = c_proto_reg == 8'd6;
-wire c_udp = c_proto_reg == 8'd17;
-wire c_ports = c_ipv4_reg && (c_tcp || c_udp) && c_first_reg && c_len_reg >= c_l4_reg + 8'd4;
+wire c_tcp = c_proto_reg == `WP_IP_PROTO_TCP;
+wire c_udp = c_proto_reg == `WP_IP_PROTO_UDP;
+wire c_ports = c_ipv4_reg && (c_tcp || c_udp) && c_first_reg
+               && c_len_reg >= c_l4_reg + `WP_L4_DPORT_OFF + 2;
+
+function [15:0] l4_be16(input [H_BYTES*8-1:0] h, input integer i);
+    l4_be16 = {h[8*i +: 8], h[8*(i+1) +: 8]};
+endfunction
 
 always @(posedge clk) begin
     hdr_valid <= c_valid_reg;
@@ -256,13 +274,12 @@ always @(posedge clk) begin
     hdr_ip_csum <= c_ip_csum_reg;
     hdr_first_frag <= c_first_reg;
     hdr_ports <= c_ports;
-    hdr_sport <= c_ports ? {c_l4h[0 +: 8], c_l4h[8 +: 8]} : 16'd0;
-    hdr_dport <= c_ports ? {c_l4h[16 +: 8], c_l4h[24 +: 8]} : 16'd0;
+    hdr_sport <= c_ports ? l4_be16(c_l4h, `WP_L4_SPORT_OFF) : 16'd0;
+    hdr_dport <= c_ports ? l4_be16(c_l4h, `WP_L4_DPORT_OFF) : 16'd0;
     hdr_l4_csum_ok <= c_ipv4_reg && c_first_reg
-                      && ((c_tcp && c_len_reg >= c_l4_reg + 8'd18)
-                          || (c_udp && c_len_reg >= c_l4_reg + 8'd8));
-    hdr_l4_csum <= c_tcp ? {c_l4h[16*8 +: 8], c_l4h[17*8 +: 8]}
-                         : {c_l4h[6*8 +: 8], c_l4h[7*8 +: 8]};
+                      && ((c_tcp && c_len_reg >= c_l4_reg + `WP_TCP_CSUM_OFF + 2)
+                          || (c_udp && c_len_reg >= c_l4_reg + `WP_UDP_CSUM_OFF + 2));
+    hdr_l4_csum <= c_tcp ? l4_be16(c_l4h, `WP_TCP_CSUM_OFF) : l4_be16(c_l4h, `WP_UDP_CSUM_OFF);
     if (rst) hdr_valid <= 1'b0;
 end
 

@@ -17,6 +17,7 @@
 `default_nettype none
 
 `include "wp_regmap.vh"
+`include "wp_frame.vh"
 
 module wp_ids #
 (
@@ -100,8 +101,40 @@ initial begin
 end
 
 // ------------------------------------------------------------------------------------------
-// Registers
+// Registers: the shared AXI4-Lite slave (wp_axil_regs: byte strobes merged with the register's
+// current value, read through the read port below), array decode (wp_reg_arr) and 64-bit
+// counters with the HI latch (wp_reg_rd)
 // ------------------------------------------------------------------------------------------
+
+localparam AW = `WP_BLOCK_ADDR_WIDTH;
+localparam SIG_BASE = `WP_IDS_REG_SIG_CTRL;
+localparam SIG_STRIDE = `WP_IDS_REG_SIG_CTRL_STRIDE;
+localparam HITS_BASE = `WP_IDS_REG_SIG_HITS;
+localparam HITS_STRIDE = `WP_IDS_REG_SIG_HITS_STRIDE;
+localparam SIG_W = NUM_SIGS > 1 ? $clog2(NUM_SIGS) : 1;
+
+wire          reg_wr_en;
+wire [AW-1:0] reg_wr_addr;
+wire [31:0]   reg_wr_data;
+wire          reg_rd_en;
+wire [AW-1:0] reg_rd_addr;
+wire [31:0]   reg_rd_data;
+
+wp_axil_regs #(.ADDR_WIDTH(AW)) axil_regs_inst (
+    .clk(clk), .rst(rst),
+    .s_axil_awaddr(s_axil_awaddr[AW-1:0]), .s_axil_awprot(s_axil_awprot),
+    .s_axil_awvalid(s_axil_awvalid), .s_axil_awready(s_axil_awready),
+    .s_axil_wdata(s_axil_wdata), .s_axil_wstrb(s_axil_wstrb),
+    .s_axil_wvalid(s_axil_wvalid), .s_axil_wready(s_axil_wready),
+    .s_axil_bresp(s_axil_bresp), .s_axil_bvalid(s_axil_bvalid), .s_axil_bready(s_axil_bready),
+    .s_axil_araddr(s_axil_araddr[AW-1:0]), .s_axil_arprot(s_axil_arprot),
+    .s_axil_arvalid(s_axil_arvalid), .s_axil_arready(s_axil_arready),
+    .s_axil_rdata(s_axil_rdata), .s_axil_rresp(s_axil_rresp),
+    .s_axil_rvalid(s_axil_rvalid), .s_axil_rready(s_axil_rready),
+    .reg_wr_en(reg_wr_en), .reg_wr_addr(reg_wr_addr), .reg_wr_data(reg_wr_data),
+    .reg_wr_strb(), .reg_rd_en(reg_rd_en), .reg_rd_addr(reg_rd_addr),
+    .reg_rd_data(reg_rd_data)
+);
 
 reg        cfg_dec_si_reg = DEC_SI;
 reg [5:0]  mark_dscp_reg = 0;
@@ -111,32 +144,6 @@ reg [127:0] sig_data_reg [0:NUM_SIGS-1];
 reg [63:0] sig_hits_reg [0:NUM_SIGS-1];
 reg [63:0] pkts_reg = 0, match_pkts_reg = 0, mark_pkts_reg = 0, drop_pkts_reg = 0;
 reg [63:0] oversize_pkts_reg = 0;
-reg [31:0] hi_latch_reg = 0;
-
-reg        axil_awready_reg = 1'b0;
-reg        axil_bvalid_reg = 1'b0;
-reg        axil_arready_reg = 1'b0;
-reg        axil_rvalid_reg = 1'b0;
-reg [31:0] axil_rdata_reg = 0;
-
-assign s_axil_awready = axil_awready_reg;
-assign s_axil_wready = axil_awready_reg;
-assign s_axil_bresp = 2'b00;
-assign s_axil_bvalid = axil_bvalid_reg;
-assign s_axil_arready = axil_arready_reg;
-assign s_axil_rdata = axil_rdata_reg;
-assign s_axil_rresp = 2'b00;
-assign s_axil_rvalid = axil_rvalid_reg;
-
-// AXI4-Lite byte strobes: a write changes only the bytes whose WSTRB bit is set.
-function [31:0] strb_merge(input [31:0] cur, input [31:0] data, input [3:0] strb);
-    integer b;
-    begin
-        for (b = 0; b < 4; b = b + 1) begin
-            strb_merge[8*b +: 8] = strb[b] ? data[8*b +: 8] : cur[8*b +: 8];
-        end
-    end
-endfunction
 
 function [31:0] sig_ctrl_word(input [4:0] len, input [1:0] act);
     begin
@@ -145,16 +152,14 @@ function [31:0] sig_ctrl_word(input [4:0] len, input [1:0] act);
     end
 endfunction
 
-wire [11:0] wr_off = {s_axil_awaddr[11:2], 2'b00};
-wire [11:0] rd_off = {s_axil_araddr[11:2], 2'b00};
-wire axil_wr = s_axil_awvalid && s_axil_wvalid && !axil_awready_reg && !axil_bvalid_reg;
-wire axil_rd = s_axil_arvalid && !axil_arready_reg && !axil_rvalid_reg;
-wire clear_cmd = axil_wr && wr_off == `WP_IDS_REG_CTRL && s_axil_wdata[`WP_IDS_REG_CTRL_CLEAR_LSB]
-    && s_axil_wstrb[`WP_IDS_REG_CTRL_CLEAR_LSB / 8];
-// current values of the writable registers, as words (for the strobe merge)
-wire [31:0] cfg_word = {31'd0, cfg_dec_si_reg} << `WP_IDS_REG_CONFIG_DEC_SI_LSB;
-wire [31:0] cfg_wr = strb_merge(cfg_word, s_axil_wdata, s_axil_wstrb);
-wire [31:0] dscp_wr = strb_merge({26'd0, mark_dscp_reg}, s_axil_wdata, s_axil_wstrb);
+// signature i: SIG_CTRL, SIG_DATA0..3; hit counters SIG_HITS
+wire          wr_sig;
+wire [AW-1:0] wr_sig_idx, wr_sig_off;
+wp_reg_arr #(.ADDR_WIDTH(AW), .BASE(SIG_BASE), .STRIDE(SIG_STRIDE), .COUNT(NUM_SIGS))
+    wr_sig_inst (.addr(reg_wr_addr), .hit(wr_sig), .idx(wr_sig_idx), .off(wr_sig_off));
+wire [SIG_W-1:0] wr_idx = wr_sig_idx[SIG_W-1:0];
+wire clear_cmd = reg_wr_en && reg_wr_addr == `WP_IDS_REG_CTRL
+    && reg_wr_data[`WP_IDS_REG_CTRL_CLEAR_LSB];
 
 // frame events (from the write side below)
 wire               ev_frame, ev_match, ev_mark, ev_drop, ev_oversize;
@@ -163,11 +168,6 @@ wire [NUM_SIGS-1:0] ev_hits;
 integer i;
 
 always @(posedge clk) begin
-    axil_awready_reg <= 1'b0;
-    axil_arready_reg <= 1'b0;
-    if (axil_bvalid_reg && s_axil_bready) axil_bvalid_reg <= 1'b0;
-    if (axil_rvalid_reg && s_axil_rready) axil_rvalid_reg <= 1'b0;
-
     if (ev_frame) pkts_reg <= pkts_reg + 1;
     if (ev_match) match_pkts_reg <= match_pkts_reg + 1;
     if (ev_mark) mark_pkts_reg <= mark_pkts_reg + 1;
@@ -185,99 +185,30 @@ always @(posedge clk) begin
         for (i = 0; i < NUM_SIGS; i = i + 1) sig_hits_reg[i] <= 0;
     end
 
-    if (axil_wr) begin
-        axil_awready_reg <= 1'b1;
-        axil_bvalid_reg <= 1'b1;
-        if (wr_off == `WP_IDS_REG_CONFIG) begin
-            cfg_dec_si_reg <= cfg_wr[`WP_IDS_REG_CONFIG_DEC_SI_LSB];
-        end
-        if (wr_off == `WP_IDS_REG_MARK_DSCP) mark_dscp_reg <= dscp_wr[5:0];
-        for (i = 0; i < NUM_SIGS; i = i + 1) begin
-            if (wr_off == `WP_IDS_REG_SIG_CTRL + i * `WP_IDS_REG_SIG_CTRL_STRIDE) begin
-                sig_len_reg[i] <= strb_merge(sig_ctrl_word(sig_len_reg[i], sig_act_reg[i]),
-                    s_axil_wdata, s_axil_wstrb) >> `WP_IDS_REG_SIG_CTRL_LEN_LSB;
-                sig_act_reg[i] <= strb_merge(sig_ctrl_word(sig_len_reg[i], sig_act_reg[i]),
-                    s_axil_wdata, s_axil_wstrb) >> `WP_IDS_REG_SIG_CTRL_ACTION_LSB;
-            end
-            if (wr_off == `WP_IDS_REG_SIG_DATA0 + i * `WP_IDS_REG_SIG_DATA0_STRIDE)
-                sig_data_reg[i][0 +: 32] <= strb_merge(sig_data_reg[i][0 +: 32], s_axil_wdata,
-                    s_axil_wstrb);
-            if (wr_off == `WP_IDS_REG_SIG_DATA1 + i * `WP_IDS_REG_SIG_DATA1_STRIDE)
-                sig_data_reg[i][32 +: 32] <= strb_merge(sig_data_reg[i][32 +: 32], s_axil_wdata,
-                    s_axil_wstrb);
-            if (wr_off == `WP_IDS_REG_SIG_DATA2 + i * `WP_IDS_REG_SIG_DATA2_STRIDE)
-                sig_data_reg[i][64 +: 32] <= strb_merge(sig_data_reg[i][64 +: 32], s_axil_wdata,
-                    s_axil_wstrb);
-            if (wr_off == `WP_IDS_REG_SIG_DATA3 + i * `WP_IDS_REG_SIG_DATA3_STRIDE)
-                sig_data_reg[i][96 +: 32] <= strb_merge(sig_data_reg[i][96 +: 32], s_axil_wdata,
-                    s_axil_wstrb);
-        end
-    end
-
-    if (axil_rd) begin
-        axil_arready_reg <= 1'b1;
-        axil_rvalid_reg <= 1'b1;
-        axil_rdata_reg <= 0;
-        case (rd_off)
-            `WP_IDS_REG_ID: axil_rdata_reg <= `WP_IDS_BLOCK_ID;
-            `WP_IDS_REG_VERSION: axil_rdata_reg <= `WP_IDS_BLOCK_VERSION;
-            `WP_IDS_REG_CAPS: axil_rdata_reg <= NUM_SIGS;
-            `WP_IDS_REG_CONFIG: axil_rdata_reg[`WP_IDS_REG_CONFIG_DEC_SI_LSB] <= cfg_dec_si_reg;
-            `WP_IDS_REG_MARK_DSCP: axil_rdata_reg <= {26'd0, mark_dscp_reg};
-            `WP_IDS_REG_PKTS: begin
-                axil_rdata_reg <= pkts_reg[31:0];
-                hi_latch_reg <= pkts_reg[63:32];
-            end
-            `WP_IDS_REG_MATCH_PKTS: begin
-                axil_rdata_reg <= match_pkts_reg[31:0];
-                hi_latch_reg <= match_pkts_reg[63:32];
-            end
-            `WP_IDS_REG_MARK_PKTS: begin
-                axil_rdata_reg <= mark_pkts_reg[31:0];
-                hi_latch_reg <= mark_pkts_reg[63:32];
-            end
-            `WP_IDS_REG_DROP_PKTS: begin
-                axil_rdata_reg <= drop_pkts_reg[31:0];
-                hi_latch_reg <= drop_pkts_reg[63:32];
-            end
-            `WP_IDS_REG_OVERSIZE_PKTS: begin
-                axil_rdata_reg <= oversize_pkts_reg[31:0];
-                hi_latch_reg <= oversize_pkts_reg[63:32];
-            end
-            `WP_IDS_REG_PKTS + 4, `WP_IDS_REG_MATCH_PKTS + 4, `WP_IDS_REG_MARK_PKTS + 4,
-            `WP_IDS_REG_DROP_PKTS + 4, `WP_IDS_REG_OVERSIZE_PKTS + 4:
-                axil_rdata_reg <= hi_latch_reg;
-            default: begin
-                for (i = 0; i < NUM_SIGS; i = i + 1) begin
-                    if (rd_off == `WP_IDS_REG_SIG_CTRL + i * `WP_IDS_REG_SIG_CTRL_STRIDE) begin
-                        axil_rdata_reg <= 0;
-                        axil_rdata_reg[`WP_IDS_REG_SIG_CTRL_LEN_LSB +: 5] <= sig_len_reg[i];
-                        axil_rdata_reg[`WP_IDS_REG_SIG_CTRL_ACTION_LSB +: 2] <= sig_act_reg[i];
-                    end
-                    if (rd_off == `WP_IDS_REG_SIG_DATA0 + i * `WP_IDS_REG_SIG_DATA0_STRIDE)
-                        axil_rdata_reg <= sig_data_reg[i][0 +: 32];
-                    if (rd_off == `WP_IDS_REG_SIG_DATA1 + i * `WP_IDS_REG_SIG_DATA1_STRIDE)
-                        axil_rdata_reg <= sig_data_reg[i][32 +: 32];
-                    if (rd_off == `WP_IDS_REG_SIG_DATA2 + i * `WP_IDS_REG_SIG_DATA2_STRIDE)
-                        axil_rdata_reg <= sig_data_reg[i][64 +: 32];
-                    if (rd_off == `WP_IDS_REG_SIG_DATA3 + i * `WP_IDS_REG_SIG_DATA3_STRIDE)
-                        axil_rdata_reg <= sig_data_reg[i][96 +: 32];
-                    if (rd_off == `WP_IDS_REG_SIG_HITS + i * `WP_IDS_REG_SIG_HITS_STRIDE) begin
-                        axil_rdata_reg <= sig_hits_reg[i][31:0];
-                        hi_latch_reg <= sig_hits_reg[i][63:32];
-                    end
-                    if (rd_off == `WP_IDS_REG_SIG_HITS + i * `WP_IDS_REG_SIG_HITS_STRIDE + 4)
-                        axil_rdata_reg <= hi_latch_reg;
-                end
-            end
+    if (reg_wr_en) begin
+        case (reg_wr_addr)
+            `WP_IDS_REG_CONFIG: cfg_dec_si_reg <= reg_wr_data[`WP_IDS_REG_CONFIG_DEC_SI_LSB];
+            `WP_IDS_REG_MARK_DSCP: mark_dscp_reg <= reg_wr_data[`WP_IDS_REG_MARK_DSCP_WIDTH-1:0];
+            default: ;
         endcase
+        if (wr_sig) begin
+            case (wr_sig_off)
+                `WP_IDS_REG_SIG_CTRL - SIG_BASE: begin
+                    sig_len_reg[wr_idx] <= reg_wr_data[`WP_IDS_REG_SIG_CTRL_LEN_LSB +:
+                        `WP_IDS_REG_SIG_CTRL_LEN_WIDTH];
+                    sig_act_reg[wr_idx] <= reg_wr_data[`WP_IDS_REG_SIG_CTRL_ACTION_LSB +:
+                        `WP_IDS_REG_SIG_CTRL_ACTION_WIDTH];
+                end
+                `WP_IDS_REG_SIG_DATA0 - SIG_BASE: sig_data_reg[wr_idx][0 +: 32] <= reg_wr_data;
+                `WP_IDS_REG_SIG_DATA1 - SIG_BASE: sig_data_reg[wr_idx][32 +: 32] <= reg_wr_data;
+                `WP_IDS_REG_SIG_DATA2 - SIG_BASE: sig_data_reg[wr_idx][64 +: 32] <= reg_wr_data;
+                `WP_IDS_REG_SIG_DATA3 - SIG_BASE: sig_data_reg[wr_idx][96 +: 32] <= reg_wr_data;
+                default: ;
+            endcase
+        end
     end
 
     if (rst) begin
-        axil_awready_reg <= 1'b0;
-        axil_bvalid_reg <= 1'b0;
-        axil_arready_reg <= 1'b0;
-        axil_rvalid_reg <= 1'b0;
         cfg_dec_si_reg <= DEC_SI;
         mark_dscp_reg <= 0;
         pkts_reg <= 0;
@@ -293,6 +224,78 @@ always @(posedge clk) begin
         end
     end
 end
+
+// read port
+wire          rd_sig, rd_hits;
+wire [AW-1:0] rd_sig_idx, rd_sig_off, rd_hits_idx;
+wp_reg_arr #(.ADDR_WIDTH(AW), .BASE(SIG_BASE), .STRIDE(SIG_STRIDE), .COUNT(NUM_SIGS))
+    rd_sig_inst (.addr(reg_rd_addr), .hit(rd_sig), .idx(rd_sig_idx), .off(rd_sig_off));
+wp_reg_arr #(.ADDR_WIDTH(AW), .BASE(HITS_BASE), .STRIDE(HITS_STRIDE), .COUNT(NUM_SIGS))
+    rd_hits_inst (.addr(reg_rd_addr), .hit(rd_hits), .idx(rd_hits_idx), .off());
+wire [SIG_W-1:0] rd_idx = rd_sig_idx[SIG_W-1:0];
+wire [SIG_W-1:0] rd_hidx = rd_hits_idx[SIG_W-1:0];
+// a 64-bit register is two words: the address of its LO word with bit 2 (HI) cleared
+wire [AW-1:0] rd_lo_addr = {reg_rd_addr[AW-1:3], 3'b000};
+
+// the block's registers at reg_rd_addr (a function behind continuous assignments, defined from
+// time 0 in every simulator). Result: {is_cnt, cnt[63:0], word[31:0]}.
+function [96:0] rd_mux(
+    input [AW-1:0] addr, input [AW-1:0] lo_addr, input sig, input [AW-1:0] off, input hits,
+    input [63:0] hit_cnt, input [63:0] pkts, input [63:0] match, input [63:0] mark,
+    input [63:0] drop, input [63:0] oversize, input dec_si, input [5:0] dscp, input [4:0] len,
+    input [1:0] act, input [127:0] sdata
+);
+    reg [31:0] data;
+    reg [63:0] cnt;
+    reg        is_cnt;
+    begin
+        data = 32'd0;
+        cnt = 64'd0;
+        is_cnt = 1'b0;
+        case (lo_addr)
+            `WP_IDS_REG_PKTS: begin cnt = pkts; is_cnt = 1'b1; end
+            `WP_IDS_REG_MATCH_PKTS: begin cnt = match; is_cnt = 1'b1; end
+            `WP_IDS_REG_MARK_PKTS: begin cnt = mark; is_cnt = 1'b1; end
+            `WP_IDS_REG_DROP_PKTS: begin cnt = drop; is_cnt = 1'b1; end
+            `WP_IDS_REG_OVERSIZE_PKTS: begin cnt = oversize; is_cnt = 1'b1; end
+            default: ;
+        endcase
+        if (hits) begin
+            cnt = hit_cnt;
+            is_cnt = 1'b1;
+        end
+        case (addr)
+            `WP_IDS_REG_ID: data = `WP_IDS_BLOCK_ID;
+            `WP_IDS_REG_VERSION: data = `WP_IDS_BLOCK_VERSION;
+            `WP_IDS_REG_CAPS: data = NUM_SIGS;
+            `WP_IDS_REG_CONFIG: data = {31'd0, dec_si} << `WP_IDS_REG_CONFIG_DEC_SI_LSB;
+            `WP_IDS_REG_MARK_DSCP: data = {26'd0, dscp};
+            default: ;
+        endcase
+        if (sig) begin
+            case (off)
+                `WP_IDS_REG_SIG_CTRL - SIG_BASE: data = sig_ctrl_word(len, act);
+                `WP_IDS_REG_SIG_DATA0 - SIG_BASE: data = sdata[0 +: 32];
+                `WP_IDS_REG_SIG_DATA1 - SIG_BASE: data = sdata[32 +: 32];
+                `WP_IDS_REG_SIG_DATA2 - SIG_BASE: data = sdata[64 +: 32];
+                `WP_IDS_REG_SIG_DATA3 - SIG_BASE: data = sdata[96 +: 32];
+                default: ;
+            endcase
+        end
+        rd_mux = {is_cnt, cnt, data};
+    end
+endfunction
+
+wire [96:0] rd_result = rd_mux(reg_rd_addr, rd_lo_addr, rd_sig, rd_sig_off, rd_hits,
+    sig_hits_reg[rd_hidx], pkts_reg, match_pkts_reg, mark_pkts_reg, drop_pkts_reg,
+    oversize_pkts_reg, cfg_dec_si_reg, mark_dscp_reg, sig_len_reg[rd_idx], sig_act_reg[rd_idx],
+    sig_data_reg[rd_idx]);
+
+wp_reg_rd #(.ADDR_WIDTH(AW)) reg_rd_inst (
+    .clk(clk), .rd_en(reg_rd_en), .rd_addr(reg_rd_addr),
+    .word(rd_result[31:0]), .cnt_sel(rd_result[96]), .cnt(rd_result[95:32]),
+    .rd_data(reg_rd_data)
+);
 
 // right-aligned signatures and their byte masks (static configuration, registered)
 reg [127:0] sig_r_reg [0:NUM_SIGS-1];
@@ -354,34 +357,42 @@ function [255:0] keep_mask(input [31:0] k);
     end
 endfunction
 
-function [7:0] hbyte(input [HB_BYTES*8-1:0] hb, input integer idx);
-    hbyte = hb[8*idx +: 8];
-endfunction
+// parse (semantics of sim/common.py parse(), plus the payload start rule above): Ethernet +
+// NSH by the rules every block shares (wp_nsh_dec). Bytes not yet received read as 0 in hb_reg,
+// so the header-length checks are left to them (has_eth / has_nsh tied high): a frame shorter
+// than the NSH header has SI 0 (never decremented) and no IPv4 version 4.
+wire       nsh_valid, ip_cand;
+wire [2:0] l3_q;
+wire [7:0] nsh_si;
 
-// parse (semantics of sim/common.py parse(), plus the payload start rule above)
-wire [15:0] eth_type = {hbyte(hb_reg, 12), hbyte(hb_reg, 13)};
-wire nsh = eth_type == 16'h894F;
-wire [5:0] nsh_len = hb_reg[15*8 +: 6];
-wire [3:0] nsh_md = hb_reg[16*8 +: 4];
-wire nsh_valid = nsh && hb_reg[14*8+6 +: 2] == 2'd0 && nsh_len >= 6'd2
-    && (nsh_md == 4'd1 || nsh_md == 4'd2);
-wire ip_cand = nsh ? (nsh_valid && hbyte(hb_reg, 17) == 8'd1 && nsh_len <= 6'd6
-    && (nsh_md == 4'd2 || nsh_len == 6'd6)) : eth_type == 16'h0800;
-wire [6:0] l3 = nsh ? 7'd14 + {nsh_len[4:0], 2'b00} : 7'd14;
+wp_nsh_dec nsh_dec_inst (
+    .hdr(hb_reg[`WP_NSH_END*8-1:0]), .has_eth(1'b1), .has_nsh(1'b1),
+    .eth_type(), .eth_ipv4(), .nsh(), .nsh_valid(nsh_valid), .nsh_ip(), .ip_cand(ip_cand),
+    .nsh_len(), .nsh_md(), .nsh_next(), .spi(), .si(nsh_si), .key(), .l3_q(l3_q)
+);
+
+wire [6:0] l3 = `WP_ETH_HDR_LEN + {2'b00, l3_q, 2'b00};
 wire [159:0] ip = hb_reg[l3*8 +: 160];
-wire [3:0] ihl = ip[3:0];
-wire ipv4 = ip_cand && ip[7:4] == 4'd4 && ihl >= 4'd5;
-wire [15:0] total_len = {ip[2*8 +: 8], ip[3*8 +: 8]};
-wire [12:0] frag_off = {ip[6*8 +: 5], ip[7*8 +: 8]};
-wire [7:0] proto = ip[9*8 +: 8];
-wire [7:0] tos = ip[1*8 +: 8];
-wire [15:0] csum = {ip[10*8 +: 8], ip[11*8 +: 8]};
+wire        ip_ver_ok;
+wire [3:0]  ihl;
+wire [15:0] total_len;
+wire [12:0] frag_off;
+wire [7:0]  proto;
+wire [7:0]  tos;
+wire [15:0] csum;
+
+wp_ipv4_dec ipv4_dec_inst (
+    .ip(ip), .ver_ok(ip_ver_ok), .ihl(ihl), .ver_ihl(), .tos(tos), .total_len(total_len),
+    .frag_off(frag_off), .ttl(), .proto(proto), .csum(csum), .src(), .dst()
+);
+
+wire ipv4 = ip_cand && ip_ver_ok;
 wire [7:0] l4 = {1'b0, l3} + {2'b00, ihl, 2'b00};
-wire [3:0] doff = hb_reg[(l3 + 32)*8 + 4 +: 4];
+wire [3:0] doff = hb_reg[(l3 + `WP_IPV4_HDR_LEN + `WP_TCP_DOFF_OFF)*8 + 4 +: 4];
 wire simple = ihl == 4'd5 && frag_off == 0;
 wire [8:0] pay_start = !simple ? {1'b0, l4}
-    : proto == 8'd6 ? {1'b0, l4} + (doff < 4'd5 ? 9'd20 : {3'b000, doff, 2'b00})
-    : proto == 8'd17 ? {1'b0, l4} + 9'd8
+    : proto == `WP_IP_PROTO_TCP ? {1'b0, l4} + (doff < 4'd5 ? `WP_TCP_HDR_LEN : {3'b000, doff, 2'b00})
+    : proto == `WP_IP_PROTO_UDP ? {1'b0, l4} + `WP_UDP_HDR_LEN
     : {1'b0, l4};
 wire [16:0] pay_end = {10'd0, l3} + {1'b0, total_len};
 
@@ -463,7 +474,7 @@ wire [17:0] mc_sum = {2'b00, ~csum} + {2'b00, ~{ip[7:0], tos}} + {2'b00, ip[7:0]
 wire [16:0] mc_f1 = {1'b0, mc_sum[15:0]} + {15'd0, mc_sum[17:16]};
 wire [15:0] mc_f2 = mc_f1[15:0] + {15'd0, mc_f1[16]};
 wire [15:0] new_csum = ~mc_f2;
-wire si_dec = cfg_dec_si_reg && nsh_valid && hbyte(hb_reg, 21) != 8'd0;
+wire si_dec = cfg_dec_si_reg && nsh_valid && nsh_si != 8'd0;
 
 wire ev_end = a_advance && a_last_reg;
 assign ev_frame = ev_end;
@@ -553,10 +564,11 @@ function [DATA_WIDTH-1:0] rd_modify(input [DATA_WIDTH-1:0] d, input [1:0] beat, 
         for (b = 0; b < 32; b = b + 1) begin
             pos = {beat[0], 5'd0} + b;
             if (beat != 2'd2) begin
-                if (beat == 2'd0 && b == 21 && si_dec) rd_modify[8*b +: 8] = d[8*b +: 8] - 8'd1;
-                if (mark && pos == l3 + 1) rd_modify[8*b +: 8] = tos_v;
-                if (mark && pos == l3 + 10) rd_modify[8*b +: 8] = cs[15:8];
-                if (mark && pos == l3 + 11) rd_modify[8*b +: 8] = cs[7:0];
+                if (beat == 2'd0 && b == `WP_NSH_SI_OFF && si_dec)
+                    rd_modify[8*b +: 8] = d[8*b +: 8] - 8'd1;
+                if (mark && pos == l3 + `WP_IPV4_TOS_OFF) rd_modify[8*b +: 8] = tos_v;
+                if (mark && pos == l3 + `WP_IPV4_CSUM_OFF) rd_modify[8*b +: 8] = cs[15:8];
+                if (mark && pos == l3 + `WP_IPV4_CSUM_OFF + 1) rd_modify[8*b +: 8] = cs[7:0];
             end
         end
     end

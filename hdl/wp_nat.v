@@ -10,6 +10,7 @@
 `default_nettype none
 
 `include "wp_regmap.vh"
+`include "wp_frame.vh"
 
 module wp_nat #(
     // Number of mappings implemented (1..64)
@@ -66,6 +67,15 @@ localparam MAP_BASE = `WP_NAT_REG_MAP_CTRL;
 localparam MAP_STRIDE = `WP_NAT_REG_MAP_CTRL_STRIDE;
 localparam HITS_BASE = `WP_NAT_REG_MAP_HITS;
 localparam HITS_STRIDE = `WP_NAT_REG_MAP_HITS_STRIDE;
+localparam NUM_PATCH = 5;
+// patch offsets (8-bit, added to the IPv4 / L4 header offsets)
+localparam [7:0] IP_SRC = `WP_IPV4_SRC_OFF;
+localparam [7:0] IP_DST = `WP_IPV4_DST_OFF;
+localparam [7:0] IP_CSUM = `WP_IPV4_CSUM_OFF;
+localparam [7:0] L4_SPORT = `WP_L4_SPORT_OFF;
+localparam [7:0] L4_DPORT = `WP_L4_DPORT_OFF;
+localparam [7:0] TCP_CSUM = `WP_TCP_CSUM_OFF;
+localparam [7:0] UDP_CSUM = `WP_UDP_CSUM_OFF;
 
 initial begin
     if (NUM_MAPPINGS < 1 || NUM_MAPPINGS > `WP_NAT_REG_MAP_CTRL_COUNT) begin
@@ -114,11 +124,13 @@ reg [31:0] map_ports_reg[0:NUM_MAPPINGS-1];
 reg [63:0] map_hits_reg[0:NUM_MAPPINGS-1];
 reg [63:0] xlate_pkts_reg = 0;
 reg [63:0] pass_pkts_reg = 0;
-reg [31:0] rd_hi_reg = 0;
 
-wire [11:0] wr_rel = reg_wr_addr - MAP_BASE;
-wire        wr_map = reg_wr_addr >= MAP_BASE && reg_wr_addr < MAP_BASE + NUM_MAPPINGS * MAP_STRIDE;
-wire [IDX_W-1:0] wr_idx = wr_rel >> 4;
+// mapping i: MAP_CTRL .. MAP_PORTS; hit counters MAP_HITS
+wire        wr_map;
+wire [11:0] wr_map_idx, wr_fld;
+wp_reg_arr #(.ADDR_WIDTH(12), .BASE(MAP_BASE), .STRIDE(MAP_STRIDE), .COUNT(NUM_MAPPINGS))
+    wr_map_inst (.addr(reg_wr_addr), .hit(wr_map), .idx(wr_map_idx), .off(wr_fld));
+wire [IDX_W-1:0] wr_idx = wr_map_idx[IDX_W-1:0];
 wire        clear = reg_wr_en && reg_wr_addr == `WP_NAT_REG_CTRL && reg_wr_data[`WP_NAT_REG_CTRL_CLEAR_LSB];
 
 integer r;
@@ -131,7 +143,7 @@ end
 
 always @(posedge clk) begin
     if (reg_wr_en && wr_map) begin
-        case (wr_rel[3:0])
+        case (wr_fld)
             `WP_NAT_REG_MAP_CTRL - MAP_BASE: map_ctrl_reg[wr_idx] <= reg_wr_data[2:0];
             `WP_NAT_REG_MAP_MATCH_ADDR - MAP_BASE: map_match_reg[wr_idx] <= reg_wr_data;
             `WP_NAT_REG_MAP_NEW_ADDR - MAP_BASE: map_new_reg[wr_idx] <= reg_wr_data;
@@ -145,20 +157,25 @@ always @(posedge clk) begin
 end
 
 // read mux
-wire [11:0] rd_rel = reg_rd_addr - MAP_BASE;
-wire        rd_map = reg_rd_addr >= MAP_BASE && reg_rd_addr < MAP_BASE + NUM_MAPPINGS * MAP_STRIDE;
-wire [IDX_W-1:0] rd_idx = rd_rel >> 4;
-wire [11:0] rd_hrel = reg_rd_addr - HITS_BASE;
-wire        rd_hits = reg_rd_addr >= HITS_BASE && reg_rd_addr < HITS_BASE + NUM_MAPPINGS * HITS_STRIDE;
-wire [IDX_W-1:0] rd_hidx = rd_hrel >> 3;
+wire        rd_map, rd_hits;
+wire [11:0] rd_map_idx, rd_rel, rd_hits_idx;
+wp_reg_arr #(.ADDR_WIDTH(12), .BASE(MAP_BASE), .STRIDE(MAP_STRIDE), .COUNT(NUM_MAPPINGS))
+    rd_map_inst (.addr(reg_rd_addr), .hit(rd_map), .idx(rd_map_idx), .off(rd_rel));
+wp_reg_arr #(.ADDR_WIDTH(12), .BASE(HITS_BASE), .STRIDE(HITS_STRIDE), .COUNT(NUM_MAPPINGS))
+    rd_hits_inst (.addr(reg_rd_addr), .hit(rd_hits), .idx(rd_hits_idx), .off());
+wire [IDX_W-1:0] rd_idx = rd_map_idx[IDX_W-1:0];
+wire [IDX_W-1:0] rd_hidx = rd_hits_idx[IDX_W-1:0];
+// a 64-bit register is two words: the address of its LO word with bit 2 (HI) cleared
+wire [11:0] rd_lo_addr = {reg_rd_addr[11:3], 3'b000};
 
-// a function behind continuous assignments (not always @*), so the mux is defined from time 0
-// in every simulator (Icarus -g2012 never runs an always @* block whose inputs keep their
-// initial values). Result: {is_cnt, cnt[63:0], data[31:0]}.
+// the block's registers at reg_rd_addr: a function behind continuous assignments (not
+// always @*), so the mux is defined from time 0 in every simulator (Icarus -g2012 never runs an
+// always @* block whose inputs keep their initial values). Result: {is_cnt, cnt[63:0],
+// word[31:0]}; wp_reg_rd picks the counter word and keeps the high-word latch.
 function [96:0] rd_mux(
-    input [11:0] addr, input map, input [3:0] rel, input hits, input [63:0] hit_cnt,
-    input [63:0] xlate, input [63:0] pass, input [2:0] ctrl, input [31:0] match,
-    input [31:0] new_addr, input [31:0] ports, input [31:0] hi
+    input [11:0] addr, input [11:0] lo_addr, input map, input [11:0] rel, input hits,
+    input [63:0] hit_cnt, input [63:0] xlate, input [63:0] pass, input [2:0] ctrl,
+    input [31:0] match, input [31:0] new_addr, input [31:0] ports
 );
     reg [31:0] data;
     reg [63:0] cnt;
@@ -167,7 +184,7 @@ function [96:0] rd_mux(
         data = 32'd0;
         cnt = 64'd0;
         is_cnt = 1'b0;
-        case ({addr[11:3], 3'b000})
+        case (lo_addr)
             `WP_NAT_REG_XLATE_PKTS: begin cnt = xlate; is_cnt = 1'b1; end
             `WP_NAT_REG_PASS_PKTS: begin cnt = pass; is_cnt = 1'b1; end
             default: ;
@@ -191,21 +208,19 @@ function [96:0] rd_mux(
                 default: ;
             endcase
         end
-        if (is_cnt) data = addr[2] ? hi : cnt[31:0];
         rd_mux = {is_cnt, cnt, data};
     end
 endfunction
 
-wire [96:0] rd_result = rd_mux(reg_rd_addr, rd_map, rd_rel[3:0], rd_hits, map_hits_reg[rd_hidx],
-    xlate_pkts_reg, pass_pkts_reg, map_ctrl_reg[rd_idx], map_match_reg[rd_idx],
-    map_new_reg[rd_idx], map_ports_reg[rd_idx], rd_hi_reg);
-wire        rd_is_cnt = rd_result[96];
-wire [63:0] rd_cnt = rd_result[95:32];
-assign reg_rd_data = rd_result[31:0];
+wire [96:0] rd_result = rd_mux(reg_rd_addr, rd_lo_addr, rd_map, rd_rel, rd_hits,
+    map_hits_reg[rd_hidx], xlate_pkts_reg, pass_pkts_reg, map_ctrl_reg[rd_idx],
+    map_match_reg[rd_idx], map_new_reg[rd_idx], map_ports_reg[rd_idx]);
 
-always @(posedge clk) begin
-    if (reg_rd_en && rd_is_cnt && !reg_rd_addr[2]) rd_hi_reg <= rd_cnt[63:32];
-end
+wp_reg_rd #(.ADDR_WIDTH(12)) reg_rd_inst (
+    .clk(clk), .rd_en(reg_rd_en), .rd_addr(reg_rd_addr),
+    .word(rd_result[31:0]), .cnt_sel(rd_result[96]), .cnt(rd_result[95:32]),
+    .rd_data(reg_rd_data)
+);
 
 // ---------------------------------------------------------------- data path
 wire fifo_s_ready;
@@ -252,8 +267,8 @@ always @(posedge clk) begin
     e1_si_reg <= hdr_si;
     e1_l3_reg <= hdr_l3;
     e1_l4_reg <= hdr_l4;
-    e1_udp_reg <= hdr_proto == 8'd17;
-    e1_tcp_reg <= hdr_proto == 8'd6;
+    e1_udp_reg <= hdr_proto == `WP_IP_PROTO_UDP;
+    e1_tcp_reg <= hdr_proto == `WP_IP_PROTO_TCP;
     e1_src_reg <= hdr_src;
     e1_dst_reg <= hdr_dst;
     e1_sport_reg <= hdr_sport;
@@ -272,23 +287,9 @@ always @(posedge clk) begin
 end
 
 // E2: priority (lowest index), select the mapping
-// (a function + assign, so the encoder is evaluated at time 0 in every simulator)
-function [IDX_W:0] first_set(input [NUM_MAPPINGS-1:0] v);
-    integer i;
-    begin
-        first_set = 0;
-        for (i = NUM_MAPPINGS - 1; i >= 0; i = i - 1) begin
-            if (v[i]) begin
-                first_set[IDX_W-1:0] = i;
-                first_set[IDX_W] = 1'b1;
-            end
-        end
-    end
-endfunction
-
-wire [IDX_W:0]   e1_first = first_set(e1_match_reg);
-wire [IDX_W-1:0] e1_idx = e1_first[IDX_W-1:0];
-wire             e1_hit = e1_first[IDX_W];
+wire [IDX_W-1:0] e1_idx;
+wire             e1_hit;
+wp_first_set #(.WIDTH(NUM_MAPPINGS)) first_inst (.v(e1_match_reg), .hit(e1_hit), .idx(e1_idx));
 
 wire e1_dnat = map_ctrl_reg[e1_idx][`WP_NAT_REG_MAP_CTRL_DNAT_LSB];
 
@@ -362,17 +363,22 @@ wire [15:0] l4_csum_new = (e2_udp_reg && l4_csum_calc == 16'd0) ? 16'hFFFF : l4_
 wire        l4_patch = e2_hit_reg && e2_l4_csum_ok_reg && !(e2_udp_reg && e2_l4_csum_reg == 16'd0);
 
 reg         act_valid_reg = 1'b0;
-reg [5*43-1:0] act_patch_reg = 0;
+reg [NUM_PATCH*`WP_PATCH_WIDTH-1:0] act_patch_reg = 0;
 
+// byte patches (wp_pe_out): SI, the rewritten address, the IPv4 checksum, the rewritten port,
+// the L4 checksum
 always @(posedge clk) begin
     act_valid_reg <= e2_valid_reg;
     act_patch_reg <= {
-        e2_dec_reg ? {8'd21, 3'd1, 24'd0, e2_si_reg - 8'd1} : 43'd0,
-        e2_hit_reg ? {e2_l3_reg + (e2_dnat_reg ? 8'd16 : 8'd12), 3'd4, e2_new_addr_reg} : 43'd0,
-        e2_hit_reg ? {e2_l3_reg + 8'd10, 3'd2, 16'd0, ip_csum_new} : 43'd0,
+        e2_dec_reg ? `WP_PATCH_SI_DEC(e2_si_reg) : `WP_PATCH_NONE,
+        e2_hit_reg ? {e2_l3_reg + (e2_dnat_reg ? IP_DST : IP_SRC), 3'd4, e2_new_addr_reg}
+                   : `WP_PATCH_NONE,
+        e2_hit_reg ? {e2_l3_reg + IP_CSUM, 3'd2, 16'd0, ip_csum_new} : `WP_PATCH_NONE,
         (e2_hit_reg && e2_port_en_reg)
-            ? {e2_l4_reg + (e2_dnat_reg ? 8'd2 : 8'd0), 3'd2, 16'd0, e2_new_port_reg} : 43'd0,
-        l4_patch ? {e2_l4_reg + (e2_tcp_reg ? 8'd16 : 8'd6), 3'd2, 16'd0, l4_csum_new} : 43'd0
+            ? {e2_l4_reg + (e2_dnat_reg ? L4_DPORT : L4_SPORT), 3'd2, 16'd0, e2_new_port_reg}
+            : `WP_PATCH_NONE,
+        l4_patch ? {e2_l4_reg + (e2_tcp_reg ? TCP_CSUM : UDP_CSUM), 3'd2, 16'd0, l4_csum_new}
+                 : `WP_PATCH_NONE
     };
     if (rst) act_valid_reg <= 1'b0;
 end
@@ -380,7 +386,7 @@ end
 wire [FIFO_W-1:0] fifo_m_data;
 wire              fifo_m_valid, fifo_m_ready;
 wire              act_m_valid, act_m_ready;
-wire [5*43-1:0]   act_m_patch;
+wire [NUM_PATCH*`WP_PATCH_WIDTH-1:0] act_m_patch;
 
 wp_fifo #(.WIDTH(FIFO_W), .DEPTH_LOG2(FIFO_DEPTH_LOG2)) data_fifo_inst (
     .clk(clk), .rst(rst),
@@ -391,14 +397,14 @@ wp_fifo #(.WIDTH(FIFO_W), .DEPTH_LOG2(FIFO_DEPTH_LOG2)) data_fifo_inst (
 );
 
 // Never full: an action exists only for a frame with beats in the frame FIFO.
-wp_fifo #(.WIDTH(5*43), .DEPTH_LOG2(FIFO_DEPTH_LOG2)) act_fifo_inst (
+wp_fifo #(.WIDTH(NUM_PATCH*`WP_PATCH_WIDTH), .DEPTH_LOG2(FIFO_DEPTH_LOG2)) act_fifo_inst (
     .clk(clk), .rst(rst),
     .s_data(act_patch_reg), .s_valid(act_valid_reg), .s_ready(),
     .m_data(act_m_patch), .m_valid(act_m_valid), .m_ready(act_m_ready),
     .count()
 );
 
-wp_pe_out #(.DATA_WIDTH(DATA_WIDTH), .USER_WIDTH(USER_WIDTH), .NUM_PATCH(5)) out_inst (
+wp_pe_out #(.DATA_WIDTH(DATA_WIDTH), .USER_WIDTH(USER_WIDTH), .NUM_PATCH(NUM_PATCH)) out_inst (
     .clk(clk), .rst(rst),
     .s_axis_tdata(fifo_m_data[DATA_WIDTH-1:0]),
     .s_axis_tkeep(fifo_m_data[DATA_WIDTH +: KEEP_WIDTH]),

@@ -11,6 +11,8 @@
 `timescale 1ns / 1ps
 `default_nettype none
 
+`include "wp_frame.vh"
+
 module wp_pe_out #(
     // Width of tdata (bits)
     parameter DATA_WIDTH = 256,
@@ -30,7 +32,7 @@ module wp_pe_out #(
     output wire                         s_axis_tready,
 
     input  wire                         act_drop,
-    input  wire [NUM_PATCH*43-1:0]      act_patch,
+    input  wire [NUM_PATCH*`WP_PATCH_WIDTH-1:0]      act_patch,
     input  wire                         act_valid,
     output wire                         act_ready,
 
@@ -73,7 +75,7 @@ assign act_ready = s_axis_tready && s_axis_tlast;
 
 // per-byte selects of the current beat
 function [KEEP_WIDTH*SEL_W-1:0] patch_sel(input [8-BEAT_LOG2:0] idx,
-    input [NUM_PATCH*43-1:0] patch);
+    input [NUM_PATCH*`WP_PATCH_WIDTH-1:0] patch);
     integer j, p;
     reg [9:0] d;  // offset - beat start, two's complement
     reg [9:0] e;  // d + len - 1: the byte of the value for byte j is e - j
@@ -82,8 +84,8 @@ function [KEEP_WIDTH*SEL_W-1:0] patch_sel(input [8-BEAT_LOG2:0] idx,
     begin
         patch_sel = 0;
         for (p = 0; p < NUM_PATCH; p = p + 1) begin
-            len = patch[p*43 + 32 +: 3];
-            d = {2'b00, patch[p*43 + 35 +: 8]} - {1'b0, idx[7-BEAT_LOG2:0], {BEAT_LOG2{1'b0}}};
+            len = patch[p*`WP_PATCH_WIDTH + 32 +: 3];
+            d = {2'b00, patch[p*`WP_PATCH_WIDTH + 35 +: 8]} - {1'b0, idx[7-BEAT_LOG2:0], {BEAT_LOG2{1'b0}}};
             e = d + {7'd0, len} - 10'd1;
             for (j = 0; j < KEEP_WIDTH; j = j + 1) begin
                 jj = j;
@@ -99,10 +101,10 @@ function [KEEP_WIDTH*SEL_W-1:0] patch_sel(input [8-BEAT_LOG2:0] idx,
     end
 endfunction
 
-function [NUM_PATCH*32-1:0] patch_vals(input [NUM_PATCH*43-1:0] patch);
+function [NUM_PATCH*32-1:0] patch_vals(input [NUM_PATCH*`WP_PATCH_WIDTH-1:0] patch);
     integer p;
     begin
-        for (p = 0; p < NUM_PATCH; p = p + 1) patch_vals[p*32 +: 32] = patch[p*43 +: 32];
+        for (p = 0; p < NUM_PATCH; p = p + 1) patch_vals[p*32 +: 32] = patch[p*`WP_PATCH_WIDTH +: 32];
     end
 endfunction
 

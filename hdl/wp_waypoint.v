@@ -16,6 +16,7 @@
 `default_nettype none
 
 `include "wp_regmap.vh"
+`include "wp_frame.vh"
 
 module wp_waypoint #(
     // Dispatch table entries (1..64)
@@ -84,7 +85,7 @@ module wp_waypoint #(
     input  wire                            s_axil_rready,
 
     // external PEs: register blocks (slot 3+i)
-    output wire [EXT_PES*12-1:0]           m_axil_pe_awaddr,
+    output wire [EXT_PES*`WP_BLOCK_ADDR_WIDTH-1:0] m_axil_pe_awaddr,
     output wire [EXT_PES*3-1:0]            m_axil_pe_awprot,
     output wire [EXT_PES-1:0]              m_axil_pe_awvalid,
     input  wire [EXT_PES-1:0]              m_axil_pe_awready,
@@ -95,7 +96,7 @@ module wp_waypoint #(
     input  wire [EXT_PES*2-1:0]            m_axil_pe_bresp,
     input  wire [EXT_PES-1:0]              m_axil_pe_bvalid,
     output wire [EXT_PES-1:0]              m_axil_pe_bready,
-    output wire [EXT_PES*12-1:0]           m_axil_pe_araddr,
+    output wire [EXT_PES*`WP_BLOCK_ADDR_WIDTH-1:0] m_axil_pe_araddr,
     output wire [EXT_PES*3-1:0]            m_axil_pe_arprot,
     output wire [EXT_PES-1:0]              m_axil_pe_arvalid,
     input  wire [EXT_PES-1:0]              m_axil_pe_arready,
@@ -106,8 +107,13 @@ module wp_waypoint #(
 );
 
 localparam KEEP_WIDTH = DATA_WIDTH / 8;
-localparam NUM_PES = 2 + EXT_PES;
+localparam NUM_PES = `WP_PE_EXT_FIRST + EXT_PES;
+// AXI-Lite slots of WP_BLOCK_SIZE bytes: slot 0 = the waypoint, slot k + 1 = PE k
+localparam SLOT_AW = `WP_BLOCK_ADDR_WIDTH;
 localparam SLOTS = 1 + NUM_PES;
+localparam SLOT_FW = 1 + `WP_PE_FW;
+localparam SLOT_NAT = 1 + `WP_PE_NAT;
+localparam SLOT_EXT = 1 + `WP_PE_EXT_FIRST;
 localparam TGT_BYPASS = NUM_PES;
 localparam TGT_DROP = NUM_PES + 1;
 localparam TW = $clog2(NUM_PES + 2);
@@ -126,14 +132,18 @@ initial begin
         $error("Error: EXT_PES must be in 1..12 (instance %m)");
         $finish;
     end
-    if (DATA_WIDTH != 256 || ENT_STRIDE != 16 || CNT_STRIDE != 16) begin
-        $error("Error: DATA_WIDTH 256 and register strides 16 expected (instance %m)");
+    if (DATA_WIDTH != 256) begin
+        $error("Error: DATA_WIDTH 256 expected (instance %m)");
+        $finish;
+    end
+    if (USER_WIDTH < `WP_TUSER_DST_PORT_LSB + `WP_TUSER_DST_PORT_WIDTH) begin
+        $error("Error: USER_WIDTH must hold the SUME tuser fields (instance %m)");
         $finish;
     end
 end
 
 // ---------------------------------------------------------------- register interconnect
-wire [SLOTS*12-1:0] sp_awaddr, sp_araddr;
+wire [SLOTS*SLOT_AW-1:0] sp_awaddr, sp_araddr;
 wire [SLOTS*3-1:0]  sp_awprot, sp_arprot;
 wire [SLOTS-1:0]    sp_awvalid, sp_awready, sp_wvalid, sp_wready, sp_bvalid, sp_bready;
 wire [SLOTS-1:0]    sp_arvalid, sp_arready, sp_rvalid, sp_rready;
@@ -141,7 +151,7 @@ wire [SLOTS*32-1:0] sp_wdata, sp_rdata;
 wire [SLOTS*4-1:0]  sp_wstrb;
 wire [SLOTS*2-1:0]  sp_bresp, sp_rresp;
 
-wp_axil_split #(.M_COUNT(SLOTS), .ADDR_WIDTH(16), .SLOT_LSB(12)) split_inst (
+wp_axil_split #(.M_COUNT(SLOTS), .ADDR_WIDTH(16), .SLOT_LSB(SLOT_AW)) split_inst (
     .clk(clk), .rst(rst),
     .s_axil_awaddr(s_axil_awaddr), .s_axil_awprot(s_axil_awprot),
     .s_axil_awvalid(s_axil_awvalid), .s_axil_awready(s_axil_awready),
@@ -161,44 +171,44 @@ wp_axil_split #(.M_COUNT(SLOTS), .ADDR_WIDTH(16), .SLOT_LSB(12)) split_inst (
     .m_axil_rready(sp_rready)
 );
 
-// slots 3.. -> external PE register ports
-assign m_axil_pe_awaddr = sp_awaddr[SLOTS*12-1:36];
-assign m_axil_pe_awprot = sp_awprot[SLOTS*3-1:9];
-assign m_axil_pe_awvalid = sp_awvalid[SLOTS-1:3];
-assign sp_awready[SLOTS-1:3] = m_axil_pe_awready;
-assign m_axil_pe_wdata = sp_wdata[SLOTS*32-1:96];
-assign m_axil_pe_wstrb = sp_wstrb[SLOTS*4-1:12];
-assign m_axil_pe_wvalid = sp_wvalid[SLOTS-1:3];
-assign sp_wready[SLOTS-1:3] = m_axil_pe_wready;
-assign sp_bresp[SLOTS*2-1:6] = m_axil_pe_bresp;
-assign sp_bvalid[SLOTS-1:3] = m_axil_pe_bvalid;
-assign m_axil_pe_bready = sp_bready[SLOTS-1:3];
-assign m_axil_pe_araddr = sp_araddr[SLOTS*12-1:36];
-assign m_axil_pe_arprot = sp_arprot[SLOTS*3-1:9];
-assign m_axil_pe_arvalid = sp_arvalid[SLOTS-1:3];
-assign sp_arready[SLOTS-1:3] = m_axil_pe_arready;
-assign sp_rdata[SLOTS*32-1:96] = m_axil_pe_rdata;
-assign sp_rresp[SLOTS*2-1:6] = m_axil_pe_rresp;
-assign sp_rvalid[SLOTS-1:3] = m_axil_pe_rvalid;
-assign m_axil_pe_rready = sp_rready[SLOTS-1:3];
+// slots SLOT_EXT.. -> external PE register ports
+assign m_axil_pe_awaddr = sp_awaddr[SLOTS*SLOT_AW-1:SLOT_EXT*SLOT_AW];
+assign m_axil_pe_awprot = sp_awprot[SLOTS*3-1:SLOT_EXT*3];
+assign m_axil_pe_awvalid = sp_awvalid[SLOTS-1:SLOT_EXT];
+assign sp_awready[SLOTS-1:SLOT_EXT] = m_axil_pe_awready;
+assign m_axil_pe_wdata = sp_wdata[SLOTS*32-1:SLOT_EXT*32];
+assign m_axil_pe_wstrb = sp_wstrb[SLOTS*4-1:SLOT_EXT*4];
+assign m_axil_pe_wvalid = sp_wvalid[SLOTS-1:SLOT_EXT];
+assign sp_wready[SLOTS-1:SLOT_EXT] = m_axil_pe_wready;
+assign sp_bresp[SLOTS*2-1:SLOT_EXT*2] = m_axil_pe_bresp;
+assign sp_bvalid[SLOTS-1:SLOT_EXT] = m_axil_pe_bvalid;
+assign m_axil_pe_bready = sp_bready[SLOTS-1:SLOT_EXT];
+assign m_axil_pe_araddr = sp_araddr[SLOTS*SLOT_AW-1:SLOT_EXT*SLOT_AW];
+assign m_axil_pe_arprot = sp_arprot[SLOTS*3-1:SLOT_EXT*3];
+assign m_axil_pe_arvalid = sp_arvalid[SLOTS-1:SLOT_EXT];
+assign sp_arready[SLOTS-1:SLOT_EXT] = m_axil_pe_arready;
+assign sp_rdata[SLOTS*32-1:SLOT_EXT*32] = m_axil_pe_rdata;
+assign sp_rresp[SLOTS*2-1:SLOT_EXT*2] = m_axil_pe_rresp;
+assign sp_rvalid[SLOTS-1:SLOT_EXT] = m_axil_pe_rvalid;
+assign m_axil_pe_rready = sp_rready[SLOTS-1:SLOT_EXT];
 
 // slot 0: the waypoint's own registers
-wire        reg_wr_en;
-wire [11:0] reg_wr_addr;
-wire [31:0] reg_wr_data;
-wire [3:0]  reg_wr_strb;
-wire        reg_rd_en;
-wire [11:0] reg_rd_addr;
-wire [31:0] reg_rd_data;
+wire               reg_wr_en;
+wire [SLOT_AW-1:0] reg_wr_addr;
+wire [31:0]        reg_wr_data;
+wire [3:0]         reg_wr_strb;
+wire               reg_rd_en;
+wire [SLOT_AW-1:0] reg_rd_addr;
+wire [31:0]        reg_rd_data;
 
-wp_axil_regs #(.ADDR_WIDTH(12)) axil_regs_inst (
+wp_axil_regs #(.ADDR_WIDTH(SLOT_AW)) axil_regs_inst (
     .clk(clk), .rst(rst),
-    .s_axil_awaddr(sp_awaddr[0 +: 12]), .s_axil_awprot(sp_awprot[0 +: 3]),
+    .s_axil_awaddr(sp_awaddr[0 +: SLOT_AW]), .s_axil_awprot(sp_awprot[0 +: 3]),
     .s_axil_awvalid(sp_awvalid[0]), .s_axil_awready(sp_awready[0]),
     .s_axil_wdata(sp_wdata[0 +: 32]), .s_axil_wstrb(sp_wstrb[0 +: 4]),
     .s_axil_wvalid(sp_wvalid[0]), .s_axil_wready(sp_wready[0]),
     .s_axil_bresp(sp_bresp[0 +: 2]), .s_axil_bvalid(sp_bvalid[0]), .s_axil_bready(sp_bready[0]),
-    .s_axil_araddr(sp_araddr[0 +: 12]), .s_axil_arprot(sp_arprot[0 +: 3]),
+    .s_axil_araddr(sp_araddr[0 +: SLOT_AW]), .s_axil_arprot(sp_arprot[0 +: 3]),
     .s_axil_arvalid(sp_arvalid[0]), .s_axil_arready(sp_arready[0]),
     .s_axil_rdata(sp_rdata[0 +: 32]), .s_axil_rresp(sp_rresp[0 +: 2]),
     .s_axil_rvalid(sp_rvalid[0]), .s_axil_rready(sp_rready[0]),
@@ -210,7 +220,7 @@ wp_axil_regs #(.ADDR_WIDTH(12)) axil_regs_inst (
 reg [7:0]  default_port_reg = 0;
 reg [15:0] mtu_reg = `WP_WAYPOINT_REG_MTU_RESET;
 reg [31:0] ent_key_reg[0:NUM_ENTRIES-1];
-reg [3:0]  ent_pe_reg[0:NUM_ENTRIES-1];
+reg [`WP_WAYPOINT_REG_ENTRY_PE_WIDTH-1:0] ent_pe_reg[0:NUM_ENTRIES-1];
 reg [7:0]  ent_port_reg[0:NUM_ENTRIES-1];
 reg        ent_valid_reg[0:NUM_ENTRIES-1];
 reg [63:0] ent_pkts_reg[0:NUM_ENTRIES-1];
@@ -218,11 +228,13 @@ reg [63:0] ent_bytes_reg[0:NUM_ENTRIES-1];
 reg [63:0] nonnsh_pkts_reg = 0;
 reg [63:0] miss_pkts_reg = 0;
 reg [63:0] drop_pkts_reg = 0;
-reg [31:0] rd_hi_reg = 0;
 
-wire [11:0] wr_rel = reg_wr_addr - ENT_BASE;
-wire        wr_ent = reg_wr_addr >= ENT_BASE && reg_wr_addr < ENT_BASE + NUM_ENTRIES * ENT_STRIDE;
-wire [IDX_W-1:0] wr_idx = wr_rel >> 4;
+// entry i: ENTRY_KEY / _PE / _PORT / _CTRL; counters ENTRY_PKTS / _BYTES
+wire                   wr_ent;
+wire [SLOT_AW-1:0]     wr_ent_idx, wr_ent_off;
+wp_reg_arr #(.ADDR_WIDTH(SLOT_AW), .BASE(ENT_BASE), .STRIDE(ENT_STRIDE), .COUNT(NUM_ENTRIES))
+    wr_ent_inst (.addr(reg_wr_addr), .hit(wr_ent), .idx(wr_ent_idx), .off(wr_ent_off));
+wire [IDX_W-1:0] wr_idx = wr_ent_idx[IDX_W-1:0];
 wire        clear = reg_wr_en && reg_wr_addr == `WP_WAYPOINT_REG_CTRL
                     && reg_wr_data[`WP_WAYPOINT_REG_CTRL_CLEAR_LSB];
 
@@ -237,15 +249,18 @@ end
 always @(posedge clk) begin
     if (reg_wr_en) begin
         case (reg_wr_addr)
-            `WP_WAYPOINT_REG_DEFAULT_PORT: default_port_reg <= reg_wr_data[7:0];
-            `WP_WAYPOINT_REG_MTU: mtu_reg <= reg_wr_data[15:0];
+            `WP_WAYPOINT_REG_DEFAULT_PORT:
+                default_port_reg <= reg_wr_data[`WP_WAYPOINT_REG_DEFAULT_PORT_WIDTH-1:0];
+            `WP_WAYPOINT_REG_MTU: mtu_reg <= reg_wr_data[`WP_WAYPOINT_REG_MTU_WIDTH-1:0];
             default: ;
         endcase
         if (wr_ent) begin
-            case (wr_rel[3:0])
+            case (wr_ent_off)
                 `WP_WAYPOINT_REG_ENTRY_KEY - ENT_BASE: ent_key_reg[wr_idx] <= reg_wr_data;
-                `WP_WAYPOINT_REG_ENTRY_PE - ENT_BASE: ent_pe_reg[wr_idx] <= reg_wr_data[3:0];
-                `WP_WAYPOINT_REG_ENTRY_PORT - ENT_BASE: ent_port_reg[wr_idx] <= reg_wr_data[7:0];
+                `WP_WAYPOINT_REG_ENTRY_PE - ENT_BASE:
+                    ent_pe_reg[wr_idx] <= reg_wr_data[`WP_WAYPOINT_REG_ENTRY_PE_WIDTH-1:0];
+                `WP_WAYPOINT_REG_ENTRY_PORT - ENT_BASE:
+                    ent_port_reg[wr_idx] <= reg_wr_data[`WP_WAYPOINT_REG_ENTRY_PORT_WIDTH-1:0];
                 `WP_WAYPOINT_REG_ENTRY_CTRL - ENT_BASE:
                     ent_valid_reg[wr_idx] <= reg_wr_data[`WP_WAYPOINT_REG_ENTRY_CTRL_VALID_LSB];
                 default: ;
@@ -259,21 +274,27 @@ always @(posedge clk) begin
     end
 end
 
-wire [11:0] rd_rel = reg_rd_addr - ENT_BASE;
-wire        rd_ent = reg_rd_addr >= ENT_BASE && reg_rd_addr < ENT_BASE + NUM_ENTRIES * ENT_STRIDE;
-wire [IDX_W-1:0] rd_idx = rd_rel >> 4;
-wire [11:0] rd_crel = reg_rd_addr - CNT_BASE;
-wire        rd_cnts = reg_rd_addr >= CNT_BASE && reg_rd_addr < CNT_BASE + NUM_ENTRIES * CNT_STRIDE;
-wire [IDX_W-1:0] rd_cidx = rd_crel >> 4;
+wire                   rd_ent, rd_cnts;
+wire [SLOT_AW-1:0]     rd_ent_idx, rd_ent_off, rd_cnt_idx, rd_cnt_off;
+wp_reg_arr #(.ADDR_WIDTH(SLOT_AW), .BASE(ENT_BASE), .STRIDE(ENT_STRIDE), .COUNT(NUM_ENTRIES))
+    rd_ent_inst (.addr(reg_rd_addr), .hit(rd_ent), .idx(rd_ent_idx), .off(rd_ent_off));
+wp_reg_arr #(.ADDR_WIDTH(SLOT_AW), .BASE(CNT_BASE), .STRIDE(CNT_STRIDE), .COUNT(NUM_ENTRIES))
+    rd_cnt_inst (.addr(reg_rd_addr), .hit(rd_cnts), .idx(rd_cnt_idx), .off(rd_cnt_off));
+wire [IDX_W-1:0] rd_idx = rd_ent_idx[IDX_W-1:0];
+wire [IDX_W-1:0] rd_cidx = rd_cnt_idx[IDX_W-1:0];
+// a 64-bit register is two words: the address of its LO word with bit 2 (HI) cleared
+wire [SLOT_AW-1:0] rd_lo_addr = {reg_rd_addr[SLOT_AW-1:3], 3'b000};
+wire [SLOT_AW-1:0] rd_cnt_lo = {rd_cnt_off[SLOT_AW-1:3], 3'b000};
 
-// a function behind continuous assignments (not always @*), so the mux is defined from time 0
-// in every simulator (Icarus -g2012 never runs an always @* block whose inputs keep their
-// initial values). Result: {is_cnt, cnt[63:0], data[31:0]}.
+// the block's registers at reg_rd_addr: a function behind continuous assignments (not
+// always @*), so the mux is defined from time 0 in every simulator (Icarus -g2012 never runs an
+// always @* block whose inputs keep their initial values). Result: {is_cnt, cnt[63:0],
+// word[31:0]}; wp_reg_rd picks the counter word and keeps the high-word latch.
 function [96:0] rd_mux(
-    input [11:0] addr, input ent, input [3:0] rel, input cnts, input cnt_bytes,
-    input [63:0] ent_pkts, input [63:0] ent_bytes, input [63:0] nonnsh, input [63:0] miss,
-    input [63:0] drop, input [7:0] dport, input [15:0] mtu, input [31:0] key, input [3:0] pe,
-    input [7:0] port, input valid, input [31:0] hi
+    input [SLOT_AW-1:0] addr, input [SLOT_AW-1:0] lo_addr, input ent, input [SLOT_AW-1:0] off,
+    input cnts, input [SLOT_AW-1:0] cnt_lo, input [63:0] ent_pkts, input [63:0] ent_bytes,
+    input [63:0] nonnsh, input [63:0] miss, input [63:0] drop, input [7:0] dport,
+    input [15:0] mtu, input [31:0] key, input [3:0] pe, input [7:0] port, input valid
 );
     reg [31:0] data;
     reg [63:0] cnt;
@@ -282,14 +303,14 @@ function [96:0] rd_mux(
         data = 32'd0;
         cnt = 64'd0;
         is_cnt = 1'b0;
-        case ({addr[11:3], 3'b000})
+        case (lo_addr)
             `WP_WAYPOINT_REG_NONNSH_PKTS: begin cnt = nonnsh; is_cnt = 1'b1; end
             `WP_WAYPOINT_REG_MISS_PKTS: begin cnt = miss; is_cnt = 1'b1; end
             `WP_WAYPOINT_REG_DROP_PKTS: begin cnt = drop; is_cnt = 1'b1; end
             default: ;
         endcase
         if (cnts) begin
-            cnt = cnt_bytes ? ent_bytes : ent_pkts;
+            cnt = cnt_lo == `WP_WAYPOINT_REG_ENTRY_BYTES - CNT_BASE ? ent_bytes : ent_pkts;
             is_cnt = 1'b1;
         end
         case (addr)
@@ -302,7 +323,7 @@ function [96:0] rd_mux(
             default: ;
         endcase
         if (ent) begin
-            case (rel)
+            case (off)
                 `WP_WAYPOINT_REG_ENTRY_KEY - ENT_BASE: data = key;
                 `WP_WAYPOINT_REG_ENTRY_PE - ENT_BASE: data = pe;
                 `WP_WAYPOINT_REG_ENTRY_PORT - ENT_BASE: data = port;
@@ -310,22 +331,20 @@ function [96:0] rd_mux(
                 default: ;
             endcase
         end
-        if (is_cnt) data = addr[2] ? hi : cnt[31:0];
         rd_mux = {is_cnt, cnt, data};
     end
 endfunction
 
-wire [96:0] rd_result = rd_mux(reg_rd_addr, rd_ent, rd_rel[3:0], rd_cnts, rd_crel[3],
+wire [96:0] rd_result = rd_mux(reg_rd_addr, rd_lo_addr, rd_ent, rd_ent_off, rd_cnts, rd_cnt_lo,
     ent_pkts_reg[rd_cidx], ent_bytes_reg[rd_cidx], nonnsh_pkts_reg, miss_pkts_reg,
     drop_pkts_reg, default_port_reg, mtu_reg, ent_key_reg[rd_idx], ent_pe_reg[rd_idx],
-    ent_port_reg[rd_idx], ent_valid_reg[rd_idx], rd_hi_reg);
-wire        rd_is_cnt = rd_result[96];
-wire [63:0] rd_cnt = rd_result[95:32];
-assign reg_rd_data = rd_result[31:0];
+    ent_port_reg[rd_idx], ent_valid_reg[rd_idx]);
 
-always @(posedge clk) begin
-    if (reg_rd_en && rd_is_cnt && !reg_rd_addr[2]) rd_hi_reg <= rd_cnt[63:32];
-end
+wp_reg_rd #(.ADDR_WIDTH(SLOT_AW)) reg_rd_inst (
+    .clk(clk), .rd_en(reg_rd_en), .rd_addr(reg_rd_addr),
+    .word(rd_result[31:0]), .cnt_sel(rd_result[96]), .cnt(rd_result[95:32]),
+    .rd_data(reg_rd_data)
+);
 
 // ---------------------------------------------------------------- dispatch
 function [5:0] popcount(input [KEEP_WIDTH-1:0] k);
@@ -348,18 +367,23 @@ reg [7:0]            port_reg = 0;
 reg                  hit_reg = 1'b0;
 reg [IDX_W-1:0]      idx_reg = 0;
 
-// lookup on the frame's first beat
-wire [15:0] d0_type = {d0_tdata_reg[12*8 +: 8], d0_tdata_reg[13*8 +: 8]};
+// lookup on the frame's first beat: Ethernet + NSH by the rules every block shares
+// (wp_nsh_dec); a last beat shorter than the header has no Ethernet / NSH header
 wire [5:0]  d0_bytes = popcount(d0_tkeep_reg);
-wire        d0_eth = !d0_tlast_reg || d0_bytes >= 6'd14;
-wire        d0_nsh = d0_eth && d0_type == 16'h894F;
-wire        d0_nsh_valid = d0_nsh && (!d0_tlast_reg || d0_bytes >= 6'd22)
-                           && d0_tdata_reg[14*8+6 +: 2] == 2'd0
-                           && d0_tdata_reg[15*8 +: 6] >= 6'd2
-                           && (d0_tdata_reg[16*8 +: 4] == 4'd1 || d0_tdata_reg[16*8 +: 4] == 4'd2);
-wire [31:0] d0_key = {d0_tdata_reg[18*8 +: 8], d0_tdata_reg[19*8 +: 8],
-                      d0_tdata_reg[20*8 +: 8], d0_tdata_reg[21*8 +: 8]};
-wire        d0_oversize = d0_tuser_reg[15:0] > mtu_reg;
+wire        d0_nsh, d0_nsh_valid;
+wire [31:0] d0_key;
+
+wp_nsh_dec nsh_dec_inst (
+    .hdr(d0_tdata_reg[`WP_NSH_END*8-1:0]),
+    .has_eth(!d0_tlast_reg || d0_bytes >= `WP_ETH_HDR_LEN),
+    .has_nsh(!d0_tlast_reg || d0_bytes >= `WP_NSH_END),
+    .eth_type(), .eth_ipv4(), .nsh(d0_nsh), .nsh_valid(d0_nsh_valid), .nsh_ip(), .ip_cand(),
+    .nsh_len(), .nsh_md(), .nsh_next(), .spi(), .si(), .key(d0_key), .l3_q()
+);
+
+wire [`WP_TUSER_PKT_LEN_WIDTH-1:0] d0_pkt_len =
+    d0_tuser_reg[`WP_TUSER_PKT_LEN_LSB +: `WP_TUSER_PKT_LEN_WIDTH];
+wire        d0_oversize = d0_pkt_len > mtu_reg;
 
 // per-entry match, then the lowest matching index; continuous assignments (not always @*),
 // so the lookup is defined from time 0 in every simulator
@@ -371,22 +395,9 @@ generate
     end
 endgenerate
 
-function [IDX_W:0] lk_first(input [NUM_ENTRIES-1:0] v);
-    integer i;
-    begin
-        lk_first = 0;
-        for (i = NUM_ENTRIES - 1; i >= 0; i = i - 1) begin
-            if (v[i]) begin
-                lk_first[IDX_W-1:0] = i;
-                lk_first[IDX_W] = 1'b1;
-            end
-        end
-    end
-endfunction
-
-wire [IDX_W:0]   lk_result = lk_first(lk_match);
-wire [IDX_W-1:0] lk_idx = lk_result[IDX_W-1:0];
-wire             lk_hit = lk_result[IDX_W];
+wire [IDX_W-1:0] lk_idx;
+wire             lk_hit;
+wp_first_set #(.WIDTH(NUM_ENTRIES)) lk_first_inst (.v(lk_match), .hit(lk_hit), .idx(lk_idx));
 
 wire lk_ok = d0_nsh_valid && lk_hit && ent_pe_reg[lk_idx] < NUM_PES;
 wire [TW-1:0] lk_tgt = d0_oversize ? TGT_DROP[TW-1:0]
@@ -400,7 +411,14 @@ wire [IDX_W-1:0] cur_idx = d0_first_reg ? lk_idx : idx_reg;
 wire [NUM_PES:0] dm_ready;
 wire             d0_fire = d0_valid_reg && (cur_tgt == TGT_DROP || dm_ready[cur_tgt]);
 assign s_axis_tready = !d0_valid_reg || d0_fire;
-wire [USER_WIDTH-1:0] d0_tuser_out = {d0_tuser_reg[USER_WIDTH-1:32], cur_port, d0_tuser_reg[23:0]};
+// tuser with dst_port set (on every beat of the frame)
+function [USER_WIDTH-1:0] set_dst_port(input [USER_WIDTH-1:0] u, input [7:0] port);
+    begin
+        set_dst_port = u;
+        set_dst_port[`WP_TUSER_DST_PORT_LSB +: `WP_TUSER_DST_PORT_WIDTH] = port;
+    end
+endfunction
+wire [USER_WIDTH-1:0] d0_tuser_out = set_dst_port(d0_tuser_reg, cur_port);
 
 always @(posedge clk) begin
     if (s_axis_tready) begin
@@ -462,54 +480,59 @@ wire [NUM_PES:0]                  mg_tlast, mg_tvalid, mg_tready;
 wp_fw #(.NUM_RULES(FW_RULES), .DATA_WIDTH(DATA_WIDTH), .USER_WIDTH(USER_WIDTH)) fw_inst (
     .clk(clk), .rst(rst),
     .s_axis_tdata(d0_tdata_reg), .s_axis_tkeep(d0_tkeep_reg), .s_axis_tuser(d0_tuser_out),
-    .s_axis_tlast(d0_tlast_reg), .s_axis_tvalid(dm_valid[0]), .s_axis_tready(dm_ready[0]),
-    .m_axis_tdata(mg_tdata[0 +: DATA_WIDTH]), .m_axis_tkeep(mg_tkeep[0 +: KEEP_WIDTH]),
-    .m_axis_tuser(mg_tuser[0 +: USER_WIDTH]), .m_axis_tlast(mg_tlast[0]),
-    .m_axis_tvalid(mg_tvalid[0]), .m_axis_tready(mg_tready[0]),
-    .s_axil_awaddr(sp_awaddr[12 +: 12]), .s_axil_awprot(sp_awprot[3 +: 3]),
-    .s_axil_awvalid(sp_awvalid[1]), .s_axil_awready(sp_awready[1]),
-    .s_axil_wdata(sp_wdata[32 +: 32]), .s_axil_wstrb(sp_wstrb[4 +: 4]),
-    .s_axil_wvalid(sp_wvalid[1]), .s_axil_wready(sp_wready[1]),
-    .s_axil_bresp(sp_bresp[2 +: 2]), .s_axil_bvalid(sp_bvalid[1]), .s_axil_bready(sp_bready[1]),
-    .s_axil_araddr(sp_araddr[12 +: 12]), .s_axil_arprot(sp_arprot[3 +: 3]),
-    .s_axil_arvalid(sp_arvalid[1]), .s_axil_arready(sp_arready[1]),
-    .s_axil_rdata(sp_rdata[32 +: 32]), .s_axil_rresp(sp_rresp[2 +: 2]),
-    .s_axil_rvalid(sp_rvalid[1]), .s_axil_rready(sp_rready[1])
+    .s_axis_tlast(d0_tlast_reg), .s_axis_tvalid(dm_valid[`WP_PE_FW]), .s_axis_tready(dm_ready[`WP_PE_FW]),
+    .m_axis_tdata(mg_tdata[`WP_PE_FW*DATA_WIDTH +: DATA_WIDTH]),
+    .m_axis_tkeep(mg_tkeep[`WP_PE_FW*KEEP_WIDTH +: KEEP_WIDTH]),
+    .m_axis_tuser(mg_tuser[`WP_PE_FW*USER_WIDTH +: USER_WIDTH]), .m_axis_tlast(mg_tlast[`WP_PE_FW]),
+    .m_axis_tvalid(mg_tvalid[`WP_PE_FW]), .m_axis_tready(mg_tready[`WP_PE_FW]),
+    .s_axil_awaddr(sp_awaddr[SLOT_FW*SLOT_AW +: SLOT_AW]), .s_axil_awprot(sp_awprot[SLOT_FW*3 +: 3]),
+    .s_axil_awvalid(sp_awvalid[SLOT_FW]), .s_axil_awready(sp_awready[SLOT_FW]),
+    .s_axil_wdata(sp_wdata[SLOT_FW*32 +: 32]), .s_axil_wstrb(sp_wstrb[SLOT_FW*4 +: 4]),
+    .s_axil_wvalid(sp_wvalid[SLOT_FW]), .s_axil_wready(sp_wready[SLOT_FW]),
+    .s_axil_bresp(sp_bresp[SLOT_FW*2 +: 2]), .s_axil_bvalid(sp_bvalid[SLOT_FW]),
+    .s_axil_bready(sp_bready[SLOT_FW]),
+    .s_axil_araddr(sp_araddr[SLOT_FW*SLOT_AW +: SLOT_AW]), .s_axil_arprot(sp_arprot[SLOT_FW*3 +: 3]),
+    .s_axil_arvalid(sp_arvalid[SLOT_FW]), .s_axil_arready(sp_arready[SLOT_FW]),
+    .s_axil_rdata(sp_rdata[SLOT_FW*32 +: 32]), .s_axil_rresp(sp_rresp[SLOT_FW*2 +: 2]),
+    .s_axil_rvalid(sp_rvalid[SLOT_FW]), .s_axil_rready(sp_rready[SLOT_FW])
 );
 
 wp_nat #(.NUM_MAPPINGS(NAT_MAPPINGS), .DATA_WIDTH(DATA_WIDTH), .USER_WIDTH(USER_WIDTH)) nat_inst (
     .clk(clk), .rst(rst),
     .s_axis_tdata(d0_tdata_reg), .s_axis_tkeep(d0_tkeep_reg), .s_axis_tuser(d0_tuser_out),
-    .s_axis_tlast(d0_tlast_reg), .s_axis_tvalid(dm_valid[1]), .s_axis_tready(dm_ready[1]),
-    .m_axis_tdata(mg_tdata[DATA_WIDTH +: DATA_WIDTH]), .m_axis_tkeep(mg_tkeep[KEEP_WIDTH +: KEEP_WIDTH]),
-    .m_axis_tuser(mg_tuser[USER_WIDTH +: USER_WIDTH]), .m_axis_tlast(mg_tlast[1]),
-    .m_axis_tvalid(mg_tvalid[1]), .m_axis_tready(mg_tready[1]),
-    .s_axil_awaddr(sp_awaddr[24 +: 12]), .s_axil_awprot(sp_awprot[6 +: 3]),
-    .s_axil_awvalid(sp_awvalid[2]), .s_axil_awready(sp_awready[2]),
-    .s_axil_wdata(sp_wdata[64 +: 32]), .s_axil_wstrb(sp_wstrb[8 +: 4]),
-    .s_axil_wvalid(sp_wvalid[2]), .s_axil_wready(sp_wready[2]),
-    .s_axil_bresp(sp_bresp[4 +: 2]), .s_axil_bvalid(sp_bvalid[2]), .s_axil_bready(sp_bready[2]),
-    .s_axil_araddr(sp_araddr[24 +: 12]), .s_axil_arprot(sp_arprot[6 +: 3]),
-    .s_axil_arvalid(sp_arvalid[2]), .s_axil_arready(sp_arready[2]),
-    .s_axil_rdata(sp_rdata[64 +: 32]), .s_axil_rresp(sp_rresp[4 +: 2]),
-    .s_axil_rvalid(sp_rvalid[2]), .s_axil_rready(sp_rready[2])
+    .s_axis_tlast(d0_tlast_reg), .s_axis_tvalid(dm_valid[`WP_PE_NAT]), .s_axis_tready(dm_ready[`WP_PE_NAT]),
+    .m_axis_tdata(mg_tdata[`WP_PE_NAT*DATA_WIDTH +: DATA_WIDTH]),
+    .m_axis_tkeep(mg_tkeep[`WP_PE_NAT*KEEP_WIDTH +: KEEP_WIDTH]),
+    .m_axis_tuser(mg_tuser[`WP_PE_NAT*USER_WIDTH +: USER_WIDTH]), .m_axis_tlast(mg_tlast[`WP_PE_NAT]),
+    .m_axis_tvalid(mg_tvalid[`WP_PE_NAT]), .m_axis_tready(mg_tready[`WP_PE_NAT]),
+    .s_axil_awaddr(sp_awaddr[SLOT_NAT*SLOT_AW +: SLOT_AW]), .s_axil_awprot(sp_awprot[SLOT_NAT*3 +: 3]),
+    .s_axil_awvalid(sp_awvalid[SLOT_NAT]), .s_axil_awready(sp_awready[SLOT_NAT]),
+    .s_axil_wdata(sp_wdata[SLOT_NAT*32 +: 32]), .s_axil_wstrb(sp_wstrb[SLOT_NAT*4 +: 4]),
+    .s_axil_wvalid(sp_wvalid[SLOT_NAT]), .s_axil_wready(sp_wready[SLOT_NAT]),
+    .s_axil_bresp(sp_bresp[SLOT_NAT*2 +: 2]), .s_axil_bvalid(sp_bvalid[SLOT_NAT]),
+    .s_axil_bready(sp_bready[SLOT_NAT]),
+    .s_axil_araddr(sp_araddr[SLOT_NAT*SLOT_AW +: SLOT_AW]), .s_axil_arprot(sp_arprot[SLOT_NAT*3 +: 3]),
+    .s_axil_arvalid(sp_arvalid[SLOT_NAT]), .s_axil_arready(sp_arready[SLOT_NAT]),
+    .s_axil_rdata(sp_rdata[SLOT_NAT*32 +: 32]), .s_axil_rresp(sp_rresp[SLOT_NAT*2 +: 2]),
+    .s_axil_rvalid(sp_rvalid[SLOT_NAT]), .s_axil_rready(sp_rready[SLOT_NAT])
 );
 
 // external PEs
 generate
 for (g = 0; g < EXT_PES; g = g + 1) begin : ext
+    localparam P = `WP_PE_EXT_FIRST + g;
     assign m_axis_pe_tdata[g*DATA_WIDTH +: DATA_WIDTH] = d0_tdata_reg;
     assign m_axis_pe_tkeep[g*KEEP_WIDTH +: KEEP_WIDTH] = d0_tkeep_reg;
     assign m_axis_pe_tuser[g*USER_WIDTH +: USER_WIDTH] = d0_tuser_out;
     assign m_axis_pe_tlast[g] = d0_tlast_reg;
-    assign m_axis_pe_tvalid[g] = dm_valid[2+g];
-    assign dm_ready[2+g] = m_axis_pe_tready[g];
-    assign mg_tdata[(2+g)*DATA_WIDTH +: DATA_WIDTH] = s_axis_pe_tdata[g*DATA_WIDTH +: DATA_WIDTH];
-    assign mg_tkeep[(2+g)*KEEP_WIDTH +: KEEP_WIDTH] = s_axis_pe_tkeep[g*KEEP_WIDTH +: KEEP_WIDTH];
-    assign mg_tuser[(2+g)*USER_WIDTH +: USER_WIDTH] = s_axis_pe_tuser[g*USER_WIDTH +: USER_WIDTH];
-    assign mg_tlast[2+g] = s_axis_pe_tlast[g];
-    assign mg_tvalid[2+g] = s_axis_pe_tvalid[g];
-    assign s_axis_pe_tready[g] = mg_tready[2+g];
+    assign m_axis_pe_tvalid[g] = dm_valid[P];
+    assign dm_ready[P] = m_axis_pe_tready[g];
+    assign mg_tdata[P*DATA_WIDTH +: DATA_WIDTH] = s_axis_pe_tdata[g*DATA_WIDTH +: DATA_WIDTH];
+    assign mg_tkeep[P*KEEP_WIDTH +: KEEP_WIDTH] = s_axis_pe_tkeep[g*KEEP_WIDTH +: KEEP_WIDTH];
+    assign mg_tuser[P*USER_WIDTH +: USER_WIDTH] = s_axis_pe_tuser[g*USER_WIDTH +: USER_WIDTH];
+    assign mg_tlast[P] = s_axis_pe_tlast[g];
+    assign mg_tvalid[P] = s_axis_pe_tvalid[g];
+    assign s_axis_pe_tready[g] = mg_tready[P];
 end
 endgenerate
 

@@ -3,6 +3,11 @@
 +incdir+include
 wp_fifo.v
 wp_axil_regs.v
+wp_reg_arr.v
+wp_reg_rd.v
+wp_first_set.v
+wp_nsh_dec.v
+wp_ipv4_dec.v
 wp_axil_split.v
 wp_hdr_parse.v
 wp_axis_reg.v

@@ -150,8 +150,8 @@ MUTANTS = {
         "wp_fw",
         "bmc",
         "wp_fw.v",
-        "act_patch_reg <= e1_dec_reg ? {8'd21, 3'd1, 24'd0, e1_si_reg - 8'd1} : 43'd0;",
-        "act_patch_reg <= {8'd21, 3'd1, 24'd0, e1_si_reg - 8'd1};",
+        "act_patch_reg <= e1_dec_reg ? `WP_PATCH_SI_DEC(e1_si_reg) : `WP_PATCH_NONE;",
+        "act_patch_reg <= `WP_PATCH_SI_DEC(e1_si_reg);",
     ),
 }
 

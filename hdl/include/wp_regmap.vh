@@ -3,6 +3,7 @@
 `define WP_REGMAP_VH
 
 `define WP_BLOCK_SIZE 32'h00001000
+`define WP_BLOCK_ADDR_WIDTH 12
 `define WP_PE_FW 0
 `define WP_PE_NAT 1
 `define WP_PE_EXT_FIRST 2

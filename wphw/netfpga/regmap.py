@@ -786,6 +786,7 @@ def render_verilog(blocks: tuple[Block, ...] = BLOCKS) -> str:
         "`define WP_REGMAP_VH",
         "",
         f"`define WP_BLOCK_SIZE 32'h{BLOCK_SIZE:08x}",
+        f"`define WP_BLOCK_ADDR_WIDTH {BLOCK_SIZE.bit_length() - 1}",
         f"`define WP_PE_FW {PE_FW}",
         f"`define WP_PE_NAT {PE_NAT}",
         f"`define WP_PE_EXT_FIRST {PE_EXT_FIRST}",

@@ -1,0 +1,67 @@
+// wp_nsh_dec: the Ethernet + NSH rules of every wphw block, in one place (combinational).
+//
+// Decodes the first WP_NSH_END (22) bytes of a frame: EtherType, the NSH base and service path
+// headers, and where the inner IPv4 header starts. The caller says whether the frame holds the
+// Ethernet header (has_eth: >= 14 bytes) and the NSH base + service path header (has_nsh:
+// >= 22 bytes); bytes the frame does not hold may be anything.
+//
+// Used by wp_hdr_parse (the PEs' pipelined parser), wp_waypoint (dispatch on the first beat),
+// wp_chacha20 (beats 0 and 1) and wp_ids (its header bytes). Semantics (sim/common.py:parse):
+//  * nsh:       EtherType 0x894F (and has_eth)
+//  * nsh_valid: nsh, has_nsh, version 0, length >= 2, MD type 1 or 2
+//  * nsh_ip:    nsh_valid, next protocol 1 (IPv4), length <= 6, MD type 1 only with length 6
+//  * ip_cand:   EtherType 0x0800 (eth_ipv4), or nsh_ip; the IPv4 header then starts at byte
+//               14 + 4 * l3_q (l3_q = NSH length for nsh_ip, else 0)
+
+`resetall
+`timescale 1ns / 1ps
+`default_nettype none
+
+`include "wp_frame.vh"
+
+module wp_nsh_dec (
+    input  wire [`WP_NSH_END*8-1:0] hdr,
+    input  wire                     has_eth,
+    input  wire                     has_nsh,
+
+    output wire [15:0]              eth_type,
+    output wire                     eth_ipv4,
+    output wire                     nsh,
+    output wire                     nsh_valid,
+    output wire                     nsh_ip,
+    output wire                     ip_cand,
+    output wire [5:0]               nsh_len,
+    output wire [3:0]               nsh_md,
+    output wire [7:0]               nsh_next,
+    output wire [23:0]              spi,
+    output wire [7:0]               si,
+    output wire [31:0]              key,
+    output wire [2:0]               l3_q
+);
+
+function [7:0] byte_at(input [`WP_NSH_END*8-1:0] h, input integer i);
+    byte_at = h[8*i +: 8];
+endfunction
+
+wire [1:0] ver = hdr[`WP_NSH_VER_OFF*8+6 +: 2];
+
+assign eth_type = {byte_at(hdr, `WP_ETH_TYPE_OFF), byte_at(hdr, `WP_ETH_TYPE_OFF + 1)};
+assign eth_ipv4 = has_eth && eth_type == `WP_ETHERTYPE_IPV4;
+assign nsh = has_eth && eth_type == `WP_ETHERTYPE_NSH;
+assign nsh_len = hdr[`WP_NSH_LEN_OFF*8 +: 6];
+assign nsh_md = hdr[`WP_NSH_MD_OFF*8 +: 4];
+assign nsh_next = byte_at(hdr, `WP_NSH_NEXT_OFF);
+assign spi = {byte_at(hdr, `WP_NSH_SPI_OFF), byte_at(hdr, `WP_NSH_SPI_OFF + 1),
+              byte_at(hdr, `WP_NSH_SPI_OFF + 2)};
+assign si = byte_at(hdr, `WP_NSH_SI_OFF);
+assign key = {spi, si};
+assign nsh_valid = nsh && has_nsh && ver == 2'd0 && nsh_len >= `WP_NSH_MIN_LEN
+                   && (nsh_md == `WP_NSH_MD1 || nsh_md == `WP_NSH_MD2);
+assign nsh_ip = nsh_valid && nsh_next == `WP_NSH_NEXT_IPV4 && nsh_len <= `WP_NSH_MAX_IP_LEN
+                && (nsh_md == `WP_NSH_MD2 || nsh_len == `WP_NSH_MAX_IP_LEN);
+assign ip_cand = eth_ipv4 || nsh_ip;
+assign l3_q = nsh_ip ? nsh_len[2:0] : 3'd0;
+
+endmodule
+
+`resetall
