@@ -30,7 +30,7 @@ control WpChain(inout headers_t hdr, inout wp_meta_t meta WP_ARCH_PARAMS) {
             nat.apply(hdr, meta WP_ARCH_ARGS);
             counting.apply(hdr, meta);
             ratelimit.apply(hdr, meta WP_ARCH_ARGS);
-            if (meta.drop == 0) {  /* over the rate */
+            if (meta.meter_color == 0) {  /* not over the rate (wp_ratelimit dropped it) */
                 sff.apply(hdr, meta WP_ARCH_ARGS);
             }
         }

@@ -12,12 +12,22 @@
 #include "headers.p4"
 #include "names.p4"
 
+/* how a packet over the rate is dropped; a top file may defer it (TNA: at the end of the
+ * ingress, so that wp_sff, which also writes the drop flag, need not wait for this) */
+#ifndef WP_RATELIMIT_DROP
+#define WP_RATELIMIT_DROP meta.drop = 1; WP_DROP
+#endif
+
 control WpRatelimit(inout headers_t hdr, inout wp_meta_t meta WP_ARCH_PARAMS) {
     WP_DIRECT_METER(wp_ratelimit_meter)
 
+    /* SI - 1 whatever the colour: a packet over the rate is dropped (apply block), so its SI is
+     * never seen, and the SFF lookup after this waits only for the colour (one MAU stage less
+     * on Tofino than deciding the SI by the colour) */
     WP_NAME(ratelimit_check)
     action ratelimit_check() {
         WP_METER_READ(wp_ratelimit_meter, meta.meter_color)
+        WP_SI_DEC
     }
 
     WP_NAME(wp_ratelimit)
@@ -35,16 +45,11 @@ control WpRatelimit(inout headers_t hdr, inout wp_meta_t meta WP_ARCH_PARAMS) {
         size = WP_SIZE_RATELIMIT;
     }
 
+    /* over the rate: dropped; WpChain applies wp_sff only to green packets */
     apply {
-        switch (wp_ratelimit.apply().action_run) {
-            ratelimit_check: {
-                if (meta.meter_color != 0) {
-                    meta.drop = 1;
-                    WP_DROP
-                } else {
-                    WP_SI_DEC
-                }
-            }
+        wp_ratelimit.apply();
+        if (meta.meter_color != 0) {
+            WP_RATELIMIT_DROP
         }
     }
 }

@@ -81,6 +81,9 @@
         meta.udp_csum_update = 1; \
     }
 
+/* over the rate: marked here, dropped at the end of the ingress (see the apply block) */
+#define WP_RATELIMIT_DROP meta.drop = 1;
+
 /* Tofino 1, pipe 0 recirculation port */
 const PortId_t WP_RECIRC_PORT = 68;
 
@@ -167,6 +170,9 @@ control Ingress(inout headers_t hdr, inout wp_meta_t meta,
                 routing.apply(hdr, meta, ig_tm_md, ig_dprsr_md);
             } else if (meta.route == 1) {
                 ig_dprsr_md.drop_ctl = 1;  /* IPv4 TTL <= 1, or options */
+            }
+            if (meta.drop == 1) {  /* WP_RATELIMIT_DROP */
+                ig_dprsr_md.drop_ctl = 1;
             }
             if (hdr.vlan.isValid()) {  /* WP_SET_ETHERTYPE wrote the inner type to both */
                 hdr.ethernet.ether_type = ETHERTYPE_VLAN;
