@@ -222,7 +222,7 @@ def test_tna_program_compiles_with_the_tofino_back_end(tmp_path: Path) -> None:
     assert (out / "wphw.p4info.txtpb").read_text() == TNA_P4INFO.read_text()
 
 
-# -- the checksum residual scheme, against scapy --------------------------------------------------
+# -- the deparser's checksums, against scapy ---------------------------------------------------
 
 
 def _ones_sum(words: list[int]) -> int:
@@ -243,44 +243,95 @@ def _words(*fields: tuple[int, int]) -> list[int]:
     return [(value >> (width - 16 * (i + 1))) & 0xFFFF for i in range(width // 16)]
 
 
-def test_ipv4_checksum_residual_scheme_gives_scapys_checksum() -> None:
-    """The IPv4 scheme of tna/wphw.p4 under the Checksum extern's documented semantics (add: sum
-    16-bit words; get: the complemented sum; update: the complemented sum of its fields): the
-    parser's get() over {checksum, ttl, protocol, src, dst} and the deparser's update over
-    {ttl, protocol, src, dst, residual} give the checksum scapy computes for the rewritten
-    header -- with IPv4 options, after a TTL decrement and after NAT."""
+def _update_fields(name: str) -> list[str]:
+    """The field list of ``<name>.update({ ... })`` in the TNA deparser, as written."""
+    import re
+
+    src = (P4 / "tna" / "wphw.p4").read_text()
+    m = re.search(name + r"\.update\(\{(.*?)\}", src, re.S)
+    assert m, name
+    return [f.strip() for f in m.group(1).split(",")]
+
+
+_IPV4 = {  # P4 field -> (scapy attribute, width)
+    "hdr.ipv4.version": ("version", 4),
+    "hdr.ipv4.ihl": ("ihl", 4),
+    "hdr.ipv4.diffserv": ("tos", 8),
+    "hdr.ipv4.total_len": ("len", 16),
+    "hdr.ipv4.identification": ("id", 16),
+    "hdr.ipv4.flags": ("flags", 3),
+    "hdr.ipv4.frag_offset": ("frag", 13),
+    "hdr.ipv4.ttl": ("ttl", 8),
+    "hdr.ipv4.protocol": ("proto", 8),
+    "hdr.ipv4.src_addr": ("src", 32),
+    "hdr.ipv4.dst_addr": ("dst", 32),
+}
+
+
+def _value(pkt: object, attr: str) -> int:
+    v = getattr(pkt, attr)
+    if isinstance(v, str):  # an address
+        return int.from_bytes(bytes(int(x) for x in v.split(".")), "big")
+    return int(v)
+
+
+def test_deparser_checksums_give_scapys_checksums() -> None:
+    """The TNA deparser's field lists (read from p4/tna/wphw.p4) under the Checksum extern's
+    documented semantics (update: the complemented ones'-complement sum of the fields; the
+    parser's subtract: ones'-complement subtraction): the IPv4 header checksum after TTL - 1 and
+    NAT, and the TCP/UDP checksum from switch.p4's residual idiom after NAT, are what scapy
+    computes for the rewritten packet. A field missing from or misplaced in a list fails."""
     import random
 
-    from scapy.layers.inet import IP
+    from scapy.layers.inet import IP, TCP, UDP
 
+    ipv4_fields = _update_fields("ipv4_csum")
+    assert set(ipv4_fields) == set(_IPV4), ipv4_fields
     rng = random.Random(16)
     for i in range(200):
-        options = bytes(rng.randrange(256) for _ in range(4 * rng.randrange(0, 5)))
+        l4 = TCP(sport=rng.randrange(65536), dport=80, seq=rng.randrange(1 << 32))
+        if i % 2:
+            l4 = UDP(sport=rng.randrange(65536), dport=53)
+        payload = bytes(rng.randrange(256) for _ in range(rng.randrange(0, 40)))
         pkt = IP(
-            src=".".join(str(rng.randrange(256)) for _ in range(4)),
-            dst=".".join(str(rng.randrange(256)) for _ in range(4)),
+            src=".".join(str(rng.randrange(1, 255)) for _ in range(4)),
+            dst=".".join(str(rng.randrange(1, 255)) for _ in range(4)),
             ttl=rng.randrange(2, 256),
-            proto=rng.choice((6, 17, 1, 253)),
             id=rng.randrange(1 << 16),
             tos=rng.randrange(256),
-            options=options,
         )
-        raw = bytes(pkt)
-        wire = IP(raw)
-        c = wire.chksum
-
-        def ip(a: str) -> int:
-            return int.from_bytes(bytes(int(x) for x in a.split(".")), "big")
-
-        x = _words((c, 16), (wire.ttl, 8), (wire.proto, 8), (ip(wire.src), 32), (ip(wire.dst), 32))
-        residual = ~_ones_sum(x) & 0xFFFF  # parser: add(...); get()
-        ttl, src, dst = wire.ttl - 1, ip(wire.src), ip(wire.dst)
-        if i % 2:  # NAT: a new source address
-            src = rng.randrange(1 << 32)
-        new = ~_ones_sum(_words((ttl, 8), (wire.proto, 8), (src, 32), (dst, 32), (residual, 16)))
-        rewritten = IP(raw)
-        rewritten.ttl = ttl
-        rewritten.src = ".".join(str(b) for b in src.to_bytes(4, "big"))
-        del rewritten.chksum
-        expected = IP(bytes(rewritten)).chksum
-        assert new & 0xFFFF == expected, (i, hex(new & 0xFFFF), hex(expected))
+        wire = IP(bytes(pkt / l4 / payload))
+        l4w = wire.payload
+        # parser (switch.p4 idiom): residual = -(checksum) - (addresses, ports)
+        addr_ports = _words(
+            (_value(wire, "src"), 32),
+            (_value(wire, "dst"), 32),
+            (l4w.sport, 16),
+            (l4w.dport, 16),
+        )
+        residual = _ones_sum([~w & 0xFFFF for w in [l4w.chksum, *addr_ports]])
+        # the switch: TTL - 1 and a source NAT
+        new_src = rng.randrange(1, 1 << 32)
+        out = IP(bytes(wire))
+        out.ttl -= 1
+        out.src = ".".join(str(b) for b in new_src.to_bytes(4, "big"))
+        # deparser: update over the listed fields
+        ipv4 = ~_ones_sum(_words(*((_value(out, _IPV4[f][0]), _IPV4[f][1]) for f in ipv4_fields)))
+        l4_name = "tcp_csum" if isinstance(l4w, TCP) else "udp_csum"
+        l4_fields = _update_fields(l4_name)
+        assert l4_fields[-1] == "meta.l4_csum_residual", l4_fields
+        vals = {
+            "hdr.ipv4.src_addr": (new_src, 32),
+            "hdr.ipv4.dst_addr": (_value(out, "dst"), 32),
+            f"hdr.{l4_name[:3]}.src_port": (l4w.sport, 16),
+            f"hdr.{l4_name[:3]}.dst_port": (l4w.dport, 16),
+            "meta.l4_csum_residual": (residual, 16),
+        }
+        l4sum = ~_ones_sum(_words(*(vals[f] for f in l4_fields))) & 0xFFFF
+        if l4_name == "udp_csum" and l4sum == 0:
+            l4sum = 0xFFFF  # zeros_as_ones
+        del out.chksum
+        del out.payload.chksum
+        expected = IP(bytes(out))
+        assert ipv4 & 0xFFFF == expected.chksum, (i, hex(ipv4 & 0xFFFF), hex(expected.chksum))
+        assert l4sum == expected.payload.chksum, (i, l4_name, hex(l4sum))
