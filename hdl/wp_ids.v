@@ -361,17 +361,21 @@ endfunction
 // NSH by the rules every block shares (wp_nsh_dec). Bytes not yet received read as 0 in hb_reg,
 // so the header-length checks are left to them (has_eth / has_nsh tied high): a frame shorter
 // than the NSH header has SI 0 (never decremented) and no IPv4 version 4.
-wire       nsh_valid, ip_cand;
-wire [2:0] l3_q;
+wire       nsh, nsh_valid, ip_cand;
+wire [5:0] nsh_len;
 wire [7:0] nsh_si;
 
 wp_nsh_dec nsh_dec_inst (
     .hdr(hb_reg[`WP_NSH_END*8-1:0]), .has_eth(1'b1), .has_nsh(1'b1),
-    .eth_type(), .eth_ipv4(), .nsh(), .nsh_valid(nsh_valid), .nsh_ip(), .ip_cand(ip_cand),
-    .nsh_len(), .nsh_md(), .nsh_next(), .spi(), .si(nsh_si), .key(), .l3_q(l3_q)
+    .eth_type(), .eth_ipv4(), .nsh(nsh), .nsh_valid(nsh_valid), .nsh_ip(), .ip_cand(ip_cand),
+    .nsh_len(nsh_len), .nsh_md(), .nsh_next(), .spi(), .si(nsh_si), .key(), .l3_q()
 );
 
-wire [6:0] l3 = `WP_ETH_HDR_LEN + {2'b00, l3_q, 2'b00};
+// Where the IPv4 header would start, from the EtherType and the NSH length alone (not wp_nsh_dec's
+// l3_q, which also waits for the NSH checks): it matters only when ip_cand says IPv4 is there,
+// and the shorter select keeps the header shift's select short (with l3_q the worst path went
+// from 17 to 20 LUT levels: docs/benchmarks.md "HDL resources: issue #13 before / after").
+wire [6:0] l3 = nsh ? `WP_ETH_HDR_LEN + {nsh_len[4:0], 2'b00} : `WP_ETH_HDR_LEN;
 wire [159:0] ip = hb_reg[l3*8 +: 160];
 wire        ip_ver_ok;
 wire [3:0]  ihl;
