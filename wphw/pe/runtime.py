@@ -28,7 +28,6 @@ import http.client
 import json
 import logging
 import os
-import select
 import socket
 import socketserver
 import stat
@@ -65,6 +64,13 @@ RECV_BUF = 65600
 NSH_HDR = 22  # Ethernet 14 + NSH base 4 + service path 4
 VLAN_HDR = 18  # Ethernet 14 + 802.1Q 4
 DEFAULT_STAMP_LIMIT = 10000
+RECV_TIMEOUT_S = 0.1  # how soon the packet loop notices stop()
+SEND_TIMEOUT_S = 0.05  # one try of a send to a full queue; SEND_TRIES before tx_busy
+SEND_TRIES = 20
+
+
+def _timeval(seconds: float) -> bytes:
+    return struct.pack("ll", int(seconds), int(seconds % 1 * 1_000_000))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -268,7 +274,6 @@ class PERunner:
         self._thread: threading.Thread | None = None
         self._server: socketserver.BaseServer | None = None
         self._server_thread: threading.Thread | None = None
-        self._wake_r, self._wake_w = -1, -1
         self._stop = threading.Event()
         self.tx_errors = 0
 
@@ -302,13 +307,15 @@ class PERunner:
             with contextlib.suppress(OSError):  # Linux >= 4.20; else filtered by pkttype
                 sock.setsockopt(SOL_PACKET, PACKET_IGNORE_OUTGOING, 1)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+            # Blocking calls with kernel time-outs: one recvmsg per frame (a non-blocking socket
+            # took a select and a failed recvmsg per frame whenever the queue ran dry).
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, _timeval(RECV_TIMEOUT_S))
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, _timeval(SEND_TIMEOUT_S))
             sock.bind((self.iface, ETH_P_ALL))
         except OSError as exc:
             sock.close()
             raise PEError(f"PE {self.name}: cannot open interface {self.iface!r}: {exc}") from None
-        sock.setblocking(False)
         self._sock = sock
-        self._wake_r, self._wake_w = os.pipe()
         if self.control:
             try:
                 self._start_control(self.control)
@@ -343,10 +350,7 @@ class PERunner:
 
     def stop(self, timeout: float = 2.0) -> None:
         """Stop the loop (thread-safe; also from a signal handler) and close everything."""
-        self._stop.set()
-        if self._wake_w >= 0:
-            with contextlib.suppress(OSError):
-                os.write(self._wake_w, b"x")
+        self._stop.set()  # the loop sees it within RECV_TIMEOUT_S
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout)
             self._thread = None
@@ -363,11 +367,6 @@ class PERunner:
         if self._sock is not None:
             self._sock.close()
             self._sock = None
-        for fd in (self._wake_r, self._wake_w):
-            if fd >= 0:
-                with contextlib.suppress(OSError):
-                    os.close(fd)
-        self._wake_r = self._wake_w = -1
 
     def __enter__(self) -> PERunner:
         return self.start()
@@ -388,13 +387,12 @@ class PERunner:
         assert sock is not None
         proc = self.proc
         anc_size = socket.CMSG_SPACE(_AUX.size)
-        waitfds = [sock.fileno(), self._wake_r]
+        recvmsg = sock.recvmsg
         stop = self._stop
         while not stop.is_set():
             try:
-                data, anc, _flags, addr = sock.recvmsg(RECV_BUF, anc_size)
-            except (BlockingIOError, InterruptedError):
-                select.select(waitfds, [], [], 1.0)
+                data, anc, _flags, addr = recvmsg(RECV_BUF, anc_size)
+            except (BlockingIOError, InterruptedError):  # SO_RCVTIMEO: look at stop again
                 continue
             except OSError as exc:
                 if stop.is_set():
@@ -408,12 +406,12 @@ class PERunner:
                 self._send(sock, out)
 
     def _send(self, sock: socket.socket, frame: bytes) -> None:
-        for _ in range(20):
+        for _ in range(SEND_TRIES):
             try:
                 sock.send(frame)
                 return
-            except (BlockingIOError, InterruptedError):
-                select.select([], [sock], [], 0.05)
+            except (BlockingIOError, InterruptedError):  # SO_SNDTIMEO expired: queue full
+                continue
             except OSError as exc:
                 self._tx_error("tx_too_big" if exc.errno == errno.EMSGSIZE else "tx_error", exc)
                 return
