@@ -18,6 +18,7 @@ import platform
 import statistics
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from wphw.lab.scenario import run_scenario
 from wphw.resources import EXAMPLES
@@ -30,6 +31,9 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument(
+        "--examples", nargs="+", default=EXAMPLES_WITH_TRANSFERS, choices=EXAMPLES_WITH_TRANSFERS
+    )
     ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "lab_tcp.json")
     args = ap.parse_args()
     rows = []
@@ -37,7 +41,7 @@ def main() -> None:
         "| example | transfer | chain Mbit/s | plain Mbit/s | ratio | iperf3 chain / plain | iperf3 ratio | runs |"
     )
     print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for name in EXAMPLES_WITH_TRANSFERS:
+    for name in args.examples:
         results: dict[str, list[dict[str, float]]] = {}
         for run in range(args.runs):
             with tempfile.TemporaryDirectory(prefix="wphw-labtcp-") as tmp:
@@ -66,9 +70,11 @@ def main() -> None:
                 if ip_plain_runs
                 else None
             )
+            cpu = _cpu_summary(runs)
             rows.append(
                 {
                     "example": name,
+                    "iperf3_cpu": cpu,
                     "transfer": transfer,
                     "chain_mbit_s": chain,
                     "plain_mbit_s": plain,
@@ -84,6 +90,8 @@ def main() -> None:
                                 "plain_mbit_s",
                                 "iperf3_mbit_s",
                                 "iperf3_plain_mbit_s",
+                                "iperf3_cpu_ms_per_mb",
+                                "iperf3_plain_cpu_ms_per_mb",
                             )
                         }
                         for r in runs
@@ -98,9 +106,51 @@ def main() -> None:
                 f"{'-' if ip_ratio is None else f'{ip_ratio:.2f}'} | {len(runs)} |",
                 flush=True,
             )
+    print()
+    print("iperf3 CPU of the lab's processes, ms per MB received (medians):")
+    print(
+        "| example | plain: switches | chain: switches | chain: PEs (kernel) | CPU ratio "
+        "| kernel-PE bound | free-PE bound |"
+    )
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for r in rows:
+        c = r["iperf3_cpu"]
+        if c:
+            print(
+                f"| {r['example']} | {c['plain_switches']:.1f} | {c['chain_switches']:.1f} | "
+                f"{c['chain_pes']:.1f} ({c['chain_pes_kernel']:.1f}) | {c['cpu_ratio']:.2f} | "
+                f"{c['kernel_pe_bound']:.2f} | {c['free_pe_bound']:.2f} |"
+            )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"machine": platform.platform(), "rows": rows}, indent=1) + "\n")
     print(f"wrote {args.out}")
+
+
+def _cpu_summary(runs: list[dict[str, Any]]) -> dict[str, float] | None:
+    """Medians of the per-run CPU ms/MB, the CPU ratio (plain's cost over the chain's: the
+    goodput ratio a CPU-bound lab would show), the free-PE bound (the same with the PEs'
+    share taken out: what no PE speed-up can beat) and the kernel-PE bound (only the PEs' system
+    time left: what a PE costing nothing in user space, on the same packet sockets, could reach)."""
+    both = [
+        (r["iperf3_cpu_ms_per_mb"], r["iperf3_plain_cpu_ms_per_mb"])
+        for r in runs
+        if r.get("iperf3_cpu_ms_per_mb") and r.get("iperf3_plain_cpu_ms_per_mb")
+    ]
+    if not both:
+        return None
+    med = statistics.median
+    return {
+        "plain_switches": med(p["switches"] for _, p in both),
+        "plain_pes": med(p["pes"] for _, p in both),
+        "chain_switches": med(c["switches"] for c, _ in both),
+        "chain_pes": med(c["pes"] for c, _ in both),
+        "cpu_ratio": med((p["switches"] + p["pes"]) / (c["switches"] + c["pes"]) for c, p in both),
+        "free_pe_bound": med((p["switches"] + p["pes"]) / c["switches"] for c, p in both),
+        "chain_pes_kernel": med(c["pes_kernel"] for c, _ in both),
+        "kernel_pe_bound": med(
+            (p["switches"] + p["pes"]) / (c["switches"] + c["pes_kernel"]) for c, p in both
+        ),
+    }
 
 
 if __name__ == "__main__":

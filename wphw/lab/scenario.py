@@ -47,6 +47,7 @@ from wphw.model_args import load_example
 from wphw.policy import PROTOCOLS
 
 LOG = logging.getLogger("wphw.lab.scenario")
+IPERF3_SECONDS = 2
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -319,6 +320,11 @@ class TransferResult:
     plain_seconds: float | None = None
     iperf3_mbit_s: float | None = None
     iperf3_plain_mbit_s: float | None = None
+    # CPU milliseconds per megabyte received during each iperf3 run, by lab process kind
+    # ("switches", "pes", and "pes_kernel": the PEs' system time): where a chain's cost goes,
+    # next to plain routing's
+    iperf3_cpu_ms_per_mb: dict[str, float] | None = None
+    iperf3_plain_cpu_ms_per_mb: dict[str, float] | None = None
     failures: list[str] = field(default_factory=list)
 
     @property
@@ -353,6 +359,8 @@ class TransferResult:
             "plain_mbit_s": self.plain_mbit_s,
             "iperf3_mbit_s": self.iperf3_mbit_s,
             "iperf3_plain_mbit_s": self.iperf3_plain_mbit_s,
+            "iperf3_cpu_ms_per_mb": self.iperf3_cpu_ms_per_mb,
+            "iperf3_plain_cpu_ms_per_mb": self.iperf3_plain_cpu_ms_per_mb,
             "failures": self.failures,
         }
 
@@ -441,16 +449,46 @@ def run_transfer(lab: Any, topology: Any, t: Transfer, workdir: Path) -> Transfe
         res.failures.append("iperf3 not found (apt-get install iperf3)")
         return res
     for port in ports:  # the same ports, so the same rule (or none) steers iperf3's TCP
+        cpu0 = _lab_cpu_ticks(lab)
         rate = _iperf3(lab, topology, t, port, res)
+        cpu = _cpu_ms_per_mb(cpu0, _lab_cpu_ticks(lab), rate)
         if port == t.port:
-            res.iperf3_mbit_s = rate
+            res.iperf3_mbit_s, res.iperf3_cpu_ms_per_mb = rate, cpu
         else:
-            res.iperf3_plain_mbit_s = rate
+            res.iperf3_plain_mbit_s, res.iperf3_plain_cpu_ms_per_mb = rate, cpu
     return res
 
 
+def _lab_cpu_ticks(lab: Any) -> dict[str, int]:
+    """User + system clock ticks of the lab's switches and PEs so far, by kind (/proc); and
+    the PEs' system time alone (their packet socket I/O)."""
+    out = {"switches": 0, "pes": 0, "pes_kernel": 0}
+    for name, pid in lab.state.pids.items():
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # gone: it does not count
+        utime, stime = int(fields[11]), int(fields[12])
+        if name.startswith("pe:"):
+            out["pes"] += utime + stime
+            out["pes_kernel"] += stime
+        else:
+            out["switches"] += utime + stime
+    return out
+
+
+def _cpu_ms_per_mb(
+    before: dict[str, int], after: dict[str, int], mbit_s: float | None
+) -> dict[str, float] | None:
+    if not mbit_s:
+        return None
+    mbytes = mbit_s * IPERF3_SECONDS / 8
+    tick_ms = 1000 / os.sysconf("SC_CLK_TCK")
+    return {k: round((after[k] - before[k]) * tick_ms / mbytes, 2) for k in after}
+
+
 def _iperf3(lab: Any, topology: Any, t: Transfer, port: int, res: TransferResult) -> float | None:
-    """iperf3 (kernel TCP, 2 s) from the client to a one-off server; received Mbit/s."""
+    """iperf3 (kernel TCP, IPERF3_SECONDS) from the client to a one-off server; received Mbit/s."""
     server_ip = str(topology.hosts[t.server].ip.ip)
     ns_server, ns_client = lab.state.host_netns[t.server], lab.state.host_netns[t.client]
     srv = subprocess.Popen(
@@ -462,7 +500,7 @@ def _iperf3(lab: Any, topology: Any, t: Transfer, port: int, res: TransferResult
         _wait_listening(ns_server, port, timeout=10.0)
         proc = subprocess.run(
             ["ip", "netns", "exec", ns_client, "iperf3", "-c", server_ip, "-p", str(port),
-             "-t", "2", "--json", "--connect-timeout", "5000"],
+             "-t", str(IPERF3_SECONDS), "--json", "--connect-timeout", "5000"],
             capture_output=True, text=True, check=False, timeout=60,
         )  # fmt: skip
         try:
