@@ -84,8 +84,14 @@
 /* over the rate: marked here, dropped at the end of the ingress (see the apply block) */
 #define WP_RATELIMIT_DROP meta.drop = 1;
 
-/* Tofino 1, pipe 0 recirculation port */
+/* Pipe 0's recirculation port: 68 on Tofino 1 (bf-p4c's own recirculate() uses it; its PSA
+ * include names it PSA_PORT_RECIRCULATE = 0x44), 6 on Tofino 2 (pipes at 128-port strides:
+ * 6, 134, 262, 390). bf-p4c defines __TARGET_TOFINO__ as 1 or 2. */
+#if __TARGET_TOFINO__ == 2
+const PortId_t WP_RECIRC_PORT = 6;
+#else
 const PortId_t WP_RECIRC_PORT = 68;
+#endif
 
 #include "sizes.p4"
 #include "../include/names.p4"
