@@ -19,7 +19,8 @@ real gRPC without simple_switch_grpc. What it enforces, following PI's ``device_
 
 Test hooks: ``inject`` (fail chosen updates), ``read_delay`` / ``read_error`` (a slow or
 failing Read), ``write_delay`` (a slow Write), ``crash_after_writes`` (drop the connection and
-lose all state, as a restarted simple_switch_grpc does), per-entry direct counters, and
+lose all state, as a restarted simple_switch_grpc does; with ``lose_state=False`` keep it: a
+dropped connection; with ``down_for=None`` stay down until ``come_back``), per-entry direct counters, and
 counts of Write RPCs and updates.
 """
 
@@ -111,10 +112,13 @@ class P4RuntimeTestServer(p4r_grpc.P4RuntimeServicer):  # type: ignore[misc]
         # Answer Write RPCs only after this many seconds (a slow switch mid-apply).
         self.write_delay = 0.0
         self.read_error: tuple[grpc.StatusCode, str] | None = None
-        # Crash (drop every connection, lose all state, refuse connections for `down_for` s)
-        # when the Write RPC with this 1-based number arrives.
+        # Crash (drop every connection, lose all state, refuse connections for `down_for` s;
+        # None: until come_back()) when the Write RPC with this 1-based number arrives.
+        # lose_state=False: the device keeps its pipeline and entries (a dropped connection,
+        # a restarted gRPC server in front of the same device).
         self.crash_after_writes: int | None = None
-        self.down_for = 0.3
+        self.down_for: float | None = 0.3
+        self.lose_state = True
         self._streams: list[_Stream] = []
         self._primary: _Stream | None = None
         self._lock = threading.Lock()
@@ -140,9 +144,14 @@ class P4RuntimeTestServer(p4r_grpc.P4RuntimeServicer):  # type: ignore[misc]
         self._thread.join(5)
         self._loop.close()
 
-    def crash(self, down_for: float = 0.0) -> None:
-        """Drop all connections and lose all state now (like killing simple_switch_grpc)."""
+    def crash(self, down_for: float | None = 0.0) -> None:
+        """Drop all connections and lose all state now (like killing simple_switch_grpc);
+        ``down_for=None``: refuse connections until :meth:`come_back`."""
         self._call(self._crash(down_for))
+
+    def come_back(self) -> None:
+        """Listen again after a crash with ``down_for=None``."""
+        self._call(self._start())
 
     def __enter__(self) -> P4RuntimeTestServer:
         return self.start()
@@ -178,9 +187,12 @@ class P4RuntimeTestServer(p4r_grpc.P4RuntimeServicer):  # type: ignore[misc]
         self._streams.clear()
         self._primary = None
 
-    async def _crash(self, down_for: float) -> None:
+    async def _crash(self, down_for: float | None) -> None:
         await self._stop()
-        self.state = DeviceState()
+        if self.lose_state:
+            self.state = DeviceState()
+        if down_for is None:
+            return
         if down_for:
             await asyncio.sleep(down_for)
         await self._start()

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Coroutine, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from wphw.entries import TableEntry
@@ -58,6 +58,14 @@ class InstallResult:
     @property
     def written(self) -> int:
         return self.p4rt.written
+
+    @property
+    def delta(self) -> bool:
+        return self.p4rt.delta
+
+    @property
+    def fallback(self) -> str:
+        return self.p4rt.fallback
 
     def __str__(self) -> str:
         head, _, tail = str(self.p4rt).rpartition("\n")
@@ -152,7 +160,13 @@ class AsyncInstaller:
         switch, the entries that went and those that came; no Read). A plan that writes FPGA
         registers is applied in full (its dispatch rows are computed over the whole plan)."""
         if getattr(plan, "register_writes", ()):
-            return await self.apply(plan)
+            full = await self.apply(plan)
+            return replace(
+                full,
+                p4rt=replace(
+                    full.p4rt, fallback="the plan writes FPGA registers: applied with reads"
+                ),
+            )
         return InstallResult(p4rt=await self.fabric.apply_delta(plan, delta))
 
 

@@ -122,6 +122,7 @@ CHANGE = _obj(
         "compiled_incrementally": _BOOL,
         "full_compile_reason": _STR,
         "delta_apply": _BOOL,
+        "delta_fallback": _STR,
         "store_s": _NUM,
     }
 )
@@ -170,6 +171,8 @@ EVENT = _obj(
         "error": {"type": ["string", "null"]},
         "actor": _STR,
         "switches": _arr(_STR),
+        "apply_mode": {"type": ["string", "null"], "enum": ["delta", "read", None]},
+        "apply_note": {"type": ["string", "null"]},
     }
 )
 COUNTERS = _obj(
@@ -477,6 +480,7 @@ class Api:
                 "compiled_incrementally": change.compiled_incrementally,
                 "full_compile_reason": change.full_compile_reason,
                 "delta_apply": change.delta_apply,
+                "delta_fallback": change.delta_fallback,
                 "store_s": change.store_s,
             },
         }

@@ -250,7 +250,22 @@ class Reconnecting:
             LOG.warning("controller: %s; reconnecting to every switch and applying in full", exc)
             self.fabric.close()
             self.fabric.connect()
-            return self.fabric.apply(plan)
+            return fell_back(self.fabric.apply(plan), f"{exc}; reconnected and applied with reads")
+
+
+def fell_back(result: Any, why: str) -> Any:
+    """``result`` of a full apply that stood in for a delta, saying so (``delta`` false,
+    ``fallback`` the reason); an installer result without those fields is returned as is."""
+    from wphw.install import InstallResult
+    from wphw.p4rt import ApplyResult
+
+    if isinstance(result, InstallResult):
+        return dataclasses.replace(
+            result, p4rt=dataclasses.replace(result.p4rt, delta=False, fallback=why)
+        )
+    if isinstance(result, ApplyResult):
+        return dataclasses.replace(result, delta=False, fallback=why)
+    return result
 
 
 class Service:
@@ -460,6 +475,8 @@ class Service:
                 "entries": change.entries,
                 "actor": actor,
                 "switches": tuple(switches),
+                "apply_mode": "delta" if change.delta_apply else "read",
+                "apply_note": change.delta_fallback or None,
             },
         )
         change = dataclasses.replace(change, store_s=time.perf_counter() - t_store)
@@ -547,6 +564,7 @@ class Service:
                     entries=plan.entry_count(),
                     switches=touched,
                     policy_version=self.version,
+                    apply_mode="read",
                 )
             return written
 
@@ -816,6 +834,7 @@ class Service:
                 "compiled_incrementally": c.compiled_incrementally,
                 "full_compile_reason": c.full_compile_reason,
                 "delta_apply": c.delta_apply,
+                "delta_fallback": c.delta_fallback,
                 "store_s": c.store_s,
             },
         }

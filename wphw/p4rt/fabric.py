@@ -359,8 +359,11 @@ class AsyncFabric:
             unknown = sorted(set(delta) - set(self._clients))
             if unknown:
                 raise PlanError(f"the delta names switches not in the fabric: {unknown}")
-            if any(self._clients[sw].pipeline_stale for sw in delta):
-                return await self._apply(plan, None, t0, hooks or _NO_HOOKS)
+            stale = sorted(sw for sw in delta if self._clients[sw].pipeline_stale)
+            if stale:
+                result = await self._apply(plan, None, t0, hooks or _NO_HOOKS)
+                why = f"{', '.join(stale)}: our pipeline is not on it (restarted?); applied with reads"
+                return replace(result, fallback=why)
             return await self._apply_pushed(plan, None, t0, hooks or _NO_HOOKS, delta=delta)
 
     async def _apply(
@@ -460,9 +463,14 @@ class AsyncFabric:
                 )
             )
             r.log.info("applied: %d updates", total_changed)
+        resynced = sorted(name for name, r in runs.items() if r.resynced)
         return ApplyResult(
             switches=tuple(results),
             seconds=time.perf_counter() - t0,
+            delta=delta is not None and not resynced,
+            fallback=f"{', '.join(resynced)}: reconnected mid-apply and read back"
+            if delta is not None and resynced
+            else "",
         )
 
     async def _phase(
