@@ -19,7 +19,7 @@ from p4rt_testserver import P4RuntimeTestServer
 import wphw
 from wphw.controller.api import Api, ApiServer
 from wphw.controller.metrics import render
-from wphw.controller.service import Service, Tokens, tokens_from_dict
+from wphw.controller.service import Service, Tokens, tenant_roles, tokens_from_dict
 from wphw.controller.store import Store
 from wphw.controller.view import page
 from wphw.p4rt import Fabric, Pipeline
@@ -125,13 +125,20 @@ def running_controller(
     tokens: bool = True,
     misses: int = 2,
     down: set[str] | None = None,
+    roles: bool = False,
 ) -> Iterator[Running]:
+    """``roles``: the tenants' P4Runtime roles (``tenant_roles``), as ``--tenant-roles``."""
     topo = wphw.topology_from_dict(topology_raw(servers))
     down = set() if down is None else down
     with (
         Store(db) as store,
         Fabric(
-            topo, pipeline=Pipeline.load(TEST_P4INFO), retries=1, backoff=0.01, drain=0
+            topo,
+            pipeline=Pipeline.load(TEST_P4INFO),
+            retries=1,
+            backoff=0.01,
+            drain=0,
+            roles=tenant_roles(tokens_from_dict(TOKENS, topo)) if roles else None,
         ) as fabric,
     ):
         service = Service(

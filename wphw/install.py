@@ -204,6 +204,9 @@ class Installer:
     def apply_delta(self, plan: PlanLike, delta: Mapping[str, Any]) -> InstallResult:
         return self._run(self.aio.apply_delta(plan, delta))
 
+    def roles_granted(self) -> dict[str, dict[str, bool]]:
+        return self.aio.fabric.roles_granted()
+
     def read(self, switch: str) -> list[TableEntry]:
         """What ``switch`` holds in wphw's tables (:meth:`wphw.p4rt.AsyncFabric.read`)."""
         return self._run(self.aio.fabric.read(switch))

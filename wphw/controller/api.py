@@ -138,6 +138,12 @@ STATUS = _obj(
         "failed_pes": _arr(_STR),
         "applies": _INT,
         "reconcile_repairs": _INT,
+        "tenant_roles": {
+            "type": "object",
+            "description": "switch → tenant P4Runtime role → granted by the switch"
+            " (--tenant-roles)",
+            "additionalProperties": {"type": "object", "additionalProperties": _BOOL},
+        },
         "last_change": {"anyOf": [CHANGE, {"type": "null"}]},
     }
 )

@@ -132,6 +132,31 @@ def tokens_from_dict(raw: Any, topology: Topology, source: str = "<tokens>") -> 
     return out
 
 
+ROLE_PREFIX = "wphw-tenant-"
+ROLE_TABLES = ("wp_classify",)
+
+
+def tenant_roles(tokens: Sequence[Token]) -> dict[str, dict[str, tuple[str, ...]]]:
+    """The P4Runtime roles of ``--tenant-roles``: switch → role name → tables. A tenant that
+    may write gets the role ``wphw-tenant-<name>`` on each of its switches, owning the switch's
+    classifier (``wp_classify``: where its rules are; the service paths are the provider's and
+    stay in the controller's own role). P4Runtime roles scope tables, not entries, so a switch
+    whose rules several writing tenants share gets no tenant role. Where the switch grants the
+    role (its own primary election, P4Runtime ≥ 1.3 ``Role.name``), the classifier's updates
+    go through that stream; BMv2 refuses it (one primary per device) and they go through the
+    controller's own stream. The enforcement of what a tenant may change is the API's."""
+    owners: dict[str, list[str]] = {}
+    for t in tokens:
+        if t.tenant and t.write:
+            for sw in t.switches:
+                owners.setdefault(sw, []).append(t.name)
+    return {
+        sw: {ROLE_PREFIX + names[0]: ROLE_TABLES}
+        for sw, names in sorted(owners.items())
+        if len(names) == 1
+    }
+
+
 def load_tokens(path: str | Path, topology: Topology) -> list[Token]:
     from wphw._load import load
 
@@ -821,6 +846,7 @@ class Service:
             "failed_pes": sorted(self.ctl.failed),
             "applies": self.applies,
             "reconcile_repairs": self.repairs,
+            "tenant_roles": self.roles_granted(),
             "last_change": None
             if c is None
             else {
@@ -838,6 +864,12 @@ class Service:
                 "store_s": c.store_s,
             },
         }
+
+    def roles_granted(self) -> dict[str, dict[str, bool]]:
+        """Switch → tenant role → granted by the switch (``--tenant-roles``; empty without)."""
+        fabric = getattr(self.installer, "fabric", self.installer)
+        granted = getattr(fabric, "roles_granted", None)
+        return dict(granted()) if callable(granted) else {}
 
     def events(self, token: Token, *, limit: int = 100, since: int = 0) -> list[Event]:
         if token.tenant:

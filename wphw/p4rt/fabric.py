@@ -118,8 +118,11 @@ class AsyncFabric:
         backoff: float = 0.1,
         timeout: float = 30.0,
         drain: float = 0.05,
+        roles: Mapping[str, Mapping[str, Sequence[str]]] | None = None,
     ) -> None:
-        """``drain``: seconds
+        """``roles``: switch → P4Runtime role name → the tables whose updates go through that
+        role's own stream where the switch grants it (see ``SwitchClient.want_roles``;
+        :meth:`roles_granted` says where it did). ``drain``: seconds
         between the classifier flip and the deletion of old service paths (only when an apply
         deletes path entries), so packets already on an old path finish it; size it to the
         slowest PE's latency (a software PE: milliseconds; a co-simulated one: seconds)."""
@@ -147,6 +150,13 @@ class AsyncFabric:
             )
             for s in sorted(switches, key=lambda s: s.name)
         }
+        unknown = sorted(set(roles or {}) - set(self._clients))
+        if unknown:
+            raise PlanError(f"roles for switches not in the fabric: {', '.join(unknown)}")
+        for name, want in (roles or {}).items():
+            if any(not r or r == (role or "") for r in want):
+                raise PlanError(f"switch {name}: a role must be named, and not the fabric's own")
+            self._clients[name].want_roles = {r: tuple(t) for r, t in want.items()}
         self.batch_size = batch_size
         self.window = window
         self.drain = drain
@@ -158,6 +168,11 @@ class AsyncFabric:
     @property
     def switch_names(self) -> tuple[str, ...]:
         return tuple(self._clients)
+
+    def roles_granted(self) -> dict[str, dict[str, bool]]:
+        """Switch → role → whether the switch made us primary of that role on the last
+        connect (its tables then go through it; else through the fabric's own role)."""
+        return {name: dict(c.roles_granted) for name, c in self._clients.items() if c.want_roles}
 
     async def connect(self, *, arbitrate: bool = True) -> None:
         """Connect to every switch. ``arbitrate=False`` opens read-only sessions (no stream)."""
@@ -594,6 +609,9 @@ class Fabric:
 
     def read(self, switch: str) -> list[TableEntry]:
         return self._run(self.aio.read(switch))
+
+    def roles_granted(self) -> dict[str, dict[str, bool]]:
+        return self.aio.roles_granted()
 
     def read_direct_counters(self, switch: str, table: str) -> list[tuple[TableEntry, int, int]]:
         return self._run(self.aio.read_direct_counters(switch, table))
