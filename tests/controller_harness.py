@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import http.client
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -126,8 +126,12 @@ def running_controller(
     misses: int = 2,
     down: set[str] | None = None,
     roles: bool = False,
+    controls: dict[str, str] | None = None,
+    alive: Callable[[str], bool] | None = None,
 ) -> Iterator[Running]:
-    """``roles``: the tenants' P4Runtime roles (``tenant_roles``), as ``--tenant-roles``."""
+    """``roles``: the tenants' P4Runtime roles (``tenant_roles``), as ``--tenant-roles``.
+    ``controls``/``alive``: the watched waypoints and the health check (default: CONTROLS,
+    down when named in ``down``)."""
     topo = wphw.topology_from_dict(topology_raw(servers))
     down = set() if down is None else down
     with (
@@ -146,8 +150,8 @@ def running_controller(
             policy or POLICY,
             fabric,
             store,
-            controls=CONTROLS,
-            alive=lambda c: c not in down,
+            controls=CONTROLS if controls is None else controls,
+            alive=(lambda c: c not in down) if alive is None else alive,
             misses=misses,
         )
         service.start()
