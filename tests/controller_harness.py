@@ -160,7 +160,10 @@ def running_controller(
             service,
             toks,
             read_counters=fabric.read_direct_counters,
-            metrics=lambda t: render(service, fabric.read_direct_counters, t),
+            read_counters_many=fabric.read_direct_counters_many,
+            metrics=lambda t: render(
+                service, fabric.read_direct_counters, t, fabric.read_direct_counters_many
+            ),
             page=page,
         )
         server = ApiServer(("127.0.0.1", 0), api)

@@ -514,3 +514,23 @@ def test_a_switch_restarted_mid_delta_is_answered_as_a_full_apply(
             assert _event_row(db, ev["id"]) == ("read", c["delta_fallback"])
     finally:
         log.removeHandler(handler)
+
+
+def test_counters_read_only_what_is_asked_of_the_switches_that_hold_it(
+    servers: tuple[P4RuntimeTestServer, P4RuntimeTestServer], tmp_path: Path
+) -> None:
+    """``?hops=0`` (the live view) reads the classifier counters only, and only on the switches
+    whose plan has classifier entries (here s1: table1's rules are all on s1)."""
+    with running_controller(servers, tmp_path / "c.db") as rc:
+        for te in servers[0].entries():
+            servers[0].set_counter(te, 3, 300)
+        reads = [srv.read_rpcs for srv in servers]
+        status, full = rc.request("GET", "/api/v1/counters")
+        assert status == 200 and full["hops"] and full["rules"]
+        assert all(r["packets"] == 3 for r in full["rules"])
+        assert servers[1].read_rpcs > reads[1]  # s2 holds hops
+        reads = [srv.read_rpcs for srv in servers]
+        status, rules = rc.request("GET", "/api/v1/counters?hops=0")
+        assert status == 200 and rules == {"rules": full["rules"], "hops": []}
+        assert servers[0].read_rpcs == reads[0] + 1 and servers[1].read_rpcs == reads[1]
+        assert rc.request("GET", "/api/v1/counters?hops=2")[0] == 400

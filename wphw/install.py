@@ -17,7 +17,7 @@ anywhere rolls back both.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
@@ -213,3 +213,8 @@ class Installer:
 
     def read_direct_counters(self, switch: str, table: str) -> list[tuple[TableEntry, int, int]]:
         return self._run(self.aio.fabric.read_direct_counters(switch, table))
+
+    def read_direct_counters_many(
+        self, switches: Sequence[str], table: str
+    ) -> dict[str, list[tuple[TableEntry, int, int]]]:
+        return self._run(self.aio.fabric.read_direct_counters_many(switches, table))

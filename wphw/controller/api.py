@@ -15,7 +15,7 @@ import json
 import logging
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -271,9 +271,10 @@ ROUTES: tuple[Route, ...] = (
         "GET",
         f"{V1}/counters",
         "get_counters",
-        "per-rule and per-hop counters (a tenant: its own)",
+        "per-rule and per-hop counters (a tenant: its own); hops=0: per-rule only",
         False,
         COUNTERS,
+        query=(("hops", {"type": "integer", "minimum": 0, "maximum": 1}),),
     ),
     Route(
         "GET",
@@ -410,12 +411,16 @@ class Api:
         tokens: Tokens,
         *,
         read_counters: Callable[[str, str], Any],
+        read_counters_many: Callable[[Sequence[str], str], Mapping[str, Any]] | None = None,
         metrics: Callable[[Token], str] | None = None,
         page: Callable[[], str] | None = None,
     ) -> None:
+        """``read_counters_many(switches, table)``: every switch's counters at once (in
+        parallel: ``Fabric.read_direct_counters_many``); else ``read_counters`` one by one."""
         self.service = service
         self.tokens = tokens
         self.read_counters = read_counters
+        self.read_counters_many = read_counters_many
         self.metrics = metrics
         self.page = page
 
@@ -458,8 +463,13 @@ class Api:
     def get_health(self, t: Token, **_: Any) -> Any:
         return self.service.health()
 
-    def get_counters(self, t: Token, **_: Any) -> Any:
-        return self.service.counters(t, self.read_counters)
+    def get_counters(self, t: Token, *, query: dict[str, int], **_: Any) -> Any:
+        return self.service.counters(
+            t,
+            self.read_counters,
+            hops=bool(query.get("hops", 1)),
+            read_many=self.read_counters_many,
+        )
 
     def get_events(self, t: Token, *, query: dict[str, int], **_: Any) -> Any:
         evs = self.service.events(t, limit=query.get("limit", 100), since=query.get("since", 0))

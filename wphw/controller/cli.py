@@ -266,7 +266,10 @@ def cmd_run(args: argparse.Namespace) -> int:
                 service,
                 tokens,
                 read_counters=fabric.read_direct_counters,
-                metrics=lambda t: render(service, fabric.read_direct_counters, t),
+                read_counters_many=fabric.read_direct_counters_many,
+                metrics=lambda t: render(
+                    service, fabric.read_direct_counters, t, fabric.read_direct_counters_many
+                ),
                 page=page,
             )
             server = ApiServer((host, port), api)

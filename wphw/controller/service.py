@@ -345,6 +345,9 @@ class Service:
         self.apply_seconds = 0.0
         self.last_change: Change | None = None
         self._stored_switches: set[str] = set()
+        self._counted_cache: tuple[Plan, dict[tuple[str, int], str], dict[str, set[str]]] | None = (
+            None
+        )
         # rule name → its switch in self.raw (kept with each change, not recomputed)
         self._index: dict[str, str] = _where(self.raw)
 
@@ -878,43 +881,86 @@ class Service:
             )
         return self.store.events(limit=limit, since=since)
 
-    def counters(self, token: Token, read: Callable[[str, str], Any]) -> dict[str, Any]:
-        """Per-rule (wp_classify) and per-hop (wp_sff) counters, read with ``read(switch,
-        table)`` → ``[(entry, packets, bytes)]`` (``Fabric.read_direct_counters``)."""
-        plan = self.ctl.plan
-        if plan is None:
-            return {"rules": [], "hops": []}
+    def _counted(self, plan: Plan) -> tuple[dict[tuple[str, int], str], dict[str, set[str]]]:
+        """For ``plan`` (kept until the plan changes): (subscriber, priority) → rule name(s),
+        and switch → the tables it holds entries of (only those are read for counters)."""
+        cached = self._counted_cache
+        if cached is not None and cached[0] is plan:
+            return cached[1], cached[2]
         names: dict[tuple[str, int], str] = {}
         for b in plan.bindings:
             key = (b.subscriber, b.priority)
             names[key] = f"{names[key]}/{b.rule}" if key in names else b.rule
+        tables = {
+            sw: {e.table for e in plan.entries_for(sw) if not e.is_default} for sw in plan.entries
+        }
+        self._counted_cache = (plan, names, tables)
+        return names, tables
+
+    def counters(
+        self,
+        token: Token,
+        read: Callable[[str, str], Any],
+        *,
+        hops: bool = True,
+        read_many: Callable[[Sequence[str], str], Mapping[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        """Per-rule (wp_classify) and per-hop (wp_sff) counters, read with ``read(switch,
+        table)`` → ``[(entry, packets, bytes)]`` (``Fabric.read_direct_counters``), or all
+        switches at once with ``read_many(switches, table)`` (``read_direct_counters_many``).
+        Only the switches whose installed plan has entries in the table are read; ``hops``
+        False: the per-rule counters only (half the Reads)."""
+        plan = self.ctl.plan
+        if plan is None:
+            return {"rules": [], "hops": []}
+        names, tables = self._counted(plan)
         spis = self.visible_spis(token)
-        rules, hops = [], []
-        for sw in sorted(self.topology.switches):
-            if token.may_see(sw):
-                for entry, packets, octets in read(sw, "wp_classify"):
-                    rule = names.get((sw, entry.priority))
-                    if rule is None and token.tenant:
-                        continue
-                    rules.append(
-                        {
-                            "switch": sw,
-                            "rule": rule or "",
-                            "priority": entry.priority,
-                            "packets": packets,
-                            "bytes": octets,
-                        }
-                    )
-            if spis is not None and not any(sw in p.switches for p in plan.paths if p.spi in spis):
-                continue
-            for entry, packets, octets in read(sw, "wp_sff"):
+
+        def read_all(switches: list[str], table: str) -> Mapping[str, Any]:
+            if read_many is not None:
+                return read_many(switches, table)
+            return {sw: read(sw, table) for sw in switches}
+
+        switches = sorted(self.topology.switches)
+        rule_sws = [
+            sw for sw in switches if token.may_see(sw) and "wp_classify" in tables.get(sw, ())
+        ]
+        hop_sws: list[str] = []
+        if hops:
+            on_paths = (
+                None
+                if spis is None
+                else {sw for p in plan.paths if p.spi in spis for sw in p.switches}
+            )
+            hop_sws = [
+                sw
+                for sw in switches
+                if "wp_sff" in tables.get(sw, ()) and (on_paths is None or sw in on_paths)
+            ]
+        rules, hop_rows = [], []
+        for sw, got in sorted(read_all(rule_sws, "wp_classify").items()):
+            for entry, packets, octets in got:
+                rule = names.get((sw, entry.priority))
+                if rule is None and token.tenant:
+                    continue
+                rules.append(
+                    {
+                        "switch": sw,
+                        "rule": rule or "",
+                        "priority": entry.priority,
+                        "packets": packets,
+                        "bytes": octets,
+                    }
+                )
+        for sw, got in sorted(read_all(hop_sws, "wp_sff").items()):
+            for entry, packets, octets in got:
                 m = entry.match_dict()
                 spi, si = getattr(m.get("spi"), "value", None), getattr(m.get("si"), "value", None)
                 if not isinstance(spi, int) or not isinstance(si, int):
                     continue
                 if spis is not None and spi not in spis:
                     continue
-                hops.append(
+                hop_rows.append(
                     {
                         "switch": sw,
                         "spi": spi,
@@ -924,7 +970,7 @@ class Service:
                         "bytes": octets,
                     }
                 )
-        return {"rules": rules, "hops": hops}
+        return {"rules": rules, "hops": hop_rows}
 
 
 def _where(raw: Mapping[str, Any]) -> dict[str, str]:

@@ -229,6 +229,20 @@ class AsyncFabric:
         await self._retrying(run.client, run.read_installed)
         return sorted((run.encoder.decode_encoded(x) for x in run.installed.values()), key=sort_key)
 
+    async def read_direct_counters_many(
+        self, switches: Sequence[str], table: str, *, parallel: int = 64
+    ) -> dict[str, list[tuple[TableEntry, int, int]]]:
+        """:meth:`read_direct_counters` of ``table`` on every switch of ``switches``, up to
+        ``parallel`` Reads in flight (a live view of hundreds of switches reads them all)."""
+        sem = asyncio.Semaphore(max(1, parallel))
+
+        async def one(sw: str) -> list[tuple[TableEntry, int, int]]:
+            async with sem:
+                return await self.read_direct_counters(sw, table)
+
+        got = await asyncio.gather(*(one(sw) for sw in switches))
+        return dict(zip(switches, got, strict=True))
+
     async def read_direct_counters(
         self, switch: str, table: str
     ) -> list[tuple[TableEntry, int, int]]:
@@ -615,6 +629,11 @@ class Fabric:
 
     def read_direct_counters(self, switch: str, table: str) -> list[tuple[TableEntry, int, int]]:
         return self._run(self.aio.read_direct_counters(switch, table))
+
+    def read_direct_counters_many(
+        self, switches: Sequence[str], table: str
+    ) -> dict[str, list[tuple[TableEntry, int, int]]]:
+        return self._run(self.aio.read_direct_counters_many(switches, table))
 
     def schema(self, switch: str) -> Schema:
         return self.aio.schema(switch)
