@@ -9,6 +9,7 @@ streams are refused, everything goes through the controller's stream, and status
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -92,6 +93,41 @@ def test_tenant_roles_on_a_switch_with_per_role_primaries(
         servers[0].crash()
         assert rc.service.reconcile() > 0 and rc.matches_plan()
         assert rc.request("GET", "/api/v1/status")[1]["tenant_roles"]["s1"] == {ACME_ROLE: True}
+
+
+def test_a_tenant_role_taken_by_another_client_is_no_longer_used(
+    servers: tuple[P4RuntimeTestServer, P4RuntimeTestServer], tmp_path: Path
+) -> None:
+    """Another client arbitrates for acme's role on s1 with a higher election id: the switch
+    tells the controller's role stream it is a backup now; status says the role is not held,
+    and acme's next rule is written through the controller's own stream."""
+    import grpc
+    from finsy.proto import p4r, p4r_grpc
+
+    for s in servers:
+        s.per_role = True
+    with running_controller(servers, tmp_path / "c.db", roles=True) as rc:
+        assert rc.request("GET", "/api/v1/status")[1]["tenant_roles"]["s1"] == {ACME_ROLE: True}
+        channel = grpc.insecure_channel(servers[0].address)
+        req = p4r.StreamMessageRequest()
+        req.arbitration.device_id = servers[0].device_id
+        req.arbitration.election_id.low = 9
+        req.arbitration.role.name = ACME_ROLE
+        call = p4r_grpc.P4RuntimeStub(channel).StreamChannel(iter([req]))
+        try:
+            assert next(call).arbitration.status.code == 0  # the other client: primary
+            deadline = time.monotonic() + 5
+            while rc.request("GET", "/api/v1/status")[1]["tenant_roles"]["s1"][ACME_ROLE]:
+                assert time.monotonic() < deadline, "the controller still thinks it holds it"
+                time.sleep(0.02)
+            n = len(servers[0].role_log)
+            status_code, out = rc.request("POST", "/api/v1/rules", WEB, token=ACME)
+            assert status_code == 201, out
+            assert {role for role, _ in servers[0].role_log[n:]} == {""}
+            assert rc.matches_plan()
+        finally:
+            call.cancel()
+            channel.close()
 
 
 def test_tenant_roles_on_a_switch_with_one_primary_per_device(

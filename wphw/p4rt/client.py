@@ -194,6 +194,7 @@ class SwitchClient:
         self.role_tables: dict[int, str] = {}
         self._role_streams: dict[str, Any] = {}
         self._role_headers: dict[str, bytes] = {}
+        self._role_monitors: dict[str, asyncio.Task[None]] = {}
         req = p4r.WriteRequest(device_id=device_id, role=self.role)
         req.election_id.high, req.election_id.low = election_id >> 64, election_id & (2**64 - 1)
         self._write_header = req.SerializeToString()
@@ -314,7 +315,38 @@ class SwitchClient:
             self._role_headers[role] = wreq.SerializeToString()
             for t in tables:
                 self.role_tables[self.encoder.table(t).id] = role
+            self._role_monitors[role] = asyncio.ensure_future(self._watch_role(role, stream))
             self.log.info("primary of role %s (%s)", role, ", ".join(tables))
+
+    def _drop_role(self, role: str, why: str) -> None:
+        if self._role_streams.pop(role, None) is None:
+            return
+        self._role_headers.pop(role, None)
+        for tid in [t for t, r in self.role_tables.items() if r == role]:
+            del self.role_tables[tid]
+        self.roles_granted[role] = False
+        self.log.warning("role %s lost (%s): its tables go through ours", role, why)
+
+    async def _watch_role(self, role: str, stream: Any) -> None:
+        """A role whose primary another client takes (a higher election id) or whose stream
+        ends is no longer used until the next connect."""
+        why = "stream closed"
+        try:
+            while True:
+                resp = await stream.read()
+                if resp is grpc.aio.EOF:
+                    break
+                if resp.WhichOneof("update") == "arbitration":
+                    a = resp.arbitration
+                    if a.status.code != rpc_code.OK:
+                        eid = (a.election_id.high << 64) | a.election_id.low
+                        why = f"election id {eid} is its primary now"
+                        break
+        except grpc.aio.AioRpcError as exc:
+            why = describe_exc(exc)
+        except asyncio.CancelledError:
+            return
+        self._drop_role(role, why)
 
     async def _arbitration(self) -> None:
         assert self._channel is not None
@@ -456,6 +488,9 @@ class SwitchClient:
         return n
 
     async def _close_channel(self) -> None:
+        for task in self._role_monitors.values():
+            task.cancel()
+        self._role_monitors.clear()
         for stream in self._role_streams.values():
             stream.cancel()
         self._role_streams.clear()
