@@ -466,6 +466,13 @@ def test_a_connection_lost_mid_delta_is_answered_as_read_back(
         assert ev["kind"] == "rule-change" and ev["apply_mode"] == "read", ev
         assert _event_row(db, ev["id"]) == ("read", c["delta_fallback"])
         assert rc.request("GET", "/api/v1/status")[1]["last_change"]["delta_apply"] is False
+        # and wphw ctl prints it (its text output of the same answers)
+        from wphw.controller.cli import _text
+
+        assert f"not written as a delta: {c['delta_fallback']}" in _text(
+            "add", {"change": c, "policy_version": 0}
+        )
+        assert f"(read: {c['delta_fallback']})" in _text("events", [ev])
         # the next change is a delta again
         status, out = rc.request("DELETE", "/api/v1/rules/web-ids")
         assert status == 200 and out["change"]["delta_apply"], out

@@ -208,10 +208,8 @@ class Controller:
                     # read them back and write the difference
                     LOG.warning("controller: delta apply refused (%s); applying with reads", exc)
                     delta_apply = False
-                    first = str(exc).split("\n", 2)
-                    delta_fallback = (
-                        "delta refused (" + "; ".join(first[:2]) + "); applied with reads"
-                    )
+                    first = "; ".join(line.strip() for line in str(exc).split("\n", 2)[:2])
+                    delta_fallback = f"delta refused ({first}); applied with reads"
                     result = self.installer.apply(plan)
                 if not delta_apply:
                     LOG.warning(

@@ -408,12 +408,18 @@ def _text(cmd: str, out: Any) -> str:
             f" ms{' incremental' if c['incremental'] else ''}, apply {c['apply_s'] * 1e3:.1f} ms,"
             f" waypoint contexts {c['contexts_s'] * 1e3:.1f} ms)"
         )
+        if c.get("delta_fallback"):
+            lines.append(f"  not written as a delta: {c['delta_fallback']}")
     elif cmd == "events":
         import time
 
         for e in out:
             when = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(e["time"]))
             extra = f" written {e['written']}" if e["written"] is not None else ""
+            if e.get("apply_mode"):
+                extra += f" ({e['apply_mode']}" + (
+                    f": {e['apply_note']})" if e.get("apply_note") else ")"
+                )
             err = f" — {e['error']}" if e["error"] else ""
             lines.append(
                 f"{e['id']:>5} {when} {e['kind']:<12} {e['result']:<8} {e['reason']}{extra}{err}"
