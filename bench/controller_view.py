@@ -7,7 +7,9 @@ Per row and page, in the same run on the same controller: the page as it was bef
 work (``--baseline-commit``'s view.py, read with ``git show``; it uses the same API) and the
 page now. Measured:
 
-* ``first_render_ms``: navigation start → the page's first refresh done (``data-refreshed``);
+* ``first_render_ms``: navigation start → the page's first refresh done (``data-refreshed``:
+  everything shown, counters too); ``first_paint_ms``: → topology, paths and health shown
+  (``data-painted``; the page before showed everything at once);
 * over ``--window`` seconds of steady polling: refreshes, main-thread busy time per refresh
   (Chrome's ``Performance.getMetrics`` TaskDuration; Script, Layout, RecalcStyle beside it),
   API requests and JSON bytes per refresh (Resource Timing) and the median duration of each
@@ -139,6 +141,10 @@ def measure(server: ApiServer, window: float, add_rule: Callable[[], str]) -> di
         refreshed = _wait(d, "return document.body.dataset.refreshed")
         nav = d.execute_script("return performance.timing.navigationStart")
         first = float(refreshed) - float(nav)
+        # the page now marks when topology, paths and health are shown (before the counters);
+        # the page before showed everything at once
+        painted = d.execute_script("return document.body.dataset.painted")
+        first_paint = float(painted) - float(nav) if painted else first
         err = d.execute_script("return document.getElementById('err').textContent")
         first_calls: dict[str, float] = {}
         for r in d.execute_script(RESOURCES):
@@ -208,6 +214,7 @@ def measure(server: ApiServer, window: float, add_rule: Callable[[], str]) -> di
 
         return {
             "first_render_ms": first,
+            "first_paint_ms": first_paint,
             "first_load_api_ms": first_calls,
             "error_shown": err,
             "window_s": window,
@@ -298,7 +305,8 @@ def run(k: int, n_rules: int, window: float, baseline: str, per_server: int) -> 
                 m = out[label]
                 print(
                     f"k={k} {len(names)} switches {n_rules} rules [{label:6}] first render"
-                    f" {m['first_render_ms']:8.0f} ms | per refresh: busy"
+                    f" {m['first_render_ms']:8.0f} ms (paths and health {m['first_paint_ms']:.0f}"
+                    " ms) | per refresh: busy"
                     f" {m['busy_ms_per_refresh']:7.1f} ms, {m['requests_per_refresh']:.1f}"
                     f" requests, {m['json_bytes_per_refresh'] / 1e3:8.1f} kB | {m['refreshes']}"
                     f" refreshes in {window:.0f} s | change visible {m['change_visible_ms']:.0f}"

@@ -169,23 +169,22 @@ async function cycle() {
   const wantCounters = now >= state.countersDue;
   const [status, health] = await Promise.all([get("/api/v1/status"), get("/api/v1/health")]);
   const planKey = status.policy_version + "/" + status.applies;
-  const jobs = [];
-  if (planKey !== state.planKey) {
-    jobs.push(get("/api/v1/paths").then(paths => {
-      state.paths = paths;
-      showPaths(paths);
-      state.planKey = planKey;
-      state.healthKey = null;  // the drawing is new: colour its waypoints again
-    }));
-  }
-  if (wantCounters) {
+  let counters = null;
+  if (wantCounters) {  // the slow call: asked first, shown last
     const t0 = performance.now();
-    jobs.push(get("/api/v1/counters?hops=0").then(c => {
+    counters = get("/api/v1/counters?hops=0").then(c => {
       state.countersDue = Date.now() + Math.max(PERIOD, 4 * (performance.now() - t0));
-      showCounters(c);
-    }));
+      return c;
+    });
+    counters.catch(() => {});  // awaited below; an error is shown there
   }
-  await Promise.all(jobs);
+  if (planKey !== state.planKey) {
+    const paths = await get("/api/v1/paths");
+    state.paths = paths;
+    showPaths(paths);
+    state.planKey = planKey;
+    state.healthKey = null;  // the drawing is new: colour its waypoints again
+  }
   const healthKey = JSON.stringify(health);
   if (healthKey !== state.healthKey) {
     showHealth(health);
@@ -196,6 +195,9 @@ async function cycle() {
     status.entries + " entries · " + state.topo.switches.length + " switches · failed PEs: " +
     (status.failed_pes.join(", ") || "none") +
     (status.last_change ? " · last change: " + status.last_change.reason : "");
+  // topology, paths and health are on the page: usable before the counters arrive
+  if (!document.body.dataset.painted) document.body.dataset.painted = String(Date.now());
+  if (counters !== null) showCounters(await counters);
 }
 async function loop() {
   try {
