@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import http.client
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +19,7 @@ from p4rt_testserver import P4RuntimeTestServer
 import wphw
 from wphw.controller.api import Api, ApiServer
 from wphw.controller.metrics import render
-from wphw.controller.service import Service, Tokens, tokens_from_dict
+from wphw.controller.service import Service, Tokens, tenant_roles, tokens_from_dict
 from wphw.controller.store import Store
 from wphw.controller.view import page
 from wphw.p4rt import Fabric, Pipeline
@@ -125,13 +125,24 @@ def running_controller(
     tokens: bool = True,
     misses: int = 2,
     down: set[str] | None = None,
+    roles: bool = False,
+    controls: dict[str, str] | None = None,
+    alive: Callable[[str], bool] | None = None,
 ) -> Iterator[Running]:
+    """``roles``: the tenants' P4Runtime roles (``tenant_roles``), as ``--tenant-roles``.
+    ``controls``/``alive``: the watched waypoints and the health check (default: CONTROLS,
+    down when named in ``down``)."""
     topo = wphw.topology_from_dict(topology_raw(servers))
     down = set() if down is None else down
     with (
         Store(db) as store,
         Fabric(
-            topo, pipeline=Pipeline.load(TEST_P4INFO), retries=1, backoff=0.01, drain=0
+            topo,
+            pipeline=Pipeline.load(TEST_P4INFO),
+            retries=1,
+            backoff=0.01,
+            drain=0,
+            roles=tenant_roles(tokens_from_dict(TOKENS, topo)) if roles else None,
         ) as fabric,
     ):
         service = Service(
@@ -139,8 +150,8 @@ def running_controller(
             policy or POLICY,
             fabric,
             store,
-            controls=CONTROLS,
-            alive=lambda c: c not in down,
+            controls=CONTROLS if controls is None else controls,
+            alive=(lambda c: c not in down) if alive is None else alive,
             misses=misses,
         )
         service.start()
@@ -149,7 +160,10 @@ def running_controller(
             service,
             toks,
             read_counters=fabric.read_direct_counters,
-            metrics=lambda t: render(service, fabric.read_direct_counters, t),
+            read_counters_many=fabric.read_direct_counters_many,
+            metrics=lambda t: render(
+                service, fabric.read_direct_counters, t, fabric.read_direct_counters_many
+            ),
             page=page,
         )
         server = ApiServer(("127.0.0.1", 0), api)

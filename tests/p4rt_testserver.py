@@ -7,7 +7,9 @@ real gRPC without simple_switch_grpc. What it enforces, following PI's ``device_
   stored and returned by GetForwardingPipelineConfig.
 * arbitration: the stream with the highest election id is primary (OK), the others are told
   ALREADY_EXISTS with the primary's id; a higher id takes over and the old primary is notified;
-  Write/SetForwardingPipelineConfig from a non-primary → PERMISSION_DENIED "Not primary".
+  Write/SetForwardingPipelineConfig from a non-primary → PERMISSION_DENIED "Not primary". As
+  PI, one primary per device whatever the role; ``per_role = True`` gives each role name its
+  own election (the P4Runtime spec's roles, which PI does not implement).
 * IDs and values: unknown table/field/action/param id → INVALID_ARGUMENT "Invalid P4 id"
   (BMv2 says INVALID_ARGUMENT, not NOT_FOUND, for ids missing from the P4Info); non-canonical
   or too-wide bytes, ternary value outside its mask, missing exact field, wrong priority →
@@ -19,7 +21,8 @@ real gRPC without simple_switch_grpc. What it enforces, following PI's ``device_
 
 Test hooks: ``inject`` (fail chosen updates), ``read_delay`` / ``read_error`` (a slow or
 failing Read), ``write_delay`` (a slow Write), ``crash_after_writes`` (drop the connection and
-lose all state, as a restarted simple_switch_grpc does), per-entry direct counters, and
+lose all state, as a restarted simple_switch_grpc does; with ``lose_state=False`` keep it: a
+dropped connection; with ``down_for=None`` stay down until ``come_back``), per-entry direct counters, and
 counts of Write RPCs and updates.
 """
 
@@ -111,12 +114,22 @@ class P4RuntimeTestServer(p4r_grpc.P4RuntimeServicer):  # type: ignore[misc]
         # Answer Write RPCs only after this many seconds (a slow switch mid-apply).
         self.write_delay = 0.0
         self.read_error: tuple[grpc.StatusCode, str] | None = None
-        # Crash (drop every connection, lose all state, refuse connections for `down_for` s)
-        # when the Write RPC with this 1-based number arrives.
+        # Crash (drop every connection, lose all state, refuse connections for `down_for` s;
+        # None: until come_back()) when the Write RPC with this 1-based number arrives.
+        # lose_state=False: the device keeps its pipeline and entries (a dropped connection,
+        # a restarted gRPC server in front of the same device).
         self.crash_after_writes: int | None = None
-        self.down_for = 0.3
+        self.down_for: float | None = 0.3
+        self.lose_state = True
+        # per_role=False: one primary per device whatever the role, and Write checks only the
+        # election id (what PI does: tests/test_p4rt_roles_bmv2.py). per_role=True: the
+        # P4Runtime spec's roles — each role name has its own election and primary, the role
+        # is echoed in the arbitration response, and a Write must come from its role's primary.
+        self.per_role = False
+        # every Write RPC that got past the checks: (role, [table id of each update])
+        self.role_log: list[tuple[str, list[int]]] = []
         self._streams: list[_Stream] = []
-        self._primary: _Stream | None = None
+        self._primaries: dict[str, _Stream] = {}
         self._lock = threading.Lock()
         self._tasks: set[asyncio.Future[None]] = set()
         self._server: grpc.aio.Server | None = None
@@ -140,9 +153,14 @@ class P4RuntimeTestServer(p4r_grpc.P4RuntimeServicer):  # type: ignore[misc]
         self._thread.join(5)
         self._loop.close()
 
-    def crash(self, down_for: float = 0.0) -> None:
-        """Drop all connections and lose all state now (like killing simple_switch_grpc)."""
+    def crash(self, down_for: float | None = 0.0) -> None:
+        """Drop all connections and lose all state now (like killing simple_switch_grpc);
+        ``down_for=None``: refuse connections until :meth:`come_back`."""
         self._call(self._crash(down_for))
+
+    def come_back(self) -> None:
+        """Listen again after a crash with ``down_for=None``."""
+        self._call(self._start())
 
     def __enter__(self) -> P4RuntimeTestServer:
         return self.start()
@@ -176,11 +194,14 @@ class P4RuntimeTestServer(p4r_grpc.P4RuntimeServicer):  # type: ignore[misc]
             await self._server.stop(None)
             self._server = None
         self._streams.clear()
-        self._primary = None
+        self._primaries.clear()
 
-    async def _crash(self, down_for: float) -> None:
+    async def _crash(self, down_for: float | None) -> None:
         await self._stop()
-        self.state = DeviceState()
+        if self.lose_state:
+            self.state = DeviceState()
+        if down_for is None:
+            return
         if down_for:
             await asyncio.sleep(down_for)
         await self._start()
@@ -204,30 +225,37 @@ class P4RuntimeTestServer(p4r_grpc.P4RuntimeServicer):  # type: ignore[misc]
 
     # -- arbitration ------------------------------------------------------------------------
 
-    def _elect(self) -> None:
+    def _role_key(self, role: str) -> str:
+        return role if self.per_role else ""
+
+    def _elect(self, key: str) -> None:
         best = max(
-            (s for s in self._streams if s.election_id >= 0),
+            (s for s in self._streams if s.election_id >= 0 and self._role_key(s.role) == key),
             key=lambda s: s.election_id,
             default=None,
         )
-        if best is self._primary:
+        if best is self._primaries.get(key):
             return
-        self._primary = best
+        if best is None:
+            self._primaries.pop(key, None)
+        else:
+            self._primaries[key] = best
         for s in self._streams:
-            if s.election_id >= 0:
+            if s.election_id >= 0 and self._role_key(s.role) == key:
                 self._notify(s)
 
     def _notify(self, s: _Stream) -> None:
         msg = p4r.StreamMessageResponse()
         arb = msg.arbitration
         arb.device_id = self.device_id
-        if s.role:
+        if s.role and self.per_role:
             arb.role.name = s.role
-        if self._primary is not None:
-            eid = self._primary.election_id
+        primary = self._primaries.get(self._role_key(s.role))
+        if primary is not None:
+            eid = primary.election_id
             arb.election_id.high, arb.election_id.low = eid >> 64, eid & ((1 << 64) - 1)
-        arb.status.code = OK if s is self._primary else rpc_code.ALREADY_EXISTS
-        arb.status.message = "primary" if s is self._primary else "backup"
+        arb.status.code = OK if s is primary else rpc_code.ALREADY_EXISTS
+        arb.status.message = "primary" if s is primary else "backup"
         s.queue.put_nowait(msg)
 
     async def StreamChannel(
@@ -243,12 +271,16 @@ class P4RuntimeTestServer(p4r_grpc.P4RuntimeServicer):  # type: ignore[misc]
                         continue
                     arb = req.arbitration
                     eid = (arb.election_id.high << 64) | arb.election_id.low
+                    key = self._role_key(arb.role.name)
                     if arb.device_id != self.device_id:
                         stream.queue.put_nowait(
                             _UpdateError(grpc.StatusCode.NOT_FOUND.value[0], "no such device")
                         )
                         return
-                    if any(s is not stream and s.election_id == eid for s in self._streams):
+                    if any(
+                        s is not stream and s.election_id == eid and self._role_key(s.role) == key
+                        for s in self._streams
+                    ):
                         stream.queue.put_nowait(
                             _UpdateError(
                                 grpc.StatusCode.INVALID_ARGUMENT.value[0],
@@ -258,9 +290,9 @@ class P4RuntimeTestServer(p4r_grpc.P4RuntimeServicer):  # type: ignore[misc]
                         return
                     stream.election_id = eid
                     stream.role = arb.role.name
-                    before = self._primary
-                    self._elect()
-                    if before is self._primary:
+                    before = self._primaries.get(key)
+                    self._elect(key)
+                    if before is self._primaries.get(key):
                         self._notify(stream)
             except (asyncio.CancelledError, grpc.aio.AioRpcError):
                 pass
@@ -280,14 +312,15 @@ class P4RuntimeTestServer(p4r_grpc.P4RuntimeServicer):  # type: ignore[misc]
             task.cancel()
             if stream in self._streams:
                 self._streams.remove(stream)
-            if self._primary is stream:
-                self._primary = None
-                self._elect()
+            key = self._role_key(stream.role)
+            if self._primaries.get(key) is stream:
+                del self._primaries[key]
+                self._elect(key)
 
     def _is_primary(self, election: Any, role: str) -> bool:
         eid = (election.high << 64) | election.low
-        p = self._primary
-        return p is not None and p.election_id == eid and p.role == role
+        p = self._primaries.get(self._role_key(role))
+        return p is not None and p.election_id == eid
 
     # -- pipeline ---------------------------------------------------------------------------
 
@@ -360,6 +393,9 @@ class P4RuntimeTestServer(p4r_grpc.P4RuntimeServicer):  # type: ignore[misc]
         errors: list[tuple[int, str]] = []
         self.write_log.append(
             (time.monotonic(), [(u.type, u.entity.table_entry.table_id) for u in request.updates])
+        )
+        self.role_log.append(
+            (request.role, [u.entity.table_entry.table_id for u in request.updates])
         )
         with self._lock:
             for update in request.updates:

@@ -428,3 +428,116 @@ def test_a_delta_the_switch_refuses_is_applied_with_reads(
         assert status == 200, out
         assert not out["change"]["delta_apply"] and servers[0].read_rpcs > reads
         assert rc.matches_plan()
+
+
+def _event_row(db: Path, event_id: int) -> tuple[str | None, str | None]:
+    con = sqlite3.connect(db)
+    try:
+        row = con.execute(
+            "SELECT apply_mode, apply_note FROM events WHERE id = ?", (event_id,)
+        ).fetchone()
+    finally:
+        con.close()
+    return row[0], row[1]
+
+
+def test_a_connection_lost_mid_delta_is_answered_as_read_back(
+    servers: tuple[P4RuntimeTestServer, P4RuntimeTestServer], tmp_path: Path
+) -> None:
+    """s1's connection drops on the delta's first Write (the device keeps its state): the
+    fabric reconnects, reads s1 back and writes the rest. The change is installed, and the
+    answer and the event row say it was read back, not written as a delta."""
+    db = tmp_path / "c.db"
+    with running_controller(servers, db) as rc:
+        status, out = rc.request("POST", "/api/v1/rules", WEB)
+        assert status == 201 and out["change"]["delta_apply"], out
+        s1 = servers[0]
+        s1.lose_state, s1.down_for = False, 0.0
+        s1.crash_after_writes = s1.write_rpcs + 1
+        reads = s1.read_rpcs
+        status, out = rc.request("PUT", "/api/v1/rules/web-ids", {**WEB, "actions": ["drop"]})
+        assert status == 200, out
+        assert s1.read_rpcs > reads  # it was read back
+        c = out["change"]
+        assert c["compiled_incrementally"] and not c["delta_apply"], c
+        assert "s1: reconnected mid-apply" in c["delta_fallback"], c
+        assert rc.matches_plan()
+        ev = rc.request("GET", "/api/v1/events")[1][-1]
+        assert ev["kind"] == "rule-change" and ev["apply_mode"] == "read", ev
+        assert _event_row(db, ev["id"]) == ("read", c["delta_fallback"])
+        assert rc.request("GET", "/api/v1/status")[1]["last_change"]["delta_apply"] is False
+        # and wphw ctl prints it (its text output of the same answers)
+        from wphw.controller.cli import _text
+
+        assert f"not written as a delta: {c['delta_fallback']}" in _text(
+            "add", {"change": c, "policy_version": 0}
+        )
+        assert f"(read: {c['delta_fallback']})" in _text("events", [ev])
+        # the next change is a delta again
+        status, out = rc.request("DELETE", "/api/v1/rules/web-ids")
+        assert status == 200 and out["change"]["delta_apply"], out
+        assert out["change"]["delta_fallback"] == ""
+        ev = rc.request("GET", "/api/v1/events")[1][-1]
+        assert _event_row(db, ev["id"]) == ("delta", None)
+
+
+def test_a_switch_restarted_mid_delta_is_answered_as_a_full_apply(
+    servers: tuple[P4RuntimeTestServer, P4RuntimeTestServer], tmp_path: Path
+) -> None:
+    """s1 restarts (no pipeline, no entries) on the delta's first Write and stays down until
+    the controller gives up on the delta and reconnects every switch: the change is applied
+    in full with reads (pipeline pushed, every entry written), and answered as such."""
+    import logging
+
+    db = tmp_path / "c.db"
+    s1 = servers[0]
+
+    class ComeBack(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if "reconnecting to every switch and applying in full" in record.getMessage():
+                s1.come_back()
+
+    handler = ComeBack()
+    log = logging.getLogger("wphw.controller")
+    log.addHandler(handler)
+    try:
+        with running_controller(servers, db) as rc:
+            status, out = rc.request("POST", "/api/v1/rules", WEB)
+            assert status == 201 and out["change"]["delta_apply"], out
+            s1.down_for = None
+            s1.crash_after_writes = s1.write_rpcs + 1
+            pushes = s1.set_pipeline_rpcs
+            status, out = rc.request("PUT", "/api/v1/rules/web-ids", {**WEB, "actions": ["drop"]})
+            assert status == 200, out
+            assert s1.set_pipeline_rpcs == pushes + 1  # restarted: the pipeline pushed again
+            c = out["change"]
+            assert not c["delta_apply"], c
+            assert "reconnected and applied with reads" in c["delta_fallback"], c
+            # every entry of s1 written again (and s2's part of the change)
+            assert c["written"] > len(expected(rc.service.ctl.plan, "s1")), c
+            assert rc.matches_plan()
+            ev = rc.request("GET", "/api/v1/events")[1][-1]
+            assert (ev["apply_mode"], ev["apply_note"]) == ("read", c["delta_fallback"])
+            assert _event_row(db, ev["id"]) == ("read", c["delta_fallback"])
+    finally:
+        log.removeHandler(handler)
+
+
+def test_counters_read_only_what_is_asked_of_the_switches_that_hold_it(
+    servers: tuple[P4RuntimeTestServer, P4RuntimeTestServer], tmp_path: Path
+) -> None:
+    """``?hops=0`` (the live view) reads the classifier counters only, and only on the switches
+    whose plan has classifier entries (here s1: table1's rules are all on s1)."""
+    with running_controller(servers, tmp_path / "c.db") as rc:
+        for te in servers[0].entries():
+            servers[0].set_counter(te, 3, 300)
+        reads = [srv.read_rpcs for srv in servers]
+        status, full = rc.request("GET", "/api/v1/counters")
+        assert status == 200 and full["hops"] and full["rules"]
+        assert all(r["packets"] == 3 for r in full["rules"])
+        assert servers[1].read_rpcs > reads[1]  # s2 holds hops
+        reads = [srv.read_rpcs for srv in servers]
+        status, rules = rc.request("GET", "/api/v1/counters?hops=0")
+        assert status == 200 and rules == {"rules": full["rules"], "hops": []}
+        assert servers[0].read_rpcs == reads[0] + 1 and servers[1].read_rpcs == reads[1]
+        assert rc.request("GET", "/api/v1/counters?hops=2")[0] == 400

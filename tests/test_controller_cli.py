@@ -53,7 +53,7 @@ def _wphw(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
 
 
 class Daemon:
-    def __init__(self, tmp: Path, port: int) -> None:
+    def __init__(self, tmp: Path, port: int, extra: tuple[str, ...] = ()) -> None:
         self.url = f"http://127.0.0.1:{port}"
         self.log = open(tmp / "controller.log", "a")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
@@ -77,6 +77,7 @@ class Daemon:
                 str(TEST_P4INFO),
                 "--reconcile-interval",
                 "0.3",
+                *extra,
             ],
             stdout=subprocess.PIPE,
             stderr=self.log,
@@ -185,6 +186,38 @@ def test_non_loopback_without_tokens_is_refused(tmp_path: Path) -> None:
     )
     assert p.returncode == 2 and "needs --tokens" in p.stderr
     assert not (tmp_path / "c.db").exists()  # refused before anything was created
+
+
+def test_tenant_roles_need_tokens(tmp_path: Path) -> None:
+    p = _wphw(
+        "controller", "run", "table1", "--tenant-roles", "--db", str(tmp_path / "c.db"),
+        check=False,
+    )  # fmt: skip
+    assert p.returncode == 2 and "--tenant-roles" in p.stderr and "--tokens" in p.stderr
+    assert not (tmp_path / "c.db").exists()
+
+
+def test_run_with_tenant_roles(
+    servers: tuple[P4RuntimeTestServer, P4RuntimeTestServer], tmp_path: Path
+) -> None:
+    """``--tenant-roles`` on switches with per-role elections: the process holds each tenant's
+    role beside its own, as status says."""
+    for srv in servers:
+        srv.per_role = True
+    (tmp_path / "topology.yaml").write_text(yaml.safe_dump(topology_raw(servers)))
+    (tmp_path / "tokens.yaml").write_text(yaml.safe_dump(TOKENS))
+    (tmp_path / "admin.token").write_text(ADMIN + "\n")
+    d = Daemon(tmp_path, free_port(), ("--tenant-roles",))
+    try:
+        ctl = ("ctl", "--url", d.url, "--token-file", str(tmp_path / "admin.token"))
+        status = json.loads(_wphw(*ctl, "--json", "status").stdout)
+        assert status["tenant_roles"] == {
+            "s1": {"wphw-tenant-acme": True},
+            "s2": {"wphw-tenant-beta": True},
+        }
+        assert {role for role, _ in servers[0].role_log} == {"", "wphw-tenant-acme"}
+    finally:
+        assert d.stop()[0] == 0
 
 
 def test_sigkill_mid_apply_ends_at_exactly_the_old_plan(

@@ -32,6 +32,8 @@ def test_fresh_database_has_every_migration_and_wal(tmp_path: Path) -> None:
         "apply_s",
         "written",
         "contexts_s",
+        "apply_mode",
+        "apply_note",
     } <= cols
     con.close()
 
@@ -295,3 +297,35 @@ def test_version_4_plan_rows_and_policy_deltas(tmp_path: Path) -> None:
             )
             == v
         )
+
+
+def test_version_5_events_keep_their_rows_and_gain_the_apply_mode(tmp_path: Path) -> None:
+    """Migration 6 adds how a change was written (delta or read back, and why a delta fell
+    back): old events read back with NULL there; new ones keep what they were given."""
+    db = tmp_path / "v5.db"
+    con = sqlite3.connect(db)
+    con.execute(
+        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY,"
+        " description TEXT NOT NULL, applied REAL NOT NULL)"
+    )
+    for version, _, sql in MIGRATIONS[:5]:
+        con.executescript(sql)
+        con.execute("INSERT INTO schema_migrations VALUES (?, 'old', 0)", (version,))
+    con.execute(
+        "INSERT INTO events (time, kind, reason, result, written) VALUES (1, 'rule-add', 'r',"
+        " 'ok', 3)"
+    )
+    con.commit()
+    con.close()
+    with Store(db) as store:
+        assert store.version() == SCHEMA_VERSION
+        (old,) = store.events()
+        assert (old.kind, old.written, old.apply_mode, old.apply_note) == (
+            "rule-add",
+            3,
+            None,
+            None,
+        )
+        store.add_event(kind="rule-change", apply_mode="read", apply_note="s1: reconnected")
+        new = store.events()[-1].to_dict()
+        assert (new["apply_mode"], new["apply_note"]) == ("read", "s1: reconnected")

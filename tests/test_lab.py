@@ -386,3 +386,45 @@ def test_lab_switches_are_not_reachable_from_outside(tmp_path: Path) -> None:
         "wphw_t8"
         not in subprocess.run(["nft", "list", "tables"], capture_output=True, text=True).stdout
     )
+
+
+@pytest.mark.bmv2
+@pytest.mark.lab
+@needs_root
+@pytest.mark.skipif(_bmv2_missing() is not None, reason=str(_bmv2_missing()))
+@pytest.mark.skipif(shutil.which("nft") is None, reason="needs nft (apt-get install nftables)")
+def test_a_legacy_nftables_waypoint_has_health_the_controller_watches(tmp_path: Path) -> None:
+    """The lab starts the nftables middlebox's health endpoint beside it and lists it with the
+    waypoints' control endpoints (what `--controller` watches): ok while the box is set up,
+    down when its port goes down, up again after; lab down stops it."""
+    import time
+
+    import wphw
+    from wphw.controller import query_health
+
+    topo = wphw.load_topology(REPO / "examples/legacy/topology.yaml")
+    policy = wphw.load_policy(REPO / "examples/legacy/policy.yaml")
+    lab = Lab(topo, policy, tmp_path / "lab", lab_id="t9")
+    lab.up()
+    try:
+        control = lab.state.pe_control["wp_nft"]
+        assert query_health(control)
+        ns = lab.state.waypoint_netns["wp_nft"]
+        pid = lab.state.pids["pe:wp_nft"]
+
+        def wait(want: bool) -> None:
+            deadline = time.monotonic() + 5
+            while query_health(control) != want:
+                assert time.monotonic() < deadline, f"health never became {want}"
+                time.sleep(0.05)
+
+        subprocess.run(["ip", "-n", ns, "link", "set", "eth0", "down"], check=True)
+        wait(False)
+        subprocess.run(["ip", "-n", ns, "link", "set", "eth0", "up"], check=True)
+        wait(True)
+    finally:
+        lab.down()
+    assert (
+        not Path(f"/proc/{pid}").exists()
+        or b"legacy_nft" not in Path(f"/proc/{pid}/cmdline").read_bytes()
+    )

@@ -17,8 +17,8 @@ anywhere rolls back both.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Coroutine, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from wphw.entries import TableEntry
@@ -58,6 +58,14 @@ class InstallResult:
     @property
     def written(self) -> int:
         return self.p4rt.written
+
+    @property
+    def delta(self) -> bool:
+        return self.p4rt.delta
+
+    @property
+    def fallback(self) -> str:
+        return self.p4rt.fallback
 
     def __str__(self) -> str:
         head, _, tail = str(self.p4rt).rpartition("\n")
@@ -152,7 +160,13 @@ class AsyncInstaller:
         switch, the entries that went and those that came; no Read). A plan that writes FPGA
         registers is applied in full (its dispatch rows are computed over the whole plan)."""
         if getattr(plan, "register_writes", ()):
-            return await self.apply(plan)
+            full = await self.apply(plan)
+            return replace(
+                full,
+                p4rt=replace(
+                    full.p4rt, fallback="the plan writes FPGA registers: applied with reads"
+                ),
+            )
         return InstallResult(p4rt=await self.fabric.apply_delta(plan, delta))
 
 
@@ -190,9 +204,17 @@ class Installer:
     def apply_delta(self, plan: PlanLike, delta: Mapping[str, Any]) -> InstallResult:
         return self._run(self.aio.apply_delta(plan, delta))
 
+    def roles_granted(self) -> dict[str, dict[str, bool]]:
+        return self.aio.fabric.roles_granted()
+
     def read(self, switch: str) -> list[TableEntry]:
         """What ``switch`` holds in wphw's tables (:meth:`wphw.p4rt.AsyncFabric.read`)."""
         return self._run(self.aio.fabric.read(switch))
 
     def read_direct_counters(self, switch: str, table: str) -> list[tuple[TableEntry, int, int]]:
         return self._run(self.aio.fabric.read_direct_counters(switch, table))
+
+    def read_direct_counters_many(
+        self, switches: Sequence[str], table: str
+    ) -> dict[str, list[tuple[TableEntry, int, int]]]:
+        return self._run(self.aio.fabric.read_direct_counters_many(switches, table))

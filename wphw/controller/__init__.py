@@ -58,6 +58,8 @@ class Change:
     full_compile_reason: str = ""
     # written as a delta to the changed switches only (no Read); False: read and diffed
     delta_apply: bool = False
+    # a delta was tried and the change was applied with reads instead: why (else "")
+    delta_fallback: str = ""
     state_s: float = 0.0  # keeping the incremental compiler's state (commit or rebuild)
     store_s: float = 0.0  # writing the change to the controller's database (wphw.controller)
 
@@ -191,17 +193,28 @@ class Controller:
             t2 = time.perf_counter()
             apply_delta = getattr(self.installer, "apply_delta", None)
             delta_apply = update is not None and self.known and apply_delta is not None
+            delta_fallback = ""
             self.known = False
             if delta_apply:
                 assert update is not None and apply_delta is not None
                 try:
                     result = apply_delta(plan, update.delta)
+                    # what really ran: a switch lost mid-change makes it a full apply with
+                    # reads (an installer that does not say wrote the delta it was given)
+                    delta_apply = bool(getattr(result, "delta", True))
+                    delta_fallback = "" if delta_apply else str(getattr(result, "fallback", ""))
                 except WriteError as exc:
                     # the switches did not hold what was installed (someone changed them):
                     # read them back and write the difference
                     LOG.warning("controller: delta apply refused (%s); applying with reads", exc)
                     delta_apply = False
+                    first = "; ".join(line.strip() for line in str(exc).split("\n", 2)[:2])
+                    delta_fallback = f"delta refused ({first}); applied with reads"
                     result = self.installer.apply(plan)
+                if not delta_apply:
+                    LOG.warning(
+                        "controller: %s: not written as a delta: %s", reason, delta_fallback
+                    )
             else:
                 result = self.installer.apply(plan)
             self.known = True
@@ -242,6 +255,7 @@ class Controller:
                 compiled_incrementally=update is not None,
                 full_compile_reason=reason_full,
                 delta_apply=delta_apply,
+                delta_fallback=delta_fallback,
                 state_s=state_s,
             )
             self.history.append(change)

@@ -15,7 +15,7 @@ import json
 import logging
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -122,6 +122,7 @@ CHANGE = _obj(
         "compiled_incrementally": _BOOL,
         "full_compile_reason": _STR,
         "delta_apply": _BOOL,
+        "delta_fallback": _STR,
         "store_s": _NUM,
     }
 )
@@ -137,6 +138,12 @@ STATUS = _obj(
         "failed_pes": _arr(_STR),
         "applies": _INT,
         "reconcile_repairs": _INT,
+        "tenant_roles": {
+            "type": "object",
+            "description": "switch → tenant P4Runtime role → granted by the switch"
+            " (--tenant-roles)",
+            "additionalProperties": {"type": "object", "additionalProperties": _BOOL},
+        },
         "last_change": {"anyOf": [CHANGE, {"type": "null"}]},
     }
 )
@@ -170,6 +177,8 @@ EVENT = _obj(
         "error": {"type": ["string", "null"]},
         "actor": _STR,
         "switches": _arr(_STR),
+        "apply_mode": {"type": ["string", "null"], "enum": ["delta", "read", None]},
+        "apply_note": {"type": ["string", "null"]},
     }
 )
 COUNTERS = _obj(
@@ -262,9 +271,10 @@ ROUTES: tuple[Route, ...] = (
         "GET",
         f"{V1}/counters",
         "get_counters",
-        "per-rule and per-hop counters (a tenant: its own)",
+        "per-rule and per-hop counters (a tenant: its own); hops=0: per-rule only",
         False,
         COUNTERS,
+        query=(("hops", {"type": "integer", "minimum": 0, "maximum": 1}),),
     ),
     Route(
         "GET",
@@ -401,12 +411,16 @@ class Api:
         tokens: Tokens,
         *,
         read_counters: Callable[[str, str], Any],
+        read_counters_many: Callable[[Sequence[str], str], Mapping[str, Any]] | None = None,
         metrics: Callable[[Token], str] | None = None,
         page: Callable[[], str] | None = None,
     ) -> None:
+        """``read_counters_many(switches, table)``: every switch's counters at once (in
+        parallel: ``Fabric.read_direct_counters_many``); else ``read_counters`` one by one."""
         self.service = service
         self.tokens = tokens
         self.read_counters = read_counters
+        self.read_counters_many = read_counters_many
         self.metrics = metrics
         self.page = page
 
@@ -449,8 +463,13 @@ class Api:
     def get_health(self, t: Token, **_: Any) -> Any:
         return self.service.health()
 
-    def get_counters(self, t: Token, **_: Any) -> Any:
-        return self.service.counters(t, self.read_counters)
+    def get_counters(self, t: Token, *, query: dict[str, int], **_: Any) -> Any:
+        return self.service.counters(
+            t,
+            self.read_counters,
+            hops=bool(query.get("hops", 1)),
+            read_many=self.read_counters_many,
+        )
 
     def get_events(self, t: Token, *, query: dict[str, int], **_: Any) -> Any:
         evs = self.service.events(t, limit=query.get("limit", 100), since=query.get("since", 0))
@@ -477,6 +496,7 @@ class Api:
                 "compiled_incrementally": change.compiled_incrementally,
                 "full_compile_reason": change.full_compile_reason,
                 "delta_apply": change.delta_apply,
+                "delta_fallback": change.delta_fallback,
                 "store_s": change.store_s,
             },
         }

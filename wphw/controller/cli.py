@@ -101,6 +101,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         " its software waypoints their context table",
     )
     r.add_argument(
+        "--tenant-roles",
+        action="store_true",
+        help="write each tenant's switches' classifier through a P4Runtime role of its own"
+        " where the switch grants it (not BMv2: see docs/controller.md); needs --tokens",
+    )
+    r.add_argument(
         "--drain",
         type=float,
         default=0.05,
@@ -174,7 +180,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from wphw._load import load
     from wphw.controller.api import Api, ApiServer
     from wphw.controller.metrics import render
-    from wphw.controller.service import Service, Tokens, load_tokens
+    from wphw.controller.service import Service, Tokens, load_tokens, tenant_roles
     from wphw.controller.store import Store
     from wphw.controller.view import page
     from wphw.install import Installer
@@ -210,6 +216,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         controls = {**state.pe_control, **controls}
         publish = lab.write_contexts
     tokens = Tokens(load_tokens(args.tokens, topo) if args.tokens is not None else None)
+    if args.tenant_roles and args.tokens is None:
+        raise WphwError("--tenant-roles: the tenants come from --tokens, which is missing")
     if args.health_interval <= 0 or args.misses < 1 or args.reconcile_interval < 0:
         raise WphwError("--health-interval must be > 0, --misses ≥ 1, --reconcile-interval ≥ 0")
     pipeline = Pipeline.load(
@@ -227,7 +235,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     with Store(args.db) as store:
         # the switches and the FPGA waypoints' registers (a lab's co-simulated ones have no
         # register bus: they configure themselves from the contexts the lab publishes)
-        fabric = Installer(topo, pipeline=pipeline, election_id=args.election_id, drain=args.drain)
+        fabric = Installer(
+            topo,
+            pipeline=pipeline,
+            election_id=args.election_id,
+            drain=args.drain,
+            roles=tenant_roles(tokens.tokens or ()) if args.tenant_roles else None,
+        )
         fabric.connect()
         server = None
         try:
@@ -252,7 +266,10 @@ def cmd_run(args: argparse.Namespace) -> int:
                 service,
                 tokens,
                 read_counters=fabric.read_direct_counters,
-                metrics=lambda t: render(service, fabric.read_direct_counters, t),
+                read_counters_many=fabric.read_direct_counters_many,
+                metrics=lambda t: render(
+                    service, fabric.read_direct_counters, t, fabric.read_direct_counters_many
+                ),
                 page=page,
             )
             server = ApiServer((host, port), api)
@@ -391,12 +408,18 @@ def _text(cmd: str, out: Any) -> str:
             f" ms{' incremental' if c['incremental'] else ''}, apply {c['apply_s'] * 1e3:.1f} ms,"
             f" waypoint contexts {c['contexts_s'] * 1e3:.1f} ms)"
         )
+        if c.get("delta_fallback"):
+            lines.append(f"  not written as a delta: {c['delta_fallback']}")
     elif cmd == "events":
         import time
 
         for e in out:
             when = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(e["time"]))
             extra = f" written {e['written']}" if e["written"] is not None else ""
+            if e.get("apply_mode"):
+                extra += f" ({e['apply_mode']}" + (
+                    f": {e['apply_note']})" if e.get("apply_note") else ")"
+                )
             err = f" — {e['error']}" if e["error"] else ""
             lines.append(
                 f"{e['id']:>5} {when} {e['kind']:<12} {e['result']:<8} {e['reason']}{extra}{err}"

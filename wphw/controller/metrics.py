@@ -7,7 +7,7 @@ repairs come from the service.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from wphw.controller.service import Service, Token
@@ -21,7 +21,12 @@ def _labels(**kv: object) -> str:
     return "{" + ",".join(f'{k}="{_esc(v)}"' for k, v in kv.items()) + "}"
 
 
-def render(service: Service, read: Callable[[str, str], Any], token: Token) -> str:
+def render(
+    service: Service,
+    read: Callable[[str, str], Any],
+    token: Token,
+    read_many: Callable[[Sequence[str], str], Mapping[str, Any]] | None = None,
+) -> str:
     out: list[str] = []
 
     def family(name: str, kind: str, help_: str, rows: list[tuple[str, float]]) -> None:
@@ -34,7 +39,7 @@ def render(service: Service, read: Callable[[str, str], Any], token: Token) -> s
                 else f"{name}{labels} {value}"
             )
 
-    c = service.counters(token, read)
+    c = service.counters(token, read, read_many=read_many)
     family(
         "wphw_rule_packets_total",
         "counter",

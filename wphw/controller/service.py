@@ -132,6 +132,31 @@ def tokens_from_dict(raw: Any, topology: Topology, source: str = "<tokens>") -> 
     return out
 
 
+ROLE_PREFIX = "wphw-tenant-"
+ROLE_TABLES = ("wp_classify",)
+
+
+def tenant_roles(tokens: Sequence[Token]) -> dict[str, dict[str, tuple[str, ...]]]:
+    """The P4Runtime roles of ``--tenant-roles``: switch → role name → tables. A tenant that
+    may write gets the role ``wphw-tenant-<name>`` on each of its switches, owning the switch's
+    classifier (``wp_classify``: where its rules are; the service paths are the provider's and
+    stay in the controller's own role). P4Runtime roles scope tables, not entries, so a switch
+    whose rules several writing tenants share gets no tenant role. Where the switch grants the
+    role (its own primary election, P4Runtime ≥ 1.3 ``Role.name``), the classifier's updates
+    go through that stream; BMv2 refuses it (one primary per device) and they go through the
+    controller's own stream. The enforcement of what a tenant may change is the API's."""
+    owners: dict[str, list[str]] = {}
+    for t in tokens:
+        if t.tenant and t.write:
+            for sw in t.switches:
+                owners.setdefault(sw, []).append(t.name)
+    return {
+        sw: {ROLE_PREFIX + names[0]: ROLE_TABLES}
+        for sw, names in sorted(owners.items())
+        if len(names) == 1
+    }
+
+
 def load_tokens(path: str | Path, topology: Topology) -> list[Token]:
     from wphw._load import load
 
@@ -250,7 +275,22 @@ class Reconnecting:
             LOG.warning("controller: %s; reconnecting to every switch and applying in full", exc)
             self.fabric.close()
             self.fabric.connect()
-            return self.fabric.apply(plan)
+            return fell_back(self.fabric.apply(plan), f"{exc}; reconnected and applied with reads")
+
+
+def fell_back(result: Any, why: str) -> Any:
+    """``result`` of a full apply that stood in for a delta, saying so (``delta`` false,
+    ``fallback`` the reason); an installer result without those fields is returned as is."""
+    from wphw.install import InstallResult
+    from wphw.p4rt import ApplyResult
+
+    if isinstance(result, InstallResult):
+        return dataclasses.replace(
+            result, p4rt=dataclasses.replace(result.p4rt, delta=False, fallback=why)
+        )
+    if isinstance(result, ApplyResult):
+        return dataclasses.replace(result, delta=False, fallback=why)
+    return result
 
 
 class Service:
@@ -305,6 +345,9 @@ class Service:
         self.apply_seconds = 0.0
         self.last_change: Change | None = None
         self._stored_switches: set[str] = set()
+        self._counted_cache: tuple[Plan, dict[tuple[str, int], str], dict[str, set[str]]] | None = (
+            None
+        )
         # rule name → its switch in self.raw (kept with each change, not recomputed)
         self._index: dict[str, str] = _where(self.raw)
 
@@ -460,6 +503,8 @@ class Service:
                 "entries": change.entries,
                 "actor": actor,
                 "switches": tuple(switches),
+                "apply_mode": "delta" if change.delta_apply else "read",
+                "apply_note": change.delta_fallback or None,
             },
         )
         change = dataclasses.replace(change, store_s=time.perf_counter() - t_store)
@@ -547,6 +592,7 @@ class Service:
                     entries=plan.entry_count(),
                     switches=touched,
                     policy_version=self.version,
+                    apply_mode="read",
                 )
             return written
 
@@ -803,6 +849,7 @@ class Service:
             "failed_pes": sorted(self.ctl.failed),
             "applies": self.applies,
             "reconcile_repairs": self.repairs,
+            "tenant_roles": self.roles_granted(),
             "last_change": None
             if c is None
             else {
@@ -816,9 +863,16 @@ class Service:
                 "compiled_incrementally": c.compiled_incrementally,
                 "full_compile_reason": c.full_compile_reason,
                 "delta_apply": c.delta_apply,
+                "delta_fallback": c.delta_fallback,
                 "store_s": c.store_s,
             },
         }
+
+    def roles_granted(self) -> dict[str, dict[str, bool]]:
+        """Switch → tenant role → granted by the switch (``--tenant-roles``; empty without)."""
+        fabric = getattr(self.installer, "fabric", self.installer)
+        granted = getattr(fabric, "roles_granted", None)
+        return dict(granted()) if callable(granted) else {}
 
     def events(self, token: Token, *, limit: int = 100, since: int = 0) -> list[Event]:
         if token.tenant:
@@ -827,43 +881,86 @@ class Service:
             )
         return self.store.events(limit=limit, since=since)
 
-    def counters(self, token: Token, read: Callable[[str, str], Any]) -> dict[str, Any]:
-        """Per-rule (wp_classify) and per-hop (wp_sff) counters, read with ``read(switch,
-        table)`` → ``[(entry, packets, bytes)]`` (``Fabric.read_direct_counters``)."""
-        plan = self.ctl.plan
-        if plan is None:
-            return {"rules": [], "hops": []}
+    def _counted(self, plan: Plan) -> tuple[dict[tuple[str, int], str], dict[str, set[str]]]:
+        """For ``plan`` (kept until the plan changes): (subscriber, priority) → rule name(s),
+        and switch → the tables it holds entries of (only those are read for counters)."""
+        cached = self._counted_cache
+        if cached is not None and cached[0] is plan:
+            return cached[1], cached[2]
         names: dict[tuple[str, int], str] = {}
         for b in plan.bindings:
             key = (b.subscriber, b.priority)
             names[key] = f"{names[key]}/{b.rule}" if key in names else b.rule
+        tables = {
+            sw: {e.table for e in plan.entries_for(sw) if not e.is_default} for sw in plan.entries
+        }
+        self._counted_cache = (plan, names, tables)
+        return names, tables
+
+    def counters(
+        self,
+        token: Token,
+        read: Callable[[str, str], Any],
+        *,
+        hops: bool = True,
+        read_many: Callable[[Sequence[str], str], Mapping[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        """Per-rule (wp_classify) and per-hop (wp_sff) counters, read with ``read(switch,
+        table)`` → ``[(entry, packets, bytes)]`` (``Fabric.read_direct_counters``), or all
+        switches at once with ``read_many(switches, table)`` (``read_direct_counters_many``).
+        Only the switches whose installed plan has entries in the table are read; ``hops``
+        False: the per-rule counters only (half the Reads)."""
+        plan = self.ctl.plan
+        if plan is None:
+            return {"rules": [], "hops": []}
+        names, tables = self._counted(plan)
         spis = self.visible_spis(token)
-        rules, hops = [], []
-        for sw in sorted(self.topology.switches):
-            if token.may_see(sw):
-                for entry, packets, octets in read(sw, "wp_classify"):
-                    rule = names.get((sw, entry.priority))
-                    if rule is None and token.tenant:
-                        continue
-                    rules.append(
-                        {
-                            "switch": sw,
-                            "rule": rule or "",
-                            "priority": entry.priority,
-                            "packets": packets,
-                            "bytes": octets,
-                        }
-                    )
-            if spis is not None and not any(sw in p.switches for p in plan.paths if p.spi in spis):
-                continue
-            for entry, packets, octets in read(sw, "wp_sff"):
+
+        def read_all(switches: list[str], table: str) -> Mapping[str, Any]:
+            if read_many is not None:
+                return read_many(switches, table)
+            return {sw: read(sw, table) for sw in switches}
+
+        switches = sorted(self.topology.switches)
+        rule_sws = [
+            sw for sw in switches if token.may_see(sw) and "wp_classify" in tables.get(sw, ())
+        ]
+        hop_sws: list[str] = []
+        if hops:
+            on_paths = (
+                None
+                if spis is None
+                else {sw for p in plan.paths if p.spi in spis for sw in p.switches}
+            )
+            hop_sws = [
+                sw
+                for sw in switches
+                if "wp_sff" in tables.get(sw, ()) and (on_paths is None or sw in on_paths)
+            ]
+        rules, hop_rows = [], []
+        for sw, got in sorted(read_all(rule_sws, "wp_classify").items()):
+            for entry, packets, octets in got:
+                rule = names.get((sw, entry.priority))
+                if rule is None and token.tenant:
+                    continue
+                rules.append(
+                    {
+                        "switch": sw,
+                        "rule": rule or "",
+                        "priority": entry.priority,
+                        "packets": packets,
+                        "bytes": octets,
+                    }
+                )
+        for sw, got in sorted(read_all(hop_sws, "wp_sff").items()):
+            for entry, packets, octets in got:
                 m = entry.match_dict()
                 spi, si = getattr(m.get("spi"), "value", None), getattr(m.get("si"), "value", None)
                 if not isinstance(spi, int) or not isinstance(si, int):
                     continue
                 if spis is not None and spi not in spis:
                     continue
-                hops.append(
+                hop_rows.append(
                     {
                         "switch": sw,
                         "spi": spi,
@@ -873,7 +970,7 @@ class Service:
                         "bytes": octets,
                     }
                 )
-        return {"rules": rules, "hops": hops}
+        return {"rules": rules, "hops": hop_rows}
 
 
 def _where(raw: Mapping[str, Any]) -> dict[str, str]:

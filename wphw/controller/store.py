@@ -120,6 +120,15 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
         ALTER TABLE policy_versions ADD COLUMN delta TEXT;
         """,
     ),
+    (
+        6,
+        "how an event's change was written: as a delta (no Read) or read back and diffed, and"
+        " why a delta fell back",
+        """
+        ALTER TABLE events ADD COLUMN apply_mode TEXT;
+        ALTER TABLE events ADD COLUMN apply_note TEXT;
+        """,
+    ),
 )
 # a policy version stored as a delta of its base; every DELTA_DEPTH versions a full one
 DELTA_DEPTH = 64
@@ -144,6 +153,10 @@ class Event:
     error: str | None = None
     actor: str = ""
     switches: tuple[str, ...] = ()
+    # "delta" (the changed switches written, none read), "read" (read back and diffed), None
+    # (nothing applied); apply_note: why a change that was to be a delta was read back
+    apply_mode: str | None = None
+    apply_note: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -162,6 +175,8 @@ class Event:
             "error": self.error,
             "actor": self.actor,
             "switches": list(self.switches),
+            "apply_mode": self.apply_mode,
+            "apply_note": self.apply_note,
         }
 
 
@@ -469,8 +484,9 @@ class Store:
     def _insert_event(self, db: sqlite3.Connection, e: dict[str, Any]) -> int:
         cur = db.execute(
             "INSERT INTO events (time, kind, reason, policy_version, compile_s, verify_s,"
-            " apply_s, written, entries, result, error, actor, switches, contexts_s)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " apply_s, written, entries, result, error, actor, switches, contexts_s,"
+            " apply_mode, apply_note)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 e.get("time", self.clock()),
                 e["kind"],
@@ -486,6 +502,8 @@ class Store:
                 e.get("actor", ""),
                 json.dumps(sorted(e.get("switches", ()))),
                 e.get("contexts_s"),
+                e.get("apply_mode"),
+                e.get("apply_note"),
             ),
         )
         assert cur.lastrowid is not None
@@ -534,6 +552,8 @@ class Store:
                     error=r["error"],
                     actor=str(r["actor"]),
                     switches=sws,
+                    apply_mode=r["apply_mode"],
+                    apply_note=r["apply_note"],
                 )
             )
             if len(out) >= limit:

@@ -97,8 +97,10 @@ class LabPEs:
     def _attach_nftables(self, wp_name: str, ns: str) -> bool:
         """A legacy waypoint whose PE says ``middlebox: nftables`` is an unmodified Linux
         nftables firewall (wphw.pe.legacy_nft), not a wphw process: it sees plain VLAN-tagged
-        IPv4 from the switch's SFC proxy and hair-pins what its rules accept. It has no health
-        endpoint, so the controller does not watch it."""
+        IPv4 from the switch's SFC proxy and hair-pins what its rules accept. Beside it (in the
+        root namespace, looking into the middlebox's) runs its health endpoint
+        (``python -m wphw.pe.legacy_nft``: ``/health`` as a software PE answers it), so the
+        controller watches it and fails it over like any other waypoint."""
         pes = [self.topology.pes[p] for p in self.topology.waypoints[wp_name].pes]
         if not pes or any(dict(pe.params).get("middlebox") != "nftables" for pe in pes):
             return False
@@ -112,6 +114,17 @@ class LabPEs:
         ruleset = legacy_nft.attach(ns, "eth0", params)
         (self.workdir / f"nft-{wp_name}.txt").write_text(ruleset)
         LOG.info("waypoint %s: unmodified nftables firewall attached", wp_name)
+        control = str(self.workdir / f"pe-{wp_name}.sock")
+        cmd = [sys.executable, "-m", "wphw.pe.legacy_nft", "--netns", ns, "--iface", "eth0",
+               "--name", wp_name, "--control", control]  # fmt: skip
+        with (self.workdir / f"pe-{wp_name}.log").open("wb") as out:
+            proc = subprocess.Popen(
+                cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        self._procs[f"pe:{wp_name}"] = proc
+        self.state.pids[f"pe:{wp_name}"] = proc.pid
+        self.state.pe_control[wp_name] = control
+        self.state.save()
         return True
 
     def write_contexts(self, contexts: Iterable[WaypointContext]) -> Path:

@@ -184,6 +184,17 @@ class SwitchClient:
         self._stream: Any = None
         self._monitor: asyncio.Task[None] | None = None
         self._arbitrate = True
+        # P4Runtime roles beside the client's own (``role``): role name → the tables whose
+        # updates go through it. Each gets a stream of its own (same election id) on connect;
+        # ``roles_granted`` says which the switch made primary as a role of their own (the
+        # P4Runtime spec), and only those are used (``role_tables``). A switch with one primary
+        # per device (BMv2/PI) refuses them: everything then goes through ``role``.
+        self.want_roles: dict[str, tuple[str, ...]] = {}
+        self.roles_granted: dict[str, bool] = {}
+        self.role_tables: dict[int, str] = {}
+        self._role_streams: dict[str, Any] = {}
+        self._role_headers: dict[str, bytes] = {}
+        self._role_monitors: dict[str, asyncio.Task[None]] = {}
         req = p4r.WriteRequest(device_id=device_id, role=self.role)
         req.election_id.high, req.election_id.low = election_id >> 64, election_id & (2**64 - 1)
         self._write_header = req.SerializeToString()
@@ -253,6 +264,89 @@ class SwitchClient:
         if self._arbitrate:
             await self._arbitration()
         await self._ensure_pipeline()
+        if self._arbitrate and self.want_roles:
+            await self._open_roles()
+
+    async def _open_roles(self) -> None:
+        """One arbitration stream per wanted role, with our election id. Granted when the
+        answer is OK for that role (echoed, as the spec says); refused (another election id is
+        primary of the role, or the switch keeps one primary per device and answers "Election
+        id already exists") → that role's tables go through our own stream."""
+        assert self._channel is not None and self.encoder is not None
+        stream_rpc = self._channel.stream_stream(
+            "/p4.v1.P4Runtime/StreamChannel",
+            request_serializer=p4r.StreamMessageRequest.SerializeToString,
+            response_deserializer=p4r.StreamMessageResponse.FromString,
+        )
+        for role, tables in sorted(self.want_roles.items()):
+            stream = stream_rpc()
+            req = p4r.StreamMessageRequest()
+            arb = req.arbitration
+            arb.device_id = self.device_id
+            arb.election_id.high = self.election_id >> 64
+            arb.election_id.low = self.election_id & (2**64 - 1)
+            arb.role.name = role
+            why = ""
+            try:
+                await stream.write(req)
+                while True:
+                    resp = await asyncio.wait_for(stream.read(), self.timeout)
+                    if resp is grpc.aio.EOF:
+                        why = "stream closed"
+                        break
+                    if resp.WhichOneof("update") == "arbitration":
+                        a = resp.arbitration
+                        if a.role.name != role:
+                            why = f"the answer names role {a.role.name!r}, not ours"
+                        elif a.status.code != rpc_code.OK:
+                            why = f"not primary of the role ({a.status.message})"
+                        break
+            except (grpc.aio.AioRpcError, TimeoutError) as exc:
+                why = describe_exc(exc)
+            self.roles_granted[role] = not why
+            if why:
+                stream.cancel()
+                self.log.info("role %s not granted (%s): its tables go through ours", role, why)
+                continue
+            self._role_streams[role] = stream
+            wreq = p4r.WriteRequest(device_id=self.device_id, role=role)
+            wreq.election_id.high = self.election_id >> 64
+            wreq.election_id.low = self.election_id & (2**64 - 1)
+            self._role_headers[role] = wreq.SerializeToString()
+            for t in tables:
+                self.role_tables[self.encoder.table(t).id] = role
+            self._role_monitors[role] = asyncio.ensure_future(self._watch_role(role, stream))
+            self.log.info("primary of role %s (%s)", role, ", ".join(tables))
+
+    def _drop_role(self, role: str, why: str) -> None:
+        if self._role_streams.pop(role, None) is None:
+            return
+        self._role_headers.pop(role, None)
+        for tid in [t for t, r in self.role_tables.items() if r == role]:
+            del self.role_tables[tid]
+        self.roles_granted[role] = False
+        self.log.warning("role %s lost (%s): its tables go through ours", role, why)
+
+    async def _watch_role(self, role: str, stream: Any) -> None:
+        """A role whose primary another client takes (a higher election id) or whose stream
+        ends is no longer used until the next connect."""
+        why = "stream closed"
+        try:
+            while True:
+                resp = await stream.read()
+                if resp is grpc.aio.EOF:
+                    break
+                if resp.WhichOneof("update") == "arbitration":
+                    a = resp.arbitration
+                    if a.status.code != rpc_code.OK:
+                        eid = (a.election_id.high << 64) | a.election_id.low
+                        why = f"election id {eid} is its primary now"
+                        break
+        except grpc.aio.AioRpcError as exc:
+            why = describe_exc(exc)
+        except asyncio.CancelledError:
+            return
+        self._drop_role(role, why)
 
     async def _arbitration(self) -> None:
         assert self._channel is not None
@@ -394,6 +488,14 @@ class SwitchClient:
         return n
 
     async def _close_channel(self) -> None:
+        for task in self._role_monitors.values():
+            task.cancel()
+        self._role_monitors.clear()
+        for stream in self._role_streams.values():
+            stream.cancel()
+        self._role_streams.clear()
+        self._role_headers.clear()
+        self.role_tables.clear()
         if self._stream is not None:
             self._stream.cancel()
             self._stream = None
@@ -416,12 +518,15 @@ class SwitchClient:
 
     # -- RPCs -------------------------------------------------------------------------------
 
-    async def write(self, payload: bytes) -> None:
+    async def write(self, payload: bytes, role: str = "") -> None:
+        """One Write RPC of framed updates; ``role``: one of the granted ``want_roles``
+        (default: the client's own role)."""
         if self._channel is None:
             raise Disconnected("not connected")
         self.write_rpcs += 1
+        header = self._role_headers[role] if role else self._write_header
         try:
-            await self._write_rpc(self._write_header + payload, timeout=self.timeout)
+            await self._write_rpc(header + payload, timeout=self.timeout)
         except grpc.aio.AioRpcError as exc:
             if exc.code() in _RETRYABLE:
                 raise Disconnected(describe_exc(exc)) from exc

@@ -118,8 +118,11 @@ class AsyncFabric:
         backoff: float = 0.1,
         timeout: float = 30.0,
         drain: float = 0.05,
+        roles: Mapping[str, Mapping[str, Sequence[str]]] | None = None,
     ) -> None:
-        """``drain``: seconds
+        """``roles``: switch → P4Runtime role name → the tables whose updates go through that
+        role's own stream where the switch grants it (see ``SwitchClient.want_roles``;
+        :meth:`roles_granted` says where it did). ``drain``: seconds
         between the classifier flip and the deletion of old service paths (only when an apply
         deletes path entries), so packets already on an old path finish it; size it to the
         slowest PE's latency (a software PE: milliseconds; a co-simulated one: seconds)."""
@@ -147,6 +150,13 @@ class AsyncFabric:
             )
             for s in sorted(switches, key=lambda s: s.name)
         }
+        unknown = sorted(set(roles or {}) - set(self._clients))
+        if unknown:
+            raise PlanError(f"roles for switches not in the fabric: {', '.join(unknown)}")
+        for name, want in (roles or {}).items():
+            if any(not r or r == (role or "") for r in want):
+                raise PlanError(f"switch {name}: a role must be named, and not the fabric's own")
+            self._clients[name].want_roles = {r: tuple(t) for r, t in want.items()}
         self.batch_size = batch_size
         self.window = window
         self.drain = drain
@@ -158,6 +168,11 @@ class AsyncFabric:
     @property
     def switch_names(self) -> tuple[str, ...]:
         return tuple(self._clients)
+
+    def roles_granted(self) -> dict[str, dict[str, bool]]:
+        """Switch → role → whether the switch made us primary of that role on the last
+        connect (its tables then go through it; else through the fabric's own role)."""
+        return {name: dict(c.roles_granted) for name, c in self._clients.items() if c.want_roles}
 
     async def connect(self, *, arbitrate: bool = True) -> None:
         """Connect to every switch. ``arbitrate=False`` opens read-only sessions (no stream)."""
@@ -213,6 +228,20 @@ class AsyncFabric:
         run.default_tables = sorted(t.id for t in run.owned)
         await self._retrying(run.client, run.read_installed)
         return sorted((run.encoder.decode_encoded(x) for x in run.installed.values()), key=sort_key)
+
+    async def read_direct_counters_many(
+        self, switches: Sequence[str], table: str, *, parallel: int = 64
+    ) -> dict[str, list[tuple[TableEntry, int, int]]]:
+        """:meth:`read_direct_counters` of ``table`` on every switch of ``switches``, up to
+        ``parallel`` Reads in flight (a live view of hundreds of switches reads them all)."""
+        sem = asyncio.Semaphore(max(1, parallel))
+
+        async def one(sw: str) -> list[tuple[TableEntry, int, int]]:
+            async with sem:
+                return await self.read_direct_counters(sw, table)
+
+        got = await asyncio.gather(*(one(sw) for sw in switches))
+        return dict(zip(switches, got, strict=True))
 
     async def read_direct_counters(
         self, switch: str, table: str
@@ -359,8 +388,11 @@ class AsyncFabric:
             unknown = sorted(set(delta) - set(self._clients))
             if unknown:
                 raise PlanError(f"the delta names switches not in the fabric: {unknown}")
-            if any(self._clients[sw].pipeline_stale for sw in delta):
-                return await self._apply(plan, None, t0, hooks or _NO_HOOKS)
+            stale = sorted(sw for sw in delta if self._clients[sw].pipeline_stale)
+            if stale:
+                result = await self._apply(plan, None, t0, hooks or _NO_HOOKS)
+                why = f"{', '.join(stale)}: our pipeline is not on it (restarted?); applied with reads"
+                return replace(result, fallback=why)
             return await self._apply_pushed(plan, None, t0, hooks or _NO_HOOKS, delta=delta)
 
     async def _apply(
@@ -460,9 +492,14 @@ class AsyncFabric:
                 )
             )
             r.log.info("applied: %d updates", total_changed)
+        resynced = sorted(name for name, r in runs.items() if r.resynced)
         return ApplyResult(
             switches=tuple(results),
             seconds=time.perf_counter() - t0,
+            delta=delta is not None and not resynced,
+            fallback=f"{', '.join(resynced)}: reconnected mid-apply and read back"
+            if delta is not None and resynced
+            else "",
         )
 
     async def _phase(
@@ -587,8 +624,16 @@ class Fabric:
     def read(self, switch: str) -> list[TableEntry]:
         return self._run(self.aio.read(switch))
 
+    def roles_granted(self) -> dict[str, dict[str, bool]]:
+        return self.aio.roles_granted()
+
     def read_direct_counters(self, switch: str, table: str) -> list[tuple[TableEntry, int, int]]:
         return self._run(self.aio.read_direct_counters(switch, table))
+
+    def read_direct_counters_many(
+        self, switches: Sequence[str], table: str
+    ) -> dict[str, list[tuple[TableEntry, int, int]]]:
+        return self._run(self.aio.read_direct_counters_many(switches, table))
 
     def schema(self, switch: str) -> Schema:
         return self.aio.schema(switch)

@@ -74,6 +74,11 @@ class ApplyResult:
     switches: tuple[SwitchResult, ...]
     seconds: float
     diff: Diff | None = None  # only for dry runs (decoding every change costs time)
+    # written as a delta (``apply_delta``): the changed switches only, none of them read.
+    # False for ``apply`` and for a delta that had to read (a switch restarted or reconnected
+    # mid-apply); ``fallback`` then says why.
+    delta: bool = False
+    fallback: str = ""
 
     @property
     def written(self) -> int:

@@ -159,15 +159,29 @@ class SwitchRun:
     # -- writing ----------------------------------------------------------------------------
 
     async def _submit(self, ops: list[Op], payload: bytes | None = None) -> None:
-        """One Write RPC (``payload``: the ops' framed updates, if already built). Records
-        failures; updates ``installed`` for the updates applied."""
+        """One Write RPC (``payload``: the ops' framed updates, if already built) — one per
+        P4Runtime role when some of the ops' tables go through a role of their own
+        (``SwitchClient.role_tables``). Records failures; updates ``installed`` for the updates
+        applied."""
+        role_tables = self.client.role_tables
+        if role_tables:
+            groups: dict[str, list[Op]] = {}
+            for op in ops:
+                groups.setdefault(role_tables.get(op.enc.table_id, ""), []).append(op)
+            if list(groups) != [""]:
+                for role, group in groups.items():
+                    await self._submit_as(group, None, role)
+                return
+        await self._submit_as(ops, payload, "")
+
+    async def _submit_as(self, ops: list[Op], payload: bytes | None, role: str) -> None:
         if self.needs_resync:
             return
         batch_no = self.client.write_rpcs + 1
         if payload is None:
             payload = b"".join([update_bytes(op.kind, op.enc) for op in ops])
         try:
-            await self.client.write(payload)
+            await self.client.write(payload, role)
         except Disconnected as exc:
             self.log.warning("connection lost during Write %d: %s", batch_no, exc)
             self.needs_resync = True

@@ -135,7 +135,7 @@ def apply_ruleset(netns: str, ruleset: str) -> None:
 
 
 def counters(netns: str, *, table: str = TABLE) -> list[dict[str, Any]]:
-    """Per-rule packet/byte counters of the forward chain: ``[{comment, packets, bytes}]``."""
+    """Per-rule counters of the forward chain: ``[{comment, packets, bytes, verdict}]``."""
     import json
 
     out = _run(["ip", "netns", "exec", netns, "nft", "-j", "list", "table", "bridge", table])
@@ -144,9 +144,207 @@ def counters(netns: str, *, table: str = TABLE) -> list[dict[str, Any]]:
         rule = item.get("rule")
         if not rule:
             continue
-        c = next((e["counter"] for e in rule.get("expr", []) if "counter" in e), None)
+        exprs = rule.get("expr", [])
+        c = next((e["counter"] for e in exprs if "counter" in e), None)
+        verdict = next((v for e in exprs for v in ("accept", "drop") if v in e), "")
         if c is not None:
             result.append(
-                {"comment": rule.get("comment", ""), "packets": c["packets"], "bytes": c["bytes"]}
+                {
+                    "comment": rule.get("comment", ""),
+                    "packets": c["packets"],
+                    "bytes": c["bytes"],
+                    "verdict": verdict,
+                }
             )
     return result
+
+
+# -- health: the same /health and /counters the software PEs answer ---------------------------
+
+
+def problems(netns: str, iface: str, *, bridge: str = BRIDGE, table: str = TABLE) -> list[str]:
+    """What keeps the middlebox from doing its job, read from the kernel ([]: healthy): the
+    namespace, ``iface`` up with a carrier and a hairpin port of ``bridge``, the bridge up, and
+    the nftables table with its chain on the bridge ``forward`` hook. The box itself is not
+    changed or asked: this is what the switch's proxy leg depends on."""
+    import json
+
+    res = subprocess.run(
+        ["ip", "-n", netns, "-j", "-d", "link", "show"], capture_output=True, text=True, check=False
+    )
+    if res.returncode != 0:
+        return [f"namespace {netns}: {res.stderr.strip() or 'ip link failed'}"]
+    links = {link["ifname"]: link for link in json.loads(res.stdout or "[]")}
+    out: list[str] = []
+    port = links.get(iface)
+    if port is None:
+        out.append(f"interface {iface} is missing")
+    else:
+        flags = port.get("flags", [])
+        if "UP" not in flags:
+            out.append(f"interface {iface} is down")
+        elif "LOWER_UP" not in flags:
+            out.append(f"interface {iface} has no carrier")
+        if port.get("master") != bridge:
+            out.append(f"interface {iface} is not a port of {bridge}")
+        else:
+            info = port.get("linkinfo", {}).get("info_slave_data", {})
+            if not info.get("hairpin"):
+                out.append(f"interface {iface}: hairpin mode is off")
+    br = links.get(bridge)
+    if br is None:
+        out.append(f"bridge {bridge} is missing")
+    elif "UP" not in br.get("flags", []):
+        out.append(f"bridge {bridge} is down")
+    res = subprocess.run(
+        ["ip", "netns", "exec", netns, "nft", "-j", "list", "table", "bridge", table],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if res.returncode != 0:
+        out.append(f"nftables table bridge {table} is missing")
+    else:
+        hooked = any(
+            item.get("chain", {}).get("hook") == "forward"
+            for item in json.loads(res.stdout).get("nftables", [])
+        )
+        if not hooked:
+            out.append(f"nftables table bridge {table} has no chain on the forward hook")
+    return out
+
+
+class NftHealth:
+    """The health endpoint of an nftables middlebox, beside it (it runs in the root namespace
+    and looks into the middlebox's): ``GET /health`` answers like a software PE's (``ok``;
+    HTTP 503 with ``problems`` when not), so the controller watches and fails over a legacy
+    waypoint like any other; ``GET /counters`` gives the rule counters and ``rx``/``tx``/
+    ``dropped`` from them (every frame the bridge forwards hits exactly one counted rule)."""
+
+    def __init__(
+        self, netns: str, iface: str, *, name: str = "nft", bridge: str = BRIDGE, table: str = TABLE
+    ) -> None:
+        self.netns, self.iface, self.name = netns, iface, name
+        self.bridge, self.table = bridge, table
+        self.started = 0.0
+        self.control_address = ""
+        self._server: Any = None
+        self._thread: Any = None
+
+    def health(self) -> dict[str, Any]:
+        import os
+        import time
+
+        found = problems(self.netns, self.iface, bridge=self.bridge, table=self.table)
+        return {
+            "ok": not found,
+            "service": "fw",
+            "name": self.name,
+            "iface": self.iface,
+            "legacy": True,
+            "middlebox": "nftables",
+            "problems": found,
+            "pid": os.getpid(),
+            "uptime_s": round(time.time() - self.started, 3) if self.started else 0.0,
+        }
+
+    def counters(self) -> dict[str, Any]:
+        rules = counters(self.netns, table=self.table)
+        packets = sum(int(r["packets"]) for r in rules)
+        dropped = sum(int(r["packets"]) for r in rules if r["verdict"] == "drop")
+        return {"rx": packets, "tx": packets - dropped, "dropped": dropped, "rules": rules}
+
+    def handle_get(self, path: str) -> tuple[int, Any]:
+        if path == "/health":
+            h = self.health()
+            return (200 if h["ok"] else 503), h
+        if path == "/counters":
+            try:
+                return 200, self.counters()
+            except PEError as exc:
+                return 503, {"error": str(exc)}
+        return 404, {"error": f"unknown path {path} (/health /counters)"}
+
+    def start(self, control: str) -> NftHealth:
+        """Serve on ``control`` (``HOST:PORT`` or a unix socket path) in a thread."""
+        import json
+        import threading
+        import time
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from pathlib import Path
+
+        from wphw.pe.runtime import _is_tcp, _UnixHTTPServer
+
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                code, body = owner.handle_get(self.path.split("?", 1)[0])
+                data = json.dumps(body).encode()
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def address_string(self) -> str:
+                return str(self.client_address[0]) if self.client_address else "unix"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                log.debug("legacy PE %s: control: " + format, owner.name, *args)
+
+        try:
+            if _is_tcp(control):
+                host, _, port = control.rpartition(":")
+                server: Any = ThreadingHTTPServer((host, int(port)), Handler)
+                self.control_address = f"{host}:{server.server_address[1]}"
+            else:
+                Path(control).unlink(missing_ok=True)
+                server = _UnixHTTPServer(control, Handler)
+                self.control_address = control
+        except OSError as exc:
+            raise PEError(f"legacy PE {self.name}: control address {control}: {exc}") from None
+        self._server = server
+        self.started = time.time()
+        self._thread = threading.Thread(
+            target=server.serve_forever, name=f"nft-{self.name}-control", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m wphw.pe.legacy_nft --netns NS --iface IF --control ADDR [--name N]``: serve
+    the middlebox's health until SIGTERM."""
+    import argparse
+    import signal
+    import threading
+
+    ap = argparse.ArgumentParser(prog="python -m wphw.pe.legacy_nft", description=main.__doc__)
+    ap.add_argument("--netns", required=True)
+    ap.add_argument("--iface", required=True)
+    ap.add_argument("--control", required=True, help="HOST:PORT or a unix socket path")
+    ap.add_argument("--name", default="nft")
+    ap.add_argument("--bridge", default=BRIDGE)
+    ap.add_argument("--table", default=TABLE)
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    h = NftHealth(args.netns, args.iface, name=args.name, bridge=args.bridge, table=args.table)
+    h.start(args.control)
+    log.info("legacy PE %s: health of nft@%s on %s", args.name, args.netns, h.control_address)
+    stop.wait()
+    h.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
