@@ -27,15 +27,12 @@ import json
 import logging
 import os
 import signal
-import socketserver
-import stat
 import sys
 import tempfile
 import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -54,6 +51,7 @@ from wphw.netfpga.plan import (
     waypoint_of,
     waypoint_register_writes,
 )
+from wphw.pe.control import ControlServer
 from wphw.resources import COSIM_TOP
 
 log = logging.getLogger(__name__)
@@ -226,7 +224,7 @@ class Control:
     def __init__(self, cfg: CosimConfig) -> None:
         self.cfg = cfg
         self.started = time.time()
-        self.server: socketserver.BaseServer | None = None
+        self.server: ControlServer | None = None
         self.address = ""
 
     def health(self) -> tuple[int, dict[str, Any]]:
@@ -256,56 +254,16 @@ class Control:
         return 404, {"error": f"unknown path {path} (/health /counters)"}
 
     def start(self, address: str) -> None:
-        control = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                code, body = control.handle_get(self.path.split("?", 1)[0])
-                data = json.dumps(body).encode()
-                self.send_response(code)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def address_string(self) -> str:
-                return str(self.client_address[0]) if self.client_address else "unix"
-
-            def log_message(self, format: str, *args: Any) -> None:
-                log.debug("cosim %s: control: " + format, control.cfg.name, *args)
-
-        server: socketserver.BaseServer
-        host, sep, port = address.rpartition(":")
-        try:
-            if sep and port.isdigit() and "/" not in address:
-                server = ThreadingHTTPServer((host, int(port)), Handler)
-                self.address = f"{host}:{server.server_address[1]}"
-            else:
-                path = Path(address)
-                if path.exists() and stat.S_ISSOCK(path.stat().st_mode):
-                    path.unlink()
-                server = _UnixHTTPServer(address, Handler)
-                self.address = address
-        except OSError as exc:
-            raise PEError(f"cosim {self.cfg.name}: control address {address}: {exc}") from None
-        self.server = server
-        threading.Thread(target=server.serve_forever, name="cosim-control", daemon=True).start()
+        self.server = ControlServer(
+            address,
+            lambda target: self.handle_get(target.split("?", 1)[0]),
+            who=f"cosim {self.cfg.name}",
+        )
+        self.address = self.server.address
 
     def close(self) -> None:
         if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
-            if not _is_tcp(self.address):
-                Path(self.address).unlink(missing_ok=True)
-
-
-class _UnixHTTPServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
-    daemon_threads = True
-
-
-def _is_tcp(address: str) -> bool:
-    _host, sep, port = address.rpartition(":")
-    return bool(sep) and port.isdigit() and "/" not in address
+            self.server.close()
 
 
 def _watch_ready(cfg: CosimConfig, ready_file: Path, done: threading.Event) -> None:

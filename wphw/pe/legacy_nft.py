@@ -25,6 +25,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from wphw.errors import PEError
+from wphw.pe.control import ControlServer
 from wphw.services import FwParams, parse_as
 
 log = logging.getLogger(__name__)
@@ -228,8 +229,7 @@ class NftHealth:
         self.bridge, self.table = bridge, table
         self.started = 0.0
         self.control_address = ""
-        self._server: Any = None
-        self._thread: Any = None
+        self._server: ControlServer | None = None
 
     def health(self) -> dict[str, Any]:
         import os
@@ -267,55 +267,20 @@ class NftHealth:
 
     def start(self, control: str) -> NftHealth:
         """Serve on ``control`` (``HOST:PORT`` or a unix socket path) in a thread."""
-        import json
-        import threading
         import time
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-        from pathlib import Path
 
-        from wphw.pe.runtime import _is_tcp, _UnixHTTPServer
-
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                code, body = owner.handle_get(self.path.split("?", 1)[0])
-                data = json.dumps(body).encode()
-                self.send_response(code)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def address_string(self) -> str:
-                return str(self.client_address[0]) if self.client_address else "unix"
-
-            def log_message(self, format: str, *args: Any) -> None:
-                log.debug("legacy PE %s: control: " + format, owner.name, *args)
-
-        try:
-            if _is_tcp(control):
-                host, _, port = control.rpartition(":")
-                server: Any = ThreadingHTTPServer((host, int(port)), Handler)
-                self.control_address = f"{host}:{server.server_address[1]}"
-            else:
-                Path(control).unlink(missing_ok=True)
-                server = _UnixHTTPServer(control, Handler)
-                self.control_address = control
-        except OSError as exc:
-            raise PEError(f"legacy PE {self.name}: control address {control}: {exc}") from None
-        self._server = server
-        self.started = time.time()
-        self._thread = threading.Thread(
-            target=server.serve_forever, name=f"nft-{self.name}-control", daemon=True
+        self._server = ControlServer(
+            control,
+            lambda target: self.handle_get(target.split("?", 1)[0]),
+            who=f"legacy PE {self.name}",
         )
-        self._thread.start()
+        self.control_address = self._server.address
+        self.started = time.time()
         return self
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+            self._server.close()
             self._server = None
 
 

@@ -29,20 +29,18 @@ import json
 import logging
 import os
 import socket
-import socketserver
-import stat
 import struct
 import sys
 import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from wphw.errors import PEError
+from wphw.pe.control import ControlServer, is_tcp
 from wphw.pe.services import Count, Drop, Service, make_service
 from wphw.services.ipv4 import switch_flow_key
 
@@ -272,8 +270,7 @@ class PERunner:
         self.started = 0.0
         self._sock: socket.socket | None = None
         self._thread: threading.Thread | None = None
-        self._server: socketserver.BaseServer | None = None
-        self._server_thread: threading.Thread | None = None
+        self._control: ControlServer | None = None
         self._stop = threading.Event()
         self.tx_errors = 0
 
@@ -357,13 +354,9 @@ class PERunner:
             self.close()
 
     def close(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-            if self.control and not _is_tcp(self.control):
-                with contextlib.suppress(OSError):
-                    os.unlink(self.control)
+        if self._control is not None:
+            self._control.close()
+            self._control = None
         if self._sock is not None:
             self._sock.close()
             self._sock = None
@@ -465,53 +458,8 @@ class PERunner:
         return 404, {"error": f"unknown path {url.path} (/health /counters /stamps /flows)"}
 
     def _start_control(self, address: str) -> None:
-        runner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                code, body = runner.handle_get(self.path)
-                data = json.dumps(body).encode()
-                self.send_response(code)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def address_string(self) -> str:
-                return str(self.client_address[0]) if self.client_address else "unix"
-
-            def log_message(self, format: str, *args: Any) -> None:
-                log.debug("PE %s: control: " + format, runner.name, *args)
-
-        server: socketserver.BaseServer
-        try:
-            if _is_tcp(address):
-                host, _, port = address.rpartition(":")
-                server = ThreadingHTTPServer((host, int(port)), Handler)
-                bound = server.server_address
-                self.control_address = f"{host}:{bound[1]}"
-            else:
-                path = Path(address)
-                if path.exists() and stat.S_ISSOCK(path.stat().st_mode):
-                    path.unlink()  # a stale socket of a dead PE with this name
-                server = _UnixHTTPServer(address, Handler)
-                self.control_address = address
-        except OSError as exc:
-            raise PEError(f"PE {self.name}: control address {address}: {exc}") from None
-        self._server = server
-        self._server_thread = threading.Thread(
-            target=server.serve_forever, name=f"pe-{self.name}-control", daemon=True
-        )
-        self._server_thread.start()
-
-
-class _UnixHTTPServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
-    daemon_threads = True
-
-
-def _is_tcp(address: str) -> bool:
-    _host, sep, port = address.rpartition(":")
-    return bool(sep) and port.isdigit() and "/" not in address
+        self._control = ControlServer(address, self.handle_get, who=f"PE {self.name}")
+        self.control_address = self._control.address
 
 
 class _UnixConnection(http.client.HTTPConnection):
@@ -533,7 +481,7 @@ def query(control: str, path: str = "/health", timeout: float = 1.0) -> Any:
     ``/health`` of a PE whose loop died answers 503, which is raised as well.
     """
     conn: http.client.HTTPConnection
-    if _is_tcp(control):
+    if is_tcp(control):
         host, _, port = control.rpartition(":")
         conn = http.client.HTTPConnection(host, int(port), timeout=timeout)
     else:
