@@ -41,16 +41,39 @@ def main() -> int:
     ap.add_argument("--rev", default="HEAD")
     ap.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
     ap.add_argument("--blackbox", action="append", default=[], metavar="MODULE")
+    ap.add_argument(
+        "--file-from",
+        action="append",
+        default=[],
+        metavar="REV:FILE",
+        help="take hdl/FILE from commit REV instead (a hybrid, to bisect by file)",
+    )
+    ap.add_argument(
+        "--reverse", action="store_true", help="read the sources in reverse file-list order"
+    )
     args = ap.parse_args()
     params = dict(p.split("=", 1) for p in args.param)
     with tempfile.TemporaryDirectory() as tmp:
         commit = export_hdl(args.rev, Path(tmp))
+        for spec in args.file_from:
+            rev, _, path = spec.partition(":")
+            text = subprocess.run(
+                ["git", "-C", str(REPO), "show", f"{rev}:hdl/{path}"],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+            (Path(tmp) / "hdl" / path).write_text(text)
         sources, incdirs = read_filelist(Path(tmp) / "hdl" / "wphw.f")
+        if args.reverse:
+            sources = sources[::-1]
         inc = " ".join(f"-I{d}" for d in incdirs)
         name = (
             f"{args.top}@{commit[:7]}"
             + ("[" + ",".join(f"{k}={v}" for k, v in params.items()) + "]" if params else "")
             + ("-bb:" + ",".join(args.blackbox) if args.blackbox else "")
+            + "".join(f"+{spec}" for spec in args.file_from)
+            + ("-reversed" if args.reverse else "")
         )
         netlist = REPO / "build" / "hdl_probe" / (re.sub(r"[^A-Za-z0-9_@.-]+", "_", name) + ".json")
         netlist.parent.mkdir(parents=True, exist_ok=True)
@@ -81,6 +104,8 @@ def main() -> int:
         "commit": commit,
         "parameters": params,
         "blackbox": args.blackbox,
+        "file_from": args.file_from,
+        "reverse": args.reverse,
         "synth": f"{SYNTH} -top {args.top}",
         "cells": cells,
         "seconds": round(time.time() - t0),
