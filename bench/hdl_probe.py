@@ -27,7 +27,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.hdl_resources import GROUPS, SYNTH, export_hdl, logic_depth  # noqa: E402
+from bench.hdl_resources import SYNTH, export_hdl, logic_depth, run_yosys  # noqa: E402
 from sim.common import read_filelist  # noqa: E402
 
 RESULTS = REPO / "bench" / "results" / "hdl_probe.json"
@@ -87,18 +87,7 @@ def main() -> int:
             f"write_json {netlist}",
         ]
         t0 = time.time()
-        log = subprocess.run(
-            ["nice", "-n", "10", "yosys", "-q", "-p", "; ".join(script), "-l", "/dev/stdout"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    stat = log[log.rfind("Number of cells") :]
-    cells = {g: 0 for g in GROUPS}
-    for m in re.finditer(r"^\s+(\S+)\s+(\d+)\s*$", stat, re.M):
-        for g, rx in GROUPS.items():
-            if rx.match(m.group(1)):
-                cells[g] += int(m.group(2))
+        cells = run_yosys(script)
     entry: dict[str, object] = {
         "top": args.top,
         "commit": commit,
