@@ -373,7 +373,8 @@ wp_nsh_dec nsh_dec_inst (
 
 // Where the IPv4 header would start, from the EtherType and the NSH length alone (not wp_nsh_dec's
 // l3_q, which also waits for the NSH checks): it matters only when ip_cand says IPv4 is there.
-// yosys xc7: 68,336 LUT with this, 72,996 with l3_q (docs/benchmarks.md, issue #13 before/after).
+// yosys xc7 at 4774301: 68,336 LUT with this, 72,996 with l3_q (docs/benchmarks.md, issue #13
+// before/after; this module's LUT count also moves by several % with unrelated edits).
 wire [6:0] l3 = nsh ? `WP_ETH_HDR_LEN + {nsh_len[4:0], 2'b00} : `WP_ETH_HDR_LEN;
 wire [159:0] ip = hb_reg[l3*8 +: 160];
 wire        ip_ver_ok;
