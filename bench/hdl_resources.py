@@ -133,6 +133,11 @@ def synth(cfg: Config, hdl: Path, netlist: Path) -> dict[str, int]:
         f"write_json {netlist}",
     ]
     netlist.parent.mkdir(parents=True, exist_ok=True)
+    return run_yosys(script)
+
+
+def run_yosys(script: list[str]) -> dict[str, int]:
+    """Run a yosys script (nice 10) that ends in ``stat``; count its cells by GROUPS."""
     log = subprocess.run(
         ["nice", "-n", "10", "yosys", "-q", "-p", "; ".join(script), "-l", "/dev/stdout"],
         capture_output=True,

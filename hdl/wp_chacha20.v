@@ -36,7 +36,7 @@ module wp_chacha20 #
     // AXI4-Stream tkeep width
     parameter KEEP_WIDTH = DATA_WIDTH/8,
     // AXI4-Stream tuser width (NetFPGA SUME: pkt_len[15:0], src_port[23:16], dst_port[31:24])
-    parameter USER_WIDTH = 128,
+    parameter USER_WIDTH = `WP_TUSER_WIDTH,
     // AXI-Lite address width (the block decodes the low 12 bits)
     parameter AXIL_ADDR_WIDTH = 12,
     // reset value of CONFIG.DECRYPT (0 = encrypt, 1 = decrypt)

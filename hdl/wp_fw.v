@@ -16,7 +16,7 @@ module wp_fw #(
     // Width of tdata (bits)
     parameter DATA_WIDTH = 256,
     // Width of tuser (bits)
-    parameter USER_WIDTH = 128,
+    parameter USER_WIDTH = `WP_TUSER_WIDTH,
     // log2 of the frame FIFO depth in beats (must exceed the decision latency)
     parameter FIFO_DEPTH_LOG2 = 4
 ) (
@@ -37,7 +37,7 @@ module wp_fw #(
     output wire                    m_axis_tvalid,
     input  wire                    m_axis_tready,
 
-    input  wire [11:0]             s_axil_awaddr,
+    input  wire [`WP_BLOCK_ADDR_WIDTH-1:0] s_axil_awaddr,
     input  wire [2:0]              s_axil_awprot,
     input  wire                    s_axil_awvalid,
     output wire                    s_axil_awready,
@@ -48,7 +48,7 @@ module wp_fw #(
     output wire [1:0]              s_axil_bresp,
     output wire                    s_axil_bvalid,
     input  wire                    s_axil_bready,
-    input  wire [11:0]             s_axil_araddr,
+    input  wire [`WP_BLOCK_ADDR_WIDTH-1:0] s_axil_araddr,
     input  wire [2:0]              s_axil_arprot,
     input  wire                    s_axil_arvalid,
     output wire                    s_axil_arready,
@@ -59,6 +59,7 @@ module wp_fw #(
 );
 
 localparam KEEP_WIDTH = DATA_WIDTH / 8;
+localparam AW = `WP_BLOCK_ADDR_WIDTH;  // register block (byte address)
 localparam FIFO_W = DATA_WIDTH + KEEP_WIDTH + USER_WIDTH + 1;
 localparam IDX_W = NUM_RULES > 1 ? $clog2(NUM_RULES) : 1;
 localparam RULE_BASE = `WP_FW_REG_RULE_CTRL;
@@ -83,14 +84,14 @@ end
 
 // ---------------------------------------------------------------- registers
 wire        reg_wr_en;
-wire [11:0] reg_wr_addr;
+wire [AW-1:0] reg_wr_addr;
 wire [31:0] reg_wr_data;
 wire [3:0]  reg_wr_strb;
 wire        reg_rd_en;
-wire [11:0] reg_rd_addr;
+wire [AW-1:0] reg_rd_addr;
 wire [31:0] reg_rd_data;
 
-wp_axil_regs #(.ADDR_WIDTH(12)) axil_regs_inst (
+wp_axil_regs #(.ADDR_WIDTH(AW)) axil_regs_inst (
     .clk(clk), .rst(rst),
     .s_axil_awaddr(s_axil_awaddr), .s_axil_awprot(s_axil_awprot),
     .s_axil_awvalid(s_axil_awvalid), .s_axil_awready(s_axil_awready),
@@ -132,8 +133,8 @@ endfunction
 
 // rule i: RULE_CTRL .. RULE_DPORT; hit counters RULE_HITS
 wire        wr_rule;
-wire [11:0] wr_rule_idx, wr_fld;
-wp_reg_arr #(.ADDR_WIDTH(12), .BASE(RULE_BASE), .STRIDE(RULE_STRIDE), .COUNT(NUM_RULES))
+wire [AW-1:0] wr_rule_idx, wr_fld;
+wp_reg_arr #(.ADDR_WIDTH(AW), .BASE(RULE_BASE), .STRIDE(RULE_STRIDE), .COUNT(NUM_RULES))
     wr_rule_inst (.addr(reg_wr_addr), .hit(wr_rule), .idx(wr_rule_idx), .off(wr_fld));
 wire [IDX_W-1:0] wr_idx = wr_rule_idx[IDX_W-1:0];
 wire        clear = reg_wr_en && reg_wr_addr == `WP_FW_REG_CTRL && reg_wr_data[`WP_FW_REG_CTRL_CLEAR_LSB];
@@ -184,22 +185,22 @@ end
 
 // read mux
 wire        rd_rule, rd_hits;
-wire [11:0] rd_rule_idx, rd_rel, rd_hits_idx;
-wp_reg_arr #(.ADDR_WIDTH(12), .BASE(RULE_BASE), .STRIDE(RULE_STRIDE), .COUNT(NUM_RULES))
+wire [AW-1:0] rd_rule_idx, rd_rel, rd_hits_idx;
+wp_reg_arr #(.ADDR_WIDTH(AW), .BASE(RULE_BASE), .STRIDE(RULE_STRIDE), .COUNT(NUM_RULES))
     rd_rule_inst (.addr(reg_rd_addr), .hit(rd_rule), .idx(rd_rule_idx), .off(rd_rel));
-wp_reg_arr #(.ADDR_WIDTH(12), .BASE(HITS_BASE), .STRIDE(HITS_STRIDE), .COUNT(NUM_RULES))
+wp_reg_arr #(.ADDR_WIDTH(AW), .BASE(HITS_BASE), .STRIDE(HITS_STRIDE), .COUNT(NUM_RULES))
     rd_hits_inst (.addr(reg_rd_addr), .hit(rd_hits), .idx(rd_hits_idx), .off());
 wire [IDX_W-1:0] rd_idx = rd_rule_idx[IDX_W-1:0];
 wire [IDX_W-1:0] rd_hidx = rd_hits_idx[IDX_W-1:0];
 // a 64-bit register is two words: the address of its LO word with bit 2 (HI) cleared
-wire [11:0] rd_lo_addr = {reg_rd_addr[11:3], 3'b000};
+wire [AW-1:0] rd_lo_addr = {reg_rd_addr[AW-1:3], 3'b000};
 
 // the block's registers at reg_rd_addr: a function behind continuous assignments (not
 // always @*), so the mux is defined from time 0 in every simulator (Icarus -g2012 never runs an
 // always @* block whose inputs keep their initial values). Result: {is_cnt, cnt[63:0],
 // word[31:0]}; wp_reg_rd picks the counter word and keeps the high-word latch.
 function [96:0] rd_mux(
-    input [11:0] addr, input [11:0] lo_addr, input rule, input [11:0] rel, input hits,
+    input [AW-1:0] addr, input [AW-1:0] lo_addr, input rule, input [AW-1:0] rel, input hits,
     input [63:0] hit_cnt, input [63:0] permit, input [63:0] deny, input [63:0] dflt,
     input [63:0] nonip, input dact, input nact, input [2:0] ctrl, input [31:0] src,
     input [5:0] src_plen, input [31:0] dst, input [5:0] dst_plen, input [7:0] proto,
@@ -254,7 +255,7 @@ wire [96:0] rd_result = rd_mux(reg_rd_addr, rd_lo_addr, rd_rule, rd_rel, rd_hits
     rule_src_plen_reg[rd_idx], rule_dst_reg[rd_idx], rule_dst_plen_reg[rd_idx],
     rule_proto_reg[rd_idx], rule_sport_reg[rd_idx], rule_dport_reg[rd_idx]);
 
-wp_reg_rd #(.ADDR_WIDTH(12)) reg_rd_inst (
+wp_reg_rd #(.ADDR_WIDTH(AW)) reg_rd_inst (
     .clk(clk), .rd_en(reg_rd_en), .rd_addr(reg_rd_addr),
     .word(rd_result[31:0]), .cnt_sel(rd_result[96]), .cnt(rd_result[95:32]),
     .rd_data(reg_rd_data)

@@ -252,7 +252,7 @@ wire [H_BYTES*8-1:0] c_l4h = c_ip_reg >> {c_ihl_reg, 5'd0};
 wire c_tcp = c_proto_reg == `WP_IP_PROTO_TCP;
 wire c_udp = c_proto_reg == `WP_IP_PROTO_UDP;
 wire c_ports = c_ipv4_reg && (c_tcp || c_udp) && c_first_reg
-               && c_len_reg >= c_l4_reg + `WP_L4_DPORT_OFF + 2;
+               && c_len_reg >= c_l4_reg + (`WP_L4_DPORT_OFF + 2);
 
 function [15:0] l4_be16(input [H_BYTES*8-1:0] h, input integer i);
     l4_be16 = {h[8*i +: 8], h[8*(i+1) +: 8]};
@@ -277,8 +277,8 @@ always @(posedge clk) begin
     hdr_sport <= c_ports ? l4_be16(c_l4h, `WP_L4_SPORT_OFF) : 16'd0;
     hdr_dport <= c_ports ? l4_be16(c_l4h, `WP_L4_DPORT_OFF) : 16'd0;
     hdr_l4_csum_ok <= c_ipv4_reg && c_first_reg
-                      && ((c_tcp && c_len_reg >= c_l4_reg + `WP_TCP_CSUM_OFF + 2)
-                          || (c_udp && c_len_reg >= c_l4_reg + `WP_UDP_CSUM_OFF + 2));
+                      && ((c_tcp && c_len_reg >= c_l4_reg + (`WP_TCP_CSUM_OFF + 2))
+                          || (c_udp && c_len_reg >= c_l4_reg + (`WP_UDP_CSUM_OFF + 2)));
     hdr_l4_csum <= c_tcp ? l4_be16(c_l4h, `WP_TCP_CSUM_OFF) : l4_be16(c_l4h, `WP_UDP_CSUM_OFF);
     if (rst) hdr_valid <= 1'b0;
 end

@@ -26,7 +26,7 @@ module wp_ids #
     // AXI4-Stream tkeep width
     parameter KEEP_WIDTH = DATA_WIDTH/8,
     // AXI4-Stream tuser width
-    parameter USER_WIDTH = 128,
+    parameter USER_WIDTH = `WP_TUSER_WIDTH,
     // AXI-Lite address width (the block decodes the low 12 bits)
     parameter AXIL_ADDR_WIDTH = 12,
     // number of signatures implemented (1..16)
@@ -373,7 +373,8 @@ wp_nsh_dec nsh_dec_inst (
 
 // Where the IPv4 header would start, from the EtherType and the NSH length alone (not wp_nsh_dec's
 // l3_q, which also waits for the NSH checks): it matters only when ip_cand says IPv4 is there.
-// yosys xc7: 68,336 LUT with this, 72,996 with l3_q (docs/benchmarks.md, issue #13 before/after).
+// yosys xc7 at 4774301: 68,336 LUT with this, 72,996 with l3_q (docs/benchmarks.md, issue #13
+// before/after; this module's LUT count also moves by several % with unrelated edits).
 wire [6:0] l3 = nsh ? `WP_ETH_HDR_LEN + {nsh_len[4:0], 2'b00} : `WP_ETH_HDR_LEN;
 wire [159:0] ip = hb_reg[l3*8 +: 160];
 wire        ip_ver_ok;
@@ -391,11 +392,15 @@ wp_ipv4_dec ipv4_dec_inst (
 
 wire ipv4 = ip_cand && ip_ver_ok;
 wire [7:0] l4 = {1'b0, l3} + {2'b00, ihl, 2'b00};
-wire [3:0] doff = hb_reg[(l3 + `WP_IPV4_HDR_LEN + `WP_TCP_DOFF_OFF)*8 + 4 +: 4];
+// TCP data offset: l3 plus one constant (l3 + a + b would be two adders in series)
+wire [3:0] doff = hb_reg[(l3 + (`WP_IPV4_HDR_LEN + `WP_TCP_DOFF_OFF))*8 + 4 +: 4];
 wire simple = ihl == 4'd5 && frag_off == 0;
+// 9-bit sums (an unsized header length would widen the select and the adds to 32 bits)
+localparam [8:0] TCP_HDR_LEN = `WP_TCP_HDR_LEN;
+localparam [8:0] UDP_HDR_LEN = `WP_UDP_HDR_LEN;
 wire [8:0] pay_start = !simple ? {1'b0, l4}
-    : proto == `WP_IP_PROTO_TCP ? {1'b0, l4} + (doff < 4'd5 ? `WP_TCP_HDR_LEN : {3'b000, doff, 2'b00})
-    : proto == `WP_IP_PROTO_UDP ? {1'b0, l4} + `WP_UDP_HDR_LEN
+    : proto == `WP_IP_PROTO_TCP ? {1'b0, l4} + (doff < 4'd5 ? TCP_HDR_LEN : {3'b000, doff, 2'b00})
+    : proto == `WP_IP_PROTO_UDP ? {1'b0, l4} + UDP_HDR_LEN
     : {1'b0, l4};
 wire [16:0] pay_end = {10'd0, l3} + {1'b0, total_len};
 
@@ -571,7 +576,7 @@ function [DATA_WIDTH-1:0] rd_modify(input [DATA_WIDTH-1:0] d, input [1:0] beat, 
                     rd_modify[8*b +: 8] = d[8*b +: 8] - 8'd1;
                 if (mark && pos == l3 + `WP_IPV4_TOS_OFF) rd_modify[8*b +: 8] = tos_v;
                 if (mark && pos == l3 + `WP_IPV4_CSUM_OFF) rd_modify[8*b +: 8] = cs[15:8];
-                if (mark && pos == l3 + `WP_IPV4_CSUM_OFF + 1) rd_modify[8*b +: 8] = cs[7:0];
+                if (mark && pos == l3 + (`WP_IPV4_CSUM_OFF + 1)) rd_modify[8*b +: 8] = cs[7:0];
             end
         end
     end

@@ -18,7 +18,7 @@ module wp_nat #(
     // Width of tdata (bits)
     parameter DATA_WIDTH = 256,
     // Width of tuser (bits)
-    parameter USER_WIDTH = 128,
+    parameter USER_WIDTH = `WP_TUSER_WIDTH,
     // log2 of the frame FIFO depth in beats (must exceed the decision latency)
     parameter FIFO_DEPTH_LOG2 = 4
 ) (
@@ -39,7 +39,7 @@ module wp_nat #(
     output wire                    m_axis_tvalid,
     input  wire                    m_axis_tready,
 
-    input  wire [11:0]             s_axil_awaddr,
+    input  wire [`WP_BLOCK_ADDR_WIDTH-1:0] s_axil_awaddr,
     input  wire [2:0]              s_axil_awprot,
     input  wire                    s_axil_awvalid,
     output wire                    s_axil_awready,
@@ -50,7 +50,7 @@ module wp_nat #(
     output wire [1:0]              s_axil_bresp,
     output wire                    s_axil_bvalid,
     input  wire                    s_axil_bready,
-    input  wire [11:0]             s_axil_araddr,
+    input  wire [`WP_BLOCK_ADDR_WIDTH-1:0] s_axil_araddr,
     input  wire [2:0]              s_axil_arprot,
     input  wire                    s_axil_arvalid,
     output wire                    s_axil_arready,
@@ -61,6 +61,7 @@ module wp_nat #(
 );
 
 localparam KEEP_WIDTH = DATA_WIDTH / 8;
+localparam AW = `WP_BLOCK_ADDR_WIDTH;  // register block (byte address)
 localparam FIFO_W = DATA_WIDTH + KEEP_WIDTH + USER_WIDTH + 1;
 localparam IDX_W = NUM_MAPPINGS > 1 ? $clog2(NUM_MAPPINGS) : 1;
 localparam MAP_BASE = `WP_NAT_REG_MAP_CTRL;
@@ -94,14 +95,14 @@ end
 
 // ---------------------------------------------------------------- registers
 wire        reg_wr_en;
-wire [11:0] reg_wr_addr;
+wire [AW-1:0] reg_wr_addr;
 wire [31:0] reg_wr_data;
 wire [3:0]  reg_wr_strb;
 wire        reg_rd_en;
-wire [11:0] reg_rd_addr;
+wire [AW-1:0] reg_rd_addr;
 wire [31:0] reg_rd_data;
 
-wp_axil_regs #(.ADDR_WIDTH(12)) axil_regs_inst (
+wp_axil_regs #(.ADDR_WIDTH(AW)) axil_regs_inst (
     .clk(clk), .rst(rst),
     .s_axil_awaddr(s_axil_awaddr), .s_axil_awprot(s_axil_awprot),
     .s_axil_awvalid(s_axil_awvalid), .s_axil_awready(s_axil_awready),
@@ -127,8 +128,8 @@ reg [63:0] pass_pkts_reg = 0;
 
 // mapping i: MAP_CTRL .. MAP_PORTS; hit counters MAP_HITS
 wire        wr_map;
-wire [11:0] wr_map_idx, wr_fld;
-wp_reg_arr #(.ADDR_WIDTH(12), .BASE(MAP_BASE), .STRIDE(MAP_STRIDE), .COUNT(NUM_MAPPINGS))
+wire [AW-1:0] wr_map_idx, wr_fld;
+wp_reg_arr #(.ADDR_WIDTH(AW), .BASE(MAP_BASE), .STRIDE(MAP_STRIDE), .COUNT(NUM_MAPPINGS))
     wr_map_inst (.addr(reg_wr_addr), .hit(wr_map), .idx(wr_map_idx), .off(wr_fld));
 wire [IDX_W-1:0] wr_idx = wr_map_idx[IDX_W-1:0];
 wire        clear = reg_wr_en && reg_wr_addr == `WP_NAT_REG_CTRL && reg_wr_data[`WP_NAT_REG_CTRL_CLEAR_LSB];
@@ -158,22 +159,22 @@ end
 
 // read mux
 wire        rd_map, rd_hits;
-wire [11:0] rd_map_idx, rd_rel, rd_hits_idx;
-wp_reg_arr #(.ADDR_WIDTH(12), .BASE(MAP_BASE), .STRIDE(MAP_STRIDE), .COUNT(NUM_MAPPINGS))
+wire [AW-1:0] rd_map_idx, rd_rel, rd_hits_idx;
+wp_reg_arr #(.ADDR_WIDTH(AW), .BASE(MAP_BASE), .STRIDE(MAP_STRIDE), .COUNT(NUM_MAPPINGS))
     rd_map_inst (.addr(reg_rd_addr), .hit(rd_map), .idx(rd_map_idx), .off(rd_rel));
-wp_reg_arr #(.ADDR_WIDTH(12), .BASE(HITS_BASE), .STRIDE(HITS_STRIDE), .COUNT(NUM_MAPPINGS))
+wp_reg_arr #(.ADDR_WIDTH(AW), .BASE(HITS_BASE), .STRIDE(HITS_STRIDE), .COUNT(NUM_MAPPINGS))
     rd_hits_inst (.addr(reg_rd_addr), .hit(rd_hits), .idx(rd_hits_idx), .off());
 wire [IDX_W-1:0] rd_idx = rd_map_idx[IDX_W-1:0];
 wire [IDX_W-1:0] rd_hidx = rd_hits_idx[IDX_W-1:0];
 // a 64-bit register is two words: the address of its LO word with bit 2 (HI) cleared
-wire [11:0] rd_lo_addr = {reg_rd_addr[11:3], 3'b000};
+wire [AW-1:0] rd_lo_addr = {reg_rd_addr[AW-1:3], 3'b000};
 
 // the block's registers at reg_rd_addr: a function behind continuous assignments (not
 // always @*), so the mux is defined from time 0 in every simulator (Icarus -g2012 never runs an
 // always @* block whose inputs keep their initial values). Result: {is_cnt, cnt[63:0],
 // word[31:0]}; wp_reg_rd picks the counter word and keeps the high-word latch.
 function [96:0] rd_mux(
-    input [11:0] addr, input [11:0] lo_addr, input map, input [11:0] rel, input hits,
+    input [AW-1:0] addr, input [AW-1:0] lo_addr, input map, input [AW-1:0] rel, input hits,
     input [63:0] hit_cnt, input [63:0] xlate, input [63:0] pass, input [2:0] ctrl,
     input [31:0] match, input [31:0] new_addr, input [31:0] ports
 );
@@ -216,7 +217,7 @@ wire [96:0] rd_result = rd_mux(reg_rd_addr, rd_lo_addr, rd_map, rd_rel, rd_hits,
     map_hits_reg[rd_hidx], xlate_pkts_reg, pass_pkts_reg, map_ctrl_reg[rd_idx],
     map_match_reg[rd_idx], map_new_reg[rd_idx], map_ports_reg[rd_idx]);
 
-wp_reg_rd #(.ADDR_WIDTH(12)) reg_rd_inst (
+wp_reg_rd #(.ADDR_WIDTH(AW)) reg_rd_inst (
     .clk(clk), .rd_en(reg_rd_en), .rd_addr(reg_rd_addr),
     .word(rd_result[31:0]), .cnt_sel(rd_result[96]), .cnt(rd_result[95:32]),
     .rd_data(reg_rd_data)

@@ -17,7 +17,7 @@ module wp_pe_out #(
     // Width of tdata (bits)
     parameter DATA_WIDTH = 256,
     // Width of tuser (bits)
-    parameter USER_WIDTH = 128,
+    parameter USER_WIDTH = `WP_TUSER_WIDTH,
     // Number of byte patches per frame
     parameter NUM_PATCH = 1
 ) (

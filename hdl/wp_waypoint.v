@@ -30,7 +30,7 @@ module wp_waypoint #(
     // Width of tdata (bits)
     parameter DATA_WIDTH = 256,
     // Width of tuser (bits)
-    parameter USER_WIDTH = 128
+    parameter USER_WIDTH = `WP_TUSER_WIDTH
 ) (
     input  wire                            clk,
     input  wire                            rst,

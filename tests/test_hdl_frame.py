@@ -130,3 +130,12 @@ def test_si_patch() -> None:
     assert int(m.group(1)) == c("WP_NSH_SI_OFF")
     assert int(m.group(2)) == 1
     assert c("WP_PATCH_WIDTH") == 8 + 3 + 32
+
+
+def test_tuser_width() -> None:
+    """WP_TUSER_WIDTH (the SUME pipeline's 128-bit tuser) holds every field the RTL reads."""
+    width = c("WP_TUSER_WIDTH")
+    assert width == 128
+    for field in ("PKT_LEN", "SRC_PORT", "DST_PORT"):
+        assert c(f"WP_TUSER_{field}_LSB") + c(f"WP_TUSER_{field}_WIDTH") <= width
+    assert tuser(0xFFFF, 0xFF, 0xFF) < 1 << width

@@ -9,7 +9,9 @@
 `ifndef WP_FRAME_VH
 `define WP_FRAME_VH
 
-// ---- NetFPGA SUME tuser (read on a frame's first beat)
+// ---- NetFPGA SUME tuser (read on a frame's first beat): C_M/S_AXIS_TUSER_WIDTH of the SUME
+// reference pipeline; the fields below, the rest is passed through unchanged
+`define WP_TUSER_WIDTH 128
 `define WP_TUSER_PKT_LEN_LSB 0
 `define WP_TUSER_PKT_LEN_WIDTH 16
 `define WP_TUSER_SRC_PORT_LSB 16

@@ -10,6 +10,9 @@
 `timescale 1ns / 1ps
 `default_nettype none
 
+`include "wp_regmap.vh"
+`include "wp_frame.vh"
+
 module wp_cosim_top #(
     // Dispatch table entries (1..64)
     parameter NUM_ENTRIES = 16,
@@ -31,14 +34,14 @@ module wp_cosim_top #(
 
     input  wire [255:0]  s_axis_tdata,
     input  wire [31:0]   s_axis_tkeep,
-    input  wire [127:0]  s_axis_tuser,
+    input  wire [`WP_TUSER_WIDTH-1:0] s_axis_tuser,
     input  wire          s_axis_tlast,
     input  wire          s_axis_tvalid,
     output wire          s_axis_tready,
 
     output wire [255:0]  m_axis_tdata,
     output wire [31:0]   m_axis_tkeep,
-    output wire [127:0]  m_axis_tuser,
+    output wire [`WP_TUSER_WIDTH-1:0] m_axis_tuser,
     output wire          m_axis_tlast,
     output wire          m_axis_tvalid,
     input  wire          m_axis_tready,
@@ -65,14 +68,17 @@ module wp_cosim_top #(
 );
 
 localparam EXT = 3;
+// PE register ports: one register block each; tuser: the SUME width (wp_frame.vh)
+localparam AW = `WP_BLOCK_ADDR_WIDTH;
+localparam UW = `WP_TUSER_WIDTH;
 
 wire [EXT*256-1:0] pe_in_tdata, pe_out_tdata;
 wire [EXT*32-1:0]  pe_in_tkeep, pe_out_tkeep;
-wire [EXT*128-1:0] pe_in_tuser, pe_out_tuser;
+wire [EXT*UW-1:0]  pe_in_tuser, pe_out_tuser;
 wire [EXT-1:0]     pe_in_tlast, pe_in_tvalid, pe_in_tready;
 wire [EXT-1:0]     pe_out_tlast, pe_out_tvalid, pe_out_tready;
 
-wire [EXT*12-1:0]  pa_awaddr, pa_araddr;
+wire [EXT*AW-1:0]  pa_awaddr, pa_araddr;
 wire [EXT*3-1:0]   pa_awprot, pa_arprot;
 wire [EXT-1:0]     pa_awvalid, pa_awready, pa_wvalid, pa_wready, pa_bvalid, pa_bready;
 wire [EXT-1:0]     pa_arvalid, pa_arready, pa_rvalid, pa_rready;
@@ -84,7 +90,8 @@ wp_waypoint #(
     .NUM_ENTRIES(NUM_ENTRIES),
     .EXT_PES(EXT),
     .FW_RULES(FW_RULES),
-    .NAT_MAPPINGS(NAT_MAPPINGS)
+    .NAT_MAPPINGS(NAT_MAPPINGS),
+    .USER_WIDTH(UW)
 ) waypoint_inst (
     .clk(clk), .rst(rst),
     .s_axis_tdata(s_axis_tdata), .s_axis_tkeep(s_axis_tkeep), .s_axis_tuser(s_axis_tuser),
@@ -121,17 +128,17 @@ wp_waypoint #(
     .clk(clk), .rst(rst), \
     .s_axis_tdata(pe_in_tdata[i*256 +: 256]), .s_axis_tkeep(pe_in_tkeep[i*32 +: 32]), \
     .s_axis_tvalid(pe_in_tvalid[i]), .s_axis_tready(pe_in_tready[i]), \
-    .s_axis_tlast(pe_in_tlast[i]), .s_axis_tuser(pe_in_tuser[i*128 +: 128]), \
+    .s_axis_tlast(pe_in_tlast[i]), .s_axis_tuser(pe_in_tuser[i*UW +: UW]), \
     .m_axis_tdata(pe_out_tdata[i*256 +: 256]), .m_axis_tkeep(pe_out_tkeep[i*32 +: 32]), \
     .m_axis_tvalid(pe_out_tvalid[i]), .m_axis_tready(pe_out_tready[i]), \
-    .m_axis_tlast(pe_out_tlast[i]), .m_axis_tuser(pe_out_tuser[i*128 +: 128]), \
-    .s_axil_awaddr(pa_awaddr[i*12 +: 12]), .s_axil_awprot(pa_awprot[i*3 +: 3]), \
+    .m_axis_tlast(pe_out_tlast[i]), .m_axis_tuser(pe_out_tuser[i*UW +: UW]), \
+    .s_axil_awaddr(pa_awaddr[i*AW +: AW]), .s_axil_awprot(pa_awprot[i*3 +: 3]), \
     .s_axil_awvalid(pa_awvalid[i]), .s_axil_awready(pa_awready[i]), \
     .s_axil_wdata(pa_wdata[i*32 +: 32]), .s_axil_wstrb(pa_wstrb[i*4 +: 4]), \
     .s_axil_wvalid(pa_wvalid[i]), .s_axil_wready(pa_wready[i]), \
     .s_axil_bresp(pa_bresp[i*2 +: 2]), .s_axil_bvalid(pa_bvalid[i]), \
     .s_axil_bready(pa_bready[i]), \
-    .s_axil_araddr(pa_araddr[i*12 +: 12]), .s_axil_arprot(pa_arprot[i*3 +: 3]), \
+    .s_axil_araddr(pa_araddr[i*AW +: AW]), .s_axil_arprot(pa_arprot[i*3 +: 3]), \
     .s_axil_arvalid(pa_arvalid[i]), .s_axil_arready(pa_arready[i]), \
     .s_axil_rdata(pa_rdata[i*32 +: 32]), .s_axil_rresp(pa_rresp[i*2 +: 2]), \
     .s_axil_rvalid(pa_rvalid[i]), .s_axil_rready(pa_rready[i])
@@ -139,6 +146,7 @@ wp_waypoint #(
 // PE 2: ChaCha20, encrypt
 wp_chacha20 #(
     .DECRYPT(0),
+    .USER_WIDTH(UW),
     .FIFO_DEPTH(CHACHA_FIFO_DEPTH),
     .KS_DEPTH(CHACHA_KS_DEPTH)
 ) encrypt_inst (`WP_COSIM_PE_PORTS(0));
@@ -146,12 +154,14 @@ wp_chacha20 #(
 // PE 3: IDS
 wp_ids #(
     .NUM_SIGS(IDS_SIGS),
+    .USER_WIDTH(UW),
     .FRAME_DEPTH(IDS_FRAME_DEPTH)
 ) ids_inst (`WP_COSIM_PE_PORTS(1));
 
 // PE 4: ChaCha20, decrypt
 wp_chacha20 #(
     .DECRYPT(1),
+    .USER_WIDTH(UW),
     .FIFO_DEPTH(CHACHA_FIFO_DEPTH),
     .KS_DEPTH(CHACHA_KS_DEPTH)
 ) decrypt_inst (`WP_COSIM_PE_PORTS(2));

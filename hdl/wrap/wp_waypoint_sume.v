@@ -7,6 +7,9 @@
 `timescale 1ns / 1ps
 `default_nettype none
 
+`include "wp_regmap.vh"
+`include "wp_frame.vh"
+
 module wp_waypoint_sume #(
     // Dispatch table entries
     parameter NUM_ENTRIES = 16,
@@ -19,8 +22,8 @@ module wp_waypoint_sume #(
     // SUME data path widths
     parameter C_M_AXIS_DATA_WIDTH = 256,
     parameter C_S_AXIS_DATA_WIDTH = 256,
-    parameter C_M_AXIS_TUSER_WIDTH = 128,
-    parameter C_S_AXIS_TUSER_WIDTH = 128,
+    parameter C_M_AXIS_TUSER_WIDTH = `WP_TUSER_WIDTH,
+    parameter C_S_AXIS_TUSER_WIDTH = `WP_TUSER_WIDTH,
     parameter C_S_AXI_ADDR_WIDTH = 16,
     parameter C_S_AXI_DATA_WIDTH = 32
 ) (
@@ -74,7 +77,7 @@ module wp_waypoint_sume #(
     output wire                                      S_AXI_RVALID,
     input  wire                                      S_AXI_RREADY,
 
-    output wire [EXT_PES*12-1:0]                     M_AXI_PE_AWADDR,
+    output wire [EXT_PES*`WP_BLOCK_ADDR_WIDTH-1:0]   M_AXI_PE_AWADDR,
     output wire [EXT_PES-1:0]                        M_AXI_PE_AWVALID,
     input  wire [EXT_PES-1:0]                        M_AXI_PE_AWREADY,
     output wire [EXT_PES*32-1:0]                     M_AXI_PE_WDATA,
@@ -84,7 +87,7 @@ module wp_waypoint_sume #(
     input  wire [EXT_PES*2-1:0]                      M_AXI_PE_BRESP,
     input  wire [EXT_PES-1:0]                        M_AXI_PE_BVALID,
     output wire [EXT_PES-1:0]                        M_AXI_PE_BREADY,
-    output wire [EXT_PES*12-1:0]                     M_AXI_PE_ARADDR,
+    output wire [EXT_PES*`WP_BLOCK_ADDR_WIDTH-1:0]   M_AXI_PE_ARADDR,
     output wire [EXT_PES-1:0]                        M_AXI_PE_ARVALID,
     input  wire [EXT_PES-1:0]                        M_AXI_PE_ARREADY,
     input  wire [EXT_PES*32-1:0]                     M_AXI_PE_RDATA,
