@@ -77,12 +77,13 @@ CONFIGS: dict[str, Config] = {
     "wp_axis_arb": Config(top="wp_axis_arb", params={"S_COUNT": 2}),
     "wp_pe_out": Config(
         top="wp_pe_out",
-        note="two register slices since 5152863: the per-byte patch selects (from a per-patch"
-        " distance shared by all bytes) are registered, then the byte mux feeds the output"
-        " slice (before: one stage, 9 LUT levels, ≈ 9.3 ns here, from `beat_idx_reg` to"
-        " `m_axis_tdata`). The select stage is still the deepest part (the distance"
-        " subtraction, then 32 compares); next step: keep the distance in a register updated"
-        " per beat.",
+        note="three register slices since 8a9da43 (two since 5152863): per patch the distance"
+        " and end relative to the beat, reduced to a touch flag, d < 0, d[4:0] and e clamped"
+        " to 0..63, are registered; then the per-byte selects (5/6-bit compares against"
+        " constants); then the byte mux feeds the output slice (one stage before 5152863:"
+        " 9 LUT levels, ≈ 9.3 ns here, from `beat_idx_reg` to `m_axis_tdata`; two stages:"
+        " 5 levels, ≈ 5.85 ns, the distance subtraction then 32 compares). The deepest part is"
+        " now stage 0 (beat index → distance → flags).",
     ),
     "wp_axis_reg": Config(top="wp_axis_reg", params={"WIDTH": 417}),
     "wp_axil_split": Config(top="wp_axil_split"),

@@ -282,8 +282,9 @@ wp_hdr_parse #(.DATA_WIDTH(DATA_WIDTH)) parse_inst (
     .hdr_dport(hdr_dport), .hdr_l4_csum_ok(hdr_l4_csum_ok), .hdr_l4_csum(hdr_l4_csum)
 );
 
-// E1: per-rule match
-reg [NUM_RULES-1:0] e1_match_reg = 0;
+// E1: per-rule field compares, registered (the AND of them is E2's)
+localparam NF = 6;  // {valid, src, dst, proto, sport range, dport range}
+reg [NUM_RULES*NF-1:0] e1_fld_reg = 0;
 reg                 e1_valid_reg = 1'b0;
 reg                 e1_ipv4_reg = 1'b0;
 reg                 e1_dec_reg = 1'b0;
@@ -296,23 +297,68 @@ always @(posedge clk) begin
     e1_dec_reg <= hdr_nsh_valid && hdr_si != 8'd0;
     e1_si_reg <= hdr_si;
     for (m = 0; m < NUM_RULES; m = m + 1) begin
-        e1_match_reg[m] <= rule_ctrl_reg[m][`WP_FW_REG_RULE_CTRL_VALID_LSB]
-            && ((hdr_src ^ rule_src_reg[m]) & rule_src_mask_reg[m]) == 32'd0
-            && ((hdr_dst ^ rule_dst_reg[m]) & rule_dst_mask_reg[m]) == 32'd0
-            && (rule_ctrl_reg[m][`WP_FW_REG_RULE_CTRL_ANY_PROTO_LSB] || hdr_proto == rule_proto_reg[m])
-            && hdr_sport >= rule_sport_reg[m][15:0] && hdr_sport <= rule_sport_reg[m][31:16]
-            && hdr_dport >= rule_dport_reg[m][15:0] && hdr_dport <= rule_dport_reg[m][31:16];
+        e1_fld_reg[m*NF + 0] <= rule_ctrl_reg[m][`WP_FW_REG_RULE_CTRL_VALID_LSB];
+        e1_fld_reg[m*NF + 1] <= ((hdr_src ^ rule_src_reg[m]) & rule_src_mask_reg[m]) == 32'd0;
+        e1_fld_reg[m*NF + 2] <= ((hdr_dst ^ rule_dst_reg[m]) & rule_dst_mask_reg[m]) == 32'd0;
+        e1_fld_reg[m*NF + 3] <= rule_ctrl_reg[m][`WP_FW_REG_RULE_CTRL_ANY_PROTO_LSB]
+            || hdr_proto == rule_proto_reg[m];
+        e1_fld_reg[m*NF + 4] <= hdr_sport >= rule_sport_reg[m][15:0]
+            && hdr_sport <= rule_sport_reg[m][31:16];
+        e1_fld_reg[m*NF + 5] <= hdr_dport >= rule_dport_reg[m][15:0]
+            && hdr_dport <= rule_dport_reg[m][31:16];
     end
     if (rst) e1_valid_reg <= 1'b0;
 end
 
-// E2: priority (lowest index), action, counters
-wire [IDX_W-1:0] e1_idx;
-wire             e1_hit;
-wp_first_set #(.WIDTH(NUM_RULES)) first_inst (.v(e1_match_reg), .hit(e1_hit), .idx(e1_idx));
+// E2: rule matches and the priority (lowest index) as a one-hot vector: rule i wins when it
+// matches and no lower rule does (a reduction OR per bit, no encoder)
+wire [NUM_RULES-1:0] e1_match;
+genvar g;
+generate
+    for (g = 0; g < NUM_RULES; g = g + 1) begin : g_match
+        assign e1_match[g] = &e1_fld_reg[g*NF +: NF];
+    end
+endgenerate
 
-wire e1_permit = !e1_ipv4_reg ? nonip_action_reg
-               : e1_hit ? rule_ctrl_reg[e1_idx][`WP_FW_REG_RULE_CTRL_PERMIT_LSB]
+reg [NUM_RULES-1:0] e2_first_reg = 0;
+reg                 e2_hit_reg = 1'b0;
+reg                 e2_valid_reg = 1'b0;
+reg                 e2_ipv4_reg = 1'b0;
+reg                 e2_dec_reg = 1'b0;
+reg [7:0]           e2_si_reg = 0;
+
+always @(posedge clk) begin
+    e2_valid_reg <= e1_valid_reg;
+    e2_ipv4_reg <= e1_ipv4_reg;
+    e2_dec_reg <= e1_dec_reg;
+    e2_si_reg <= e1_si_reg;
+    e2_hit_reg <= |e1_match;
+    e2_first_reg <= wp_first_onehot(e1_match);
+    if (rst) e2_valid_reg <= 1'b0;
+end
+
+// one-hot lowest set bit: bit i = x[i] and no lower bit (an OR of the bits below it)
+function [NUM_RULES-1:0] wp_first_onehot(input [NUM_RULES-1:0] x);
+    integer i;
+    reg [NUM_RULES-1:0] below;
+    begin
+        for (i = 0; i < NUM_RULES; i = i + 1) begin
+            below = ~({NUM_RULES{1'b1}} << i);
+            wp_first_onehot[i] = x[i] && (x & below) == 0;
+        end
+    end
+endfunction
+
+// E3: action (permit bit of the winning rule: an AND-OR over the one-hot vector) and counters;
+// each rule's hit counter increments itself when its one-hot bit is set
+wire [NUM_RULES-1:0] rule_permit;
+generate
+    for (g = 0; g < NUM_RULES; g = g + 1) begin : g_permit
+        assign rule_permit[g] = rule_ctrl_reg[g][`WP_FW_REG_RULE_CTRL_PERMIT_LSB];
+    end
+endgenerate
+wire e2_permit = !e2_ipv4_reg ? nonip_action_reg
+               : e2_hit_reg ? |(e2_first_reg & rule_permit)
                : default_action_reg;
 
 reg        act_valid_reg = 1'b0;
@@ -320,15 +366,17 @@ reg        act_drop_reg = 1'b0;
 reg [`WP_PATCH_WIDTH-1:0] act_patch_reg = 0;
 
 always @(posedge clk) begin
-    act_valid_reg <= e1_valid_reg;
-    act_drop_reg <= !e1_permit;
-    act_patch_reg <= e1_dec_reg ? `WP_PATCH_SI_DEC(e1_si_reg) : `WP_PATCH_NONE;
-    if (e1_valid_reg) begin
-        if (e1_permit) permit_pkts_reg <= permit_pkts_reg + 1;
+    act_valid_reg <= e2_valid_reg;
+    act_drop_reg <= !e2_permit;
+    act_patch_reg <= e2_dec_reg ? `WP_PATCH_SI_DEC(e2_si_reg) : `WP_PATCH_NONE;
+    if (e2_valid_reg) begin
+        if (e2_permit) permit_pkts_reg <= permit_pkts_reg + 1;
         else deny_pkts_reg <= deny_pkts_reg + 1;
-        if (!e1_ipv4_reg) nonip_pkts_reg <= nonip_pkts_reg + 1;
-        else if (e1_hit) rule_hits_reg[e1_idx] <= rule_hits_reg[e1_idx] + 1;
-        else default_pkts_reg <= default_pkts_reg + 1;
+        if (!e2_ipv4_reg) nonip_pkts_reg <= nonip_pkts_reg + 1;
+        else if (!e2_hit_reg) default_pkts_reg <= default_pkts_reg + 1;
+    end
+    for (m = 0; m < NUM_RULES; m = m + 1) begin
+        if (e2_valid_reg && e2_ipv4_reg && e2_first_reg[m]) rule_hits_reg[m] <= rule_hits_reg[m] + 1;
     end
     if (rst || clear) begin
         permit_pkts_reg <= 0;

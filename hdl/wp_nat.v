@@ -121,6 +121,7 @@ wp_axil_regs #(.ADDR_WIDTH(AW)) axil_regs_inst (
 reg [2:0]  map_ctrl_reg[0:NUM_MAPPINGS-1];
 reg [31:0] map_match_reg[0:NUM_MAPPINGS-1];
 reg [31:0] map_new_reg[0:NUM_MAPPINGS-1];
+reg [15:0] map_new_sum_reg[0:NUM_MAPPINGS-1];  // new[31:16] +' new[15:0] (ones' complement)
 reg [31:0] map_ports_reg[0:NUM_MAPPINGS-1];
 reg [63:0] map_hits_reg[0:NUM_MAPPINGS-1];
 reg [63:0] xlate_pkts_reg = 0;
@@ -137,7 +138,8 @@ wire        clear = reg_wr_en && reg_wr_addr == `WP_NAT_REG_CTRL && reg_wr_data[
 integer r;
 initial begin
     for (r = 0; r < NUM_MAPPINGS; r = r + 1) begin
-        map_ctrl_reg[r] = 0; map_match_reg[r] = 0; map_new_reg[r] = 0; map_ports_reg[r] = 0;
+        map_ctrl_reg[r] = 0; map_match_reg[r] = 0; map_new_reg[r] = 0; map_new_sum_reg[r] = 0;
+        map_ports_reg[r] = 0;
         map_hits_reg[r] = 0;
     end
 end
@@ -147,7 +149,10 @@ always @(posedge clk) begin
         case (wr_fld)
             `WP_NAT_REG_MAP_CTRL - MAP_BASE: map_ctrl_reg[wr_idx] <= reg_wr_data[2:0];
             `WP_NAT_REG_MAP_MATCH_ADDR - MAP_BASE: map_match_reg[wr_idx] <= reg_wr_data;
-            `WP_NAT_REG_MAP_NEW_ADDR - MAP_BASE: map_new_reg[wr_idx] <= reg_wr_data;
+            `WP_NAT_REG_MAP_NEW_ADDR - MAP_BASE: begin
+                map_new_reg[wr_idx] <= reg_wr_data;
+                map_new_sum_reg[wr_idx] <= oc_add(reg_wr_data[31:16], reg_wr_data[15:0]);
+            end
             `WP_NAT_REG_MAP_PORTS - MAP_BASE: map_ports_reg[wr_idx] <= reg_wr_data;
             default: ;
         endcase
@@ -244,19 +249,35 @@ wp_hdr_parse #(.DATA_WIDTH(DATA_WIDTH)) parse_inst (
     .hdr_dport(hdr_dport), .hdr_l4_csum_ok(hdr_l4_csum_ok), .hdr_l4_csum(hdr_l4_csum)
 );
 
-// E1: per-mapping match
-reg [NUM_MAPPINGS-1:0] e1_match_reg = 0;
+// Ones' complement addition of two 16-bit words (end-around carry): x + y, or x + y + 1 when
+// x + y carries out, both from one adder each, in parallel. Equal to folding the exact sum, so
+// a chain of these gives the same bits as RFC 1624's fold of the whole sum.
+function [15:0] oc_add(input [15:0] x, input [15:0] y);
+    reg [16:0] s;
+    reg [17:0] t;
+    begin
+        s = {1'b0, x} + {1'b0, y};
+        t = {1'b0, x, 1'b1} + {1'b0, y, 1'b1};  // x + y + 1, shifted up one bit
+        oc_add = s[16] ? t[16:1] : s[15:0];
+    end
+endfunction
+
+// E1: per-mapping field compares, registered; the address halves' ones' complement sums for
+// both directions (the mapping, so SNAT or DNAT, is known only in E3)
+localparam NF = 3;  // {valid, address equal, port equal or not PORT_EN}
+reg [NUM_MAPPINGS*NF-1:0] e1_fld_reg = 0;
 reg        e1_valid_reg = 1'b0;
+reg        e1_ipv4_reg = 1'b0;
 reg        e1_dec_reg = 1'b0;
 reg [7:0]  e1_si_reg = 0;
 reg [7:0]  e1_l3_reg = 0;
 reg [7:0]  e1_l4_reg = 0;
 reg        e1_udp_reg = 1'b0;
 reg        e1_tcp_reg = 1'b0;
-reg [31:0] e1_src_reg = 0;
-reg [31:0] e1_dst_reg = 0;
-reg [15:0] e1_sport_reg = 0;
-reg [15:0] e1_dport_reg = 0;
+reg [15:0] e1_a_src_reg = 0;    // ~src[31:16] +' ~src[15:0]
+reg [15:0] e1_a_dst_reg = 0;
+reg [15:0] e1_l4x_src_reg = 0;  // ~l4_csum +' ~sport
+reg [15:0] e1_l4x_dst_reg = 0;
 reg [15:0] e1_ip_csum_reg = 0;
 reg [15:0] e1_l4_csum_reg = 0;
 reg        e1_l4_csum_ok_reg = 1'b0;
@@ -264,104 +285,216 @@ reg        e1_l4_csum_ok_reg = 1'b0;
 integer m;
 always @(posedge clk) begin
     e1_valid_reg <= hdr_valid;
+    e1_ipv4_reg <= hdr_ipv4;
     e1_dec_reg <= hdr_nsh_valid && hdr_si != 8'd0;
     e1_si_reg <= hdr_si;
     e1_l3_reg <= hdr_l3;
     e1_l4_reg <= hdr_l4;
     e1_udp_reg <= hdr_proto == `WP_IP_PROTO_UDP;
     e1_tcp_reg <= hdr_proto == `WP_IP_PROTO_TCP;
-    e1_src_reg <= hdr_src;
-    e1_dst_reg <= hdr_dst;
-    e1_sport_reg <= hdr_sport;
-    e1_dport_reg <= hdr_dport;
+    e1_a_src_reg <= oc_add(~hdr_src[31:16], ~hdr_src[15:0]);
+    e1_a_dst_reg <= oc_add(~hdr_dst[31:16], ~hdr_dst[15:0]);
+    e1_l4x_src_reg <= oc_add(~hdr_l4_csum, ~hdr_sport);
+    e1_l4x_dst_reg <= oc_add(~hdr_l4_csum, ~hdr_dport);
     e1_ip_csum_reg <= hdr_ip_csum;
     e1_l4_csum_reg <= hdr_l4_csum;
     e1_l4_csum_ok_reg <= hdr_l4_csum_ok;
     for (m = 0; m < NUM_MAPPINGS; m = m + 1) begin
-        e1_match_reg[m] <= map_ctrl_reg[m][`WP_NAT_REG_MAP_CTRL_VALID_LSB] && hdr_ipv4
-            && (map_ctrl_reg[m][`WP_NAT_REG_MAP_CTRL_DNAT_LSB] ? hdr_dst : hdr_src) == map_match_reg[m]
-            && (!map_ctrl_reg[m][`WP_NAT_REG_MAP_CTRL_PORT_EN_LSB]
-                || (hdr_ports && (map_ctrl_reg[m][`WP_NAT_REG_MAP_CTRL_DNAT_LSB] ? hdr_dport : hdr_sport)
-                                 == map_ports_reg[m][15:0]));
+        e1_fld_reg[m*NF + 0] <= map_ctrl_reg[m][`WP_NAT_REG_MAP_CTRL_VALID_LSB];
+        e1_fld_reg[m*NF + 1] <= (map_ctrl_reg[m][`WP_NAT_REG_MAP_CTRL_DNAT_LSB] ? hdr_dst : hdr_src)
+            == map_match_reg[m];
+        e1_fld_reg[m*NF + 2] <= !map_ctrl_reg[m][`WP_NAT_REG_MAP_CTRL_PORT_EN_LSB]
+            || (hdr_ports && (map_ctrl_reg[m][`WP_NAT_REG_MAP_CTRL_DNAT_LSB] ? hdr_dport : hdr_sport)
+                             == map_ports_reg[m][15:0]);
     end
     if (rst) e1_valid_reg <= 1'b0;
 end
 
-// E2: priority (lowest index), select the mapping
-wire [IDX_W-1:0] e1_idx;
-wire             e1_hit;
-wp_first_set #(.WIDTH(NUM_MAPPINGS)) first_inst (.v(e1_match_reg), .hit(e1_hit), .idx(e1_idx));
+// E2: matches and the priority (lowest index) as a one-hot vector: mapping i wins when it
+// matches and no lower mapping does (a reduction OR per bit, no encoder)
+wire [NUM_MAPPINGS-1:0] e1_match;
+genvar g;
+generate
+    for (g = 0; g < NUM_MAPPINGS; g = g + 1) begin : g_match
+        assign e1_match[g] = e1_ipv4_reg && &e1_fld_reg[g*NF +: NF];
+    end
+endgenerate
 
-wire e1_dnat = map_ctrl_reg[e1_idx][`WP_NAT_REG_MAP_CTRL_DNAT_LSB];
+function [NUM_MAPPINGS-1:0] first_onehot(input [NUM_MAPPINGS-1:0] x);
+    integer i;
+    reg [NUM_MAPPINGS-1:0] below;
+    begin
+        for (i = 0; i < NUM_MAPPINGS; i = i + 1) begin
+            below = ~({NUM_MAPPINGS{1'b1}} << i);
+            first_onehot[i] = x[i] && (x & below) == 0;
+        end
+    end
+endfunction
 
-reg        e2_valid_reg = 1'b0;
+reg [NUM_MAPPINGS-1:0] e2_first_reg = 0;
 reg        e2_hit_reg = 1'b0;
-reg        e2_dnat_reg = 1'b0;
-reg        e2_port_en_reg = 1'b0;
-reg [31:0] e2_old_addr_reg = 0;
-reg [31:0] e2_new_addr_reg = 0;
-reg [15:0] e2_old_port_reg = 0;
-reg [15:0] e2_new_port_reg = 0;
+reg        e2_valid_reg = 1'b0;
 reg        e2_dec_reg = 1'b0;
 reg [7:0]  e2_si_reg = 0;
 reg [7:0]  e2_l3_reg = 0;
 reg [7:0]  e2_l4_reg = 0;
 reg        e2_udp_reg = 1'b0;
 reg        e2_tcp_reg = 1'b0;
+reg [15:0] e2_a_src_reg = 0;
+reg [15:0] e2_a_dst_reg = 0;
+reg [15:0] e2_l4x_src_reg = 0;
+reg [15:0] e2_l4x_dst_reg = 0;
 reg [15:0] e2_ip_csum_reg = 0;
 reg [15:0] e2_l4_csum_reg = 0;
 reg        e2_l4_csum_ok_reg = 1'b0;
 
 always @(posedge clk) begin
+    e2_first_reg <= first_onehot(e1_match);
+    e2_hit_reg <= |e1_match;
     e2_valid_reg <= e1_valid_reg;
-    e2_hit_reg <= e1_hit;
-    e2_dnat_reg <= e1_dnat;
-    e2_port_en_reg <= map_ctrl_reg[e1_idx][`WP_NAT_REG_MAP_CTRL_PORT_EN_LSB];
-    e2_old_addr_reg <= e1_dnat ? e1_dst_reg : e1_src_reg;
-    e2_new_addr_reg <= map_new_reg[e1_idx];
-    e2_old_port_reg <= e1_dnat ? e1_dport_reg : e1_sport_reg;
-    e2_new_port_reg <= map_ports_reg[e1_idx][31:16];
     e2_dec_reg <= e1_dec_reg;
     e2_si_reg <= e1_si_reg;
     e2_l3_reg <= e1_l3_reg;
     e2_l4_reg <= e1_l4_reg;
     e2_udp_reg <= e1_udp_reg;
     e2_tcp_reg <= e1_tcp_reg;
+    e2_a_src_reg <= e1_a_src_reg;
+    e2_a_dst_reg <= e1_a_dst_reg;
+    e2_l4x_src_reg <= e1_l4x_src_reg;
+    e2_l4x_dst_reg <= e1_l4x_dst_reg;
     e2_ip_csum_reg <= e1_ip_csum_reg;
     e2_l4_csum_reg <= e1_l4_csum_reg;
     e2_l4_csum_ok_reg <= e1_l4_csum_ok_reg;
-    if (e1_valid_reg) begin
-        if (e1_hit) begin
-            xlate_pkts_reg <= xlate_pkts_reg + 1;
-            map_hits_reg[e1_idx] <= map_hits_reg[e1_idx] + 1;
-        end else begin
-            pass_pkts_reg <= pass_pkts_reg + 1;
+    if (rst) e2_valid_reg <= 1'b0;
+end
+
+// E3: the winning mapping's fields (an AND-OR over the one-hot vector) and counters; each
+// mapping's hit counter increments itself when its one-hot bit is set
+localparam SEL_W = 66;  // {dnat, port_en, new addr, new addr sum, new port}
+wire [NUM_MAPPINGS*SEL_W-1:0] map_sel_flat;  // mapping g's fields if its one-hot bit is set
+wire [SEL_W*NUM_MAPPINGS-1:0] map_sel_tr;    // the same, bit-major: one OR per bit
+wire [SEL_W-1:0] e2_sel;
+genvar b;
+generate
+    for (g = 0; g < NUM_MAPPINGS; g = g + 1) begin : g_sel
+        assign map_sel_flat[g*SEL_W +: SEL_W] = e2_first_reg[g]
+            ? {map_ctrl_reg[g][`WP_NAT_REG_MAP_CTRL_DNAT_LSB],
+               map_ctrl_reg[g][`WP_NAT_REG_MAP_CTRL_PORT_EN_LSB], map_new_reg[g],
+               map_new_sum_reg[g], map_ports_reg[g][31:16]}
+            : {SEL_W{1'b0}};
+        for (b = 0; b < SEL_W; b = b + 1) begin : g_bit
+            assign map_sel_tr[b*NUM_MAPPINGS + g] = map_sel_flat[g*SEL_W + b];
         end
+    end
+    for (b = 0; b < SEL_W; b = b + 1) begin : g_or
+        assign e2_sel[b] = |map_sel_tr[b*NUM_MAPPINGS +: NUM_MAPPINGS];
+    end
+endgenerate
+
+reg        e3_valid_reg = 1'b0;
+reg        e3_hit_reg = 1'b0;
+reg        e3_dnat_reg = 1'b0;
+reg        e3_port_en_reg = 1'b0;
+reg [31:0] e3_new_addr_reg = 0;
+reg [15:0] e3_new_sum_reg = 0;
+reg [15:0] e3_new_port_reg = 0;
+reg        e3_dec_reg = 1'b0;
+reg [7:0]  e3_si_reg = 0;
+reg [7:0]  e3_l3_reg = 0;
+reg [7:0]  e3_l4_reg = 0;
+reg        e3_udp_reg = 1'b0;
+reg        e3_tcp_reg = 1'b0;
+reg [15:0] e3_a_src_reg = 0;
+reg [15:0] e3_a_dst_reg = 0;
+reg [15:0] e3_l4x_src_reg = 0;
+reg [15:0] e3_l4x_dst_reg = 0;
+reg [15:0] e3_ip_csum_reg = 0;
+reg [15:0] e3_l4_csum_reg = 0;
+reg        e3_l4_csum_ok_reg = 1'b0;
+
+always @(posedge clk) begin
+    e3_valid_reg <= e2_valid_reg;
+    e3_hit_reg <= e2_hit_reg;
+    {e3_dnat_reg, e3_port_en_reg, e3_new_addr_reg, e3_new_sum_reg, e3_new_port_reg}
+        <= e2_sel;
+    e3_dec_reg <= e2_dec_reg;
+    e3_si_reg <= e2_si_reg;
+    e3_l3_reg <= e2_l3_reg;
+    e3_l4_reg <= e2_l4_reg;
+    e3_udp_reg <= e2_udp_reg;
+    e3_tcp_reg <= e2_tcp_reg;
+    e3_a_src_reg <= e2_a_src_reg;
+    e3_a_dst_reg <= e2_a_dst_reg;
+    e3_l4x_src_reg <= e2_l4x_src_reg;
+    e3_l4x_dst_reg <= e2_l4x_dst_reg;
+    e3_ip_csum_reg <= e2_ip_csum_reg;
+    e3_l4_csum_reg <= e2_l4_csum_reg;
+    e3_l4_csum_ok_reg <= e2_l4_csum_ok_reg;
+    if (e2_valid_reg) begin
+        if (e2_hit_reg) xlate_pkts_reg <= xlate_pkts_reg + 1;
+        else pass_pkts_reg <= pass_pkts_reg + 1;
+    end
+    for (m = 0; m < NUM_MAPPINGS; m = m + 1) begin
+        if (e2_valid_reg && e2_first_reg[m]) map_hits_reg[m] <= map_hits_reg[m] + 1;
     end
     if (rst || clear) begin
         xlate_pkts_reg <= 0;
         pass_pkts_reg <= 0;
         for (r = 0; r < NUM_MAPPINGS; r = r + 1) map_hits_reg[r] <= 0;
     end
-    if (rst) e2_valid_reg <= 1'b0;
+    if (rst) e3_valid_reg <= 1'b0;
 end
 
-// E3: checksums (RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m')) and patches
-function [15:0] fold(input [19:0] s);
-    reg [16:0] f;
-    begin
-        f = s[15:0] + s[19:16];
-        fold = f[15:0] + f[16];
-    end
-endfunction
+// E4: checksum deltas (RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m')), one ones' complement add
+// each: the address delta ~old +' new, and the L4 checksum with the port delta
+reg        e4_valid_reg = 1'b0;
+reg        e4_hit_reg = 1'b0;
+reg        e4_dnat_reg = 1'b0;
+reg        e4_port_en_reg = 1'b0;
+reg [31:0] e4_new_addr_reg = 0;
+reg [15:0] e4_new_port_reg = 0;
+reg [15:0] e4_ad_reg = 0;   // address delta
+reg [15:0] e4_l4q_reg = 0;  // ~l4_csum (+' ~old port +' new port with PORT_EN)
+reg        e4_dec_reg = 1'b0;
+reg [7:0]  e4_si_reg = 0;
+reg [7:0]  e4_l3_reg = 0;
+reg [7:0]  e4_l4_reg = 0;
+reg        e4_udp_reg = 1'b0;
+reg        e4_tcp_reg = 1'b0;
+reg [15:0] e4_ip_csum_reg = 0;
+reg [15:0] e4_l4_csum_reg = 0;
+reg        e4_l4_csum_ok_reg = 1'b0;
 
-wire [19:0] addr_delta = {4'd0, ~e2_old_addr_reg[31:16]} + {4'd0, ~e2_old_addr_reg[15:0]}
-                       + {4'd0, e2_new_addr_reg[31:16]} + {4'd0, e2_new_addr_reg[15:0]};
-wire [19:0] port_delta = e2_port_en_reg ? {4'd0, ~e2_old_port_reg} + {4'd0, e2_new_port_reg} : 20'd0;
-wire [15:0] ip_csum_new = ~fold({4'd0, ~e2_ip_csum_reg} + addr_delta);
-wire [15:0] l4_csum_calc = ~fold({4'd0, ~e2_l4_csum_reg} + addr_delta + port_delta);
-wire [15:0] l4_csum_new = (e2_udp_reg && l4_csum_calc == 16'd0) ? 16'hFFFF : l4_csum_calc;
-wire        l4_patch = e2_hit_reg && e2_l4_csum_ok_reg && !(e2_udp_reg && e2_l4_csum_reg == 16'd0);
+always @(posedge clk) begin
+    e4_valid_reg <= e3_valid_reg;
+    e4_hit_reg <= e3_hit_reg;
+    e4_dnat_reg <= e3_dnat_reg;
+    e4_port_en_reg <= e3_port_en_reg;
+    e4_new_addr_reg <= e3_new_addr_reg;
+    e4_new_port_reg <= e3_new_port_reg;
+    e4_ad_reg <= oc_add(e3_dnat_reg ? e3_a_dst_reg : e3_a_src_reg, e3_new_sum_reg);
+    e4_l4q_reg <= e3_port_en_reg
+        ? oc_add(e3_dnat_reg ? e3_l4x_dst_reg : e3_l4x_src_reg, e3_new_port_reg)
+        : ~e3_l4_csum_reg;
+    e4_dec_reg <= e3_dec_reg;
+    e4_si_reg <= e3_si_reg;
+    e4_l3_reg <= e3_l3_reg;
+    e4_l4_reg <= e3_l4_reg;
+    e4_udp_reg <= e3_udp_reg;
+    e4_tcp_reg <= e3_tcp_reg;
+    e4_ip_csum_reg <= e3_ip_csum_reg;
+    e4_l4_csum_reg <= e3_l4_csum_reg;
+    e4_l4_csum_ok_reg <= e3_l4_csum_ok_reg;
+    if (rst) e4_valid_reg <= 1'b0;
+end
+
+// E5: the new checksums and the patches. l4 = ~(l4q +' ad) is 0 exactly when l4q + ad is
+// 0xFFFF or 0x1FFFE: tested on l4q and ad beside the adder
+wire [15:0] ip_csum_new = ~oc_add(~e4_ip_csum_reg, e4_ad_reg);
+wire [15:0] l4_csum_calc = ~oc_add(e4_l4q_reg, e4_ad_reg);
+wire        l4_calc_zero = e4_l4q_reg == ~e4_ad_reg || (&e4_l4q_reg && &e4_ad_reg);
+wire [15:0] l4_csum_new = (e4_udp_reg && l4_calc_zero) ? 16'hFFFF : l4_csum_calc;
+wire        l4_patch = e4_hit_reg && e4_l4_csum_ok_reg && !(e4_udp_reg && e4_l4_csum_reg == 16'd0);
 
 reg         act_valid_reg = 1'b0;
 reg [NUM_PATCH*`WP_PATCH_WIDTH-1:0] act_patch_reg = 0;
@@ -369,16 +502,16 @@ reg [NUM_PATCH*`WP_PATCH_WIDTH-1:0] act_patch_reg = 0;
 // byte patches (wp_pe_out): SI, the rewritten address, the IPv4 checksum, the rewritten port,
 // the L4 checksum
 always @(posedge clk) begin
-    act_valid_reg <= e2_valid_reg;
+    act_valid_reg <= e4_valid_reg;
     act_patch_reg <= {
-        e2_dec_reg ? `WP_PATCH_SI_DEC(e2_si_reg) : `WP_PATCH_NONE,
-        e2_hit_reg ? {e2_l3_reg + (e2_dnat_reg ? IP_DST : IP_SRC), 3'd4, e2_new_addr_reg}
+        e4_dec_reg ? `WP_PATCH_SI_DEC(e4_si_reg) : `WP_PATCH_NONE,
+        e4_hit_reg ? {e4_l3_reg + (e4_dnat_reg ? IP_DST : IP_SRC), 3'd4, e4_new_addr_reg}
                    : `WP_PATCH_NONE,
-        e2_hit_reg ? {e2_l3_reg + IP_CSUM, 3'd2, 16'd0, ip_csum_new} : `WP_PATCH_NONE,
-        (e2_hit_reg && e2_port_en_reg)
-            ? {e2_l4_reg + (e2_dnat_reg ? L4_DPORT : L4_SPORT), 3'd2, 16'd0, e2_new_port_reg}
+        e4_hit_reg ? {e4_l3_reg + IP_CSUM, 3'd2, 16'd0, ip_csum_new} : `WP_PATCH_NONE,
+        (e4_hit_reg && e4_port_en_reg)
+            ? {e4_l4_reg + (e4_dnat_reg ? L4_DPORT : L4_SPORT), 3'd2, 16'd0, e4_new_port_reg}
             : `WP_PATCH_NONE,
-        l4_patch ? {e2_l4_reg + (e2_tcp_reg ? TCP_CSUM : UDP_CSUM), 3'd2, 16'd0, l4_csum_new}
+        l4_patch ? {e4_l4_reg + (e4_tcp_reg ? TCP_CSUM : UDP_CSUM), 3'd2, 16'd0, l4_csum_new}
                  : `WP_PATCH_NONE
     };
     if (rst) act_valid_reg <= 1'b0;

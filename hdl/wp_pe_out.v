@@ -4,8 +4,9 @@
 // {offset[7:0], len[2:0], value[31:0]}: bytes offset..offset+len-1 of the frame become the
 // len low bytes of value, big-endian (len 0 = unused). A dropped frame is consumed at one beat
 // per cycle without being output. The action entry is popped with the frame's last beat.
-// Two register slices (wp_axis_reg): one between the patch-select and the byte-mux stages, one
-// at the output; m_axis_tready reaches the FIFOs through registers.
+// Three register slices (wp_axis_reg): after the per-patch distance stage, after the per-byte
+// select stage, at the output (after the byte mux); m_axis_tready reaches the FIFOs through
+// registers.
 
 `resetall
 `timescale 1ns / 1ps
@@ -57,44 +58,74 @@ end
 // beat index, saturating (patches only reach the first 256 bytes)
 reg [8-BEAT_LOG2:0] beat_idx_reg = 0;
 
-// Two registered stages (one cycle more latency than a single patch stage, still one beat per
-// cycle): stage 1 works out, per byte of the beat, whether a patch covers it and which byte of
-// the patch value goes there (from the per-patch distance d = offset - beat start, shared by
-// all bytes: a compare of d against constants per byte); a register slice (wp_axis_reg) holds
-// the beat with these selects; stage 2 is the byte mux into the output register slice.
+// Three registered stages (two cycles more latency than a single patch stage, still one beat
+// per cycle): stage 0 works out, per patch, its distance d = offset - beat start and its end
+// e = d + len - 1 (the only arithmetic; from the beat index and the action) and reduces them
+// to what a byte of this beat needs: whether the patch touches the beat at all, d below 0 or
+// d in 0..31, e clamped to 0..63; a register slice (wp_axis_reg) holds the beat with them;
+// stage 1 works out, per byte j of the beat, whether a patch covers it and which byte of the
+// patch value goes there (5- and 6-bit compares against the constant j, no adders); a second
+// slice holds the beat with these selects; stage 2 is the byte mux into the output slice.
 localparam NP_W = NUM_PATCH > 1 ? $clog2(NUM_PATCH) : 1;
 localparam SEL_W = 1 + NP_W + 3;  // {hit, patch index, value byte (0 = least significant)}
-localparam MID_W = DATA_WIDTH + KEEP_WIDTH + USER_WIDTH + 1 + KEEP_WIDTH * SEL_W
-                   + NUM_PATCH * 32;
+localparam DE_W = 13;             // per patch {touches beat, d < 0, d[4:0], e clamped [5:0]}
+localparam BEAT_W = DATA_WIDTH + KEEP_WIDTH + USER_WIDTH + 1;
+localparam PRE_W = BEAT_W + NUM_PATCH * DE_W + NUM_PATCH * 32;
+localparam MID_W = BEAT_W + KEEP_WIDTH * SEL_W + NUM_PATCH * 32;
+
+initial begin
+    if (KEEP_WIDTH != 32) begin
+        $error("Error: DATA_WIDTH must be 256 (instance %m)");
+        $finish;
+    end
+end
 
 wire active = s_axis_tvalid && act_valid;
-wire mid_s_valid = active && !act_drop;
-wire mid_s_ready;
-assign s_axis_tready = active && (act_drop || mid_s_ready);
+wire pre_s_valid = active && !act_drop;
+wire pre_s_ready;
+assign s_axis_tready = active && (act_drop || pre_s_ready);
 assign act_ready = s_axis_tready && s_axis_tlast;
 
-// per-byte selects of the current beat
-function [KEEP_WIDTH*SEL_W-1:0] patch_sel(input [8-BEAT_LOG2:0] idx,
+// stage 0: per patch of the current beat
+function [NUM_PATCH*DE_W-1:0] patch_de(input [8-BEAT_LOG2:0] idx,
     input [NUM_PATCH*`WP_PATCH_WIDTH-1:0] patch);
-    integer j, p;
+    integer p;
     reg [9:0] d;  // offset - beat start, two's complement
     reg [9:0] e;  // d + len - 1: the byte of the value for byte j is e - j
-    reg [9:0] jj;
     reg [2:0] len;
+    reg       touch;
     begin
-        patch_sel = 0;
         for (p = 0; p < NUM_PATCH; p = p + 1) begin
             len = patch[p*`WP_PATCH_WIDTH + 32 +: 3];
             d = {2'b00, patch[p*`WP_PATCH_WIDTH + 35 +: 8]} - {1'b0, idx[7-BEAT_LOG2:0], {BEAT_LOG2{1'b0}}};
             e = d + {7'd0, len} - 10'd1;
+            // some byte 0..KEEP_WIDTH-1 lies in d..e: d <= KEEP_WIDTH-1 and e >= 0
+            // (KEEP_WIDTH = 32: d < 32 is d negative or d[8:5] = 0)
+            touch = !idx[8-BEAT_LOG2] && len != 0 && !e[9] && (d[9] || d[8:5] == 4'd0);
+            patch_de[p*DE_W +: DE_W] = {touch, d[9], d[4:0],
+                                        e[9:6] != 4'd0 ? 6'd63 : e[5:0]};
+        end
+    end
+endfunction
+
+// stage 1: per-byte selects of the beat
+function [KEEP_WIDTH*SEL_W-1:0] patch_sel(input [NUM_PATCH*DE_W-1:0] de);
+    integer j, p;
+    reg       touch, d_neg;
+    reg [4:0] d_lo;
+    reg [5:0] e_c;
+    reg [5:0] jj;
+    begin
+        patch_sel = 0;
+        for (p = 0; p < NUM_PATCH; p = p + 1) begin
+            {touch, d_neg, d_lo, e_c} = de[p*DE_W +: DE_W];
             for (j = 0; j < KEEP_WIDTH; j = j + 1) begin
                 jj = j;
-                // d <= j < d + len (signed), as in the byte loop: pos >= off && pos - off < len
-                if (!idx[8-BEAT_LOG2] && len != 0 && $signed(d) <= $signed(jj)
-                    && $signed(jj) <= $signed(e)) begin
-                    patch_sel[j*SEL_W +: SEL_W] = {1'b1, p[NP_W-1:0], e[2:0] - jj[2:0]};
+                // d <= j <= e, as in the byte loop: pos >= off && pos - off < len
+                if (touch && (d_neg || {1'b0, d_lo} <= jj) && jj <= e_c) begin
+                    patch_sel[j*SEL_W +: SEL_W] = {1'b1, p[NP_W-1:0], e_c[2:0] - jj[2:0]};
                     // a value byte past the 4th is 0 (val >> 32 and more)
-                    if (e - jj > 10'd3) patch_sel[j*SEL_W +: SEL_W] = {1'b1, p[NP_W-1:0], 3'd4};
+                    if (e_c > jj + 6'd3) patch_sel[j*SEL_W +: SEL_W] = {1'b1, p[NP_W-1:0], 3'd4};
                 end
             end
         end
@@ -108,6 +139,24 @@ function [NUM_PATCH*32-1:0] patch_vals(input [NUM_PATCH*`WP_PATCH_WIDTH-1:0] pat
     end
 endfunction
 
+wire [BEAT_W-1:0]           pre_beat;
+wire [NUM_PATCH*DE_W-1:0]   pre_de;
+wire [NUM_PATCH*32-1:0]     pre_vals;
+wire                        pre_valid;
+wire                        pre_ready;
+
+wp_axis_reg #(.WIDTH(PRE_W)) pre_reg_inst (
+    .clk(clk),
+    .rst(rst),
+    .s_data({s_axis_tdata, s_axis_tkeep, s_axis_tuser, s_axis_tlast,
+             patch_de(beat_idx_reg, act_patch), patch_vals(act_patch)}),
+    .s_valid(pre_s_valid),
+    .s_ready(pre_s_ready),
+    .m_data({pre_beat, pre_de, pre_vals}),
+    .m_valid(pre_valid),
+    .m_ready(pre_ready)
+);
+
 wire [DATA_WIDTH-1:0]       mid_tdata;
 wire [KEEP_WIDTH-1:0]       mid_tkeep;
 wire [USER_WIDTH-1:0]       mid_tuser;
@@ -120,10 +169,9 @@ wire                        mid_ready;
 wp_axis_reg #(.WIDTH(MID_W)) mid_reg_inst (
     .clk(clk),
     .rst(rst),
-    .s_data({s_axis_tdata, s_axis_tkeep, s_axis_tuser, s_axis_tlast,
-             patch_sel(beat_idx_reg, act_patch), patch_vals(act_patch)}),
-    .s_valid(mid_s_valid),
-    .s_ready(mid_s_ready),
+    .s_data({pre_beat, patch_sel(pre_de), pre_vals}),
+    .s_valid(pre_valid),
+    .s_ready(pre_ready),
     .m_data({mid_tdata, mid_tkeep, mid_tuser, mid_tlast, mid_sel, mid_vals}),
     .m_valid(mid_valid),
     .m_ready(mid_ready)
