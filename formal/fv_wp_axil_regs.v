@@ -6,14 +6,17 @@
 // never more R than AR taken, at most one transaction outstanding per direction; AW and W are
 // taken together; every write gives exactly one reg_wr_en with the written (word-aligned)
 // address and the data merged by the byte strobes with the register's value read when it was
-// taken; R returns reg_rd_data as read when AR was taken; a pending AW+W or AR is taken within
-// LIVE cycles (no deadlock).
+// taken; the register interface's address comes from a register: the cycle after AW+W are
+// taken it reads the written address with reg_rd_en low (the merge read), reg_wr_en follows in
+// the next cycle; the cycle after AR is taken it reads the AR address with reg_rd_en high, and R
+// returns reg_rd_data as read then; reg_rd_en at no other time; a pending AW+W or AR is taken
+// within LIVE cycles (no deadlock).
 
 `default_nettype none
 
 module fv_wp_axil_regs #(
     parameter AW = 6,
-    parameter LIVE = 6
+    parameter LIVE = 8
 ) (
     input wire          clk,
     input wire          rst,
@@ -63,6 +66,9 @@ reg [3:0]    wr_wait = 0, rd_wait = 0;
 reg [AW-1:0] exp_addr = 0;
 reg [31:0]   exp_wdata = 0, exp_rdata = 0;
 reg          exp_wr = 1'b0;
+reg          p_aw_hs = 1'b0, p2_aw_hs = 1'b0, p_ar_hs = 1'b0;
+reg [31:0]   t_wdata = 0, t_mask = 0;
+reg [AW-1:0] t_araddr = 0;
 
 wire aw_hs = awvalid && awready;
 wire w_hs = wvalid && wready;
@@ -96,16 +102,23 @@ always @(posedge clk) begin
     wr_n <= wr_n + reg_wr_en;
     wr_wait <= (awvalid && wvalid && !aw_hs) ? wr_wait + 1'b1 : 0;
     rd_wait <= (arvalid && !ar_hs) ? rd_wait + 1'b1 : 0;
+    p_aw_hs <= aw_hs;
+    p2_aw_hs <= p_aw_hs;
+    p_ar_hs <= ar_hs;
     if (aw_hs) begin
         exp_addr <= {awaddr[AW-1:2], 2'b00};
-        exp_wdata <= (wdata & mask) | (reg_rd_data & ~mask);
+        t_wdata <= wdata;
+        t_mask <= mask;
         exp_wr <= 1'b1;
     end
+    if (p_aw_hs) exp_wdata <= (t_wdata & t_mask) | (reg_rd_data & ~t_mask);
     if (reg_wr_en) exp_wr <= 1'b0;
-    if (ar_hs) exp_rdata <= reg_rd_data;
+    if (ar_hs) t_araddr <= {araddr[AW-1:2], 2'b00};
+    if (p_ar_hs) exp_rdata <= reg_rd_data;
     if (rst) begin
         aw_n <= 0; w_n <= 0; ar_n <= 0; b_n <= 0; r_n <= 0; wr_n <= 0;
         wr_wait <= 0; rd_wait <= 0; exp_wr <= 1'b0;
+        p_aw_hs <= 1'b0; p2_aw_hs <= 1'b0; p_ar_hs <= 1'b0;
     end
 end
 
@@ -128,9 +141,12 @@ always @* begin
         assert(r_n <= ar_n && ar_n - r_n <= 1);
         assert(wr_n <= aw_n && aw_n - wr_n <= 1);
         assert(!bvalid || wr_n == aw_n);  // B only after the register write
-        if (reg_wr_en) assert(exp_wr && reg_wr_addr == exp_addr && reg_wr_data == exp_wdata);
+        if (reg_wr_en) assert(exp_wr && p2_aw_hs && reg_wr_addr == exp_addr
+                              && reg_wr_data == exp_wdata);
+        if (p_aw_hs) assert(!reg_rd_en && reg_rd_addr == exp_addr);
+        if (p_ar_hs) assert(reg_rd_en && reg_rd_addr == t_araddr);
+        if (reg_rd_en) assert(p_ar_hs);
         if (rvalid) assert(rdata == exp_rdata);
-        if (reg_rd_en) assert(ar_hs);
         assert(wr_wait < LIVE && rd_wait < LIVE);
     end
 end

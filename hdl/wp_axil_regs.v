@@ -1,16 +1,24 @@
 // wp_axil_regs: AXI4-Lite slave to a simple register interface.
 //
-// One transaction per direction at a time. A read presents reg_rd_en and reg_rd_addr for one
-// cycle; the block answers combinationally on reg_rd_data (from reg_rd_addr) and may use
-// reg_rd_en for read side effects (latching a counter's high word).
+// One transaction at a time, every path to the register block starting at a flip-flop: the
+// cycle a transaction is taken (AW and W together, or AR) only registers its address (and write
+// data and strobes); the register interface sees reg_rd_addr from that register, never from the
+// bus, so the block's read mux is one register-to-register path of its own.
 //
-// Writes honour the byte strobes (AXI4-Lite WSTRB) for every block behind this slave: in the
-// cycle AW and W are taken, the register's current value is read through the same read port
-// (reg_rd_addr = the write address, reg_rd_en low, so no read side effect) and the lanes whose
-// strobe is low are kept; the next cycle presents reg_wr_en with the merged 32-bit word
+// Read: the cycle after AR is taken, reg_rd_en is high for one cycle with reg_rd_addr; the block
+// answers combinationally on reg_rd_data (from reg_rd_addr) and may use reg_rd_en for read side
+// effects (latching a counter's high word); the slave registers it and R follows.
+//
+// Write: writes honour the byte strobes (AXI4-Lite WSTRB) for every block behind this slave. The
+// cycle after AW and W are taken, the register's current value is read through the same read
+// port (reg_rd_addr = the write address, reg_rd_en low, so no read side effect) and the lanes
+// whose strobe is low are kept; the next cycle presents reg_wr_en with the merged 32-bit word
 // (reg_wr_strb: the original strobes, for information) and B follows. A partial write of a
 // register that reads back differently from what was written (write-only or command bits)
-// keeps what the read returns in the other lanes. No read is taken in either write cycle.
+// keeps what the read returns in the other lanes.
+//
+// Latency (bus idle, ready high): AR taken -> R valid 2 cycles; AW/W taken -> reg_wr_en 2 cycles,
+// B valid 3 cycles. No new transaction is taken while one is in the register interface.
 
 `resetall
 `timescale 1ns / 1ps
@@ -62,17 +70,19 @@ end
 reg bvalid_reg = 1'b0;
 reg rvalid_reg = 1'b0;
 reg [31:0] rdata_reg = 32'd0;
-reg wr_pend_reg = 1'b0;
-reg [ADDR_WIDTH-1:0] wr_addr_reg = 0;
+reg rd_pend_reg = 1'b0;     // a read's address is in addr_reg: reg_rd_en this cycle
+reg wr_merge_reg = 1'b0;    // a write's address is in addr_reg: merge read this cycle
+reg wr_pend_reg = 1'b0;     // the merged word is in wr_data_reg: reg_wr_en this cycle
+reg [ADDR_WIDTH-1:0] addr_reg = 0;
 reg [31:0] wr_data_reg = 32'd0;
 reg [3:0] wr_strb_reg = 4'd0;
 
-wire wr_take = s_axil_awvalid && s_axil_wvalid && !bvalid_reg && !wr_pend_reg;
-wire rd_take = s_axil_arvalid && !rvalid_reg && !wr_take && !wr_pend_reg;
+wire busy = rd_pend_reg || wr_merge_reg || wr_pend_reg;
+wire wr_take = s_axil_awvalid && s_axil_wvalid && !bvalid_reg && !busy;
+wire rd_take = s_axil_arvalid && !rvalid_reg && !wr_take && !busy;
 
-wire [ADDR_WIDTH-1:0] wr_addr = {s_axil_awaddr[ADDR_WIDTH-1:2], 2'b00};
-wire [31:0] wr_mask = {{8{s_axil_wstrb[3]}}, {8{s_axil_wstrb[2]}}, {8{s_axil_wstrb[1]}},
-                       {8{s_axil_wstrb[0]}}};
+wire [31:0] wr_mask = {{8{wr_strb_reg[3]}}, {8{wr_strb_reg[2]}}, {8{wr_strb_reg[1]}},
+                       {8{wr_strb_reg[0]}}};
 
 assign s_axil_awready = wr_take;
 assign s_axil_wready = wr_take;
@@ -84,31 +94,40 @@ assign s_axil_rresp = 2'b00;
 assign s_axil_rvalid = rvalid_reg;
 
 assign reg_wr_en = wr_pend_reg;
-assign reg_wr_addr = wr_addr_reg;
+assign reg_wr_addr = addr_reg;
 assign reg_wr_data = wr_data_reg;
 assign reg_wr_strb = wr_strb_reg;
-assign reg_rd_en = rd_take;
-assign reg_rd_addr = wr_take ? wr_addr : {s_axil_araddr[ADDR_WIDTH-1:2], 2'b00};
+assign reg_rd_en = rd_pend_reg;
+assign reg_rd_addr = addr_reg;
 
 always @(posedge clk) begin
-    wr_pend_reg <= wr_take;
+    rd_pend_reg <= rd_take;
+    wr_merge_reg <= wr_take;
+    wr_pend_reg <= wr_merge_reg;
     if (wr_take) begin
-        wr_addr_reg <= wr_addr;
-        wr_data_reg <= (s_axil_wdata & wr_mask) | (reg_rd_data & ~wr_mask);
+        addr_reg <= {s_axil_awaddr[ADDR_WIDTH-1:2], 2'b00};
+        wr_data_reg <= s_axil_wdata;
         wr_strb_reg <= s_axil_wstrb;
+    end else if (rd_take) begin
+        addr_reg <= {s_axil_araddr[ADDR_WIDTH-1:2], 2'b00};
+    end
+    if (wr_merge_reg) begin
+        wr_data_reg <= (wr_data_reg & wr_mask) | (reg_rd_data & ~wr_mask);
     end
     if (wr_pend_reg) begin
         bvalid_reg <= 1'b1;
     end else if (s_axil_bready) begin
         bvalid_reg <= 1'b0;
     end
-    if (rd_take) begin
+    if (rd_pend_reg) begin
         rvalid_reg <= 1'b1;
         rdata_reg <= reg_rd_data;
     end else if (s_axil_rready) begin
         rvalid_reg <= 1'b0;
     end
     if (rst) begin
+        rd_pend_reg <= 1'b0;
+        wr_merge_reg <= 1'b0;
         wr_pend_reg <= 1'b0;
         bvalid_reg <= 1'b0;
         rvalid_reg <= 1'b0;

@@ -319,6 +319,8 @@ generate
         assign e1_match[g] = &e1_fld_reg[g*NF +: NF];
     end
 endgenerate
+wire [NUM_RULES-1:0] e1_first;
+wp_first_onehot #(.WIDTH(NUM_RULES)) first_inst (.v(e1_match), .onehot(e1_first));
 
 reg [NUM_RULES-1:0] e2_first_reg = 0;
 reg                 e2_hit_reg = 1'b0;
@@ -333,21 +335,10 @@ always @(posedge clk) begin
     e2_dec_reg <= e1_dec_reg;
     e2_si_reg <= e1_si_reg;
     e2_hit_reg <= |e1_match;
-    e2_first_reg <= wp_first_onehot(e1_match);
+    e2_first_reg <= e1_first;
     if (rst) e2_valid_reg <= 1'b0;
 end
 
-// one-hot lowest set bit: bit i = x[i] and no lower bit (an OR of the bits below it)
-function [NUM_RULES-1:0] wp_first_onehot(input [NUM_RULES-1:0] x);
-    integer i;
-    reg [NUM_RULES-1:0] below;
-    begin
-        for (i = 0; i < NUM_RULES; i = i + 1) begin
-            below = ~({NUM_RULES{1'b1}} << i);
-            wp_first_onehot[i] = x[i] && (x & below) == 0;
-        end
-    end
-endfunction
 
 // E3: action (permit bit of the winning rule: an AND-OR over the one-hot vector) and counters;
 // each rule's hit counter increments itself when its one-hot bit is set

@@ -320,16 +320,8 @@ generate
     end
 endgenerate
 
-function [NUM_MAPPINGS-1:0] first_onehot(input [NUM_MAPPINGS-1:0] x);
-    integer i;
-    reg [NUM_MAPPINGS-1:0] below;
-    begin
-        for (i = 0; i < NUM_MAPPINGS; i = i + 1) begin
-            below = ~({NUM_MAPPINGS{1'b1}} << i);
-            first_onehot[i] = x[i] && (x & below) == 0;
-        end
-    end
-endfunction
+wire [NUM_MAPPINGS-1:0] e1_first;
+wp_first_onehot #(.WIDTH(NUM_MAPPINGS)) first_inst (.v(e1_match), .onehot(e1_first));
 
 reg [NUM_MAPPINGS-1:0] e2_first_reg = 0;
 reg        e2_hit_reg = 1'b0;
@@ -349,7 +341,7 @@ reg [15:0] e2_l4_csum_reg = 0;
 reg        e2_l4_csum_ok_reg = 1'b0;
 
 always @(posedge clk) begin
-    e2_first_reg <= first_onehot(e1_match);
+    e2_first_reg <= e1_first;
     e2_hit_reg <= |e1_match;
     e2_valid_reg <= e1_valid_reg;
     e2_dec_reg <= e1_dec_reg;

@@ -6,6 +6,7 @@ wp_axil_regs.v
 wp_reg_arr.v
 wp_reg_rd.v
 wp_first_set.v
+wp_first_onehot.v
 wp_nsh_dec.v
 wp_ipv4_dec.v
 wp_axil_split.v
