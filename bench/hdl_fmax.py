@@ -30,6 +30,7 @@ next to the xc7 depth walk of bench/hdl_resources.py.
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 import shutil
@@ -380,17 +381,21 @@ def render(data: dict[str, dict[str, object]]) -> str:
 def main(argv: list[str]) -> int:
     from bench.docs_section import replace_section
 
-    docs_only = "--docs-only" in argv
-    rev = argv[argv.index("--rev") + 1] if "--rev" in argv else "HEAD"
-    # --results FILE: another JSON (two runs at once must not overwrite each other's file)
-    results = Path(argv[argv.index("--results") + 1]) if "--results" in argv else RESULTS
-    names = [a for a in argv if not a.startswith("--") and a not in (rev, str(results))] or (
-        [] if docs_only else list(CONFIGS)
+    parser = argparse.ArgumentParser(
+        description="fmax after place and route (yosys synth_ecp5 + nextpnr-ecp5) per module",
+        epilog=f"configurations: {' '.join(CONFIGS)}",
     )
+    parser.add_argument("names", nargs="*", metavar="NAME", help="configurations (default: all)")
+    parser.add_argument("--rev", default="HEAD", help="measure the RTL of this commit")
+    parser.add_argument("--docs-only", action="store_true", help="re-render docs from the JSON")
+    # another JSON: two runs at once must not overwrite each other's file
+    parser.add_argument("--results", type=Path, default=RESULTS, help="JSON to read and write")
+    args = parser.parse_args(argv)
+    docs_only, rev, results = args.docs_only, args.rev, args.results
+    names = args.names or ([] if docs_only else list(CONFIGS))
     unknown = [n for n in names if n not in CONFIGS]
     if unknown:
-        sys.stderr.write(f"unknown configuration(s) {unknown}; known: {list(CONFIGS)}\n")
-        return 2
+        parser.error(f"unknown configuration(s) {unknown}; known: {list(CONFIGS)}")
     data = json.loads(results.read_text()) if results.exists() else {}
     BUILD.mkdir(parents=True, exist_ok=True)
     # under the repo, not /tmp: the YoWASP (WebAssembly) tools see only preopened directories

@@ -17,6 +17,7 @@ encrypt run (size + 16 B, made by the reference model wphw.services.esp). Also a
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
@@ -165,12 +166,18 @@ def run(name: str) -> dict[str, dict[str, float]]:
 def main(argv: list[str]) -> int:
     from bench.docs_section import replace_section
 
-    table_only = "--table" in argv
-    names = [a for a in argv if a != "--table"] or ([] if table_only else list(CONFIGS))
+    parser = argparse.ArgumentParser(
+        description="beats per cycle and latency of each PE in cocotb (Icarus)",
+        epilog=f"configurations: {' '.join(CONFIGS)}",
+    )
+    parser.add_argument("names", nargs="*", metavar="NAME", help="configurations (default: all)")
+    parser.add_argument("--table", action="store_true", help="only rewrite the table from JSON")
+    args = parser.parse_args(argv)
+    table_only = args.table
+    names = args.names or ([] if table_only else list(CONFIGS))
     unknown = sorted(set(names) - set(CONFIGS))
     if unknown:
-        print(f"unknown configuration(s) {unknown}; choose from {list(CONFIGS)}", file=sys.stderr)
-        return 2
+        parser.error(f"unknown configuration(s) {unknown}; choose from {list(CONFIGS)}")
     data = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     for name in names:
         t0 = time.time()

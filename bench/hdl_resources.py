@@ -19,6 +19,7 @@ to where 200 MHz is at risk, not a Vivado post-route report and not timing closu
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 import shutil
@@ -532,19 +533,23 @@ def render(data: dict[str, dict[str, object]]) -> str:
 def main(argv: list[str]) -> int:
     from bench.docs_section import replace_section
 
+    parser = argparse.ArgumentParser(
+        description="HDL resources and the xc7 depth walk (yosys synth_xilinx) per module",
+        epilog=f"configurations: {' '.join(CONFIGS)}",
+    )
+    parser.add_argument("names", nargs="*", metavar="NAME", help="configurations (default: all)")
+    parser.add_argument("--rev", default="HEAD", help="synthesise the RTL of this commit")
+    parser.add_argument("--docs-only", action="store_true", help="re-render docs from the JSON")
+    parser.add_argument("--depth-only", action="store_true", help="re-analyse saved netlists")
+    args = parser.parse_args(argv)
+    docs_only, depth_only, rev = args.docs_only, args.depth_only, args.rev
+    names = args.names or ([] if docs_only else list(CONFIGS))
+    unknown = [n for n in names if n not in CONFIGS]
+    if unknown:
+        parser.error(f"unknown configuration(s) {unknown}; known: {list(CONFIGS)}")
     if shutil.which("yosys") is None:
         sys.stderr.write("yosys not on PATH: apt-get install yosys\n")
         return 1
-    docs_only = "--docs-only" in argv  # re-render the docs section from the JSON
-    depth_only = "--depth-only" in argv  # re-analyse the saved netlists
-    rev = argv[argv.index("--rev") + 1] if "--rev" in argv else "HEAD"
-    names = [a for a in argv if not a.startswith("--") and a != rev] or (
-        [] if docs_only else list(CONFIGS)
-    )
-    unknown = [n for n in names if n not in CONFIGS]
-    if unknown:
-        sys.stderr.write(f"unknown configuration(s) {unknown}; known: {list(CONFIGS)}\n")
-        return 2
     data = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     data = {k: v for k, v in data.items() if k in CONFIGS and "commit" in v}
     with tempfile.TemporaryDirectory() as tmp:
