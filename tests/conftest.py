@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from p4rt_testserver import P4RuntimeTestServer
 
 import wphw
 
@@ -21,3 +23,10 @@ def example(request: pytest.FixtureRequest) -> tuple[str, wphw.Topology, wphw.Po
         wphw.load_topology(d / "topology.yaml"),
         wphw.load_policy(d / "policy.yaml"),
     )
+
+
+@pytest.fixture
+def servers() -> Iterator[tuple[P4RuntimeTestServer, P4RuntimeTestServer]]:
+    """Two switches served by the P4Runtime TEST DOUBLE (real gRPC), for the controller tests."""
+    with P4RuntimeTestServer() as a, P4RuntimeTestServer() as b:
+        yield a, b

@@ -28,6 +28,15 @@ REPO = Path(__file__).resolve().parent.parent
 POLICY = yaml.safe_load((REPO / "examples/table1/policy.yaml").read_text())
 CONTROLS = {"wp_s2": "wp_s2.sock", "wp_s2b": "wp_s2b.sock", "wp_legacy": "wp_legacy.sock"}
 
+# the rule most tests add: Table 1's web traffic through the IDS, on subscriber switch s1
+WEB = {
+    "name": "web-ids",
+    "subscriber": "s1",
+    "priority": 50,
+    "match": {"dst": "198.51.100.0/24", "proto": "tcp", "dst_port": 443},
+    "actions": ["ids", "route"],
+}
+
 ADMIN = "admin-token-0123456789"
 VIEWER = "viewer-token-0123456789"
 ACME = "acme-token-0123456789ab"  # tenant on s1

@@ -5,7 +5,6 @@ failing verification is never written."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,12 +33,6 @@ def table1_with_two_ids(servers: tuple[P4RuntimeTestServer, P4RuntimeTestServer]
         "pes": [{"name": "ids2", "services": ["ids"], "kind": "software"}],
     }
     return raw
-
-
-@pytest.fixture
-def servers() -> Iterator[tuple[P4RuntimeTestServer, P4RuntimeTestServer]]:
-    with P4RuntimeTestServer() as a, P4RuntimeTestServer() as b:
-        yield a, b
 
 
 def installed(server: P4RuntimeTestServer) -> set[bytes]:

@@ -7,7 +7,6 @@ someone else removed; PE health with misses."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ from controller_harness import (
     BETA,
     POLICY,
     VIEWER,
+    WEB,
     expected,
     installed,
     running_controller,
@@ -26,20 +26,6 @@ from p4rt_testserver import P4RuntimeTestServer
 
 import wphw
 from wphw.controller.store import SCHEMA_VERSION
-
-WEB = {
-    "name": "web-ids",
-    "subscriber": "s1",
-    "priority": 50,
-    "match": {"dst": "198.51.100.0/24", "proto": "tcp", "dst_port": 443},
-    "actions": ["ids", "route"],
-}
-
-
-@pytest.fixture
-def servers() -> Iterator[tuple[P4RuntimeTestServer, P4RuntimeTestServer]]:
-    with P4RuntimeTestServer() as a, P4RuntimeTestServer() as b:
-        yield a, b
 
 
 def test_add_change_remove_rule_installs_exactly_the_plan(

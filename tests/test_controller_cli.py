@@ -12,11 +12,9 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 from controller_harness import ADMIN, TOKENS, VIEWER, installed, topology_raw
 from p4rt_common import TEST_P4INFO
@@ -25,12 +23,6 @@ from p4rt_testserver import P4RuntimeTestServer, free_port
 from wphw.errors import WphwError
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture
-def servers() -> Iterator[tuple[P4RuntimeTestServer, P4RuntimeTestServer]]:
-    with P4RuntimeTestServer() as a, P4RuntimeTestServer() as b:
-        yield a, b
 
 
 def _env() -> dict[str, str]:

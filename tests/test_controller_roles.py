@@ -10,29 +10,14 @@ streams are refused, everything goes through the controller's stream, and status
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-from controller_harness import ACME, BETA, TOKENS, running_controller
+from controller_harness import ACME, BETA, TOKENS, WEB, running_controller
 from p4rt_testserver import P4RuntimeTestServer
 
 from wphw.controller.service import Token, tenant_roles
 
-WEB = {
-    "name": "web-ids",
-    "subscriber": "s1",
-    "priority": 50,
-    "match": {"dst": "198.51.100.0/24", "proto": "tcp", "dst_port": 443},
-    "actions": ["ids", "route"],
-}
 ACME_ROLE, BETA_ROLE = "wphw-tenant-acme", "wphw-tenant-beta"
-
-
-@pytest.fixture
-def servers() -> Iterator[tuple[P4RuntimeTestServer, P4RuntimeTestServer]]:
-    with P4RuntimeTestServer() as a, P4RuntimeTestServer() as b:
-        yield a, b
 
 
 def _classify_id(server: P4RuntimeTestServer) -> int:
