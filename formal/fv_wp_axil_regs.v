@@ -6,17 +6,19 @@
 // never more R than AR taken, at most one transaction outstanding per direction; AW and W are
 // taken together; every write gives exactly one reg_wr_en with the written (word-aligned)
 // address and the data merged by the byte strobes with the register's value read when it was
-// taken; the register interface's address comes from a register: the cycle after AW+W are
-// taken it reads the written address with reg_rd_en low (the merge read), reg_wr_en follows in
-// the next cycle; the cycle after AR is taken it reads the AR address with reg_rd_en high, and R
-// returns reg_rd_data as read then; reg_rd_en at no other time; a pending AW+W or AR is taken
-// within LIVE cycles (no deadlock).
+// taken; the register interface's address comes from a register: RD_LATENCY + 1 cycles after
+// AW+W are taken it reads the written address with reg_rd_en low (the merge read), reg_wr_en
+// follows in the next cycle; RD_LATENCY + 1 cycles after AR is taken it reads the AR address
+// with reg_rd_en high, and R returns reg_rd_data as read then; with RD_LATENCY 1 the address is
+// there, reg_rd_en low, the cycle before as well; reg_rd_en at no other time; a pending AW+W or
+// AR is taken within LIVE cycles (no deadlock).
 
 `default_nettype none
 
 module fv_wp_axil_regs #(
     parameter AW = 6,
-    parameter LIVE = 8
+    parameter RD_LATENCY = 0,
+    parameter LIVE = 8 + 2 * RD_LATENCY
 ) (
     input wire          clk,
     input wire          rst,
@@ -40,7 +42,7 @@ wire [AW-1:0] reg_wr_addr, reg_rd_addr;
 wire [31:0]   reg_wr_data;
 wire [3:0]    reg_wr_strb;
 
-wp_axil_regs #(.ADDR_WIDTH(AW)) dut (
+wp_axil_regs #(.ADDR_WIDTH(AW), .RD_LATENCY(RD_LATENCY)) dut (
     .clk(clk), .rst(rst),
     .s_axil_awaddr(awaddr), .s_axil_awprot(3'd0), .s_axil_awvalid(awvalid),
     .s_axil_awready(awready), .s_axil_wdata(wdata), .s_axil_wstrb(wstrb),
@@ -66,7 +68,15 @@ reg [3:0]    wr_wait = 0, rd_wait = 0;
 reg [AW-1:0] exp_addr = 0;
 reg [31:0]   exp_wdata = 0, exp_rdata = 0;
 reg          exp_wr = 1'b0;
-reg          p_aw_hs = 1'b0, p2_aw_hs = 1'b0, p_ar_hs = 1'b0;
+reg [2:0]    aw_sh = 0;  // aw_hs 1, 2, 3 cycles ago
+reg [1:0]    ar_sh = 0;  // ar_hs 1, 2 cycles ago
+// the merge read RD_LATENCY + 1 cycles after AW+W, the write one later, the read RD_LATENCY + 1
+// cycles after AR; in between the block decodes reg_rd_addr
+wire         p_aw_hs = aw_sh[RD_LATENCY];
+wire         p2_aw_hs = aw_sh[RD_LATENCY + 1];
+wire         p_ar_hs = ar_sh[RD_LATENCY];
+wire         wait_aw = RD_LATENCY != 0 && aw_sh[0];
+wire         wait_ar = RD_LATENCY != 0 && ar_sh[0];
 reg [31:0]   t_wdata = 0, t_mask = 0;
 reg [AW-1:0] t_araddr = 0;
 
@@ -102,9 +112,8 @@ always @(posedge clk) begin
     wr_n <= wr_n + reg_wr_en;
     wr_wait <= (awvalid && wvalid && !aw_hs) ? wr_wait + 1'b1 : 0;
     rd_wait <= (arvalid && !ar_hs) ? rd_wait + 1'b1 : 0;
-    p_aw_hs <= aw_hs;
-    p2_aw_hs <= p_aw_hs;
-    p_ar_hs <= ar_hs;
+    aw_sh <= {aw_sh[1:0], aw_hs};
+    ar_sh <= {ar_sh[0], ar_hs};
     if (aw_hs) begin
         exp_addr <= {awaddr[AW-1:2], 2'b00};
         t_wdata <= wdata;
@@ -118,7 +127,7 @@ always @(posedge clk) begin
     if (rst) begin
         aw_n <= 0; w_n <= 0; ar_n <= 0; b_n <= 0; r_n <= 0; wr_n <= 0;
         wr_wait <= 0; rd_wait <= 0; exp_wr <= 1'b0;
-        p_aw_hs <= 1'b0; p2_aw_hs <= 1'b0; p_ar_hs <= 1'b0;
+        aw_sh <= 0; ar_sh <= 0;
     end
 end
 
@@ -145,6 +154,8 @@ always @* begin
                               && reg_wr_data == exp_wdata);
         if (p_aw_hs) assert(!reg_rd_en && reg_rd_addr == exp_addr);
         if (p_ar_hs) assert(reg_rd_en && reg_rd_addr == t_araddr);
+        if (wait_aw) assert(!reg_rd_en && reg_rd_addr == exp_addr);
+        if (wait_ar) assert(!reg_rd_en && reg_rd_addr == t_araddr);
         if (reg_rd_en) assert(p_ar_hs);
         if (rvalid) assert(rdata == exp_rdata);
         assert(wr_wait < LIVE && rd_wait < LIVE);

@@ -17,8 +17,13 @@
 // register that reads back differently from what was written (write-only or command bits)
 // keeps what the read returns in the other lanes.
 //
-// Latency (bus idle, ready high): AR taken -> R valid 2 cycles; AW/W taken -> reg_wr_en 2 cycles,
-// B valid 3 cycles. No new transaction is taken while one is in the register interface.
+// RD_LATENCY = 1 gives the block one more cycle: reg_rd_addr is held a cycle before the read (or
+// merge read) is taken from reg_rd_data, so a block may register its address decode (which
+// register array, which element) and answer from those registers in the second cycle.
+//
+// Latency (bus idle, ready high): AR taken -> R valid 2 + RD_LATENCY cycles; AW/W taken ->
+// reg_wr_en 2 + RD_LATENCY cycles, B valid 3 + RD_LATENCY cycles. No new transaction is taken
+// while one is in the register interface.
 
 `resetall
 `timescale 1ns / 1ps
@@ -26,7 +31,9 @@
 
 module wp_axil_regs #(
     // Width of the AXI-Lite address (byte address)
-    parameter ADDR_WIDTH = 12
+    parameter ADDR_WIDTH = 12,
+    // Cycles the block's read port takes from reg_rd_addr to reg_rd_data (0 or 1)
+    parameter RD_LATENCY = 0
 ) (
     input  wire                  clk,
     input  wire                  rst,
@@ -65,11 +72,17 @@ initial begin
         $error("Error: ADDR_WIDTH must be in 4..32 (instance %m)");
         $finish;
     end
+    if (RD_LATENCY < 0 || RD_LATENCY > 1) begin
+        $error("Error: RD_LATENCY must be 0 or 1 (instance %m)");
+        $finish;
+    end
 end
 
 reg bvalid_reg = 1'b0;
 reg rvalid_reg = 1'b0;
 reg [31:0] rdata_reg = 32'd0;
+reg rd_wait_reg = 1'b0;     // RD_LATENCY 1: a read's address is in addr_reg, the block decodes
+reg wr_wait_reg = 1'b0;     // RD_LATENCY 1: a write's address is in addr_reg, the block decodes
 reg rd_pend_reg = 1'b0;     // a read's address is in addr_reg: reg_rd_en this cycle
 reg wr_merge_reg = 1'b0;    // a write's address is in addr_reg: merge read this cycle
 reg wr_pend_reg = 1'b0;     // the merged word is in wr_data_reg: reg_wr_en this cycle
@@ -77,7 +90,7 @@ reg [ADDR_WIDTH-1:0] addr_reg = 0;
 reg [31:0] wr_data_reg = 32'd0;
 reg [3:0] wr_strb_reg = 4'd0;
 
-wire busy = rd_pend_reg || wr_merge_reg || wr_pend_reg;
+wire busy = rd_wait_reg || wr_wait_reg || rd_pend_reg || wr_merge_reg || wr_pend_reg;
 wire wr_take = s_axil_awvalid && s_axil_wvalid && !bvalid_reg && !busy;
 wire rd_take = s_axil_arvalid && !rvalid_reg && !wr_take && !busy;
 
@@ -101,8 +114,10 @@ assign reg_rd_en = rd_pend_reg;
 assign reg_rd_addr = addr_reg;
 
 always @(posedge clk) begin
-    rd_pend_reg <= rd_take;
-    wr_merge_reg <= wr_take;
+    rd_wait_reg <= RD_LATENCY != 0 && rd_take;
+    wr_wait_reg <= RD_LATENCY != 0 && wr_take;
+    rd_pend_reg <= RD_LATENCY != 0 ? rd_wait_reg : rd_take;
+    wr_merge_reg <= RD_LATENCY != 0 ? wr_wait_reg : wr_take;
     wr_pend_reg <= wr_merge_reg;
     if (wr_take) begin
         addr_reg <= {s_axil_awaddr[ADDR_WIDTH-1:2], 2'b00};
@@ -126,6 +141,8 @@ always @(posedge clk) begin
         rvalid_reg <= 1'b0;
     end
     if (rst) begin
+        rd_wait_reg <= 1'b0;
+        wr_wait_reg <= 1'b0;
         rd_pend_reg <= 1'b0;
         wr_merge_reg <= 1'b0;
         wr_pend_reg <= 1'b0;

@@ -91,7 +91,7 @@ wire        reg_rd_en;
 wire [AW-1:0] reg_rd_addr;
 wire [31:0] reg_rd_data;
 
-wp_axil_regs #(.ADDR_WIDTH(AW)) axil_regs_inst (
+wp_axil_regs #(.ADDR_WIDTH(AW), .RD_LATENCY(1)) axil_regs_inst (
     .clk(clk), .rst(rst),
     .s_axil_awaddr(s_axil_awaddr), .s_axil_awprot(s_axil_awprot),
     .s_axil_awvalid(s_axil_awvalid), .s_axil_awready(s_axil_awready),
@@ -194,6 +194,22 @@ wire [IDX_W-1:0] rd_idx = rd_rule_idx[IDX_W-1:0];
 wire [IDX_W-1:0] rd_hidx = rd_hits_idx[IDX_W-1:0];
 // a 64-bit register is two words: the address of its LO word with bit 2 (HI) cleared
 wire [AW-1:0] rd_lo_addr = {reg_rd_addr[AW-1:3], 3'b000};
+// The decode of the register address is registered: wp_axil_regs (RD_LATENCY 1) holds
+// reg_rd_addr a cycle before it takes reg_rd_data, so the read mux below starts at these
+// registers (address arithmetic and element compares out of the read path).
+reg             rd_rule_q = 1'b0;
+reg             rd_hits_q = 1'b0;
+reg [AW-1:0]    rd_rel_q = 0;
+reg [IDX_W-1:0] rd_idx_q = 0;
+reg [IDX_W-1:0] rd_hidx_q = 0;
+
+always @(posedge clk) begin
+    rd_rule_q <= rd_rule;
+    rd_hits_q <= rd_hits;
+    rd_rel_q <= rd_rel;
+    rd_idx_q <= rd_idx;
+    rd_hidx_q <= rd_hidx;
+end
 
 // the block's registers at reg_rd_addr: a function behind continuous assignments (not
 // always @*), so the mux is defined from time 0 in every simulator (Icarus -g2012 never runs an
@@ -249,11 +265,11 @@ function [96:0] rd_mux(
     end
 endfunction
 
-wire [96:0] rd_result = rd_mux(reg_rd_addr, rd_lo_addr, rd_rule, rd_rel, rd_hits,
-    rule_hits_reg[rd_hidx], permit_pkts_reg, deny_pkts_reg, default_pkts_reg, nonip_pkts_reg,
-    default_action_reg, nonip_action_reg, rule_ctrl_reg[rd_idx], rule_src_reg[rd_idx],
-    rule_src_plen_reg[rd_idx], rule_dst_reg[rd_idx], rule_dst_plen_reg[rd_idx],
-    rule_proto_reg[rd_idx], rule_sport_reg[rd_idx], rule_dport_reg[rd_idx]);
+wire [96:0] rd_result = rd_mux(reg_rd_addr, rd_lo_addr, rd_rule_q, rd_rel_q, rd_hits_q,
+    rule_hits_reg[rd_hidx_q], permit_pkts_reg, deny_pkts_reg, default_pkts_reg, nonip_pkts_reg,
+    default_action_reg, nonip_action_reg, rule_ctrl_reg[rd_idx_q], rule_src_reg[rd_idx_q],
+    rule_src_plen_reg[rd_idx_q], rule_dst_reg[rd_idx_q], rule_dst_plen_reg[rd_idx_q],
+    rule_proto_reg[rd_idx_q], rule_sport_reg[rd_idx_q], rule_dport_reg[rd_idx_q]);
 
 wp_reg_rd #(.ADDR_WIDTH(AW)) reg_rd_inst (
     .clk(clk), .rd_en(reg_rd_en), .rd_addr(reg_rd_addr),

@@ -102,7 +102,7 @@ wire        reg_rd_en;
 wire [AW-1:0] reg_rd_addr;
 wire [31:0] reg_rd_data;
 
-wp_axil_regs #(.ADDR_WIDTH(AW)) axil_regs_inst (
+wp_axil_regs #(.ADDR_WIDTH(AW), .RD_LATENCY(1)) axil_regs_inst (
     .clk(clk), .rst(rst),
     .s_axil_awaddr(s_axil_awaddr), .s_axil_awprot(s_axil_awprot),
     .s_axil_awvalid(s_axil_awvalid), .s_axil_awready(s_axil_awready),
@@ -173,6 +173,22 @@ wire [IDX_W-1:0] rd_idx = rd_map_idx[IDX_W-1:0];
 wire [IDX_W-1:0] rd_hidx = rd_hits_idx[IDX_W-1:0];
 // a 64-bit register is two words: the address of its LO word with bit 2 (HI) cleared
 wire [AW-1:0] rd_lo_addr = {reg_rd_addr[AW-1:3], 3'b000};
+// The decode of the register address is registered: wp_axil_regs (RD_LATENCY 1) holds
+// reg_rd_addr a cycle before it takes reg_rd_data, so the read mux below starts at these
+// registers (address arithmetic and element compares out of the read path).
+reg             rd_map_q = 1'b0;
+reg             rd_hits_q = 1'b0;
+reg [AW-1:0]    rd_rel_q = 0;
+reg [IDX_W-1:0] rd_idx_q = 0;
+reg [IDX_W-1:0] rd_hidx_q = 0;
+
+always @(posedge clk) begin
+    rd_map_q <= rd_map;
+    rd_hits_q <= rd_hits;
+    rd_rel_q <= rd_rel;
+    rd_idx_q <= rd_idx;
+    rd_hidx_q <= rd_hidx;
+end
 
 // the block's registers at reg_rd_addr: a function behind continuous assignments (not
 // always @*), so the mux is defined from time 0 in every simulator (Icarus -g2012 never runs an
@@ -218,9 +234,9 @@ function [96:0] rd_mux(
     end
 endfunction
 
-wire [96:0] rd_result = rd_mux(reg_rd_addr, rd_lo_addr, rd_map, rd_rel, rd_hits,
-    map_hits_reg[rd_hidx], xlate_pkts_reg, pass_pkts_reg, map_ctrl_reg[rd_idx],
-    map_match_reg[rd_idx], map_new_reg[rd_idx], map_ports_reg[rd_idx]);
+wire [96:0] rd_result = rd_mux(reg_rd_addr, rd_lo_addr, rd_map_q, rd_rel_q, rd_hits_q,
+    map_hits_reg[rd_hidx_q], xlate_pkts_reg, pass_pkts_reg, map_ctrl_reg[rd_idx_q],
+    map_match_reg[rd_idx_q], map_new_reg[rd_idx_q], map_ports_reg[rd_idx_q]);
 
 wp_reg_rd #(.ADDR_WIDTH(AW)) reg_rd_inst (
     .clk(clk), .rd_en(reg_rd_en), .rd_addr(reg_rd_addr),

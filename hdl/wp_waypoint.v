@@ -201,7 +201,7 @@ wire               reg_rd_en;
 wire [SLOT_AW-1:0] reg_rd_addr;
 wire [31:0]        reg_rd_data;
 
-wp_axil_regs #(.ADDR_WIDTH(SLOT_AW)) axil_regs_inst (
+wp_axil_regs #(.ADDR_WIDTH(SLOT_AW), .RD_LATENCY(1)) axil_regs_inst (
     .clk(clk), .rst(rst),
     .s_axil_awaddr(sp_awaddr[0 +: SLOT_AW]), .s_axil_awprot(sp_awprot[0 +: 3]),
     .s_axil_awvalid(sp_awvalid[0]), .s_axil_awready(sp_awready[0]),
@@ -285,6 +285,24 @@ wire [IDX_W-1:0] rd_cidx = rd_cnt_idx[IDX_W-1:0];
 // a 64-bit register is two words: the address of its LO word with bit 2 (HI) cleared
 wire [SLOT_AW-1:0] rd_lo_addr = {reg_rd_addr[SLOT_AW-1:3], 3'b000};
 wire [SLOT_AW-1:0] rd_cnt_lo = {rd_cnt_off[SLOT_AW-1:3], 3'b000};
+// The decode of the register address is registered: wp_axil_regs (RD_LATENCY 1) holds
+// reg_rd_addr a cycle before it takes reg_rd_data, so the read mux below starts at these
+// registers (address arithmetic and element compares out of the read path).
+reg               rd_ent_q = 1'b0;
+reg               rd_cnts_q = 1'b0;
+reg [SLOT_AW-1:0] rd_ent_off_q = 0;
+reg [SLOT_AW-1:0] rd_cnt_lo_q = 0;
+reg [IDX_W-1:0]   rd_idx_q = 0;
+reg [IDX_W-1:0]   rd_cidx_q = 0;
+
+always @(posedge clk) begin
+    rd_ent_q <= rd_ent;
+    rd_cnts_q <= rd_cnts;
+    rd_ent_off_q <= rd_ent_off;
+    rd_cnt_lo_q <= rd_cnt_lo;
+    rd_idx_q <= rd_idx;
+    rd_cidx_q <= rd_cidx;
+end
 
 // the block's registers at reg_rd_addr: a function behind continuous assignments (not
 // always @*), so the mux is defined from time 0 in every simulator (Icarus -g2012 never runs an
@@ -335,10 +353,10 @@ function [96:0] rd_mux(
     end
 endfunction
 
-wire [96:0] rd_result = rd_mux(reg_rd_addr, rd_lo_addr, rd_ent, rd_ent_off, rd_cnts, rd_cnt_lo,
-    ent_pkts_reg[rd_cidx], ent_bytes_reg[rd_cidx], nonnsh_pkts_reg, miss_pkts_reg,
-    drop_pkts_reg, default_port_reg, mtu_reg, ent_key_reg[rd_idx], ent_pe_reg[rd_idx],
-    ent_port_reg[rd_idx], ent_valid_reg[rd_idx]);
+wire [96:0] rd_result = rd_mux(reg_rd_addr, rd_lo_addr, rd_ent_q, rd_ent_off_q, rd_cnts_q,
+    rd_cnt_lo_q, ent_pkts_reg[rd_cidx_q], ent_bytes_reg[rd_cidx_q], nonnsh_pkts_reg,
+    miss_pkts_reg, drop_pkts_reg, default_port_reg, mtu_reg, ent_key_reg[rd_idx_q],
+    ent_pe_reg[rd_idx_q], ent_port_reg[rd_idx_q], ent_valid_reg[rd_idx_q]);
 
 wp_reg_rd #(.ADDR_WIDTH(SLOT_AW)) reg_rd_inst (
     .clk(clk), .rd_en(reg_rd_en), .rd_addr(reg_rd_addr),
