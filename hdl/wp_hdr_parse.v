@@ -207,8 +207,13 @@ wp_ipv4_dec ipv4_dec_inst (
 );
 
 wire [7:0]  b_l4 = b_l3 + {2'd0, b_ihl, 2'd0};
-wire        b_ipv4 = b_ip_cand_reg && b_len_reg >= b_l3 + `WP_IPV4_HDR_LEN && b_ver_ok
-                     && b_len_reg >= b_l4;
+// The length checks as one subtraction and compares against constants: the bytes the frame
+// holds from l3 on, less the IPv4 header (4 * IHL). The room from l3 needs only registers (in
+// parallel with the shift); the header length comes out of the shift. (len >= l3 + 20 is implied
+// by ver_ok, which needs IHL >= 5, and len >= l4.)
+wire signed [9:0] b_room = $signed({2'b00, b_len_reg}) - $signed({2'b00, b_l3});
+wire signed [9:0] b_l4_room = b_room - $signed({4'd0, b_ihl, 2'b00});
+wire        b_ipv4 = b_ip_cand_reg && b_ver_ok && b_l4_room >= 0;
 
 reg                 c_valid_reg = 1'b0;
 reg [7:0]           c_len_reg = 0;
@@ -225,6 +230,9 @@ reg [31:0]          c_src_reg = 0;
 reg [31:0]          c_dst_reg = 0;
 reg [15:0]          c_ip_csum_reg = 0;
 reg                 c_first_reg = 1'b0;
+reg                 c_room_ports_reg = 1'b0;
+reg                 c_room_tcp_reg = 1'b0;
+reg                 c_room_udp_reg = 1'b0;
 reg [H_BYTES*8-1:0] c_ip_reg = 0;
 
 always @(posedge clk) begin
@@ -243,6 +251,10 @@ always @(posedge clk) begin
     c_dst_reg <= b_dst;
     c_ip_csum_reg <= b_ip_csum;
     c_first_reg <= b_frag == 13'd0;
+    // the frame holds the L4 bytes up to the ports / the TCP / the UDP checksum
+    c_room_ports_reg <= b_l4_room >= `WP_L4_DPORT_OFF + 2;
+    c_room_tcp_reg <= b_l4_room >= `WP_TCP_CSUM_OFF + 2;
+    c_room_udp_reg <= b_l4_room >= `WP_UDP_CSUM_OFF + 2;
     c_ip_reg <= b_ip;
     if (rst) c_valid_reg <= 1'b0;
 end
@@ -251,8 +263,7 @@ end
 wire [H_BYTES*8-1:0] c_l4h = c_ip_reg >> {c_ihl_reg, 5'd0};
 wire c_tcp = c_proto_reg == `WP_IP_PROTO_TCP;
 wire c_udp = c_proto_reg == `WP_IP_PROTO_UDP;
-wire c_ports = c_ipv4_reg && (c_tcp || c_udp) && c_first_reg
-               && c_len_reg >= c_l4_reg + (`WP_L4_DPORT_OFF + 2);
+wire c_ports = c_ipv4_reg && (c_tcp || c_udp) && c_first_reg && c_room_ports_reg;
 
 function [15:0] l4_be16(input [H_BYTES*8-1:0] h, input integer i);
     l4_be16 = {h[8*i +: 8], h[8*(i+1) +: 8]};
@@ -277,8 +288,7 @@ always @(posedge clk) begin
     hdr_sport <= c_ports ? l4_be16(c_l4h, `WP_L4_SPORT_OFF) : 16'd0;
     hdr_dport <= c_ports ? l4_be16(c_l4h, `WP_L4_DPORT_OFF) : 16'd0;
     hdr_l4_csum_ok <= c_ipv4_reg && c_first_reg
-                      && ((c_tcp && c_len_reg >= c_l4_reg + (`WP_TCP_CSUM_OFF + 2))
-                          || (c_udp && c_len_reg >= c_l4_reg + (`WP_UDP_CSUM_OFF + 2)));
+                      && ((c_tcp && c_room_tcp_reg) || (c_udp && c_room_udp_reg));
     hdr_l4_csum <= c_tcp ? l4_be16(c_l4h, `WP_TCP_CSUM_OFF) : l4_be16(c_l4h, `WP_UDP_CSUM_OFF);
     if (rst) hdr_valid <= 1'b0;
 end
