@@ -177,7 +177,47 @@ reg                 b_ip_cand_reg = 1'b0;
 reg [2:0]           b_q_reg = 0;
 reg [H_BYTES*8-1:0] b_h_reg = 0;
 
+// Beside the NSH decode: the IPv4 header starts at l3 = 14 + 4*q, q in 0..7 (the NSH length
+// or 0), so for each q its version/IHL byte sits at a fixed place of the window. The length
+// checks are worked out here for all eight places, from registers only and in parallel with the
+// decode of q; stage C picks one with q (a select, where a shift, then an add, then a compare
+// had been its slowest path). Per place: {IPv4 header valid and held (version 4, IHL >= 5,
+// len >= l4), the frame holds the L4 ports, the UDP checksum, the TCP checksum, l4}.
+localparam NQ = 8;
+localparam QC_W = 4 + 8;
+
+function [QC_W-1:0] l3_checks(input ver_ok, input [3:0] ihl, input [7:0] len, input integer q);
+    reg [7:0] l4;
+    begin
+        l4 = `WP_ETH_HDR_LEN + 4 * q + {2'd0, ihl, 2'd0};
+        // len >= l3 + 20 is implied: ver_ok (IHL >= 5) puts l4 at l3 + 20 or later
+        l3_checks = {ver_ok && len >= l4,
+                     len >= l4 + (`WP_L4_DPORT_OFF + 2),
+                     len >= l4 + (`WP_UDP_CSUM_OFF + 2),
+                     len >= l4 + (`WP_TCP_CSUM_OFF + 2),
+                     l4};
+    end
+endfunction
+
+wire [NQ*QC_W-1:0] a_l3_checks;
+genvar gq;
+generate
+    for (gq = 0; gq < NQ; gq = gq + 1) begin : g_l3
+        wire       ver_ok;
+        wire [3:0] ihl;
+        wp_ipv4_dec ipv4_dec_inst (
+            .ip(a_win_reg[(`WP_ETH_HDR_LEN + 4 * gq)*8 +: `WP_IPV4_HDR_LEN*8]),
+            .ver_ok(ver_ok), .ihl(ihl), .ver_ihl(), .tos(), .total_len(), .frag_off(), .ttl(),
+            .proto(), .csum(), .src(), .dst()
+        );
+        assign a_l3_checks[gq*QC_W +: QC_W] = l3_checks(ver_ok, ihl, a_len_reg, gq);
+    end
+endgenerate
+
+reg [NQ*QC_W-1:0] b_l3_checks_reg = 0;
+
 always @(posedge clk) begin
+    b_l3_checks_reg <= a_l3_checks;
     b_valid_reg <= a_valid_reg;
     b_len_reg <= a_len_reg;
     b_nsh_reg <= a_nsh;
@@ -193,7 +233,6 @@ end
 // stage C: IPv4 header at l3 = 14 + 4*q
 wire [H_BYTES*8-1:0] b_ip = b_h_reg >> {b_q_reg, 5'd0};
 wire [7:0]  b_l3 = `WP_ETH_HDR_LEN + {3'd0, b_q_reg, 2'd0};
-wire        b_ver_ok;
 wire [3:0]  b_ihl;
 wire [12:0] b_frag;
 wire [7:0]  b_proto;
@@ -202,18 +241,13 @@ wire [31:0] b_src, b_dst;
 
 wp_ipv4_dec ipv4_dec_inst (
     .ip(b_ip[`WP_IPV4_HDR_LEN*8-1:0]),
-    .ver_ok(b_ver_ok), .ihl(b_ihl), .ver_ihl(), .tos(), .total_len(), .frag_off(b_frag),
+    .ver_ok(), .ihl(b_ihl), .ver_ihl(), .tos(), .total_len(), .frag_off(b_frag),
     .ttl(), .proto(b_proto), .csum(b_ip_csum), .src(b_src), .dst(b_dst)
 );
 
-wire [7:0]  b_l4 = b_l3 + {2'd0, b_ihl, 2'd0};
-// The length checks as one subtraction and compares against constants: the bytes the frame
-// holds from l3 on, less the IPv4 header (4 * IHL). The room from l3 needs only registers (in
-// parallel with the shift); the header length comes out of the shift. (len >= l3 + 20 is implied
-// by ver_ok, which needs IHL >= 5, and len >= l4.)
-wire signed [9:0] b_room = $signed({2'b00, b_len_reg}) - $signed({2'b00, b_l3});
-wire signed [9:0] b_l4_room = b_room - $signed({4'd0, b_ihl, 2'b00});
-wire        b_ipv4 = b_ip_cand_reg && b_ver_ok && b_l4_room >= 0;
+wire [QC_W-1:0] b_chk = b_l3_checks_reg[b_q_reg*QC_W +: QC_W];
+wire [7:0]  b_l4 = b_chk[7:0];
+wire        b_ipv4 = b_ip_cand_reg && b_chk[QC_W-1];
 
 reg                 c_valid_reg = 1'b0;
 reg [7:0]           c_len_reg = 0;
@@ -231,8 +265,8 @@ reg [31:0]          c_dst_reg = 0;
 reg [15:0]          c_ip_csum_reg = 0;
 reg                 c_first_reg = 1'b0;
 reg                 c_room_ports_reg = 1'b0;
-reg                 c_room_tcp_reg = 1'b0;
 reg                 c_room_udp_reg = 1'b0;
+reg                 c_room_tcp_reg = 1'b0;
 reg [H_BYTES*8-1:0] c_ip_reg = 0;
 
 always @(posedge clk) begin
@@ -251,10 +285,7 @@ always @(posedge clk) begin
     c_dst_reg <= b_dst;
     c_ip_csum_reg <= b_ip_csum;
     c_first_reg <= b_frag == 13'd0;
-    // the frame holds the L4 bytes up to the ports / the TCP / the UDP checksum
-    c_room_ports_reg <= b_l4_room >= `WP_L4_DPORT_OFF + 2;
-    c_room_tcp_reg <= b_l4_room >= `WP_TCP_CSUM_OFF + 2;
-    c_room_udp_reg <= b_l4_room >= `WP_UDP_CSUM_OFF + 2;
+    {c_room_ports_reg, c_room_udp_reg, c_room_tcp_reg} <= b_chk[QC_W-2 -: 3];
     c_ip_reg <= b_ip;
     if (rst) c_valid_reg <= 1'b0;
 end
