@@ -86,24 +86,31 @@ wire pre_s_ready;
 assign s_axis_tready = active && (act_drop || pre_s_ready);
 assign act_ready = s_axis_tready && s_axis_tlast;
 
-// stage 0: per patch of the current beat
+// stage 0: per patch of the current beat. The beat index enters no arithmetic: the patch's
+// first and last byte (offset, offset + len - 1, from the action only) are split into beat
+// number and byte in the beat, and the beat index is compared with the two beat numbers.
 function [NUM_PATCH*DE_W-1:0] patch_de(input [8-BEAT_LOG2:0] idx,
     input [NUM_PATCH*`WP_PATCH_WIDTH-1:0] patch);
     integer p;
-    reg [9:0] d;  // offset - beat start, two's complement
-    reg [9:0] e;  // d + len - 1: the byte of the value for byte j is e - j
+    reg [7:0] off;
     reg [2:0] len;
+    reg [8:0] last;      // offset + len - 1: the patch's last byte in the frame
+    reg [8-BEAT_LOG2:0] ob, eb;  // beat numbers of the first and last byte
     reg       touch;
     begin
         for (p = 0; p < NUM_PATCH; p = p + 1) begin
             len = patch[p*`WP_PATCH_WIDTH + 32 +: 3];
-            d = {2'b00, patch[p*`WP_PATCH_WIDTH + 35 +: 8]} - {1'b0, idx[7-BEAT_LOG2:0], {BEAT_LOG2{1'b0}}};
-            e = d + {7'd0, len} - 10'd1;
-            // some byte 0..KEEP_WIDTH-1 lies in d..e: d <= KEEP_WIDTH-1 and e >= 0
-            // (KEEP_WIDTH = 32: d < 32 is d negative or d[8:5] = 0)
-            touch = !idx[8-BEAT_LOG2] && len != 0 && !e[9] && (d[9] || d[8:5] == 4'd0);
-            patch_de[p*DE_W +: DE_W] = {touch, d[9], d[4:0],
-                                        e[9:6] != 4'd0 ? 6'd63 : e[5:0]};
+            off = patch[p*`WP_PATCH_WIDTH + 35 +: 8];
+            last = {1'b0, off} + {6'd0, len} - 9'd1;
+            ob = {1'b0, off[7:BEAT_LOG2]};
+            eb = last[8:BEAT_LOG2];
+            // d = offset - beat start, e = last - beat start (bytes): d <= 31 and e >= 0,
+            // d < 0 when the patch began in an earlier beat, e clamped to 63 when it ends two
+            // beats or more later, else e = {ends in the next beat, last's byte in its beat}
+            touch = !idx[8-BEAT_LOG2] && len != 0 && ob <= idx && eb >= idx;
+            patch_de[p*DE_W +: DE_W] = {touch, ob < idx, off[BEAT_LOG2-1:0],
+                                        eb > idx + 1 ? 6'd63
+                                                     : {eb != idx, last[BEAT_LOG2-1:0]}};
         end
     end
 endfunction
