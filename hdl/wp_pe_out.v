@@ -86,31 +86,36 @@ wire pre_s_ready;
 assign s_axis_tready = active && (act_drop || pre_s_ready);
 assign act_ready = s_axis_tready && s_axis_tlast;
 
-// stage 0: per patch of the current beat. The beat index enters no arithmetic: the patch's
-// first and last byte (offset, offset + len - 1, from the action only) are split into beat
-// number and byte in the beat, and the beat index is compared with the two beat numbers.
+// stage 0: per patch of the current beat. The beat index enters no arithmetic: what a byte of
+// the beat needs is worked out from the action alone for each of the eight beats a patch can
+// reach (patches lie in the first 256 bytes), and the beat index selects one.
+// de_at: for beat b, d = offset - 32 b and e = offset + len - 1 - 32 b reduced to {touches the
+// beat (d <= 31, e >= 0, len != 0), d < 0, d[4:0], e clamped to 0..63}.
+function [DE_W-1:0] de_at(input [7:0] off, input [2:0] len, input integer b);
+    reg [5:0] s;   // offset[4:0] + len - 1: the last byte counted from the first byte's beat
+    reg [3:0] ob;  // beat of the first byte
+    reg [3:0] eb;  // beat of the last byte (s <= 37 for len >= 1: at most one beat later)
+    begin
+        s = {1'b0, off[BEAT_LOG2-1:0]} + {3'd0, len} - 6'd1;
+        ob = {1'b0, off[7:BEAT_LOG2]};
+        eb = ob + {3'd0, s[5]};
+        de_at = {len != 0 && ob <= b && eb >= b, ob < b, off[BEAT_LOG2-1:0],
+                 eb >= b + 2 ? 6'd63 : {eb != b, s[4:0]}};
+    end
+endfunction
+
 function [NUM_PATCH*DE_W-1:0] patch_de(input [8-BEAT_LOG2:0] idx,
     input [NUM_PATCH*`WP_PATCH_WIDTH-1:0] patch);
-    integer p;
-    reg [7:0] off;
-    reg [2:0] len;
-    reg [8:0] last;      // offset + len - 1: the patch's last byte in the frame
-    reg [8-BEAT_LOG2:0] ob, eb;  // beat numbers of the first and last byte
-    reg       touch;
+    integer p, b;
     begin
+        patch_de = 0;  // a saturated index (past byte 255) touches nothing
         for (p = 0; p < NUM_PATCH; p = p + 1) begin
-            len = patch[p*`WP_PATCH_WIDTH + 32 +: 3];
-            off = patch[p*`WP_PATCH_WIDTH + 35 +: 8];
-            last = {1'b0, off} + {6'd0, len} - 9'd1;
-            ob = {1'b0, off[7:BEAT_LOG2]};
-            eb = last[8:BEAT_LOG2];
-            // d = offset - beat start, e = last - beat start (bytes): d <= 31 and e >= 0,
-            // d < 0 when the patch began in an earlier beat, e clamped to 63 when it ends two
-            // beats or more later, else e = {ends in the next beat, last's byte in its beat}
-            touch = !idx[8-BEAT_LOG2] && len != 0 && ob <= idx && eb >= idx;
-            patch_de[p*DE_W +: DE_W] = {touch, ob < idx, off[BEAT_LOG2-1:0],
-                                        eb > idx + 1 ? 6'd63
-                                                     : {eb != idx, last[BEAT_LOG2-1:0]}};
+            for (b = 0; b < (1 << (8 - BEAT_LOG2)); b = b + 1) begin
+                if (idx == b) begin
+                    patch_de[p*DE_W +: DE_W] = de_at(patch[p*`WP_PATCH_WIDTH + 35 +: 8],
+                                                    patch[p*`WP_PATCH_WIDTH + 32 +: 3], b);
+                end
+            end
         end
     end
 endfunction
