@@ -86,36 +86,24 @@ wire pre_s_ready;
 assign s_axis_tready = active && (act_drop || pre_s_ready);
 assign act_ready = s_axis_tready && s_axis_tlast;
 
-// stage 0: per patch of the current beat. The beat index enters no arithmetic: what a byte of
-// the beat needs is worked out from the action alone for each of the eight beats a patch can
-// reach (patches lie in the first 256 bytes), and the beat index selects one.
-// de_at: for beat b, d = offset - 32 b and e = offset + len - 1 - 32 b reduced to {touches the
-// beat (d <= 31, e >= 0, len != 0), d < 0, d[4:0], e clamped to 0..63}.
-function [DE_W-1:0] de_at(input [7:0] off, input [2:0] len, input integer b);
-    reg [5:0] s;   // offset[4:0] + len - 1: the last byte counted from the first byte's beat
-    reg [3:0] ob;  // beat of the first byte
-    reg [3:0] eb;  // beat of the last byte (s <= 37 for len >= 1: at most one beat later)
-    begin
-        s = {1'b0, off[BEAT_LOG2-1:0]} + {3'd0, len} - 6'd1;
-        ob = {1'b0, off[7:BEAT_LOG2]};
-        eb = ob + {3'd0, s[5]};
-        de_at = {len != 0 && ob <= b && eb >= b, ob < b, off[BEAT_LOG2-1:0],
-                 eb >= b + 2 ? 6'd63 : {eb != b, s[4:0]}};
-    end
-endfunction
-
+// stage 0: per patch of the current beat
 function [NUM_PATCH*DE_W-1:0] patch_de(input [8-BEAT_LOG2:0] idx,
     input [NUM_PATCH*`WP_PATCH_WIDTH-1:0] patch);
-    integer p, b;
+    integer p;
+    reg [9:0] d;  // offset - beat start, two's complement
+    reg [9:0] e;  // d + len - 1: the byte of the value for byte j is e - j
+    reg [2:0] len;
+    reg       touch;
     begin
-        patch_de = 0;  // a saturated index (past byte 255) touches nothing
         for (p = 0; p < NUM_PATCH; p = p + 1) begin
-            for (b = 0; b < (1 << (8 - BEAT_LOG2)); b = b + 1) begin
-                if (idx == b) begin
-                    patch_de[p*DE_W +: DE_W] = de_at(patch[p*`WP_PATCH_WIDTH + 35 +: 8],
-                                                    patch[p*`WP_PATCH_WIDTH + 32 +: 3], b);
-                end
-            end
+            len = patch[p*`WP_PATCH_WIDTH + 32 +: 3];
+            d = {2'b00, patch[p*`WP_PATCH_WIDTH + 35 +: 8]} - {1'b0, idx[7-BEAT_LOG2:0], {BEAT_LOG2{1'b0}}};
+            e = d + {7'd0, len} - 10'd1;
+            // some byte 0..KEEP_WIDTH-1 lies in d..e: d <= KEEP_WIDTH-1 and e >= 0
+            // (KEEP_WIDTH = 32: d < 32 is d negative or d[8:5] = 0)
+            touch = !idx[8-BEAT_LOG2] && len != 0 && !e[9] && (d[9] || d[8:5] == 4'd0);
+            patch_de[p*DE_W +: DE_W] = {touch, d[9], d[4:0],
+                                        e[9:6] != 4'd0 ? 6'd63 : e[5:0]};
         end
     end
 endfunction
