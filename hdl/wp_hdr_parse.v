@@ -185,34 +185,17 @@ reg [H_BYTES*8-1:0] b_h_reg = 0;
 // len >= l4), the frame holds the L4 ports, the UDP checksum, the TCP checksum, l4}.
 localparam NQ = 8;
 localparam QC_W = 4 + 8;
-localparam NW = NQ + 15;  // w = q + IHL: 0..22
 
-// The frame holds l3 + 4 * IHL + t bytes, with l3 + 4 * IHL = 14 + 4 * w: one compare of the
-// length against a constant per w and t (no adder), selected by IHL per place below.
-function [3:0] len_ge(input [7:0] len, input integer w);
-    len_ge = {len >= `WP_ETH_HDR_LEN + 4 * w,
-              len >= `WP_ETH_HDR_LEN + 4 * w + (`WP_L4_DPORT_OFF + 2),
-              len >= `WP_ETH_HDR_LEN + 4 * w + (`WP_UDP_CSUM_OFF + 2),
-              len >= `WP_ETH_HDR_LEN + 4 * w + (`WP_TCP_CSUM_OFF + 2)};
-endfunction
-
-wire [NW*4-1:0] a_len_ge;
-genvar gw;
-generate
-    for (gw = 0; gw < NW; gw = gw + 1) begin : g_len
-        assign a_len_ge[gw*4 +: 4] = len_ge(a_len_reg, gw);
-    end
-endgenerate
-
-function [QC_W-1:0] l3_checks(input ver_ok, input [3:0] ihl, input [NW*4-1:0] ge,
-    input integer q);
-    reg [3:0] g;
+function [QC_W-1:0] l3_checks(input ver_ok, input [3:0] ihl, input [7:0] len, input integer q);
     reg [7:0] l4;
     begin
-        g = ge[(q + ihl)*4 +: 4];
         l4 = `WP_ETH_HDR_LEN + 4 * q + {2'd0, ihl, 2'd0};
         // len >= l3 + 20 is implied: ver_ok (IHL >= 5) puts l4 at l3 + 20 or later
-        l3_checks = {ver_ok && g[3], g[2:0], l4};
+        l3_checks = {ver_ok && len >= l4,
+                     len >= l4 + (`WP_L4_DPORT_OFF + 2),
+                     len >= l4 + (`WP_UDP_CSUM_OFF + 2),
+                     len >= l4 + (`WP_TCP_CSUM_OFF + 2),
+                     l4};
     end
 endfunction
 
@@ -227,7 +210,7 @@ generate
             .ver_ok(ver_ok), .ihl(ihl), .ver_ihl(), .tos(), .total_len(), .frag_off(), .ttl(),
             .proto(), .csum(), .src(), .dst()
         );
-        assign a_l3_checks[gq*QC_W +: QC_W] = l3_checks(ver_ok, ihl, a_len_ge, gq);
+        assign a_l3_checks[gq*QC_W +: QC_W] = l3_checks(ver_ok, ihl, a_len_reg, gq);
     end
 endgenerate
 
