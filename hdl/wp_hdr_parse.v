@@ -177,7 +177,47 @@ reg                 b_ip_cand_reg = 1'b0;
 reg [2:0]           b_q_reg = 0;
 reg [H_BYTES*8-1:0] b_h_reg = 0;
 
+// Beside the NSH decode: the IPv4 header starts at l3 = 14 + 4*q, q in 0..7 (the NSH length
+// or 0), so for each q its version/IHL byte sits at a fixed place of the window. The length
+// checks are worked out here for all eight places, from registers only and in parallel with the
+// decode of q; stage C picks one with q (a select, where a shift, then an add, then a compare
+// had been its slowest path). Per place: {IPv4 header valid and held (version 4, IHL >= 5,
+// len >= l4), the frame holds the L4 ports, the UDP checksum, the TCP checksum, l4}.
+localparam NQ = 8;
+localparam QC_W = 4 + 8;
+
+function [QC_W-1:0] l3_checks(input ver_ok, input [3:0] ihl, input [7:0] len, input integer q);
+    reg [7:0] l4;
+    begin
+        l4 = `WP_ETH_HDR_LEN + 4 * q + {2'd0, ihl, 2'd0};
+        // len >= l3 + 20 is implied: ver_ok (IHL >= 5) puts l4 at l3 + 20 or later
+        l3_checks = {ver_ok && len >= l4,
+                     len >= l4 + (`WP_L4_DPORT_OFF + 2),
+                     len >= l4 + (`WP_UDP_CSUM_OFF + 2),
+                     len >= l4 + (`WP_TCP_CSUM_OFF + 2),
+                     l4};
+    end
+endfunction
+
+wire [NQ*QC_W-1:0] a_l3_checks;
+genvar gq;
+generate
+    for (gq = 0; gq < NQ; gq = gq + 1) begin : g_l3
+        wire       ver_ok;
+        wire [3:0] ihl;
+        wp_ipv4_dec ipv4_dec_inst (
+            .ip(a_win_reg[(`WP_ETH_HDR_LEN + 4 * gq)*8 +: `WP_IPV4_HDR_LEN*8]),
+            .ver_ok(ver_ok), .ihl(ihl), .ver_ihl(), .tos(), .total_len(), .frag_off(), .ttl(),
+            .proto(), .csum(), .src(), .dst()
+        );
+        assign a_l3_checks[gq*QC_W +: QC_W] = l3_checks(ver_ok, ihl, a_len_reg, gq);
+    end
+endgenerate
+
+reg [NQ*QC_W-1:0] b_l3_checks_reg = 0;
+
 always @(posedge clk) begin
+    b_l3_checks_reg <= a_l3_checks;
     b_valid_reg <= a_valid_reg;
     b_len_reg <= a_len_reg;
     b_nsh_reg <= a_nsh;
@@ -193,7 +233,6 @@ end
 // stage C: IPv4 header at l3 = 14 + 4*q
 wire [H_BYTES*8-1:0] b_ip = b_h_reg >> {b_q_reg, 5'd0};
 wire [7:0]  b_l3 = `WP_ETH_HDR_LEN + {3'd0, b_q_reg, 2'd0};
-wire        b_ver_ok;
 wire [3:0]  b_ihl;
 wire [12:0] b_frag;
 wire [7:0]  b_proto;
@@ -202,13 +241,13 @@ wire [31:0] b_src, b_dst;
 
 wp_ipv4_dec ipv4_dec_inst (
     .ip(b_ip[`WP_IPV4_HDR_LEN*8-1:0]),
-    .ver_ok(b_ver_ok), .ihl(b_ihl), .ver_ihl(), .tos(), .total_len(), .frag_off(b_frag),
+    .ver_ok(), .ihl(b_ihl), .ver_ihl(), .tos(), .total_len(), .frag_off(b_frag),
     .ttl(), .proto(b_proto), .csum(b_ip_csum), .src(b_src), .dst(b_dst)
 );
 
-wire [7:0]  b_l4 = b_l3 + {2'd0, b_ihl, 2'd0};
-wire        b_ipv4 = b_ip_cand_reg && b_len_reg >= b_l3 + `WP_IPV4_HDR_LEN && b_ver_ok
-                     && b_len_reg >= b_l4;
+wire [QC_W-1:0] b_chk = b_l3_checks_reg[b_q_reg*QC_W +: QC_W];
+wire [7:0]  b_l4 = b_chk[7:0];
+wire        b_ipv4 = b_ip_cand_reg && b_chk[QC_W-1];
 
 reg                 c_valid_reg = 1'b0;
 reg [7:0]           c_len_reg = 0;
@@ -225,6 +264,9 @@ reg [31:0]          c_src_reg = 0;
 reg [31:0]          c_dst_reg = 0;
 reg [15:0]          c_ip_csum_reg = 0;
 reg                 c_first_reg = 1'b0;
+reg                 c_room_ports_reg = 1'b0;
+reg                 c_room_udp_reg = 1'b0;
+reg                 c_room_tcp_reg = 1'b0;
 reg [H_BYTES*8-1:0] c_ip_reg = 0;
 
 always @(posedge clk) begin
@@ -243,6 +285,7 @@ always @(posedge clk) begin
     c_dst_reg <= b_dst;
     c_ip_csum_reg <= b_ip_csum;
     c_first_reg <= b_frag == 13'd0;
+    {c_room_ports_reg, c_room_udp_reg, c_room_tcp_reg} <= b_chk[QC_W-2 -: 3];
     c_ip_reg <= b_ip;
     if (rst) c_valid_reg <= 1'b0;
 end
@@ -251,8 +294,7 @@ end
 wire [H_BYTES*8-1:0] c_l4h = c_ip_reg >> {c_ihl_reg, 5'd0};
 wire c_tcp = c_proto_reg == `WP_IP_PROTO_TCP;
 wire c_udp = c_proto_reg == `WP_IP_PROTO_UDP;
-wire c_ports = c_ipv4_reg && (c_tcp || c_udp) && c_first_reg
-               && c_len_reg >= c_l4_reg + (`WP_L4_DPORT_OFF + 2);
+wire c_ports = c_ipv4_reg && (c_tcp || c_udp) && c_first_reg && c_room_ports_reg;
 
 function [15:0] l4_be16(input [H_BYTES*8-1:0] h, input integer i);
     l4_be16 = {h[8*i +: 8], h[8*(i+1) +: 8]};
@@ -277,8 +319,7 @@ always @(posedge clk) begin
     hdr_sport <= c_ports ? l4_be16(c_l4h, `WP_L4_SPORT_OFF) : 16'd0;
     hdr_dport <= c_ports ? l4_be16(c_l4h, `WP_L4_DPORT_OFF) : 16'd0;
     hdr_l4_csum_ok <= c_ipv4_reg && c_first_reg
-                      && ((c_tcp && c_len_reg >= c_l4_reg + (`WP_TCP_CSUM_OFF + 2))
-                          || (c_udp && c_len_reg >= c_l4_reg + (`WP_UDP_CSUM_OFF + 2)));
+                      && ((c_tcp && c_room_tcp_reg) || (c_udp && c_room_udp_reg));
     hdr_l4_csum <= c_tcp ? l4_be16(c_l4h, `WP_TCP_CSUM_OFF) : l4_be16(c_l4h, `WP_UDP_CSUM_OFF);
     if (rst) hdr_valid <= 1'b0;
 end
