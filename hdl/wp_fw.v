@@ -183,33 +183,19 @@ always @(posedge clk) begin
     end
 end
 
-// read mux
-wire        rd_rule, rd_hits;
-wire [AW-1:0] rd_rule_idx, rd_rel, rd_hits_idx;
-wp_reg_arr #(.ADDR_WIDTH(AW), .BASE(RULE_BASE), .STRIDE(RULE_STRIDE), .COUNT(NUM_RULES))
-    rd_rule_inst (.addr(reg_rd_addr), .hit(rd_rule), .idx(rd_rule_idx), .off(rd_rel));
-wp_reg_arr #(.ADDR_WIDTH(AW), .BASE(HITS_BASE), .STRIDE(HITS_STRIDE), .COUNT(NUM_RULES))
-    rd_hits_inst (.addr(reg_rd_addr), .hit(rd_hits), .idx(rd_hits_idx), .off());
-wire [IDX_W-1:0] rd_idx = rd_rule_idx[IDX_W-1:0];
-wire [IDX_W-1:0] rd_hidx = rd_hits_idx[IDX_W-1:0];
+// read mux; the address decode is registered (wp_reg_arr_q): wp_axil_regs (RD_LATENCY 1) holds
+// reg_rd_addr a cycle before it takes reg_rd_data, so the mux starts at registers
+wire        rd_rule_q, rd_hits_q;
+wire [AW-1:0] rd_rule_idx, rd_rel_q, rd_hits_idx;
+wp_reg_arr_q #(.ADDR_WIDTH(AW), .BASE(RULE_BASE), .STRIDE(RULE_STRIDE), .COUNT(NUM_RULES))
+    rd_rule_inst (.clk(clk), .addr(reg_rd_addr), .hit(rd_rule_q), .idx(rd_rule_idx),
+                  .off(rd_rel_q));
+wp_reg_arr_q #(.ADDR_WIDTH(AW), .BASE(HITS_BASE), .STRIDE(HITS_STRIDE), .COUNT(NUM_RULES))
+    rd_hits_inst (.clk(clk), .addr(reg_rd_addr), .hit(rd_hits_q), .idx(rd_hits_idx), .off());
+wire [IDX_W-1:0] rd_idx_q = rd_rule_idx[IDX_W-1:0];
+wire [IDX_W-1:0] rd_hidx_q = rd_hits_idx[IDX_W-1:0];
 // a 64-bit register is two words: the address of its LO word with bit 2 (HI) cleared
 wire [AW-1:0] rd_lo_addr = {reg_rd_addr[AW-1:3], 3'b000};
-// The decode of the register address is registered: wp_axil_regs (RD_LATENCY 1) holds
-// reg_rd_addr a cycle before it takes reg_rd_data, so the read mux below starts at these
-// registers (address arithmetic and element compares out of the read path).
-reg             rd_rule_q = 1'b0;
-reg             rd_hits_q = 1'b0;
-reg [AW-1:0]    rd_rel_q = 0;
-reg [IDX_W-1:0] rd_idx_q = 0;
-reg [IDX_W-1:0] rd_hidx_q = 0;
-
-always @(posedge clk) begin
-    rd_rule_q <= rd_rule;
-    rd_hits_q <= rd_hits;
-    rd_rel_q <= rd_rel;
-    rd_idx_q <= rd_idx;
-    rd_hidx_q <= rd_hidx;
-end
 
 // the block's registers at reg_rd_addr: a function behind continuous assignments (not
 // always @*), so the mux is defined from time 0 in every simulator (Icarus -g2012 never runs an

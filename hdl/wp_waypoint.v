@@ -274,35 +274,21 @@ always @(posedge clk) begin
     end
 end
 
-wire                   rd_ent, rd_cnts;
-wire [SLOT_AW-1:0]     rd_ent_idx, rd_ent_off, rd_cnt_idx, rd_cnt_off;
-wp_reg_arr #(.ADDR_WIDTH(SLOT_AW), .BASE(ENT_BASE), .STRIDE(ENT_STRIDE), .COUNT(NUM_ENTRIES))
-    rd_ent_inst (.addr(reg_rd_addr), .hit(rd_ent), .idx(rd_ent_idx), .off(rd_ent_off));
-wp_reg_arr #(.ADDR_WIDTH(SLOT_AW), .BASE(CNT_BASE), .STRIDE(CNT_STRIDE), .COUNT(NUM_ENTRIES))
-    rd_cnt_inst (.addr(reg_rd_addr), .hit(rd_cnts), .idx(rd_cnt_idx), .off(rd_cnt_off));
-wire [IDX_W-1:0] rd_idx = rd_ent_idx[IDX_W-1:0];
-wire [IDX_W-1:0] rd_cidx = rd_cnt_idx[IDX_W-1:0];
+// the address decode is registered (wp_reg_arr_q): wp_axil_regs (RD_LATENCY 1) holds
+// reg_rd_addr a cycle before it takes reg_rd_data, so the read mux starts at registers
+wire                   rd_ent_q, rd_cnts_q;
+wire [SLOT_AW-1:0]     rd_ent_idx, rd_ent_off_q, rd_cnt_idx, rd_cnt_off;
+wp_reg_arr_q #(.ADDR_WIDTH(SLOT_AW), .BASE(ENT_BASE), .STRIDE(ENT_STRIDE), .COUNT(NUM_ENTRIES))
+    rd_ent_inst (.clk(clk), .addr(reg_rd_addr), .hit(rd_ent_q), .idx(rd_ent_idx),
+                 .off(rd_ent_off_q));
+wp_reg_arr_q #(.ADDR_WIDTH(SLOT_AW), .BASE(CNT_BASE), .STRIDE(CNT_STRIDE), .COUNT(NUM_ENTRIES))
+    rd_cnt_inst (.clk(clk), .addr(reg_rd_addr), .hit(rd_cnts_q), .idx(rd_cnt_idx),
+                 .off(rd_cnt_off));
+wire [IDX_W-1:0] rd_idx_q = rd_ent_idx[IDX_W-1:0];
+wire [IDX_W-1:0] rd_cidx_q = rd_cnt_idx[IDX_W-1:0];
 // a 64-bit register is two words: the address of its LO word with bit 2 (HI) cleared
 wire [SLOT_AW-1:0] rd_lo_addr = {reg_rd_addr[SLOT_AW-1:3], 3'b000};
-wire [SLOT_AW-1:0] rd_cnt_lo = {rd_cnt_off[SLOT_AW-1:3], 3'b000};
-// The decode of the register address is registered: wp_axil_regs (RD_LATENCY 1) holds
-// reg_rd_addr a cycle before it takes reg_rd_data, so the read mux below starts at these
-// registers (address arithmetic and element compares out of the read path).
-reg               rd_ent_q = 1'b0;
-reg               rd_cnts_q = 1'b0;
-reg [SLOT_AW-1:0] rd_ent_off_q = 0;
-reg [SLOT_AW-1:0] rd_cnt_lo_q = 0;
-reg [IDX_W-1:0]   rd_idx_q = 0;
-reg [IDX_W-1:0]   rd_cidx_q = 0;
-
-always @(posedge clk) begin
-    rd_ent_q <= rd_ent;
-    rd_cnts_q <= rd_cnts;
-    rd_ent_off_q <= rd_ent_off;
-    rd_cnt_lo_q <= rd_cnt_lo;
-    rd_idx_q <= rd_idx;
-    rd_cidx_q <= rd_cidx;
-end
+wire [SLOT_AW-1:0] rd_cnt_lo_q = {rd_cnt_off[SLOT_AW-1:3], 3'b000};
 
 // the block's registers at reg_rd_addr: a function behind continuous assignments (not
 // always @*), so the mux is defined from time 0 in every simulator (Icarus -g2012 never runs an

@@ -4,6 +4,7 @@
 wp_fifo.v
 wp_axil_regs.v
 wp_reg_arr.v
+wp_reg_arr_q.v
 wp_reg_rd.v
 wp_first_set.v
 wp_first_onehot.v
