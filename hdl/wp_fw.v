@@ -91,7 +91,7 @@ wire        reg_rd_en;
 wire [AW-1:0] reg_rd_addr;
 wire [31:0] reg_rd_data;
 
-wp_axil_regs #(.ADDR_WIDTH(AW), .RD_LATENCY(1)) axil_regs_inst (
+wp_axil_regs #(.ADDR_WIDTH(AW), .RD_LATENCY(2)) axil_regs_inst (
     .clk(clk), .rst(rst),
     .s_axil_awaddr(s_axil_awaddr), .s_axil_awprot(s_axil_awprot),
     .s_axil_awvalid(s_axil_awvalid), .s_axil_awready(s_axil_awready),
@@ -183,8 +183,9 @@ always @(posedge clk) begin
     end
 end
 
-// read mux; the address decode is registered (wp_reg_arr_q): wp_axil_regs (RD_LATENCY 1) holds
-// reg_rd_addr a cycle before it takes reg_rd_data, so the mux starts at registers
+// read mux in two register stages: wp_axil_regs (RD_LATENCY 2) holds reg_rd_addr two cycles
+// before it takes reg_rd_data; the address decode ends at registers (wp_reg_arr_q), the mux
+// below at wp_reg_rd's input registers (IN_REG)
 wire        rd_rule_q, rd_hits_q;
 wire [AW-1:0] rd_rule_idx, rd_rel_q, rd_hits_idx;
 wp_reg_arr_q #(.ADDR_WIDTH(AW), .BASE(RULE_BASE), .STRIDE(RULE_STRIDE), .COUNT(NUM_RULES))
@@ -257,7 +258,7 @@ wire [96:0] rd_result = rd_mux(reg_rd_addr, rd_lo_addr, rd_rule_q, rd_rel_q, rd_
     rule_src_plen_reg[rd_idx_q], rule_dst_reg[rd_idx_q], rule_dst_plen_reg[rd_idx_q],
     rule_proto_reg[rd_idx_q], rule_sport_reg[rd_idx_q], rule_dport_reg[rd_idx_q]);
 
-wp_reg_rd #(.ADDR_WIDTH(AW)) reg_rd_inst (
+wp_reg_rd #(.ADDR_WIDTH(AW), .IN_REG(1)) reg_rd_inst (
     .clk(clk), .rd_en(reg_rd_en), .rd_addr(reg_rd_addr),
     .word(rd_result[31:0]), .cnt_sel(rd_result[96]), .cnt(rd_result[95:32]),
     .rd_data(reg_rd_data)

@@ -201,7 +201,7 @@ wire               reg_rd_en;
 wire [SLOT_AW-1:0] reg_rd_addr;
 wire [31:0]        reg_rd_data;
 
-wp_axil_regs #(.ADDR_WIDTH(SLOT_AW), .RD_LATENCY(1)) axil_regs_inst (
+wp_axil_regs #(.ADDR_WIDTH(SLOT_AW), .RD_LATENCY(2)) axil_regs_inst (
     .clk(clk), .rst(rst),
     .s_axil_awaddr(sp_awaddr[0 +: SLOT_AW]), .s_axil_awprot(sp_awprot[0 +: 3]),
     .s_axil_awvalid(sp_awvalid[0]), .s_axil_awready(sp_awready[0]),
@@ -274,8 +274,9 @@ always @(posedge clk) begin
     end
 end
 
-// the address decode is registered (wp_reg_arr_q): wp_axil_regs (RD_LATENCY 1) holds
-// reg_rd_addr a cycle before it takes reg_rd_data, so the read mux starts at registers
+// the read mux in two register stages: wp_axil_regs (RD_LATENCY 2) holds reg_rd_addr two
+// cycles before it takes reg_rd_data; the address decode ends at registers (wp_reg_arr_q), the
+// mux below at wp_reg_rd's input registers (IN_REG)
 wire                   rd_ent_q, rd_cnts_q;
 wire [SLOT_AW-1:0]     rd_ent_idx, rd_ent_off_q, rd_cnt_idx, rd_cnt_off;
 wp_reg_arr_q #(.ADDR_WIDTH(SLOT_AW), .BASE(ENT_BASE), .STRIDE(ENT_STRIDE), .COUNT(NUM_ENTRIES))
@@ -344,7 +345,7 @@ wire [96:0] rd_result = rd_mux(reg_rd_addr, rd_lo_addr, rd_ent_q, rd_ent_off_q, 
     miss_pkts_reg, drop_pkts_reg, default_port_reg, mtu_reg, ent_key_reg[rd_idx_q],
     ent_pe_reg[rd_idx_q], ent_port_reg[rd_idx_q], ent_valid_reg[rd_idx_q]);
 
-wp_reg_rd #(.ADDR_WIDTH(SLOT_AW)) reg_rd_inst (
+wp_reg_rd #(.ADDR_WIDTH(SLOT_AW), .IN_REG(1)) reg_rd_inst (
     .clk(clk), .rd_en(reg_rd_en), .rd_addr(reg_rd_addr),
     .word(rd_result[31:0]), .cnt_sel(rd_result[96]), .cnt(rd_result[95:32]),
     .rd_data(reg_rd_data)

@@ -139,7 +139,7 @@ MUTANTS = {
     # B withdrawn without bready
     "axil_b_withdrawn": (
         "wp_axil_regs",
-        "lat1",
+        "lat2",
         "wp_axil_regs.v",
         "    end else if (s_axil_bready) begin\n        bvalid_reg <= 1'b0;",
         "    end else begin\n        bvalid_reg <= 1'b0;",
@@ -177,9 +177,9 @@ def test_axis_reg_proof() -> None:
     check_proof("wp_axis_reg")
 
 
-@pytest.mark.parametrize("task", ["lat0", "lat1"])
+@pytest.mark.parametrize("task", ["lat0", "lat1", "lat2"])
 def test_axil_regs_proof(task: str) -> None:
-    """wp_axil_regs with RD_LATENCY 0 and 1: the AXI4-Lite slave's handshake, merge, register
+    """wp_axil_regs with RD_LATENCY 0, 1 and 2: the AXI4-Lite slave's handshake, merge, register
     interface timing and liveness, to depth 20."""
     status, log = run_sby("wp_axil_regs", task)
     assert status == "PASS", log[-2000:]
