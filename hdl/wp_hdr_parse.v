@@ -245,7 +245,19 @@ wp_ipv4_dec ipv4_dec_inst (
     .ttl(), .proto(b_proto), .csum(b_ip_csum), .src(b_src), .dst(b_dst)
 );
 
-wire [QC_W-1:0] b_chk = b_l3_checks_reg[b_q_reg*QC_W +: QC_W];
+// the place's checks by q: a compare per place (a variable part-select becomes a shift with
+// 'x fill in yosys, which the formal flow's AIG rejects)
+function [QC_W-1:0] pick_checks(input [NQ*QC_W-1:0] all, input [2:0] q);
+    integer k;
+    begin
+        pick_checks = all[QC_W-1:0];
+        for (k = 1; k < NQ; k = k + 1) begin
+            if (q == k) pick_checks = all[k*QC_W +: QC_W];
+        end
+    end
+endfunction
+
+wire [QC_W-1:0] b_chk = pick_checks(b_l3_checks_reg, b_q_reg);
 wire [7:0]  b_l4 = b_chk[7:0];
 wire        b_ipv4 = b_ip_cand_reg && b_chk[QC_W-1];
 
