@@ -182,13 +182,11 @@ reg [H_BYTES*8-1:0] b_h_reg = 0;
 // checks are worked out here for all eight places, from registers only and in parallel with the
 // decode of q; stage C picks one with q (a select, where a shift, then an add, then a compare
 // had been its slowest path). Per place: {IPv4 header valid and held (version 4, IHL >= 5,
-// len >= l4), the frame holds the L4 ports, the UDP checksum, the TCP checksum, fragment offset
-// 0, l4}.
+// len >= l4), the frame holds the L4 ports, the UDP checksum, the TCP checksum, l4}.
 localparam NQ = 8;
-localparam QC_W = 5 + 8;
+localparam QC_W = 4 + 8;
 
-function [QC_W-1:0] l3_checks(input ver_ok, input [3:0] ihl, input [12:0] frag, input [7:0] len,
-    input integer q);
+function [QC_W-1:0] l3_checks(input ver_ok, input [3:0] ihl, input [7:0] len, input integer q);
     reg [7:0] l4;
     begin
         l4 = `WP_ETH_HDR_LEN + 4 * q + {2'd0, ihl, 2'd0};
@@ -197,7 +195,6 @@ function [QC_W-1:0] l3_checks(input ver_ok, input [3:0] ihl, input [12:0] frag, 
                      len >= l4 + (`WP_L4_DPORT_OFF + 2),
                      len >= l4 + (`WP_UDP_CSUM_OFF + 2),
                      len >= l4 + (`WP_TCP_CSUM_OFF + 2),
-                     frag == 13'd0,
                      l4};
     end
 endfunction
@@ -208,13 +205,12 @@ generate
     for (gq = 0; gq < NQ; gq = gq + 1) begin : g_l3
         wire       ver_ok;
         wire [3:0] ihl;
-        wire [12:0] frag;
         wp_ipv4_dec ipv4_dec_inst (
             .ip(a_win_reg[(`WP_ETH_HDR_LEN + 4 * gq)*8 +: `WP_IPV4_HDR_LEN*8]),
-            .ver_ok(ver_ok), .ihl(ihl), .ver_ihl(), .tos(), .total_len(), .frag_off(frag), .ttl(),
+            .ver_ok(ver_ok), .ihl(ihl), .ver_ihl(), .tos(), .total_len(), .frag_off(), .ttl(),
             .proto(), .csum(), .src(), .dst()
         );
-        assign a_l3_checks[gq*QC_W +: QC_W] = l3_checks(ver_ok, ihl, frag, a_len_reg, gq);
+        assign a_l3_checks[gq*QC_W +: QC_W] = l3_checks(ver_ok, ihl, a_len_reg, gq);
     end
 endgenerate
 
@@ -238,13 +234,14 @@ end
 wire [H_BYTES*8-1:0] b_ip = b_h_reg >> {b_q_reg, 5'd0};
 wire [7:0]  b_l3 = `WP_ETH_HDR_LEN + {3'd0, b_q_reg, 2'd0};
 wire [3:0]  b_ihl;
+wire [12:0] b_frag;
 wire [7:0]  b_proto;
 wire [15:0] b_ip_csum;
 wire [31:0] b_src, b_dst;
 
 wp_ipv4_dec ipv4_dec_inst (
     .ip(b_ip[`WP_IPV4_HDR_LEN*8-1:0]),
-    .ver_ok(), .ihl(b_ihl), .ver_ihl(), .tos(), .total_len(), .frag_off(),
+    .ver_ok(), .ihl(b_ihl), .ver_ihl(), .tos(), .total_len(), .frag_off(b_frag),
     .ttl(), .proto(b_proto), .csum(b_ip_csum), .src(b_src), .dst(b_dst)
 );
 
@@ -299,7 +296,7 @@ always @(posedge clk) begin
     c_src_reg <= b_src;
     c_dst_reg <= b_dst;
     c_ip_csum_reg <= b_ip_csum;
-    c_first_reg <= b_chk[8];
+    c_first_reg <= b_frag == 13'd0;
     {c_room_ports_reg, c_room_udp_reg, c_room_tcp_reg} <= b_chk[QC_W-2 -: 3];
     c_ip_reg <= b_ip;
     if (rst) c_valid_reg <= 1'b0;
