@@ -94,11 +94,11 @@ reg [31:0] wr_data_reg = 32'd0;
 reg [3:0] wr_strb_reg = 4'd0;
 
 wire busy = |rd_wait_reg || |wr_wait_reg || rd_pend_reg || wr_merge_reg || wr_pend_reg;
+wire wr_take = s_axil_awvalid && s_axil_wvalid && !bvalid_reg && !busy;
+wire rd_take = s_axil_arvalid && !rvalid_reg && !wr_take && !busy;
 // the read port's answer is due (the cycle before reg_rd_en / the merge)
 wire rd_due = RD_LATENCY == 0 ? rd_take : RD_LATENCY == 1 ? rd_wait_reg[0] : rd_wait_reg[1];
 wire wr_due = RD_LATENCY == 0 ? wr_take : RD_LATENCY == 1 ? wr_wait_reg[0] : wr_wait_reg[1];
-wire wr_take = s_axil_awvalid && s_axil_wvalid && !bvalid_reg && !busy;
-wire rd_take = s_axil_arvalid && !rvalid_reg && !wr_take && !busy;
 
 wire [31:0] wr_mask = {{8{wr_strb_reg[3]}}, {8{wr_strb_reg[2]}}, {8{wr_strb_reg[1]}},
                        {8{wr_strb_reg[0]}}};
