@@ -164,6 +164,8 @@ wire clear_cmd = reg_wr_en && reg_wr_addr == `WP_IDS_REG_CTRL
 // frame events (from the write side below)
 wire               ev_frame, ev_match, ev_mark, ev_drop, ev_oversize;
 wire [NUM_SIGS-1:0] ev_hits;
+// a written signature set not yet in force (STATUS.UPDATING; from the table rebuild below)
+wire               updating;
 
 integer i;
 
@@ -242,8 +244,8 @@ wire [AW-1:0] rd_lo_addr = {reg_rd_addr[AW-1:3], 3'b000};
 function [96:0] rd_mux(
     input [AW-1:0] addr, input [AW-1:0] lo_addr, input sig, input [AW-1:0] off, input hits,
     input [63:0] hit_cnt, input [63:0] pkts, input [63:0] match, input [63:0] mark,
-    input [63:0] drop, input [63:0] oversize, input dec_si, input [5:0] dscp, input [4:0] len,
-    input [1:0] act, input [127:0] sdata
+    input [63:0] drop, input [63:0] oversize, input dec_si, input [5:0] dscp, input updating,
+    input [4:0] len, input [1:0] act, input [127:0] sdata
 );
     reg [31:0] data;
     reg [63:0] cnt;
@@ -270,6 +272,7 @@ function [96:0] rd_mux(
             `WP_IDS_REG_CAPS: data = NUM_SIGS;
             `WP_IDS_REG_CONFIG: data = {31'd0, dec_si} << `WP_IDS_REG_CONFIG_DEC_SI_LSB;
             `WP_IDS_REG_MARK_DSCP: data = {26'd0, dscp};
+            `WP_IDS_REG_STATUS: data = {31'd0, updating} << `WP_IDS_REG_STATUS_UPDATING_LSB;
             default: ;
         endcase
         if (sig) begin
@@ -288,8 +291,8 @@ endfunction
 
 wire [96:0] rd_result = rd_mux(reg_rd_addr, rd_lo_addr, rd_sig, rd_sig_off, rd_hits,
     sig_hits_reg[rd_hidx], pkts_reg, match_pkts_reg, mark_pkts_reg, drop_pkts_reg,
-    oversize_pkts_reg, cfg_dec_si_reg, mark_dscp_reg, sig_len_reg[rd_idx], sig_act_reg[rd_idx],
-    sig_data_reg[rd_idx]);
+    oversize_pkts_reg, cfg_dec_si_reg, mark_dscp_reg, updating, sig_len_reg[rd_idx],
+    sig_act_reg[rd_idx], sig_data_reg[rd_idx]);
 
 wp_reg_rd #(.ADDR_WIDTH(AW)) reg_rd_inst (
     .clk(clk), .rd_en(reg_rd_en), .rd_addr(reg_rd_addr),
@@ -297,7 +300,27 @@ wp_reg_rd #(.ADDR_WIDTH(AW)) reg_rd_inst (
     .rd_data(reg_rd_data)
 );
 
-// right-aligned signatures and their byte masks (static configuration, registered)
+
+// ------------------------------------------------------------------------------------------
+// Match tables. Signature s is matched right-aligned in a 16-byte window: its byte t
+// (t = 16 - LEN .. 15) must equal r[s][t]; bytes t < 16 - LEN are "don't care". Instead of one
+// comparator per signature byte per window position (16 x 16 x 32 of them), every byte of a
+// beat looks up one word of a table: bit s*16+t of word {not_payload, byte} is 1 when the
+// byte can stand at place t of signature s (don't-care places: always; payload bytes: when
+// equal to r[s][t]; bytes outside the payload: never). A signature then ends at a position
+// when the AND of 16 looked-up bits along the diagonal is 1. One table copy per byte lane (32
+// block RAMs of 512 x 16*NUM_SIGS, read one cycle after the beat's flags are known).
+//
+// The tables are rebuilt from the signature registers after a write: at the next frame
+// boundary the input is held, the pipeline drains, 512 words are written (one per cycle), and
+// then the enables, actions and masks the match logic uses switch to the new set together, so
+// every frame is matched wholly by one signature set.
+// ------------------------------------------------------------------------------------------
+
+localparam TW = 16 * NUM_SIGS;  // table word: one bit per signature byte
+localparam TA = 9;              // table address: {not payload, byte}
+
+// right-aligned signatures and their byte masks (registered from the signature registers)
 reg [127:0] sig_r_reg [0:NUM_SIGS-1];
 reg [15:0]  sig_m_reg [0:NUM_SIGS-1];
 integer s3;
@@ -313,8 +336,88 @@ always @(posedge clk) begin
     end
 end
 
+// one table word from the registered signatures
+function [TW-1:0] tbl_word(input [TA-1:0] addr, input [NUM_SIGS*128-1:0] r,
+    input [NUM_SIGS*16-1:0] m);
+    integer s, t;
+    begin
+        for (s = 0; s < NUM_SIGS; s = s + 1) begin
+            for (t = 0; t < 16; t = t + 1) begin
+                tbl_word[s*16 + t] = !m[s*16 + t]
+                    || (!addr[8] && addr[7:0] == r[s*128 + t*8 +: 8]);
+            end
+        end
+    end
+endfunction
+
+wire [NUM_SIGS*128-1:0] sig_r_flat;
+wire [NUM_SIGS*16-1:0]  sig_m_flat;
+genvar gf;
+generate
+    for (gf = 0; gf < NUM_SIGS; gf = gf + 1) begin : g_flat
+        assign sig_r_flat[gf*128 +: 128] = sig_r_reg[gf];
+        assign sig_m_flat[gf*16 +: 16] = sig_m_reg[gf];
+    end
+endgenerate
+
+// the rebuild: pending after a signature write, started when the pipeline up to the frame
+// FIFO is empty at a frame boundary and the registered signatures are current
+wire sig_write = reg_wr_en && wr_sig;
+reg  sig_write_q = 1'b0;
+reg  upd_pending_reg = 1'b0;
+reg  sweep_reg = 1'b0;
+reg  [TA-1:0] sweep_addr_reg = 0;
+reg  tbl_we_reg = 1'b0;
+reg  [TA-1:0] tbl_waddr_reg = 0;
+reg  [TW-1:0] tbl_wdata_reg = 0;
+
+// the signature set in force
+reg [NUM_SIGS-1:0] en_act_reg = 0;
+reg [1:0]          act_act_reg [0:NUM_SIGS-1];
+
+wire pipe_empty;
+wire sweep_start = upd_pending_reg && !sig_write_q && !sweep_reg && !tbl_we_reg && pipe_empty;
+wire tbl_done = tbl_we_reg && tbl_waddr_reg == {TA{1'b1}};
+assign updating = upd_pending_reg || sweep_reg || tbl_we_reg;
+
+integer s4;
+always @(posedge clk) begin
+    sig_write_q <= sig_write;
+    if (sig_write) upd_pending_reg <= 1'b1;
+    else if (sweep_start) upd_pending_reg <= 1'b0;
+
+    if (sweep_start) begin
+        sweep_reg <= 1'b1;
+        sweep_addr_reg <= 0;
+    end else if (sweep_reg) begin
+        sweep_addr_reg <= sweep_addr_reg + 1;
+        if (sweep_addr_reg == {TA{1'b1}}) sweep_reg <= 1'b0;
+    end
+    tbl_we_reg <= sweep_reg;
+    tbl_waddr_reg <= sweep_addr_reg;
+    tbl_wdata_reg <= tbl_word(sweep_addr_reg, sig_r_flat, sig_m_flat);
+
+    // the last word is written at this edge: the new set is in force from the next cycle,
+    // unless a signature was written meanwhile (then the rebuild runs again first)
+    if (tbl_done && !upd_pending_reg && !sig_write) begin
+        for (s4 = 0; s4 < NUM_SIGS; s4 = s4 + 1) begin
+            en_act_reg[s4] <= sig_m_reg[s4] != 0;
+            act_act_reg[s4] <= sig_act_reg[s4];
+        end
+    end
+
+    if (rst) begin
+        sig_write_q <= 1'b0;
+        upd_pending_reg <= 1'b0;
+        sweep_reg <= 1'b0;
+        tbl_we_reg <= 1'b0;
+        en_act_reg <= 0;
+        for (s4 = 0; s4 < NUM_SIGS; s4 = s4 + 1) act_act_reg[s4] <= 0;
+    end
+end
+
 // ------------------------------------------------------------------------------------------
-// Stage A: input register and header parse
+// Stage A: input register and header parse; the table lookups leave A with the beat
 // ------------------------------------------------------------------------------------------
 
 reg [DATA_WIDTH-1:0] a_data_reg = 0;
@@ -326,12 +429,15 @@ reg [15:0]           a_pos_reg = 0;        // byte offset of the beat in A
 reg [15:0]           in_pos_reg = 0;       // byte offset of the next accepted beat
 reg [HB_BYTES*8-1:0] hb_reg = 0;           // frame bytes 0..95 received so far
 
-wire a_advance;
-assign s_axis_tready = !a_valid_reg || a_advance;
+// the pipeline A -> B -> C moves as one: when the beat in C can be written (or C is empty)
+wire pipe_en;
+// hold the input at a frame boundary while a new signature set waits or is being built
+wire hold_in = updating && in_pos_reg == 0;
+assign s_axis_tready = !hold_in && (!a_valid_reg || pipe_en);
 wire s_fire = s_axis_tvalid && s_axis_tready;
 
 always @(posedge clk) begin
-    if (a_advance) a_valid_reg <= 1'b0;
+    if (pipe_en) a_valid_reg <= 1'b0;
     if (s_fire) begin
         a_data_reg <= s_axis_tdata;
         a_keep_reg <= s_axis_tkeep;
@@ -373,8 +479,6 @@ wp_nsh_dec nsh_dec_inst (
 
 // Where the IPv4 header would start, from the EtherType and the NSH length alone (not wp_nsh_dec's
 // l3_q, which also waits for the NSH checks): it matters only when ip_cand says IPv4 is there.
-// yosys xc7 at 4774301: 68,336 LUT with this, 72,996 with l3_q (docs/benchmarks.md, issue #13
-// before/after; this module's LUT count also moves by several % with unrelated edits).
 wire [6:0] l3 = nsh ? `WP_ETH_HDR_LEN + {nsh_len[4:0], 2'b00} : `WP_ETH_HDR_LEN;
 wire [159:0] ip = hb_reg[l3*8 +: 160];
 wire        ip_ver_ok;
@@ -417,41 +521,108 @@ generate
     end
 endgenerate
 
-// window: last 15 bytes of the previous beat, then this beat
-reg [119:0] prev_data_reg = 0;
-reg [14:0]  prev_flags_reg = 0;
-wire [47*8-1:0] win = {a_data_reg, prev_data_reg};
-wire [46:0] win_f = {a_flags, prev_flags_reg};
+// the frame's decision fields, as parsed while its beat is in A (hb_reg holds the next
+// frame's header by the time the last beat reaches C): si_dec, l3[5:0], tos, csum
+wire [7:0] new_tos = {mark_dscp_reg, tos[1:0]};
+// marked checksum (RFC 1624 eqn. 3 over the word {ver_ihl, tos})
+wire [17:0] mc_sum = {2'b00, ~csum} + {2'b00, ~{ip[7:0], tos}} + {2'b00, ip[7:0], new_tos};
+wire [16:0] mc_f1 = {1'b0, mc_sum[15:0]} + {15'd0, mc_sum[17:16]};
+wire [15:0] mc_f2 = mc_f1[15:0] + {15'd0, mc_f1[16]};
+wire [15:0] new_csum = ~mc_f2;
+wire si_dec = cfg_dec_si_reg && nsh_valid && nsh_si != 8'd0;
+localparam FW = 1 + 6 + 8 + 16;
+wire [FW-1:0] a_fields = {si_dec, l3[5:0], new_tos, new_csum};
 
-// does a signature (mask m over the 16 bytes r) start at any of the 32 offsets of the window?
-function sig_hit(input [15:0] m, input [127:0] r, input [47*8-1:0] w, input [46:0] f);
-    integer e, t;
-    reg ok;
-    begin
-        sig_hit = 1'b0;
-        for (e = 0; e < 32; e = e + 1) begin
-            ok = m != 0;
-            for (t = 0; t < 16; t = t + 1) begin
-                if (m[t] && (!f[e + t] || w[(e + t)*8 +: 8] != r[t*8 +: 8])) ok = 1'b0;
-            end
-            if (ok) sig_hit = 1'b1;
-        end
-    end
-endfunction
-
-wire [NUM_SIGS-1:0] beat_hits;
-genvar gs;
+// the 32 table lookups: address {not payload, byte} per byte lane, read as the beat moves to B
+wire [TW*32-1:0] b_look;
+genvar gl;
 generate
-    for (gs = 0; gs < NUM_SIGS; gs = gs + 1) begin : g_sig
-        assign beat_hits[gs] = sig_hit(sig_m_reg[gs], sig_r_reg[gs], win, win_f);
+    for (gl = 0; gl < 32; gl = gl + 1) begin : g_look
+        wp_ids_tbl #(.WIDTH(TW), .ADDR_WIDTH(TA)) tbl_inst (
+            .clk(clk),
+            .wr_en(tbl_we_reg), .wr_addr(tbl_waddr_reg), .wr_data(tbl_wdata_reg),
+            .rd_en(pipe_en), .rd_addr({!a_flags[gl], a_data_reg[8*gl +: 8]}),
+            .rd_data(b_look[TW*gl +: TW])
+        );
     end
 endgenerate
 
 // ------------------------------------------------------------------------------------------
-// Frame FIFO write side: commit or roll back at tlast
+// Stage B: the signature ends in this beat, from its 32 looked-up words and the last 15 of
+// the previous beat. That beat may be the previous frame's last: harmless, because beat 0 of
+// a frame never holds payload (Ethernet 14 + IPv4 >= 20 bytes; wp_ipv4_dec's ver_ok needs
+// IHL >= 5), so no signature ends in beat 0 and every match ending later lies in this frame.
 // ------------------------------------------------------------------------------------------
 
-reg [MEM_WIDTH-1:0] mem [0:FRAME_DEPTH-1];
+reg [DATA_WIDTH-1:0] b_data_reg = 0;
+reg [KEEP_WIDTH-1:0] b_keep_reg = 0;
+reg                  b_last_reg = 1'b0;
+reg [USER_WIDTH-1:0] b_user_reg = 0;
+reg                  b_valid_reg = 1'b0;
+reg [FW-1:0]         b_fields_reg = 0;
+// lanes 17..31 of the previous beat's words
+reg [TW*15-1:0]      prev_look_reg = 0;
+
+// window place w = 0..46: the previous beat's lanes 17..31, then this beat's lanes 0..31
+wire [TW*47-1:0] win_look = {b_look, prev_look_reg};
+
+function sig_end(input [TW*47-1:0] wl, input integer s, input integer e);
+    integer t;
+    begin
+        sig_end = 1'b1;
+        for (t = 0; t < 16; t = t + 1) sig_end = sig_end && wl[TW*(e + t) + s*16 + t];
+    end
+endfunction
+
+wire [NUM_SIGS-1:0] beat_hits;
+genvar gs, ge;
+generate
+    for (gs = 0; gs < NUM_SIGS; gs = gs + 1) begin : g_sig
+        wire [31:0] ends;
+        for (ge = 0; ge < 32; ge = ge + 1) begin : g_end
+            assign ends[ge] = sig_end(win_look, gs, ge);
+        end
+        assign beat_hits[gs] = en_act_reg[gs] && ends != 0;
+    end
+endgenerate
+
+// ------------------------------------------------------------------------------------------
+// Stage C: frame FIFO write side, commit or roll back at tlast
+// ------------------------------------------------------------------------------------------
+
+reg [DATA_WIDTH-1:0] c_data_reg = 0;
+reg [KEEP_WIDTH-1:0] c_keep_reg = 0;
+reg                  c_last_reg = 1'b0;
+reg [USER_WIDTH-1:0] c_user_reg = 0;
+reg                  c_valid_reg = 1'b0;
+reg [FW-1:0]         c_fields_reg = 0;
+reg [NUM_SIGS-1:0]   c_hits_reg = 0;
+
+assign pipe_empty = !a_valid_reg && !b_valid_reg && !c_valid_reg && in_pos_reg == 0;
+
+always @(posedge clk) begin
+    if (pipe_en) begin
+        b_data_reg <= a_data_reg;
+        b_keep_reg <= a_keep_reg;
+        b_last_reg <= a_last_reg;
+        b_user_reg <= a_user_reg;
+        b_valid_reg <= a_valid_reg;
+        b_fields_reg <= a_fields;
+        c_data_reg <= b_data_reg;
+        c_keep_reg <= b_keep_reg;
+        c_last_reg <= b_last_reg;
+        c_user_reg <= b_user_reg;
+        c_valid_reg <= b_valid_reg;
+        c_fields_reg <= b_fields_reg;
+        c_hits_reg <= beat_hits;
+        if (b_valid_reg) prev_look_reg <= b_look[TW*17 +: TW*15];
+    end
+    if (rst) begin
+        b_valid_reg <= 1'b0;
+        c_valid_reg <= 1'b0;
+    end
+end
+
 reg [DEC_WIDTH-1:0] dmem [0:FRAME_DEPTH-1];
 reg [ADDR_WIDTH:0] wr_ptr_reg = 0, commit_ptr_reg = 0, rd_ptr_reg = 0;
 reg [ADDR_WIDTH:0] dwr_ptr_reg = 0, drd_ptr_reg = 0;
@@ -461,30 +632,24 @@ reg [NUM_SIGS-1:0] hits_reg = 0;
 
 wire [ADDR_WIDTH:0] fill = wr_ptr_reg - rd_ptr_reg;
 wire full = fill == FRAME_DEPTH;
-assign a_advance = a_valid_reg && (oversize_reg || !full);
+wire c_go = c_valid_reg && (oversize_reg || !full);
+assign pipe_en = !c_valid_reg || c_go;
 
-wire [NUM_SIGS-1:0] frame_hits = hits_reg | beat_hits;
+wire [NUM_SIGS-1:0] frame_hits = hits_reg | c_hits_reg;
 wire [NUM_SIGS-1:0] sig_drop, sig_mark;
 genvar ga;
 generate
     for (ga = 0; ga < NUM_SIGS; ga = ga + 1) begin : g_act
-        assign sig_drop[ga] = frame_hits[ga] && sig_act_reg[ga] == 2'd2;
-        assign sig_mark[ga] = frame_hits[ga] && sig_act_reg[ga] == 2'd1;
+        assign sig_drop[ga] = frame_hits[ga] && act_act_reg[ga] == 2'd2;
+        assign sig_mark[ga] = frame_hits[ga] && act_act_reg[ga] == 2'd1;
     end
 endgenerate
 wire act_drop = sig_drop != 0;
 wire act_mark = sig_mark != 0;
 wire do_mark = act_mark && !act_drop;
+wire c_si_dec = c_fields_reg[FW-1];
 
-// marked TOS and checksum (RFC 1624 eqn. 3 over the word {ver_ihl, tos})
-wire [7:0] new_tos = {mark_dscp_reg, tos[1:0]};
-wire [17:0] mc_sum = {2'b00, ~csum} + {2'b00, ~{ip[7:0], tos}} + {2'b00, ip[7:0], new_tos};
-wire [16:0] mc_f1 = {1'b0, mc_sum[15:0]} + {15'd0, mc_sum[17:16]};
-wire [15:0] mc_f2 = mc_f1[15:0] + {15'd0, mc_f1[16]};
-wire [15:0] new_csum = ~mc_f2;
-wire si_dec = cfg_dec_si_reg && nsh_valid && nsh_si != 8'd0;
-
-wire ev_end = a_advance && a_last_reg;
+wire ev_end = c_go && c_last_reg;
 assign ev_frame = ev_end;
 assign ev_oversize = ev_end && oversize_reg;
 assign ev_hits = ev_end && !oversize_reg ? frame_hits : {NUM_SIGS{1'b0}};
@@ -492,24 +657,23 @@ assign ev_match = ev_end && !oversize_reg && frame_hits != 0;
 assign ev_mark = ev_end && !oversize_reg && do_mark;
 assign ev_drop = ev_end && !oversize_reg && act_drop;
 
+wire mem_we = c_go && !oversize_reg;
+
 always @(posedge clk) begin
-    if (a_advance) begin
-        prev_data_reg <= a_last_reg ? 120'd0 : a_data_reg[17*8 +: 120];
-        prev_flags_reg <= a_last_reg ? 15'd0 : a_flags[31:17];
-        hits_reg <= a_last_reg ? {NUM_SIGS{1'b0}} : frame_hits;
+    if (c_go) begin
+        hits_reg <= c_last_reg ? {NUM_SIGS{1'b0}} : frame_hits;
         if (oversize_reg) begin
-            if (a_last_reg) oversize_reg <= 1'b0;
+            if (c_last_reg) oversize_reg <= 1'b0;
         end else begin
-            mem[wr_ptr_reg[ADDR_WIDTH-1:0]] <= {a_user_reg, a_last_reg, a_keep_reg, a_data_reg};
-            if (a_last_reg) begin
+            if (c_last_reg) begin
                 frame_beats_reg <= 0;
                 if (act_drop) begin
                     wr_ptr_reg <= commit_ptr_reg;
                 end else begin
                     wr_ptr_reg <= wr_ptr_reg + 1;
                     commit_ptr_reg <= wr_ptr_reg + 1;
-                    dmem[dwr_ptr_reg[ADDR_WIDTH-1:0]] <= {si_dec, do_mark, l3[5:0], new_tos,
-                        new_csum};
+                    dmem[dwr_ptr_reg[ADDR_WIDTH-1:0]] <= {c_si_dec, do_mark,
+                        c_fields_reg[FW-2:0]};
                     dwr_ptr_reg <= dwr_ptr_reg + 1;
                 end
             end else if (frame_beats_reg == FRAME_DEPTH - 1) begin
@@ -530,21 +694,33 @@ always @(posedge clk) begin
         frame_beats_reg <= 0;
         oversize_reg <= 1'b0;
         hits_reg <= 0;
-        prev_data_reg <= 0;
-        prev_flags_reg <= 0;
     end
 end
 
 // ------------------------------------------------------------------------------------------
-// Read side: registered read, SI decrement and mark on the first beats
+// Read side: the frame FIFO's registered read (R), then SI decrement and mark on the first
+// beats into the output register (M)
 // ------------------------------------------------------------------------------------------
+
+wire                 rd_avail = rd_ptr_reg != commit_ptr_reg;
+reg                  r_valid_reg = 1'b0;
+reg                  m_valid_reg = 1'b0;
+wire                 r_go = r_valid_reg && (!m_valid_reg || m_axis_tready);
+wire                 rd_issue = rd_avail && (!r_valid_reg || r_go);
+wire [MEM_WIDTH-1:0] rd_word;
+
+wp_ram_sdp #(.WIDTH(MEM_WIDTH), .ADDR_WIDTH(ADDR_WIDTH)) frame_mem_inst (
+    .clk(clk),
+    .wr_en(mem_we), .wr_addr(wr_ptr_reg[ADDR_WIDTH-1:0]),
+    .wr_data({c_user_reg, c_last_reg, c_keep_reg, c_data_reg}),
+    .rd_en(rd_issue), .rd_addr(rd_ptr_reg[ADDR_WIDTH-1:0]), .rd_data(rd_word)
+);
 
 reg [DATA_WIDTH-1:0] m_data_reg = 0;
 reg [KEEP_WIDTH-1:0] m_keep_reg = 0;
-reg                  m_valid_reg = 1'b0;
 reg                  m_last_reg = 1'b0;
 reg [USER_WIDTH-1:0] m_user_reg = 0;
-reg [1:0]            rd_beat_reg = 0;  // 0, 1, 2 = later
+reg [1:0]            rd_beat_reg = 0;  // of the beat in R: 0, 1, 2 = later
 
 assign m_axis_tdata = m_data_reg;
 assign m_axis_tkeep = m_keep_reg;
@@ -552,15 +728,13 @@ assign m_axis_tvalid = m_valid_reg;
 assign m_axis_tlast = m_last_reg;
 assign m_axis_tuser = m_user_reg;
 
-wire [MEM_WIDTH-1:0] rd_word = mem[rd_ptr_reg[ADDR_WIDTH-1:0]];
 wire [DEC_WIDTH-1:0] rd_dec = dmem[drd_ptr_reg[ADDR_WIDTH-1:0]];
 wire rd_si_dec = rd_dec[31];
 wire rd_mark = rd_dec[30];
 wire [5:0] rd_l3 = rd_dec[29:24];
 wire [7:0] rd_tos = rd_dec[23:16];
 wire [15:0] rd_csum = rd_dec[15:0];
-wire rd_avail = rd_ptr_reg != commit_ptr_reg;
-wire rd_load = rd_avail && (!m_valid_reg || m_axis_tready);
+wire rd_word_last = rd_word[DATA_WIDTH + KEEP_WIDTH];
 
 // the beat leaving the FIFO with SI decremented and TOS / checksum marked (beats 0 and 1 only)
 function [DATA_WIDTH-1:0] rd_modify(input [DATA_WIDTH-1:0] d, input [1:0] beat, input si_dec,
@@ -586,15 +760,18 @@ wire [DATA_WIDTH-1:0] rd_data_mod = rd_modify(rd_word[DATA_WIDTH-1:0], rd_beat_r
     rd_mark, rd_l3, rd_tos, rd_csum);
 
 always @(posedge clk) begin
+    if (rd_issue) r_valid_reg <= 1'b1;
+    else if (r_go) r_valid_reg <= 1'b0;
+    if (rd_issue) rd_ptr_reg <= rd_ptr_reg + 1;
+
     if (m_valid_reg && m_axis_tready) m_valid_reg <= 1'b0;
-    if (rd_load) begin
+    if (r_go) begin
         m_data_reg <= rd_data_mod;
         m_keep_reg <= rd_word[DATA_WIDTH +: KEEP_WIDTH];
-        m_last_reg <= rd_word[DATA_WIDTH + KEEP_WIDTH];
+        m_last_reg <= rd_word_last;
         m_user_reg <= rd_word[DATA_WIDTH + KEEP_WIDTH + 1 +: USER_WIDTH];
         m_valid_reg <= 1'b1;
-        rd_ptr_reg <= rd_ptr_reg + 1;
-        if (rd_word[DATA_WIDTH + KEEP_WIDTH]) begin
+        if (rd_word_last) begin
             rd_beat_reg <= 0;
             drd_ptr_reg <= drd_ptr_reg + 1;
         end else if (rd_beat_reg != 2'd2) begin
@@ -602,6 +779,7 @@ always @(posedge clk) begin
         end
     end
     if (rst) begin
+        r_valid_reg <= 1'b0;
         m_valid_reg <= 1'b0;
         rd_ptr_reg <= 0;
         drd_ptr_reg <= 0;

@@ -2,6 +2,7 @@
 # One path per line, relative to this file's directory; "+incdir+" lines add include dirs.
 +incdir+include
 wp_fifo.v
+wp_ram_sdp.v
 wp_axil_regs.v
 wp_reg_arr.v
 wp_reg_arr_q.v
@@ -23,4 +24,5 @@ wrap/wp_waypoint_sume.v
 wp_chacha20_fifo.v
 wp_chacha20_core.v
 wp_chacha20.v
+wp_ids_tbl.v
 wp_ids.v

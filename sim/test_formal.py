@@ -203,8 +203,9 @@ def test_chacha20_proof() -> None:
 
 
 def test_ids_proof() -> None:
-    """wp_ids (NUM_SIGS=1, FRAME_DEPTH=8) at reset: the same properties, to depth 10 (second
-    frame out at step 5); x constants of its variable part-selects become free values."""
+    """wp_ids (NUM_SIGS=1, FRAME_DEPTH=8) at reset: the same properties, to depth 12 (second
+    frame out at step 8); x constants of its variable part-selects become free values, its 32
+    match tables are free-valued (formal/fv_wp_ids_tbl.v)."""
     check_proof("wp_ids")
 
 

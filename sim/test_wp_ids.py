@@ -230,6 +230,64 @@ async def test_malformed(dut: Any, traffic: tuple[float, float]) -> None:
 
 
 @cocotb.test()
+@cocotb.parametrize(traffic=[(0.0, 0.0), (0.3, 0.3)])
+async def test_update_live(dut: Any, traffic: tuple[float, float]) -> None:
+    """A new signature set written while frames stream in: every frame is matched wholly by the
+    old set or wholly by the new one, old before new, and frames sent after the driver's
+    ``set_signatures`` returned see the new set. (Mark only, so no frame is dropped and output
+    i belongs to input i.)"""
+    tb, drv = await setup(dut, p_idle=traffic[0], p_bp=traffic[1], seed=7)
+    old = (
+        Signature(pattern=b"EVIL!", action=IdsAction.MARK),
+        Signature(pattern=bytes(range(100, 116)), action=IdsAction.MARK),
+    )
+    new = (
+        Signature(pattern=b"GOOD!", action=IdsAction.MARK),
+        Signature(pattern=bytes(range(101, 117)), action=IdsAction.MARK),
+    )
+    await drv.set_signatures(old)
+    m_old = IdsModel(sigs=old, max_bytes=max_bytes())
+    m_new = IdsModel(sigs=new, max_bytes=max_bytes())
+    rng = random.Random(31)
+    frames = []
+    for i in range(240):
+        pay = bytearray(rng.getrandbits(8) for _ in range(rng.choice([20, 40, 90, 200])))
+        pat = (b"EVIL!", b"GOOD!", bytes(range(100, 117)), b"EVIL!GOOD!")[i % 4]
+        at = rng.randint(0, len(pay) - len(pat))
+        pay[at : at + len(pat)] = pat
+        frames.append(common.ipv4_frame(payload=bytes(pay), nsh=(5, 200)))
+    first_after = 160  # frames from here on are queued only after set_signatures returned
+    updated = cocotb.triggers.Event()
+
+    async def sender() -> None:
+        for i, f in enumerate(frames):
+            if i == first_after:
+                await updated.wait()
+            await tb.send(f)
+
+    task = cocotb.start_soon(sender())
+    labels = []
+    for i, f in enumerate(frames):
+        got, _user = await tb.recv()
+        a, n = m_old(f), m_new(f)
+        assert got in (a, n), f"frame {i}: matched by neither set: {got.hex()}"
+        labels.append("=" if a == n else ("old" if got == a else "new"))
+        if i == 40:
+            await drv.set_signatures(new)
+            assert not (await drv.read("STATUS")) & 1
+            updated.set()
+    await task
+    changed = [lab for lab in labels if lab != "="]
+    switch = changed.index("new")
+    assert "old" not in changed[switch:], f"old set after new: {labels}"
+    assert switch >= 10, "the update took effect before frame 40 was out"
+    assert all(lab != "old" for lab in labels[first_after:]), "old set after set_signatures"
+    await tb.cycles(50)
+    assert tb.sink.empty(), "unexpected extra output frame"
+    assert (await drv.counters()).pkts == len(frames)
+
+
+@cocotb.test()
 async def test_registers(dut: Any) -> None:
     """ID, CAPS, signature read-back, driver validation."""
     from wphw.errors import RegisterError

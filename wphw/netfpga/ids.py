@@ -19,6 +19,9 @@ from wphw.netfpga.drivers import BlockDriver, _check_range, _fields
 
 log = logging.getLogger(__name__)
 
+UPDATE_MAX_READS = 10_000
+"""Reads of ``STATUS`` :meth:`IdsDriver.wait_in_force` makes before it gives up."""
+
 
 class IdsAction(enum.IntEnum):
     """What a frame containing a signature undergoes (register encoding)."""
@@ -85,7 +88,25 @@ class IdsDriver(BlockDriver):
                 await self.write(f"SIG_DATA{w}", word, i)
             ctrl = _fields(blk, "SIG_CTRL", LEN=len(sig.pattern), ACTION=int(sig.action))
             await self.write("SIG_CTRL", ctrl, i)
+        await self.wait_in_force()
         log.info("%s: %d signatures installed", self.name, len(sigs))
+
+    async def wait_in_force(self, *, max_reads: int = UPDATE_MAX_READS) -> None:
+        """Return when the written signature set is in force (``STATUS.UPDATING`` reads 0).
+
+        The PE applies a new set at the next frame boundary and holds its input while it
+        rebuilds its match tables (about 520 clock cycles); a frame stuck half-way into the PE
+        delays that indefinitely, so this gives up after ``max_reads`` reads of ``STATUS``.
+        """
+        (updating,) = (f for f in self.block.reg("STATUS").fields if f.name == "UPDATING")
+        lsb = updating.lsb
+        for _ in range(max_reads):
+            if not (await self.read("STATUS") >> lsb) & 1:
+                return
+        raise RegisterError(
+            f"{self.name}.STATUS.UPDATING: still 1 after {max_reads} reads (the new signature "
+            "set waits for a frame boundary: is a frame stuck half-way into the PE?)"
+        )
 
     async def set_mark_dscp(self, dscp: int) -> None:
         _check_range(f"{self.name}.MARK_DSCP", dscp, 0, 63)

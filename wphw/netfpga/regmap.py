@@ -657,17 +657,19 @@ WP_IDS = Block(
     name="wp_ids",
     base=0x1000 * (PE_IDS + 1),
     id=0x57500005,
-    version=_version(1, 0),
+    version=_version(1, 1),
     doc=(
         "IDS PE: signature i (LEN bytes, 1..16; 0 = disabled) matches when it occurs anywhere "
         "inside the L4 payload of the inner IPv4 packet (after the TCP/UDP header; whole IPv4 "
         "payload for other protocols, non-first fragments and IHL > 5), across beat boundaries. "
         "A frame takes the strongest ACTION of the signatures it contains: drop > mark > pass. "
         "Mark sets the IPv4 DSCP to MARK_DSCP (ECN kept, checksum updated). Store-and-forward; "
-        "NSH frames leave with SI − 1 when DEC_SI."
+        "NSH frames leave with SI − 1 when DEC_SI. A change to SIG_CTRL/SIG_DATA takes effect at "
+        "the next frame boundary: the PE then holds its input while it rebuilds its match tables "
+        "(about 520 cycles; STATUS.UPDATING reads 1 until the new set is in force)."
     ),
     registers=(
-        *_id_version(0x57500005, _version(1, 0)),
+        *_id_version(0x57500005, _version(1, 1)),
         _caps("signatures"),
         _ctrl_clear(),
         Register(
@@ -687,6 +689,21 @@ WP_IDS = Block(
             access=Access.RW,
             width=6,
             doc="DSCP written into frames whose action is mark",
+        ),
+        Register(
+            name="STATUS",
+            offset=0x18,
+            access=Access.RO,
+            width=1,
+            doc="state of the signature set",
+            fields=(
+                Field(
+                    name="UPDATING",
+                    lsb=0,
+                    width=1,
+                    doc="a written signature set is not yet in force (match tables being rebuilt)",
+                ),
+            ),
         ),
         Register(name="PKTS", offset=0x20, access=Access.RO, width=64, doc="frames scanned"),
         Register(
