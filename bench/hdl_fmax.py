@@ -87,7 +87,15 @@ CONFIGS: dict[str, Config] = {
     "wp_nat": Config(top="wp_nat", params={"NUM_MAPPINGS": 16}),
     "wp_chacha20": Config(top="wp_chacha20", params={"DECRYPT": 0}),
     "wp_chacha20 (decrypt)": Config(top="wp_chacha20", params={"DECRYPT": 1}),
-    "wp_ids": Config(top="wp_ids", params={"NUM_SIGS": 16, "FRAME_DEPTH": 512}),
+    "wp_ids": Config(
+        top="wp_ids",
+        params={"NUM_SIGS": 8, "FRAME_DEPTH": 512},
+        note="8 signatures, not 16: its 32 match tables (512 × 16·NUM_SIGS bits, one block RAM"
+        " read port per byte lane) take 32 × 4 DP16KD at 8 signatures, 32 × 8 at 16 — more than"
+        " the LFE5U-85F's 208 (the SUME's xc7vx690t has 1,470 RAMB36). The lookup and match"
+        " logic per signature is the same at both sizes; only the OR of the signatures'"
+        " drop/mark bits is wider at 16.",
+    ),
     "wp_waypoint": Config(
         top="wp_waypoint",
         params={"NUM_ENTRIES": 16, "EXT_PES": 1, "FW_RULES": 16, "NAT_MAPPINGS": 16},

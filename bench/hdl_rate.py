@@ -33,6 +33,7 @@ MODULES = {
     "wp_nat": {"NUM_MAPPINGS": 16},
     "wp_waypoint": {"NUM_ENTRIES": 16, "EXT_PES": 1, "FW_RULES": 16, "NAT_MAPPINGS": 16},
     "wp_chacha20": {"DEC_SI": 1, "FIFO_DEPTH": 64, "KS_DEPTH": 32},
+    "wp_ids": {"NUM_SIGS": 16, "FRAME_DEPTH": 512},
 }
 # configuration name -> (toplevel, mode)
 CONFIGS = {
@@ -41,6 +42,7 @@ CONFIGS = {
     "wp_waypoint": ("wp_waypoint", ""),
     "wp_chacha20_encrypt": ("wp_chacha20", "encrypt"),
     "wp_chacha20_decrypt": ("wp_chacha20", "decrypt"),
+    "wp_ids": ("wp_ids", ""),
 }
 CHACHA_KEY = bytes(range(0x80, 0xA0))
 CHACHA_KEY_ID = 7
@@ -61,6 +63,7 @@ try:
             WaypointDriver,
             WaypointEntry,
         )
+        from wphw.netfpga.ids import IdsAction, IdsDriver, Signature
         from wphw.services import esp
 
         top = os.environ["WP_TOP"]
@@ -81,6 +84,16 @@ try:
             cc = await ChaCha20Driver.attach(tb.bus, base=0)
             await cc.set_key(CHACHA_KEY, key_id=CHACHA_KEY_ID, seq=0)
             await cc.configure(enable=True, decrypt=mode == "decrypt")
+            nsh = (1, 255)
+        elif top == "wp_ids":
+            ids = await IdsDriver.attach(tb.bus, base=0)
+            # every slot in use; the frames (zero payload) contain none of them
+            await ids.set_signatures(
+                [
+                    Signature(pattern=bytes([i + 1]) * (i + 1), action=IdsAction(i % 3))
+                    for i in range(ids.caps)
+                ]
+            )
             nsh = (1, 255)
         else:
             wp = await WaypointDriver.attach(tb.bus)
@@ -197,6 +210,8 @@ def main(argv: list[str]) -> int:
         "wp_chacha20 runs NSH frames; decrypt is fed the encrypt run's output for each size",
         "(size + 16 B: 76, 80, 81, 144, 145, 528, 1516, 9016 B; 81, 145 and 9016 B end in a beat",
         "of 17..31 bytes, the case that used to cost a cycle per frame).",
+        "wp_ids (16 signatures, all slots in use, none in the frames) is store-and-forward:",
+        "its latency holds the whole frame (a frame leaves after its last beat is checked).",
         "",
         "| module | " + " | ".join(f"{s} B" for s in SIZES) + " | latency (cycles) |",
         "| --- | " + " | ".join("---" for _ in SIZES) + " | --- |",

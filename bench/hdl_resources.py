@@ -75,6 +75,20 @@ CONFIGS: dict[str, Config] = {
         top="wp_waypoint",
         params={"NUM_ENTRIES": 16, "EXT_PES": 1, "FW_RULES": 16, "NAT_MAPPINGS": 16},
     ),
+    "wp_waypoint (all five PEs)": Config(
+        top="wp_cosim_top",
+        params={
+            "NUM_ENTRIES": 16,
+            "FW_RULES": 16,
+            "NAT_MAPPINGS": 16,
+            "IDS_SIGS": 16,
+            "IDS_FRAME_DEPTH": 512,
+        },
+        note="hdl/wrap/wp_cosim_top.v: wp_waypoint (fw and nat inside) with wp_chacha20"
+        " encrypt, wp_ids and wp_chacha20 decrypt on its external PE ports (ChaCha20 buffers at"
+        " the top's defaults: 64-beat data FIFO, 32-block keystream FIFO). Issue #15's fit"
+        " target: at most 87k LUT (20 % of the SUME's xc7vx690t).",
+    ),
     "wp_axis_arb": Config(top="wp_axis_arb", params={"S_COUNT": 2}),
     "wp_pe_out": Config(
         top="wp_pe_out",
@@ -125,6 +139,8 @@ def synth(cfg: Config, hdl: Path, netlist: Path) -> dict[str, int]:
     from sim.common import read_filelist
 
     sources, incdirs = read_filelist(hdl / "wphw.f")
+    if cfg.top == "wp_cosim_top":  # the simulation top of the five PEs is not in wphw.f
+        sources.append(hdl / "wrap" / "wp_cosim_top.v")
     inc = " ".join(f"-I{d}" for d in incdirs)
     chparam = " ".join(f"-set {k} {v}" for k, v in cfg.params.items())
     script = [

@@ -320,50 +320,41 @@ wp_reg_rd #(.ADDR_WIDTH(AW)) reg_rd_inst (
 localparam TW = 16 * NUM_SIGS;  // table word: one bit per signature byte
 localparam TA = 9;              // table address: {not payload, byte}
 
-// right-aligned signatures and their byte masks (registered from the signature registers)
-reg [127:0] sig_r_reg [0:NUM_SIGS-1];
-reg [15:0]  sig_m_reg [0:NUM_SIGS-1];
-integer s3;
-always @(posedge clk) begin
-    for (s3 = 0; s3 < NUM_SIGS; s3 = s3 + 1) begin
-        if (sig_len_reg[s3] > 5'd16 || sig_len_reg[s3] == 5'd0) begin
-            sig_r_reg[s3] <= 0;
-            sig_m_reg[s3] <= 0;
-        end else begin
-            sig_r_reg[s3] <= sig_data_reg[s3] << (8 * (16 - sig_len_reg[s3]));
-            sig_m_reg[s3] <= 16'hffff << (16 - sig_len_reg[s3]);
-        end
-    end
-end
-
-// one table word from the registered signatures
-function [TW-1:0] tbl_word(input [TA-1:0] addr, input [NUM_SIGS*128-1:0] r,
-    input [NUM_SIGS*16-1:0] m);
-    integer s, t;
+// One table word from the signature registers. Place t of signature s (LEN bytes) holds its
+// byte j = t + LEN - 16 when t + LEN >= 16, else it is don't-care; j = (t + LEN) mod 16. The
+// word compares the address byte with the 16 stored bytes first and then picks the compare
+// bit for place t (a 1-bit select, not an 8-bit byte shifter per signature).
+function [TW-1:0] tbl_word(input [TA-1:0] addr, input [NUM_SIGS*128-1:0] d,
+    input [NUM_SIGS*5-1:0] len);
+    integer s, t, j;
+    reg [15:0] eq;
+    reg [5:0] lsum;
     begin
         for (s = 0; s < NUM_SIGS; s = s + 1) begin
+            for (j = 0; j < 16; j = j + 1) eq[j] = addr[7:0] == d[s*128 + j*8 +: 8];
             for (t = 0; t < 16; t = t + 1) begin
-                tbl_word[s*16 + t] = !m[s*16 + t]
-                    || (!addr[8] && addr[7:0] == r[s*128 + t*8 +: 8]);
+                lsum = t + len[s*5 +: 5];
+                tbl_word[s*16 + t] = lsum < 16 || (!addr[8] && eq[lsum[3:0]]);
             end
         end
     end
 endfunction
 
-wire [NUM_SIGS*128-1:0] sig_r_flat;
-wire [NUM_SIGS*16-1:0]  sig_m_flat;
+wire [NUM_SIGS*128-1:0] sig_d_flat;
+wire [NUM_SIGS*5-1:0]   sig_len_flat;
+wire [NUM_SIGS-1:0]     sig_ok;  // LEN 1..16
 genvar gf;
 generate
     for (gf = 0; gf < NUM_SIGS; gf = gf + 1) begin : g_flat
-        assign sig_r_flat[gf*128 +: 128] = sig_r_reg[gf];
-        assign sig_m_flat[gf*16 +: 16] = sig_m_reg[gf];
+        assign sig_d_flat[gf*128 +: 128] = sig_data_reg[gf];
+        assign sig_len_flat[gf*5 +: 5] = sig_len_reg[gf];
+        assign sig_ok[gf] = sig_len_reg[gf] != 5'd0 && sig_len_reg[gf] <= 5'd16;
     end
 endgenerate
 
 // the rebuild: pending after a signature write, started when the pipeline up to the frame
-// FIFO is empty at a frame boundary and the registered signatures are current
+// FIFO is empty at a frame boundary
 wire sig_write = reg_wr_en && wr_sig;
-reg  sig_write_q = 1'b0;
 reg  upd_pending_reg = 1'b0;
 reg  sweep_reg = 1'b0;
 reg  [TA-1:0] sweep_addr_reg = 0;
@@ -376,13 +367,12 @@ reg [NUM_SIGS-1:0] en_act_reg = 0;
 reg [1:0]          act_act_reg [0:NUM_SIGS-1];
 
 wire pipe_empty;
-wire sweep_start = upd_pending_reg && !sig_write_q && !sweep_reg && !tbl_we_reg && pipe_empty;
+wire sweep_start = upd_pending_reg && !sweep_reg && !tbl_we_reg && pipe_empty;
 wire tbl_done = tbl_we_reg && tbl_waddr_reg == {TA{1'b1}};
 assign updating = upd_pending_reg || sweep_reg || tbl_we_reg;
 
 integer s4;
 always @(posedge clk) begin
-    sig_write_q <= sig_write;
     if (sig_write) upd_pending_reg <= 1'b1;
     else if (sweep_start) upd_pending_reg <= 1'b0;
 
@@ -395,19 +385,18 @@ always @(posedge clk) begin
     end
     tbl_we_reg <= sweep_reg;
     tbl_waddr_reg <= sweep_addr_reg;
-    tbl_wdata_reg <= tbl_word(sweep_addr_reg, sig_r_flat, sig_m_flat);
+    tbl_wdata_reg <= tbl_word(sweep_addr_reg, sig_d_flat, sig_len_flat);
 
     // the last word is written at this edge: the new set is in force from the next cycle,
     // unless a signature was written meanwhile (then the rebuild runs again first)
     if (tbl_done && !upd_pending_reg && !sig_write) begin
         for (s4 = 0; s4 < NUM_SIGS; s4 = s4 + 1) begin
-            en_act_reg[s4] <= sig_m_reg[s4] != 0;
+            en_act_reg[s4] <= sig_ok[s4];
             act_act_reg[s4] <= sig_act_reg[s4];
         end
     end
 
     if (rst) begin
-        sig_write_q <= 1'b0;
         upd_pending_reg <= 1'b0;
         sweep_reg <= 1'b0;
         tbl_we_reg <= 1'b0;
