@@ -555,21 +555,19 @@ reg [TW*15-1:0]      prev_look_reg = 0;
 // window place w = 0..46: the previous beat's lanes 17..31, then this beat's lanes 0..31
 wire [TW*47-1:0] win_look = {b_look, prev_look_reg};
 
-function sig_end(input [TW*47-1:0] wl, input integer s, input integer e);
-    integer t;
-    begin
-        sig_end = 1'b1;
-        for (t = 0; t < 16; t = t + 1) sig_end = sig_end && wl[TW*(e + t) + s*16 + t];
-    end
-endfunction
-
+// (bit selects in generate loops, not a function taking the window: yosys copies a function's
+// inputs per call, 47 x 256 bits x 512 calls at 16 signatures, and took over half an hour)
 wire [NUM_SIGS-1:0] beat_hits;
-genvar gs, ge;
+genvar gs, ge, gt;
 generate
     for (gs = 0; gs < NUM_SIGS; gs = gs + 1) begin : g_sig
         wire [31:0] ends;
         for (ge = 0; ge < 32; ge = ge + 1) begin : g_end
-            assign ends[ge] = sig_end(win_look, gs, ge);
+            wire [15:0] diag;
+            for (gt = 0; gt < 16; gt = gt + 1) begin : g_place
+                assign diag[gt] = win_look[TW*(ge + gt) + gs*16 + gt];
+            end
+            assign ends[ge] = &diag;
         end
         assign beat_hits[gs] = en_act_reg[gs] && ends != 0;
     end

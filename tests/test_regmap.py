@@ -128,3 +128,39 @@ def test_pcie_bar_bus_maps_resource_file(tmp_path: Path) -> None:
     assert (dev / "resource0").read_bytes()[fw.base : fw.base + 4] == fw.id.to_bytes(4, "little")
     with pytest.raises(RegisterError, match="cannot open"):
         PcieBarBus("0000:99:00.0", 0, sysfs=tmp_path)
+
+
+def test_ids_set_signatures_waits_until_in_force() -> None:
+    """IdsDriver.set_signatures returns once STATUS.UPDATING reads 0, and names the register
+    when it never does (a test double of the register file: STATUS clears after two reads)."""
+    from wphw.netfpga.ids import IdsAction, IdsDriver, Signature
+
+    ids = regmap.WP_IDS
+    status = ids.base + ids.reg("STATUS").offset
+
+    class RebuildingBus(MemoryBus):
+        def __init__(self, words: dict[int, int], busy_reads: int) -> None:
+            super().__init__(words)
+            self.busy_reads = busy_reads
+            self.status_reads = 0
+
+        async def read32(self, addr: int) -> int:
+            if addr == status:
+                self.status_reads += 1
+                return 1 if self.status_reads <= self.busy_reads else 0
+            return await super().read32(addr)
+
+    good = {ids.base: ids.id, ids.base + 4: ids.version, ids.base + 8: 2}
+    sig = Signature(pattern=b"EVIL", action=IdsAction.DROP)
+
+    async def go() -> None:
+        bus = RebuildingBus(good, busy_reads=2)
+        drv = await IdsDriver.attach(bus, base=ids.base)
+        await drv.set_signatures([sig])
+        assert bus.status_reads == 3
+        stuck = RebuildingBus(good, busy_reads=10**9)
+        drv = await IdsDriver.attach(stuck, base=ids.base)
+        with pytest.raises(RegisterError, match=r"wp_ids.STATUS.UPDATING: still 1 after 5 reads"):
+            await drv.wait_in_force(max_reads=5)
+
+    asyncio.run(go())
