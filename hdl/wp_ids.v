@@ -3,9 +3,13 @@
  *
  * NUM_SIGS register-programmed byte signatures (1..16 bytes) are matched anywhere inside the
  * L4 payload of the inner IPv4 packet (after the TCP/UDP header; the whole IPv4 payload for
- * other protocols, non-first fragments and IHL > 5), across beat boundaries: every cycle the
- * 32 bytes of the current beat plus the last 15 bytes of the previous beat are compared
- * against every signature at every end position. The frame's action is the strongest action
+ * other protocols, non-first fragments and IHL > 5), across beat boundaries: every cycle each
+ * of the 32 bytes of the beat looks up a table word (block RAM) saying at which place of
+ * which signature it may stand, and a signature ends where 16 looked-up bits along a
+ * diagonal (this beat and the last 15 lanes of the previous one) are all 1 (see "Match
+ * tables" below; docs/hardware.md). Pipeline: A input register and parse, P parse results
+ * registered and table lookup, B match, C decision and frame FIFO write, R frame FIFO read
+ * (block RAM), M output register with the SI / DSCP patch. The frame's action is the strongest action
  * of the signatures it contains (drop > mark > pass); mark sets the IPv4 DSCP to MARK_DSCP
  * (incremental checksum update, RFC 1624). Frames are stored in a frame FIFO and committed
  * (or rolled back, for drop) at tlast, so the PE is store-and-forward; frames longer than the
@@ -497,30 +501,37 @@ wire [8:0] pay_start = !simple ? {1'b0, l4}
     : {1'b0, l4};
 wire [16:0] pay_end = {10'd0, l3} + {1'b0, total_len};
 
-// payload flags of the beat in A. Combinational logic here is built from continuous
+wire si_dec = cfg_dec_si_reg && nsh_valid && nsh_si != 8'd0;
+
+// ------------------------------------------------------------------------------------------
+// Stage P: the parse results registered beside the beat (hb_reg holds the next frame's header
+// by the time a frame's last beat reaches C); the payload flags and the table lookups
+// ------------------------------------------------------------------------------------------
+
+localparam RW = 1 + 6 + 8 + 8 + 16;  // si_dec, l3[5:0], ver_ihl, tos, csum
+reg [DATA_WIDTH-1:0] p_data_reg = 0;
+reg [KEEP_WIDTH-1:0] p_keep_reg = 0;
+reg                  p_last_reg = 1'b0;
+reg [USER_WIDTH-1:0] p_user_reg = 0;
+reg                  p_valid_reg = 1'b0;
+reg [15:0]           p_pos_reg = 0;
+reg                  p_ipv4_reg = 1'b0;
+reg [8:0]            p_pay_start_reg = 0;
+reg [16:0]           p_pay_end_reg = 0;
+reg [RW-1:0]         p_raw_reg = 0;
+
+// payload flags of the beat in P. Combinational logic here is built from continuous
 // assignments (generate / functions behind assign, not always @*): Icarus (-g2012) never runs an
 // always @* block whose inputs keep their initial values, which would leave it X from time 0.
-wire [31:0] a_flags;
+wire [31:0] p_flags;
 genvar gb;
 generate
     for (gb = 0; gb < 32; gb = gb + 1) begin : g_flags
-        assign a_flags[gb] = ipv4 && a_keep_reg[gb]
-            && ({1'b0, a_pos_reg} + gb >= {8'd0, pay_start})
-            && ({1'b0, a_pos_reg} + gb < pay_end);
+        assign p_flags[gb] = p_ipv4_reg && p_keep_reg[gb]
+            && ({1'b0, p_pos_reg} + gb >= {8'd0, p_pay_start_reg})
+            && ({1'b0, p_pos_reg} + gb < p_pay_end_reg);
     end
 endgenerate
-
-// the frame's decision fields, as parsed while its beat is in A (hb_reg holds the next
-// frame's header by the time the last beat reaches C): si_dec, l3[5:0], tos, csum
-wire [7:0] new_tos = {mark_dscp_reg, tos[1:0]};
-// marked checksum (RFC 1624 eqn. 3 over the word {ver_ihl, tos})
-wire [17:0] mc_sum = {2'b00, ~csum} + {2'b00, ~{ip[7:0], tos}} + {2'b00, ip[7:0], new_tos};
-wire [16:0] mc_f1 = {1'b0, mc_sum[15:0]} + {15'd0, mc_sum[17:16]};
-wire [15:0] mc_f2 = mc_f1[15:0] + {15'd0, mc_f1[16]};
-wire [15:0] new_csum = ~mc_f2;
-wire si_dec = cfg_dec_si_reg && nsh_valid && nsh_si != 8'd0;
-localparam FW = 1 + 6 + 8 + 16;
-wire [FW-1:0] a_fields = {si_dec, l3[5:0], new_tos, new_csum};
 
 // the 32 table lookups: address {not payload, byte} per byte lane, read as the beat moves to B
 wire [TW*32-1:0] b_look;
@@ -530,7 +541,7 @@ generate
         wp_ids_tbl #(.WIDTH(TW), .ADDR_WIDTH(TA)) tbl_inst (
             .clk(clk),
             .wr_en(tbl_we_reg), .wr_addr(tbl_waddr_reg), .wr_data(tbl_wdata_reg),
-            .rd_en(pipe_en), .rd_addr({!a_flags[gl], a_data_reg[8*gl +: 8]}),
+            .rd_en(pipe_en), .rd_addr({!p_flags[gl], p_data_reg[8*gl +: 8]}),
             .rd_data(b_look[TW*gl +: TW])
         );
     end
@@ -548,7 +559,7 @@ reg [KEEP_WIDTH-1:0] b_keep_reg = 0;
 reg                  b_last_reg = 1'b0;
 reg [USER_WIDTH-1:0] b_user_reg = 0;
 reg                  b_valid_reg = 1'b0;
-reg [FW-1:0]         b_fields_reg = 0;
+reg [RW-1:0]         b_raw_reg = 0;
 // lanes 17..31 of the previous beat's words
 reg [TW*15-1:0]      prev_look_reg = 0;
 
@@ -573,6 +584,19 @@ generate
     end
 endgenerate
 
+// the frame's decision fields from B's parse results: si_dec, l3[5:0], the marked TOS and the
+// checksum after marking (RFC 1624 eqn. 3 over the word {ver_ihl, tos})
+wire [7:0]  b_ver_ihl = b_raw_reg[31:24];
+wire [7:0]  b_tos = b_raw_reg[23:16];
+wire [15:0] b_csum = b_raw_reg[15:0];
+wire [7:0]  new_tos = {mark_dscp_reg, b_tos[1:0]};
+wire [17:0] mc_sum = {2'b00, ~b_csum} + {2'b00, ~{b_ver_ihl, b_tos}} + {2'b00, b_ver_ihl, new_tos};
+wire [16:0] mc_f1 = {1'b0, mc_sum[15:0]} + {15'd0, mc_sum[17:16]};
+wire [15:0] mc_f2 = mc_f1[15:0] + {15'd0, mc_f1[16]};
+wire [15:0] new_csum = ~mc_f2;
+localparam FW = 1 + 6 + 8 + 16;
+wire [FW-1:0] b_fields = {b_raw_reg[RW-1 -: 7], new_tos, new_csum};
+
 // ------------------------------------------------------------------------------------------
 // Stage C: frame FIFO write side, commit or roll back at tlast
 // ------------------------------------------------------------------------------------------
@@ -585,26 +609,38 @@ reg                  c_valid_reg = 1'b0;
 reg [FW-1:0]         c_fields_reg = 0;
 reg [NUM_SIGS-1:0]   c_hits_reg = 0;
 
-assign pipe_empty = !a_valid_reg && !b_valid_reg && !c_valid_reg && in_pos_reg == 0;
+assign pipe_empty = !a_valid_reg && !p_valid_reg && !b_valid_reg && !c_valid_reg
+    && in_pos_reg == 0;
 
 always @(posedge clk) begin
     if (pipe_en) begin
-        b_data_reg <= a_data_reg;
-        b_keep_reg <= a_keep_reg;
-        b_last_reg <= a_last_reg;
-        b_user_reg <= a_user_reg;
-        b_valid_reg <= a_valid_reg;
-        b_fields_reg <= a_fields;
+        p_data_reg <= a_data_reg;
+        p_keep_reg <= a_keep_reg;
+        p_last_reg <= a_last_reg;
+        p_user_reg <= a_user_reg;
+        p_valid_reg <= a_valid_reg;
+        p_pos_reg <= a_pos_reg;
+        p_ipv4_reg <= ipv4;
+        p_pay_start_reg <= pay_start;
+        p_pay_end_reg <= pay_end;
+        p_raw_reg <= {si_dec, l3[5:0], ip[7:0], tos, csum};
+        b_data_reg <= p_data_reg;
+        b_keep_reg <= p_keep_reg;
+        b_last_reg <= p_last_reg;
+        b_user_reg <= p_user_reg;
+        b_valid_reg <= p_valid_reg;
+        b_raw_reg <= p_raw_reg;
         c_data_reg <= b_data_reg;
         c_keep_reg <= b_keep_reg;
         c_last_reg <= b_last_reg;
         c_user_reg <= b_user_reg;
         c_valid_reg <= b_valid_reg;
-        c_fields_reg <= b_fields_reg;
+        c_fields_reg <= b_fields;
         c_hits_reg <= beat_hits;
         if (b_valid_reg) prev_look_reg <= b_look[TW*17 +: TW*15];
     end
     if (rst) begin
+        p_valid_reg <= 1'b0;
         b_valid_reg <= 1'b0;
         c_valid_reg <= 1'b0;
     end

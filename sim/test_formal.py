@@ -204,7 +204,7 @@ def test_chacha20_proof() -> None:
 
 def test_ids_proof() -> None:
     """wp_ids (NUM_SIGS=1, FRAME_DEPTH=8) at reset: the same properties, to depth 12 (second
-    frame out at step 8); x constants of its variable part-selects become free values, its 32
+    frame out at step 9); x constants of its variable part-selects become free values, its 32
     match tables are free-valued (formal/fv_wp_ids_tbl.v)."""
     check_proof("wp_ids")
 
