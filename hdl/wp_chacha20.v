@@ -530,7 +530,7 @@ reg [$clog2(KS_DEPTH):0] ks_inflight_reg = 0;
 
 wire         core_out_valid;
 wire [511:0] core_out_block;
-wire [$clog2(KS_DEPTH):0] ks_count;
+wire [$clog2(KS_DEPTH)+1:0] ks_count;
 wire [511:0] ks_block;
 wire         ks_valid;
 wire         ks_pop;

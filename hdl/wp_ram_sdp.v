@@ -3,6 +3,8 @@
 // Written the way synthesis maps to block RAM (7-series RAMB18/RAMB36 in simple dual-port mode,
 // ECP5 DP16KD): the read data is the RAM's own output register, loaded when rd_en is high and
 // held otherwise. A read of the address written in the same cycle returns the old word.
+// ram_style = "block" (yosys and Vivado): without it yosys maps shallow memories (16-64
+// words, e.g. wp_chacha20's FIFOs) to LUT RAM, which costs LUTs the waypoint's budget needs.
 
 `resetall
 `timescale 1ns / 1ps
@@ -36,6 +38,7 @@ initial begin
     end
 end
 
+(* ram_style = "block" *)
 reg [WIDTH-1:0] mem [0:(1 << ADDR_WIDTH)-1];
 
 always @(posedge clk) begin
