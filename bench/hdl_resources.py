@@ -587,8 +587,13 @@ def main(argv: list[str]) -> int:
                     "depth": logic_depth(netlist_path(name)),
                 }
             print(name, json.dumps(data[name]), flush=True)
+            # after each (synth is slow), merged into what is on disk now: another run may have
+            # written other configurations meanwhile
+            on_disk = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+            data = {**on_disk, name: data[name]}
+            data = {k: data[k] for k in CONFIGS if k in data and "commit" in data[k]}
             RESULTS.parent.mkdir(parents=True, exist_ok=True)
-            RESULTS.write_text(json.dumps(data, indent=2) + "\n")  # after each: synth is slow
+            RESULTS.write_text(json.dumps(data, indent=2) + "\n")
     body = render(data)
     replace_section("HDL resources", body)
     print(body)
