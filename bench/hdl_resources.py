@@ -67,9 +67,11 @@ CONFIGS: dict[str, Config] = {
     "wp_ids": Config(
         top="wp_ids",
         params={"NUM_SIGS": 16, "FRAME_DEPTH": 512},
-        note="16 signatures is the most the register map holds. The 512-beat frame FIFO"
-        " (512 × 417 bits) is read combinationally (`rd_word = mem[rd_ptr_reg]`), so it maps"
-        " to LUTRAM, not block RAM; with a registered read it would fit in about 6 RAMB36.",
+        note="16 signatures is the most the register map holds. Block RAM since issue #15:"
+        " the 32 per-lane match tables (512 × 256 bits each, 4 RAMB36) and the 512-beat frame"
+        " FIFO (512 × 417 bits, 6 RAMB36); the LUT RAM left is the per-frame decision memory"
+        " (512 × 32 bits, read combinationally). Before (a86f41c): one 8-bit comparator per"
+        " signature byte per window position, 75,134 LUT, frame FIFO in 1,200 LUTRAM cells.",
     ),
     "wp_waypoint": Config(
         top="wp_waypoint",

@@ -646,7 +646,6 @@ always @(posedge clk) begin
     end
 end
 
-reg [DEC_WIDTH-1:0] dmem [0:FRAME_DEPTH-1];
 reg [ADDR_WIDTH:0] wr_ptr_reg = 0, commit_ptr_reg = 0, rd_ptr_reg = 0;
 reg [ADDR_WIDTH:0] dwr_ptr_reg = 0, drd_ptr_reg = 0;
 reg [ADDR_WIDTH:0] frame_beats_reg = 0;
@@ -681,6 +680,8 @@ assign ev_mark = ev_end && !oversize_reg && do_mark;
 assign ev_drop = ev_end && !oversize_reg && act_drop;
 
 wire mem_we = c_go && !oversize_reg;
+// a frame's decision, written when it is committed
+wire dmem_we = c_go && !oversize_reg && c_last_reg && !act_drop;
 
 always @(posedge clk) begin
     if (c_go) begin
@@ -695,8 +696,6 @@ always @(posedge clk) begin
                 end else begin
                     wr_ptr_reg <= wr_ptr_reg + 1;
                     commit_ptr_reg <= wr_ptr_reg + 1;
-                    dmem[dwr_ptr_reg[ADDR_WIDTH-1:0]] <= {c_si_dec, do_mark,
-                        c_fields_reg[FW-2:0]};
                     dwr_ptr_reg <= dwr_ptr_reg + 1;
                 end
             end else if (frame_beats_reg == FRAME_DEPTH - 1) begin
@@ -751,13 +750,27 @@ assign m_axis_tvalid = m_valid_reg;
 assign m_axis_tlast = m_last_reg;
 assign m_axis_tuser = m_user_reg;
 
-wire [DEC_WIDTH-1:0] rd_dec = dmem[drd_ptr_reg[ADDR_WIDTH-1:0]];
+wire rd_word_last = rd_word[DATA_WIDTH + KEEP_WIDTH];
+
+// the decision of the frame whose beat is in R: a block RAM read every cycle at the pointer's
+// next value, so the word is there when the frame's first beat reaches R (its commit wrote it
+// at least one cycle before the beat was read; a read of the word being written returns the
+// old one, and the next cycle's read the new one)
+wire [DEC_WIDTH-1:0] rd_dec;
+wire [ADDR_WIDTH:0]  drd_next = drd_ptr_reg + {{ADDR_WIDTH{1'b0}}, r_go && rd_word_last};
+
+wp_ram_sdp #(.WIDTH(DEC_WIDTH), .ADDR_WIDTH(ADDR_WIDTH)) dec_mem_inst (
+    .clk(clk),
+    .wr_en(dmem_we), .wr_addr(dwr_ptr_reg[ADDR_WIDTH-1:0]),
+    .wr_data({c_si_dec, do_mark, c_fields_reg[FW-2:0]}),
+    .rd_en(1'b1), .rd_addr(drd_next[ADDR_WIDTH-1:0]), .rd_data(rd_dec)
+);
+
 wire rd_si_dec = rd_dec[31];
 wire rd_mark = rd_dec[30];
 wire [5:0] rd_l3 = rd_dec[29:24];
 wire [7:0] rd_tos = rd_dec[23:16];
 wire [15:0] rd_csum = rd_dec[15:0];
-wire rd_word_last = rd_word[DATA_WIDTH + KEEP_WIDTH];
 
 // the beat leaving the FIFO with SI decremented and TOS / checksum marked (beats 0 and 1 only)
 function [DATA_WIDTH-1:0] rd_modify(input [DATA_WIDTH-1:0] d, input [1:0] beat, input si_dec,
