@@ -51,12 +51,17 @@ reg [SEL_W-1:0] last_reg = 0;
 // round robin: first valid input after last_reg. A function behind a continuous assignment (not
 // an always @* block), so pick is defined from time 0 in every simulator: Icarus (-g2012) never
 // runs an always @* block whose inputs keep their initial values, and these do until a frame.
+// (last + i) mod S_COUNT without a modulo: last < S_COUNT and 1 <= i <= S_COUNT, so one
+// conditional subtract in SEL_W + 1 bits (a 32-bit `%` by an S_COUNT that is not a power of
+// two became six dividers: 13.9k LUT at S_COUNT = 6)
 function [SEL_W:0] rr_pick(input [SEL_W-1:0] last, input [S_COUNT-1:0] valid);
-    integer i, n;
+    integer i;
+    reg [SEL_W+1:0] n;
     begin
         rr_pick = 0;
         for (i = S_COUNT; i >= 1; i = i - 1) begin
-            n = (last + i) % S_COUNT;
+            n = last + i;
+            if (n >= S_COUNT) n = n - S_COUNT;
             if (valid[n]) begin
                 rr_pick[SEL_W-1:0] = n;
                 rr_pick[SEL_W] = 1'b1;
