@@ -410,7 +410,7 @@ always @(posedge clk) begin
 end
 
 // ------------------------------------------------------------------------------------------
-// Stage A: input register and header parse; the table lookups leave A with the beat
+// Stage A: input register and header parse (the parse results move to P with the beat)
 // ------------------------------------------------------------------------------------------
 
 reg [DATA_WIDTH-1:0] a_data_reg = 0;
@@ -422,7 +422,7 @@ reg [15:0]           a_pos_reg = 0;        // byte offset of the beat in A
 reg [15:0]           in_pos_reg = 0;       // byte offset of the next accepted beat
 reg [HB_BYTES*8-1:0] hb_reg = 0;           // frame bytes 0..95 received so far
 
-// the pipeline A -> B -> C moves as one: when the beat in C can be written (or C is empty)
+// the pipeline A -> P -> B -> C moves as one: when the beat in C can be written (or C is empty)
 wire pipe_en;
 // hold the input at a frame boundary while a new signature set waits or is being built
 wire hold_in = updating && in_pos_reg == 0;
