@@ -681,7 +681,7 @@ assign ev_drop = ev_end && !oversize_reg && act_drop;
 
 wire mem_we = c_go && !oversize_reg;
 // a frame's decision, written when it is committed
-wire dmem_we = c_go && !oversize_reg && c_last_reg && !act_drop;
+wire dmem_we = mem_we && c_last_reg && !act_drop;
 
 always @(posedge clk) begin
     if (c_go) begin
