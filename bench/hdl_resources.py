@@ -94,6 +94,12 @@ CONFIGS: dict[str, Config] = {
         " on the PE ports.",
     ),
     "wp_axis_arb": Config(top="wp_axis_arb", params={"S_COUNT": 2}),
+    "wp_axis_arb (6 inputs)": Config(
+        top="wp_axis_arb",
+        params={"S_COUNT": 6},
+        note="the waypoint's merge in the five-PE top (fw, nat, 3 external PEs, bypass). At"
+        " 1f14037 (round-robin pick by a 32-bit `%`, six dividers at 6 inputs): 15,072 LUT.",
+    ),
     "wp_pe_out": Config(
         top="wp_pe_out",
         note="three register slices since 8a9da43 (two since 5152863): per patch the distance"

@@ -53,7 +53,7 @@ reg [SEL_W-1:0] last_reg = 0;
 // runs an always @* block whose inputs keep their initial values, and these do until a frame.
 // (last + i) mod S_COUNT without a modulo: last < S_COUNT and 1 <= i <= S_COUNT, so one
 // conditional subtract in SEL_W + 1 bits (a 32-bit `%` by an S_COUNT that is not a power of
-// two became six dividers: 13.9k LUT at S_COUNT = 6)
+// two became six dividers: 15,072 LUT at S_COUNT = 6, bench/hdl_resources.py)
 function [SEL_W:0] rr_pick(input [SEL_W-1:0] last, input [S_COUNT-1:0] valid);
     integer i;
     reg [SEL_W+1:0] n;
