@@ -352,6 +352,66 @@ wp_reg_rd #(.ADDR_WIDTH(SLOT_AW), .IN_REG(1)) reg_rd_inst (
 );
 
 // ---------------------------------------------------------------- dispatch
+// The dispatch is a four-stage pipeline (latency 4, one beat per cycle), each stage a few LUT
+// levels deep (issue #15: 200 MHz):
+//   A  the input beat: Ethernet + NSH decode (wp_nsh_dec), key == ENTRY_KEY per entry, MTU
+//      check, byte count
+//   B  the lowest matching entry, one-hot (wp_first_onehot)
+//   C  that entry's PE / port / index by AND-OR over the one-hot vector, the target
+//   D  the demux to the PEs and the bypass; the counters count a frame as it leaves D
+// The stages move together (a stage takes a beat when the one after it is empty or moving);
+// the decision is made on a frame's first beat and kept in C's outputs for its other beats.
+// A frame "holds" a header when it is not its last beat or tkeep covers the header (tkeep is
+// contiguous from byte 0, as on every wphw stream).
+reg                  a_valid_reg = 1'b0;
+reg [DATA_WIDTH-1:0] a_tdata_reg = 0;
+reg [KEEP_WIDTH-1:0] a_tkeep_reg = 0;
+reg [USER_WIDTH-1:0] a_tuser_reg = 0;
+reg                  a_tlast_reg = 1'b0;
+reg                  a_first_reg = 1'b1;
+reg                  in_frame_reg = 1'b0;
+
+reg                  b_valid_reg = 1'b0;
+reg [DATA_WIDTH-1:0] b_tdata_reg = 0;
+reg [KEEP_WIDTH-1:0] b_tkeep_reg = 0;
+reg [USER_WIDTH-1:0] b_tuser_reg = 0;
+reg                  b_tlast_reg = 1'b0;
+reg                  b_first_reg = 1'b0;
+reg [NUM_ENTRIES-1:0] b_match_reg = 0;
+reg                  b_nsh_reg = 1'b0;
+reg                  b_nsh_valid_reg = 1'b0;
+reg                  b_oversize_reg = 1'b0;
+reg [5:0]            b_bytes_reg = 0;
+
+reg                  c_valid_reg = 1'b0;
+reg [DATA_WIDTH-1:0] c_tdata_reg = 0;
+reg [KEEP_WIDTH-1:0] c_tkeep_reg = 0;
+reg [USER_WIDTH-1:0] c_tuser_reg = 0;
+reg                  c_tlast_reg = 1'b0;
+reg                  c_first_reg = 1'b0;
+reg [NUM_ENTRIES-1:0] c_onehot_reg = 0;
+reg                  c_nsh_reg = 1'b0;
+reg                  c_nsh_valid_reg = 1'b0;
+reg                  c_oversize_reg = 1'b0;
+reg [5:0]            c_bytes_reg = 0;
+
+reg                  d_valid_reg = 1'b0;
+reg [DATA_WIDTH-1:0] d_tdata_reg = 0;
+reg [KEEP_WIDTH-1:0] d_tkeep_reg = 0;
+reg [USER_WIDTH-1:0] d_tuser_reg = 0;
+reg                  d_tlast_reg = 1'b0;
+reg                  d_first_reg = 1'b0;
+reg [5:0]            d_bytes_reg = 0;
+// the frame's decision (written by its first beat, kept for the others)
+reg [TW-1:0]         tgt_reg = 0;
+reg [7:0]            port_reg = 0;
+reg                  hit_reg = 1'b0;
+reg [IDX_W-1:0]      idx_reg = 0;
+reg                  cnt_drop_reg = 1'b0;
+reg                  cnt_miss_reg = 1'b0;
+reg                  cnt_nonnsh_reg = 1'b0;
+
+// ---- stage A
 function [5:0] popcount(input [KEEP_WIDTH-1:0] k);
     integer i;
     begin
@@ -360,62 +420,87 @@ function [5:0] popcount(input [KEEP_WIDTH-1:0] k);
     end
 endfunction
 
-reg                  d0_valid_reg = 1'b0;
-reg [DATA_WIDTH-1:0] d0_tdata_reg = 0;
-reg [KEEP_WIDTH-1:0] d0_tkeep_reg = 0;
-reg [USER_WIDTH-1:0] d0_tuser_reg = 0;
-reg                  d0_tlast_reg = 1'b0;
-reg                  d0_first_reg = 1'b1;
-reg                  in_frame_reg = 1'b0;
-reg [TW-1:0]         tgt_reg = 0;
-reg [7:0]            port_reg = 0;
-reg                  hit_reg = 1'b0;
-reg [IDX_W-1:0]      idx_reg = 0;
-
-// lookup on the frame's first beat: Ethernet + NSH by the rules every block shares
-// (wp_nsh_dec); a last beat shorter than the header has no Ethernet / NSH header
-wire [5:0]  d0_bytes = popcount(d0_tkeep_reg);
-wire        d0_nsh, d0_nsh_valid;
-wire [31:0] d0_key;
+wire        a_nsh, a_nsh_valid;
+wire [31:0] a_key;
 
 wp_nsh_dec nsh_dec_inst (
-    .hdr(d0_tdata_reg[`WP_NSH_END*8-1:0]),
-    .has_eth(!d0_tlast_reg || d0_bytes >= `WP_ETH_HDR_LEN),
-    .has_nsh(!d0_tlast_reg || d0_bytes >= `WP_NSH_END),
-    .eth_type(), .eth_ipv4(), .nsh(d0_nsh), .nsh_valid(d0_nsh_valid), .nsh_ip(), .ip_cand(),
-    .nsh_len(), .nsh_md(), .nsh_next(), .spi(), .si(), .key(d0_key), .l3_q()
+    .hdr(a_tdata_reg[`WP_NSH_END*8-1:0]),
+    .has_eth(!a_tlast_reg || a_tkeep_reg[`WP_ETH_HDR_LEN-1]),
+    .has_nsh(!a_tlast_reg || a_tkeep_reg[`WP_NSH_END-1]),
+    .eth_type(), .eth_ipv4(), .nsh(a_nsh), .nsh_valid(a_nsh_valid), .nsh_ip(), .ip_cand(),
+    .nsh_len(), .nsh_md(), .nsh_next(), .spi(), .si(), .key(a_key), .l3_q()
 );
 
-wire [`WP_TUSER_PKT_LEN_WIDTH-1:0] d0_pkt_len =
-    d0_tuser_reg[`WP_TUSER_PKT_LEN_LSB +: `WP_TUSER_PKT_LEN_WIDTH];
-wire        d0_oversize = d0_pkt_len > mtu_reg;
+wire [`WP_TUSER_PKT_LEN_WIDTH-1:0] a_pkt_len =
+    a_tuser_reg[`WP_TUSER_PKT_LEN_LSB +: `WP_TUSER_PKT_LEN_WIDTH];
 
-// per-entry match, then the lowest matching index; continuous assignments (not always @*),
-// so the lookup is defined from time 0 in every simulator
-wire [NUM_ENTRIES-1:0] lk_match;
+// per-entry match; continuous assignments (not always @*), so the lookup is defined from
+// time 0 in every simulator
+wire [NUM_ENTRIES-1:0] a_match;
 genvar ge;
 generate
     for (ge = 0; ge < NUM_ENTRIES; ge = ge + 1) begin : g_lk
-        assign lk_match[ge] = ent_valid_reg[ge] && ent_key_reg[ge] == d0_key;
+        assign a_match[ge] = ent_valid_reg[ge] && ent_key_reg[ge] == a_key;
     end
 endgenerate
 
-wire [IDX_W-1:0] lk_idx;
-wire             lk_hit;
-wp_first_set #(.WIDTH(NUM_ENTRIES)) lk_first_inst (.v(lk_match), .hit(lk_hit), .idx(lk_idx));
+// ---- stage B: the lowest matching index wins
+wire [NUM_ENTRIES-1:0] b_onehot;
+wp_first_onehot #(.WIDTH(NUM_ENTRIES)) lk_first_inst (.v(b_match_reg), .onehot(b_onehot));
 
-wire lk_ok = d0_nsh_valid && lk_hit && ent_pe_reg[lk_idx] < NUM_PES;
-wire [TW-1:0] lk_tgt = d0_oversize ? TGT_DROP[TW-1:0]
-                     : lk_ok ? ent_pe_reg[lk_idx][TW-1:0] : TGT_BYPASS[TW-1:0];
-wire [TW-1:0] cur_tgt = d0_first_reg ? lk_tgt : tgt_reg;
-wire [7:0]    cur_port = d0_first_reg ? (lk_ok ? ent_port_reg[lk_idx] : default_port_reg) : port_reg;
-wire          cur_hit = d0_first_reg ? (lk_ok && !d0_oversize) : hit_reg;
-wire [IDX_W-1:0] cur_idx = d0_first_reg ? lk_idx : idx_reg;
+// ---- stage C: the entry's fields by AND-OR over the one-hot vector (the entry arrays are
+// flattened into the function's arguments, so a register write re-evaluates it)
+localparam PE_W = `WP_WAYPOINT_REG_ENTRY_PE_WIDTH;
+wire [NUM_ENTRIES*PE_W-1:0] ent_pe_flat;
+wire [NUM_ENTRIES*8-1:0]    ent_port_flat;
+generate
+    for (ge = 0; ge < NUM_ENTRIES; ge = ge + 1) begin : g_flat
+        assign ent_pe_flat[ge*PE_W +: PE_W] = ent_pe_reg[ge];
+        assign ent_port_flat[ge*8 +: 8] = ent_port_reg[ge];
+    end
+endgenerate
 
-// demux: outputs 0..NUM_PES-1 = PEs, NUM_PES = bypass
+// {ok (the entry's PE exists), port, pe, idx}
+function [IDX_W+TW+8:0] entry_sel(input [NUM_ENTRIES-1:0] oh,
+                                  input [NUM_ENTRIES*PE_W-1:0] pes,
+                                  input [NUM_ENTRIES*8-1:0] ports);
+    integer i;
+    reg [IDX_W-1:0] idx;
+    reg [PE_W-1:0] pe;
+    reg [7:0] port;
+    reg ok;
+    begin
+        idx = 0; pe = 0; port = 0; ok = 1'b0;
+        for (i = 0; i < NUM_ENTRIES; i = i + 1) begin
+            if (oh[i]) begin
+                idx = idx | i[IDX_W-1:0];
+                pe = pe | pes[i*PE_W +: PE_W];
+                port = port | ports[i*8 +: 8];
+                ok = ok | (pes[i*PE_W +: PE_W] < NUM_PES);
+            end
+        end
+        entry_sel = {ok, port, pe[TW-1:0], idx};
+    end
+endfunction
+
+wire [IDX_W+TW+8:0] c_sel = entry_sel(c_onehot_reg, ent_pe_flat, ent_port_flat);
+wire [IDX_W-1:0] c_idx = c_sel[IDX_W-1:0];
+wire [TW-1:0]    c_pe = c_sel[IDX_W +: TW];
+wire [7:0]       c_port_ent = c_sel[IDX_W+TW +: 8];
+// a valid NSH frame hitting an entry whose PE exists
+wire             c_ok = c_nsh_valid_reg && c_sel[IDX_W+TW+8];
+wire [TW-1:0]    c_tgt = c_oversize_reg ? TGT_DROP[TW-1:0]
+                       : c_ok ? c_pe : TGT_BYPASS[TW-1:0];
+
+// ---- stage D: demux (outputs 0..NUM_PES-1 = PEs, NUM_PES = bypass)
 wire [NUM_PES:0] dm_ready;
-wire             d0_fire = d0_valid_reg && (cur_tgt == TGT_DROP || dm_ready[cur_tgt]);
-assign s_axis_tready = !d0_valid_reg || d0_fire;
+wire             d_fire = d_valid_reg && (tgt_reg == TGT_DROP || dm_ready[tgt_reg]);
+wire             c_ready = !d_valid_reg || d_fire;
+wire             c_fire = c_valid_reg && c_ready;
+wire             b_ready = !c_valid_reg || c_ready;
+wire             a_ready = !b_valid_reg || b_ready;
+assign s_axis_tready = !a_valid_reg || a_ready;
+
 // tuser with dst_port set (on every beat of the frame)
 function [USER_WIDTH-1:0] set_dst_port(input [USER_WIDTH-1:0] u, input [7:0] port);
     begin
@@ -423,33 +508,73 @@ function [USER_WIDTH-1:0] set_dst_port(input [USER_WIDTH-1:0] u, input [7:0] por
         set_dst_port[`WP_TUSER_DST_PORT_LSB +: `WP_TUSER_DST_PORT_WIDTH] = port;
     end
 endfunction
-wire [USER_WIDTH-1:0] d0_tuser_out = set_dst_port(d0_tuser_reg, cur_port);
+wire [USER_WIDTH-1:0] d_tuser_out = set_dst_port(d_tuser_reg, port_reg);
 
 always @(posedge clk) begin
     if (s_axis_tready) begin
-        d0_valid_reg <= s_axis_tvalid;
+        a_valid_reg <= s_axis_tvalid;
         if (s_axis_tvalid) begin
-            d0_tdata_reg <= s_axis_tdata;
-            d0_tkeep_reg <= s_axis_tkeep;
-            d0_tuser_reg <= s_axis_tuser;
-            d0_tlast_reg <= s_axis_tlast;
-            d0_first_reg <= !in_frame_reg;
+            a_tdata_reg <= s_axis_tdata;
+            a_tkeep_reg <= s_axis_tkeep;
+            a_tuser_reg <= s_axis_tuser;
+            a_tlast_reg <= s_axis_tlast;
+            a_first_reg <= !in_frame_reg;
             in_frame_reg <= !s_axis_tlast;
         end
     end
-    if (d0_fire) begin
-        tgt_reg <= cur_tgt;
-        port_reg <= cur_port;
-        hit_reg <= cur_hit;
-        idx_reg <= cur_idx;
-        if (cur_hit) begin
-            ent_bytes_reg[cur_idx] <= ent_bytes_reg[cur_idx] + d0_bytes;
-            if (d0_first_reg) ent_pkts_reg[cur_idx] <= ent_pkts_reg[cur_idx] + 1;
+    if (a_ready) begin
+        b_valid_reg <= a_valid_reg;
+        b_tdata_reg <= a_tdata_reg;
+        b_tkeep_reg <= a_tkeep_reg;
+        b_tuser_reg <= a_tuser_reg;
+        b_tlast_reg <= a_tlast_reg;
+        b_first_reg <= a_first_reg;
+        b_match_reg <= a_match;
+        b_nsh_reg <= a_nsh;
+        b_nsh_valid_reg <= a_nsh_valid;
+        b_oversize_reg <= a_pkt_len > mtu_reg;
+        b_bytes_reg <= popcount(a_tkeep_reg);
+    end
+    if (b_ready) begin
+        c_valid_reg <= b_valid_reg;
+        c_tdata_reg <= b_tdata_reg;
+        c_tkeep_reg <= b_tkeep_reg;
+        c_tuser_reg <= b_tuser_reg;
+        c_tlast_reg <= b_tlast_reg;
+        c_first_reg <= b_first_reg;
+        c_onehot_reg <= b_onehot;
+        c_nsh_reg <= b_nsh_reg;
+        c_nsh_valid_reg <= b_nsh_valid_reg;
+        c_oversize_reg <= b_oversize_reg;
+        c_bytes_reg <= b_bytes_reg;
+    end
+    if (c_ready) begin
+        d_valid_reg <= c_valid_reg;
+        d_tdata_reg <= c_tdata_reg;
+        d_tkeep_reg <= c_tkeep_reg;
+        d_tuser_reg <= c_tuser_reg;
+        d_tlast_reg <= c_tlast_reg;
+        d_first_reg <= c_first_reg;
+        d_bytes_reg <= c_bytes_reg;
+    end
+    if (c_fire && c_first_reg) begin
+        tgt_reg <= c_tgt;
+        port_reg <= c_ok ? c_port_ent : default_port_reg;
+        hit_reg <= c_ok && !c_oversize_reg;
+        idx_reg <= c_idx;
+        cnt_drop_reg <= c_oversize_reg;
+        cnt_miss_reg <= !c_oversize_reg && !c_ok && c_nsh_reg;
+        cnt_nonnsh_reg <= !c_oversize_reg && !c_ok && !c_nsh_reg;
+    end
+    if (d_fire) begin
+        if (hit_reg) begin
+            ent_bytes_reg[idx_reg] <= ent_bytes_reg[idx_reg] + d_bytes_reg;
+            if (d_first_reg) ent_pkts_reg[idx_reg] <= ent_pkts_reg[idx_reg] + 1;
         end
-        if (d0_first_reg) begin
-            if (d0_oversize) drop_pkts_reg <= drop_pkts_reg + 1;
-            else if (!lk_ok && d0_nsh) miss_pkts_reg <= miss_pkts_reg + 1;
-            else if (!lk_ok) nonnsh_pkts_reg <= nonnsh_pkts_reg + 1;
+        if (d_first_reg) begin
+            if (cnt_drop_reg) drop_pkts_reg <= drop_pkts_reg + 1;
+            if (cnt_miss_reg) miss_pkts_reg <= miss_pkts_reg + 1;
+            if (cnt_nonnsh_reg) nonnsh_pkts_reg <= nonnsh_pkts_reg + 1;
         end
     end
     if (rst || clear) begin
@@ -462,9 +587,12 @@ always @(posedge clk) begin
         end
     end
     if (rst) begin
-        d0_valid_reg <= 1'b0;
-        d0_first_reg <= 1'b1;
+        a_valid_reg <= 1'b0;
+        a_first_reg <= 1'b1;
         in_frame_reg <= 1'b0;
+        b_valid_reg <= 1'b0;
+        c_valid_reg <= 1'b0;
+        d_valid_reg <= 1'b0;
     end
 end
 
@@ -472,7 +600,7 @@ wire [NUM_PES:0] dm_valid;
 genvar g;
 generate
 for (g = 0; g <= NUM_PES; g = g + 1) begin : demux
-    assign dm_valid[g] = d0_valid_reg && cur_tgt == g;
+    assign dm_valid[g] = d_valid_reg && tgt_reg == g;
 end
 endgenerate
 
@@ -484,8 +612,8 @@ wire [NUM_PES:0]                  mg_tlast, mg_tvalid, mg_tready;
 
 wp_fw #(.NUM_RULES(FW_RULES), .DATA_WIDTH(DATA_WIDTH), .USER_WIDTH(USER_WIDTH)) fw_inst (
     .clk(clk), .rst(rst),
-    .s_axis_tdata(d0_tdata_reg), .s_axis_tkeep(d0_tkeep_reg), .s_axis_tuser(d0_tuser_out),
-    .s_axis_tlast(d0_tlast_reg), .s_axis_tvalid(dm_valid[`WP_PE_FW]), .s_axis_tready(dm_ready[`WP_PE_FW]),
+    .s_axis_tdata(d_tdata_reg), .s_axis_tkeep(d_tkeep_reg), .s_axis_tuser(d_tuser_out),
+    .s_axis_tlast(d_tlast_reg), .s_axis_tvalid(dm_valid[`WP_PE_FW]), .s_axis_tready(dm_ready[`WP_PE_FW]),
     .m_axis_tdata(mg_tdata[`WP_PE_FW*DATA_WIDTH +: DATA_WIDTH]),
     .m_axis_tkeep(mg_tkeep[`WP_PE_FW*KEEP_WIDTH +: KEEP_WIDTH]),
     .m_axis_tuser(mg_tuser[`WP_PE_FW*USER_WIDTH +: USER_WIDTH]), .m_axis_tlast(mg_tlast[`WP_PE_FW]),
@@ -504,8 +632,8 @@ wp_fw #(.NUM_RULES(FW_RULES), .DATA_WIDTH(DATA_WIDTH), .USER_WIDTH(USER_WIDTH)) 
 
 wp_nat #(.NUM_MAPPINGS(NAT_MAPPINGS), .DATA_WIDTH(DATA_WIDTH), .USER_WIDTH(USER_WIDTH)) nat_inst (
     .clk(clk), .rst(rst),
-    .s_axis_tdata(d0_tdata_reg), .s_axis_tkeep(d0_tkeep_reg), .s_axis_tuser(d0_tuser_out),
-    .s_axis_tlast(d0_tlast_reg), .s_axis_tvalid(dm_valid[`WP_PE_NAT]), .s_axis_tready(dm_ready[`WP_PE_NAT]),
+    .s_axis_tdata(d_tdata_reg), .s_axis_tkeep(d_tkeep_reg), .s_axis_tuser(d_tuser_out),
+    .s_axis_tlast(d_tlast_reg), .s_axis_tvalid(dm_valid[`WP_PE_NAT]), .s_axis_tready(dm_ready[`WP_PE_NAT]),
     .m_axis_tdata(mg_tdata[`WP_PE_NAT*DATA_WIDTH +: DATA_WIDTH]),
     .m_axis_tkeep(mg_tkeep[`WP_PE_NAT*KEEP_WIDTH +: KEEP_WIDTH]),
     .m_axis_tuser(mg_tuser[`WP_PE_NAT*USER_WIDTH +: USER_WIDTH]), .m_axis_tlast(mg_tlast[`WP_PE_NAT]),
@@ -526,10 +654,10 @@ wp_nat #(.NUM_MAPPINGS(NAT_MAPPINGS), .DATA_WIDTH(DATA_WIDTH), .USER_WIDTH(USER_
 generate
 for (g = 0; g < EXT_PES; g = g + 1) begin : ext
     localparam P = `WP_PE_EXT_FIRST + g;
-    assign m_axis_pe_tdata[g*DATA_WIDTH +: DATA_WIDTH] = d0_tdata_reg;
-    assign m_axis_pe_tkeep[g*KEEP_WIDTH +: KEEP_WIDTH] = d0_tkeep_reg;
-    assign m_axis_pe_tuser[g*USER_WIDTH +: USER_WIDTH] = d0_tuser_out;
-    assign m_axis_pe_tlast[g] = d0_tlast_reg;
+    assign m_axis_pe_tdata[g*DATA_WIDTH +: DATA_WIDTH] = d_tdata_reg;
+    assign m_axis_pe_tkeep[g*KEEP_WIDTH +: KEEP_WIDTH] = d_tkeep_reg;
+    assign m_axis_pe_tuser[g*USER_WIDTH +: USER_WIDTH] = d_tuser_out;
+    assign m_axis_pe_tlast[g] = d_tlast_reg;
     assign m_axis_pe_tvalid[g] = dm_valid[P];
     assign dm_ready[P] = m_axis_pe_tready[g];
     assign mg_tdata[P*DATA_WIDTH +: DATA_WIDTH] = s_axis_pe_tdata[g*DATA_WIDTH +: DATA_WIDTH];
@@ -542,10 +670,10 @@ end
 endgenerate
 
 // bypass
-assign mg_tdata[NUM_PES*DATA_WIDTH +: DATA_WIDTH] = d0_tdata_reg;
-assign mg_tkeep[NUM_PES*KEEP_WIDTH +: KEEP_WIDTH] = d0_tkeep_reg;
-assign mg_tuser[NUM_PES*USER_WIDTH +: USER_WIDTH] = d0_tuser_out;
-assign mg_tlast[NUM_PES] = d0_tlast_reg;
+assign mg_tdata[NUM_PES*DATA_WIDTH +: DATA_WIDTH] = d_tdata_reg;
+assign mg_tkeep[NUM_PES*KEEP_WIDTH +: KEEP_WIDTH] = d_tkeep_reg;
+assign mg_tuser[NUM_PES*USER_WIDTH +: USER_WIDTH] = d_tuser_out;
+assign mg_tlast[NUM_PES] = d_tlast_reg;
 assign mg_tvalid[NUM_PES] = dm_valid[NUM_PES];
 assign dm_ready[NUM_PES] = mg_tready[NUM_PES];
 

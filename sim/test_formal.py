@@ -166,8 +166,8 @@ MUTANTS = {
         "wp_waypoint",
         "bmc",
         "wp_waypoint.v",
-        ": lk_ok ? ent_pe_reg[lk_idx][TW-1:0] : TGT_BYPASS[TW-1:0];",
-        ": lk_ok ? ent_pe_reg[lk_idx][TW-1:0] : 2;",
+        ": c_ok ? c_pe : TGT_BYPASS[TW-1:0];",
+        ": c_ok ? c_pe : 2;",
     ),
 }
 
