@@ -1,5 +1,10 @@
 // wp_fifo: synchronous first-word-fall-through FIFO (valid/ready on both sides).
-// Storage is a plain array read combinationally (LUT RAM on 7-series).
+// Storage is a plain array (LUT RAM on 7-series); its read goes into a head register, so m_data
+// comes from a flip-flop (issue #15: no RAM read in front of the consumer's logic). The head is
+// loaded whenever it is empty or being popped and the array holds an entry, so a pop every
+// cycle is sustained; an entry can be popped from the second cycle after its push. count is
+// every entry held (array and head, up to DEPTH + 1). Push and pop may happen in one cycle.
+// (wp_chacha20_fifo is the same in block RAM.)
 
 `resetall
 `timescale 1ns / 1ps
@@ -41,27 +46,36 @@ end
 reg [WIDTH-1:0] mem[0:DEPTH-1];
 reg [DEPTH_LOG2:0] wr_ptr_reg = 0;
 reg [DEPTH_LOG2:0] rd_ptr_reg = 0;
+reg [WIDTH-1:0] head_reg = 0;
+reg head_valid_reg = 1'b0;
 
 wire [DEPTH_LOG2:0] used = wr_ptr_reg - rd_ptr_reg;
 wire full = used[DEPTH_LOG2];
-wire empty = wr_ptr_reg == rd_ptr_reg;
+wire in_mem = wr_ptr_reg != rd_ptr_reg;
+wire push = s_valid && !full;
+wire load = in_mem && (!head_valid_reg || m_ready);
 
 assign s_ready = !full;
-assign m_valid = !empty;
-assign m_data = mem[rd_ptr_reg[DEPTH_LOG2-1:0]];
-assign count = used;
+assign m_valid = head_valid_reg;
+assign m_data = head_reg;
+assign count = used + {{DEPTH_LOG2{1'b0}}, head_valid_reg};
 
 always @(posedge clk) begin
-    if (s_valid && !full) begin
+    if (push) begin
         mem[wr_ptr_reg[DEPTH_LOG2-1:0]] <= s_data;
         wr_ptr_reg <= wr_ptr_reg + 1;
     end
-    if (m_ready && !empty) begin
+    if (load) begin
+        head_reg <= mem[rd_ptr_reg[DEPTH_LOG2-1:0]];
         rd_ptr_reg <= rd_ptr_reg + 1;
+        head_valid_reg <= 1'b1;
+    end else if (m_ready) begin
+        head_valid_reg <= 1'b0;
     end
     if (rst) begin
         wr_ptr_reg <= 0;
         rd_ptr_reg <= 0;
+        head_valid_reg <= 1'b0;
     end
 end
 

@@ -669,13 +669,16 @@ for (g = 0; g < EXT_PES; g = g + 1) begin : ext
 end
 endgenerate
 
-// bypass
-assign mg_tdata[NUM_PES*DATA_WIDTH +: DATA_WIDTH] = d_tdata_reg;
-assign mg_tkeep[NUM_PES*KEEP_WIDTH +: KEEP_WIDTH] = d_tkeep_reg;
-assign mg_tuser[NUM_PES*USER_WIDTH +: USER_WIDTH] = d_tuser_out;
-assign mg_tlast[NUM_PES] = d_tlast_reg;
-assign mg_tvalid[NUM_PES] = dm_valid[NUM_PES];
-assign dm_ready[NUM_PES] = mg_tready[NUM_PES];
+// bypass, through a register slice: its ready is a flip-flop, not the merge's grant logic
+// (which would otherwise sit in front of every dispatch stage's enable)
+wp_axis_reg #(.WIDTH(DATA_WIDTH + KEEP_WIDTH + USER_WIDTH + 1)) bypass_reg_inst (
+    .clk(clk), .rst(rst),
+    .s_data({d_tlast_reg, d_tuser_out, d_tkeep_reg, d_tdata_reg}),
+    .s_valid(dm_valid[NUM_PES]), .s_ready(dm_ready[NUM_PES]),
+    .m_data({mg_tlast[NUM_PES], mg_tuser[NUM_PES*USER_WIDTH +: USER_WIDTH],
+             mg_tkeep[NUM_PES*KEEP_WIDTH +: KEEP_WIDTH], mg_tdata[NUM_PES*DATA_WIDTH +: DATA_WIDTH]}),
+    .m_valid(mg_tvalid[NUM_PES]), .m_ready(mg_tready[NUM_PES])
+);
 
 // ---------------------------------------------------------------- merge
 wp_axis_arb #(.S_COUNT(NUM_PES + 1), .DATA_WIDTH(DATA_WIDTH), .USER_WIDTH(USER_WIDTH)) arb_inst (
