@@ -48,14 +48,15 @@ reg [DEPTH_LOG2:0] wr_ptr_reg = 0;
 reg [DEPTH_LOG2:0] rd_ptr_reg = 0;
 reg [WIDTH-1:0] head_reg = 0;
 reg head_valid_reg = 1'b0;
+// "the array holds DEPTH entries", kept in a register so s_ready is a flip-flop
+reg full_reg = 1'b0;
 
 wire [DEPTH_LOG2:0] used = wr_ptr_reg - rd_ptr_reg;
-wire full = used[DEPTH_LOG2];
 wire in_mem = wr_ptr_reg != rd_ptr_reg;
-wire push = s_valid && !full;
+wire push = s_valid && !full_reg;
 wire load = in_mem && (!head_valid_reg || m_ready);
 
-assign s_ready = !full;
+assign s_ready = !full_reg;
 assign m_valid = head_valid_reg;
 assign m_data = head_reg;
 assign count = used + {{DEPTH_LOG2{1'b0}}, head_valid_reg};
@@ -72,10 +73,14 @@ always @(posedge clk) begin
     end else if (m_ready) begin
         head_valid_reg <= 1'b0;
     end
+    // full next cycle: DEPTH - 1 held and a push without a load, or DEPTH held and no load
+    if (push && !load) full_reg <= used == DEPTH - 1;
+    else if (load && !push) full_reg <= 1'b0;
     if (rst) begin
         wr_ptr_reg <= 0;
         rd_ptr_reg <= 0;
         head_valid_reg <= 1'b0;
+        full_reg <= 1'b0;
     end
 end
 

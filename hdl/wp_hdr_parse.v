@@ -68,14 +68,6 @@ initial begin
     end
 end
 
-function [7:0] popcount(input [KEEP_WIDTH-1:0] k);
-    integer i;
-    begin
-        popcount = 0;
-        for (i = 0; i < KEEP_WIDTH; i = i + 1) popcount = popcount + k[i];
-    end
-endfunction
-
 // ---- window capture ----
 reg [WIN-1:0]   win_reg = 0;
 reg [7:0]       len_reg = 0;
@@ -84,19 +76,23 @@ reg             done_reg = 1'b0;
 
 // the window with the current beat in place (a function behind continuous assignments, not
 // always @*, so it is defined from time 0 in every simulator)
-// stage 0: the beat and its byte count, registered (the tkeep popcount and the window write
-// are each a cycle of their own: together they were the module's slowest path)
+// stage 0: the beat and its byte count, registered (the byte count and the window write are
+// each a cycle of their own: together they were the module's slowest path); the count from the
+// contiguous tkeep (wp_keep_count)
 reg                  p_beat_reg = 1'b0;
 reg                  p_last_reg = 1'b0;
 reg [DATA_WIDTH-1:0] p_data_reg = 0;
 reg [7:0]            p_cnt_reg = 0;
+
+wire [$clog2(KEEP_WIDTH):0] s_cnt;
+wp_keep_count #(.KEEP_WIDTH(KEEP_WIDTH)) keep_count_inst (.keep(s_tkeep), .count(s_cnt));
 
 always @(posedge clk) begin
     p_beat_reg <= s_beat;
     if (s_beat) begin
         p_last_reg <= s_tlast;
         p_data_reg <= s_tdata;
-        p_cnt_reg <= popcount(s_tkeep);
+        p_cnt_reg <= {{(7 - $clog2(KEEP_WIDTH)){1'b0}}, s_cnt};
     end
     if (rst) p_beat_reg <= 1'b0;
 end

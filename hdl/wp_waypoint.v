@@ -412,13 +412,8 @@ reg                  cnt_miss_reg = 1'b0;
 reg                  cnt_nonnsh_reg = 1'b0;
 
 // ---- stage A
-function [5:0] popcount(input [KEEP_WIDTH-1:0] k);
-    integer i;
-    begin
-        popcount = 0;
-        for (i = 0; i < KEEP_WIDTH; i = i + 1) popcount = popcount + k[i];
-    end
-endfunction
+wire [5:0] a_bytes;
+wp_keep_count #(.KEEP_WIDTH(KEEP_WIDTH)) keep_count_inst (.keep(a_tkeep_reg), .count(a_bytes));
 
 wire        a_nsh, a_nsh_valid;
 wire [31:0] a_key;
@@ -533,7 +528,7 @@ always @(posedge clk) begin
         b_nsh_reg <= a_nsh;
         b_nsh_valid_reg <= a_nsh_valid;
         b_oversize_reg <= a_pkt_len > mtu_reg;
-        b_bytes_reg <= popcount(a_tkeep_reg);
+        b_bytes_reg <= a_bytes;
     end
     if (b_ready) begin
         c_valid_reg <= b_valid_reg;
