@@ -7,8 +7,9 @@
  * of the 32 bytes of the beat looks up a table word (block RAM) saying at which place of
  * which signature it may stand, and a signature ends where 16 looked-up bits along a
  * diagonal (this beat and the last 15 lanes of the previous one) are all 1 (see "Match
- * tables" below; docs/hardware.md). Pipeline: A input register and parse, P parse results
- * registered and table lookup, B match, C decision and frame FIFO write, R frame FIFO read
+ * tables" below; docs/hardware.md). Pipeline: A input register and parse (every place the
+ * IPv4 header can start), Q the place picked, P parse results registered and table lookup,
+ * B match, C decision and frame FIFO write, R frame FIFO read
  * (block RAM), M output register with the SI / DSCP patch. The frame's action is the strongest action
  * of the signatures it contains (drop > mark > pass); mark sets the IPv4 DSCP to MARK_DSCP
  * (incremental checksum update, RFC 1624). Frames are stored in a frame FIFO and committed
@@ -422,7 +423,7 @@ reg [15:0]           a_pos_reg = 0;        // byte offset of the beat in A
 reg [15:0]           in_pos_reg = 0;       // byte offset of the next accepted beat
 reg [HB_BYTES*8-1:0] hb_reg = 0;           // frame bytes 0..95 received so far
 
-// the pipeline A -> P -> B -> C moves as one: when the beat in C can be written (or C is empty)
+// the pipeline A -> Q -> P -> B -> C moves as one: when the beat in C can be written (or C is empty)
 wire pipe_en;
 // hold the input at a frame boundary while a new signature set waits or is being built
 wire hold_in = updating && in_pos_reg == 0;
@@ -470,38 +471,84 @@ wp_nsh_dec nsh_dec_inst (
     .nsh_len(nsh_len), .nsh_md(), .nsh_next(), .spi(), .si(nsh_si), .key(), .l3_q()
 );
 
-// Where the IPv4 header would start, from the EtherType and the NSH length alone (not wp_nsh_dec's
-// l3_q, which also waits for the NSH checks): it matters only when ip_cand says IPv4 is there.
-wire [6:0] l3 = nsh ? `WP_ETH_HDR_LEN + {nsh_len[4:0], 2'b00} : `WP_ETH_HDR_LEN;
-wire [159:0] ip = hb_reg[l3*8 +: 160];
-wire        ip_ver_ok;
-wire [3:0]  ihl;
-wire [15:0] total_len;
-wire [12:0] frag_off;
-wire [7:0]  proto;
-wire [7:0]  tos;
-wire [15:0] csum;
-
-wp_ipv4_dec ipv4_dec_inst (
-    .ip(ip), .ver_ok(ip_ver_ok), .ihl(ihl), .ver_ihl(), .tos(tos), .total_len(total_len),
-    .frag_off(frag_off), .ttl(), .proto(proto), .csum(csum), .src(), .dst()
-);
-
-wire ipv4 = ip_cand && ip_ver_ok;
-wire [7:0] l4 = {1'b0, l3} + {2'b00, ihl, 2'b00};
-// TCP data offset: l3 plus one constant (l3 + a + b would be two adders in series)
-wire [3:0] doff = hb_reg[(l3 + (`WP_IPV4_HDR_LEN + `WP_TCP_DOFF_OFF))*8 + 4 +: 4];
-wire simple = ihl == 4'd5 && frag_off == 0;
-// 9-bit sums (an unsized header length would widen the select and the adds to 32 bits)
+// Where the IPv4 header would start: l3 = 14 + 4*q, q = the NSH length (or 0 without NSH),
+// from the EtherType and the NSH length alone (not wp_nsh_dec's l3_q, which also waits for the
+// NSH checks). It matters only when ip_cand says IPv4 is there, and then q <= 6 (wp_nsh_dec's
+// nsh_ip: length <= 6), so three bits of it do. As in wp_hdr_parse, the IPv4 fields and the
+// payload bounds are worked out for each of the eight places at once (fixed byte positions,
+// no shifter) and registered in stage Q, which picks one with q.
+localparam NQ = 8;
+// per place: {ver_ok, pay_start[8:0], pay_end[16:0], ver_ihl, tos, csum}
+localparam QW = 1 + 9 + 17 + 8 + 8 + 16;
+// 9-bit sums (an unsized header length would widen the adds to 32 bits)
 localparam [8:0] TCP_HDR_LEN = `WP_TCP_HDR_LEN;
 localparam [8:0] UDP_HDR_LEN = `WP_UDP_HDR_LEN;
-wire [8:0] pay_start = !simple ? {1'b0, l4}
-    : proto == `WP_IP_PROTO_TCP ? {1'b0, l4} + (doff < 4'd5 ? TCP_HDR_LEN : {3'b000, doff, 2'b00})
-    : proto == `WP_IP_PROTO_UDP ? {1'b0, l4} + UDP_HDR_LEN
-    : {1'b0, l4};
-wire [16:0] pay_end = {10'd0, l3} + {1'b0, total_len};
+
+wire [2:0] q = nsh ? nsh_len[2:0] : 3'd0;
+wire [NQ*QW-1:0] places;
+genvar gq;
+generate
+    for (gq = 0; gq < NQ; gq = gq + 1) begin : g_place_q
+        localparam integer L3 = `WP_ETH_HDR_LEN + 4 * gq;
+        wire        ver_ok;
+        wire [3:0]  ihl;
+        wire [15:0] total_len;
+        wire [12:0] frag_off;
+        wire [7:0]  proto, tos, ver_ihl;
+        wire [15:0] csum;
+        wp_ipv4_dec ipv4_dec_inst (
+            .ip(hb_reg[L3*8 +: 160]), .ver_ok(ver_ok), .ihl(ihl), .ver_ihl(ver_ihl), .tos(tos),
+            .total_len(total_len), .frag_off(frag_off), .ttl(), .proto(proto), .csum(csum),
+            .src(), .dst()
+        );
+        wire [8:0] l4 = L3 + {3'b000, ihl, 2'b00};
+        // TCP data offset where a 20-byte IPv4 header puts it (only simple headers use it)
+        wire [3:0] doff = hb_reg[(L3 + `WP_IPV4_HDR_LEN + `WP_TCP_DOFF_OFF)*8 + 4 +: 4];
+        wire simple = ihl == 4'd5 && frag_off == 0;
+        wire [8:0] pay_start = !simple ? l4
+            : proto == `WP_IP_PROTO_TCP ? l4 + (doff < 4'd5 ? TCP_HDR_LEN : {3'b000, doff, 2'b00})
+            : proto == `WP_IP_PROTO_UDP ? l4 + UDP_HDR_LEN
+            : l4;
+        wire [16:0] pay_end = L3 + {1'b0, total_len};
+        assign places[gq*QW +: QW] = {ver_ok, pay_start, pay_end, ver_ihl, tos, csum};
+    end
+endgenerate
 
 wire si_dec = cfg_dec_si_reg && nsh_valid && nsh_si != 8'd0;
+
+// ------------------------------------------------------------------------------------------
+// Stage Q: the place's parse results picked by q
+// ------------------------------------------------------------------------------------------
+
+reg [DATA_WIDTH-1:0] q_data_reg = 0;
+reg [KEEP_WIDTH-1:0] q_keep_reg = 0;
+reg                  q_last_reg = 1'b0;
+reg [USER_WIDTH-1:0] q_user_reg = 0;
+reg                  q_valid_reg = 1'b0;
+reg [15:0]           q_pos_reg = 0;
+reg [NQ*QW-1:0]      q_places_reg = 0;
+reg [2:0]            q_q_reg = 0;
+reg                  q_ip_cand_reg = 1'b0;
+reg                  q_si_dec_reg = 1'b0;
+
+// a compare per place (a variable part-select becomes a shift with 'x fill in yosys, which the
+// formal flow's AIG rejects)
+function [QW-1:0] pick_place(input [NQ*QW-1:0] all, input [2:0] qq);
+    integer k;
+    begin
+        pick_place = all[QW-1:0];
+        for (k = 1; k < NQ; k = k + 1) begin
+            if (qq == k) pick_place = all[k*QW +: QW];
+        end
+    end
+endfunction
+
+wire [QW-1:0] q_sel = pick_place(q_places_reg, q_q_reg);
+wire [5:0]    q_l3 = `WP_ETH_HDR_LEN + {1'b0, q_q_reg, 2'b00};
+wire          ipv4 = q_ip_cand_reg && q_sel[QW-1];
+wire [8:0]    pay_start = q_sel[QW-2 -: 9];
+wire [16:0]   pay_end = q_sel[QW-11 -: 17];
+wire [31:0]   q_raw = q_sel[31:0];  // ver_ihl, tos, csum
 
 // ------------------------------------------------------------------------------------------
 // Stage P: the parse results registered beside the beat (hb_reg holds the next frame's header
@@ -584,18 +631,20 @@ generate
     end
 endgenerate
 
-// the frame's decision fields from B's parse results: si_dec, l3[5:0], the marked TOS and the
-// checksum after marking (RFC 1624 eqn. 3 over the word {ver_ihl, tos})
-wire [7:0]  b_ver_ihl = b_raw_reg[31:24];
-wire [7:0]  b_tos = b_raw_reg[23:16];
-wire [15:0] b_csum = b_raw_reg[15:0];
-wire [7:0]  new_tos = {mark_dscp_reg, b_tos[1:0]};
-wire [17:0] mc_sum = {2'b00, ~b_csum} + {2'b00, ~{b_ver_ihl, b_tos}} + {2'b00, b_ver_ihl, new_tos};
-wire [16:0] mc_f1 = {1'b0, mc_sum[15:0]} + {15'd0, mc_sum[17:16]};
+// the frame's decision fields: si_dec, l3[5:0], the marked TOS and the checksum after marking
+// (RFC 1624 eqn. 3 over the word {ver_ihl, tos}); the three-term sum in P, its two folds in B
+wire [7:0]  p_ver_ihl = p_raw_reg[31:24];
+wire [7:0]  p_tos = p_raw_reg[23:16];
+wire [15:0] p_csum = p_raw_reg[15:0];
+wire [7:0]  p_new_tos = {mark_dscp_reg, p_tos[1:0]};
+wire [17:0] p_mc_sum = {2'b00, ~p_csum} + {2'b00, ~{p_ver_ihl, p_tos}} + {2'b00, p_ver_ihl, p_new_tos};
+reg  [17:0] b_mc_sum_reg = 0;
+reg  [7:0]  b_new_tos_reg = 0;
+wire [16:0] mc_f1 = {1'b0, b_mc_sum_reg[15:0]} + {15'd0, b_mc_sum_reg[17:16]};
 wire [15:0] mc_f2 = mc_f1[15:0] + {15'd0, mc_f1[16]};
 wire [15:0] new_csum = ~mc_f2;
 localparam FW = 1 + 6 + 8 + 16;
-wire [FW-1:0] b_fields = {b_raw_reg[RW-1 -: 7], new_tos, new_csum};
+wire [FW-1:0] b_fields = {b_raw_reg[RW-1 -: 7], b_new_tos_reg, new_csum};
 
 // ------------------------------------------------------------------------------------------
 // Stage C: frame FIFO write side, commit or roll back at tlast
@@ -609,27 +658,39 @@ reg                  c_valid_reg = 1'b0;
 reg [FW-1:0]         c_fields_reg = 0;
 reg [NUM_SIGS-1:0]   c_hits_reg = 0;
 
-assign pipe_empty = !a_valid_reg && !p_valid_reg && !b_valid_reg && !c_valid_reg
+assign pipe_empty = !a_valid_reg && !q_valid_reg && !p_valid_reg && !b_valid_reg && !c_valid_reg
     && in_pos_reg == 0;
 
 always @(posedge clk) begin
     if (pipe_en) begin
-        p_data_reg <= a_data_reg;
-        p_keep_reg <= a_keep_reg;
-        p_last_reg <= a_last_reg;
-        p_user_reg <= a_user_reg;
-        p_valid_reg <= a_valid_reg;
-        p_pos_reg <= a_pos_reg;
+        q_data_reg <= a_data_reg;
+        q_keep_reg <= a_keep_reg;
+        q_last_reg <= a_last_reg;
+        q_user_reg <= a_user_reg;
+        q_valid_reg <= a_valid_reg;
+        q_pos_reg <= a_pos_reg;
+        q_places_reg <= places;
+        q_q_reg <= q;
+        q_ip_cand_reg <= ip_cand;
+        q_si_dec_reg <= si_dec;
+        p_data_reg <= q_data_reg;
+        p_keep_reg <= q_keep_reg;
+        p_last_reg <= q_last_reg;
+        p_user_reg <= q_user_reg;
+        p_valid_reg <= q_valid_reg;
+        p_pos_reg <= q_pos_reg;
         p_ipv4_reg <= ipv4;
         p_pay_start_reg <= pay_start;
         p_pay_end_reg <= pay_end;
-        p_raw_reg <= {si_dec, l3[5:0], ip[7:0], tos, csum};
+        p_raw_reg <= {q_si_dec_reg, q_l3, q_raw};
         b_data_reg <= p_data_reg;
         b_keep_reg <= p_keep_reg;
         b_last_reg <= p_last_reg;
         b_user_reg <= p_user_reg;
         b_valid_reg <= p_valid_reg;
         b_raw_reg <= p_raw_reg;
+        b_mc_sum_reg <= p_mc_sum;
+        b_new_tos_reg <= p_new_tos;
         c_data_reg <= b_data_reg;
         c_keep_reg <= b_keep_reg;
         c_last_reg <= b_last_reg;
@@ -640,6 +701,7 @@ always @(posedge clk) begin
         if (b_valid_reg) prev_look_reg <= b_look[TW*17 +: TW*15];
     end
     if (rst) begin
+        q_valid_reg <= 1'b0;
         p_valid_reg <= 1'b0;
         b_valid_reg <= 1'b0;
         c_valid_reg <= 1'b0;
