@@ -9,8 +9,8 @@
  * diagonal (this beat and the last 15 lanes of the previous one) are all 1 (see "Match
  * tables" below; docs/hardware.md). Pipeline: A input register and parse (every place the
  * IPv4 header can start), Q the place picked, P parse results registered and table lookup,
- * B match, C decision and frame FIFO write, R frame FIFO read
- * (block RAM), M output register with the SI / DSCP patch. The frame's action is the strongest action
+ * B match (diagonal ANDs), H the signatures hit, C decision and frame FIFO write, R frame FIFO read
+ * (block RAM), S its word and the frame's decision registered, M output register with the SI / DSCP patch. The frame's action is the strongest action
  * of the signatures it contains (drop > mark > pass); mark sets the IPv4 DSCP to MARK_DSCP
  * (incremental checksum update, RFC 1624). Frames are stored in a frame FIFO and committed
  * (or rolled back, for drop) at tlast, so the PE is store-and-forward; frames longer than the
@@ -423,7 +423,7 @@ reg [15:0]           a_pos_reg = 0;        // byte offset of the beat in A
 reg [15:0]           in_pos_reg = 0;       // byte offset of the next accepted beat
 reg [HB_BYTES*8-1:0] hb_reg = 0;           // frame bytes 0..95 received so far
 
-// the pipeline A -> Q -> P -> B -> C moves as one: when the beat in C can be written (or C is empty)
+// the pipeline A -> Q -> P -> B -> H -> C moves as one: when the beat in C can be written (or C is empty)
 wire pipe_en;
 // hold the input at a frame boundary while a new signature set waits or is being built
 wire hold_in = updating && in_pos_reg == 0;
@@ -615,7 +615,7 @@ wire [TW*47-1:0] win_look = {b_look, prev_look_reg};
 
 // (bit selects in generate loops, not a function taking the window: yosys copies a function's
 // inputs per call, 47 x 256 bits x 512 calls at 16 signatures, and took over half an hour)
-wire [NUM_SIGS-1:0] beat_hits;
+wire [NUM_SIGS*32-1:0] b_ends;
 genvar gs, ge, gt;
 generate
     for (gs = 0; gs < NUM_SIGS; gs = gs + 1) begin : g_sig
@@ -627,7 +627,7 @@ generate
             end
             assign ends[ge] = &diag;
         end
-        assign beat_hits[gs] = en_act_reg[gs] && ends != 0;
+        assign b_ends[gs*32 +: 32] = ends;
     end
 endgenerate
 
@@ -647,6 +647,26 @@ localparam FW = 1 + 6 + 8 + 16;
 wire [FW-1:0] b_fields = {b_raw_reg[RW-1 -: 7], b_new_tos_reg, new_csum};
 
 // ------------------------------------------------------------------------------------------
+// Stage H: the signatures with an end in this beat (the ends registered in B, so the block
+// RAM's output meets only the diagonal ANDs)
+// ------------------------------------------------------------------------------------------
+
+reg [DATA_WIDTH-1:0]    h_data_reg = 0;
+reg [KEEP_WIDTH-1:0]    h_keep_reg = 0;
+reg                     h_last_reg = 1'b0;
+reg [USER_WIDTH-1:0]    h_user_reg = 0;
+reg                     h_valid_reg = 1'b0;
+reg [FW-1:0]            h_fields_reg = 0;
+reg [NUM_SIGS*32-1:0]   h_ends_reg = 0;
+
+wire [NUM_SIGS-1:0] beat_hits;
+generate
+    for (gs = 0; gs < NUM_SIGS; gs = gs + 1) begin : g_hits
+        assign beat_hits[gs] = en_act_reg[gs] && h_ends_reg[gs*32 +: 32] != 0;
+    end
+endgenerate
+
+// ------------------------------------------------------------------------------------------
 // Stage C: frame FIFO write side, commit or roll back at tlast
 // ------------------------------------------------------------------------------------------
 
@@ -658,7 +678,8 @@ reg                  c_valid_reg = 1'b0;
 reg [FW-1:0]         c_fields_reg = 0;
 reg [NUM_SIGS-1:0]   c_hits_reg = 0;
 
-assign pipe_empty = !a_valid_reg && !q_valid_reg && !p_valid_reg && !b_valid_reg && !c_valid_reg
+assign pipe_empty = !a_valid_reg && !q_valid_reg && !p_valid_reg && !b_valid_reg && !h_valid_reg
+    && !c_valid_reg
     && in_pos_reg == 0;
 
 always @(posedge clk) begin
@@ -691,12 +712,19 @@ always @(posedge clk) begin
         b_raw_reg <= p_raw_reg;
         b_mc_sum_reg <= p_mc_sum;
         b_new_tos_reg <= p_new_tos;
-        c_data_reg <= b_data_reg;
-        c_keep_reg <= b_keep_reg;
-        c_last_reg <= b_last_reg;
-        c_user_reg <= b_user_reg;
-        c_valid_reg <= b_valid_reg;
-        c_fields_reg <= b_fields;
+        h_data_reg <= b_data_reg;
+        h_keep_reg <= b_keep_reg;
+        h_last_reg <= b_last_reg;
+        h_user_reg <= b_user_reg;
+        h_valid_reg <= b_valid_reg;
+        h_fields_reg <= b_fields;
+        h_ends_reg <= b_ends;
+        c_data_reg <= h_data_reg;
+        c_keep_reg <= h_keep_reg;
+        c_last_reg <= h_last_reg;
+        c_user_reg <= h_user_reg;
+        c_valid_reg <= h_valid_reg;
+        c_fields_reg <= h_fields_reg;
         c_hits_reg <= beat_hits;
         if (b_valid_reg) prev_look_reg <= b_look[TW*17 +: TW*15];
     end
@@ -704,6 +732,7 @@ always @(posedge clk) begin
         q_valid_reg <= 1'b0;
         p_valid_reg <= 1'b0;
         b_valid_reg <= 1'b0;
+        h_valid_reg <= 1'b0;
         c_valid_reg <= 1'b0;
     end
 end
@@ -782,14 +811,16 @@ always @(posedge clk) begin
 end
 
 // ------------------------------------------------------------------------------------------
-// Read side: the frame FIFO's registered read (R), then SI decrement and mark on the first
-// beats into the output register (M)
+// Read side: the frame FIFO's registered read (R), its word and decision registered (S), then
+// SI decrement and mark on the first beats into the output register (M)
 // ------------------------------------------------------------------------------------------
 
 wire                 rd_avail = rd_ptr_reg != commit_ptr_reg;
 reg                  r_valid_reg = 1'b0;
+reg                  s_valid_reg = 1'b0;
 reg                  m_valid_reg = 1'b0;
-wire                 r_go = r_valid_reg && (!m_valid_reg || m_axis_tready);
+wire                 s_go = s_valid_reg && (!m_valid_reg || m_axis_tready);
+wire                 r_go = r_valid_reg && (!s_valid_reg || s_go);
 wire                 rd_issue = rd_avail && (!r_valid_reg || r_go);
 wire [MEM_WIDTH-1:0] rd_word;
 
@@ -828,11 +859,17 @@ wp_ram_sdp #(.WIDTH(DEC_WIDTH), .ADDR_WIDTH(ADDR_WIDTH)) dec_mem_inst (
     .rd_en(1'b1), .rd_addr(drd_next[ADDR_WIDTH-1:0]), .rd_data(rd_dec)
 );
 
-wire rd_si_dec = rd_dec[31];
-wire rd_mark = rd_dec[30];
-wire [5:0] rd_l3 = rd_dec[29:24];
-wire [7:0] rd_tos = rd_dec[23:16];
-wire [15:0] rd_csum = rd_dec[15:0];
+// stage S: the frame FIFO's word and the frame's decision registered (the block RAM outputs
+// meet no logic before a flip-flop); M patches from these registers
+reg [MEM_WIDTH-1:0] s_word_reg = 0;
+reg [DEC_WIDTH-1:0] s_dec_reg = 0;
+reg [1:0]           s_beat_reg = 0;
+
+wire s_si_dec = s_dec_reg[31];
+wire s_mark = s_dec_reg[30];
+wire [5:0] s_l3 = s_dec_reg[29:24];
+wire [7:0] s_tos = s_dec_reg[23:16];
+wire [15:0] s_csum = s_dec_reg[15:0];
 
 // the beat leaving the FIFO with SI decremented and TOS / checksum marked (beats 0 and 1 only)
 function [DATA_WIDTH-1:0] rd_modify(input [DATA_WIDTH-1:0] d, input [1:0] beat, input si_dec,
@@ -854,30 +891,40 @@ function [DATA_WIDTH-1:0] rd_modify(input [DATA_WIDTH-1:0] d, input [1:0] beat, 
     end
 endfunction
 
-wire [DATA_WIDTH-1:0] rd_data_mod = rd_modify(rd_word[DATA_WIDTH-1:0], rd_beat_reg, rd_si_dec,
-    rd_mark, rd_l3, rd_tos, rd_csum);
+wire [DATA_WIDTH-1:0] s_data_mod = rd_modify(s_word_reg[DATA_WIDTH-1:0], s_beat_reg, s_si_dec,
+    s_mark, s_l3, s_tos, s_csum);
 
 always @(posedge clk) begin
     if (rd_issue) r_valid_reg <= 1'b1;
     else if (r_go) r_valid_reg <= 1'b0;
     if (rd_issue) rd_ptr_reg <= rd_ptr_reg + 1;
 
-    if (m_valid_reg && m_axis_tready) m_valid_reg <= 1'b0;
     if (r_go) begin
-        m_data_reg <= rd_data_mod;
-        m_keep_reg <= rd_word[DATA_WIDTH +: KEEP_WIDTH];
-        m_last_reg <= rd_word_last;
-        m_user_reg <= rd_word[DATA_WIDTH + KEEP_WIDTH + 1 +: USER_WIDTH];
-        m_valid_reg <= 1'b1;
+        s_word_reg <= rd_word;
+        s_dec_reg <= rd_dec;
+        s_beat_reg <= rd_beat_reg;
+        s_valid_reg <= 1'b1;
         if (rd_word_last) begin
             rd_beat_reg <= 0;
             drd_ptr_reg <= drd_ptr_reg + 1;
         end else if (rd_beat_reg != 2'd2) begin
             rd_beat_reg <= rd_beat_reg + 1;
         end
+    end else if (s_go) begin
+        s_valid_reg <= 1'b0;
+    end
+
+    if (m_valid_reg && m_axis_tready) m_valid_reg <= 1'b0;
+    if (s_go) begin
+        m_data_reg <= s_data_mod;
+        m_keep_reg <= s_word_reg[DATA_WIDTH +: KEEP_WIDTH];
+        m_last_reg <= s_word_reg[DATA_WIDTH + KEEP_WIDTH];
+        m_user_reg <= s_word_reg[DATA_WIDTH + KEEP_WIDTH + 1 +: USER_WIDTH];
+        m_valid_reg <= 1'b1;
     end
     if (rst) begin
         r_valid_reg <= 1'b0;
+        s_valid_reg <= 1'b0;
         m_valid_reg <= 1'b0;
         rd_ptr_reg <= 0;
         drd_ptr_reg <= 0;
