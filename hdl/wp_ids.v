@@ -325,21 +325,28 @@ wp_reg_rd #(.ADDR_WIDTH(AW)) reg_rd_inst (
 localparam TW = 16 * NUM_SIGS;  // table word: one bit per signature byte
 localparam TA = 9;              // table address: {not payload, byte}
 
-// One table word from the signature registers. Place t of signature s (LEN bytes) holds its
-// byte j = t + LEN - 16 when t + LEN >= 16, else it is don't-care; j = (t + LEN) mod 16. The
-// word compares the address byte with the 16 stored bytes first and then picks the compare
-// bit for place t (a 1-bit select, not an 8-bit byte shifter per signature).
-function [TW-1:0] tbl_word(input [TA-1:0] addr, input [NUM_SIGS*128-1:0] d,
-    input [NUM_SIGS*5-1:0] len);
-    integer s, t, j;
-    reg [15:0] eq;
+// One table word from the signature registers, in two pipeline steps. Place t of signature s
+// (LEN bytes) holds its byte j = t + LEN - 16 when t + LEN >= 16, else it is don't-care;
+// j = (t + LEN) mod 16. First the address byte is compared with the 16 stored bytes of every
+// signature (tbl_eq, registered), then the compare bit for place t is picked (tbl_pick: a
+// 1-bit select, not an 8-bit byte shifter per signature).
+function [TW-1:0] tbl_eq(input [7:0] byte_v, input [NUM_SIGS*128-1:0] d);
+    integer s, j;
+    begin
+        for (s = 0; s < NUM_SIGS; s = s + 1) begin
+            for (j = 0; j < 16; j = j + 1) tbl_eq[s*16 + j] = byte_v == d[s*128 + j*8 +: 8];
+        end
+    end
+endfunction
+
+function [TW-1:0] tbl_pick(input not_payload, input [TW-1:0] eq, input [NUM_SIGS*5-1:0] len);
+    integer s, t;
     reg [5:0] lsum;
     begin
         for (s = 0; s < NUM_SIGS; s = s + 1) begin
-            for (j = 0; j < 16; j = j + 1) eq[j] = addr[7:0] == d[s*128 + j*8 +: 8];
             for (t = 0; t < 16; t = t + 1) begin
                 lsum = t + len[s*5 +: 5];
-                tbl_word[s*16 + t] = lsum < 16 || (!addr[8] && eq[lsum[3:0]]);
+                tbl_pick[s*16 + t] = lsum < 16 || (!not_payload && eq[s*16 + lsum[3:0]]);
             end
         end
     end
@@ -363,6 +370,9 @@ wire sig_write = reg_wr_en && wr_sig;
 reg  upd_pending_reg = 1'b0;
 reg  sweep_reg = 1'b0;
 reg  [TA-1:0] sweep_addr_reg = 0;
+reg  eq_valid_reg = 1'b0;
+reg  [TA-1:0] eq_addr_reg = 0;
+reg  [TW-1:0] eq_reg = 0;
 reg  tbl_we_reg = 1'b0;
 reg  [TA-1:0] tbl_waddr_reg = 0;
 reg  [TW-1:0] tbl_wdata_reg = 0;
@@ -372,9 +382,9 @@ reg [NUM_SIGS-1:0] en_act_reg = 0;
 reg [1:0]          act_act_reg [0:NUM_SIGS-1];
 
 wire pipe_empty;
-wire sweep_start = upd_pending_reg && !sweep_reg && !tbl_we_reg && pipe_empty;
+wire sweep_start = upd_pending_reg && !sweep_reg && !eq_valid_reg && !tbl_we_reg && pipe_empty;
 wire tbl_done = tbl_we_reg && tbl_waddr_reg == {TA{1'b1}};
-assign updating = upd_pending_reg || sweep_reg || tbl_we_reg;
+assign updating = upd_pending_reg || sweep_reg || eq_valid_reg || tbl_we_reg;
 
 integer s4;
 always @(posedge clk) begin
@@ -388,9 +398,12 @@ always @(posedge clk) begin
         sweep_addr_reg <= sweep_addr_reg + 1;
         if (sweep_addr_reg == {TA{1'b1}}) sweep_reg <= 1'b0;
     end
-    tbl_we_reg <= sweep_reg;
-    tbl_waddr_reg <= sweep_addr_reg;
-    tbl_wdata_reg <= tbl_word(sweep_addr_reg, sig_d_flat, sig_len_flat);
+    eq_valid_reg <= sweep_reg;
+    eq_addr_reg <= sweep_addr_reg;
+    eq_reg <= tbl_eq(sweep_addr_reg[7:0], sig_d_flat);
+    tbl_we_reg <= eq_valid_reg;
+    tbl_waddr_reg <= eq_addr_reg;
+    tbl_wdata_reg <= tbl_pick(eq_addr_reg[8], eq_reg, sig_len_flat);
 
     // the last word is written at this edge: the new set is in force from the next cycle,
     // unless a signature was written meanwhile (then the rebuild runs again first)
@@ -404,6 +417,7 @@ always @(posedge clk) begin
     if (rst) begin
         upd_pending_reg <= 1'b0;
         sweep_reg <= 1'b0;
+        eq_valid_reg <= 1'b0;
         tbl_we_reg <= 1'b0;
         en_act_reg <= 0;
         for (s4 = 0; s4 < NUM_SIGS; s4 = s4 + 1) act_act_reg[s4] <= 0;
