@@ -125,7 +125,7 @@ wire          reg_rd_en;
 wire [AW-1:0] reg_rd_addr;
 wire [31:0]   reg_rd_data;
 
-wp_axil_regs #(.ADDR_WIDTH(AW)) axil_regs_inst (
+wp_axil_regs #(.ADDR_WIDTH(AW), .RD_LATENCY(2)) axil_regs_inst (
     .clk(clk), .rst(rst),
     .s_axil_awaddr(s_axil_awaddr[AW-1:0]), .s_axil_awprot(s_axil_awprot),
     .s_axil_awvalid(s_axil_awvalid), .s_axil_awready(s_axil_awready),
@@ -232,13 +232,15 @@ always @(posedge clk) begin
     end
 end
 
-// read port
+// read port, the read mux in two register stages: wp_axil_regs (RD_LATENCY 2) holds reg_rd_addr
+// two cycles before it takes reg_rd_data; the address decode ends at registers (wp_reg_arr_q),
+// the mux below at wp_reg_rd's input registers (IN_REG)
 wire          rd_sig, rd_hits;
 wire [AW-1:0] rd_sig_idx, rd_sig_off, rd_hits_idx;
-wp_reg_arr #(.ADDR_WIDTH(AW), .BASE(SIG_BASE), .STRIDE(SIG_STRIDE), .COUNT(NUM_SIGS))
-    rd_sig_inst (.addr(reg_rd_addr), .hit(rd_sig), .idx(rd_sig_idx), .off(rd_sig_off));
-wp_reg_arr #(.ADDR_WIDTH(AW), .BASE(HITS_BASE), .STRIDE(HITS_STRIDE), .COUNT(NUM_SIGS))
-    rd_hits_inst (.addr(reg_rd_addr), .hit(rd_hits), .idx(rd_hits_idx), .off());
+wp_reg_arr_q #(.ADDR_WIDTH(AW), .BASE(SIG_BASE), .STRIDE(SIG_STRIDE), .COUNT(NUM_SIGS))
+    rd_sig_inst (.clk(clk), .addr(reg_rd_addr), .hit(rd_sig), .idx(rd_sig_idx), .off(rd_sig_off));
+wp_reg_arr_q #(.ADDR_WIDTH(AW), .BASE(HITS_BASE), .STRIDE(HITS_STRIDE), .COUNT(NUM_SIGS))
+    rd_hits_inst (.clk(clk), .addr(reg_rd_addr), .hit(rd_hits), .idx(rd_hits_idx), .off());
 wire [SIG_W-1:0] rd_idx = rd_sig_idx[SIG_W-1:0];
 wire [SIG_W-1:0] rd_hidx = rd_hits_idx[SIG_W-1:0];
 // a 64-bit register is two words: the address of its LO word with bit 2 (HI) cleared
@@ -299,7 +301,7 @@ wire [96:0] rd_result = rd_mux(reg_rd_addr, rd_lo_addr, rd_sig, rd_sig_off, rd_h
     oversize_pkts_reg, cfg_dec_si_reg, mark_dscp_reg, updating, sig_len_reg[rd_idx],
     sig_act_reg[rd_idx], sig_data_reg[rd_idx]);
 
-wp_reg_rd #(.ADDR_WIDTH(AW)) reg_rd_inst (
+wp_reg_rd #(.ADDR_WIDTH(AW), .IN_REG(1)) reg_rd_inst (
     .clk(clk), .rd_en(reg_rd_en), .rd_addr(reg_rd_addr),
     .word(rd_result[31:0]), .cnt_sel(rd_result[96]), .cnt(rd_result[95:32]),
     .rd_data(reg_rd_data)
