@@ -1,9 +1,8 @@
 // wp_first_onehot: the lowest set bit of v as a one-hot vector (combinational).
 //
 // onehot[i] = v[i] and no lower bit of v is set (a reduction OR of the bits below it per output
-// bit, no encoder); 0 when v is 0. The "lowest index wins" rule of the firewall's rules and the
-// NAT's mappings where the winner selects by AND-OR instead of by index (wp_first_set gives the
-// index).
+// bit, no encoder); 0 when v is 0. The "lowest index wins" rule of the firewall's rules, the
+// NAT's mappings and the waypoint's dispatch entries: the winner selects by AND-OR, not by index.
 
 `resetall
 `timescale 1ns / 1ps
@@ -25,7 +24,8 @@ initial begin
 end
 
 // a function behind a continuous assignment (not always @*), so the result is defined from time
-// 0 in every simulator (see wp_first_set)
+// 0 in every simulator (Icarus -g2012 never runs an always @* block whose inputs keep their
+// initial values)
 function [WIDTH-1:0] first(input [WIDTH-1:0] x);
     integer i;
     reg [WIDTH-1:0] below;
