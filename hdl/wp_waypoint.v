@@ -649,12 +649,17 @@ wp_nat #(.NUM_MAPPINGS(NAT_MAPPINGS), .DATA_WIDTH(DATA_WIDTH), .USER_WIDTH(USER_
 generate
 for (g = 0; g < EXT_PES; g = g + 1) begin : ext
     localparam P = `WP_PE_EXT_FIRST + g;
-    assign m_axis_pe_tdata[g*DATA_WIDTH +: DATA_WIDTH] = d_tdata_reg;
-    assign m_axis_pe_tkeep[g*KEEP_WIDTH +: KEEP_WIDTH] = d_tkeep_reg;
-    assign m_axis_pe_tuser[g*USER_WIDTH +: USER_WIDTH] = d_tuser_out;
-    assign m_axis_pe_tlast[g] = d_tlast_reg;
-    assign m_axis_pe_tvalid[g] = dm_valid[P];
-    assign dm_ready[P] = m_axis_pe_tready[g];
+    // through a register slice: the PE's tready (logic of the PE, outside this module) reaches
+    // a flip-flop here, not the dispatch stage enables
+    wp_axis_reg #(.WIDTH(DATA_WIDTH + KEEP_WIDTH + USER_WIDTH + 1)) pe_reg_inst (
+        .clk(clk), .rst(rst),
+        .s_data({d_tlast_reg, d_tuser_out, d_tkeep_reg, d_tdata_reg}),
+        .s_valid(dm_valid[P]), .s_ready(dm_ready[P]),
+        .m_data({m_axis_pe_tlast[g], m_axis_pe_tuser[g*USER_WIDTH +: USER_WIDTH],
+                 m_axis_pe_tkeep[g*KEEP_WIDTH +: KEEP_WIDTH],
+                 m_axis_pe_tdata[g*DATA_WIDTH +: DATA_WIDTH]}),
+        .m_valid(m_axis_pe_tvalid[g]), .m_ready(m_axis_pe_tready[g])
+    );
     assign mg_tdata[P*DATA_WIDTH +: DATA_WIDTH] = s_axis_pe_tdata[g*DATA_WIDTH +: DATA_WIDTH];
     assign mg_tkeep[P*KEEP_WIDTH +: KEEP_WIDTH] = s_axis_pe_tkeep[g*KEEP_WIDTH +: KEEP_WIDTH];
     assign mg_tuser[P*USER_WIDTH +: USER_WIDTH] = s_axis_pe_tuser[g*USER_WIDTH +: USER_WIDTH];
