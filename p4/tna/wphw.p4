@@ -40,7 +40,6 @@
 #define WP_SET_SPI(v) meta.spi = v;
 #define WP_SI meta.si
 #define WP_SET_SI(v) meta.si = v;
-#define WP_SI_DEC meta.si = meta.si - 1;
 #define WP_PARSED_NSH meta.spi = hdr.nsh.spi; meta.si = hdr.nsh.si;
 #define WP_CHAIN_SPI(spi, paths) meta.spi = spi; meta.lb_paths = paths;
 #define WP_DIRECT_COUNTER(n) WP_NAME(n) DirectCounter<bit<64>>(CounterType_t.PACKETS_AND_BYTES) n;
