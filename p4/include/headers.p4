@@ -111,6 +111,12 @@ struct wp_meta_t {
 #ifndef WP_SPI
 #define WP_SPI hdr.nsh.spi
 #endif
+/* mark a packet for ipv4_lpm (classify's route, wp_sff's sff_end_route); a top file may add to
+ * it (TNA: the IPv4 checksum flag, so the deparser's checksum condition need not wait for
+ * ipv4_lpm's TTL decrement) */
+#ifndef WP_ROUTE
+#define WP_ROUTE meta.route = 1;
+#endif
 #ifndef WP_SET_SPI
 #define WP_SET_SPI(v) hdr.nsh.spi = v;
 #endif

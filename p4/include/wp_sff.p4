@@ -61,7 +61,7 @@ control WpSff(inout headers_t hdr, inout wp_meta_t meta WP_ARCH_PARAMS) {
         WP_COUNT(wp_sff_counter)
         hdr.nsh.setInvalid();
         WP_SET_ETHERTYPE(ETHERTYPE_IPV4)
-        meta.route = 1;
+        WP_ROUTE
     }
 
     WP_NAME(sff_drop)
