@@ -47,14 +47,23 @@ ISSUE: dict[str, int | str] = {  # what issue #16 asks a deployment would want
 ROWS: list[tuple[str, dict[str, int | str]]] = [
     ("committed p4/tna/sizes.p4", {}),
     ("base (classify 1k)", BASE),
+    ("classify 2k", {**BASE, "WP_SIZE_CLASSIFY": 2048}),
     ("classify 4k", {**BASE, "WP_SIZE_CLASSIFY": 4096}),
     ("ipv4_lpm 16k", {**BASE, "WP_SIZE_IPV4_LPM": 16384}),
+    ("ipv4_lpm 32k", {**BASE, "WP_SIZE_IPV4_LPM": 32768}),
     ("ipv4_lpm 64k @alpm", {**BASE, "WP_SIZE_IPV4_LPM": 65536, "WP_LPM_IMPL": "@alpm(1)"}),
-    ("fw, nat 2k", {**BASE, "WP_SIZE_FW": 2048, "WP_SIZE_NAT": 2048}),
-    ("fw, nat 4k", {**BASE, "WP_SIZE_FW": 4096, "WP_SIZE_NAT": 4096}),
-    ("classify 2k + ipv4_lpm 16k", {**BASE, "WP_SIZE_CLASSIFY": 2048, "WP_SIZE_IPV4_LPM": 16384}),
+    ("fw 2k", {**BASE, "WP_SIZE_FW": 2048}),
+    ("fw 4k", {**BASE, "WP_SIZE_FW": 4096}),
+    ("nat 4k", {**BASE, "WP_SIZE_NAT": 4096}),
     ("issue sizes (classify 4k, fw/nat 4k, ipv4_lpm 64k @alpm)", ISSUE),
-    ("issue sizes with ipv4_lpm 16k", {**ISSUE, "WP_SIZE_IPV4_LPM": 16384, "WP_LPM_IMPL": ""}),
+    (
+        "classify 2k, fw 2k, nat 4k, ipv4_lpm 64k @alpm",
+        {**ISSUE, "WP_SIZE_CLASSIFY": 2048, "WP_SIZE_FW": 2048},
+    ),
+    (
+        "classify 4k, fw 1k, nat 4k, ipv4_lpm 32k",
+        {**ISSUE, "WP_SIZE_FW": 1024, "WP_SIZE_IPV4_LPM": 32768, "WP_LPM_IMPL": ""},
+    ),
 ]
 
 

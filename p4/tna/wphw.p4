@@ -173,10 +173,7 @@ control Ingress(inout headers_t hdr, inout wp_meta_t meta,
             }
             if (meta.drop == 1) {  /* WP_RATELIMIT_DROP, fw_deny, NAT of IPv4 with options */
                 ig_dprsr_md.drop_ctl = 1;
-            }
-            /* IPv4 options (IHL > 5): the deparser's checksum covers 20 bytes, so a packet
-             * whose header would change is dropped here and in WP_NAT_CHECKSUMS */
-            if (meta.route == 1 && hdr.ipv4.ttl > 1 && hdr.ipv4.ihl == 5) {
+            } else if (meta.route == 1 && hdr.ipv4.ttl > 1 && hdr.ipv4.ihl == 5) {
                 routing.apply(hdr, meta, ig_tm_md, ig_dprsr_md);
             } else if (meta.route == 1) {
                 ig_dprsr_md.drop_ctl = 1;  /* IPv4 TTL <= 1, or options */
