@@ -15,9 +15,10 @@
  *              rewrites the IPv4/NSH fields and queues the beat, the descriptor and, for
  *              processed frames, a keystream request {key, nonce, blocks}. s_axis_tready is a
  *              registered "the FIFOs have room for IN_MARGIN more entries".
- *   keystream — wp_chacha20_core (one 64-byte block per cycle, half a round per stage, 42
- *              cycles latency) fills a block FIFO; credits (KS_DEPTH minus blocks in the core,
- *              in the FIFO or just popped) keep the never-stalling core from overflowing it.
+ *   keystream — wp_chacha20_core (half a round per stage, ten rounds of stages passed twice:
+ *              one 64-byte block per two cycles, 43 cycles latency) fills a block FIFO;
+ *              credits (KS_DEPTH minus blocks in the core, in the FIFO or just popped) keep
+ *              the never-stalling core from overflowing it.
  *   egress   — E1 pops data beats (from registered FIFO heads, by flags kept in registers)
  *              and XORs the aligned keystream; E2 inserts (encrypt) or removes (decrypt) the
  *              16-byte header by a constant half-beat realignment. Output beats go through a
@@ -691,45 +692,63 @@ reg [255:0] ks_key_reg = 0;
 reg [95:0]  ks_nonce_reg = 0;
 reg [31:0]  ks_ctr_reg = 0;
 reg [10:0]  ks_left_reg = 0;
+reg         ks_last_reg = 1'b0;   // ks_left_reg == 1
 reg [$clog2(KS_DEPTH):0] ks_credit_reg = KS_DEPTH;
+reg         ks_credit_nz_reg = 1'b1;  // ks_credit_reg != 0
 reg         ks_pop_d_reg = 1'b0;
+reg         ks_slot_reg = 1'b0;   // toggles every cycle: blocks go in on alternate cycles
 
+wire         core_in_ready;
 wire         core_out_valid;
 wire [511:0] core_out_block;
 wire [511:0] ks_block;
 wire         ks_valid;
 wire         ks_pop;
 
-wire ks_issue = ks_busy_reg && ks_credit_reg != 0;
+// a block into the core: on alternate cycles only, so blocks come back (21 cycles later, odd)
+// on the others and the core takes one at every slot, and the keystream comes out evenly, one
+// block per two cycles (taking blocks whenever the core is ready sends them in bursts of 21
+// followed by 21 cycles of returns: the keystream FIFO then runs dry on long frames)
+wire ks_issue = ks_busy_reg && ks_credit_nz_reg && ks_slot_reg && core_in_ready;
 
-assign req_pop = !ks_busy_reg && req_valid;
+// the next request is taken when idle or with the current one's last block, so no entry slot
+// of the core is lost between frames (its capacity is exactly the line rate's worst case)
+assign req_pop = req_valid && (!ks_busy_reg || (ks_issue && ks_last_reg));
+
+wire [$clog2(KS_DEPTH):0] ks_credit_next = ks_credit_reg - (ks_issue ? 1 : 0)
+    + (ks_pop_d_reg ? 1 : 0);
 
 always @(posedge clk) begin
+    if (ks_issue) begin
+        ks_ctr_reg <= ks_ctr_reg + 1;
+        ks_left_reg <= ks_left_reg - 1;
+        ks_last_reg <= ks_left_reg == 11'd2;
+        if (ks_last_reg) ks_busy_reg <= 1'b0;
+    end
     if (req_pop) begin
         ks_busy_reg <= 1'b1;
         ks_key_reg <= req_key;
         ks_nonce_reg <= req_nonce;
         ks_ctr_reg <= 32'd1;
         ks_left_reg <= req_nblk;
-    end
-    if (ks_issue) begin
-        ks_ctr_reg <= ks_ctr_reg + 1;
-        ks_left_reg <= ks_left_reg - 1;
-        if (ks_left_reg == 11'd1) ks_busy_reg <= 1'b0;
+        ks_last_reg <= req_nblk == 11'd1;
     end
     ks_pop_d_reg <= ks_pop;
-    ks_credit_reg <= ks_credit_reg - (ks_issue ? 1 : 0) + (ks_pop_d_reg ? 1 : 0);
+    ks_slot_reg <= !ks_slot_reg;
+    ks_credit_reg <= ks_credit_next;
+    ks_credit_nz_reg <= ks_credit_next != 0;
     if (rst) begin
         ks_busy_reg <= 1'b0;
         ks_pop_d_reg <= 1'b0;
         ks_credit_reg <= KS_DEPTH;
+        ks_credit_nz_reg <= 1'b1;
     end
 end
 
 wp_chacha20_core #(.TAG_WIDTH(1)) core_inst (
     .clk(clk), .rst(rst),
-    .in_valid(ks_issue), .in_key(ks_key_reg), .in_counter(ks_ctr_reg),
-    .in_nonce(ks_nonce_reg), .in_tag(1'b0),
+    .in_valid(ks_issue), .in_ready(core_in_ready), .in_key(ks_key_reg),
+    .in_counter(ks_ctr_reg), .in_nonce(ks_nonce_reg), .in_tag(1'b0),
     .out_valid(core_out_valid), .out_block(core_out_block), .out_tag()
 );
 

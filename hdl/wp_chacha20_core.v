@@ -1,10 +1,18 @@
 /*
- * wphw — ChaCha20 block function (RFC 8439 §2.3), fully unrolled and pipelined.
+ * wphw — ChaCha20 block function (RFC 8439 §2.3), pipelined, each block passing twice through
+ * ten rounds of stages.
  *
- * Half a round per pipeline stage (40 stages: two serial 32-bit adds each, for 200 MHz on a
- * 7-series part) plus an input and an output register: a new block can enter every cycle and
- * comes out LATENCY (42) cycles later. The pipeline never stalls
- * (the user keeps at most as many blocks in flight as it has room for at the output).
+ * Half a round per pipeline stage (two serial 32-bit adds each, for 200 MHz on a 7-series
+ * part): 20 stages hold rounds 1..10, and a block goes through them twice (rounds 11..20 are
+ * the same column / diagonal sequence with the same rotations). An entry register in front of
+ * stage 1 takes either a new block or a block coming back from stage 20 after its first pass;
+ * the loop (entry register + 20 stages) is 21 cycles long. A new block is taken when no block
+ * comes back (in_ready), so the core gives one 64-byte block per two cycles: 32 bytes per
+ * cycle, the keystream a 256-bit data path consumes at one beat per cycle (a frame never needs
+ * more blocks than half its beats: ceil((len - 34) / 64) <= ceil(len / 32) / 2). Half the
+ * stages of an unrolled 20-round pipeline, so about half the LUTs.
+ * A block comes out LATENCY (43) cycles after it was taken. The pipeline never stalls (the
+ * user keeps at most as many blocks in flight as it has room for at the output).
  * Blocks are little-endian byte vectors: keystream byte n is out_block[8*n +: 8], so
  * state word w is out_block[32*w +: 32] (and likewise for key and nonce).
  */
@@ -22,7 +30,8 @@ module wp_chacha20_core #
     input  wire                 clk,
     input  wire                 rst,
 
-    input  wire                 in_valid,
+    input  wire                 in_valid,   // taken only with in_ready
+    output wire                 in_ready,   // no block comes back into the entry register
     input  wire [255:0]         in_key,      // state words 4..11
     input  wire [31:0]          in_counter,  // state word 12
     input  wire [95:0]          in_nonce,    // state words 13..15
@@ -33,11 +42,13 @@ module wp_chacha20_core #
     output wire [TAG_WIDTH-1:0] out_tag
 );
 
-localparam ROUNDS = 20;
-// two pipeline stages per round (half a quarter round each: two serial 32-bit adds)
-localparam STAGES = 2 * ROUNDS;
-// cycles from in_valid to out_valid
-localparam LATENCY = STAGES + 2;
+// ten rounds of stages, passed twice; two pipeline stages per round (half a quarter round
+// each: two serial 32-bit adds)
+localparam LOOP_ROUNDS = 10;
+localparam STAGES = 2 * LOOP_ROUNDS;
+// cycles from in_valid (with in_ready) to out_valid: the entry register and the stages twice,
+// and the output register
+localparam LATENCY = 2 * (STAGES + 1) + 1;
 
 initial begin
     if (TAG_WIDTH < 1) begin
@@ -99,9 +110,10 @@ function [511:0] settle(input [511:0] s);
     end
 endfunction
 
-reg [383:0]         init_reg  [0:STAGES];  // key, counter, nonce carried for the final add
-reg [STAGES:0]      valid_reg = 0;
-reg [TAG_WIDTH-1:0] tag_reg   [0:STAGES];
+// key, counter, nonce and tag, carried for the final add (a fixed delay: shift registers)
+localparam INIT_DELAY = LATENCY - 1;
+reg [383:0]         init_reg  [0:INIT_DELAY-1];
+reg [TAG_WIDTH-1:0] tag_reg   [0:INIT_DELAY-1];
 
 reg [511:0]         out_block_reg = 0;
 reg                 out_valid_reg = 1'b0;
@@ -112,11 +124,18 @@ assign out_block = out_block_reg;
 assign out_tag = out_tag_reg;
 
 // the state after each stage (one register per generate block: yosys synthesised the PE in
-// 225 s instead of 1194 s with an array of 41 states assigned in one loop)
-wire [511:0] st [0:STAGES];
+// 225 s instead of 1194 s with an array of states assigned in one loop), and with it a block
+// (valid) and its pass (0: rounds 1..10, 1: rounds 11..20)
+wire [511:0] st    [0:STAGES];
+wire         st_v  [0:STAGES];
+wire         st_p  [0:STAGES];
 
 reg [511:0] state0_reg = 0;
+reg         v0_reg = 1'b0;
+reg         p0_reg = 1'b0;
 assign st[0] = state0_reg;
+assign st_v[0] = v0_reg;
+assign st_p[0] = p0_reg;
 
 genvar gk;
 generate
@@ -126,34 +145,49 @@ generate
             (gk % 2) == 0, ((gk - 2) / 2) % 2 == 1,
             gk == 1 ? 5'd0 : (gk % 2) == 0 ? 5'd12 : 5'd7);
         reg [511:0] state_reg = 0;
-        always @(posedge clk) state_reg <= next;
+        reg         v_reg = 1'b0;
+        reg         p_reg = 1'b0;
+        always @(posedge clk) begin
+            state_reg <= next;
+            v_reg <= st_v[gk-1];
+            p_reg <= st_p[gk-1];
+            if (rst) v_reg <= 1'b0;
+        end
         assign st[gk] = state_reg;
+        assign st_v[gk] = v_reg;
+        assign st_p[gk] = p_reg;
     end
 endgenerate
 
-wire [511:0] final_state = settle(st[STAGES]);
+// the state after stage 20 with its pending step done: after the first pass the entry
+// register's next value, after the second the final state
+wire [511:0] settled = settle(st[STAGES]);
+// a block after its first pass comes back into the entry register
+wire back = st_v[STAGES] && !st_p[STAGES];
+
+assign in_ready = !back;
 
 integer k, j;
 
 always @(posedge clk) begin
-    state0_reg <= {in_nonce, in_counter, in_key, SIGMA};
+    state0_reg <= back ? settled : {in_nonce, in_counter, in_key, SIGMA};
+    v0_reg <= back || in_valid;
+    p0_reg <= back;
     init_reg[0] <= {in_nonce, in_counter, in_key};
     tag_reg[0] <= in_tag;
-    valid_reg[0] <= in_valid;
-    for (k = 1; k <= STAGES; k = k + 1) begin
+    for (k = 1; k < INIT_DELAY; k = k + 1) begin
         init_reg[k] <= init_reg[k-1];
         tag_reg[k] <= tag_reg[k-1];
-        valid_reg[k] <= valid_reg[k-1];
     end
     for (j = 0; j < 16; j = j + 1) begin
-        out_block_reg[32*j +: 32] <= final_state[32*j +: 32]
-            + ({init_reg[STAGES], SIGMA} >> (32*j));
+        out_block_reg[32*j +: 32] <= settled[32*j +: 32]
+            + ({init_reg[INIT_DELAY-1], SIGMA} >> (32*j));
     end
-    out_tag_reg <= tag_reg[STAGES];
-    out_valid_reg <= valid_reg[STAGES];
+    out_tag_reg <= tag_reg[INIT_DELAY-1];
+    out_valid_reg <= st_v[STAGES] && st_p[STAGES];
 
     if (rst) begin
-        valid_reg <= 0;
+        v0_reg <= 1'b0;
         out_valid_reg <= 1'b0;
     end
 end
