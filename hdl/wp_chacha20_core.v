@@ -68,44 +68,72 @@ function integer c_of(input integer bw, input diag);
     c_of = diag ? 8 + ((bw + 1) % 4) : bw + 4;
 endfunction
 
+// the a word of the quarter round that updates d word dw (12..15), column or diagonal round
+function integer a_of(input integer dw, input diag);
+    a_of = diag ? (dw - 12 + 1) % 4 : dw - 12;
+endfunction
+
 // Half a round: in each quarter round {a, b, c, d} either (first half)
 //   a += b; d = rotl(d ^ a, 16); c += d; b = rotl(b ^ c, 12)
-// or (second half) the same with rotations 8 and 7. The last step (b ^= c, rotate) is left to
-// the next stage, merged into its first adder's input LUTs: the stage state keeps b "raw", and
-// the true b is rotl(b_raw ^ c_p, p_rot) with c_p the c word of b's quarter round in the stage
-// that left it (p_diag: that stage's round was diagonal). p_rot 0: no step pending (stage 1).
-function [511:0] half_round(input [511:0] s, input diag, input second, input p_diag,
-    input [4:0] p_rot);
+// or (second half) the same with rotations 8 and 7. The two XOR steps are left to the next
+// stage, so that every XOR a stage keeps in its registers is taken from register outputs (in
+// parallel with the adders) and the path through a stage is an adder's input LUT, its carry
+// chain, the second adder's input LUT and its chain:
+// - b = rotl(b ^ c, n): the stage state keeps b "raw", and the true b is rotl(b_raw ^ c_p,
+//   p_rot) with c_p the c word of b's quarter round in the stage that left it (p_diag: that
+//   stage's round was diagonal; p_rot 0: no step pending, stage 1). The first adder's input
+//   LUTs take b_raw and c_p; the true b kept for the next stage is formed from a copy of the c
+//   words (cdup: a second register, so that yosys' LUT mapping cannot make the adder read the
+//   kept XOR, a LUT level in front of the carry chain);
+// - d = rotl(d ^ a, r): the stage keeps d "raw" too, the true d being rotl(d_raw ^ a_p,
+//   p_drot) with a_p the a word of d's quarter round in the stage that left it; this stage's
+//   second adder (c += rotl(d_true ^ a, r)) takes d_true (from registers) and the first
+//   adder's sum in its input LUTs, and keeps d_true (its own step pending).
+function [511:0] half_round(input [511:0] s, input [127:0] cdup, input diag, input second,
+    input p_diag, input [4:0] p_rot, input [4:0] p_drot);
     reg [31:0] w [0:15];
-    reg [31:0] b_true [4:7];
+    reg [31:0] b_add [4:7];
+    reg [31:0] b_keep [4:7];
+    reg [31:0] d_true [12:15];
+    reg [31:0] dn;
     integer i, ia, ib, ic, id;
     begin
         for (i = 0; i < 16; i = i + 1) w[i] = s[32*i +: 32];
-        // every true b from the input words (before this stage's c updates)
+        // every true b and d from the input words (before this stage's updates)
         for (i = 4; i < 8; i = i + 1) begin
-            b_true[i] = p_rot == 0 ? w[i] : rotl(w[i] ^ w[c_of(i, p_diag)], p_rot);
+            b_add[i] = p_rot == 0 ? w[i] : rotl(w[i] ^ w[c_of(i, p_diag)], p_rot);
+            b_keep[i] = p_rot == 0 ? w[i]
+                : rotl(w[i] ^ cdup[32*(c_of(i, p_diag) - 8) +: 32], p_rot);
+        end
+        for (i = 12; i < 16; i = i + 1) begin
+            d_true[i] = p_drot == 0 ? w[i] : rotl(w[i] ^ w[a_of(i, p_diag)], p_drot);
         end
         for (i = 0; i < 4; i = i + 1) begin
             ia = i;
             ib = diag ? 4 + ((i + 1) % 4) : 4 + i;
             ic = c_of(ib, diag);
             id = diag ? 12 + ((i + 3) % 4) : 12 + i;
-            w[ia] = w[ia] + b_true[ib];
-            w[id] = rotl(w[id] ^ w[ia], second ? 8 : 16);
-            w[ic] = w[ic] + w[id];
-            w[ib] = b_true[ib];
+            w[ia] = w[ia] + b_add[ib];
+            dn = rotl(d_true[id] ^ w[ia], second ? 8 : 16);
+            w[ic] = w[ic] + dn;
+            w[ib] = b_keep[ib];
+            w[id] = d_true[id];
         end
         for (i = 0; i < 16; i = i + 1) half_round[32*i +: 32] = w[i];
     end
 endfunction
 
-// the final state with the last pending step (b = rotl(b ^ c, 7), diagonal round) done
+// the final state with the last pending steps (b = rotl(b ^ c, 7), d = rotl(d ^ a, 8),
+// diagonal round) done
 function [511:0] settle(input [511:0] s);
     integer i;
     begin
         settle = s;
         for (i = 4; i < 8; i = i + 1) begin
             settle[32*i +: 32] = rotl(s[32*i +: 32] ^ s[32*c_of(i, 1'b1) +: 32], 7);
+        end
+        for (i = 12; i < 16; i = i + 1) begin
+            settle[32*i +: 32] = rotl(s[32*i +: 32] ^ s[32*a_of(i, 1'b1) +: 32], 8);
         end
     end
 endfunction
@@ -137,23 +165,33 @@ assign st[0] = state0_reg;
 assign st_v[0] = v0_reg;
 assign st_p[0] = p0_reg;
 
+// the c words of each stage's state again (cdup, see half_round); all ones at time 0, so
+// yosys does not merge them with the state's c words
+wire [127:0] st_c [0:STAGES];
+assign st_c[0] = state0_reg[383:256];
+
 genvar gk;
 generate
     for (gk = 1; gk <= STAGES; gk = gk + 1) begin : g_stage
-        // stage gk: round (gk-1)/2 (odd rounds diagonal), half (gk-1)%2
-        wire [511:0] next = half_round(st[gk-1], ((gk - 1) / 2) % 2 == 1,
+        // stage gk: round (gk-1)/2 (odd rounds diagonal), half (gk-1)%2; pending from stage
+        // gk-1: b rotated by 12 (it was a first half) or 7, d by 16 or 8
+        wire [511:0] next = half_round(st[gk-1], st_c[gk-1], ((gk - 1) / 2) % 2 == 1,
             (gk % 2) == 0, ((gk - 2) / 2) % 2 == 1,
-            gk == 1 ? 5'd0 : (gk % 2) == 0 ? 5'd12 : 5'd7);
+            gk == 1 ? 5'd0 : (gk % 2) == 0 ? 5'd12 : 5'd7,
+            gk == 1 ? 5'd0 : (gk % 2) == 0 ? 5'd16 : 5'd8);
         reg [511:0] state_reg = 0;
+        reg [127:0] cdup_reg = {128{1'b1}};
         reg         v_reg = 1'b0;
         reg         p_reg = 1'b0;
         always @(posedge clk) begin
             state_reg <= next;
+            cdup_reg <= next[383:256];
             v_reg <= st_v[gk-1];
             p_reg <= st_p[gk-1];
             if (rst) v_reg <= 1'b0;
         end
         assign st[gk] = state_reg;
+        assign st_c[gk] = cdup_reg;
         assign st_v[gk] = v_reg;
         assign st_p[gk] = p_reg;
     end
