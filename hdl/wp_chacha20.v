@@ -715,9 +715,6 @@ wire ks_issue = ks_busy_reg && ks_credit_nz_reg && ks_slot_reg && core_in_ready;
 // of the core is lost between frames (its capacity is exactly the line rate's worst case)
 assign req_pop = req_valid && (!ks_busy_reg || (ks_issue && ks_last_reg));
 
-wire [$clog2(KS_DEPTH):0] ks_credit_next = ks_credit_reg - (ks_issue ? 1 : 0)
-    + (ks_pop_d_reg ? 1 : 0);
-
 always @(posedge clk) begin
     if (ks_issue) begin
         ks_ctr_reg <= ks_ctr_reg + 1;
@@ -735,8 +732,11 @@ always @(posedge clk) begin
     end
     ks_pop_d_reg <= ks_pop;
     ks_slot_reg <= !ks_slot_reg;
-    ks_credit_reg <= ks_credit_next;
-    ks_credit_nz_reg <= ks_credit_next != 0;
+    ks_credit_reg <= ks_credit_reg - (ks_issue ? 1 : 0) + (ks_pop_d_reg ? 1 : 0);
+    // != 0 without the adder: a block popped gives one back; else the credit stays above 0
+    // when it is at least 2, or 1 and no block goes in (a block goes in only with a credit)
+    ks_credit_nz_reg <= ks_pop_d_reg || ks_credit_reg[$clog2(KS_DEPTH):1] != 0
+        || (ks_credit_reg[0] && !ks_issue);
     if (rst) begin
         ks_busy_reg <= 1'b0;
         ks_pop_d_reg <= 1'b0;
