@@ -76,7 +76,7 @@ SCENARIOS = (
             TableEntry.of(
                 "wp_sff",
                 {"spi": Exact(value=100), "si": Exact(value=255)},
-                Action.of("sff_forward", port=OUT_PORT),
+                Action.of("sff_forward", port=OUT_PORT, si=255),
             ),
         ),
     ),

@@ -19,12 +19,13 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 P4 = REPO / "p4"
 RESULTS = REPO / "bench" / "results" / "tna_sizes.json"
 
-BASE = {
+BASE: dict[str, int | str] = {
     "WP_SIZE_IPV4_LPM": 8192,
     "WP_SIZE_CLASSIFY": 1024,
     "WP_SIZE_SFF": 65536,
@@ -35,6 +36,14 @@ BASE = {
     "WP_SIZE_PROXY_RETURN": 4096,
     "WP_SIZE_LB": 1024,
 }
+ISSUE: dict[str, int | str] = {  # what issue #16 asks a deployment would want
+    **BASE,
+    "WP_SIZE_CLASSIFY": 4096,
+    "WP_SIZE_IPV4_LPM": 65536,
+    "WP_LPM_IMPL": "@alpm(1)",
+    "WP_SIZE_FW": 4096,
+    "WP_SIZE_NAT": 4096,
+}
 ROWS: list[tuple[str, dict[str, int | str]]] = [
     ("committed p4/tna/sizes.p4", {}),
     ("base (classify 1k)", BASE),
@@ -44,6 +53,8 @@ ROWS: list[tuple[str, dict[str, int | str]]] = [
     ("fw, nat 2k", {**BASE, "WP_SIZE_FW": 2048, "WP_SIZE_NAT": 2048}),
     ("fw, nat 4k", {**BASE, "WP_SIZE_FW": 4096, "WP_SIZE_NAT": 4096}),
     ("classify 2k + ipv4_lpm 16k", {**BASE, "WP_SIZE_CLASSIFY": 2048, "WP_SIZE_IPV4_LPM": 16384}),
+    ("issue sizes (classify 4k, fw/nat 4k, ipv4_lpm 64k @alpm)", ISSUE),
+    ("issue sizes with ipv4_lpm 16k", {**ISSUE, "WP_SIZE_IPV4_LPM": 16384, "WP_LPM_IMPL": ""}),
 ]
 
 
@@ -82,17 +93,27 @@ def main() -> int:
     ap.add_argument("--target", default="tofino")
     ap.add_argument("--arch", default="tna")
     ap.add_argument("--out", type=Path, default=RESULTS)
+    ap.add_argument("--rows", default="", help="only rows whose name contains this text")
     args = ap.parse_args()
     bf_p4c = os.environ.get("WPHW_BF_P4C") or shutil.which("bf-p4c")
     if not bf_p4c:
         print("cannot run: bf-p4c not found (docs/p4.md)", file=sys.stderr)
         return 2
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name, sizes in ROWS:
+        if args.rows not in name:
+            continue
         n = stages(bf_p4c, args.target, args.arch, sizes)
         rows.append({"row": name, "sizes": sizes, "stages": n})
         print(f"{name:30s} {n if n is not None else 'failed'}")
     version = subprocess.run([bf_p4c, "--version"], capture_output=True, text=True).stdout
+    if args.rows and args.out.exists():  # a partial run: keep the other rows of the same setup
+        old = json.loads(args.out.read_text())
+        if (old.get("target"), old.get("arch")) == (args.target, args.arch):
+            mine = {r["row"] for r in rows}
+            order = [name for name, _ in ROWS]
+            kept = [r for r in old["rows"] if r["row"] not in mine and r["row"] in order]
+            rows = sorted(kept + rows, key=lambda r: order.index(r["row"]))
     record = {"target": args.target, "arch": args.arch, "bf_p4c": version.strip(), "rows": rows}
     args.out.write_text(json.dumps(record, indent=1) + "\n")
     print(f"written to {args.out}")

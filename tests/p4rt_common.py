@@ -36,7 +36,7 @@ def sff(spi: int, si: int, port: int) -> TableEntry:
     return TableEntry.of(
         "wp_sff",
         {"spi": Exact(value=spi), "si": Exact(value=si)},
-        Action.of("sff_forward", port=port),
+        Action.of("sff_forward", port=port, si=si),
     )
 
 

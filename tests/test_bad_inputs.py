@@ -137,9 +137,15 @@ API_CASES: list[tuple[str, Any, type[BaseException], str]] = [
     ),
     (
         "Plan.from_json missing keys",
-        lambda: wphw.Plan.from_json('{"format": 1}'),
+        lambda: wphw.Plan.from_json('{"format": 2}'),
         PlanError,
         "not a wphw plan",
+    ),
+    (
+        "Plan.from_json format 1 (before the per-pass SI)",
+        lambda: wphw.Plan.from_json('{"format": 1}'),
+        PlanError,
+        "unsupported plan format 1, this wphw reads 2 (written for the data plane before",
     ),
     (
         "failed_pes unknown",

@@ -242,7 +242,7 @@ def test_chain_start_pushes_nsh(sw: harness.Bmv2Lab) -> None:
     sw.insert(
         [
             classify(Action.of("start_chain", spi=100, paths=1), ipv4_dst=to_dst("10.0.2.2")),
-            sff(100, 255, Action.of("sff_forward", port=PE)),
+            sff(100, 255, Action.of("sff_forward", port=PE, si=255)),
         ]
     )
     sent = udp_packet()
@@ -256,7 +256,7 @@ def test_chain_start_pushes_nsh(sw: harness.Bmv2Lab) -> None:
 
 
 def test_sff_hop_keeps_nsh_and_decrements_ttl(sw: harness.Bmv2Lab) -> None:
-    sw.insert([sff(100, 254, Action.of("sff_forward", port=UPLINK))])
+    sw.insert([sff(100, 254, Action.of("sff_forward", port=UPLINK, si=254))])
     sent = nsh_packet(100, 254, ttl=40)
     out = only(send_and_collect(sw, PE, sent), UPLINK)
     assert (out[NSH].spi, out[NSH].si, out[NSH].ttl) == (100, 254, 39)
@@ -264,7 +264,7 @@ def test_sff_hop_keeps_nsh_and_decrements_ttl(sw: harness.Bmv2Lab) -> None:
 
 
 def test_sff_miss_drops(sw: harness.Bmv2Lab) -> None:
-    sw.insert([sff(100, 254, Action.of("sff_forward", port=UPLINK)), route()])
+    sw.insert([sff(100, 254, Action.of("sff_forward", port=UPLINK, si=254)), route()])
     assert_nothing_out(sw, PE, nsh_packet(100, 253))
     assert_nothing_out(sw, PE, nsh_packet(101, 254))
 
@@ -285,7 +285,7 @@ def test_chain_end_route_pops_nsh_and_routes(sw: harness.Bmv2Lab) -> None:
 
 
 def test_nsh_ttl_expiry(sw: harness.Bmv2Lab) -> None:
-    sw.insert([sff(100, 254, Action.of("sff_forward", port=UPLINK))])
+    sw.insert([sff(100, 254, Action.of("sff_forward", port=UPLINK, si=254))])
     out = only(send_and_collect(sw, PE, nsh_packet(100, 254, ttl=1)), UPLINK)
     assert out[NSH].ttl == 0  # leaves with 0 ...
     assert_nothing_out(sw, PE, out)  # ... and the next switch drops it
@@ -317,7 +317,7 @@ def test_proxy_restores_nsh_from_legacy_pe(sw: harness.Bmv2Lab) -> None:
                 {"ingress_port": Exact(value=LEGACY), "vlan_id": Exact(value=42)},
                 Action.of("proxy_restore", spi=100, si=254),
             ),
-            sff(100, 254, Action.of("sff_forward", port=UPLINK)),
+            sff(100, 254, Action.of("sff_forward", port=UPLINK, si=254)),
         ]
     )
     inner = udp_packet()
@@ -354,7 +354,7 @@ def _fw_chain() -> list[TableEntry]:
             "wp_fw", 200, 255, Action.of("fw_deny"), priority=20, l4_dst_port=Range(low=22, high=22)
         ),
         service("wp_fw", 200, 255, Action.of("fw_permit"), priority=1),
-        sff(200, 254, Action.of("sff_end_forward", port=UPLINK)),
+        sff(200, 255, Action.of("sff_end_forward", port=UPLINK)),  # the pass entered at 255
     ]
 
 
@@ -375,7 +375,7 @@ def _nat_chain(action: Action) -> list[TableEntry]:
         classify(Action.of("start_chain", spi=300, paths=1), ipv4_dst=to_dst("10.0.2.0", 24)),
         service("wp_nat", 300, 255, action, priority=10, ipv4_src=to_dst("10.0.0.0", 8)),
         service("wp_nat", 300, 255, Action.of("nat_pass"), priority=1),
-        sff(300, 254, Action.of("sff_end_forward", port=UPLINK)),
+        sff(300, 255, Action.of("sff_end_forward", port=UPLINK)),
     ]
 
 
@@ -408,13 +408,13 @@ def test_nat_pass_leaves_addresses(sw: harness.Bmv2Lab) -> None:
     assert bytes(out[IP]) == bytes(sent[IP])
 
 
-def test_count_service_counts_and_decrements_si(sw: harness.Bmv2Lab) -> None:
+def test_count_service_counts_and_sff_sets_the_si(sw: harness.Bmv2Lab) -> None:
     count = service("wp_count", 400, 255, Action.of("count_hit"))
     sw.insert(
         [
             classify(Action.of("start_chain", spi=400, paths=1), ipv4_dst=to_dst("10.0.2.2")),
             count,
-            sff(400, 254, Action.of("sff_forward", port=PE)),
+            sff(400, 255, Action.of("sff_forward", port=PE, si=254)),
         ]
     )
     got = send_and_collect(sw, ACCESS, *[udp_packet(sport=1000 + i) for i in range(5)])
@@ -426,7 +426,7 @@ def test_count_service_counts_and_decrements_si(sw: harness.Bmv2Lab) -> None:
 
 def test_classify_and_sff_counters_increment(sw: harness.Bmv2Lab) -> None:
     cls = classify(Action.of("start_chain", spi=100, paths=1), ipv4_dst=to_dst("10.0.2.2"))
-    hop1 = sff(100, 255, Action.of("sff_forward", port=PE))
+    hop1 = sff(100, 255, Action.of("sff_forward", port=PE, si=255))
     hop2 = sff(100, 254, Action.of("sff_end_forward", port=UPLINK))
     sw.insert([cls, hop1, hop2])
     assert sw.direct_counter(cls)[0] == 0 and sw.direct_counter(hop1)[0] == 0
@@ -445,7 +445,7 @@ def test_ratelimit_meter_drops_over_rate(sw: harness.Bmv2Lab) -> None:
         [
             classify(Action.of("start_chain", spi=600, paths=1), ipv4_dst=to_dst("10.0.2.2")),
             limit,
-            sff(600, 254, Action.of("sff_end_forward", port=UPLINK)),
+            sff(600, 255, Action.of("sff_end_forward", port=UPLINK)),
         ]
     )
     # unconfigured meter: everything is green
@@ -461,20 +461,71 @@ def test_ratelimit_meter_drops_over_rate(sw: harness.Bmv2Lab) -> None:
 
 def test_recirculation_runs_an_earlier_service(sw: harness.Bmv2Lab) -> None:
     """Chain nat -> fw: fw comes first in the fixed order, so the switch recirculates once."""
-    hop = sff(700, 254, Action.of("sff_recirculate"))
+    hop = sff(700, 255, Action.of("sff_recirculate", si=254))
     sw.insert(
         [
             classify(Action.of("start_chain", spi=700, paths=1), ipv4_dst=to_dst("10.0.2.2")),
             service("wp_nat", 700, 255, Action.of("nat_snat", addr=ip("192.0.2.1")), priority=1),
             service("wp_fw", 700, 254, Action.of("fw_permit"), priority=1),
             hop,
-            sff(700, 253, Action.of("sff_forward", port=PE)),
+            sff(700, 254, Action.of("sff_forward", port=PE, si=253)),
         ]
     )
     out = only(send_and_collect(sw, ACCESS, tcp_packet()), PE)
     assert out[IP].src == "192.0.2.1"
     assert (out[NSH].si, out[NSH].ttl) == (253, 61)  # 63 - recirculation - sff_forward
     assert sw.direct_counter(hop)[0] == 1
+
+
+def test_one_pass_matches_the_entry_si(sw: harness.Bmv2Lab) -> None:
+    """fw -> nat -> count in one pass: every table matches SI 255 (the SI the pass started
+    with), none changes it, wp_sff sends the packet on with SI 252; entries keyed on the SI
+    a service would have left (254, 253) are not met."""
+    count = service("wp_count", 800, 255, Action.of("count_hit"))
+    decoy = service("wp_count", 800, 253, Action.of("count_hit"))
+    sw.insert(
+        [
+            classify(Action.of("start_chain", spi=800, paths=1), ipv4_dst=to_dst("10.0.2.2")),
+            service("wp_fw", 800, 255, Action.of("fw_permit"), priority=1),
+            service("wp_nat", 800, 255, Action.of("nat_snat", addr=ip("192.0.2.1")), priority=1),
+            count,
+            decoy,
+            sff(800, 255, Action.of("sff_forward", port=PE, si=252)),
+            sff(800, 252, Action.of("sff_drop")),
+        ]
+    )
+    got = send_and_collect(sw, ACCESS, *[tcp_packet(sport=4000 + i) for i in range(3)])
+    assert len(got[PE]) == 3
+    out = Ether(got[PE][0])
+    assert (out[NSH].spi, out[NSH].si, out[NSH].ttl) == (800, 252, 62)
+    assert out[IP].src == "192.0.2.1"
+    assert_checksums_valid(out)
+    assert sw.direct_counter(count)[0] == 3 and sw.direct_counter(decoy)[0] == 0
+
+
+def test_fw_deny_stops_the_pass(sw: harness.Bmv2Lab) -> None:
+    """A packet wp_fw denies is neither counted by wp_count nor by wp_sff's counter."""
+    count = service("wp_count", 810, 255, Action.of("count_hit"))
+    hop = sff(810, 255, Action.of("sff_forward", port=PE, si=253))
+    sw.insert(
+        [
+            classify(Action.of("start_chain", spi=810, paths=1), ipv4_dst=to_dst("10.0.2.2")),
+            service(
+                "wp_fw",
+                810,
+                255,
+                Action.of("fw_deny"),
+                priority=2,
+                ip_proto=Ternary(value=6, mask=0xFF),
+            ),
+            service("wp_fw", 810, 255, Action.of("fw_permit"), priority=1),
+            count,
+            hop,
+        ]
+    )
+    got = send_and_collect(sw, ACCESS, tcp_packet(), udp_packet(), wait=1.0)
+    assert len(got[PE]) == 1 and UDP in Ether(got[PE][0])
+    assert sw.direct_counter(count)[0] == 1 and sw.direct_counter(hop)[0] == 1
 
 
 # -- per-flow load balancing ------------------------------------------------------------------------
@@ -484,7 +535,7 @@ def _lb_chain() -> list[TableEntry]:
     entries = [
         classify(Action.of("start_chain", spi=500, paths=4), ipv4_dst=to_dst("10.0.2.0", 24))
     ]
-    entries += [sff(500 + i, 255, Action.of("sff_forward", port=PE)) for i in range(4)]
+    entries += [sff(500 + i, 255, Action.of("sff_forward", port=PE, si=255)) for i in range(4)]
     return entries
 
 
@@ -509,7 +560,7 @@ def test_load_balancing_many_flows_use_all_paths(sw: harness.Bmv2Lab) -> None:
 
 
 def test_bad_truncated_nsh(sw: harness.Bmv2Lab) -> None:
-    sw.insert([sff(100, 254, Action.of("sff_forward", port=UPLINK))])
+    sw.insert([sff(100, 254, Action.of("sff_forward", port=UPLINK, si=254))])
     full = bytes(nsh_packet(100, 254))
     assert_nothing_out(sw, PE, full[: 14 + 5])  # NSH cut after 5 of 8 bytes
     assert_nothing_out(sw, PE, full[: 14 + 8 + 10])  # NSH complete, inner IPv4 cut
@@ -522,7 +573,7 @@ def test_bad_truncated_nsh(sw: harness.Bmv2Lab) -> None:
     ids=["version1", "next-proto-ethernet", "md-type1", "length6"],
 )
 def test_bad_unsupported_nsh(sw: harness.Bmv2Lab, field: str, value: int) -> None:
-    sw.insert([sff(100, 254, Action.of("sff_forward", port=UPLINK))])
+    sw.insert([sff(100, 254, Action.of("sff_forward", port=UPLINK, si=254))])
     assert_nothing_out(sw, PE, nsh_packet(100, 254, **{field: value}))
     assert_still_forwards(sw)
 

@@ -33,7 +33,7 @@ def test_plan_table_and_json(tmp_path: Path, capsys: pytest.CaptureFixture[str])
         )
         == 0
     )
-    assert json.loads(target.read_text())["format"] == 1
+    assert json.loads(target.read_text())["format"] == 2
     rt = json.loads((tmp_path / "rt" / "s1-runtime.json").read_text())
     assert rt["target"] == "bmv2"
     first = next(e for e in rt["table_entries"] if e["table"] == "wp_classify")

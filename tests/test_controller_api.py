@@ -6,6 +6,7 @@ someone else removed; PE health with misses."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -277,6 +278,35 @@ def test_restart_resumes_and_writes_nothing(
             == SCHEMA_VERSION
         )
         assert con.execute("SELECT COUNT(*) FROM policy_versions").fetchone()[0] == 2
+
+
+def test_restart_with_a_plan_of_format_1_installs_the_plan_again(
+    servers: tuple[P4RuntimeTestServer, P4RuntimeTestServer],
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A database written before the per-pass SI (plan format 1): its plan means something
+    else on today's pipeline, so the controller warns and applies the whole plan."""
+    db = tmp_path / "c.db"
+    with running_controller(servers, db) as rc:
+        assert rc.request("POST", "/api/v1/rules", WEB)[0] == 201
+        version = rc.service.version
+    with sqlite3.connect(db) as con:
+        con.execute("UPDATE installed SET plan = json_set(plan, '$.format', 1)")
+    with caplog.at_level("WARNING"), running_controller(servers, db) as rc:
+        assert rc.service.version == version
+        assert rc.service.ctl.plan is not None
+        assert json.loads(rc.service.ctl.plan.to_json())["format"] == 2
+        assert "unsupported plan format 1" in caplog.text
+        assert "installing the whole plan again" in caplog.text
+        plan = rc.service.ctl.plan
+        # the switches hold exactly the plan's entries
+        for server, name in zip(servers, ("s1", "s2"), strict=True):
+            assert len(server.entries()) == len(plan.entries_for(name)), name
+    with sqlite3.connect(db) as con:  # the new plan replaced the old one in the database
+        assert (
+            con.execute("SELECT json_extract(plan, '$.format') FROM installed").fetchone()[0] == 2
+        )
 
 
 def dataclasses_replace_contexts(a: wphw.Plan | None, b: wphw.Plan | None) -> wphw.Plan | None:

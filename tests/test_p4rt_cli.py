@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -51,6 +52,15 @@ def test_apply_diff_stats(
 
     assert main(["diff", str(d), *conn]) == 0
     assert capsys.readouterr().out.strip().endswith("no changes")
+
+    # a --state file of plan format 1 (before the per-pass SI): ignored with a warning
+    old = json.loads(state.read_text())
+    state.write_text(json.dumps({**old, "format": 1}))
+    assert main(["apply", str(d), "--state", str(state), *conn]) == 0
+    captured = capsys.readouterr()
+    assert "unsupported plan format 1" in captured.err and "--state ignored" in captured.err
+    assert "0 updates in" in captured.out  # the switches already hold this plan
+    assert json.loads(state.read_text())["format"] == 2
 
     assert main(["stats", str(d)]) == 0
     out = capsys.readouterr().out

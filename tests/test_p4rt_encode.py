@@ -44,7 +44,7 @@ def test_exact_entry_message(enc: Encoder) -> None:
     assert te.table_id == schema.table("wp_sff").id
     assert [(m.field_id, m.exact.value) for m in te.match] == [(1, b"\x07"), (2, b"\xff")]
     assert te.action.action.action_id == schema.action("sff_forward").id
-    assert [(p.param_id, p.value) for p in te.action.action.params] == [(1, b"\x03")]
+    assert [(p.param_id, p.value) for p in te.action.action.params] == [(1, b"\x03"), (2, b"\xff")]
     assert te.priority == 0
 
 
@@ -117,7 +117,7 @@ def test_range_and_full_range_omitted(enc: Encoder) -> None:
                 {"spi": Exact(value=1), "si": Exact(value=1)},
                 Action.of("sff_forward", prot=1),
             ),
-            r"missing \['port'\] unknown \['prot'\]",
+            r"missing \['port', 'si'\] unknown \['prot'\]",
         ),
         (
             TableEntry.of(

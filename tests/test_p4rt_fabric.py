@@ -92,7 +92,7 @@ def test_async_api_and_dry_run(server: P4RuntimeTestServer) -> None:
             r = await f.apply(plan, dry_run=True)
             assert r.diff is not None and r.diff.total == 3
             text = str(r.diff)
-            assert "+ wp_sff[si=255 spi=1] -> sff_forward(port=1)" in text
+            assert "+ wp_sff[si=255 spi=1] -> sff_forward(port=1, si=255)" in text
             assert "[edge upserts]" in text and "start_chain(paths=1, spi=1)" in text
             assert server.write_rpcs == 0 and not server.entries()
             await f.apply(plan)

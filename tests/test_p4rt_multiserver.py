@@ -26,7 +26,7 @@ def _sff(spi: int, port: int) -> TableEntry:
     return TableEntry.of(
         "wp_sff",
         {"spi": Exact(value=spi), "si": Exact(value=255)},
-        Action.of("sff_forward", port=port),
+        Action.of("sff_forward", port=port, si=255),
     )
 
 

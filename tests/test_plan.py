@@ -54,6 +54,17 @@ def sff(plan: Plan, switch: str) -> dict[tuple[int, int], Action]:
     return out
 
 
+def keys_of(plan: Plan, switch: str, table: str) -> set[tuple[int, int]]:
+    """(spi, si) of every entry of ``table`` on ``switch``."""
+    out = set()
+    for e in plan.entries_for(switch):
+        if e.table == table:
+            m = e.match_dict()
+            assert isinstance(m["spi"], Exact) and isinstance(m["si"], Exact)
+            out.add((m["spi"].value, m["si"].value))
+    return out
+
+
 def test_examples_compile_deterministically_and_round_trip(example: Any) -> None:
     _, topo, policy = example
     a = wphw.compile(policy, topo)
@@ -73,16 +84,16 @@ def test_path_to_a_remote_pe_and_back() -> None:
     spi = plan.bindings[0].spi
     assert spi is not None and plan.bindings[0].paths == 1
     assert sff(plan, "s1") == {
-        (spi, 255): Action.of("sff_forward", port=2),
+        (spi, 255): Action.of("sff_forward", port=2, si=255),
         (spi, 254): Action.of("sff_end_forward", port=5),
     }
     assert sff(plan, "s2") == {
-        (spi, 255): Action.of("sff_forward", port=2),
-        (spi, 254): Action.of("sff_forward", port=1),
+        (spi, 255): Action.of("sff_forward", port=2, si=255),
+        (spi, 254): Action.of("sff_forward", port=1, si=254),
     }
     assert sff(plan, "s3") == {  # hair-pin to the PE, then back
-        (spi, 255): Action.of("sff_forward", port=9),
-        (spi, 254): Action.of("sff_forward", port=1),
+        (spi, 255): Action.of("sff_forward", port=9, si=255),
+        (spi, 254): Action.of("sff_forward", port=1, si=254),
     }
     classify = [e for e in plan.entries_for("s1") if e.table == "wp_classify"]
     assert [e.action for e in classify] == [Action.of("start_chain", spi=spi, paths=1)]
@@ -252,9 +263,17 @@ def test_in_switch_services_and_recirculation() -> None:
     assert ("wp_fw", "fw_deny") in tables and ("wp_fw", "fw_permit") in tables
     assert ("wp_nat", "nat_snat") in tables and ("wp_nat", "nat_dnat") in tables
     s1 = sff(plan, "s1")
-    assert s1[(by["back"], 254)] == Action.of("sff_recirculate")
-    assert (by["fwd"], 254) not in s1  # nat follows fw in the same pass
-    assert s1[(by["fwd"], 253)] == Action.of("sff_end_route")
+    # every chain table of a pass matches the SI the packet entered it with (255 after
+    # start_chain); wp_sff sets the SI it leaves with
+    fwd, back = by["fwd"], by["back"]
+    keys = {t: keys_of(plan, "s1", t) for t in ("wp_fw", "wp_nat")}
+    assert (fwd, 255) in keys["wp_fw"] and (fwd, 255) in keys["wp_nat"]  # fw, nat: one pass
+    assert s1[(fwd, 255)] == Action.of("sff_end_route")
+    assert (fwd, 254) not in s1 and (fwd, 253) not in s1
+    # nat then fw: nat in the pass entered at 255, fw in the next one, entered at 254
+    assert (back, 255) in keys["wp_nat"] and (back, 254) in keys["wp_fw"]
+    assert s1[(back, 255)] == Action.of("sff_recirculate", si=254)
+    assert s1[(back, 254)] == Action.of("sff_end_route")
 
 
 def test_bad_inputs_name_the_rule() -> None:
@@ -300,7 +319,7 @@ def test_plan_json_is_stable_bytes() -> None:
     text = plan.to_json()
     assert Plan.from_json(text).to_json() == text
     with pytest.raises(wphw.PlanError, match="not a wphw plan"):
-        Plan.from_json('{"format": 1}')
+        Plan.from_json('{"format": 2}')
     assert dataclasses.replace(plan, metric=plan.metric) == plan
 
 

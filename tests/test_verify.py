@@ -72,7 +72,7 @@ def test_wrong_port_is_caught(table1: tuple[Plan, wphw.Policy, wphw.Topology]) -
         plan,
         "s2",
         lambda e: (
-            dataclasses.replace(e, action=Action.of("sff_forward", port=1))
+            dataclasses.replace(e, action=Action.of("sff_forward", port=1, si=255))
             if is_sff(e, spi, 255)
             else e
         ),
@@ -89,7 +89,7 @@ def test_loop_is_caught(table1: tuple[Plan, wphw.Policy, wphw.Topology]) -> None
         plan,
         "s2",
         lambda e: (
-            dataclasses.replace(e, action=Action.of("sff_forward", port=1))
+            dataclasses.replace(e, action=Action.of("sff_forward", port=1, si=255))
             if is_sff(e, spi, 255)
             else e
         ),
@@ -106,7 +106,7 @@ def test_wrong_final_action_is_caught(table1: tuple[Plan, wphw.Policy, wphw.Topo
         "s1",
         lambda e: (
             dataclasses.replace(e, action=Action.of("sff_end_forward", port=2))
-            if is_sff(e, spi, 253)
+            if is_sff(e, spi, 254)  # the pass that runs nat, entered with SI 254
             else e
         ),
     )

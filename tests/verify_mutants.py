@@ -284,14 +284,14 @@ def mutants() -> list[Mutant]:
         True,
         _edit("s2", _where(s, spi=2, si=254), lambda e: _match(e, "spi", Exact(value=9))),
     )
-    add("missing sff entry", s, True, _edit("s1", _where(s, spi=1, si=253), lambda e: None))
+    add("missing sff entry", s, True, _edit("s1", _where(s, spi=1, si=255), lambda e: None))
     add(
         "chain end route -> forward(0)",
         s,
         True,
         _edit(
             "s1",
-            _where(s, spi=1, si=253),
+            _where(s, spi=1, si=255),
             lambda e: dataclasses.replace(e, action=Action.of("sff_end_forward", port=0)),
         ),
     )
@@ -301,11 +301,30 @@ def mutants() -> list[Mutant]:
         True,
         _edit(
             "s1",
-            _where(s, spi=1, si=253),
+            _where(s, spi=1, si=255),
             lambda e: dataclasses.replace(e, action=Action.of("sff_drop")),
         ),
     )
     add("recirculation missing", s, True, _edit("s1", _where(s, "sff_recirculate"), lambda e: None))
+    # the SI wp_sff leaves with (the entry SI less the pass's in-switch services)
+    add(
+        "recirculation SI not decremented",
+        s,
+        True,
+        _edit("s1", _where(s, "sff_recirculate"), lambda e: _act(e, si=255)),
+    )
+    add(
+        "sff_forward SI to the IDS wrong",
+        s,
+        True,
+        _edit("s2", _where(s, spi=2, si=255), lambda e: _act(e, si=254)),
+    )
+    add(
+        "sff_forward SI back to s1 wrong",
+        s,
+        True,
+        _edit("s2", _where(s, spi=2, si=254), lambda e: _act(e, si=253)),
+    )
     add("proxy VLAN wrong", s, True, _edit("s2", _where(s, "sff_proxy"), lambda e: _act(e, vlan=7)))
     add("proxy port wrong", s, True, _edit("s2", _where(s, "sff_proxy"), lambda e: _act(e, port=6)))
     add(
@@ -324,7 +343,7 @@ def mutants() -> list[Mutant]:
             TableEntry.of(
                 s,
                 {"spi": Exact(value=999), "si": Exact(value=255)},
-                Action.of("sff_forward", port=2),
+                Action.of("sff_forward", port=2, si=255),
             ),
         ),
     )

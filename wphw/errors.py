@@ -32,6 +32,14 @@ class PlanError(WphwError):
     """A plan cannot be built, loaded or exported."""
 
 
+class PlanFormatError(PlanError):
+    """A plan file of another format: written for another data plane (``format``: its number)."""
+
+    def __init__(self, message: str, format: object) -> None:
+        super().__init__(message)
+        self.format = format
+
+
 class VerificationError(WphwError):
     """A plan does not do what its policy says; ``violations`` lists every finding."""
 

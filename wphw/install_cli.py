@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
-from wphw.errors import WphwError
+from wphw.errors import PlanFormatError, WphwError
 from wphw.install import AsyncInstaller
 from wphw.p4rt import AsyncFabric, Credentials, Pipeline
 from wphw.p4rt.counters import read_stats, rule_names
@@ -167,7 +167,13 @@ def cmd_apply(args: argparse.Namespace) -> int:
         raise WphwError(f"--drain {args.drain}: must be 0 or more seconds")
     topology, policy = load_model(args)
     state: Path | None = args.state
-    previous = Plan.from_json(state.read_text(), str(state)) if state and state.exists() else None
+    previous = None
+    if state and state.exists():
+        try:
+            previous = Plan.from_json(state.read_text(), str(state))
+        except PlanFormatError as exc:
+            # written for an older data plane: the pipeline push replaces its entries anyway
+            print(f"wphw apply: warning: {exc}; --state ignored", file=sys.stderr)
     plan = compile(policy, topology, previous=previous)
     bar = None if args.no_progress or args.dry_run else ProgressBar()
 

@@ -43,7 +43,7 @@ from wphw.entries import (
     entry_from_json,
     entry_to_json,
 )
-from wphw.errors import PlanError, PolicyError, TopologyError
+from wphw.errors import PlanError, PlanFormatError, PolicyError, TopologyError
 from wphw.policy import ChainEnd, Final, FinalKind, Match, Policy, Rule
 from wphw.services import params as services_params
 from wphw.topology import Metric, PEKind, Topology
@@ -61,7 +61,10 @@ IN_SWITCH_TABLE = {
     "ratelimit": P4.WP_RATELIMIT,
 }
 PATH_TABLES = frozenset({P4.WP_SFF, P4.WP_PROXY_RETURN, *IN_SWITCH_TABLE.values()})
-PLAN_FORMAT = 1
+# 2: every chain table of a pass matches the SI the packet entered it with, sff_forward and
+# sff_recirculate carry the SI it leaves with. Format 1 plans were for the data plane whose
+# services decremented the SI one by one; their entries mean something else on this one.
+PLAN_FORMAT = 2
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -185,7 +188,18 @@ class Plan:
                     "not an object"
                 )
             if obj.get("format") != PLAN_FORMAT:
-                raise PlanError(f"{source}: unsupported plan format {obj.get('format')!r}")
+                fmt = obj.get("format")
+                why = (
+                    " (written for the data plane before the per-pass SI of format 2: "
+                    "compile the policy again)"
+                    if fmt == 1
+                    else ""
+                )
+                raise PlanFormatError(
+                    f"{source}: unsupported plan format {fmt!r}, this wphw reads {PLAN_FORMAT}"
+                    + why,
+                    fmt,
+                )
             return Plan(
                 metric=Metric(obj["metric"]),
                 entries={
@@ -720,27 +734,42 @@ def _emit_path(
     rule: Rule,
     end_at_last_pe: bool,
 ) -> ServicePath:
+    """The entries of one service path (docs/dataplane.md "Service paths").
+
+    Every chain table of a pass through a switch's pipeline matches (SPI, the SI the packet
+    entered the pass with): the in-switch services of the pass and the ``wp_sff`` entry that
+    ends it, whose ``sff_forward``/``sff_recirculate`` sets the SI the packet leaves with (the
+    entry SI less one per in-switch service of the pass). ``pass_si`` is that entry SI at
+    ``cur``; ``si`` the SI after the hops so far."""
     topo = b.topology
     si = SI_INIT
+    pass_si = SI_INIT  # classify (or another subscriber's) starts the first pass with SI 255
     subscriber = subscribers[0]
     cur = subscriber
     walk = [subscriber]
     ttl_used = 0
     hops: list[Hop] = []
 
+    def forward(sw: str, key_si: int, port: int, why: str) -> None:
+        b.add(
+            sw,
+            TableEntry.of(
+                P4.WP_SFF, _spi_si(spi, key_si), Action.of(P4.SFF_FORWARD, port=port, si=si)
+            ),
+            why,
+        )
+
     def travel(target: str, *, back: bool = False) -> None:
-        nonlocal cur, ttl_used
+        nonlocal cur, ttl_used, pass_si
         # towards a PE: along the PE switch's tree; back to the subscriber: the reverse of
         # the subscriber's way to the last PE (so only PE switches root trees)
         route = (
             topo.route_from(cur, target, b.metric) if back else topo.route(cur, target, b.metric)
         )
-        for sw, port in zip(route.switches, route.ports, strict=False):
-            b.add(
-                sw,
-                TableEntry.of(P4.WP_SFF, _spi_si(spi, si), Action.of(P4.SFF_FORWARD, port=port)),
-                f"spi {spi} transit",
-            )
+        for i, (sw, port) in enumerate(zip(route.switches, route.ports, strict=False)):
+            forward(sw, pass_si if i == 0 else si, port, f"spi {spi} transit")
+        if route.ports:
+            pass_si = si
         ttl_used += len(route.ports)
         walk.extend(route.switches[1:])
         cur = target
@@ -751,17 +780,11 @@ def _emit_path(
         if i == 0:
             for other in subscribers[1:]:  # a shared path: every subscriber's way in
                 for sw, port in zip(*_legs(topo.route(other, wp.switch, b.metric)), strict=False):
-                    b.add(
-                        sw,
-                        TableEntry.of(
-                            P4.WP_SFF, _spi_si(spi, si), Action.of(P4.SFF_FORWARD, port=port)
-                        ),
-                        f"spi {spi} transit from {other}",
-                    )
+                    forward(sw, si, port, f"spi {spi} transit from {other}")
         travel(wp.switch)
         hops.append(Hop(service=service, pe=pe_name, switch=wp.switch, si=si))
         if pe.kind is PEKind.IN_SWITCH:
-            _emit_in_switch(b, wp.switch, spi, si, service, pe_name, rule)
+            _emit_in_switch(b, wp.switch, spi, pass_si, service, pe_name, rule)
             nxt = alternative[i + 1] if i + 1 < len(alternative) else None
             if nxt is not None:
                 npe = topo.pes[nxt[1]]
@@ -774,10 +797,13 @@ def _emit_path(
                     b.add(
                         wp.switch,
                         TableEntry.of(
-                            P4.WP_SFF, _spi_si(spi, si - 1), Action.of(P4.SFF_RECIRCULATE)
+                            P4.WP_SFF,
+                            _spi_si(spi, pass_si),
+                            Action.of(P4.SFF_RECIRCULATE, si=si - 1),
                         ),
                         f"spi {spi} recirculate",
                     )
+                    pass_si = si - 1
         else:
             assert wp.port is not None
             if pe.kind is PEKind.LEGACY:
@@ -786,7 +812,7 @@ def _emit_path(
                     wp.switch,
                     TableEntry.of(
                         P4.WP_SFF,
-                        _spi_si(spi, si),
+                        _spi_si(spi, pass_si),
                         Action.of(P4.SFF_PROXY, port=wp.port, vlan=vlan),
                     ),
                     f"spi {spi} proxy to {pe_name}",
@@ -806,16 +832,11 @@ def _emit_path(
                     )
                 )
             else:
-                b.add(
-                    wp.switch,
-                    TableEntry.of(
-                        P4.WP_SFF, _spi_si(spi, si), Action.of(P4.SFF_FORWARD, port=wp.port)
-                    ),
-                    f"spi {spi} to {pe_name}",
-                )
+                forward(wp.switch, pass_si, wp.port, f"spi {spi} to {pe_name}")
                 b.contexts.append(
                     WaypointContext(waypoint=wp.name, pe=pe_name, service=service, spi=spi, si=si)
                 )
+            pass_si = si - 1  # back from the PE (or its proxy): a new pass
             ttl_used += 1
         si -= 1
         if si < 1:
@@ -824,7 +845,7 @@ def _emit_path(
         travel(subscriber, back=True)
     b.add(
         cur,
-        TableEntry.of(P4.WP_SFF, _spi_si(spi, si), final_sff_action(final)),
+        TableEntry.of(P4.WP_SFF, _spi_si(spi, pass_si), final_sff_action(final)),
         f"spi {spi} end",
     )
     if ttl_used >= NSH_TTL_INIT:

@@ -1114,8 +1114,9 @@ class _Verifier:
             view = _set(view, F_SRC, e.action.param("addr"))
         elif name == P4.NAT_DNAT:
             view = _set(view, F_DST, e.action.param("addr"))
-        p = p._replace(view=view, si=p.si - 1)
-        self.in_switch(sw, t, p, idx + 1, recirc)
+        # no service changes the SI: every chain table of the pass matches the entry SI, and
+        # wp_sff sets the SI the packet leaves with (docs/dataplane.md "SI")
+        self.in_switch(sw, t, p._replace(view=view), idx + 1, recirc)
 
     def _fw_decisions(self, p: _Piece, pe: str) -> Iterator[tuple[Cube, bool]]:
         rules, default = self.fw_rules(pe)
@@ -1151,7 +1152,8 @@ class _Verifier:
         step = f"{sw}: wp_sff spi {p.spi} si {p.si} -> {_action_text(e)}"
         p = p._replace(trace=(*p.trace, step))
         if name == P4.SFF_FORWARD:
-            self.leave(sw, e.action.param("port"), p._replace(ttl=p.ttl - 1, routed=False))
+            q = p._replace(si=e.action.param("si"), ttl=p.ttl - 1, routed=False)
+            self.leave(sw, e.action.param("port"), q)
         elif name == P4.SFF_PROXY:
             q = p._replace(spi=None, si=0, ttl=0, vlan=e.action.param("vlan"), routed=False)
             self.leave(sw, e.action.param("port"), q)
@@ -1161,7 +1163,7 @@ class _Verifier:
                 self.decide(p, "drop", sw, None, reason)
                 self.end(p, Outcome(kind="loop", switch=sw, reason=reason))
                 return
-            self.chain(sw, t, p._replace(ttl=p.ttl - 1), recirc + 1)
+            self.chain(sw, t, p._replace(si=e.action.param("si"), ttl=p.ttl - 1), recirc + 1)
         elif name == P4.SFF_END_FORWARD:
             port = e.action.param("port")
             q = p._replace(spi=None, si=0, ttl=0, routed=False)

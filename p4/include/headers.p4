@@ -104,10 +104,18 @@ struct wp_meta_t {
 
 /* The SPI and SI the service chain tables match and how actions set them. v1model: the NSH
  * fields themselves. TNA: metadata copies (meta.spi, meta.si), because Tofino adds to a field
- * only in a container of its own while the 24-bit SPI and the 8-bit SI share one 32-bit
- * container in the header; the ingress copies them back into NSH at its end. */
+ * (the load-balancing offset) only in a container of its own while the 24-bit SPI and the 8-bit
+ * SI share one 32-bit container in the header; the ingress copies them back into NSH at its end.
+ * No service action changes the SI: every chain table of a pass matches the SI the packet
+ * entered the pass with, and wp_sff writes the SI it leaves with (docs/dataplane.md). */
 #ifndef WP_SPI
 #define WP_SPI hdr.nsh.spi
+#endif
+/* mark a packet for ipv4_lpm (classify's route, wp_sff's sff_end_route); a top file may add to
+ * it (TNA: the IPv4 checksum flag, so the deparser's checksum condition need not wait for
+ * ipv4_lpm's TTL decrement) */
+#ifndef WP_ROUTE
+#define WP_ROUTE meta.route = 1;
 #endif
 #ifndef WP_SET_SPI
 #define WP_SET_SPI(v) hdr.nsh.spi = v;
@@ -117,9 +125,6 @@ struct wp_meta_t {
 #endif
 #ifndef WP_SET_SI
 #define WP_SET_SI(v) hdr.nsh.si = v;
-#endif
-#ifndef WP_SI_DEC
-#define WP_SI_DEC hdr.nsh.si = hdr.nsh.si - 1;
 #endif
 
 #endif /* WPHW_HEADERS_P4 */

@@ -1,7 +1,10 @@
 /* wphw — the service chain part of the ingress pipeline (docs/dataplane.md steps 3-4), applied
  * by the top file to packets that carry NSH (arrived with it, or pushed by start_chain or
  * proxy_restore in this pass): the in-switch services in the fixed order
- * wp_fw -> wp_nat -> wp_count -> wp_ratelimit, then wp_sff.
+ * wp_fw -> wp_nat -> wp_count -> wp_ratelimit, then wp_sff. All five match the SPI and the SI
+ * the packet entered this pass with; none of the services changes the SI, wp_sff sets the one
+ * the packet leaves with. So the only order among them is the drop: a packet wp_fw denies meets
+ * no later service (nothing counted or metered), one over wp_ratelimit's rate meets no wp_sff.
  *
  * NSH TTL: the parser drops a packet with NSH TTL 0; wp_sff decrements the TTL whenever the
  * packet leaves with NSH (sff_forward) or goes round again (sff_recirculate), so neither a

@@ -39,7 +39,7 @@ control WpClassify(inout headers_t hdr, inout wp_meta_t meta WP_ARCH_PARAMS) {
     WP_NAME(route)
     action route() {
         WP_COUNT(wp_classify_counter)
-        meta.route = 1;
+        WP_ROUTE
     }
 
     WP_NAME(wp_classify)

@@ -1,4 +1,5 @@
-/* wphw — wp_count: in-switch counting service (direct counter per service path hop). */
+/* wphw — wp_count: in-switch counting service (direct counter per service path hop; matched
+ * like every chain table on the SPI and the SI the packet entered this pass with). */
 #ifndef WPHW_WP_COUNT_P4
 #define WPHW_WP_COUNT_P4
 
@@ -11,7 +12,6 @@ control WpCount(inout headers_t hdr, inout wp_meta_t meta) {
     WP_NAME(count_hit)
     action count_hit() {
         WP_COUNT(wp_count_counter)
-        WP_SI_DEC
     }
 
     WP_NAME(wp_count)

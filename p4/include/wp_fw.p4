@@ -1,4 +1,6 @@
-/* wphw — wp_fw: in-switch firewall service (ACL) for one service path hop. */
+/* wphw — wp_fw: in-switch firewall service (ACL) for one service path hop. Like every chain
+ * table it matches the SPI and the SI the packet entered this pass with; no action changes the
+ * SI (wp_sff sets the SI the packet leaves with). */
 #ifndef WPHW_WP_FW_P4
 #define WPHW_WP_FW_P4
 
@@ -8,7 +10,7 @@
 control WpFw(inout headers_t hdr, inout wp_meta_t meta WP_ARCH_PARAMS) {
     WP_NAME(fw_permit)
     action fw_permit() {
-        WP_SI_DEC
+        /* on to the next service of the pass; the hit is what counts (no entry: NoAction) */
     }
 
     WP_NAME(fw_deny)

@@ -33,7 +33,6 @@ control WpNat(inout headers_t hdr, inout wp_meta_t meta WP_ARCH_PARAMS) {
         meta.nat_old = hdr.ipv4.src_addr;
         meta.nat_new = addr;
         hdr.ipv4.src_addr = addr;
-        WP_SI_DEC
     }
 
     WP_NAME(nat_dnat)
@@ -41,12 +40,10 @@ control WpNat(inout headers_t hdr, inout wp_meta_t meta WP_ARCH_PARAMS) {
         meta.nat_old = hdr.ipv4.dst_addr;
         meta.nat_new = addr;
         hdr.ipv4.dst_addr = addr;
-        WP_SI_DEC
     }
 
     WP_NAME(nat_pass)
     action nat_pass() {
-        WP_SI_DEC
     }
 
     WP_NAME(wp_nat)

@@ -1,5 +1,5 @@
 /* wphw — wp_ratelimit: in-switch rate limiting service (direct meter per service path hop,
- * measured in bytes). Green -> SI - 1; yellow or red (over the committed rate) -> drop.
+ * measured in bytes). Green -> on; yellow or red (over the committed rate) -> drop.
  *
  * Not green rather than only red: BMv2 checks the committed bucket first and reports yellow
  * when it runs dry, so with the usual single-rate configuration (CIR = PIR, CBS = PBS) it never
@@ -21,13 +21,9 @@
 control WpRatelimit(inout headers_t hdr, inout wp_meta_t meta WP_ARCH_PARAMS) {
     WP_DIRECT_METER(wp_ratelimit_meter)
 
-    /* SI - 1 whatever the colour: a packet over the rate is dropped (apply block), so its SI is
-     * never seen, and the SFF lookup after this waits only for the colour (one MAU stage less
-     * on Tofino than deciding the SI by the colour) */
     WP_NAME(ratelimit_check)
     action ratelimit_check() {
         WP_METER_READ(wp_ratelimit_meter, meta.meter_color)
-        WP_SI_DEC
     }
 
     WP_NAME(wp_ratelimit)

@@ -1,6 +1,9 @@
-/* wphw — wp_sff: the service function forwarder (exact SPI, SI). Every action decides where
- * the packet goes (WP_FORWARD / WP_RECIRCULATE / WP_DROP of the top file) except
- * sff_end_route, which leaves it to ipv4_lpm. */
+/* wphw — wp_sff: the service function forwarder (exact SPI, and the SI the packet entered this
+ * pass with, like the in-switch service tables before it). Every action decides where the
+ * packet goes (WP_FORWARD / WP_RECIRCULATE / WP_DROP of the top file) except sff_end_route,
+ * which leaves it to ipv4_lpm. The actions that keep NSH set the SI the packet leaves with:
+ * the entry SI less one per in-switch service of this pass (the plan computes it), so no
+ * table of the pass waits for another's SI (docs/dataplane.md "SI"). */
 #ifndef WPHW_WP_SFF_P4
 #define WPHW_WP_SFF_P4
 
@@ -10,10 +13,11 @@
 control WpSff(inout headers_t hdr, inout wp_meta_t meta WP_ARCH_PARAMS) {
     WP_DIRECT_COUNTER(wp_sff_counter)
 
-    /* keep NSH, out `port` (next switch or NSH-aware PE); NSH TTL - 1 */
+    /* keep NSH with SI `si`, out `port` (next switch or NSH-aware PE); NSH TTL - 1 */
     WP_NAME(sff_forward)
-    action sff_forward(port_t port) {
+    action sff_forward(port_t port, bit<8> si) {
         WP_COUNT(wp_sff_counter)
+        WP_SET_SI(si)
         hdr.nsh.base = hdr.nsh.base - NSH_BASE_TTL_ONE;
         WP_FORWARD(port)
     }
@@ -32,11 +36,12 @@ control WpSff(inout headers_t hdr, inout wp_meta_t meta WP_ARCH_PARAMS) {
         WP_FORWARD(port)
     }
 
-    /* run the pipeline again: an in-switch service earlier in the fixed order is next.
-     * NSH TTL - 1, so a recirculation loop ends. */
+    /* run the pipeline again with SI `si`: an in-switch service earlier in the fixed order is
+     * next. NSH TTL - 1, so a recirculation loop ends. */
     WP_NAME(sff_recirculate)
-    action sff_recirculate() {
+    action sff_recirculate(bit<8> si) {
         WP_COUNT(wp_sff_counter)
+        WP_SET_SI(si)
         hdr.nsh.base = hdr.nsh.base - NSH_BASE_TTL_ONE;
         WP_RECIRCULATE
     }
@@ -56,7 +61,7 @@ control WpSff(inout headers_t hdr, inout wp_meta_t meta WP_ARCH_PARAMS) {
         WP_COUNT(wp_sff_counter)
         hdr.nsh.setInvalid();
         WP_SET_ETHERTYPE(ETHERTYPE_IPV4)
-        meta.route = 1;
+        WP_ROUTE
     }
 
     WP_NAME(sff_drop)

@@ -40,7 +40,6 @@
 #define WP_SET_SPI(v) meta.spi = v;
 #define WP_SI meta.si
 #define WP_SET_SI(v) meta.si = v;
-#define WP_SI_DEC meta.si = meta.si - 1;
 #define WP_PARSED_NSH meta.spi = hdr.nsh.spi; meta.si = hdr.nsh.si;
 #define WP_CHAIN_SPI(spi, paths) meta.spi = spi; meta.lb_paths = paths;
 #define WP_DIRECT_COUNTER(n) WP_NAME(n) DirectCounter<bit<64>>(CounterType_t.PACKETS_AND_BYTES) n;
@@ -64,10 +63,12 @@
     l4_csum.subtract_all_and_deposit(meta.l4_csum_residual); \
     l4_csum.subtract({ hdr.udp.checksum }); \
     l4_csum.subtract({ hdr.udp.src_port, hdr.udp.dst_port });
-/* ... flags where fields change, the deparser recomputes */
-#define WP_IPV4_TTL_DEC \
-    hdr.ipv4.ttl = hdr.ipv4.ttl - 1; \
-    meta.ipv4_csum_update = 1;
+/* ... flags where fields change, the deparser recomputes. A routed packet's header changes
+ * (TTL - 1): the flag is set where the packet is marked for routing, not in ipv4_lpm's action,
+ * so the checksum condition shares ipv4_lpm's stage (a marked packet ipv4_lpm does not forward
+ * is dropped, whatever the flag) */
+#define WP_ROUTE meta.route = 1; meta.ipv4_csum_update = 1;
+#define WP_IPV4_TTL_DEC hdr.ipv4.ttl = hdr.ipv4.ttl - 1;
 /* a UDP checksum of 0 ("none") stays 0 */
 #define WP_NAT_CHECKSUMS \
     meta.ipv4_csum_update = 1; \
@@ -170,15 +171,15 @@ control Ingress(inout headers_t hdr, inout wp_meta_t meta,
             if (hdr.nsh.isValid()) {
                 chain.apply(hdr, meta, ig_tm_md, ig_dprsr_md);
             }
+            if (meta.drop == 1) {  /* WP_RATELIMIT_DROP, fw_deny, NAT of IPv4 with options */
+                ig_dprsr_md.drop_ctl = 1;
+            }
             /* IPv4 options (IHL > 5): the deparser's checksum covers 20 bytes, so a packet
              * whose header would change is dropped here and in WP_NAT_CHECKSUMS */
             if (meta.route == 1 && hdr.ipv4.ttl > 1 && hdr.ipv4.ihl == 5) {
                 routing.apply(hdr, meta, ig_tm_md, ig_dprsr_md);
             } else if (meta.route == 1) {
                 ig_dprsr_md.drop_ctl = 1;  /* IPv4 TTL <= 1, or options */
-            }
-            if (meta.drop == 1) {  /* WP_RATELIMIT_DROP */
-                ig_dprsr_md.drop_ctl = 1;
             }
             if (hdr.vlan.isValid()) {  /* WP_SET_ETHERTYPE wrote the inner type to both */
                 hdr.ethernet.ether_type = ETHERTYPE_VLAN;

@@ -41,6 +41,7 @@ from wphw.errors import (
     AccessError,
     AuthenticationError,
     NotFoundError,
+    PlanFormatError,
     PolicyError,
     SwitchConnectionError,
     TopologyError,
@@ -360,7 +361,13 @@ class Service:
             reason = "start"
             if inst is not None:
                 self.version = inst.policy_version
-                self.ctl.plan = Plan.from_json(inst.plan_json, f"{self.store.path}: installed")
+                try:
+                    self.ctl.plan = Plan.from_json(inst.plan_json, f"{self.store.path}: installed")
+                except PlanFormatError as exc:
+                    # a plan for an older data plane: its entries mean something else on the
+                    # pipeline this wphw pushes, so install everything as on a first start
+                    LOG.warning("controller: %s; installing the whole plan again", exc)
+                    self.ctl.plan = None
                 self.ctl.failed = inst.failed & set(self.topology.pes)
                 if self.prefer_file_policy and inst.policy != self.file_policy:
                     reason = "start: the policy file replaces the stored policy"
