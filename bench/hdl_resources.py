@@ -89,9 +89,10 @@ CONFIGS: dict[str, Config] = {
         note="hdl/wrap/wp_cosim_top.v: wp_waypoint (fw and nat inside) with wp_chacha20"
         " encrypt, wp_ids and wp_chacha20 decrypt on its external PE ports (ChaCha20 buffers at"
         " the top's defaults: 64-beat data FIFO, 32-block keystream FIFO). Issue #15's fit"
-        " target: at most 87k LUT (20 % of the SUME's xc7vx690t). Its deepest path crosses PE"
-        " boundaries (waypoint → merge grant → a PE's ready): the top has no register slices"
-        " on the PE ports.",
+        " target: at most 87k LUT (20 % of the SUME's xc7vx690t). Register slices on both"
+        " directions of each external PE port (since 7666f9d to the PE, 64dfbbe back to the"
+        " merge); its deepest path is the 6-input merge's grant (last_reg → the inputs'"
+        " readies → their slices' skid registers).",
     ),
     "wp_axis_arb": Config(top="wp_axis_arb", params={"S_COUNT": 2}),
     "wp_axis_arb (6 inputs)": Config(

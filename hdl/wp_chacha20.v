@@ -8,18 +8,24 @@
  * total length, protocol and (incrementally, RFC 1624) checksum are rewritten; NSH SI is
  * decremented (CONFIG.DEC_SI). Everything else passes unchanged and is counted.
  *
- * Structure:
- *   ingress  — a one-beat delay register; when beat 1 arrives the frame is classified from
- *              beats 0 and 1, the IPv4/NSH fields are rewritten, a descriptor is queued and,
- *              for processed frames, a keystream request {key, nonce, blocks}.
- *   keystream — wp_chacha20_core (one 64-byte block per cycle, 22 cycles latency) fills a
- *              block FIFO; credits keep the never-stalling core from overflowing it.
- *   egress   — pops data beats, XORs the aligned keystream, and inserts (encrypt) or removes
- *              (decrypt) the 16-byte header by a constant half-beat realignment. Output beats go
- *              through a two-entry queue: a frame's last input beat may push two output beats
- *              (the tail spills over when it holds 17..31 bytes), so the egress never spends a
- *              cycle on the spill beat and decrypt keeps one input beat per cycle for every
- *              frame length.
+ * Structure (pipelined for 200 MHz on a 7-series part, issue #15):
+ *   ingress  — a one-beat delay register (H); a frame's beat 0 leaves it with beat 1, and three
+ *              stages follow: A registers the beats, B classifies beats 0 and 1 for both IPv4
+ *              offsets and forms the checksum sum, C picks the offset, folds the checksum,
+ *              rewrites the IPv4/NSH fields and queues the beat, the descriptor and, for
+ *              processed frames, a keystream request {key, nonce, blocks}. s_axis_tready is a
+ *              registered "the FIFOs have room for IN_MARGIN more entries".
+ *   keystream — wp_chacha20_core (half a round per stage, ten rounds of stages passed twice:
+ *              one 64-byte block per two cycles, 43 cycles latency) fills a block FIFO;
+ *              credits (KS_DEPTH minus blocks in the core, in the FIFO or just popped) keep
+ *              the never-stalling core from overflowing it.
+ *   egress   — E1 pops data beats (from registered FIFO heads, by flags kept in registers)
+ *              and XORs the aligned keystream; E2 inserts (encrypt) or removes (decrypt) the
+ *              16-byte header by a constant half-beat realignment. Output beats go through a
+ *              four-entry queue: a frame's last input beat may push two output beats (the tail
+ *              spills over when it holds 17..31 bytes), so the egress never spends a cycle on
+ *              the spill beat and decrypt keeps one input beat per cycle for every frame
+ *              length.
  */
 
 `resetall
@@ -45,7 +51,8 @@ module wp_chacha20 #
     parameter DEC_SI = 1,
     // IPv4 protocol number of encrypted packets
     parameter IP_PROTO = 253,
-    // data FIFO depth in beats (power of two; must exceed the keystream latency)
+    // data FIFO depth in beats (power of two; for line rate it must exceed the keystream
+    // latency, about 50 cycles from a request to its first block, plus IN_MARGIN)
     parameter FIFO_DEPTH = 64,
     // keystream FIFO depth in 64-byte blocks (power of two)
     parameter KS_DEPTH = 32
@@ -104,8 +111,10 @@ localparam R_PLAIN = ENC_PLAIN - KEEP_WIDTH;
 localparam R_NSH = ENC_NSH - KEEP_WIDTH;
 localparam FORMAT_VERSION = 8'd1;
 localparam DATA_FIFO_WIDTH = USER_WIDTH + 2 + KEEP_WIDTH + DATA_WIDTH;
-// descriptor: proc, dec, nsh, pe_in[16:0], nblk[10:0], nhalves[11:0], tuser, header
-localparam DESC_WIDTH = 3 + 17 + 11 + 12 + USER_WIDTH + 128;
+// descriptor: proc, dec, nsh, rem[16:0], rem32, nblk[10:0], nblk == 0, nblk == 1,
+// nhalves[11:0], nhalves != 0, nhalves == 1, tuser, header (rem: bytes of the IPv4 packet
+// from beat 1 on, rem32: rem >= 32)
+localparam DESC_WIDTH = 3 + 18 + 13 + 14 + USER_WIDTH + 128;
 localparam REQ_WIDTH = 256 + 96 + 11;
 
 initial begin
@@ -311,29 +320,93 @@ wp_reg_rd #(.ADDR_WIDTH(AW)) reg_rd_inst (
 );
 
 // ------------------------------------------------------------------------------------------
-// Ingress: one-beat delay, classification and header rewrite when beat 1 arrives
+// Ingress. H: a one-beat delay; a beat leaves it when the next one arrives (or it is a
+// frame's last), a frame's beat 0 together with beat 1 (the incoming beat). A: the beat (and,
+// with beat 0, beat 1) in registers. B: beats 0 and 1 classified for both IPv4 offsets (plain
+// and NSH), the checksum sum formed. C: one offset picked, the checksum folded, the fields
+// rewritten (beat 0 with this cycle's values, beat 1 with those kept from its beat 0), the beat
+// pushed into the data FIFO and, with beat 0, the descriptor and the keystream request. A..C
+// never stall: s_axis_tready is "every FIFO has room for IN_MARGIN more entries", from a
+// register (the beats in H..C and those accepted before the flag falls fit in the margin).
 // ------------------------------------------------------------------------------------------
+
+localparam IN_MARGIN = 8;
 
 reg [DATA_WIDTH-1:0] r0_data_reg = 0;
 reg [KEEP_WIDTH-1:0] r0_keep_reg = 0;
 reg                  r0_last_reg = 1'b0;
 reg [USER_WIDTH-1:0] r0_user_reg = 0;
 reg                  r0_first_reg = 1'b0;
+reg                  r0_second_reg = 1'b0;
 reg                  r0_valid_reg = 1'b0;
-reg                  in_first_reg = 1'b1;  // next accepted beat starts a frame
+reg                  in_first_reg = 1'b1;   // next accepted beat starts a frame
+reg                  in_second_reg = 1'b0;  // next accepted beat is a frame's beat 1
+reg                  in_room_reg = 1'b0;
 
-wire data_in_ready, desc_in_ready, req_in_ready;
-wire fifos_ready = data_in_ready && desc_in_ready && req_in_ready;
-
-assign s_axis_tready = !r0_valid_reg || fifos_ready;
+assign s_axis_tready = in_room_reg;
 wire s_fire = s_axis_tvalid && s_axis_tready;
-wire push = r0_valid_reg && fifos_ready && (s_axis_tvalid || r0_last_reg);
-// beat 0 pushed now; beat 1 (if any) is the incoming beat
-wire push_first = push && r0_first_reg;
-wire have_b1 = !r0_last_reg;  // with push_first, s_fire holds when have_b1
+// the beat in H moves on to A
+wire h_rel = r0_valid_reg && (s_fire || r0_last_reg);
 
-// bytes 0..63 of the frame
-wire [511:0] cat = {s_axis_tdata, r0_data_reg};
+always @(posedge clk) begin
+    if (s_fire) begin
+        r0_data_reg <= s_axis_tdata;
+        r0_keep_reg <= s_axis_tkeep;
+        r0_last_reg <= s_axis_tlast;
+        r0_user_reg <= s_axis_tuser;
+        r0_first_reg <= in_first_reg;
+        r0_second_reg <= in_second_reg;
+        r0_valid_reg <= 1'b1;
+        in_first_reg <= s_axis_tlast;
+        in_second_reg <= in_first_reg && !s_axis_tlast;
+    end else if (h_rel) begin
+        r0_valid_reg <= 1'b0;
+    end
+    if (rst) begin
+        r0_valid_reg <= 1'b0;
+        in_first_reg <= 1'b1;
+        in_second_reg <= 1'b0;
+    end
+end
+
+// stage A
+reg                  a_valid_reg = 1'b0;
+reg [DATA_WIDTH-1:0] a_data_reg = 0;
+reg [KEEP_WIDTH-1:0] a_keep_reg = 0;
+reg                  a_last_reg = 1'b0;
+reg [USER_WIDTH-1:0] a_user_reg = 0;
+reg                  a_first_reg = 1'b0;
+reg                  a_second_reg = 1'b0;
+// with beat 0: beat 1 (the incoming beat), its tkeep and tlast, and whether there is one
+reg [DATA_WIDTH-1:0] a_b1_data_reg = 0;
+reg [KEEP_WIDTH-1:0] a_b1_keep_reg = 0;
+reg                  a_b1_last_reg = 1'b0;
+reg                  a_have_b1_reg = 1'b0;
+// the configuration a frame is classified with (taken with its beat 0)
+reg                  a_enable_reg = 1'b0;
+reg                  a_dec_reg = 1'b0;
+reg                  a_dec_si_reg = 1'b0;
+
+always @(posedge clk) begin
+    a_valid_reg <= h_rel;
+    a_data_reg <= r0_data_reg;
+    a_keep_reg <= r0_keep_reg;
+    a_last_reg <= r0_last_reg;
+    a_user_reg <= r0_user_reg;
+    a_first_reg <= r0_first_reg;
+    a_second_reg <= r0_second_reg;
+    a_b1_data_reg <= s_axis_tdata;
+    a_b1_keep_reg <= s_axis_tkeep;
+    a_b1_last_reg <= s_axis_tlast;
+    a_have_b1_reg <= !r0_last_reg;
+    a_enable_reg <= cfg_enable_reg;
+    a_dec_reg <= cfg_decrypt_reg;
+    a_dec_si_reg <= cfg_dec_si_reg;
+    if (rst) a_valid_reg <= 1'b0;
+end
+
+// stage B: bytes 0..63 of the frame (meaningful with beat 0)
+wire [511:0] cat = {a_b1_data_reg, a_data_reg};
 
 // Ethernet + NSH by the rules every block shares (wp_nsh_dec); "holds the header" from beat 0's
 // tkeep (a frame's beats are full but for the last)
@@ -344,7 +417,7 @@ wire [7:0] nsh_si;
 
 wp_nsh_dec nsh_dec_inst (
     .hdr(cat[`WP_NSH_END*8-1:0]),
-    .has_eth(r0_keep_reg[`WP_ETH_HDR_LEN-1]), .has_nsh(r0_keep_reg[`WP_NSH_END-1]),
+    .has_eth(a_keep_reg[`WP_ETH_HDR_LEN-1]), .has_nsh(a_keep_reg[`WP_NSH_END-1]),
     .eth_type(), .eth_ipv4(eth_ipv4), .nsh(), .nsh_valid(nsh_valid), .nsh_ip(nsh_ip),
     .ip_cand(), .nsh_len(nsh_len), .nsh_md(nsh_md), .nsh_next(), .spi(), .si(nsh_si), .key(),
     .l3_q()
@@ -352,63 +425,142 @@ wp_nsh_dec nsh_dec_inst (
 
 // the NSH this PE encrypts: MD type 2, length 2, IPv4 inside (IPv4 at IP_NSH)
 wire nsh_ok = nsh_ip && nsh_len == `WP_NSH_MIN_LEN && nsh_md == `WP_NSH_MD2;
-wire ip_plain = eth_ipv4;
 // the SI rule of every PE: a valid NSH header (version 0, length >= 2, MD type 1 or 2)
-wire nsh_si_ok = nsh_valid;
-wire [159:0] ip = nsh_ok ? cat[IP_NSH*8 +: 160] : cat[IP_PLAIN*8 +: 160];
-wire [127:0] hdr_in = nsh_ok ? cat[ENC_NSH*8 +: 128] : cat[ENC_PLAIN*8 +: 128];
+wire si_dec = nsh_valid && a_dec_si_reg && nsh_si != 8'd0;
 
-wire        ip_ver_ok;
-wire [3:0]  ihl;
-wire [15:0] total_len;
-wire [7:0]  ttl;
-wire [7:0]  proto;
-wire [15:0] csum;
+// per IPv4 offset o (0: plain, 1: NSH), registered for stage C:
+//   {enc_ok, dec_cand, key_ok, blk_nz, blk_one, half_one, new_len[15:0], nblk[10:0],
+//    nhalves[11:0], rem[16:0], rem32, proto[7:0], new_proto[7:0], csum_sum[19:0],
+//    hdr_in[95:0]}
+// with plen = total_len - 20 (encrypt) or - 36 (decrypt): nblk = (plen + 63) / 64 keystream
+// blocks, nhalves = (plen + 31) / 32 halves (both 0 when plen is), rem = pe_in - 32 (0 when
+// negative) and rem32 = rem >= 32 for pe_in = IPv4 offset + total_len, the packet's end
+// The checksum: RFC 1624 HC' = ~(~HC + ~m + m') over total length and {TTL, protocol}. With
+// the new length m +/- 16 (no wrap for the lengths processed) ~len + new_len = 0xFFFF +/- 16,
+// and ~{ttl, proto} + {ttl, new_proto} = 0xFF00 + ~proto + new_proto, so the sum is
+// ~HC + ~proto + new_proto + (0xFF10 encrypt, 0x1FEEF decrypt): the same value modulo 0xFFFF,
+// never 0, hence the same folded checksum.
+localparam IPI_WIDTH = 6 + 16 + 11 + 12 + 18 + 8 + 8 + 20 + 96;
+reg [IPI_WIDTH-1:0] b_ipi_reg [0:1];
 
-wp_ipv4_dec ipv4_dec_inst (
-    .ip(ip), .ver_ok(ip_ver_ok), .ihl(ihl), .ver_ihl(), .tos(), .total_len(total_len),
-    .frag_off(), .ttl(ttl), .proto(proto), .csum(csum), .src(), .dst()
-);
+wire [IPI_WIDTH-1:0] ipi [0:1];
+genvar go;
+generate
+    for (go = 0; go < 2; go = go + 1) begin : g_ipi
+        localparam IP_OFF = go ? IP_NSH : IP_PLAIN;
+        localparam ENC_OFF = go ? ENC_NSH : ENC_PLAIN;
+        localparam DEC_OFF = go ? DEC_NSH : DEC_PLAIN;
+        wire        ver_ok;
+        wire [3:0]  ihl;
+        wire [15:0] total_len;
+        wire [7:0]  proto;
+        wire [15:0] csum;
+        wp_ipv4_dec ipv4_dec_inst (
+            .ip(cat[IP_OFF*8 +: 160]), .ver_ok(ver_ok), .ihl(ihl), .ver_ihl(), .tos(),
+            .total_len(total_len), .frag_off(), .ttl(), .proto(proto), .csum(csum), .src(),
+            .dst()
+        );
+        wire [127:0] hdr_in = cat[ENC_OFF*8 +: 128];
+        // the frame holds the IPv4 header (and for decrypt, the encryption header); IPv4
+        // without options only
+        wire len_ok = a_have_b1_reg && (!a_b1_last_reg
+            || (a_dec_reg ? a_b1_keep_reg[DEC_OFF - 1 - KEEP_WIDTH]
+                : a_b1_keep_reg[ENC_OFF - 1 - KEEP_WIDTH]));
+        wire cand = ver_ok && ihl == 4'd5 && len_ok;
+        wire enc_ok = cand && total_len >= 16'd20 && total_len <= 16'd65519;
+        wire dec_cand = cand && proto == IP_PROTO && total_len >= 16'd36;
+        wire key_ok = bswap32(hdr_in[31:0]) == key_id_reg
+            && hdr_in[13*8 +: 8] == FORMAT_VERSION;
+        // at least one keystream block: plen + 63 >= 64
+        wire blk_nz = a_dec_reg ? total_len >= 16'd37 : total_len >= 16'd21;
+        wire [16:0] nblk_sum = {1'b0, total_len} + (a_dec_reg ? 17'd27 : 17'd43);
+        wire [16:0] nhalves_sum = {1'b0, total_len} + (a_dec_reg ? 17'h1FFFB : 17'd11);
+        wire [15:0] new_len = a_dec_reg ? total_len - 16'd16 : total_len + 16'd16;
+        // plen in 1..64 / 1..32
+        wire blk_one = blk_nz && (a_dec_reg ? total_len <= 16'd100 : total_len <= 16'd84);
+        wire half_one = blk_nz && (a_dec_reg ? total_len <= 16'd68 : total_len <= 16'd52);
+        wire [16:0] pe_in = IP_OFF + {1'b0, total_len};
+        wire [16:0] rem = pe_in > 17'd32 ? pe_in - 17'd32 : 17'd0;
+        wire rem32 = pe_in >= 17'd64;
+        wire [7:0] new_proto = a_dec_reg ? hdr_in[12*8 +: 8] : IP_PROTO;
+        wire [8:0] proto_sum = {1'b0, ~proto} + {1'b0, new_proto};
+        wire [19:0] csum_sum = {4'd0, ~csum} + {11'd0, proto_sum}
+            + (a_dec_reg ? 20'h1FEEF : 20'h0FF10);
+        assign ipi[go] = {enc_ok, dec_cand, key_ok, blk_nz, blk_one, half_one, new_len,
+            nblk_sum[16:6], nhalves_sum[16:5], rem, rem32, proto, new_proto, csum_sum,
+            hdr_in[95:0]};
+    end
+endgenerate
 
-// IPv4 without options only
-wire ver_ihl_ok = ip_ver_ok && ihl == 4'd5;
+reg                  b_valid_reg = 1'b0;
+reg [DATA_WIDTH-1:0] b_data_reg = 0;
+reg [KEEP_WIDTH-1:0] b_keep_reg = 0;
+reg                  b_last_reg = 1'b0;
+reg [USER_WIDTH-1:0] b_user_reg = 0;
+reg                  b_first_reg = 1'b0;
+reg                  b_second_reg = 1'b0;
+reg                  b_dec_reg = 1'b0;
+reg                  b_ipv4_reg = 1'b0;  // enabled, and plain IPv4 or the NSH this PE takes
+reg                  b_nsh_reg = 1'b0;
+reg                  b_si_dec_reg = 1'b0;
+reg [15:0]           b_pkt_len_mod_reg = 0;
 
-wire dec = cfg_decrypt_reg;
-// the frame holds the IPv4 header (and for decrypt, the encryption header)
-wire len_ok = have_b1 && (!s_axis_tlast || (dec
-    ? (nsh_ok ? s_axis_tkeep[DEC_NSH - 1 - KEEP_WIDTH] : s_axis_tkeep[DEC_PLAIN - 1 - KEEP_WIDTH])
-    : (nsh_ok ? s_axis_tkeep[ENC_NSH - 1 - KEEP_WIDTH] : s_axis_tkeep[ENC_PLAIN - 1 - KEEP_WIDTH])));
-wire ipv4_cand = cfg_enable_reg && (ip_plain || nsh_ok) && ver_ihl_ok && len_ok;
-wire enc_proc = !dec && ipv4_cand && total_len >= 16'd20 && total_len <= 16'd65519;
-wire dec_cand = dec && ipv4_cand && proto == IP_PROTO && total_len >= 16'd36;
-wire [31:0] hdr_key_id = bswap32(hdr_in[31:0]);
-wire [7:0] hdr_next = hdr_in[12*8 +: 8];
-wire [7:0] hdr_version = hdr_in[13*8 +: 8];
-wire dec_key_ok = hdr_key_id == key_id_reg && hdr_version == FORMAT_VERSION;
-wire proc = enc_proc || (dec_cand && dec_key_ok);
+// tuser pkt_len follows the frame: HDR_LEN bytes longer (encrypt) or shorter (decrypt)
+wire [15:0] pkt_len = a_user_reg[`WP_TUSER_PKT_LEN_LSB +: `WP_TUSER_PKT_LEN_WIDTH];
+
+always @(posedge clk) begin
+    b_valid_reg <= a_valid_reg;
+    b_data_reg <= a_data_reg;
+    b_keep_reg <= a_keep_reg;
+    b_last_reg <= a_last_reg;
+    b_user_reg <= a_user_reg;
+    b_first_reg <= a_first_reg;
+    b_second_reg <= a_second_reg;
+    b_dec_reg <= a_dec_reg;
+    b_ipv4_reg <= a_enable_reg && (eth_ipv4 || nsh_ok);
+    b_nsh_reg <= nsh_ok;
+    b_si_dec_reg <= si_dec;
+    b_pkt_len_mod_reg <= a_dec_reg ? pkt_len - HDR_LEN : pkt_len + HDR_LEN;
+    b_ipi_reg[0] <= ipi[0];
+    b_ipi_reg[1] <= ipi[1];
+    if (rst) b_valid_reg <= 1'b0;
+end
+
+// stage C
+wire        c_enc_ok, c_dec_cand, c_key_ok, c_blk_nz, c_blk_one, c_half_one, rem32;
+wire [15:0] new_len;
+wire [10:0] c_nblk;
+wire [11:0] c_nhalves;
+wire [16:0] rem;
+wire [7:0]  proto, new_proto;
+wire [19:0] csum_sum;
+wire [95:0] hdr_in;
+assign {c_enc_ok, c_dec_cand, c_key_ok, c_blk_nz, c_blk_one, c_half_one, new_len, c_nblk,
+    c_nhalves, rem, rem32, proto, new_proto, csum_sum, hdr_in} = b_ipi_reg[b_nsh_reg];
+
+wire dec = b_dec_reg;
+wire enc_proc = !dec && b_ipv4_reg && c_enc_ok;
+wire dec_cand = dec && b_ipv4_reg && c_dec_cand;
+wire proc = enc_proc || (dec_cand && c_key_ok);
+wire push_first = b_valid_reg && b_first_reg;
 
 assign ev_done = push_first && proc;
-assign ev_reject = push_first && dec_cand && !dec_key_ok;
-assign ev_bypass = push_first && !proc && !(dec_cand && !dec_key_ok);
+assign ev_reject = push_first && dec_cand && !c_key_ok;
+assign ev_bypass = push_first && !proc && !(dec_cand && !c_key_ok);
 assign ev_seq_inc = push_first && enc_proc;
 
 // encryption header (bytes in stream order) and the resulting nonce
 wire [127:0] hdr_out = {16'd0, FORMAT_VERSION, proto, bswap32(seq_reg[31:0]),
     bswap32(seq_reg[63:32]), bswap32(key_id_reg)};
-wire [95:0] nonce = dec ? hdr_in[95:0] : hdr_out[95:0];
+wire [95:0] nonce = dec ? hdr_in : hdr_out[95:0];
 
-wire [15:0] new_len = dec ? total_len - 16'd16 : total_len + 16'd16;
-wire [7:0] new_proto = dec ? hdr_next : IP_PROTO;
-wire [19:0] csum_sum = {4'd0, ~csum} + {4'd0, ~total_len} + {4'd0, new_len}
-    + {4'd0, ~{ttl, proto}} + {4'd0, ttl, new_proto};
 wire [16:0] csum_f1 = {1'b0, csum_sum[15:0]} + {13'd0, csum_sum[19:16]};
 wire [15:0] csum_f2 = csum_f1[15:0] + {15'd0, csum_f1[16]};
 wire [15:0] new_csum = ~csum_f2;
 
-wire [16:0] plen = dec ? {1'b0, total_len} - 17'd36 : {1'b0, total_len} - 17'd20;
-wire [10:0] nblk = proc ? (plen + 17'd63) >> 6 : 11'd0;
-wire [11:0] nhalves = proc ? (plen + 17'd31) >> 5 : 12'd0;
-wire [16:0] pe_in = (nsh_ok ? IP_NSH : IP_PLAIN) + {1'b0, total_len};
+wire [10:0] nblk = proc ? c_nblk : 11'd0;
+wire [11:0] nhalves = proc ? c_nhalves : 12'd0;
+wire blk_nz = proc && c_blk_nz;
 
 // rewritten beats 0 and 1. Combinational logic in this module is built from continuous
 // assignments (functions behind assign, not always @*): Icarus (-g2012) never runs an always @*
@@ -432,74 +584,81 @@ function [511:0] rewrite(input [511:0] c, input si_dec, input do_proc, input is_
     end
 endfunction
 
-wire [511:0] cat_mod = rewrite(cat, nsh_si_ok && cfg_dec_si_reg && nsh_si != 8'd0, proc,
-    nsh_ok, new_len, new_proto, new_csum);
-// tuser pkt_len follows the frame: HDR_LEN bytes longer (encrypt) or shorter (decrypt)
-wire [15:0] pkt_len = r0_user_reg[`WP_TUSER_PKT_LEN_LSB +: `WP_TUSER_PKT_LEN_WIDTH];
-wire [15:0] pkt_len_mod = dec ? pkt_len - HDR_LEN : pkt_len + HDR_LEN;
+// the frame's rewrite, kept from its beat 0 for beat 1 (NSH: the checksum is in beat 1)
+reg        f_proc_reg = 1'b0;
+reg        f_nsh_reg = 1'b0;
+reg [15:0] f_len_reg = 0;
+reg [7:0]  f_proto_reg = 0;
+reg [15:0] f_csum_reg = 0;
+
+always @(posedge clk) begin
+    if (push_first) begin
+        f_proc_reg <= proc;
+        f_nsh_reg <= b_nsh_reg;
+        f_len_reg <= new_len;
+        f_proto_reg <= new_proto;
+        f_csum_reg <= new_csum;
+    end
+end
+
+wire [511:0] rw0 = rewrite({256'd0, b_data_reg}, b_si_dec_reg, proc, b_nsh_reg, new_len,
+    new_proto, new_csum);
+wire [511:0] rw1 = rewrite({b_data_reg, 256'd0}, 1'b0, f_proc_reg, f_nsh_reg, f_len_reg,
+    f_proto_reg, f_csum_reg);
+wire [DATA_WIDTH-1:0] push_data = b_first_reg ? rw0[255:0]
+    : b_second_reg ? rw1[511:256] : b_data_reg;
+
 function [USER_WIDTH-1:0] set_pkt_len(input [USER_WIDTH-1:0] u, input [15:0] len);
     begin
         set_pkt_len = u;
         set_pkt_len[`WP_TUSER_PKT_LEN_LSB +: `WP_TUSER_PKT_LEN_WIDTH] = len;
     end
 endfunction
-wire [USER_WIDTH-1:0] user_mod = proc ? set_pkt_len(r0_user_reg, pkt_len_mod) : r0_user_reg;
-
-always @(posedge clk) begin
-    if (s_fire) begin
-        r0_data_reg <= (push_first && have_b1) ? cat_mod[511:256] : s_axis_tdata;
-        r0_keep_reg <= s_axis_tkeep;
-        r0_last_reg <= s_axis_tlast;
-        r0_user_reg <= s_axis_tuser;
-        r0_first_reg <= in_first_reg;
-        r0_valid_reg <= 1'b1;
-        in_first_reg <= s_axis_tlast;
-    end else if (push) begin
-        r0_valid_reg <= 1'b0;
-    end
-    if (rst) begin
-        r0_valid_reg <= 1'b0;
-        in_first_reg <= 1'b1;
-    end
-end
-
-wire [DATA_WIDTH-1:0] push_data = push_first ? cat_mod[255:0] : r0_data_reg;
+wire [USER_WIDTH-1:0] user_mod = proc ? set_pkt_len(b_user_reg, b_pkt_len_mod_reg) : b_user_reg;
 
 // ------------------------------------------------------------------------------------------
 // FIFOs
 // ------------------------------------------------------------------------------------------
+
+localparam REQ_DEPTH = 16;
 
 wire [DATA_WIDTH-1:0] d_data;
 wire [KEEP_WIDTH-1:0] d_keep;
 wire                  d_last, d_first, d_valid;
 wire [USER_WIDTH-1:0] d_user;
 wire                  d_pop;
+wire [$clog2(FIFO_DEPTH)+1:0] data_count, desc_count;
+wire [$clog2(REQ_DEPTH)+1:0]  req_count;
 
-wp_chacha20_fifo #(.WIDTH(DATA_FIFO_WIDTH), .DEPTH(FIFO_DEPTH)) data_fifo_inst (
+wp_chacha20_fifo #(.WIDTH(DATA_FIFO_WIDTH), .DEPTH(FIFO_DEPTH), .OUT_REG(1)) data_fifo_inst (
     .clk(clk), .rst(rst),
-    .s_data({r0_user_reg, r0_first_reg, r0_last_reg, r0_keep_reg, push_data}),
-    .s_valid(push), .s_ready(data_in_ready),
+    .s_data({b_user_reg, b_first_reg, b_last_reg, b_keep_reg, push_data}),
+    .s_valid(b_valid_reg), .s_ready(),
     .m_data({d_user, d_first, d_last, d_keep, d_data}),
     .m_valid(d_valid), .m_ready(d_pop),
-    .count()
+    .count(data_count)
 );
 
 wire                  desc_proc, desc_dec, desc_nsh, desc_valid;
-wire [16:0]           desc_pe_in;
+wire [16:0]           desc_rem;
+wire                  desc_rem32;
 wire [10:0]           desc_nblk;
+wire                  desc_b0, desc_b1;
 wire [11:0]           desc_nhalves;
+wire                  desc_nh, desc_lh;
 wire [USER_WIDTH-1:0] desc_user;
 wire [127:0]          desc_hdr;
 wire                  desc_pop;
 
 wp_chacha20_fifo #(.WIDTH(DESC_WIDTH), .DEPTH(FIFO_DEPTH)) desc_fifo_inst (
     .clk(clk), .rst(rst),
-    .s_data({proc, dec, nsh_ok, pe_in, nblk, nhalves, user_mod, hdr_out}),
-    .s_valid(push_first), .s_ready(desc_in_ready),
-    .m_data({desc_proc, desc_dec, desc_nsh, desc_pe_in, desc_nblk, desc_nhalves, desc_user,
-        desc_hdr}),
+    .s_data({proc, dec, b_nsh_reg, rem, rem32, nblk, !blk_nz, proc && c_blk_one, nhalves,
+        blk_nz, proc && c_half_one, user_mod, hdr_out}),
+    .s_valid(push_first), .s_ready(),
+    .m_data({desc_proc, desc_dec, desc_nsh, desc_rem, desc_rem32, desc_nblk, desc_b0, desc_b1,
+        desc_nhalves, desc_nh, desc_lh, desc_user, desc_hdr}),
     .m_valid(desc_valid), .m_ready(desc_pop),
-    .count()
+    .count(desc_count)
 );
 
 wire [255:0] req_key;
@@ -508,17 +667,24 @@ wire [10:0]  req_nblk;
 wire         req_valid;
 wire         req_pop;
 
-wp_chacha20_fifo #(.WIDTH(REQ_WIDTH), .DEPTH(16)) req_fifo_inst (
+wp_chacha20_fifo #(.WIDTH(REQ_WIDTH), .DEPTH(REQ_DEPTH)) req_fifo_inst (
     .clk(clk), .rst(rst),
     .s_data({key_reg, nonce, nblk}),
-    .s_valid(push_first && proc && nblk != 0), .s_ready(req_in_ready),
+    .s_valid(push_first && blk_nz), .s_ready(),
     .m_data({req_key, req_nonce, req_nblk}),
     .m_valid(req_valid), .m_ready(req_pop),
-    .count()
+    .count(req_count)
 );
 
+always @(posedge clk) begin
+    in_room_reg <= data_count <= FIFO_DEPTH - IN_MARGIN && desc_count <= FIFO_DEPTH - IN_MARGIN
+        && req_count <= REQ_DEPTH - IN_MARGIN;
+    if (rst) in_room_reg <= 1'b0;
+end
+
 // ------------------------------------------------------------------------------------------
-// Keystream generation
+// Keystream generation: ks_credit_reg = KS_DEPTH - (blocks in the core + blocks in the
+// keystream FIFO + blocks popped last cycle), so the never-stalling core cannot overflow it
 // ------------------------------------------------------------------------------------------
 
 reg         ks_busy_reg = 1'b0;
@@ -526,119 +692,266 @@ reg [255:0] ks_key_reg = 0;
 reg [95:0]  ks_nonce_reg = 0;
 reg [31:0]  ks_ctr_reg = 0;
 reg [10:0]  ks_left_reg = 0;
-reg [$clog2(KS_DEPTH):0] ks_inflight_reg = 0;
+reg         ks_last_reg = 1'b0;   // ks_left_reg == 1
+reg [$clog2(KS_DEPTH):0] ks_credit_reg = KS_DEPTH;
+reg         ks_credit_nz_reg = 1'b1;  // ks_credit_reg != 0
+reg         ks_pop_d_reg = 1'b0;
+reg         ks_slot_reg = 1'b0;   // toggles every cycle: blocks go in on alternate cycles
 
+wire         core_in_ready;
 wire         core_out_valid;
 wire [511:0] core_out_block;
-wire [$clog2(KS_DEPTH)+1:0] ks_count;
 wire [511:0] ks_block;
 wire         ks_valid;
 wire         ks_pop;
 
-wire ks_issue = ks_busy_reg && (ks_count + ks_inflight_reg < KS_DEPTH);
+// a block into the core: on alternate cycles only, so blocks come back (21 cycles later, odd)
+// on the others and the core takes one at every slot, and the keystream comes out evenly, one
+// block per two cycles (taking blocks whenever the core is ready sends them in bursts of 21
+// followed by 21 cycles of returns: the keystream FIFO then runs dry on long frames)
+wire ks_issue = ks_busy_reg && ks_credit_nz_reg && ks_slot_reg && core_in_ready;
 
-assign req_pop = !ks_busy_reg && req_valid;
+// the next request is taken when idle or with the current one's last block, so no entry slot
+// of the core is lost between frames (its capacity is exactly the line rate's worst case)
+assign req_pop = req_valid && (!ks_busy_reg || (ks_issue && ks_last_reg));
 
 always @(posedge clk) begin
+    if (ks_issue) begin
+        ks_ctr_reg <= ks_ctr_reg + 1;
+        ks_left_reg <= ks_left_reg - 1;
+        ks_last_reg <= ks_left_reg == 11'd2;
+        if (ks_last_reg) ks_busy_reg <= 1'b0;
+    end
     if (req_pop) begin
         ks_busy_reg <= 1'b1;
         ks_key_reg <= req_key;
         ks_nonce_reg <= req_nonce;
         ks_ctr_reg <= 32'd1;
         ks_left_reg <= req_nblk;
+        ks_last_reg <= req_nblk == 11'd1;
     end
-    if (ks_issue) begin
-        ks_ctr_reg <= ks_ctr_reg + 1;
-        ks_left_reg <= ks_left_reg - 1;
-        if (ks_left_reg == 11'd1) ks_busy_reg <= 1'b0;
-    end
-    ks_inflight_reg <= ks_inflight_reg + (ks_issue ? 1 : 0) - (core_out_valid ? 1 : 0);
+    ks_pop_d_reg <= ks_pop;
+    ks_slot_reg <= !ks_slot_reg;
+    ks_credit_reg <= ks_credit_reg - (ks_issue ? 1 : 0) + (ks_pop_d_reg ? 1 : 0);
+    // != 0 without the adder: a block popped gives one back; else the credit stays above 0
+    // when it is at least 2, or 1 and no block goes in (a block goes in only with a credit)
+    ks_credit_nz_reg <= ks_pop_d_reg || ks_credit_reg[$clog2(KS_DEPTH):1] != 0
+        || (ks_credit_reg[0] && !ks_issue);
     if (rst) begin
         ks_busy_reg <= 1'b0;
-        ks_inflight_reg <= 0;
+        ks_pop_d_reg <= 1'b0;
+        ks_credit_reg <= KS_DEPTH;
+        ks_credit_nz_reg <= 1'b1;
     end
 end
 
 wp_chacha20_core #(.TAG_WIDTH(1)) core_inst (
     .clk(clk), .rst(rst),
-    .in_valid(ks_issue), .in_key(ks_key_reg), .in_counter(ks_ctr_reg),
-    .in_nonce(ks_nonce_reg), .in_tag(1'b0),
+    .in_valid(ks_issue), .in_ready(core_in_ready), .in_key(ks_key_reg),
+    .in_counter(ks_ctr_reg), .in_nonce(ks_nonce_reg), .in_tag(1'b0),
     .out_valid(core_out_valid), .out_block(core_out_block), .out_tag()
 );
 
-wp_chacha20_fifo #(.WIDTH(512), .DEPTH(KS_DEPTH)) ks_fifo_inst (
+wp_chacha20_fifo #(.WIDTH(512), .DEPTH(KS_DEPTH), .OUT_REG(1)) ks_fifo_inst (
     .clk(clk), .rst(rst),
     .s_data(core_out_block), .s_valid(core_out_valid), .s_ready(),
     .m_data(ks_block), .m_valid(ks_valid), .m_ready(ks_pop),
-    .count(ks_count)
+    .count()
 );
 
 // ------------------------------------------------------------------------------------------
-// Egress: XOR with the aligned keystream, insert / remove the header
+// Egress. E1: pops a data beat (with its keystream half) by flags kept in registers and XORs
+// the aligned keystream; a frame's descriptor is popped with its beat 0, into registers. E2:
+// inserts (encrypt) or removes (decrypt) the 16-byte header by a constant half-beat
+// realignment and pushes one or two beats into the output queue: a frame's last input beat
+// may push two (the tail spills over when it holds 17..31 bytes), so the egress never spends a
+// cycle on the spill beat and decrypt keeps one input beat per cycle for every frame length.
+// E1 pops only when the queue has room for what E2 will push (its Q_DEPTH entries, minus
+// those queued and those E2 pushes now).
 // ------------------------------------------------------------------------------------------
 
 localparam [1:0] ST_BEATS = 2'd0, ST_DRAIN = 2'd2;
+localparam Q_DEPTH = 4;
 
 reg [1:0]   e_state_reg = ST_BEATS;
-reg [1:0]   e_beat_reg = 2'd0;      // 0, 1, 2 = "2 or later"
-reg [16:0]  e_pos_reg = 0;          // byte offset of the current input beat
-reg [11:0]  e_half_reg = 0;         // keystream half-block index of the current beat
-reg [10:0]  e_blk_reg = 0;          // keystream blocks popped for this frame
+reg [1:0]   e_beat_reg = 2'd0;      // 0, 1, 2 = "2 or later" (or a later unprocessed beat)
+reg         e_pass_reg = 1'b1;      // the next beat passes unchanged (beat 0, or unprocessed)
+reg         e_b1dec_reg = 1'b0;     // the next beat is a decrypted frame's beat 1
+// the frame's descriptor (from its beat 0 on)
+reg         e_proc_reg = 1'b0;
+reg         e_dec_reg = 1'b0;
+reg         e_nsh_reg = 1'b0;
+reg [USER_WIDTH-1:0] e_user_reg = 0;
+reg [127:0] e_hdr_reg = 0;
+reg         e_half0_reg = 1'b0;     // keystream half of the current beat: the upper one
+reg [11:0]  e_hleft_reg = 0;        // keystream halves left for this frame
+reg         e_nh_reg = 1'b0;        // e_hleft_reg != 0: this beat takes a keystream half
+reg         e_lh_reg = 1'b0;        // e_hleft_reg == 1
+reg [10:0]  e_bleft_reg = 0;        // keystream blocks left to pop for this frame
+reg         e_b0_reg = 1'b0;        // e_bleft_reg == 0
+reg         e_b1_reg = 1'b0;        // e_bleft_reg == 1
+reg [16:0]  e_rem_reg = 0;          // bytes of the IPv4 packet from the current beat on (>= 0)
+reg         e_rem32_reg = 1'b0;     // e_rem_reg >= 32
 reg [255:0] e_prev_half_reg = 0;
-reg [127:0] hold_data_reg = 0;
-reg [15:0]  hold_keep_reg = 0;
 
-// two-entry output queue: m_* is the head (drives m_axis), sk_* the beat behind it. The egress
-// may push two beats in one cycle (a frame's last beat plus the tail that spills into an extra
-// output beat), so the spill beat never costs an input cycle: it leaves while the next frame's
-// beat 1 (which a decrypted frame does not emit) is consumed.
-reg [DATA_WIDTH-1:0] m_data_reg = 0;
-reg [KEEP_WIDTH-1:0] m_keep_reg = 0;
-reg                  m_valid_reg = 1'b0;
-reg                  m_last_reg = 1'b0;
-reg [USER_WIDTH-1:0] m_user_reg = 0;
-reg [DATA_WIDTH-1:0] sk_data_reg = 0;
-reg [KEEP_WIDTH-1:0] sk_keep_reg = 0;
-reg                  sk_valid_reg = 1'b0;
-reg                  sk_last_reg = 1'b0;
-reg [USER_WIDTH-1:0] sk_user_reg = 0;
-
-assign m_axis_tdata = m_data_reg;
-assign m_axis_tkeep = m_keep_reg;
-assign m_axis_tvalid = m_valid_reg;
-assign m_axis_tlast = m_last_reg;
-assign m_axis_tuser = m_user_reg;
-
-wire m_pop = m_valid_reg && m_axis_tready;
-// free queue entries once this cycle's head has left
-wire [1:0] q_room = 2'd2 - {1'b0, m_valid_reg} - {1'b0, sk_valid_reg} + {1'b0, m_pop};
+wire e_beat0 = e_beat_reg == 2'd0;
 
 // keystream for the current beat
-wire need_half = e_half_reg < desc_nhalves;
-wire [255:0] cur_half = need_half ? (e_half_reg[0] ? ks_block[511:256] : ks_block[255:0]) : 256'd0;
+wire need_half = e_nh_reg;
+wire [255:0] cur_half = need_half ? (e_half0_reg ? ks_block[511:256] : ks_block[255:0]) : 256'd0;
 wire [511:0] ks_win = {cur_half, e_prev_half_reg};
 // ks byte for data byte i = ks_win byte (32 - r + i), r = offset of the first encrypted byte
 // inside input beat 1: 2 / 10 (encrypt plain / NSH), 18 / 26 (decrypt plain / NSH)
-wire [1:0] ks_sel = {desc_dec, desc_nsh};
+wire [1:0] ks_sel = {e_dec_reg, e_nsh_reg};
 wire [255:0] ks_beat = ks_sel == 2'd0 ? ks_win[(2*KEEP_WIDTH - ENC_PLAIN)*8 +: 256]
     : ks_sel == 2'd1 ? ks_win[(2*KEEP_WIDTH - ENC_NSH)*8 +: 256]
     : ks_sel == 2'd2 ? ks_win[(2*KEEP_WIDTH - DEC_PLAIN)*8 +: 256]
     : ks_win[(2*KEEP_WIDTH - DEC_NSH)*8 +: 256];
-wire [16:0] ks_base = ks_sel == 2'd0 ? ENC_PLAIN : ks_sel == 2'd1 ? ENC_NSH
-    : ks_sel == 2'd2 ? DEC_PLAIN : DEC_NSH;
+// first encrypted byte of beat 1
+wire [4:0] ks_first = ks_sel == 2'd0 ? R_PLAIN : ks_sel == 2'd1 ? R_NSH
+    : ks_sel == 2'd2 ? R_PLAIN + HDR_LEN : R_NSH + HDR_LEN;
 
+// byte gx is encrypted: a processed beat 1 or later, from the first encrypted byte (beat 1),
+// inside the IPv4 packet and the frame
 wire [255:0] xmask;
 genvar gx;
 generate
     for (gx = 0; gx < 32; gx = gx + 1) begin : g_xmask
-        assign xmask[8*gx +: 8] = (e_pos_reg + gx >= ks_base && e_pos_reg + gx < desc_pe_in
-            && d_keep[gx]) ? 8'hff : 8'h00;
+        assign xmask[8*gx +: 8] = (!e_pass_reg && (e_beat_reg != 2'd1 || gx >= ks_first)
+            && (e_rem32_reg || e_rem_reg[4:0] > gx) && d_keep[gx]) ? 8'hff : 8'h00;
     end
 endgenerate
 wire [255:0] x = d_data ^ (ks_beat & xmask);
 
+wire pop_ks_now = need_half && (e_half0_reg || e_lh_reg);
+// every block of the frame popped after this beat
+wire blk_done = pop_ks_now ? e_b1_reg : e_b0_reg;
+// output beats E2 will push for a processed beat: one, but a decrypted frame's beat 1 only
+// when it is the last; a spill beat after a last beat with more than 16 bytes (not decrypt's
+// beat 1: it dropped 16)
+wire p_emit = !e_b1dec_reg || d_last;
+wire p_extra = !e_b1dec_reg && d_last && d_keep[16];
+
+// output queue (below): entries used, and those E2 pushes this cycle (at most 4 together)
+reg [2:0] q_cnt_reg = 0;
+reg [1:0] e2_n_reg = 0;
+// room for one / two more (equalities only: no carry chain on this path)
+wire q_room1 = q_cnt_reg == 3'd0 || (q_cnt_reg == 3'd1 && e2_n_reg != 2'd3)
+    || (q_cnt_reg == 3'd2 && e2_n_reg[1] == 1'b0) || (q_cnt_reg == 3'd3 && e2_n_reg == 2'd0);
+wire q_room2 = q_cnt_reg == 3'd0 || (q_cnt_reg == 3'd1 && e2_n_reg[1] == 1'b0)
+    || (q_cnt_reg == 3'd2 && e2_n_reg == 2'd0);
+wire room_proc = p_extra ? q_room2 : p_emit ? q_room1 : 1'b1;
+
+wire e_beats = e_state_reg == ST_BEATS && d_valid;
+wire e_pop_pass = e_beats && e_pass_reg && (!e_beat0 || desc_valid) && q_room1;
+wire e_pop_proc = e_beats && !e_pass_reg && (!need_half || ks_valid) && room_proc;
+wire e_drain = e_state_reg == ST_DRAIN;
+
+assign d_pop = e_pop_pass || e_pop_proc;
+assign desc_pop = e_pop_pass && e_beat0;
+assign ks_pop = (e_pop_proc && pop_ks_now) || (e_drain && !e_b0_reg && ks_valid);
+
+// stage E2
+reg                  e2_valid_reg = 1'b0;
+reg                  e2_pass_reg = 1'b0;
+reg [1:0]            e2_beat_reg = 2'd0;
+reg                  e2_dec_reg = 1'b0;
+reg                  e2_nsh_reg = 1'b0;
+reg [DATA_WIDTH-1:0] e2_data_reg = 0;
+reg [KEEP_WIDTH-1:0] e2_keep_reg = 0;
+reg                  e2_last_reg = 1'b0;
+reg [USER_WIDTH-1:0] e2_user_reg = 0;
+reg [127:0]          e2_hdr_reg = 0;
+reg [127:0]          hold_data_reg = 0;
+reg [15:0]           hold_keep_reg = 0;
+
+always @(posedge clk) begin
+    e2_valid_reg <= d_pop;
+    e2_n_reg <= e_pop_pass ? 2'd1 : e_pop_proc ? {1'b0, p_emit} + {1'b0, p_extra} : 2'd0;
+    e2_pass_reg <= e_pass_reg;
+    e2_beat_reg <= e_beat_reg;
+    e2_dec_reg <= e_dec_reg;
+    e2_nsh_reg <= e_nsh_reg;
+    e2_data_reg <= x;
+    e2_keep_reg <= d_keep;
+    e2_last_reg <= d_last;
+    e2_user_reg <= (e_beat0 ? desc_proc : e_proc_reg) ? (e_beat0 ? desc_user : e_user_reg)
+        : d_user;
+    e2_hdr_reg <= e_hdr_reg;
+
+    case (e_state_reg)
+        ST_BEATS: begin
+            if (e_pop_pass && e_beat0) begin
+                // beat 0: the frame's descriptor and counters (beat 1 is next)
+                e_beat_reg <= d_last ? 2'd0 : 2'd1;
+                e_pass_reg <= d_last || !desc_proc;
+                e_b1dec_reg <= !d_last && desc_proc && desc_dec;
+                e_proc_reg <= desc_proc;
+                e_dec_reg <= desc_dec;
+                e_nsh_reg <= desc_nsh;
+                e_user_reg <= desc_user;
+                e_hdr_reg <= desc_hdr;
+                e_half0_reg <= 1'b0;
+                e_hleft_reg <= desc_nhalves;
+                e_nh_reg <= desc_nh;
+                e_lh_reg <= desc_lh;
+                e_bleft_reg <= desc_nblk;
+                e_b0_reg <= desc_b0;
+                e_b1_reg <= desc_b1;
+                e_rem_reg <= desc_rem;
+                e_rem32_reg <= desc_rem32;
+            end else if (e_pop_pass) begin
+                // a later beat of a frame passed unchanged
+                if (d_last) e_beat_reg <= 2'd0;
+            end else if (e_pop_proc) begin
+                e_prev_half_reg <= cur_half;
+                e_b1dec_reg <= 1'b0;
+                if (need_half) begin
+                    e_half0_reg <= !e_half0_reg;
+                    e_hleft_reg <= e_hleft_reg - 1;
+                    e_nh_reg <= !e_lh_reg;
+                    e_lh_reg <= e_hleft_reg == 12'd2;
+                end
+                if (pop_ks_now) begin
+                    e_bleft_reg <= e_bleft_reg - 1;
+                    e_b0_reg <= e_b1_reg;
+                    e_b1_reg <= e_bleft_reg == 11'd2;
+                end
+                e_rem_reg <= e_rem32_reg ? e_rem_reg - 17'd32 : 17'd0;
+                e_rem32_reg <= e_rem_reg >= 17'd64;
+                e_beat_reg <= 2'd2;
+                if (d_last) begin
+                    e_beat_reg <= 2'd0;
+                    e_pass_reg <= 1'b1;
+                    if (!blk_done) e_state_reg <= ST_DRAIN;
+                end
+            end
+        end
+        ST_DRAIN: begin
+            // the blocks of a frame shorter than its IPv4 total length
+            if (e_b0_reg) begin
+                e_state_reg <= ST_BEATS;
+            end else if (ks_pop) begin
+                e_bleft_reg <= e_bleft_reg - 1;
+                e_b0_reg <= e_b1_reg;
+                e_b1_reg <= e_bleft_reg == 11'd2;
+            end
+        end
+        default: e_state_reg <= ST_BEATS;
+    endcase
+
+    if (rst) begin
+        e_state_reg <= ST_BEATS;
+        e_beat_reg <= 2'd0;
+        e_pass_reg <= 1'b1;
+        e_b1dec_reg <= 1'b0;
+        e2_valid_reg <= 1'b0;
+        e2_n_reg <= 2'd0;
+    end
+end
+
 // realignment: {out_data, out_keep, out_emit, out_last, go_extra, hold_data_next,
-// hold_keep_next} for the popped beat
+// hold_keep_next} for a processed beat
 function [256+32+3+128+16-1:0] realign(input [1:0] beat, input is_dec, input is_nsh,
     input [255:0] xd, input [31:0] keep, input last, input [127:0] hdr, input [127:0] hold_d,
     input [15:0] hold_k);
@@ -700,125 +1013,51 @@ wire         out_emit, out_last, go_extra;
 wire [127:0] hold_data_next;
 wire [15:0]  hold_keep_next;
 assign {out_data, out_keep, out_emit, out_last, go_extra, hold_data_next, hold_keep_next} =
-    realign(e_beat_reg, desc_dec, desc_nsh, x, d_keep, d_last, desc_hdr, hold_data_reg,
-        hold_keep_reg);
-
-wire pop_ks_now = need_half && (e_half_reg[0] || e_half_reg == desc_nhalves - 1);
-wire [10:0] blk_after = e_blk_reg + (pop_ks_now ? 11'd1 : 11'd0);
-// output beats pushed when a processed frame's beat 1 or later is popped
-wire [1:0] proc_need = {1'b0, out_emit} + {1'b0, go_extra};
-
-// egress control: a pass-through beat (unprocessed frame, or beat 0) needs one queue entry;
-// a processed beat 1 or later needs its keystream half and proc_need entries
-wire e_beats = e_state_reg == ST_BEATS && d_valid && desc_valid;
-wire e_pass = !desc_proc || e_beat_reg == 2'd0;
-wire e_pop_pass = e_beats && e_pass && q_room != 2'd0;
-wire e_pop_proc = e_beats && !e_pass && (!need_half || ks_valid) && q_room >= proc_need;
-wire e_drain = e_state_reg == ST_DRAIN;
-
-assign d_pop = e_pop_pass || e_pop_proc;
-assign desc_pop = (e_pop_pass && !desc_proc && d_last)
-    || (e_pop_proc && d_last && blk_after == desc_nblk)
-    || (e_drain && e_blk_reg == desc_nblk);
-assign ks_pop = (e_pop_proc && pop_ks_now) || (e_drain && e_blk_reg != desc_nblk && ks_valid);
+    realign(e2_beat_reg, e2_dec_reg, e2_nsh_reg, e2_data_reg, e2_keep_reg, e2_last_reg,
+        e2_hdr_reg, hold_data_reg, hold_keep_reg);
 
 // beats pushed into the output queue this cycle (q2 only with q1)
-wire                  q1_push = e_pop_pass || (e_pop_proc && out_emit);
-wire                  q2_push = e_pop_proc && go_extra;
-wire [DATA_WIDTH-1:0] q1_data = e_pass ? d_data : out_data;
-wire [KEEP_WIDTH-1:0] q1_keep = e_pass ? d_keep : out_keep;
-wire                  q1_last = e_pass ? d_last : out_last;
-wire [USER_WIDTH-1:0] q1_user = desc_proc ? desc_user : d_user;
+wire                  q1_push = e2_valid_reg && (e2_pass_reg || out_emit);
+wire                  q2_push = e2_valid_reg && !e2_pass_reg && go_extra;
+wire [DATA_WIDTH-1:0] q1_data = e2_pass_reg ? e2_data_reg : out_data;
+wire [KEEP_WIDTH-1:0] q1_keep = e2_pass_reg ? e2_keep_reg : out_keep;
+wire                  q1_last = e2_pass_reg ? e2_last_reg : out_last;
 
 // the spill beat: the upper half of the frame's last beat, alone
 wire [DATA_WIDTH-1:0] q2_data = {128'd0, hold_data_next};
 wire [KEEP_WIDTH-1:0] q2_keep = {16'd0, hold_keep_next};
 
+// output queue: Q_DEPTH entries shifting towards entry 0, which drives m_axis
+localparam QW = USER_WIDTH + 1 + KEEP_WIDTH + DATA_WIDTH;
+reg [QW-1:0] q_reg [0:Q_DEPTH-1];
+
+assign {m_axis_tuser, m_axis_tlast, m_axis_tkeep, m_axis_tdata} = q_reg[0];
+assign m_axis_tvalid = q_cnt_reg != 0;
+
+wire       q_pop = q_cnt_reg != 0 && m_axis_tready;
+// where this cycle's pushes go
+wire [2:0] q_base = q_cnt_reg - {2'd0, q_pop};
+
+integer qi;
+
 always @(posedge clk) begin
-    // output queue
-    if (m_pop || !m_valid_reg) begin
-        if (sk_valid_reg) begin
-            m_data_reg <= sk_data_reg;
-            m_keep_reg <= sk_keep_reg;
-            m_last_reg <= sk_last_reg;
-            m_user_reg <= sk_user_reg;
-            m_valid_reg <= 1'b1;
-            sk_valid_reg <= q1_push;
-            sk_data_reg <= q1_data;
-            sk_keep_reg <= q1_keep;
-            sk_last_reg <= q1_last;
-            sk_user_reg <= q1_user;
-        end else begin
-            m_data_reg <= q1_data;
-            m_keep_reg <= q1_keep;
-            m_last_reg <= q1_last;
-            m_user_reg <= q1_user;
-            m_valid_reg <= q1_push;
-            sk_valid_reg <= q2_push;
-            sk_data_reg <= q2_data;
-            sk_keep_reg <= q2_keep;
-            sk_last_reg <= 1'b1;
-            sk_user_reg <= desc_user;
-        end
-    end else if (!sk_valid_reg && q1_push) begin
-        sk_valid_reg <= 1'b1;
-        sk_data_reg <= q1_data;
-        sk_keep_reg <= q1_keep;
-        sk_last_reg <= q1_last;
-        sk_user_reg <= q1_user;
+    if (e2_valid_reg && !e2_pass_reg) begin
+        hold_data_reg <= hold_data_next;
+        hold_keep_reg <= hold_keep_next;
     end
 
-    // egress state
-    case (e_state_reg)
-        ST_BEATS: begin
-            if (d_pop) begin
-                if (!desc_proc || e_beat_reg == 2'd0) begin
-                    e_beat_reg <= d_last ? 2'd0 : 2'd1;
-                    e_pos_reg <= d_last ? 17'd0 : 17'd32;
-                    e_half_reg <= 0;
-                    e_blk_reg <= 0;
-                end else begin
-                    hold_data_reg <= hold_data_next;
-                    hold_keep_reg <= hold_keep_next;
-                    e_prev_half_reg <= cur_half;
-                    if (need_half) e_half_reg <= e_half_reg + 1;
-                    e_blk_reg <= blk_after;
-                    e_pos_reg <= e_pos_reg + 17'd32;
-                    e_beat_reg <= 2'd2;
-                    if (d_last) begin
-                        e_beat_reg <= 2'd0;
-                        e_pos_reg <= 0;
-                        if (blk_after != desc_nblk) begin
-                            e_state_reg <= ST_DRAIN;
-                        end else begin
-                            e_half_reg <= 0;
-                            e_blk_reg <= 0;
-                        end
-                    end
-                end
-            end
+    for (qi = 0; qi < Q_DEPTH; qi = qi + 1) begin
+        if (qi < q_base) begin
+            if (q_pop) q_reg[qi] <= q_reg[(qi + 1) % Q_DEPTH];
+        end else if (qi == q_base) begin
+            q_reg[qi] <= {e2_user_reg, q1_last, q1_keep, q1_data};
+        end else if (qi == q_base + 1) begin
+            q_reg[qi] <= {e2_user_reg, 1'b1, q2_keep, q2_data};
         end
-        ST_DRAIN: begin
-            if (desc_pop) begin
-                e_state_reg <= ST_BEATS;
-                e_half_reg <= 0;
-                e_blk_reg <= 0;
-            end else if (ks_pop) begin
-                e_blk_reg <= e_blk_reg + 1;
-            end
-        end
-        default: e_state_reg <= ST_BEATS;
-    endcase
-
-    if (rst) begin
-        e_state_reg <= ST_BEATS;
-        e_beat_reg <= 2'd0;
-        e_pos_reg <= 0;
-        e_half_reg <= 0;
-        e_blk_reg <= 0;
-        m_valid_reg <= 1'b0;
-        sk_valid_reg <= 1'b0;
     end
+    q_cnt_reg <= q_base + {2'd0, q1_push} + {2'd0, q2_push};
+
+    if (rst) q_cnt_reg <= 0;
 end
 
 endmodule

@@ -660,12 +660,18 @@ for (g = 0; g < EXT_PES; g = g + 1) begin : ext
                  m_axis_pe_tdata[g*DATA_WIDTH +: DATA_WIDTH]}),
         .m_valid(m_axis_pe_tvalid[g]), .m_ready(m_axis_pe_tready[g])
     );
-    assign mg_tdata[P*DATA_WIDTH +: DATA_WIDTH] = s_axis_pe_tdata[g*DATA_WIDTH +: DATA_WIDTH];
-    assign mg_tkeep[P*KEEP_WIDTH +: KEEP_WIDTH] = s_axis_pe_tkeep[g*KEEP_WIDTH +: KEEP_WIDTH];
-    assign mg_tuser[P*USER_WIDTH +: USER_WIDTH] = s_axis_pe_tuser[g*USER_WIDTH +: USER_WIDTH];
-    assign mg_tlast[P] = s_axis_pe_tlast[g];
-    assign mg_tvalid[P] = s_axis_pe_tvalid[g];
-    assign s_axis_pe_tready[g] = mg_tready[P];
+    // and back through a register slice: the merge's grant logic (its ready) reaches a
+    // flip-flop here, not the PE's output logic
+    wp_axis_reg #(.WIDTH(DATA_WIDTH + KEEP_WIDTH + USER_WIDTH + 1)) pe_ret_reg_inst (
+        .clk(clk), .rst(rst),
+        .s_data({s_axis_pe_tlast[g], s_axis_pe_tuser[g*USER_WIDTH +: USER_WIDTH],
+                 s_axis_pe_tkeep[g*KEEP_WIDTH +: KEEP_WIDTH],
+                 s_axis_pe_tdata[g*DATA_WIDTH +: DATA_WIDTH]}),
+        .s_valid(s_axis_pe_tvalid[g]), .s_ready(s_axis_pe_tready[g]),
+        .m_data({mg_tlast[P], mg_tuser[P*USER_WIDTH +: USER_WIDTH],
+                 mg_tkeep[P*KEEP_WIDTH +: KEEP_WIDTH], mg_tdata[P*DATA_WIDTH +: DATA_WIDTH]}),
+        .m_valid(mg_tvalid[P]), .m_ready(mg_tready[P])
+    );
 end
 endgenerate
 

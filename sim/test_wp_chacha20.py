@@ -340,8 +340,11 @@ async def test_rate(dut: Any) -> None:
         assert row[f"{busy}_beats_per_cycle"] == 1.0, f"below line rate: {row}"
         if row["mode"] == "decrypt":
             # the data FIFO hides a slow egress from the input for a few large frames: the
-            # run's last beat must also leave no later than a lone frame's last beat does
-            assert row["backlog_latency_last_beat"] == row["latency_last_beat"], (
+            # run's last beat must also leave no later than a lone frame's last beat does, give
+            # or take the one cycle a frame's first keystream block may wait for its slot (the
+            # core takes a block on alternate cycles, so the wait is 0 or 1 by the cycle the
+            # request comes, alone or in the run; a backlog grows with the frames instead)
+            assert row["backlog_latency_last_beat"] <= row["latency_last_beat"] + 1, (
                 f"egress below line rate (backlog): {row}"
             )
 
