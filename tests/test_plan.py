@@ -44,25 +44,24 @@ def compile_(
     return plan, t, p
 
 
-def sff(plan: Plan, switch: str) -> dict[tuple[int, int], Action]:
+def by_spi_si(plan: Plan, switch: str, table: str) -> dict[tuple[int, int], Action]:
+    """(spi, si) -> action of every entry of ``table`` on ``switch`` (one entry per key)."""
     out = {}
     for e in plan.entries_for(switch):
-        if e.table == "wp_sff":
+        if e.table == table:
             m = e.match_dict()
             assert isinstance(m["spi"], Exact) and isinstance(m["si"], Exact)
             out[(m["spi"].value, m["si"].value)] = e.action
     return out
 
 
+def sff(plan: Plan, switch: str) -> dict[tuple[int, int], Action]:
+    return by_spi_si(plan, switch, "wp_sff")
+
+
 def keys_of(plan: Plan, switch: str, table: str) -> set[tuple[int, int]]:
     """(spi, si) of every entry of ``table`` on ``switch``."""
-    out = set()
-    for e in plan.entries_for(switch):
-        if e.table == table:
-            m = e.match_dict()
-            assert isinstance(m["spi"], Exact) and isinstance(m["si"], Exact)
-            out.add((m["spi"].value, m["si"].value))
-    return out
+    return set(by_spi_si(plan, switch, table))
 
 
 def test_examples_compile_deterministically_and_round_trip(example: Any) -> None:
