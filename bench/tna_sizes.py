@@ -55,7 +55,18 @@ ROWS: list[tuple[str, dict[str, int | str]]] = [
     ("fw 2k", {**BASE, "WP_SIZE_FW": 2048}),
     ("fw 4k", {**BASE, "WP_SIZE_FW": 4096}),
     ("nat 4k", {**BASE, "WP_SIZE_NAT": 4096}),
-    ("issue sizes (classify 4k, fw/nat 4k, ipv4_lpm 64k @alpm)", ISSUE),
+    ("issue sizes (classify 4k, fw/nat 4k, ipv4_lpm 64k @alpm), bf-p4c range default", ISSUE),
+    *(
+        (
+            f"issue sizes, @entries_with_ranges({n}) on classify and fw",
+            {
+                **ISSUE,
+                "WP_CLASSIFY_IMPL": f"@entries_with_ranges({n})",
+                "WP_FW_IMPL": f"@entries_with_ranges({n})",
+            },
+        )
+        for n in (128, 256, 384, 512)
+    ),
     (
         "classify 2k, fw 2k, nat 4k, ipv4_lpm 64k @alpm",
         {**ISSUE, "WP_SIZE_CLASSIFY": 2048, "WP_SIZE_FW": 2048},

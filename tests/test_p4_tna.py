@@ -149,6 +149,86 @@ def test_tna_source_hash_and_outputs_are_current() -> None:
         assert name in placed, name
 
 
+# what issue #16 asks of a deployment: wp_classify >= 4k, wp_sff >= 64k, ipv4_lpm >= 64k, every
+# in-switch service (and the proxy return) >= 4k
+ASKED_SIZES = {
+    "wp_classify": 4096,
+    "wp_sff": 65536,
+    "ipv4_lpm": 65536,
+    "wp_fw": 4096,
+    "wp_nat": 4096,
+    "wp_count": 4096,
+    "wp_ratelimit": 4096,
+    "wp_proxy_return": 4096,
+}
+
+
+@pytest.mark.skipif(not TNA_P4INFO.exists(), reason="p4/build/tna not built (make -C p4 tna)")
+def test_tna_committed_sizes_are_the_asked_ones_in_twelve_stages() -> None:
+    """The committed compile holds the asked sizes (P4Info and the compiler's own table sizes)
+    within Tofino 1's 12 stages; the range tables state how many range entries they reserve."""
+    info = _p4info(TNA_P4INFO)
+    sizes = {t.preamble.name.rsplit(".", 1)[-1]: t.size for t in info.tables}
+    annotations = {
+        t.preamble.name.rsplit(".", 1)[-1]: list(t.preamble.annotations) for t in info.tables
+    }
+    res = json.loads((TNA_BUILD / "resources.json").read_text())
+    assert res["stages"] <= res["device_stages"] == 12
+    for name, asked in ASKED_SIZES.items():
+        assert sizes[name] >= asked, name
+        assert res["tables"][name]["size"] >= asked, name
+    for name in ("wp_classify", "wp_fw"):
+        assert any(a.startswith("@entries_with_ranges(") for a in annotations[name]), name
+
+
+def test_resources_counts_alpm_partitions_as_sram() -> None:
+    """An algorithmic LPM's partitions are SRAM columns listed without a memory type."""
+    resources = _module("wphw_tna_resources", P4 / "tna" / "resources.py")
+
+    def units(*ids: int) -> list[dict[str, object]]:
+        return [{"memory_units": list(ids), "vpns": [0]}]
+
+    tcam = {"memory_type": "tcam", "memory_units_and_vpns": units(1, 2)}
+    column = {"column_priority": 0, "memory_units_and_vpns": units(80, 81, 82)}
+    alpm = {
+        "name": "pipe.Ingress.ipv4_lpm",
+        "table_type": "match",
+        "size": 65536,
+        "direction": "ingress",
+        "match_attributes": {
+            "match_type": "algorithmic_lpm",
+            "pre_classifier": {
+                "match_attributes": {
+                    "stage_tables": [{"stage_number": 3, "memory_resource_allocation": tcam}]
+                }
+            },
+            "atcam_table": {
+                "match_attributes": {
+                    "units": [
+                        {
+                            "match_attributes": {
+                                "stage_tables": [
+                                    {"stage_number": 4, "memory_resource_allocation": [column]}
+                                ]
+                            }
+                        }
+                    ]
+                }
+            },
+        },
+    }
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "pipe").mkdir()
+        (Path(tmp) / "pipe" / "context.json").write_text(json.dumps({"tables": [alpm]}))
+        summary = resources.summarise(Path(tmp))
+    lpm = summary["tables"]["ipv4_lpm"]
+    assert (lpm["stages"], lpm["tcams"], lpm["srams"]) == ([3, 4], 2, 3)
+    assert summary["totals"]["srams"] == 3 and summary["totals"]["tcams"] == 2
+    assert summary["stages"] == 5
+
+
 # -- the encoder and the installer against the TNA program --------------------------------------
 
 

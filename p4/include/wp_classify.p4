@@ -11,6 +11,12 @@
 #include "headers.p4"
 #include "names.p4"
 
+/* annotations choosing how the target implements the table (TNA: @entries_with_ranges, how
+ * many entries may need a range expanded over several TCAM lines; tna/sizes.p4) */
+#ifndef WP_CLASSIFY_IMPL
+#define WP_CLASSIFY_IMPL
+#endif
+
 control WpClassify(inout headers_t hdr, inout wp_meta_t meta WP_ARCH_PARAMS) {
     WP_DIRECT_COUNTER(wp_classify_counter)
 
@@ -42,7 +48,7 @@ control WpClassify(inout headers_t hdr, inout wp_meta_t meta WP_ARCH_PARAMS) {
         WP_ROUTE
     }
 
-    WP_NAME(wp_classify)
+    WP_NAME(wp_classify) WP_CLASSIFY_IMPL
     table wp_classify {
         key = {
             WP_INGRESS_PORT   : ternary @name("ingress_port");

@@ -7,6 +7,12 @@
 #include "headers.p4"
 #include "names.p4"
 
+/* annotations choosing how the target implements the table (TNA: @entries_with_ranges, how
+ * many entries may need a range expanded over several TCAM lines; tna/sizes.p4) */
+#ifndef WP_FW_IMPL
+#define WP_FW_IMPL
+#endif
+
 control WpFw(inout headers_t hdr, inout wp_meta_t meta WP_ARCH_PARAMS) {
     WP_NAME(fw_permit)
     action fw_permit() {
@@ -19,7 +25,7 @@ control WpFw(inout headers_t hdr, inout wp_meta_t meta WP_ARCH_PARAMS) {
         WP_DROP
     }
 
-    WP_NAME(wp_fw)
+    WP_NAME(wp_fw) WP_FW_IMPL
     table wp_fw {
         key = {
             WP_SPI            : exact   @name("spi");

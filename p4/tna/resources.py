@@ -52,6 +52,12 @@ def _units(node: Any, memory_type: str) -> int:
         if node.get("memory_type") == memory_type:
             for mv in node.get("memory_units_and_vpns", ()):
                 count += len(mv.get("memory_units", ()))
+        allocation = node.get("memory_resource_allocation")
+        if isinstance(allocation, list) and memory_type == "sram":
+            # an algorithmic TCAM (ALPM's partitions): SRAM columns, listed without a type
+            for column in allocation:
+                for mv in column.get("memory_units_and_vpns", ()):
+                    count += len(mv.get("memory_units", ()))
         for key, value in node.items():
             if key != "memory_units_and_vpns":
                 count += _units(value, memory_type)
