@@ -141,12 +141,17 @@ def versions() -> dict[str, str]:
     return out
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def run_arguments(parser: argparse.ArgumentParser, out: Path) -> None:
+    """The options of a windowed packet-rate run (this script and bench/bmv2_route_cost.py)."""
     parser.add_argument("--packets", type=int, default=20000, help="packets per measurement")
     parser.add_argument("--reps", type=int, default=5, help="repetitions of every scenario")
     parser.add_argument("--window", type=int, default=16, help="packets in flight")
-    parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "bmv2_pps.json")
+    parser.add_argument("--out", type=Path, default=out)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    run_arguments(parser, REPO / "bench" / "results" / "bmv2_pps.json")
     args = parser.parse_args()
 
     reason = harness.skip_reason()

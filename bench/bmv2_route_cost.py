@@ -62,12 +62,7 @@ def lpm_only(program: dict[str, Any]) -> dict[str, Any]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--packets", type=int, default=20000, help="packets per measurement")
-    parser.add_argument("--reps", type=int, default=5, help="repetitions of every program")
-    parser.add_argument("--window", type=int, default=16, help="packets in flight")
-    parser.add_argument(
-        "--out", type=Path, default=REPO / "bench" / "results" / "bmv2_route_cost.json"
-    )
+    bmv2_pps.run_arguments(parser, REPO / "bench" / "results" / "bmv2_route_cost.json")
     args = parser.parse_args()
     reason = harness.skip_reason()
     if reason:
