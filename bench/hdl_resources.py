@@ -91,15 +91,23 @@ CONFIGS: dict[str, Config] = {
         " the top's defaults: 64-beat data FIFO, 32-block keystream FIFO). Issue #15's fit"
         " target: at most 87k LUT (20 % of the SUME's xc7vx690t). Register slices on both"
         " directions of each external PE port (since 7666f9d to the PE, 64dfbbe back to the"
-        " merge); its deepest path is the 6-input merge's grant (last_reg → the inputs'"
-        " readies → their slices' skid registers).",
+        " merge). At 64dfbbe its deepest path was the 6-input merge's grant (last_reg → the"
+        " inputs' readies → their slices' skid registers, 6.45 ns); since 5327fa6 the grant is"
+        " a register decided a cycle ahead and the merge ends in a register slice (its paths"
+        " ≤ 3.1 ns here). Deepest now: a ChaCha20 core stage, 5.1 ns (4 LUT levels and 15"
+        " CARRY4; already 5.1 ns at 64dfbbe, behind the merge; 4.5 in the wp_chacha20 row),"
+        " then decrypt's AXI-Lite write merge (4.75 ns).",
     ),
     "wp_axis_arb": Config(top="wp_axis_arb", params={"S_COUNT": 2}),
     "wp_axis_arb (6 inputs)": Config(
         top="wp_axis_arb",
         params={"S_COUNT": 6},
         note="the waypoint's merge in the five-PE top (fw, nat, 3 external PEs, bypass). At"
-        " 1f14037 (round-robin pick by a 32-bit `%`, six dividers at 6 inputs): 15,072 LUT.",
+        " 1f14037 (round-robin pick by a 32-bit `%`, six dividers at 6 inputs): 15,072 LUT."
+        " At 25c24fa (combinational pick from last_reg into every input's ready and the data"
+        " mux): 1,470 LUT, 7 FF, 6.15 ns. Since 5327fa6 the grant is a one-hot register (and"
+        " its index for the data mux) decided a cycle ahead, and the output goes through a"
+        " register slice (wp_axis_reg, 836 of the FF).",
     ),
     "wp_pe_out": Config(
         top="wp_pe_out",

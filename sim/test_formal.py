@@ -162,6 +162,23 @@ MUTANTS = {
         "wire [DATA_WIDTH-1:0] q1_data = e2_pass_reg"
         " ? {e2_data_reg[DATA_WIDTH-1:1], ~e2_data_reg[0]} : out_data;",
     ),
+    # the merge releases its grant after a frame's first beat: frames of two inputs interleave
+    "arb_grant_not_held": (
+        "wp_axis_arb",
+        "bmc",
+        "wp_axis_arb.v",
+        "            busy_reg <= 1'b1;",
+        "            busy_reg <= 1'b0;",
+    ),
+    # the merge picks the next grant from the stale pointer (the input served before the frame
+    # that just ended): an input can get two turns while another waits
+    "arb_stale_pointer": (
+        "wp_axis_arb",
+        "bmc",
+        "wp_axis_arb.v",
+        "wire [S_COUNT-1:0] pick_end = rr_next(grant_reg, s_axis_tvalid);",
+        "wire [S_COUNT-1:0] pick_end = rr_next(last_reg, s_axis_tvalid);",
+    ),
     # a table miss goes to the external PE port instead of the bypass
     "waypoint_miss_to_pe": (
         "wp_waypoint",
@@ -176,6 +193,12 @@ MUTANTS = {
 def test_axis_reg_proof() -> None:
     """wp_axis_reg: every rule and every beat in order and unchanged, to depth 16."""
     check_proof("wp_axis_reg")
+
+
+def test_axis_arb_proof() -> None:
+    """wp_axis_arb (3 inputs): output stream rules, one ready at a time, frame atomicity, every
+    beat of each input once, in order and unchanged, round robin, bounded liveness; depth 20."""
+    check_proof("wp_axis_arb")
 
 
 @pytest.mark.parametrize("task", ["lat0", "lat1", "lat2"])
@@ -213,7 +236,7 @@ def test_ids_proof() -> None:
 def test_waypoint_proof() -> None:
     """wp_waypoint (one entry, one external PE port, its fw and nat inside) at reset: the
     same properties on the main stream, nothing dispatched to the external PE, its register
-    master idle; to depth 10 (second frame out at step 3)."""
+    master idle; to depth 10 (second frame out at step 9)."""
     check_proof("wp_waypoint")
 
 
