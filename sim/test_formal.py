@@ -197,7 +197,7 @@ def test_axis_reg_proof() -> None:
 
 def test_axis_arb_proof() -> None:
     """wp_axis_arb (3 inputs): output stream rules, one ready at a time, frame atomicity, every
-    beat of each input once, in order and unchanged, round robin, bounded liveness; depth 20."""
+    beat of each input once, in order and unchanged, round robin, bounded liveness; depth 24."""
     check_proof("wp_axis_arb")
 
 

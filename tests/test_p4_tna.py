@@ -181,7 +181,7 @@ def test_tna_committed_sizes_are_the_asked_ones_in_twelve_stages() -> None:
         assert any(a.startswith("@entries_with_ranges(") for a in annotations[name]), name
 
 
-def test_resources_counts_alpm_partitions_as_sram() -> None:
+def test_resources_counts_alpm_partitions_as_sram(tmp_path: Path) -> None:
     """An algorithmic LPM's partitions are SRAM columns listed without a memory type."""
     resources = _module("wphw_tna_resources", P4 / "tna" / "resources.py")
 
@@ -217,12 +217,9 @@ def test_resources_counts_alpm_partitions_as_sram() -> None:
             },
         },
     }
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as tmp:
-        (Path(tmp) / "pipe").mkdir()
-        (Path(tmp) / "pipe" / "context.json").write_text(json.dumps({"tables": [alpm]}))
-        summary = resources.summarise(Path(tmp))
+    (tmp_path / "pipe").mkdir()
+    (tmp_path / "pipe" / "context.json").write_text(json.dumps({"tables": [alpm]}))
+    summary = resources.summarise(tmp_path)
     lpm = summary["tables"]["ipv4_lpm"]
     assert (lpm["stages"], lpm["tcams"], lpm["srams"]) == ([3, 4], 2, 3)
     assert summary["totals"]["srams"] == 3 and summary["totals"]["tcams"] == 2

@@ -33,11 +33,7 @@ class PlanError(WphwError):
 
 
 class PlanFormatError(PlanError):
-    """A plan file of another format: written for another data plane (``format``: its number)."""
-
-    def __init__(self, message: str, format: object) -> None:
-        super().__init__(message)
-        self.format = format
+    """A plan file of another format: written for another data plane."""
 
 
 class VerificationError(WphwError):

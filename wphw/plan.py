@@ -197,8 +197,7 @@ class Plan:
                 )
                 raise PlanFormatError(
                     f"{source}: unsupported plan format {fmt!r}, this wphw reads {PLAN_FORMAT}"
-                    + why,
-                    fmt,
+                    + why
                 )
             return Plan(
                 metric=Metric(obj["metric"]),
