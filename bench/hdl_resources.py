@@ -111,13 +111,13 @@ CONFIGS: dict[str, Config] = {
     ),
     "wp_pe_out": Config(
         top="wp_pe_out",
-        note="three register slices since 8a9da43 (two since 5152863): per patch the distance"
-        " and end relative to the beat, reduced to a touch flag, d < 0, d[4:0] and e clamped"
-        " to 0..63, are registered; then the per-byte selects (5/6-bit compares against"
-        " constants); then the byte mux feeds the output slice (one stage before 5152863:"
-        " 9 LUT levels, ≈ 9.3 ns here, from `beat_idx_reg` to `m_axis_tdata`; two stages:"
-        " 5 levels, ≈ 5.85 ns, the distance subtraction then 32 compares). The deepest part is"
-        " now stage 0 (beat index → distance → flags).",
+        note="since bfd657f a credit-counted pipeline of plain registers (join with each"
+        " patch's end offset + len - 1; per patch the touch flag, d < 0, d[4:0] and e clamped"
+        " to 0..63 from compares with the beat index; the per-byte selects as AND/OR terms)"
+        " into an output wp_fifo (LUT RAM; the SRLs are the pipeline's delay registers, which"
+        " have no enable). Before: three register slices since 8a9da43 (two since 5152863),"
+        " 3.9 ns from `beat_idx_reg` through the distance subtraction; one stage before"
+        " 5152863: 9 LUT levels, ≈ 9.3 ns.",
     ),
     "wp_axis_reg": Config(top="wp_axis_reg", params={"WIDTH": 417}),
     "wp_axil_split": Config(top="wp_axil_split"),

@@ -14,7 +14,10 @@ module wp_fifo #(
     // Width of one entry
     parameter WIDTH = 8,
     // log2 of the depth (entries)
-    parameter DEPTH_LOG2 = 4
+    parameter DEPTH_LOG2 = 4,
+    // 1: the producer never offers an entry while the FIFO is full (it counts credits), so a
+    // push is s_valid alone (the write enable of every RAM cell is not behind the full flag)
+    parameter NO_OVERFLOW = 0
 ) (
     input  wire             clk,
     input  wire             rst,
@@ -48,15 +51,19 @@ reg [DEPTH_LOG2:0] wr_ptr_reg = 0;
 reg [DEPTH_LOG2:0] rd_ptr_reg = 0;
 reg [WIDTH-1:0] head_reg = 0;
 reg head_valid_reg = 1'b0;
-// "the array holds DEPTH entries", kept in a register so s_ready is a flip-flop
-reg full_reg = 1'b0;
+// The entries in the array as a thermometer (fill_reg[i]: more than i), so "full" (s_ready is
+// a flip-flop) and "holds an entry" are flip-flops and each bit's update is a shift by one
+// (a subtraction of the pointers and compares had been the slowest path of this FIFO in a
+// pipeline at 200 MHz on ECP5). DEPTH flip-flops: fine for the LUT RAM depths this is for.
+reg [DEPTH-1:0] fill_reg = 0;
 
-wire [DEPTH_LOG2:0] used = wr_ptr_reg - rd_ptr_reg;
-wire in_mem = wr_ptr_reg != rd_ptr_reg;
-wire push = s_valid && !full_reg;
+wire full = fill_reg[DEPTH-1];
+wire in_mem = fill_reg[0];
+wire push = s_valid && (NO_OVERFLOW != 0 || !full);
 wire load = in_mem && (!head_valid_reg || m_ready);
+wire [DEPTH_LOG2:0] used = wr_ptr_reg - rd_ptr_reg;
 
-assign s_ready = !full_reg;
+assign s_ready = !full;
 assign m_valid = head_valid_reg;
 assign m_data = head_reg;
 assign count = used + {{DEPTH_LOG2{1'b0}}, head_valid_reg};
@@ -73,14 +80,14 @@ always @(posedge clk) begin
     end else if (m_ready) begin
         head_valid_reg <= 1'b0;
     end
-    // full next cycle: DEPTH - 1 held and a push without a load, or DEPTH held and no load
-    if (push && !load) full_reg <= used == DEPTH - 1;
-    else if (load && !push) full_reg <= 1'b0;
+    // one more entry (a push without a load) or one fewer (a load without a push)
+    if (push && !load) fill_reg <= {fill_reg[DEPTH-2:0], 1'b1};
+    else if (load && !push) fill_reg <= {1'b0, fill_reg[DEPTH-1:1]};
     if (rst) begin
         wr_ptr_reg <= 0;
         rd_ptr_reg <= 0;
         head_valid_reg <= 1'b0;
-        full_reg <= 1'b0;
+        fill_reg <= 0;
     end
 end
 

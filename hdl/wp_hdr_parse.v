@@ -69,98 +69,136 @@ initial begin
 end
 
 // ---- window capture ----
-reg [WIN-1:0]   win_reg = 0;
-reg [7:0]       len_reg = 0;
-reg [IDX_W-1:0] beat_idx_reg = 0;
-reg             done_reg = 1'b0;
-
-// the window with the current beat in place (a function behind continuous assignments, not
-// always @*, so it is defined from time 0 in every simulator)
-// stage 0: the beat and its byte count, registered (the byte count and the window write are
-// each a cycle of their own: together they were the module's slowest path); the count from the
-// contiguous tkeep (wp_keep_count)
+// Every beat but a frame's last is full (the AXI-Stream rule of every wphw stream: tkeep all
+// ones unless tlast), so the frame's byte count inside the window is 32 * (beat index) plus the
+// byte count of the window's last beat, and its thermometer (th[v] = count >= v) is the beat
+// index compared with v's beat and, in that beat, tkeep itself (contiguous from byte 0).
+// stage P: the beat registered with what the window write needs, worked out from the beat's
+// inputs and the beat index only: the beat's slot (one-hot), the byte count's thermometer up to
+// and including this beat, and whether this beat completes the window (the trigger); the byte
+// count of the beat from its tkeep (wp_keep_count).
 reg                  p_beat_reg = 1'b0;
-reg                  p_last_reg = 1'b0;
+reg                  p_trig_reg = 1'b0;
+reg [WIN_BEATS-1:0]  p_slot_reg = 0;
+reg [IDX_W-1:0]      p_idx_reg = 0;
 reg [DATA_WIDTH-1:0] p_data_reg = 0;
-reg [7:0]            p_cnt_reg = 0;
+reg [$clog2(KEEP_WIDTH):0] p_cnt_reg = 0;
+reg [WIN_BYTES:0]    p_th_reg = 0;
+
+// beats of the frame seen so far, saturating at WIN_BEATS
+reg [IDX_W-1:0] beat_idx_reg = 0;
+reg [WIN-1:0]   win_reg = 0;  // the window being filled (stage A's side)
 
 wire [$clog2(KEEP_WIDTH):0] s_cnt;
 wp_keep_count #(.KEEP_WIDTH(KEEP_WIDTH)) keep_count_inst (.keep(s_tkeep), .count(s_cnt));
 
-always @(posedge clk) begin
-    p_beat_reg <= s_beat;
-    if (s_beat) begin
-        p_last_reg <= s_tlast;
-        p_data_reg <= s_tdata;
-        p_cnt_reg <= {{(7 - $clog2(KEEP_WIDTH)){1'b0}}, s_cnt};
-    end
-    if (rst) p_beat_reg <= 1'b0;
-end
+// the Ethernet + NSH decode of the beat as a frame's first beat, assuming the frame holds
+// the headers (stage B applies the byte count): {eth_ipv4, nsh, nsh_valid, nsh_ip, NSH length
+// [2:0]}
+localparam NSH_D_W = 4 + 3;
+wire       s_eth_ipv4, s_nsh, s_nsh_valid, s_nsh_ip;
+wire [5:0] s_nsh_len;
+wp_nsh_dec nsh_dec_inst (
+    .hdr(s_tdata[`WP_NSH_END*8-1:0]), .has_eth(1'b1), .has_nsh(1'b1),
+    .eth_type(), .eth_ipv4(s_eth_ipv4), .nsh(s_nsh), .nsh_valid(s_nsh_valid),
+    .nsh_ip(s_nsh_ip), .ip_cand(), .nsh_len(s_nsh_len), .nsh_md(), .nsh_next(), .spi(),
+    .si(), .key(), .l3_q()
+);
+reg [NSH_D_W-1:0] p_dec_reg = 0;
 
-// The beat goes to slot idx, written as one compare per slot (a select per window bit), not as
-// a variable part-select (`win[idx*DATA_WIDTH +: DATA_WIDTH]`, which can map to a shifter
-// across the whole window).
-function [WIN+7:0] win_add(input [WIN-1:0] win, input [7:0] len, input [IDX_W-1:0] idx,
-    input [DATA_WIDTH-1:0] data, input [7:0] cnt);
-    integer k;
+// th[v] = (bytes of the window up to and including this beat) >= v
+function [WIN_BYTES:0] beat_th(input [IDX_W-1:0] idx, input [KEEP_WIDTH-1:0] keep);
+    integer v;
     begin
-        win_add = {len, win};
-        for (k = 0; k < WIN_BEATS; k = k + 1) begin
-            if (idx == k) win_add[k*DATA_WIDTH +: DATA_WIDTH] = data;
+        beat_th[0] = 1'b1;
+        for (v = 1; v <= WIN_BYTES; v = v + 1) begin
+            beat_th[v] = idx > (v - 1) / KEEP_WIDTH
+                         || (idx == (v - 1) / KEEP_WIDTH && keep[(v - 1) % KEEP_WIDTH]);
         end
-        if (idx < WIN_BEATS) win_add[WIN +: 8] = len + cnt;
     end
 endfunction
 
-wire [WIN+7:0] win_next = win_add(win_reg, len_reg, beat_idx_reg, p_data_reg, p_cnt_reg);
-wire [WIN-1:0] win_cur = win_next[WIN-1:0];
-wire [7:0]     len_cur = win_next[WIN +: 8];
-
-wire trig = p_beat_reg && !done_reg && (beat_idx_reg == WIN_BEATS - 1 || p_last_reg);
-
-// stage A: the complete window
-reg           a_valid_reg = 1'b0;
-reg [WIN-1:0] a_win_reg = 0;
-reg [7:0]     a_len_reg = 0;
-
+integer k;
 always @(posedge clk) begin
-    a_valid_reg <= 1'b0;
-    if (p_beat_reg) begin
-        win_reg <= win_cur;
-        len_reg <= len_cur;
+    p_beat_reg <= s_beat;
+    p_trig_reg <= 1'b0;
+    if (s_beat) begin
+        p_data_reg <= s_tdata;
+        p_idx_reg <= beat_idx_reg;
+        p_cnt_reg <= s_cnt;
+        p_dec_reg <= {s_eth_ipv4, s_nsh, s_nsh_valid, s_nsh_ip, s_nsh_len[2:0]};
+        p_th_reg <= beat_th(beat_idx_reg, s_tkeep);
+        for (k = 0; k < WIN_BEATS; k = k + 1) p_slot_reg[k] <= beat_idx_reg == k;
+        // the window is complete at its last beat, or at the frame's last beat before that
+        p_trig_reg <= beat_idx_reg == WIN_BEATS - 1 || (s_tlast && beat_idx_reg < WIN_BEATS - 1);
         if (beat_idx_reg != WIN_BEATS) beat_idx_reg <= beat_idx_reg + 1;
-        if (trig) begin
-            a_valid_reg <= 1'b1;
-            a_win_reg <= win_cur;
-            a_len_reg <= len_cur;
-            done_reg <= 1'b1;
-        end
-        if (p_last_reg) begin
-            beat_idx_reg <= 0;
-            len_reg <= 0;
-            done_reg <= 1'b0;
-        end
+        if (s_tlast) beat_idx_reg <= 0;
     end
     if (rst) begin
-        a_valid_reg <= 1'b0;
+        p_beat_reg <= 1'b0;
+        p_trig_reg <= 1'b0;
         beat_idx_reg <= 0;
-        len_reg <= 0;
-        done_reg <= 1'b0;
     end
 end
 
-// stage B: Ethernet + NSH (the rules every block shares: wp_nsh_dec)
-wire        a_nsh, a_nsh_valid, a_ip_cand;
+// The beat goes to its slot, a select per window bit (not a variable part-select, which can
+// map to a shifter across the whole window).
+function [WIN-1:0] win_add(input [WIN-1:0] win, input [WIN_BEATS-1:0] slot,
+    input [DATA_WIDTH-1:0] data);
+    integer k;
+    begin
+        win_add = win;
+        for (k = 0; k < WIN_BEATS; k = k + 1) begin
+            if (slot[k]) win_add[k*DATA_WIDTH +: DATA_WIDTH] = data;
+        end
+    end
+endfunction
+
+wire [WIN-1:0] win_cur = win_add(win_reg, p_slot_reg, p_data_reg);
+
+// stage A: the complete window, its byte count and that count's thermometer
+reg                 a_valid_reg = 1'b0;
+reg [WIN-1:0]       a_win_reg = 0;
+reg [7:0]           a_len_reg = 0;
+reg [WIN_BYTES:0]   a_th_reg = 0;
+reg [NSH_D_W-1:0]   dec0_reg = 0;  // the decode of the frame's first beat
+reg [NSH_D_W-1:0]   a_dec_reg = 0;
+
+always @(posedge clk) begin
+    a_valid_reg <= 1'b0;
+    if (p_beat_reg) win_reg <= win_cur;
+    if (p_beat_reg && p_slot_reg[0]) dec0_reg <= p_dec_reg;
+    if (p_trig_reg) begin
+        a_valid_reg <= 1'b1;
+        a_win_reg <= win_cur;
+        // the trigger is in the window (p_idx_reg < WIN_BEATS): 32 * index + this beat's bytes
+        a_len_reg <= p_idx_reg * KEEP_WIDTH + p_cnt_reg;
+        a_th_reg <= p_th_reg;
+        a_dec_reg <= p_slot_reg[0] ? p_dec_reg : dec0_reg;
+    end
+    if (rst) a_valid_reg <= 1'b0;
+end
+
+// stage B: Ethernet + NSH (the rules every block shares: wp_nsh_dec). The header bytes are in
+// the frame's first beat: stage P decoded them as if the frame held them (wp_nsh_dec with
+// has_eth and has_nsh set), stage A kept that decode of beat 0; here the byte count's
+// thermometer says whether the frame holds them. wp_nsh_dec's outputs are those flags ANDed
+// with has_eth (eth_ipv4, nsh) or with has_eth and has_nsh (nsh_valid, nsh_ip), so this is its
+// decode of the whole frame.
+wire        a_has_eth = a_th_reg[`WP_ETH_HDR_LEN];
+wire        a_has_nsh = a_th_reg[`WP_NSH_END];  // implies a_has_eth
+wire        a_nsh = a_has_eth && a_dec_reg[NSH_D_W-2];
+wire        a_nsh_valid = a_has_nsh && a_dec_reg[NSH_D_W-3];
+wire        a_nsh_ip = a_has_nsh && a_dec_reg[NSH_D_W-4];
+wire        a_ip_cand = (a_has_eth && a_dec_reg[NSH_D_W-1]) || a_nsh_ip;
+wire [2:0]  a_q = a_nsh_ip ? a_dec_reg[2:0] : 3'd0;
 wire [23:0] a_spi;
 wire [7:0]  a_si;
-wire [2:0]  a_q;
 
-wp_nsh_dec nsh_dec_inst (
-    .hdr(a_win_reg[`WP_NSH_END*8-1:0]),
-    .has_eth(a_len_reg >= `WP_ETH_HDR_LEN), .has_nsh(a_len_reg >= `WP_NSH_END),
-    .eth_type(), .eth_ipv4(), .nsh(a_nsh), .nsh_valid(a_nsh_valid), .nsh_ip(),
-    .ip_cand(a_ip_cand), .nsh_len(), .nsh_md(), .nsh_next(), .spi(a_spi), .si(a_si), .key(),
-    .l3_q(a_q)
+wp_nsh_dec nsh_fields_inst (
+    .hdr(a_win_reg[`WP_NSH_END*8-1:0]), .has_eth(1'b1), .has_nsh(1'b1),
+    .eth_type(), .eth_ipv4(), .nsh(), .nsh_valid(), .nsh_ip(), .ip_cand(), .nsh_len(),
+    .nsh_md(), .nsh_next(), .spi(a_spi), .si(a_si), .key(), .l3_q()
 );
 
 reg                 b_valid_reg = 1'b0;
@@ -178,20 +216,33 @@ reg [H_BYTES*8-1:0] b_h_reg = 0;
 // checks are worked out here for all eight places, from registers only and in parallel with the
 // decode of q; stage C picks one with q (a select, where a shift, then an add, then a compare
 // had been its slowest path). Per place: {IPv4 header valid and held (version 4, IHL >= 5,
-// len >= l4), the frame holds the L4 ports, the UDP checksum, the TCP checksum, l4}.
+// len >= l4), the frame holds the L4 ports, the UDP checksum, the TCP checksum, TCP, UDP, first
+// fragment, l4}; stage C combines the picked flags. The length checks read the byte count's
+// thermometer at l4 + c (a 16:1 select by the IHL: no adder, no compare).
 localparam NQ = 8;
-localparam QC_W = 4 + 8;
+localparam QC_W = 7 + 8;
 
-function [QC_W-1:0] l3_checks(input ver_ok, input [3:0] ihl, input [7:0] len, input integer q);
-    reg [7:0] l4;
+// th[l4 + c] picked by the IHL (a 16:1 select of thermometer bits per check, no adder or compare)
+function [QC_W-1:0] l3_checks(input ver_ok, input [3:0] ihl, input [12:0] frag,
+    input [7:0] proto, input [WIN_BYTES:0] th, input integer q);
+    integer i, l4;
+    reg tcp, udp, first;
     begin
-        l4 = `WP_ETH_HDR_LEN + 4 * q + {2'd0, ihl, 2'd0};
-        // len >= l3 + 20 is implied: ver_ok (IHL >= 5) puts l4 at l3 + 20 or later
-        l3_checks = {ver_ok && len >= l4,
-                     len >= l4 + (`WP_L4_DPORT_OFF + 2),
-                     len >= l4 + (`WP_UDP_CSUM_OFF + 2),
-                     len >= l4 + (`WP_TCP_CSUM_OFF + 2),
-                     l4};
+        tcp = proto == `WP_IP_PROTO_TCP;
+        udp = proto == `WP_IP_PROTO_UDP;
+        first = frag == 13'd0;
+        l3_checks = 0;
+        for (i = 0; i < 16; i = i + 1) begin
+            if (ihl == i) begin
+                l4 = `WP_ETH_HDR_LEN + 4 * q + 4 * i;
+                // len >= l3 + 20 is implied: ver_ok (IHL >= 5) puts l4 at l3 + 20 or later
+                l3_checks = {ver_ok && th[l4],
+                             th[l4 + (`WP_L4_DPORT_OFF + 2)],
+                             th[l4 + (`WP_UDP_CSUM_OFF + 2)],
+                             th[l4 + (`WP_TCP_CSUM_OFF + 2)],
+                             tcp, udp, first, l4[7:0]};
+            end
+        end
     end
 endfunction
 
@@ -199,14 +250,16 @@ wire [NQ*QC_W-1:0] a_l3_checks;
 genvar gq;
 generate
     for (gq = 0; gq < NQ; gq = gq + 1) begin : g_l3
-        wire       ver_ok;
-        wire [3:0] ihl;
+        wire        ver_ok;
+        wire [3:0]  ihl;
+        wire [12:0] frag;
+        wire [7:0]  proto;
         wp_ipv4_dec ipv4_dec_inst (
             .ip(a_win_reg[(`WP_ETH_HDR_LEN + 4 * gq)*8 +: `WP_IPV4_HDR_LEN*8]),
-            .ver_ok(ver_ok), .ihl(ihl), .ver_ihl(), .tos(), .total_len(), .frag_off(), .ttl(),
-            .proto(), .csum(), .src(), .dst()
+            .ver_ok(ver_ok), .ihl(ihl), .ver_ihl(), .tos(), .total_len(), .frag_off(frag),
+            .ttl(), .proto(proto), .csum(), .src(), .dst()
         );
-        assign a_l3_checks[gq*QC_W +: QC_W] = l3_checks(ver_ok, ihl, a_len_reg, gq);
+        assign a_l3_checks[gq*QC_W +: QC_W] = l3_checks(ver_ok, ihl, frag, proto, a_th_reg, gq);
     end
 endgenerate
 
@@ -226,18 +279,19 @@ always @(posedge clk) begin
     if (rst) b_valid_reg <= 1'b0;
 end
 
-// stage C: IPv4 header at l3 = 14 + 4*q
+// stage C: IPv4 header at l3 = 14 + 4*q; only its first IP_BYTES bytes are read (the IPv4
+// header and, at l4 = l3 + 4*IHL <= l3 + 60, the L4 fields up to the TCP checksum)
+localparam IP_BYTES = 60 + `WP_TCP_CSUM_OFF + 2;
 wire [H_BYTES*8-1:0] b_ip = b_h_reg >> {b_q_reg, 5'd0};
 wire [7:0]  b_l3 = `WP_ETH_HDR_LEN + {3'd0, b_q_reg, 2'd0};
 wire [3:0]  b_ihl;
-wire [12:0] b_frag;
 wire [7:0]  b_proto;
 wire [15:0] b_ip_csum;
 wire [31:0] b_src, b_dst;
 
 wp_ipv4_dec ipv4_dec_inst (
     .ip(b_ip[`WP_IPV4_HDR_LEN*8-1:0]),
-    .ver_ok(), .ihl(b_ihl), .ver_ihl(), .tos(), .total_len(), .frag_off(b_frag),
+    .ver_ok(), .ihl(b_ihl), .ver_ihl(), .tos(), .total_len(), .frag_off(),
     .ttl(), .proto(b_proto), .csum(b_ip_csum), .src(b_src), .dst(b_dst)
 );
 
@@ -256,6 +310,12 @@ endfunction
 wire [QC_W-1:0] b_chk = pick_checks(b_l3_checks_reg, b_q_reg);
 wire [7:0]  b_l4 = b_chk[7:0];
 wire        b_ipv4 = b_ip_cand_reg && b_chk[QC_W-1];
+wire        b_room_ports = b_chk[QC_W-2];
+wire        b_room_udp = b_chk[QC_W-3];
+wire        b_room_tcp = b_chk[QC_W-4];
+wire        b_tcp = b_chk[QC_W-5];
+wire        b_udp = b_chk[QC_W-6];
+wire        b_first = b_chk[QC_W-7];
 
 reg                 c_valid_reg = 1'b0;
 reg [7:0]           c_len_reg = 0;
@@ -272,10 +332,12 @@ reg [31:0]          c_src_reg = 0;
 reg [31:0]          c_dst_reg = 0;
 reg [15:0]          c_ip_csum_reg = 0;
 reg                 c_first_reg = 1'b0;
+reg                 c_tcp_reg = 1'b0;
+reg                 c_udp_reg = 1'b0;
 reg                 c_room_ports_reg = 1'b0;
 reg                 c_room_udp_reg = 1'b0;
 reg                 c_room_tcp_reg = 1'b0;
-reg [H_BYTES*8-1:0] c_ip_reg = 0;
+reg [IP_BYTES*8-1:0] c_ip_reg = 0;
 
 always @(posedge clk) begin
     c_valid_reg <= b_valid_reg;
@@ -292,21 +354,41 @@ always @(posedge clk) begin
     c_src_reg <= b_src;
     c_dst_reg <= b_dst;
     c_ip_csum_reg <= b_ip_csum;
-    c_first_reg <= b_frag == 13'd0;
-    {c_room_ports_reg, c_room_udp_reg, c_room_tcp_reg} <= b_chk[QC_W-2 -: 3];
-    c_ip_reg <= b_ip;
+    c_tcp_reg <= b_tcp;
+    c_udp_reg <= b_udp;
+    c_first_reg <= b_first;
+    {c_room_ports_reg, c_room_udp_reg, c_room_tcp_reg} <= {b_room_ports, b_room_udp, b_room_tcp};
+    c_ip_reg <= b_ip[IP_BYTES*8-1:0];
     if (rst) c_valid_reg <= 1'b0;
 end
 
-// stage D: L4 header at l4 = l3 + 4*ihl
-wire [H_BYTES*8-1:0] c_l4h = c_ip_reg >> {c_ihl_reg, 5'd0};
-wire c_tcp = c_proto_reg == `WP_IP_PROTO_TCP;
-wire c_udp = c_proto_reg == `WP_IP_PROTO_UDP;
-wire c_ports = c_ipv4_reg && (c_tcp || c_udp) && c_first_reg && c_room_ports_reg;
-
-function [15:0] l4_be16(input [H_BYTES*8-1:0] h, input integer i);
-    l4_be16 = {h[8*i +: 8], h[8*(i+1) +: 8]};
+// stage D: L4 header at l4 = l3 + 4*ihl. The ports and the checksum are 16-bit words at
+// l4 + off: each a select of its own by the IHL (one compare per IHL value, not a shift: yosys
+// makes a variable shift a barrel shifter whose stages share long nets, this stage's path),
+// the checksum's by the IHL and TCP/UDP together.
+function [15:0] l4_word(input [IP_BYTES*8-1:0] ip, input [3:0] ihl, input integer off);
+    integer k;
+    begin
+        l4_word = 0;
+        for (k = 0; k < 16; k = k + 1) begin
+            if (ihl == k) l4_word = {ip[8*(4 * k + off) +: 8], ip[8*(4 * k + off + 1) +: 8]};
+        end
+    end
 endfunction
+
+function [15:0] l4_csum(input [IP_BYTES*8-1:0] ip, input [3:0] ihl, input tcp);
+    integer k;
+    begin
+        l4_csum = 0;
+        for (k = 0; k < 32; k = k + 1) begin
+            if ({tcp, ihl} == k) begin
+                l4_csum = l4_word(ip, k % 16, k >= 16 ? `WP_TCP_CSUM_OFF : `WP_UDP_CSUM_OFF);
+            end
+        end
+    end
+endfunction
+wire c_ports = c_ipv4_reg && (c_tcp_reg || c_udp_reg) && c_first_reg && c_room_ports_reg;
+
 
 always @(posedge clk) begin
     hdr_valid <= c_valid_reg;
@@ -324,11 +406,11 @@ always @(posedge clk) begin
     hdr_ip_csum <= c_ip_csum_reg;
     hdr_first_frag <= c_first_reg;
     hdr_ports <= c_ports;
-    hdr_sport <= c_ports ? l4_be16(c_l4h, `WP_L4_SPORT_OFF) : 16'd0;
-    hdr_dport <= c_ports ? l4_be16(c_l4h, `WP_L4_DPORT_OFF) : 16'd0;
+    hdr_sport <= c_ports ? l4_word(c_ip_reg, c_ihl_reg, `WP_L4_SPORT_OFF) : 16'd0;
+    hdr_dport <= c_ports ? l4_word(c_ip_reg, c_ihl_reg, `WP_L4_DPORT_OFF) : 16'd0;
     hdr_l4_csum_ok <= c_ipv4_reg && c_first_reg
-                      && ((c_tcp && c_room_tcp_reg) || (c_udp && c_room_udp_reg));
-    hdr_l4_csum <= c_tcp ? l4_be16(c_l4h, `WP_TCP_CSUM_OFF) : l4_be16(c_l4h, `WP_UDP_CSUM_OFF);
+                      && ((c_tcp_reg && c_room_tcp_reg) || (c_udp_reg && c_room_udp_reg));
+    hdr_l4_csum <= l4_csum(c_ip_reg, c_ihl_reg, c_tcp_reg);
     if (rst) hdr_valid <= 1'b0;
 end
 
