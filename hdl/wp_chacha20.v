@@ -15,10 +15,10 @@
  *              rewrites the IPv4/NSH fields and queues the beat, the descriptor and, for
  *              processed frames, a keystream request {key, nonce, blocks}. s_axis_tready is a
  *              registered "the FIFOs have room for IN_MARGIN more entries".
- *   keystream — wp_chacha20_core (half a round per stage, ten rounds of stages passed twice:
- *              one 64-byte block per two cycles, 43 cycles latency) fills a block FIFO;
- *              credits (KS_DEPTH minus blocks in the core, in the FIFO or just popped) keep
- *              the never-stalling core from overflowing it.
+ *   keystream — wp_chacha20_core (one 32-bit add per stage, four stages per round, ten rounds
+ *              of stages passed twice: one 64-byte block per two cycles, 83 cycles latency)
+ *              fills a block FIFO; credits (KS_DEPTH minus blocks in the core, in the FIFO
+ *              or just popped) keep the never-stalling core from overflowing it.
  *   egress   — E1 pops data beats (from registered FIFO heads, by flags kept in registers)
  *              and XORs the aligned keystream; E2 inserts (encrypt) or removes (decrypt) the
  *              16-byte header by a constant half-beat realignment. Output beats go through a
@@ -52,10 +52,11 @@ module wp_chacha20 #
     // IPv4 protocol number of encrypted packets
     parameter IP_PROTO = 253,
     // data FIFO depth in beats (power of two; for line rate it must exceed the keystream
-    // latency, about 50 cycles from a request to its first block, plus IN_MARGIN)
-    parameter FIFO_DEPTH = 64,
-    // keystream FIFO depth in 64-byte blocks (power of two)
-    parameter KS_DEPTH = 32
+    // latency, about 90 cycles from a request to its first block, plus IN_MARGIN)
+    parameter FIFO_DEPTH = 128,
+    // keystream FIFO depth in 64-byte blocks (power of two; for line rate the credits must
+    // cover the blocks of about 90 cycles, issue to credit back, at one per two cycles: 45)
+    parameter KS_DEPTH = 64
 )
 (
     input  wire                       clk,
@@ -705,10 +706,10 @@ wire [511:0] ks_block;
 wire         ks_valid;
 wire         ks_pop;
 
-// a block into the core: on alternate cycles only, so blocks come back (21 cycles later, odd)
+// a block into the core: on alternate cycles only, so blocks come back (41 cycles later, odd)
 // on the others and the core takes one at every slot, and the keystream comes out evenly, one
-// block per two cycles (taking blocks whenever the core is ready sends them in bursts of 21
-// followed by 21 cycles of returns: the keystream FIFO then runs dry on long frames)
+// block per two cycles (taking blocks whenever the core is ready sends them in bursts of 41
+// followed by 41 cycles of returns: the keystream FIFO then runs dry on long frames)
 wire ks_issue = ks_busy_reg && ks_credit_nz_reg && ks_slot_reg && core_in_ready;
 
 // the next request is taken when idle or with the current one's last block, so no entry slot
