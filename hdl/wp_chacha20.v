@@ -328,7 +328,8 @@ wp_reg_rd #(.ADDR_WIDTH(AW)) reg_rd_inst (
 // rewritten (beat 0 with this cycle's values, beat 1 with those kept from its beat 0), the beat
 // pushed into the data FIFO and, with beat 0, the descriptor and the keystream request. A..C
 // never stall: s_axis_tready is "every FIFO has room for IN_MARGIN more entries", from a
-// register (the beats in H..C and those accepted before the flag falls fit in the margin).
+// register (the beats in H..C and those accepted before the flag falls fit in the margin),
+// formed from registered counts (see in_room_reg below).
 // ------------------------------------------------------------------------------------------
 
 localparam IN_MARGIN = 8;
@@ -677,10 +678,26 @@ wp_chacha20_fifo #(.WIDTH(REQ_WIDTH), .DEPTH(REQ_DEPTH)) req_fifo_inst (
     .count(req_count)
 );
 
+// the counts registered first (the count is a subtract and an add: with the compares and the
+// AND in the same cycle, 6 LUT levels and 3 CARRY4 at FIFO_DEPTH 128); each FIFO takes at most
+// one entry per cycle, so count <= limit - 1 a cycle ago means count <= limit now, the
+// condition the margin is worked out for
+reg [$clog2(FIFO_DEPTH)+1:0] data_count_reg = 0, desc_count_reg = 0;
+reg [$clog2(REQ_DEPTH)+1:0]  req_count_reg = 0;
+
 always @(posedge clk) begin
-    in_room_reg <= data_count <= FIFO_DEPTH - IN_MARGIN && desc_count <= FIFO_DEPTH - IN_MARGIN
-        && req_count <= REQ_DEPTH - IN_MARGIN;
-    if (rst) in_room_reg <= 1'b0;
+    data_count_reg <= data_count;
+    desc_count_reg <= desc_count;
+    req_count_reg <= req_count;
+    in_room_reg <= data_count_reg <= FIFO_DEPTH - IN_MARGIN - 1
+        && desc_count_reg <= FIFO_DEPTH - IN_MARGIN - 1
+        && req_count_reg <= REQ_DEPTH - IN_MARGIN - 1;
+    if (rst) begin
+        data_count_reg <= 0;
+        desc_count_reg <= 0;
+        req_count_reg <= 0;
+        in_room_reg <= 1'b0;
+    end
 end
 
 // ------------------------------------------------------------------------------------------
