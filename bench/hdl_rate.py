@@ -32,7 +32,7 @@ MODULES = {
     "wp_fw": {"NUM_RULES": 16},
     "wp_nat": {"NUM_MAPPINGS": 16},
     "wp_waypoint": {"NUM_ENTRIES": 16, "EXT_PES": 1, "FW_RULES": 16, "NAT_MAPPINGS": 16},
-    "wp_chacha20": {"DEC_SI": 1, "FIFO_DEPTH": 64, "KS_DEPTH": 32},
+    "wp_chacha20": {"DEC_SI": 1, "FIFO_DEPTH": 128, "KS_DEPTH": 64},
     "wp_ids": {"NUM_SIGS": 16, "FRAME_DEPTH": 512},
 }
 # configuration name -> (toplevel, mode)

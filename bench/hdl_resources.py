@@ -88,15 +88,18 @@ CONFIGS: dict[str, Config] = {
         },
         note="hdl/wrap/wp_cosim_top.v: wp_waypoint (fw and nat inside) with wp_chacha20"
         " encrypt, wp_ids and wp_chacha20 decrypt on its external PE ports (ChaCha20 buffers at"
-        " the top's defaults: 64-beat data FIFO, 32-block keystream FIFO). Issue #15's fit"
+        " the top's defaults: 128-beat data FIFO, 64-block keystream FIFO). Issue #15's fit"
         " target: at most 87k LUT (20 % of the SUME's xc7vx690t). Register slices on both"
         " directions of each external PE port (since 7666f9d to the PE, 64dfbbe back to the"
         " merge). At 64dfbbe its deepest path was the 6-input merge's grant (last_reg → the"
         " inputs' readies → their slices' skid registers, 6.45 ns); since 5327fa6 the grant is"
         " a register decided a cycle ahead and the merge ends in a register slice (its paths"
-        " ≤ 3.1 ns here). Deepest now: a ChaCha20 core stage, 5.1 ns (4 LUT levels and 15"
-        " CARRY4; already 5.1 ns at 64dfbbe, behind the merge; 4.5 in the wp_chacha20 row),"
-        " then decrypt's AXI-Lite write merge (4.75 ns).",
+        " ≤ 3.1 ns here). At 5327fa6 the deepest path was a ChaCha20 core stage, 5.1 ns (two"
+        " serial 32-bit adds: 4 LUT levels and 15 CARRY4); since 7948cd1 a core stage is one"
+        " add (≤ 2.9 ns here), and since 9b82aa0 s_axis_tready is formed from registered FIFO"
+        " counts (5.0 ns at 7948cd1, whose 128-beat FIFOs widened the counts). Deepest now:"
+        " 4.5 ns, ChaCha20's checksum fold (b_ipi_reg → f_csum_reg), its data FIFO write, its"
+        " AXI-Lite write merge, nat's output stage.",
     ),
     "wp_axis_arb": Config(top="wp_axis_arb", params={"S_COUNT": 2}),
     "wp_axis_arb (6 inputs)": Config(

@@ -1,5 +1,5 @@
-// Formal stand-in for wp_chacha20_core (the pipelined ChaCha20 block function, 21 stages of
-// 512-bit state passed twice): free values on every output (ready, valid, block, tag), every
+// Formal stand-in for wp_chacha20_core (the pipelined ChaCha20 block function, an entry
+// register and 40 stages of 512-bit state passed twice): free values on every output (ready, valid, block, tag), every
 // cycle. Elaborating the real core took most of the job's time (8 of 9 minutes at depth 12)
 // and the frames the job checks (non-IP, passed unchanged) never use the keystream; a free
 // core has every behaviour of the real one (more, not fewer), so what is proven with it holds

@@ -15,10 +15,10 @@
  *              rewrites the IPv4/NSH fields and queues the beat, the descriptor and, for
  *              processed frames, a keystream request {key, nonce, blocks}. s_axis_tready is a
  *              registered "the FIFOs have room for IN_MARGIN more entries".
- *   keystream — wp_chacha20_core (half a round per stage, ten rounds of stages passed twice:
- *              one 64-byte block per two cycles, 43 cycles latency) fills a block FIFO;
- *              credits (KS_DEPTH minus blocks in the core, in the FIFO or just popped) keep
- *              the never-stalling core from overflowing it.
+ *   keystream — wp_chacha20_core (one 32-bit add per stage, four stages per round, ten rounds
+ *              of stages passed twice: one 64-byte block per two cycles, 83 cycles latency)
+ *              fills a block FIFO; credits (KS_DEPTH minus blocks in the core, in the FIFO
+ *              or just popped) keep the never-stalling core from overflowing it.
  *   egress   — E1 pops data beats (from registered FIFO heads, by flags kept in registers)
  *              and XORs the aligned keystream; E2 inserts (encrypt) or removes (decrypt) the
  *              16-byte header by a constant half-beat realignment. Output beats go through a
@@ -52,10 +52,11 @@ module wp_chacha20 #
     // IPv4 protocol number of encrypted packets
     parameter IP_PROTO = 253,
     // data FIFO depth in beats (power of two; for line rate it must exceed the keystream
-    // latency, about 50 cycles from a request to its first block, plus IN_MARGIN)
-    parameter FIFO_DEPTH = 64,
-    // keystream FIFO depth in 64-byte blocks (power of two)
-    parameter KS_DEPTH = 32
+    // latency, about 90 cycles from a request to its first block, plus IN_MARGIN)
+    parameter FIFO_DEPTH = 128,
+    // keystream FIFO depth in 64-byte blocks (power of two; for line rate the credits must
+    // cover the blocks of about 90 cycles, issue to credit back, at one per two cycles: 45)
+    parameter KS_DEPTH = 64
 )
 (
     input  wire                       clk,
@@ -327,7 +328,8 @@ wp_reg_rd #(.ADDR_WIDTH(AW)) reg_rd_inst (
 // rewritten (beat 0 with this cycle's values, beat 1 with those kept from its beat 0), the beat
 // pushed into the data FIFO and, with beat 0, the descriptor and the keystream request. A..C
 // never stall: s_axis_tready is "every FIFO has room for IN_MARGIN more entries", from a
-// register (the beats in H..C and those accepted before the flag falls fit in the margin).
+// register (the beats in H..C and those accepted before the flag falls fit in the margin),
+// formed from registered counts (see in_room_reg below).
 // ------------------------------------------------------------------------------------------
 
 localparam IN_MARGIN = 8;
@@ -676,10 +678,26 @@ wp_chacha20_fifo #(.WIDTH(REQ_WIDTH), .DEPTH(REQ_DEPTH)) req_fifo_inst (
     .count(req_count)
 );
 
+// the counts registered first (the count is a subtract and an add: with the compares and the
+// AND in the same cycle, 6 LUT levels and 3 CARRY4 at FIFO_DEPTH 128); each FIFO takes at most
+// one entry per cycle, so count <= limit - 1 a cycle ago means count <= limit now, the
+// condition the margin is worked out for
+reg [$clog2(FIFO_DEPTH)+1:0] data_count_reg = 0, desc_count_reg = 0;
+reg [$clog2(REQ_DEPTH)+1:0]  req_count_reg = 0;
+
 always @(posedge clk) begin
-    in_room_reg <= data_count <= FIFO_DEPTH - IN_MARGIN && desc_count <= FIFO_DEPTH - IN_MARGIN
-        && req_count <= REQ_DEPTH - IN_MARGIN;
-    if (rst) in_room_reg <= 1'b0;
+    data_count_reg <= data_count;
+    desc_count_reg <= desc_count;
+    req_count_reg <= req_count;
+    in_room_reg <= data_count_reg <= FIFO_DEPTH - IN_MARGIN - 1
+        && desc_count_reg <= FIFO_DEPTH - IN_MARGIN - 1
+        && req_count_reg <= REQ_DEPTH - IN_MARGIN - 1;
+    if (rst) begin
+        data_count_reg <= 0;
+        desc_count_reg <= 0;
+        req_count_reg <= 0;
+        in_room_reg <= 1'b0;
+    end
 end
 
 // ------------------------------------------------------------------------------------------
@@ -705,10 +723,10 @@ wire [511:0] ks_block;
 wire         ks_valid;
 wire         ks_pop;
 
-// a block into the core: on alternate cycles only, so blocks come back (21 cycles later, odd)
+// a block into the core: on alternate cycles only, so blocks come back (41 cycles later, odd)
 // on the others and the core takes one at every slot, and the keystream comes out evenly, one
-// block per two cycles (taking blocks whenever the core is ready sends them in bursts of 21
-// followed by 21 cycles of returns: the keystream FIFO then runs dry on long frames)
+// block per two cycles (taking blocks whenever the core is ready sends them in bursts of 41
+// followed by 41 cycles of returns: the keystream FIFO then runs dry on long frames)
 wire ks_issue = ks_busy_reg && ks_credit_nz_reg && ks_slot_reg && core_in_ready;
 
 // the next request is taken when idle or with the current one's last block, so no entry slot

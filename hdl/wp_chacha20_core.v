@@ -2,16 +2,18 @@
  * wphw — ChaCha20 block function (RFC 8439 §2.3), pipelined, each block passing twice through
  * ten rounds of stages.
  *
- * Half a round per pipeline stage (two serial 32-bit adds each, for 200 MHz on a 7-series
- * part): 20 stages hold rounds 1..10, and a block goes through them twice (rounds 11..20 are
- * the same column / diagonal sequence with the same rotations). An entry register in front of
- * stage 1 takes either a new block or a block coming back from stage 20 after its first pass;
- * the loop (entry register + 20 stages) is 21 cycles long. A new block is taken when no block
- * comes back (in_ready), so the core gives one 64-byte block per two cycles: 32 bytes per
- * cycle, the keystream a 256-bit data path consumes at one beat per cycle (a frame never needs
- * more blocks than half its beats: ceil((len - 34) / 64) <= ceil(len / 32) / 2). Half the
- * stages of an unrolled 20-round pipeline, so about half the LUTs.
- * A block comes out LATENCY (43) cycles after it was taken. The pipeline never stalls (the
+ * One 32-bit add per pipeline stage (for 200 MHz on a 7-series part, issue #15): a round is
+ * four stages, the four steps of its quarter rounds (a += b, c += d, a += b, c += d, each with
+ * the XOR / rotate before it), so 40 stages hold rounds 1..10, and a block goes through them
+ * twice (rounds 11..20 are the same column / diagonal sequence with the same rotations). An
+ * entry register in front of stage 1 takes either a new block or a block coming back from
+ * stage 40 after its first pass; the loop (entry register + 40 stages) is 41 cycles long. A
+ * new block is taken when no block comes back (in_ready), so the core gives one 64-byte block
+ * per two cycles: 32 bytes per cycle, the keystream a 256-bit data path consumes at one beat
+ * per cycle (a frame never needs more blocks than half its beats: ceil((len - 34) / 64) <=
+ * ceil(len / 32) / 2). Half the stages of an unrolled 20-round pipeline, so about half the
+ * LUTs.
+ * A block comes out LATENCY (83) cycles after it was taken. The pipeline never stalls (the
  * user keeps at most as many blocks in flight as it has room for at the output).
  * Blocks are little-endian byte vectors: keystream byte n is out_block[8*n +: 8], so
  * state word w is out_block[32*w +: 32] (and likewise for key and nonce).
@@ -42,10 +44,10 @@ module wp_chacha20_core #
     output wire [TAG_WIDTH-1:0] out_tag
 );
 
-// ten rounds of stages, passed twice; two pipeline stages per round (half a quarter round
-// each: two serial 32-bit adds)
+// ten rounds of stages, passed twice; four pipeline stages per round (one step of each
+// quarter round: one 32-bit add)
 localparam LOOP_ROUNDS = 10;
-localparam STAGES = 2 * LOOP_ROUNDS;
+localparam STAGES = 4 * LOOP_ROUNDS;
 // cycles from in_valid (with in_ready) to out_valid: the entry register and the stages twice,
 // and the output register
 localparam LATENCY = 2 * (STAGES + 1) + 1;
@@ -73,67 +75,67 @@ function integer a_of(input integer dw, input diag);
     a_of = diag ? (dw - 12 + 1) % 4 : dw - 12;
 endfunction
 
-// Half a round: in each quarter round {a, b, c, d} either (first half)
-//   a += b; d = rotl(d ^ a, 16); c += d; b = rotl(b ^ c, 12)
-// or (second half) the same with rotations 8 and 7. The two XOR steps are left to the next
-// stage, so that every XOR a stage keeps in its registers is taken from register outputs (in
-// parallel with the adders) and the path through a stage is an adder's input LUT, its carry
-// chain, the second adder's input LUT and its chain:
-// - b = rotl(b ^ c, n): the stage state keeps b "raw", and the true b is rotl(b_raw ^ c_p,
-//   p_rot) with c_p the c word of b's quarter round in the stage that left it (p_diag: that
-//   stage's round was diagonal; p_rot 0: no step pending, stage 1). The first adder's input
-//   LUTs take b_raw and c_p; the true b kept for the next stage is formed from a copy of the c
-//   words (cdup: a second register, so that yosys' LUT mapping cannot make the adder read the
-//   kept XOR, a LUT level in front of the carry chain);
-// - d = rotl(d ^ a, r): the stage keeps d "raw" too, the true d being rotl(d_raw ^ a_p,
-//   p_drot) with a_p the a word of d's quarter round in the stage that left it; this stage's
-//   second adder (c += rotl(d_true ^ a, r)) takes d_true (from registers) and the first
-//   adder's sum in its input LUTs, and keeps d_true (its own step pending).
-function [511:0] half_round(input [511:0] s, input [127:0] cdup, input diag, input second,
-    input p_diag, input [4:0] p_rot, input [4:0] p_drot);
+// The quarter round {a, b, c, d}
+//   a += b; d = rotl(d ^ a, 16); c += d; b = rotl(b ^ c, 12);
+//   a += b; d = rotl(d ^ a, 8);  c += d; b = rotl(b ^ c, 7)
+// is four stages, an "a" stage (a += b) and a "c" stage (c += d) twice. Each XOR / rotate is
+// left to the stage after the add it follows, so that the path through a stage is one adder:
+// its input LUTs (the add's propagate, from register outputs only) and its carry chain.
+// - "a" stage: b is kept "raw", the true b being rotl(b_raw ^ c_p, p_rot) with c_p the c word
+//   of b's quarter round in the stage before (p_diag: that stage's round was diagonal; p_rot
+//   0: no step pending, stage 1). The adder's input LUTs take a, b_raw and c_p (a + rotl(b_raw
+//   ^ c_p) is three inputs per bit); the true b kept for the next stages is formed from a copy
+//   of the c words (dup: a second register, so that yosys' LUT mapping cannot make the adder
+//   read the kept XOR, a LUT level in front of the carry chain). d passes (its step pending).
+// - "c" stage: likewise with d: the true d is rotl(d_raw ^ a, rot) with a the a word of d's
+//   quarter round from the "a" stage before (same round); the adder c + rotl(d_raw ^ a, rot)
+//   takes c, d_raw and a, and the true d is kept, formed from the copy of the a words. b passes
+//   (its step pending).
+// Every stage leaves a copy of the words it updated (a or c words) in its dup register.
+function [511:0] stage_a(input [511:0] s, input [127:0] cdup, input diag, input p_diag,
+    input [4:0] p_rot);
     reg [31:0] w [0:15];
-    reg [31:0] b_add [4:7];
-    reg [31:0] b_keep [4:7];
-    reg [31:0] d_true [12:15];
-    reg [31:0] dn;
+    reg [31:0] b_add;
+    integer i, ia, ib;
+    begin
+        for (i = 0; i < 16; i = i + 1) w[i] = s[32*i +: 32];
+        for (i = 0; i < 4; i = i + 1) begin
+            ia = i;
+            ib = diag ? 4 + ((i + 1) % 4) : 4 + i;
+            b_add = p_rot == 0 ? s[32*ib +: 32]
+                : rotl(s[32*ib +: 32] ^ s[32*c_of(ib, p_diag) +: 32], p_rot);
+            w[ia] = s[32*ia +: 32] + b_add;
+            w[ib] = p_rot == 0 ? s[32*ib +: 32]
+                : rotl(s[32*ib +: 32] ^ cdup[32*(c_of(ib, p_diag) - 8) +: 32], p_rot);
+        end
+        for (i = 0; i < 16; i = i + 1) stage_a[32*i +: 32] = w[i];
+    end
+endfunction
+
+function [511:0] stage_c(input [511:0] s, input [127:0] adup, input diag, input [4:0] rot);
+    reg [31:0] w [0:15];
     integer i, ia, ib, ic, id;
     begin
         for (i = 0; i < 16; i = i + 1) w[i] = s[32*i +: 32];
-        // every true b and d from the input words (before this stage's updates)
-        for (i = 4; i < 8; i = i + 1) begin
-            b_add[i] = p_rot == 0 ? w[i] : rotl(w[i] ^ w[c_of(i, p_diag)], p_rot);
-            b_keep[i] = p_rot == 0 ? w[i]
-                : rotl(w[i] ^ cdup[32*(c_of(i, p_diag) - 8) +: 32], p_rot);
-        end
-        for (i = 12; i < 16; i = i + 1) begin
-            d_true[i] = p_drot == 0 ? w[i] : rotl(w[i] ^ w[a_of(i, p_diag)], p_drot);
-        end
         for (i = 0; i < 4; i = i + 1) begin
             ia = i;
             ib = diag ? 4 + ((i + 1) % 4) : 4 + i;
             ic = c_of(ib, diag);
             id = diag ? 12 + ((i + 3) % 4) : 12 + i;
-            w[ia] = w[ia] + b_add[ib];
-            dn = rotl(d_true[id] ^ w[ia], second ? 8 : 16);
-            w[ic] = w[ic] + dn;
-            w[ib] = b_keep[ib];
-            w[id] = d_true[id];
+            w[ic] = s[32*ic +: 32] + rotl(s[32*id +: 32] ^ s[32*ia +: 32], rot);
+            w[id] = rotl(s[32*id +: 32] ^ adup[32*ia +: 32], rot);
         end
-        for (i = 0; i < 16; i = i + 1) half_round[32*i +: 32] = w[i];
+        for (i = 0; i < 16; i = i + 1) stage_c[32*i +: 32] = w[i];
     end
 endfunction
 
-// the final state with the last pending steps (b = rotl(b ^ c, 7), d = rotl(d ^ a, 8),
-// diagonal round) done
+// the final state with the last pending step (b = rotl(b ^ c, 7), diagonal round) done
 function [511:0] settle(input [511:0] s);
     integer i;
     begin
         settle = s;
         for (i = 4; i < 8; i = i + 1) begin
             settle[32*i +: 32] = rotl(s[32*i +: 32] ^ s[32*c_of(i, 1'b1) +: 32], 7);
-        end
-        for (i = 12; i < 16; i = i + 1) begin
-            settle[32*i +: 32] = rotl(s[32*i +: 32] ^ s[32*a_of(i, 1'b1) +: 32], 8);
         end
     end
 endfunction
@@ -165,39 +167,46 @@ assign st[0] = state0_reg;
 assign st_v[0] = v0_reg;
 assign st_p[0] = p0_reg;
 
-// the c words of each stage's state again (cdup, see half_round); all ones at time 0, so
-// yosys does not merge them with the state's c words
-wire [127:0] st_c [0:STAGES];
-assign st_c[0] = state0_reg[383:256];
+// the updated words of each stage's state again (dup, see stage_a): the a words after an "a"
+// stage, the c words after a "c" stage; all ones at time 0, so yosys does not merge them with
+// the state's words
+wire [127:0] st_dup [0:STAGES];
+assign st_dup[0] = state0_reg[383:256];  // unused: stage 1 has no step pending
 
 genvar gk;
 generate
     for (gk = 1; gk <= STAGES; gk = gk + 1) begin : g_stage
-        // stage gk: round (gk-1)/2 (odd rounds diagonal), half (gk-1)%2; pending from stage
-        // gk-1: b rotated by 12 (it was a first half) or 7, d by 16 or 8
-        wire [511:0] next = half_round(st[gk-1], st_c[gk-1], ((gk - 1) / 2) % 2 == 1,
-            (gk % 2) == 0, ((gk - 2) / 2) % 2 == 1,
-            gk == 1 ? 5'd0 : (gk % 2) == 0 ? 5'd12 : 5'd7,
-            gk == 1 ? 5'd0 : (gk % 2) == 0 ? 5'd16 : 5'd8);
+        // stage gk: round (gk-1)/4 (odd rounds diagonal), step (gk-1)%4: a += b (0, 2) or
+        // c += d (1, 3); pending from stage gk-1: b rotated by 7 (step 0: the round before,
+        // none for stage 1) or 12 (step 2), d by 16 (step 1) or 8 (step 3)
+        localparam STEP = (gk - 1) % 4;
+        localparam DIAG = ((gk - 1) / 4) % 2 == 1;
+        wire [511:0] next;
+        if (STEP == 0 || STEP == 2) begin : g_a
+            assign next = stage_a(st[gk-1], st_dup[gk-1], DIAG,
+                STEP == 0 ? !DIAG : DIAG, gk == 1 ? 5'd0 : STEP == 0 ? 5'd7 : 5'd12);
+        end else begin : g_c
+            assign next = stage_c(st[gk-1], st_dup[gk-1], DIAG, STEP == 1 ? 5'd16 : 5'd8);
+        end
         reg [511:0] state_reg = 0;
-        reg [127:0] cdup_reg = {128{1'b1}};
+        reg [127:0] dup_reg = {128{1'b1}};
         reg         v_reg = 1'b0;
         reg         p_reg = 1'b0;
         always @(posedge clk) begin
             state_reg <= next;
-            cdup_reg <= next[383:256];
+            dup_reg <= STEP % 2 == 0 ? next[127:0] : next[383:256];
             v_reg <= st_v[gk-1];
             p_reg <= st_p[gk-1];
             if (rst) v_reg <= 1'b0;
         end
         assign st[gk] = state_reg;
-        assign st_c[gk] = cdup_reg;
+        assign st_dup[gk] = dup_reg;
         assign st_v[gk] = v_reg;
         assign st_p[gk] = p_reg;
     end
 endgenerate
 
-// the state after stage 20 with its pending step done: after the first pass the entry
+// the state after stage 40 with its pending step done: after the first pass the entry
 // register's next value, after the second the final state
 wire [511:0] settled = settle(st[STAGES]);
 // a block after its first pass comes back into the entry register

@@ -390,13 +390,13 @@ def _sources() -> tuple[list[Any], list[Any]]:
 @pytest.mark.parametrize(
     "params",
     [
-        {"DEC_SI": 1, "FIFO_DEPTH": 64, "KS_DEPTH": 32},
+        {"DEC_SI": 1, "FIFO_DEPTH": 128, "KS_DEPTH": 64},
         {"DEC_SI": 0, "FIFO_DEPTH": 32, "KS_DEPTH": 8},
     ],
     ids=["default", "small_fifos"],
 )
 def test_wp_chacha20(params: dict[str, int]) -> None:
-    run(params, testcase=None if params["FIFO_DEPTH"] == 64 else "test_malformed")
+    run(params, testcase=None if params["FIFO_DEPTH"] == 128 else "test_malformed")
 
 
 def run(params: dict[str, int], testcase: str | None = None) -> None:

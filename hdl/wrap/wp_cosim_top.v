@@ -25,9 +25,9 @@ module wp_cosim_top #(
     // IDS frame buffer in 32-byte beats (longer frames are dropped as OVERSIZE)
     parameter IDS_FRAME_DEPTH = 512,
     // ChaCha20 data FIFO depth in beats (both instances)
-    parameter CHACHA_FIFO_DEPTH = 64,
+    parameter CHACHA_FIFO_DEPTH = 128,
     // ChaCha20 keystream FIFO depth in 64-byte blocks (both instances)
-    parameter CHACHA_KS_DEPTH = 32
+    parameter CHACHA_KS_DEPTH = 64
 ) (
     input  wire          clk,
     input  wire          rst,
