@@ -42,6 +42,7 @@ from scapy.layers.l2 import Ether  # noqa: E402
 from scapy.packet import Raw  # noqa: E402
 
 from wphw.entries import LPM, Action, Exact, TableEntry, Ternary  # noqa: E402
+from wphw.lab.network import bmv2_build  # noqa: E402
 
 IN_PORT, OUT_PORT = 0, 1
 _PACKET_OUTGOING = 4
@@ -129,32 +130,6 @@ def windowed_run(lab: harness.Bmv2Lab, data: bytes, n: int, window: int) -> tupl
     return received / elapsed, lost
 
 
-# A message of BMv2's per-lookup debug log: compiled into the switch unless BMv2 was configured
-# with --disable-logging-macros (its performance build), whatever the log level at run time.
-_DEBUG_LOG_MARKER = b"Looking up key"
-
-
-_BUILD_NOTE = {
-    "default": "logging macros compiled in: every lookup formats its debug strings",
-    "performance": "--disable-logging-macros",
-}
-
-
-def logging_macros(binary: Path) -> bool:
-    """Whether this simple_switch_grpc formats BMv2's per-packet debug messages.
-
-    Looks for one of those messages in the binary and in the BMv2 libraries it loads (the
-    dynamic loader's view, ``ldd``: LD_LIBRARY_PATH decides which build's libraries those are).
-    """
-    files = [binary]
-    proc = subprocess.run(["ldd", str(binary)], capture_output=True, text=True, check=False)
-    for line in proc.stdout.splitlines():
-        parts = line.split("=>")
-        if len(parts) == 2 and ("libbm" in parts[0] or "simpleswitch" in parts[0]):
-            files.append(Path(parts[1].split("(")[0].strip()))
-    return any(_DEBUG_LOG_MARKER in f.read_bytes() for f in files if f.is_file())
-
-
 def versions() -> dict[str, str]:
     out: dict[str, str] = {}
     path = Path("/opt/p4/VERSIONS.txt")
@@ -166,7 +141,7 @@ def versions() -> dict[str, str]:
             [str(binary), "--version"], capture_output=True, text=True, check=False
         )
         out["simple_switch_grpc"] = f"{binary} {proc.stdout.strip()}"
-        out["bmv2_build"] = "default" if logging_macros(binary) else "performance"
+        out["bmv2_build"] = bmv2_build(binary)
     return out
 
 
@@ -222,7 +197,7 @@ def main() -> int:
     }
     paired_median = {k: statistics.median(v) for k, v in paired.items()}
     build = versions().get("bmv2_build", "unknown")
-    print(f"\nBMv2 build: {build} ({_BUILD_NOTE.get(build, 'no simple_switch_grpc found')})")
+    print(f"\nBMv2 build: {build}")
     print(f"{'scenario':15s} {'median pkt/s':>12s} {'ratio':>6s} {'paired':>7s}")
     for name, median in medians.items():
         pr = paired_median.get(f"{name}/baseline_route", 1.0)

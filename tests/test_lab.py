@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from wphw.errors import LabError
-from wphw.lab import Lab, down, find_bmv2
+from wphw.lab import Lab, bmv2_build, down, find_bmv2
 from wphw.pe.waypoint import WaypointProcessor
 
 REPO = Path(__file__).resolve().parent.parent
@@ -428,3 +428,38 @@ def test_a_legacy_nftables_waypoint_has_health_the_controller_watches(tmp_path: 
         not Path(f"/proc/{pid}").exists()
         or b"legacy_nft" not in Path(f"/proc/{pid}/cmdline").read_bytes()
     )
+
+
+def test_bmv2_build_is_told_by_the_debug_message_text(tmp_path: Path) -> None:
+    default = tmp_path / "default"
+    default.write_bytes(b"\x7fELF...[{}] Looking up key:\n{}...")
+    perf = tmp_path / "perf"
+    perf.write_bytes(b"\x7fELF...Table '{}': {}...")
+    empty = tmp_path / "empty"
+    empty.write_bytes(b"")
+    assert bmv2_build(default) == "default"
+    assert bmv2_build(perf) == "performance"
+    assert bmv2_build(empty) == "performance"
+
+
+@pytest.mark.bmv2
+@pytest.mark.lab
+@needs_root
+@pytest.mark.skipif(_bmv2_missing() is not None, reason=str(_bmv2_missing()))
+def test_bmv2_build_matches_what_the_switch_logs(tmp_path: Path) -> None:
+    """The oracle is the switch itself: at log level debug a default build logs "Looking up
+    key" for a table lookup, a build without logging macros logs no per-packet message."""
+    import sys
+
+    sys.path.insert(0, str(REPO / "tests"))
+    import bmv2_harness as harness
+    from scapy.layers.inet import IP, UDP
+    from scapy.layers.l2 import Ether
+
+    build = bmv2_build(find_bmv2())
+    with harness.Bmv2Lab(harness.WPHW, n_ports=2, log_level="debug", workdir=tmp_path) as lab:
+        lab.send(0, Ether() / IP(src="10.0.1.1", dst="10.0.2.2") / UDP(sport=1, dport=2))
+        lab.recv_all(timeout=1.0)
+    log = "".join(p.read_text(errors="replace") for p in tmp_path.glob("bmv2*"))
+    assert "Processing packet received on port 0" in log or build == "performance", log[-2000:]
+    assert ("Looking up key" in log) == (build == "default")

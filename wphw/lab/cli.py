@@ -27,6 +27,10 @@ def cmd_up(args: argparse.Namespace) -> int:
     )
     for host, ns in sorted(lab.state.host_netns.items()):
         print(f"  host {host:<10} ip netns exec {ns} <command>")
+    if lab.bmv2_build == "default":
+        from wphw.lab.network import BMV2_DEFAULT_BUILD_NOTE
+
+        print(f"note: {BMV2_DEFAULT_BUILD_NOTE}")
     if args.controller is not None:
         from wphw.controller.cli import start_beside_lab
 

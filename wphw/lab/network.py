@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import mmap
 import os
 import re
 import shutil
@@ -59,6 +60,44 @@ def find_bmv2() -> str:
     if found is None:
         raise LabError(f"simple_switch_grpc not found. {BMV2_HINT}")
     return found
+
+
+# One of BMv2's per-lookup debug messages. Its text is in the switch (the binary or the BMv2
+# libraries it loads) unless BMv2 was configured with --disable-logging-macros; when it is, every
+# table lookup formats its key and every hit its entry as text even at log level off, which on
+# the wphw pipeline costs about two thirds of a chain start's packets/s (bench/bmv2_pps.py,
+# docs/benchmarks.md "BMv2 packet rate").
+_BMV2_DEBUG_MESSAGE = b"Looking up key"
+
+BMV2_DEFAULT_BUILD_NOTE = (
+    "BMv2 default build: every table lookup formats debug text even with logging off, so a "
+    "chain start runs at about a third of the packets/s of a BMv2 configured with "
+    "--disable-logging-macros --disable-elogger (README, BMv2 and p4c)"
+)
+
+
+def _contains(path: Path, needle: bytes) -> bool:
+    try:
+        with path.open("rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
+            return m.find(needle) >= 0
+    except (OSError, ValueError):  # unreadable, or empty (mmap of 0 bytes)
+        return False
+
+
+def bmv2_build(binary: str | Path) -> str:
+    """``"default"`` if this simple_switch_grpc formats BMv2's per-packet debug messages, else
+    ``"performance"`` (BMv2 configured with --disable-logging-macros).
+
+    Looks for one such message in the binary and in the BMv2 libraries the dynamic loader would
+    give it now (``ldd``, so LD_LIBRARY_PATH counts as it will when the switch starts).
+    """
+    files = [Path(binary)]
+    proc = subprocess.run(["ldd", str(binary)], capture_output=True, text=True, check=False)
+    for line in proc.stdout.splitlines():
+        name, sep, rest = line.partition("=>")
+        if sep and ("libbm" in name or "simpleswitch" in name):
+            files.append(Path(rest.split("(")[0].strip()))
+    return "default" if any(_contains(f, _BMV2_DEBUG_MESSAGE) for f in files) else "performance"
 
 
 def preflight() -> str:
@@ -308,6 +347,7 @@ class Lab(LabPEs):
         self.pe_mode = pe_mode
         self.stamp = stamp
         self.state = LabState(lab_id=lab_id, workdir=workdir)
+        self.bmv2_build = ""  # set by up(): bmv2_build() of the switch binary
         self.plan: Plan | None = None
         self._procs: dict[str, subprocess.Popen[bytes]] = {}
 
@@ -332,6 +372,7 @@ class Lab(LabPEs):
     def up(self) -> Plan:
         """Bring the whole lab up; on any failure (or signal) everything is removed again."""
         bmv2 = preflight()
+        self.bmv2_build = bmv2_build(bmv2)
         if (self.workdir / STATE_FILE).exists():
             LOG.warning("a previous lab state exists in %s: removing that lab first", self.workdir)
             down(self.workdir)
