@@ -326,7 +326,6 @@ reg [7:0]           c_si_reg = 0;
 reg                 c_ipv4_reg = 1'b0;
 reg [7:0]           c_l3_reg = 0;
 reg [7:0]           c_l4_reg = 0;
-reg [3:0]           c_ihl_reg = 0;
 reg [7:0]           c_proto_reg = 0;
 reg [31:0]          c_src_reg = 0;
 reg [31:0]          c_dst_reg = 0;
@@ -334,10 +333,16 @@ reg [15:0]          c_ip_csum_reg = 0;
 reg                 c_first_reg = 1'b0;
 reg                 c_tcp_reg = 1'b0;
 reg                 c_udp_reg = 1'b0;
-reg                 c_room_ports_reg = 1'b0;
 reg                 c_room_udp_reg = 1'b0;
 reg                 c_room_tcp_reg = 1'b0;
+reg                 c_ports_reg = 1'b0;
 reg [IP_BYTES*8-1:0] c_ip_reg = 0;
+// stage D's word selects, one-hot and registered here: the ports' by the IHL (zero unless the
+// frame has ports, so stage D needs no gate), the checksum's by {TCP, IHL}
+reg [15:0]          c_psel_reg = 0;
+reg [31:0]          c_csel_reg = 0;
+
+wire b_ports = b_ipv4 && (b_tcp || b_udp) && b_first && b_room_ports;
 
 always @(posedge clk) begin
     c_valid_reg <= b_valid_reg;
@@ -349,7 +354,6 @@ always @(posedge clk) begin
     c_ipv4_reg <= b_ipv4;
     c_l3_reg <= b_l3;
     c_l4_reg <= b_l4;
-    c_ihl_reg <= b_ihl;
     c_proto_reg <= b_proto;
     c_src_reg <= b_src;
     c_dst_reg <= b_dst;
@@ -357,38 +361,35 @@ always @(posedge clk) begin
     c_tcp_reg <= b_tcp;
     c_udp_reg <= b_udp;
     c_first_reg <= b_first;
-    {c_room_ports_reg, c_room_udp_reg, c_room_tcp_reg} <= {b_room_ports, b_room_udp, b_room_tcp};
+    {c_room_udp_reg, c_room_tcp_reg} <= {b_room_udp, b_room_tcp};
+    c_ports_reg <= b_ports;
     c_ip_reg <= b_ip[IP_BYTES*8-1:0];
+    for (k = 0; k < 16; k = k + 1) c_psel_reg[k] <= b_ports && b_ihl == k;
+    for (k = 0; k < 32; k = k + 1) c_csel_reg[k] <= {b_tcp, b_ihl} == k;
     if (rst) c_valid_reg <= 1'b0;
 end
 
 // stage D: L4 header at l4 = l3 + 4*ihl. The ports and the checksum are 16-bit words at
-// l4 + off: each a select of its own by the IHL (one compare per IHL value, not a shift: yosys
-// makes a variable shift a barrel shifter whose stages share long nets, this stage's path),
-// the checksum's by the IHL and TCP/UDP together.
-function [15:0] l4_word(input [IP_BYTES*8-1:0] ip, input [3:0] ihl, input integer off);
+// l4 + off: each an AND-OR of its candidate words with stage C's one-hot select (no compare on
+// this stage's path: it had been a 32:1 select decoded from the IHL and TCP/UDP here)
+function [15:0] l4_word(input [IP_BYTES*8-1:0] ip, input [15:0] sel, input integer off);
     integer k;
     begin
         l4_word = 0;
         for (k = 0; k < 16; k = k + 1) begin
-            if (ihl == k) l4_word = {ip[8*(4 * k + off) +: 8], ip[8*(4 * k + off + 1) +: 8]};
+            l4_word = l4_word
+                      | ({16{sel[k]}} & {ip[8*(4 * k + off) +: 8], ip[8*(4 * k + off + 1) +: 8]});
         end
     end
 endfunction
 
-function [15:0] l4_csum(input [IP_BYTES*8-1:0] ip, input [3:0] ihl, input tcp);
-    integer k;
+// the checksum: sel[15:0] the UDP one by the IHL, sel[31:16] the TCP one
+function [15:0] l4_csum(input [IP_BYTES*8-1:0] ip, input [31:0] sel);
     begin
-        l4_csum = 0;
-        for (k = 0; k < 32; k = k + 1) begin
-            if ({tcp, ihl} == k) begin
-                l4_csum = l4_word(ip, k % 16, k >= 16 ? `WP_TCP_CSUM_OFF : `WP_UDP_CSUM_OFF);
-            end
-        end
+        l4_csum = l4_word(ip, sel[15:0], `WP_UDP_CSUM_OFF)
+                  | l4_word(ip, sel[31:16], `WP_TCP_CSUM_OFF);
     end
 endfunction
-wire c_ports = c_ipv4_reg && (c_tcp_reg || c_udp_reg) && c_first_reg && c_room_ports_reg;
-
 
 always @(posedge clk) begin
     hdr_valid <= c_valid_reg;
@@ -405,12 +406,12 @@ always @(posedge clk) begin
     hdr_dst <= c_dst_reg;
     hdr_ip_csum <= c_ip_csum_reg;
     hdr_first_frag <= c_first_reg;
-    hdr_ports <= c_ports;
-    hdr_sport <= c_ports ? l4_word(c_ip_reg, c_ihl_reg, `WP_L4_SPORT_OFF) : 16'd0;
-    hdr_dport <= c_ports ? l4_word(c_ip_reg, c_ihl_reg, `WP_L4_DPORT_OFF) : 16'd0;
+    hdr_ports <= c_ports_reg;
+    hdr_sport <= l4_word(c_ip_reg, c_psel_reg, `WP_L4_SPORT_OFF);
+    hdr_dport <= l4_word(c_ip_reg, c_psel_reg, `WP_L4_DPORT_OFF);
     hdr_l4_csum_ok <= c_ipv4_reg && c_first_reg
                       && ((c_tcp_reg && c_room_tcp_reg) || (c_udp_reg && c_room_udp_reg));
-    hdr_l4_csum <= l4_csum(c_ip_reg, c_ihl_reg, c_tcp_reg);
+    hdr_l4_csum <= l4_csum(c_ip_reg, c_csel_reg);
     if (rst) hdr_valid <= 1'b0;
 end
 
