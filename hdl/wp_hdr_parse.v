@@ -212,36 +212,47 @@ reg [2:0]           b_q_reg = 0;
 reg [H_BYTES*8-1:0] b_h_reg = 0;
 
 // Beside the NSH decode: the IPv4 header starts at l3 = 14 + 4*q, q in 0..7 (the NSH length
-// or 0), so for each q its version/IHL byte sits at a fixed place of the window. The length
-// checks are worked out here for all eight places, from registers only and in parallel with the
-// decode of q; stage C picks one with q (a select, where a shift, then an add, then a compare
-// had been its slowest path). Per place: {IPv4 header valid and held (version 4, IHL >= 5,
-// len >= l4), the frame holds the L4 ports, the UDP checksum, the TCP checksum, TCP, UDP, first
-// fragment, l4}; stage C combines the picked flags. The length checks read the byte count's
-// thermometer at l4 + c (a 16:1 select by the IHL: no adder, no compare).
+// or 0), so for each q its version/IHL byte sits at a fixed place of the window. Everything
+// stages C and D need from that header's IHL, protocol and fragment offset is worked out here
+// for all eight places, from registers only and in parallel with the decode of q; stage C picks
+// one place with q (a select, where a shift, then an add, then a compare had been its slowest
+// path). Per place: {IPv4 header valid and held (version 4, IHL >= 5, len >= l4), first
+// fragment, ports (valid, TCP or UDP, first fragment, the frame holds the L4 ports), L4
+// checksum present (valid, first fragment, TCP / UDP and the frame holds its checksum), l4,
+// stage D's selects one-hot: the ports' (IHL = i, bit i), the checksum's ({TCP, IHL} = i)}.
+// The length checks read the byte count's thermometer at l4 + c (a 16:1 select by the IHL: no
+// adder, no compare; the thermometer makes th[l4] implied by th[l4 + c]).
 localparam NQ = 8;
-localparam QC_W = 7 + 8;
+localparam QC_W = 4 + 8 + 16 + 32;
 
-// th[l4 + c] picked by the IHL (a 16:1 select of thermometer bits per check, no adder or compare)
 function [QC_W-1:0] l3_checks(input ver_ok, input [3:0] ihl, input [12:0] frag,
     input [7:0] proto, input [WIN_BYTES:0] th, input integer q);
     integer i, l4;
-    reg tcp, udp, first;
+    reg tcp, udp, first, held, room_ports, room_udp, room_tcp;
+    reg [7:0] l4_b;
     begin
         tcp = proto == `WP_IP_PROTO_TCP;
         udp = proto == `WP_IP_PROTO_UDP;
         first = frag == 13'd0;
-        l3_checks = 0;
+        {held, room_ports, room_udp, room_tcp, l4_b} = 0;
         for (i = 0; i < 16; i = i + 1) begin
             if (ihl == i) begin
                 l4 = `WP_ETH_HDR_LEN + 4 * q + 4 * i;
                 // len >= l3 + 20 is implied: ver_ok (IHL >= 5) puts l4 at l3 + 20 or later
-                l3_checks = {ver_ok && th[l4],
-                             th[l4 + (`WP_L4_DPORT_OFF + 2)],
-                             th[l4 + (`WP_UDP_CSUM_OFF + 2)],
-                             th[l4 + (`WP_TCP_CSUM_OFF + 2)],
-                             tcp, udp, first, l4[7:0]};
+                held = th[l4];
+                room_ports = th[l4 + (`WP_L4_DPORT_OFF + 2)];
+                room_udp = th[l4 + (`WP_UDP_CSUM_OFF + 2)];
+                room_tcp = th[l4 + (`WP_TCP_CSUM_OFF + 2)];
+                l4_b = l4[7:0];
             end
+        end
+        l3_checks = {ver_ok && held, first, ver_ok && (tcp || udp) && first && room_ports,
+                     ver_ok && first && ((tcp && room_tcp) || (udp && room_udp)), l4_b,
+                     16'd0, 32'd0};
+        for (i = 0; i < 16; i = i + 1) begin
+            l3_checks[32 + i] = ihl == i;
+            l3_checks[i] = !tcp && ihl == i;
+            l3_checks[16 + i] = tcp && ihl == i;
         end
     end
 endfunction
@@ -284,14 +295,13 @@ end
 localparam IP_BYTES = 60 + `WP_TCP_CSUM_OFF + 2;
 wire [H_BYTES*8-1:0] b_ip = b_h_reg >> {b_q_reg, 5'd0};
 wire [7:0]  b_l3 = `WP_ETH_HDR_LEN + {3'd0, b_q_reg, 2'd0};
-wire [3:0]  b_ihl;
 wire [7:0]  b_proto;
 wire [15:0] b_ip_csum;
 wire [31:0] b_src, b_dst;
 
 wp_ipv4_dec ipv4_dec_inst (
     .ip(b_ip[`WP_IPV4_HDR_LEN*8-1:0]),
-    .ver_ok(), .ihl(b_ihl), .ver_ihl(), .tos(), .total_len(), .frag_off(),
+    .ver_ok(), .ihl(), .ver_ihl(), .tos(), .total_len(), .frag_off(),
     .ttl(), .proto(b_proto), .csum(b_ip_csum), .src(b_src), .dst(b_dst)
 );
 
@@ -308,14 +318,13 @@ function [QC_W-1:0] pick_checks(input [NQ*QC_W-1:0] all, input [2:0] q);
 endfunction
 
 wire [QC_W-1:0] b_chk = pick_checks(b_l3_checks_reg, b_q_reg);
-wire [7:0]  b_l4 = b_chk[7:0];
 wire        b_ipv4 = b_ip_cand_reg && b_chk[QC_W-1];
-wire        b_room_ports = b_chk[QC_W-2];
-wire        b_room_udp = b_chk[QC_W-3];
-wire        b_room_tcp = b_chk[QC_W-4];
-wire        b_tcp = b_chk[QC_W-5];
-wire        b_udp = b_chk[QC_W-6];
-wire        b_first = b_chk[QC_W-7];
+wire        b_first = b_chk[QC_W-2];
+wire        b_ports = b_ip_cand_reg && b_chk[QC_W-3];
+wire        b_csum_ok = b_ip_cand_reg && b_chk[QC_W-4];
+wire [7:0]  b_l4 = b_chk[48 +: 8];
+wire [15:0] b_psel = b_chk[32 +: 16];
+wire [31:0] b_csel = b_chk[31:0];
 
 reg                 c_valid_reg = 1'b0;
 reg [7:0]           c_len_reg = 0;
@@ -331,18 +340,12 @@ reg [31:0]          c_src_reg = 0;
 reg [31:0]          c_dst_reg = 0;
 reg [15:0]          c_ip_csum_reg = 0;
 reg                 c_first_reg = 1'b0;
-reg                 c_tcp_reg = 1'b0;
-reg                 c_udp_reg = 1'b0;
-reg                 c_room_udp_reg = 1'b0;
-reg                 c_room_tcp_reg = 1'b0;
 reg                 c_ports_reg = 1'b0;
+reg                 c_csum_ok_reg = 1'b0;
 reg [IP_BYTES*8-1:0] c_ip_reg = 0;
-// stage D's word selects, one-hot and registered here: the ports' by the IHL (zero unless the
-// frame has ports, so stage D needs no gate), the checksum's by {TCP, IHL}
+// stage D's word selects, one-hot: the ports' by the IHL, the checksum's by {TCP, IHL}
 reg [15:0]          c_psel_reg = 0;
 reg [31:0]          c_csel_reg = 0;
-
-wire b_ports = b_ipv4 && (b_tcp || b_udp) && b_first && b_room_ports;
 
 always @(posedge clk) begin
     c_valid_reg <= b_valid_reg;
@@ -358,14 +361,12 @@ always @(posedge clk) begin
     c_src_reg <= b_src;
     c_dst_reg <= b_dst;
     c_ip_csum_reg <= b_ip_csum;
-    c_tcp_reg <= b_tcp;
-    c_udp_reg <= b_udp;
     c_first_reg <= b_first;
-    {c_room_udp_reg, c_room_tcp_reg} <= {b_room_udp, b_room_tcp};
     c_ports_reg <= b_ports;
+    c_csum_ok_reg <= b_csum_ok;
     c_ip_reg <= b_ip[IP_BYTES*8-1:0];
-    for (k = 0; k < 16; k = k + 1) c_psel_reg[k] <= b_ports && b_ihl == k;
-    for (k = 0; k < 32; k = k + 1) c_csel_reg[k] <= {b_tcp, b_ihl} == k;
+    c_psel_reg <= b_psel;
+    c_csel_reg <= b_csel;
     if (rst) c_valid_reg <= 1'b0;
 end
 
@@ -407,10 +408,9 @@ always @(posedge clk) begin
     hdr_ip_csum <= c_ip_csum_reg;
     hdr_first_frag <= c_first_reg;
     hdr_ports <= c_ports_reg;
-    hdr_sport <= l4_word(c_ip_reg, c_psel_reg, `WP_L4_SPORT_OFF);
-    hdr_dport <= l4_word(c_ip_reg, c_psel_reg, `WP_L4_DPORT_OFF);
-    hdr_l4_csum_ok <= c_ipv4_reg && c_first_reg
-                      && ((c_tcp_reg && c_room_tcp_reg) || (c_udp_reg && c_room_udp_reg));
+    hdr_sport <= c_ports_reg ? l4_word(c_ip_reg, c_psel_reg, `WP_L4_SPORT_OFF) : 16'd0;
+    hdr_dport <= c_ports_reg ? l4_word(c_ip_reg, c_psel_reg, `WP_L4_DPORT_OFF) : 16'd0;
+    hdr_l4_csum_ok <= c_csum_ok_reg;
     hdr_l4_csum <= l4_csum(c_ip_reg, c_csel_reg);
     if (rst) hdr_valid <= 1'b0;
 end
