@@ -66,6 +66,7 @@ localparam RULE_BASE = `WP_FW_REG_RULE_CTRL;
 localparam RULE_STRIDE = `WP_FW_REG_RULE_CTRL_STRIDE;
 localparam HITS_BASE = `WP_FW_REG_RULE_HITS;
 localparam HITS_STRIDE = `WP_FW_REG_RULE_HITS_STRIDE;
+localparam NW = RULE_STRIDE / 4;  // words of a rule's stride
 
 initial begin
     if (NUM_RULES < 1 || NUM_RULES > `WP_FW_REG_RULE_CTRL_COUNT) begin
@@ -131,15 +132,44 @@ function [31:0] plen_mask(input [5:0] plen);
     end
 endfunction
 
-// rule i: RULE_CTRL .. RULE_DPORT; hit counters RULE_HITS
+// rule i: RULE_CTRL .. RULE_DPORT; hit counters RULE_HITS. The write's decode is registered:
+// reg_wr_addr is wp_axil_regs' address register, held from the cycle the write is taken
+// through reg_wr_en (the merge read's cycles before it included), so what it registers the
+// cycle before reg_wr_en is the write's: the rule one-hot, the word of its stride one-hot, the
+// fixed registers. Each register's enable is then reg_wr_en AND two of those bits.
 wire        wr_rule;
 wire [AW-1:0] wr_rule_idx, wr_fld;
 wp_reg_arr #(.ADDR_WIDTH(AW), .BASE(RULE_BASE), .STRIDE(RULE_STRIDE), .COUNT(NUM_RULES))
     wr_rule_inst (.addr(reg_wr_addr), .hit(wr_rule), .idx(wr_rule_idx), .off(wr_fld));
 wire [IDX_W-1:0] wr_idx = wr_rule_idx[IDX_W-1:0];
-wire        clear = reg_wr_en && reg_wr_addr == `WP_FW_REG_CTRL && reg_wr_data[`WP_FW_REG_CTRL_CLEAR_LSB];
 
-integer r;
+reg [NUM_RULES-1:0] wr_rule_q = 0;
+reg [NW-1:0]        wr_fld_q = 0;
+reg                 wr_dact_q = 1'b0;
+reg                 wr_nact_q = 1'b0;
+reg                 wr_ctrl_q = 1'b0;
+reg                 clear_reg = 1'b0;  // CTRL.CLEAR written: the counters clear the next cycle
+
+integer r, f;
+always @(posedge clk) begin
+    for (r = 0; r < NUM_RULES; r = r + 1) wr_rule_q[r] <= wr_rule && wr_idx == r;
+    for (f = 0; f < NW; f = f + 1) wr_fld_q[f] <= wr_fld == 4 * f;
+    wr_dact_q <= reg_wr_addr == `WP_FW_REG_DEFAULT_ACTION;
+    wr_nact_q <= reg_wr_addr == `WP_FW_REG_NONIP_ACTION;
+    wr_ctrl_q <= reg_wr_addr == `WP_FW_REG_CTRL;
+    clear_reg <= reg_wr_en && wr_ctrl_q && reg_wr_data[`WP_FW_REG_CTRL_CLEAR_LSB];
+    if (rst) clear_reg <= 1'b0;
+end
+
+localparam F_CTRL = (`WP_FW_REG_RULE_CTRL - RULE_BASE) / 4;
+localparam F_SRC = (`WP_FW_REG_RULE_SRC_ADDR - RULE_BASE) / 4;
+localparam F_SRC_PLEN = (`WP_FW_REG_RULE_SRC_PLEN - RULE_BASE) / 4;
+localparam F_DST = (`WP_FW_REG_RULE_DST_ADDR - RULE_BASE) / 4;
+localparam F_DST_PLEN = (`WP_FW_REG_RULE_DST_PLEN - RULE_BASE) / 4;
+localparam F_PROTO = (`WP_FW_REG_RULE_PROTO - RULE_BASE) / 4;
+localparam F_SPORT = (`WP_FW_REG_RULE_SPORT - RULE_BASE) / 4;
+localparam F_DPORT = (`WP_FW_REG_RULE_DPORT - RULE_BASE) / 4;
+
 initial begin
     for (r = 0; r < NUM_RULES; r = r + 1) begin
         rule_ctrl_reg[r] = 0; rule_src_reg[r] = 0; rule_src_plen_reg[r] = 0;
@@ -151,29 +181,23 @@ end
 
 always @(posedge clk) begin
     if (reg_wr_en) begin
-        case (reg_wr_addr)
-            `WP_FW_REG_DEFAULT_ACTION: default_action_reg <= reg_wr_data[0];
-            `WP_FW_REG_NONIP_ACTION: nonip_action_reg <= reg_wr_data[0];
-            default: ;
-        endcase
-        if (wr_rule) begin
-            case (wr_fld)
-                `WP_FW_REG_RULE_CTRL - RULE_BASE: rule_ctrl_reg[wr_idx] <= reg_wr_data[2:0];
-                `WP_FW_REG_RULE_SRC_ADDR - RULE_BASE: rule_src_reg[wr_idx] <= reg_wr_data;
-                `WP_FW_REG_RULE_SRC_PLEN - RULE_BASE: begin
-                    rule_src_plen_reg[wr_idx] <= reg_wr_data[5:0];
-                    rule_src_mask_reg[wr_idx] <= plen_mask(reg_wr_data[5:0]);
-                end
-                `WP_FW_REG_RULE_DST_ADDR - RULE_BASE: rule_dst_reg[wr_idx] <= reg_wr_data;
-                `WP_FW_REG_RULE_DST_PLEN - RULE_BASE: begin
-                    rule_dst_plen_reg[wr_idx] <= reg_wr_data[5:0];
-                    rule_dst_mask_reg[wr_idx] <= plen_mask(reg_wr_data[5:0]);
-                end
-                `WP_FW_REG_RULE_PROTO - RULE_BASE: rule_proto_reg[wr_idx] <= reg_wr_data[7:0];
-                `WP_FW_REG_RULE_SPORT - RULE_BASE: rule_sport_reg[wr_idx] <= reg_wr_data;
-                `WP_FW_REG_RULE_DPORT - RULE_BASE: rule_dport_reg[wr_idx] <= reg_wr_data;
-                default: ;
-            endcase
+        if (wr_dact_q) default_action_reg <= reg_wr_data[0];
+        if (wr_nact_q) nonip_action_reg <= reg_wr_data[0];
+        for (r = 0; r < NUM_RULES; r = r + 1) begin
+            if (wr_rule_q[r] && wr_fld_q[F_CTRL]) rule_ctrl_reg[r] <= reg_wr_data[2:0];
+            if (wr_rule_q[r] && wr_fld_q[F_SRC]) rule_src_reg[r] <= reg_wr_data;
+            if (wr_rule_q[r] && wr_fld_q[F_SRC_PLEN]) begin
+                rule_src_plen_reg[r] <= reg_wr_data[5:0];
+                rule_src_mask_reg[r] <= plen_mask(reg_wr_data[5:0]);
+            end
+            if (wr_rule_q[r] && wr_fld_q[F_DST]) rule_dst_reg[r] <= reg_wr_data;
+            if (wr_rule_q[r] && wr_fld_q[F_DST_PLEN]) begin
+                rule_dst_plen_reg[r] <= reg_wr_data[5:0];
+                rule_dst_mask_reg[r] <= plen_mask(reg_wr_data[5:0]);
+            end
+            if (wr_rule_q[r] && wr_fld_q[F_PROTO]) rule_proto_reg[r] <= reg_wr_data[7:0];
+            if (wr_rule_q[r] && wr_fld_q[F_SPORT]) rule_sport_reg[r] <= reg_wr_data;
+            if (wr_rule_q[r] && wr_fld_q[F_DPORT]) rule_dport_reg[r] <= reg_wr_data;
         end
     end
     if (rst) begin
@@ -216,7 +240,6 @@ end
 
 // R2: the addressed rule's fields (the 8 words of its stride, unused bits 0), its hit counter,
 // the fixed word and counter, and which word of the stride (one-hot; 0 unless a rule hit)
-localparam NW = RULE_STRIDE / 4;
 reg [NW*32-1:0] r2_rule_reg = 0;
 reg [NW-1:0]    r2_wsel_reg = 0;
 reg [63:0]      r2_hcnt_reg = 0;
@@ -378,7 +401,7 @@ always @(posedge clk) begin
     for (m = 0; m < NUM_RULES; m = m + 1) begin
         if (e2_valid_reg && e2_ipv4_reg && e2_first_reg[m]) rule_hits_reg[m] <= rule_hits_reg[m] + 1;
     end
-    if (rst || clear) begin
+    if (rst || clear_reg) begin
         permit_pkts_reg <= 0;
         deny_pkts_reg <= 0;
         default_pkts_reg <= 0;
