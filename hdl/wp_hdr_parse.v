@@ -212,18 +212,17 @@ reg [2:0]           b_q_reg = 0;
 reg [H_BYTES*8-1:0] b_h_reg = 0;
 
 // Beside the NSH decode: the IPv4 header starts at l3 = 14 + 4*q, q in 0..7 (the NSH length
-// or 0), so for each q its version/IHL byte sits at a fixed place of the window. Everything
-// stages C and D need from that header's IHL, protocol and fragment offset is worked out here
-// for all eight places, from registers only and in parallel with the decode of q; stage C picks
-// one place with q (a select, where a shift, then an add, then a compare had been its slowest
-// path). Per place: {IPv4 header valid and held (version 4, IHL >= 5, len >= l4), first
-// fragment, ports (valid, TCP or UDP, first fragment, the frame holds the L4 ports), L4
-// checksum present (valid, first fragment, TCP / UDP and the frame holds its checksum), l4,
-// stage D's selects one-hot: the ports' (IHL = i, bit i), the checksum's ({TCP, IHL} = i)}.
-// The length checks read the byte count's thermometer at l4 + c (a 16:1 select by the IHL: no
-// adder, no compare; the thermometer makes th[l4] implied by th[l4 + c]).
+// or 0), so for each q its version/IHL byte sits at a fixed place of the window. What stages C
+// and D need from that header's IHL, protocol and fragment offset is worked out here for all
+// eight places, from registers only and in parallel with the decode of q; stage C picks one
+// place with q (a select, where a shift, then an add, then a compare had been its slowest path)
+// and combines the picked flags. Per place (bit 0 first): IPv4 header valid and held (version
+// 4, IHL >= 5, len >= l4); first fragment; TCP or UDP and first fragment; TCP and first; UDP
+// and first; the frame holds the L4 ports, the UDP checksum, the TCP checksum; l4; stage D's
+// selects one-hot: the ports' (IHL = i), the checksum's ({TCP, IHL} = i). The length checks
+// read the byte count's thermometer at l4 + c (a 16:1 select by the IHL: no adder, no compare).
 localparam NQ = 8;
-localparam QC_W = 4 + 8 + 16 + 32;
+localparam QC_W = 8 + 8 + 16 + 32;
 
 function [QC_W-1:0] l3_checks(input ver_ok, input [3:0] ihl, input [12:0] frag,
     input [7:0] proto, input [WIN_BYTES:0] th, input integer q);
@@ -246,13 +245,13 @@ function [QC_W-1:0] l3_checks(input ver_ok, input [3:0] ihl, input [12:0] frag,
                 l4_b = l4[7:0];
             end
         end
-        l3_checks = {ver_ok && held, first, ver_ok && (tcp || udp) && first && room_ports,
-                     ver_ok && first && ((tcp && room_tcp) || (udp && room_udp)), l4_b,
-                     16'd0, 32'd0};
+        l3_checks = 0;
+        l3_checks[15:0] = {l4_b, room_tcp, room_udp, room_ports, udp && first, tcp && first,
+                           (tcp || udp) && first, first, ver_ok && held};
         for (i = 0; i < 16; i = i + 1) begin
-            l3_checks[32 + i] = ihl == i;
-            l3_checks[i] = !tcp && ihl == i;
-            l3_checks[16 + i] = tcp && ihl == i;
+            l3_checks[16 + i] = ihl == i;
+            l3_checks[32 + i] = !tcp && ihl == i;
+            l3_checks[48 + i] = tcp && ihl == i;
         end
     end
 endfunction
@@ -318,13 +317,13 @@ function [QC_W-1:0] pick_checks(input [NQ*QC_W-1:0] all, input [2:0] q);
 endfunction
 
 wire [QC_W-1:0] b_chk = pick_checks(b_l3_checks_reg, b_q_reg);
-wire        b_ipv4 = b_ip_cand_reg && b_chk[QC_W-1];
-wire        b_first = b_chk[QC_W-2];
-wire        b_ports = b_ip_cand_reg && b_chk[QC_W-3];
-wire        b_csum_ok = b_ip_cand_reg && b_chk[QC_W-4];
-wire [7:0]  b_l4 = b_chk[48 +: 8];
-wire [15:0] b_psel = b_chk[32 +: 16];
-wire [31:0] b_csel = b_chk[31:0];
+wire        b_ipv4 = b_ip_cand_reg && b_chk[0];
+wire        b_first = b_chk[1];
+wire        b_ports = b_ipv4 && b_chk[2] && b_chk[5];
+wire        b_csum_ok = b_ipv4 && ((b_chk[3] && b_chk[7]) || (b_chk[4] && b_chk[6]));
+wire [7:0]  b_l4 = b_chk[8 +: 8];
+wire [15:0] b_psel = b_chk[16 +: 16];
+wire [31:0] b_csel = b_chk[32 +: 32];
 
 reg                 c_valid_reg = 1'b0;
 reg [7:0]           c_len_reg = 0;
