@@ -60,6 +60,9 @@ localparam WIN_BYTES = WIN_BEATS * KEEP_WIDTH;
 localparam WIN = WIN_BYTES * 8;
 localparam IDX_W = $clog2(WIN_BEATS + 1);
 localparam H_BYTES = WIN_BYTES - `WP_ETH_HDR_LEN;
+// the IPv4 header's first IP_BYTES bytes are read (the header and, at l4 = l3 + 4*IHL <=
+// l3 + 60, the L4 fields up to the TCP checksum)
+localparam IP_BYTES = 60 + `WP_TCP_CSUM_OFF + 2;
 
 initial begin
     if (WIN_BYTES < 118 || WIN_BYTES > 255) begin
@@ -163,6 +166,12 @@ reg [7:0]           a_len_reg = 0;
 reg [WIN_BYTES:0]   a_th_reg = 0;
 reg [NSH_D_W-1:0]   dec0_reg = 0;  // the decode of the frame's first beat
 reg [NSH_D_W-1:0]   a_dec_reg = 0;
+reg [2:0]           a_q_reg = 0;
+
+// the IPv4 header's place q (the NSH length for a valid NSH header with next protocol IPv4
+// held by the frame, else 0) from the frame's first-beat decode and the thermometer
+wire [NSH_D_W-1:0]  p_dec = p_slot_reg[0] ? p_dec_reg : dec0_reg;
+wire [2:0]          p_q = p_th_reg[`WP_NSH_END] && p_dec[NSH_D_W-4] ? p_dec[2:0] : 3'd0;
 
 always @(posedge clk) begin
     a_valid_reg <= 1'b0;
@@ -175,6 +184,7 @@ always @(posedge clk) begin
         a_len_reg <= p_idx_reg * KEEP_WIDTH + p_cnt_reg;
         a_th_reg <= p_th_reg;
         a_dec_reg <= p_slot_reg[0] ? p_dec_reg : dec0_reg;
+        a_q_reg <= p_q;
     end
     if (rst) a_valid_reg <= 1'b0;
 end
@@ -191,7 +201,6 @@ wire        a_nsh = a_has_eth && a_dec_reg[NSH_D_W-2];
 wire        a_nsh_valid = a_has_nsh && a_dec_reg[NSH_D_W-3];
 wire        a_nsh_ip = a_has_nsh && a_dec_reg[NSH_D_W-4];
 wire        a_ip_cand = (a_has_eth && a_dec_reg[NSH_D_W-1]) || a_nsh_ip;
-wire [2:0]  a_q = a_nsh_ip ? a_dec_reg[2:0] : 3'd0;
 wire [23:0] a_spi;
 wire [7:0]  a_si;
 
@@ -209,7 +218,7 @@ reg [23:0]          b_spi_reg = 0;
 reg [7:0]           b_si_reg = 0;
 reg                 b_ip_cand_reg = 1'b0;
 reg [2:0]           b_q_reg = 0;
-reg [H_BYTES*8-1:0] b_h_reg = 0;
+reg [IP_BYTES*8-1:0] b_ip_reg = 0;  // the IPv4 header at l3 = 14 + 4*q and what follows it
 
 // Beside the NSH decode: the IPv4 header starts at l3 = 14 + 4*q, q in 0..7 (the NSH length
 // or 0), so for each q its version/IHL byte sits at a fixed place of the window. What stages C
@@ -274,6 +283,7 @@ generate
 endgenerate
 
 reg [NQ*QC_W-1:0] b_l3_checks_reg = 0;
+wire [H_BYTES*8-1:0] a_h = a_win_reg[WIN-1:`WP_ETH_HDR_LEN*8];
 
 always @(posedge clk) begin
     b_l3_checks_reg <= a_l3_checks;
@@ -284,15 +294,15 @@ always @(posedge clk) begin
     b_spi_reg <= a_spi;
     b_si_reg <= a_si;
     b_ip_cand_reg <= a_ip_cand;
-    b_q_reg <= a_q;
-    b_h_reg <= a_win_reg[WIN-1:`WP_ETH_HDR_LEN*8];
+    b_q_reg <= a_q_reg;
+    b_ip_reg <= a_h >> {a_q_reg, 5'd0};
     if (rst) b_valid_reg <= 1'b0;
 end
 
-// stage C: IPv4 header at l3 = 14 + 4*q; only its first IP_BYTES bytes are read (the IPv4
-// header and, at l4 = l3 + 4*IHL <= l3 + 60, the L4 fields up to the TCP checksum)
-localparam IP_BYTES = 60 + `WP_TCP_CSUM_OFF + 2;
-wire [H_BYTES*8-1:0] b_ip = b_h_reg >> {b_q_reg, 5'd0};
+// stage C: the IPv4 header at l3 = 14 + 4*q, shifted there by stage B (with q registered from
+// stage P: the shift's select nets start at a register of their own, not at the one that
+// picks the per-place checks below)
+wire [IP_BYTES*8-1:0] b_ip = b_ip_reg;
 wire [7:0]  b_l3 = `WP_ETH_HDR_LEN + {3'd0, b_q_reg, 2'd0};
 wire [7:0]  b_proto;
 wire [15:0] b_ip_csum;
@@ -363,7 +373,7 @@ always @(posedge clk) begin
     c_first_reg <= b_first;
     c_ports_reg <= b_ports;
     c_csum_ok_reg <= b_csum_ok;
-    c_ip_reg <= b_ip[IP_BYTES*8-1:0];
+    c_ip_reg <= b_ip;
     c_psel_reg <= b_psel;
     c_csel_reg <= b_csel;
     if (rst) c_valid_reg <= 1'b0;
