@@ -121,9 +121,53 @@ function [WIN_BYTES:0] beat_th(input [IDX_W-1:0] idx, input [KEEP_WIDTH-1:0] kee
     end
 endfunction
 
+// The IPv4 flags of the eight places l3 = 14 + 4*q (q in 0..7) that need no length: {first
+// fragment, UDP, TCP, version 4 with IHL >= 5} per place, 4 bits at 4*q. Each field (the
+// version/IHL byte, the protocol byte, the two fragment bytes) lies in one beat; stage P
+// decodes, for every window beat b, the fields that lie in beat b from the beat's data as if it
+// were beat b (wp_ipv4_dec on the header bytes that beat would hold), 0 for the others; stage A
+// keeps each beat's own decode and ORs them (the fields of beats the frame does not have are
+// stale, but then the frame does not hold that IPv4 header, which stage B's length checks
+// catch).
+localparam NPL = 8;
+wire [WIN_BEATS*4*NPL-1:0] s_ipf;  // beat b's fields, at 4*NPL*b
+genvar gb, gp, gj;
+generate
+    for (gb = 0; gb < WIN_BEATS; gb = gb + 1) begin : g_ipf_beat
+        for (gp = 0; gp < NPL; gp = gp + 1) begin : g_ipf_place
+            localparam L3 = `WP_ETH_HDR_LEN + 4 * gp;
+            wire [`WP_IPV4_HDR_LEN*8-1:0] h;
+            for (gj = 0; gj < `WP_IPV4_HDR_LEN; gj = gj + 1) begin : g_byte
+                if ((L3 + gj) / KEEP_WIDTH == gb) begin : g_in
+                    assign h[8*gj +: 8] = s_tdata[8*((L3 + gj) % KEEP_WIDTH) +: 8];
+                end else begin : g_out
+                    assign h[8*gj +: 8] = 8'd0;
+                end
+            end
+            wire        ver_ok;
+            wire [12:0] frag;
+            wire [7:0]  proto;
+            wp_ipv4_dec ipv4_dec_inst (
+                .ip(h), .ver_ok(ver_ok), .ihl(), .ver_ihl(), .tos(), .total_len(),
+                .frag_off(frag), .ttl(), .proto(proto), .csum(), .src(), .dst()
+            );
+            // the fragment offset's two bytes start at an even byte: both in one beat
+            localparam IN_V = L3 / KEEP_WIDTH == gb;
+            localparam IN_P = (L3 + `WP_IPV4_PROTO_OFF) / KEEP_WIDTH == gb;
+            localparam IN_F = (L3 + `WP_IPV4_FRAG_OFF) / KEEP_WIDTH == gb;
+            assign s_ipf[gb*4*NPL + 4*gp +: 4] = {IN_F && frag == 13'd0,
+                IN_P && proto == `WP_IP_PROTO_UDP, IN_P && proto == `WP_IP_PROTO_TCP,
+                IN_V && ver_ok};
+        end
+    end
+endgenerate
+
+reg [WIN_BEATS*4*NPL-1:0] p_ipf_reg = 0;
+
 integer k;
 always @(posedge clk) begin
     p_beat_reg <= s_beat;
+    p_ipf_reg <= s_ipf;
     p_trig_reg <= 1'b0;
     if (s_beat) begin
         p_data_reg <= s_tdata;
@@ -167,6 +211,19 @@ reg [WIN_BYTES:0]   a_th_reg = 0;
 reg [NSH_D_W-1:0]   dec0_reg = 0;  // the decode of the frame's first beat
 reg [NSH_D_W-1:0]   a_dec_reg = 0;
 reg [2:0]           a_q_reg = 0;
+reg [WIN_BEATS*4*NPL-1:0] ipf_reg = 0;  // each beat's IPv4 fields of the frame so far
+reg [4*NPL-1:0]     a_ipf_reg = 0;
+
+function [4*NPL-1:0] ipf_or(input [WIN_BEATS*4*NPL-1:0] cur, input [WIN_BEATS*4*NPL-1:0] held,
+    input [WIN_BEATS-1:0] slot);
+    integer b;
+    begin
+        ipf_or = 0;
+        for (b = 0; b < WIN_BEATS; b = b + 1) begin
+            ipf_or = ipf_or | (slot[b] ? cur[b*4*NPL +: 4*NPL] : held[b*4*NPL +: 4*NPL]);
+        end
+    end
+endfunction
 
 // the IPv4 header's place q (the NSH length for a valid NSH header with next protocol IPv4
 // held by the frame, else 0) from the frame's first-beat decode and the thermometer
@@ -177,6 +234,9 @@ always @(posedge clk) begin
     a_valid_reg <= 1'b0;
     if (p_beat_reg) win_reg <= win_cur;
     if (p_beat_reg && p_slot_reg[0]) dec0_reg <= p_dec_reg;
+    for (k = 0; k < WIN_BEATS; k = k + 1) begin
+        if (p_beat_reg && p_slot_reg[k]) ipf_reg[k*4*NPL +: 4*NPL] <= p_ipf_reg[k*4*NPL +: 4*NPL];
+    end
     if (p_trig_reg) begin
         a_valid_reg <= 1'b1;
         a_win_reg <= win_cur;
@@ -185,6 +245,7 @@ always @(posedge clk) begin
         a_th_reg <= p_th_reg;
         a_dec_reg <= p_slot_reg[0] ? p_dec_reg : dec0_reg;
         a_q_reg <= p_q;
+        a_ipf_reg <= ipf_or(p_ipf_reg, ipf_reg, p_slot_reg);
     end
     if (rst) a_valid_reg <= 1'b0;
 end
@@ -233,15 +294,13 @@ reg [IP_BYTES*8-1:0] b_ip_reg = 0;  // the IPv4 header at l3 = 14 + 4*q and what
 localparam NQ = 8;
 localparam QC_W = 8 + 8 + 16 + 32;
 
-function [QC_W-1:0] l3_checks(input ver_ok, input [3:0] ihl, input [12:0] frag,
-    input [7:0] proto, input [WIN_BYTES:0] th, input integer q);
+function [QC_W-1:0] l3_checks(input [3:0] flags, input [3:0] ihl, input [WIN_BYTES:0] th,
+    input integer q);
     integer i, l4;
-    reg tcp, udp, first, held, room_ports, room_udp, room_tcp;
+    reg ver_ok, tcp, udp, first, held, room_ports, room_udp, room_tcp;
     reg [7:0] l4_b;
     begin
-        tcp = proto == `WP_IP_PROTO_TCP;
-        udp = proto == `WP_IP_PROTO_UDP;
-        first = frag == 13'd0;
+        {first, udp, tcp, ver_ok} = flags;
         {held, room_ports, room_udp, room_tcp, l4_b} = 0;
         for (i = 0; i < 16; i = i + 1) begin
             if (ihl == i) begin
@@ -269,16 +328,8 @@ wire [NQ*QC_W-1:0] a_l3_checks;
 genvar gq;
 generate
     for (gq = 0; gq < NQ; gq = gq + 1) begin : g_l3
-        wire        ver_ok;
-        wire [3:0]  ihl;
-        wire [12:0] frag;
-        wire [7:0]  proto;
-        wp_ipv4_dec ipv4_dec_inst (
-            .ip(a_win_reg[(`WP_ETH_HDR_LEN + 4 * gq)*8 +: `WP_IPV4_HDR_LEN*8]),
-            .ver_ok(ver_ok), .ihl(ihl), .ver_ihl(), .tos(), .total_len(), .frag_off(frag),
-            .ttl(), .proto(proto), .csum(), .src(), .dst()
-        );
-        assign a_l3_checks[gq*QC_W +: QC_W] = l3_checks(ver_ok, ihl, frag, proto, a_th_reg, gq);
+        wire [3:0] ihl = a_win_reg[(`WP_ETH_HDR_LEN + 4 * gq)*8 +: 4];
+        assign a_l3_checks[gq*QC_W +: QC_W] = l3_checks(a_ipf_reg[4*gq +: 4], ihl, a_th_reg, gq);
     end
 endgenerate
 
