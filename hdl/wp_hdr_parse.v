@@ -288,11 +288,11 @@ reg [IP_BYTES*8-1:0] b_ip_reg = 0;  // the IPv4 header at l3 = 14 + 4*q and what
 // place with q (a select, where a shift, then an add, then a compare had been its slowest path)
 // and combines the picked flags. Per place (bit 0 first): IPv4 header valid and held (version
 // 4, IHL >= 5, len >= l4); first fragment; TCP or UDP and first fragment; TCP and first; UDP
-// and first; the frame holds the L4 ports, the UDP checksum, the TCP checksum; l4; stage D's
-// selects one-hot: the ports' (IHL = i), the checksum's ({TCP, IHL} = i). The length checks
-// read the byte count's thermometer at l4 + c (a 16:1 select by the IHL: no adder, no compare).
+// and first; the frame holds the L4 ports, the UDP checksum, the TCP checksum; l4. The length
+// checks read the byte count's thermometer at l4 + c (a 16:1 select by the IHL: no adder, no
+// compare).
 localparam NQ = 8;
-localparam QC_W = 8 + 8 + 16 + 32;
+localparam QC_W = 8 + 8;
 
 function [QC_W-1:0] l3_checks(input [3:0] flags, input [3:0] ihl, input [WIN_BYTES:0] th,
     input integer q);
@@ -313,14 +313,8 @@ function [QC_W-1:0] l3_checks(input [3:0] flags, input [3:0] ihl, input [WIN_BYT
                 l4_b = l4[7:0];
             end
         end
-        l3_checks = 0;
-        l3_checks[15:0] = {l4_b, room_tcp, room_udp, room_ports, udp && first, tcp && first,
-                           (tcp || udp) && first, first, ver_ok && held};
-        for (i = 0; i < 16; i = i + 1) begin
-            l3_checks[16 + i] = ihl == i;
-            l3_checks[32 + i] = !tcp && ihl == i;
-            l3_checks[48 + i] = tcp && ihl == i;
-        end
+        l3_checks = {l4_b, room_tcp, room_udp, room_ports, udp && first, tcp && first,
+                     (tcp || udp) && first, first, ver_ok && held};
     end
 endfunction
 
@@ -383,8 +377,22 @@ wire        b_first = b_chk[1];
 wire        b_ports = b_ipv4 && b_chk[2] && b_chk[5];
 wire        b_csum_ok = b_ipv4 && ((b_chk[3] && b_chk[7]) || (b_chk[4] && b_chk[6]));
 wire [7:0]  b_l4 = b_chk[8 +: 8];
-wire [15:0] b_psel = b_chk[16 +: 16];
-wire [31:0] b_csel = b_chk[32 +: 32];
+// stage D's selects one-hot, from the shifted header's IHL and protocol: the ports' (IHL = i),
+// the checksum's ({TCP, IHL} = i)
+function [47:0] l4_sels(input [3:0] ihl, input tcp);
+    integer i;
+    begin
+        for (i = 0; i < 16; i = i + 1) begin
+            l4_sels[i] = ihl == i;
+            l4_sels[16 + i] = !tcp && ihl == i;
+            l4_sels[32 + i] = tcp && ihl == i;
+        end
+    end
+endfunction
+
+wire [15:0] b_psel;
+wire [31:0] b_csel;
+assign {b_csel, b_psel} = l4_sels(b_ip[3:0], b_proto == `WP_IP_PROTO_TCP);
 
 reg                 c_valid_reg = 1'b0;
 reg [7:0]           c_len_reg = 0;
