@@ -212,21 +212,7 @@ reg [NSH_D_W-1:0]   dec0_reg = 0;  // the decode of the frame's first beat
 reg [NSH_D_W-1:0]   a_dec_reg = 0;
 reg [2:0]           a_q_reg = 0;
 reg [WIN_BEATS*4*NPL-1:0] ipf_reg = 0;  // each beat's IPv4 fields of the frame so far
-// per place {version 4 with IHL >= 5 and: TCP or UDP and first fragment, TCP and first, UDP
-// and first; first fragment; version 4 with IHL >= 5}: what stage B ANDs with its length checks
-reg [5*NPL-1:0]     a_ipf_reg = 0;
-
-function [5*NPL-1:0] ipf_comb(input [4*NPL-1:0] f);
-    integer q;
-    reg ver_ok, tcp, udp, first;
-    begin
-        for (q = 0; q < NPL; q = q + 1) begin
-            {first, udp, tcp, ver_ok} = f[4*q +: 4];
-            ipf_comb[5*q +: 5] = {ver_ok && udp && first, ver_ok && tcp && first,
-                                  ver_ok && (tcp || udp) && first, first, ver_ok};
-        end
-    end
-endfunction
+reg [4*NPL-1:0]     a_ipf_reg = 0;
 
 function [4*NPL-1:0] ipf_or(input [WIN_BEATS*4*NPL-1:0] cur, input [WIN_BEATS*4*NPL-1:0] held,
     input [WIN_BEATS-1:0] slot);
@@ -259,7 +245,7 @@ always @(posedge clk) begin
         a_th_reg <= p_th_reg;
         a_dec_reg <= p_slot_reg[0] ? p_dec_reg : dec0_reg;
         a_q_reg <= p_q;
-        a_ipf_reg <= ipf_comb(ipf_or(p_ipf_reg, ipf_reg, p_slot_reg));
+        a_ipf_reg <= ipf_or(p_ipf_reg, ipf_reg, p_slot_reg);
     end
     if (rst) a_valid_reg <= 1'b0;
 end
@@ -300,22 +286,21 @@ reg [IP_BYTES*8-1:0] b_ip_reg = 0;  // the IPv4 header at l3 = 14 + 4*q and what
 // and D need from that header's IHL, protocol and fragment offset is worked out here for all
 // eight places, from registers only and in parallel with the decode of q; stage C picks one
 // place with q (a select, where a shift, then an add, then a compare had been its slowest path)
-// and ANDs them with ip_cand. Per place (bit 0 first): IPv4 header valid and held (version 4,
-// IHL >= 5, len >= l4); first fragment; ports (valid, TCP or UDP, first fragment, the frame
-// holds the L4 ports); L4 checksum present (valid, first fragment, TCP / UDP and the frame holds
-// its checksum); l4. The flags without a length come from stage A (a_ipf_reg, decoded per beat
-// in stage P); the length checks read the byte count's thermometer at l4 + c (a 16:1 select by
-// the IHL: no adder, no compare), each ANDed with its flag in the select's last LUT.
+// and combines the picked flags. Per place (bit 0 first): IPv4 header valid and held (version
+// 4, IHL >= 5, len >= l4); first fragment; TCP or UDP and first fragment; TCP and first; UDP
+// and first; the frame holds the L4 ports, the UDP checksum, the TCP checksum; l4. The length
+// checks read the byte count's thermometer at l4 + c (a 16:1 select by the IHL: no adder, no
+// compare).
 localparam NQ = 8;
-localparam QC_W = 4 + 8;
+localparam QC_W = 8 + 8;
 
-function [QC_W-1:0] l3_checks(input [4:0] flags, input [3:0] ihl, input [WIN_BYTES:0] th,
+function [QC_W-1:0] l3_checks(input [3:0] flags, input [3:0] ihl, input [WIN_BYTES:0] th,
     input integer q);
     integer i, l4;
-    reg ver_ok, first, v_pp, v_tcp, v_udp, held, room_ports, room_udp, room_tcp;
+    reg ver_ok, tcp, udp, first, held, room_ports, room_udp, room_tcp;
     reg [7:0] l4_b;
     begin
-        {v_udp, v_tcp, v_pp, first, ver_ok} = flags;
+        {first, udp, tcp, ver_ok} = flags;
         {held, room_ports, room_udp, room_tcp, l4_b} = 0;
         for (i = 0; i < 16; i = i + 1) begin
             if (ihl == i) begin
@@ -328,9 +313,8 @@ function [QC_W-1:0] l3_checks(input [4:0] flags, input [3:0] ihl, input [WIN_BYT
                 l4_b = l4[7:0];
             end
         end
-        // the rooms imply held (the thermometer), v_* imply ver_ok
-        l3_checks = {l4_b, (v_tcp && room_tcp) || (v_udp && room_udp), v_pp && room_ports, first,
-                     ver_ok && held};
+        l3_checks = {l4_b, room_tcp, room_udp, room_ports, udp && first, tcp && first,
+                     (tcp || udp) && first, first, ver_ok && held};
     end
 endfunction
 
@@ -339,7 +323,7 @@ genvar gq;
 generate
     for (gq = 0; gq < NQ; gq = gq + 1) begin : g_l3
         wire [3:0] ihl = a_win_reg[(`WP_ETH_HDR_LEN + 4 * gq)*8 +: 4];
-        assign a_l3_checks[gq*QC_W +: QC_W] = l3_checks(a_ipf_reg[5*gq +: 5], ihl, a_th_reg, gq);
+        assign a_l3_checks[gq*QC_W +: QC_W] = l3_checks(a_ipf_reg[4*gq +: 4], ihl, a_th_reg, gq);
     end
 endgenerate
 
@@ -390,9 +374,9 @@ endfunction
 wire [QC_W-1:0] b_chk = pick_checks(b_l3_checks_reg, b_q_reg);
 wire        b_ipv4 = b_ip_cand_reg && b_chk[0];
 wire        b_first = b_chk[1];
-wire        b_ports = b_ip_cand_reg && b_chk[2];
-wire        b_csum_ok = b_ip_cand_reg && b_chk[3];
-wire [7:0]  b_l4 = b_chk[4 +: 8];
+wire        b_ports = b_ipv4 && b_chk[2] && b_chk[5];
+wire        b_csum_ok = b_ipv4 && ((b_chk[3] && b_chk[7]) || (b_chk[4] && b_chk[6]));
+wire [7:0]  b_l4 = b_chk[8 +: 8];
 // stage D's selects one-hot, from the shifted header's IHL and protocol: the ports' (IHL = i),
 // the checksum's ({TCP, IHL} = i)
 function [47:0] l4_sels(input [3:0] ihl, input tcp);
