@@ -294,27 +294,42 @@ reg [IP_BYTES*8-1:0] b_ip_reg = 0;  // the IPv4 header at l3 = 14 + 4*q and what
 localparam NQ = 8;
 localparam QC_W = 8 + 8;
 
+// v[s] as a tree of 2:1 selects by the bits of s (the shape of ECP5's LUT4 / PFUMX / L6MUX21
+// select; a compare per value maps deeper)
+function sel16(input [15:0] v, input [3:0] s);
+    integer i;
+    reg [7:0] a;
+    reg [3:0] b;
+    reg [1:0] c;
+    begin
+        for (i = 0; i < 8; i = i + 1) a[i] = s[0] ? v[2*i + 1] : v[2*i];
+        for (i = 0; i < 4; i = i + 1) b[i] = s[1] ? a[2*i + 1] : a[2*i];
+        for (i = 0; i < 2; i = i + 1) c[i] = s[2] ? b[2*i + 1] : b[2*i];
+        sel16 = s[3] ? c[1] : c[0];
+    end
+endfunction
+
 function [QC_W-1:0] l3_checks(input [3:0] flags, input [3:0] ihl, input [WIN_BYTES:0] th,
     input integer q);
     integer i, l4;
-    reg ver_ok, tcp, udp, first, held, room_ports, room_udp, room_tcp;
+    reg ver_ok, tcp, udp, first;
+    reg [15:0] held, room_ports, room_udp, room_tcp;
     reg [7:0] l4_b;
     begin
         {first, udp, tcp, ver_ok} = flags;
-        {held, room_ports, room_udp, room_tcp, l4_b} = 0;
+        l4_b = 0;
         for (i = 0; i < 16; i = i + 1) begin
-            if (ihl == i) begin
-                l4 = `WP_ETH_HDR_LEN + 4 * q + 4 * i;
-                // len >= l3 + 20 is implied: ver_ok (IHL >= 5) puts l4 at l3 + 20 or later
-                held = th[l4];
-                room_ports = th[l4 + (`WP_L4_DPORT_OFF + 2)];
-                room_udp = th[l4 + (`WP_UDP_CSUM_OFF + 2)];
-                room_tcp = th[l4 + (`WP_TCP_CSUM_OFF + 2)];
-                l4_b = l4[7:0];
-            end
+            l4 = `WP_ETH_HDR_LEN + 4 * q + 4 * i;
+            // len >= l3 + 20 is implied: ver_ok (IHL >= 5) puts l4 at l3 + 20 or later
+            held[i] = th[l4];
+            room_ports[i] = th[l4 + (`WP_L4_DPORT_OFF + 2)];
+            room_udp[i] = th[l4 + (`WP_UDP_CSUM_OFF + 2)];
+            room_tcp[i] = th[l4 + (`WP_TCP_CSUM_OFF + 2)];
+            if (ihl == i) l4_b = l4[7:0];
         end
-        l3_checks = {l4_b, room_tcp, room_udp, room_ports, udp && first, tcp && first,
-                     (tcp || udp) && first, first, ver_ok && held};
+        l3_checks = {l4_b, sel16(room_tcp, ihl), sel16(room_udp, ihl), sel16(room_ports, ihl),
+                     udp && first, tcp && first, (tcp || udp) && first, first,
+                     ver_ok && sel16(held, ihl)};
     end
 endfunction
 
