@@ -374,21 +374,15 @@ wp_ipv4_dec ipv4_dec_inst (
     .ttl(), .proto(b_proto), .csum(b_ip_csum), .src(b_src), .dst(b_dst)
 );
 
-// the place's checks by q: a select tree (a variable part-select becomes a shift with 'x fill in
-// yosys, which the formal flow's AIG rejects)
+// the place's checks by q: a compare per place (a variable part-select becomes a shift with
+// 'x fill in yosys, which the formal flow's AIG rejects)
 function [QC_W-1:0] pick_checks(input [NQ*QC_W-1:0] all, input [2:0] q);
     integer k;
-    reg [4*QC_W-1:0] a;
-    reg [2*QC_W-1:0] b;
     begin
-        // a tree of 2:1 selects by the bits of q, as sel16
-        for (k = 0; k < 4; k = k + 1) begin
-            a[k*QC_W +: QC_W] = q[0] ? all[(2*k + 1)*QC_W +: QC_W] : all[2*k*QC_W +: QC_W];
+        pick_checks = all[QC_W-1:0];
+        for (k = 1; k < NQ; k = k + 1) begin
+            if (q == k) pick_checks = all[k*QC_W +: QC_W];
         end
-        for (k = 0; k < 2; k = k + 1) begin
-            b[k*QC_W +: QC_W] = q[1] ? a[(2*k + 1)*QC_W +: QC_W] : a[2*k*QC_W +: QC_W];
-        end
-        pick_checks = q[2] ? b[QC_W +: QC_W] : b[0 +: QC_W];
     end
 endfunction
 
