@@ -279,13 +279,7 @@ reg [23:0]          b_spi_reg = 0;
 reg [7:0]           b_si_reg = 0;
 reg                 b_ip_cand_reg = 1'b0;
 reg [2:0]           b_q_reg = 0;
-// The IPv4 header at l3 = 14 + 4*q and what follows it, shifted there in two parts (each
-// select net of q drives half the bytes): its first SPLIT bytes by stage B (a_q_reg), the rest
-// by stage C (b_q_reg) from the window bytes they can come from (b_hi_reg)
-localparam SPLIT = 36;
-localparam HI_BYTES = IP_BYTES - SPLIT + 4 * 7;
-reg [SPLIT*8-1:0]    b_ip_lo_reg = 0;
-reg [HI_BYTES*8-1:0] b_hi_reg = 0;
+reg [IP_BYTES*8-1:0] b_ip_reg = 0;  // the IPv4 header at l3 = 14 + 4*q and what follows it
 
 // Beside the NSH decode: the IPv4 header starts at l3 = 14 + 4*q, q in 0..7 (the NSH length
 // or 0), so for each q its version/IHL byte sits at a fixed place of the window. What stages C
@@ -350,7 +344,6 @@ endgenerate
 
 reg [NQ*QC_W-1:0] b_l3_checks_reg = 0;
 wire [H_BYTES*8-1:0] a_h = a_win_reg[WIN-1:`WP_ETH_HDR_LEN*8];
-wire [H_BYTES*8-1:0] a_h_q = a_h >> {a_q_reg, 5'd0};
 
 always @(posedge clk) begin
     b_l3_checks_reg <= a_l3_checks;
@@ -362,15 +355,14 @@ always @(posedge clk) begin
     b_si_reg <= a_si;
     b_ip_cand_reg <= a_ip_cand;
     b_q_reg <= a_q_reg;
-    b_ip_lo_reg <= a_h_q[SPLIT*8-1:0];
-    b_hi_reg <= a_h[SPLIT*8 +: HI_BYTES*8];
+    b_ip_reg <= a_h >> {a_q_reg, 5'd0};
     if (rst) b_valid_reg <= 1'b0;
 end
 
-// stage C: the IPv4 header at l3 = 14 + 4*q, its first SPLIT bytes shifted there by stage B
-// (with q registered from stage P), the rest here
-wire [HI_BYTES*8-1:0] b_hi_q = b_hi_reg >> {b_q_reg, 5'd0};
-wire [IP_BYTES*8-1:0] b_ip = {b_hi_q[(IP_BYTES-SPLIT)*8-1:0], b_ip_lo_reg};
+// stage C: the IPv4 header at l3 = 14 + 4*q, shifted there by stage B (with q registered from
+// stage P: the shift's select nets start at a register of their own, not at the one that
+// picks the per-place checks below)
+wire [IP_BYTES*8-1:0] b_ip = b_ip_reg;
 wire [7:0]  b_l3 = `WP_ETH_HDR_LEN + {3'd0, b_q_reg, 2'd0};
 wire [7:0]  b_proto;
 wire [15:0] b_ip_csum;
