@@ -66,6 +66,7 @@ localparam RULE_BASE = `WP_FW_REG_RULE_CTRL;
 localparam RULE_STRIDE = `WP_FW_REG_RULE_CTRL_STRIDE;
 localparam HITS_BASE = `WP_FW_REG_RULE_HITS;
 localparam HITS_STRIDE = `WP_FW_REG_RULE_HITS_STRIDE;
+localparam NW = RULE_STRIDE / 4;  // words of a rule's stride
 
 initial begin
     if (NUM_RULES < 1 || NUM_RULES > `WP_FW_REG_RULE_CTRL_COUNT) begin
@@ -91,7 +92,7 @@ wire        reg_rd_en;
 wire [AW-1:0] reg_rd_addr;
 wire [31:0] reg_rd_data;
 
-wp_axil_regs #(.ADDR_WIDTH(AW), .RD_LATENCY(2)) axil_regs_inst (
+wp_axil_regs #(.ADDR_WIDTH(AW), .RD_LATENCY(3)) axil_regs_inst (
     .clk(clk), .rst(rst),
     .s_axil_awaddr(s_axil_awaddr), .s_axil_awprot(s_axil_awprot),
     .s_axil_awvalid(s_axil_awvalid), .s_axil_awready(s_axil_awready),
@@ -131,15 +132,44 @@ function [31:0] plen_mask(input [5:0] plen);
     end
 endfunction
 
-// rule i: RULE_CTRL .. RULE_DPORT; hit counters RULE_HITS
+// rule i: RULE_CTRL .. RULE_DPORT; hit counters RULE_HITS. The write's decode is registered:
+// reg_wr_addr is wp_axil_regs' address register, held from the cycle the write is taken
+// through reg_wr_en (the merge read's cycles before it included), so what it registers the
+// cycle before reg_wr_en is the write's: the rule one-hot, the word of its stride one-hot, the
+// fixed registers. Each register's enable is then reg_wr_en AND two of those bits.
 wire        wr_rule;
 wire [AW-1:0] wr_rule_idx, wr_fld;
 wp_reg_arr #(.ADDR_WIDTH(AW), .BASE(RULE_BASE), .STRIDE(RULE_STRIDE), .COUNT(NUM_RULES))
     wr_rule_inst (.addr(reg_wr_addr), .hit(wr_rule), .idx(wr_rule_idx), .off(wr_fld));
 wire [IDX_W-1:0] wr_idx = wr_rule_idx[IDX_W-1:0];
-wire        clear = reg_wr_en && reg_wr_addr == `WP_FW_REG_CTRL && reg_wr_data[`WP_FW_REG_CTRL_CLEAR_LSB];
 
-integer r;
+reg [NUM_RULES-1:0] wr_rule_q = 0;
+reg [NW-1:0]        wr_fld_q = 0;
+reg                 wr_dact_q = 1'b0;
+reg                 wr_nact_q = 1'b0;
+reg                 wr_ctrl_q = 1'b0;
+reg                 clear_reg = 1'b0;  // CTRL.CLEAR written: the counters clear the next cycle
+
+integer r, f;
+always @(posedge clk) begin
+    for (r = 0; r < NUM_RULES; r = r + 1) wr_rule_q[r] <= wr_rule && wr_idx == r;
+    for (f = 0; f < NW; f = f + 1) wr_fld_q[f] <= wr_fld == 4 * f;
+    wr_dact_q <= reg_wr_addr == `WP_FW_REG_DEFAULT_ACTION;
+    wr_nact_q <= reg_wr_addr == `WP_FW_REG_NONIP_ACTION;
+    wr_ctrl_q <= reg_wr_addr == `WP_FW_REG_CTRL;
+    clear_reg <= reg_wr_en && wr_ctrl_q && reg_wr_data[`WP_FW_REG_CTRL_CLEAR_LSB];
+    if (rst) clear_reg <= 1'b0;
+end
+
+localparam F_CTRL = (`WP_FW_REG_RULE_CTRL - RULE_BASE) / 4;
+localparam F_SRC = (`WP_FW_REG_RULE_SRC_ADDR - RULE_BASE) / 4;
+localparam F_SRC_PLEN = (`WP_FW_REG_RULE_SRC_PLEN - RULE_BASE) / 4;
+localparam F_DST = (`WP_FW_REG_RULE_DST_ADDR - RULE_BASE) / 4;
+localparam F_DST_PLEN = (`WP_FW_REG_RULE_DST_PLEN - RULE_BASE) / 4;
+localparam F_PROTO = (`WP_FW_REG_RULE_PROTO - RULE_BASE) / 4;
+localparam F_SPORT = (`WP_FW_REG_RULE_SPORT - RULE_BASE) / 4;
+localparam F_DPORT = (`WP_FW_REG_RULE_DPORT - RULE_BASE) / 4;
+
 initial begin
     for (r = 0; r < NUM_RULES; r = r + 1) begin
         rule_ctrl_reg[r] = 0; rule_src_reg[r] = 0; rule_src_plen_reg[r] = 0;
@@ -151,29 +181,23 @@ end
 
 always @(posedge clk) begin
     if (reg_wr_en) begin
-        case (reg_wr_addr)
-            `WP_FW_REG_DEFAULT_ACTION: default_action_reg <= reg_wr_data[0];
-            `WP_FW_REG_NONIP_ACTION: nonip_action_reg <= reg_wr_data[0];
-            default: ;
-        endcase
-        if (wr_rule) begin
-            case (wr_fld)
-                `WP_FW_REG_RULE_CTRL - RULE_BASE: rule_ctrl_reg[wr_idx] <= reg_wr_data[2:0];
-                `WP_FW_REG_RULE_SRC_ADDR - RULE_BASE: rule_src_reg[wr_idx] <= reg_wr_data;
-                `WP_FW_REG_RULE_SRC_PLEN - RULE_BASE: begin
-                    rule_src_plen_reg[wr_idx] <= reg_wr_data[5:0];
-                    rule_src_mask_reg[wr_idx] <= plen_mask(reg_wr_data[5:0]);
-                end
-                `WP_FW_REG_RULE_DST_ADDR - RULE_BASE: rule_dst_reg[wr_idx] <= reg_wr_data;
-                `WP_FW_REG_RULE_DST_PLEN - RULE_BASE: begin
-                    rule_dst_plen_reg[wr_idx] <= reg_wr_data[5:0];
-                    rule_dst_mask_reg[wr_idx] <= plen_mask(reg_wr_data[5:0]);
-                end
-                `WP_FW_REG_RULE_PROTO - RULE_BASE: rule_proto_reg[wr_idx] <= reg_wr_data[7:0];
-                `WP_FW_REG_RULE_SPORT - RULE_BASE: rule_sport_reg[wr_idx] <= reg_wr_data;
-                `WP_FW_REG_RULE_DPORT - RULE_BASE: rule_dport_reg[wr_idx] <= reg_wr_data;
-                default: ;
-            endcase
+        if (wr_dact_q) default_action_reg <= reg_wr_data[0];
+        if (wr_nact_q) nonip_action_reg <= reg_wr_data[0];
+        for (r = 0; r < NUM_RULES; r = r + 1) begin
+            if (wr_rule_q[r] && wr_fld_q[F_CTRL]) rule_ctrl_reg[r] <= reg_wr_data[2:0];
+            if (wr_rule_q[r] && wr_fld_q[F_SRC]) rule_src_reg[r] <= reg_wr_data;
+            if (wr_rule_q[r] && wr_fld_q[F_SRC_PLEN]) begin
+                rule_src_plen_reg[r] <= reg_wr_data[5:0];
+                rule_src_mask_reg[r] <= plen_mask(reg_wr_data[5:0]);
+            end
+            if (wr_rule_q[r] && wr_fld_q[F_DST]) rule_dst_reg[r] <= reg_wr_data;
+            if (wr_rule_q[r] && wr_fld_q[F_DST_PLEN]) begin
+                rule_dst_plen_reg[r] <= reg_wr_data[5:0];
+                rule_dst_mask_reg[r] <= plen_mask(reg_wr_data[5:0]);
+            end
+            if (wr_rule_q[r] && wr_fld_q[F_PROTO]) rule_proto_reg[r] <= reg_wr_data[7:0];
+            if (wr_rule_q[r] && wr_fld_q[F_SPORT]) rule_sport_reg[r] <= reg_wr_data;
+            if (wr_rule_q[r] && wr_fld_q[F_DPORT]) rule_dport_reg[r] <= reg_wr_data;
         end
     end
     if (rst) begin
@@ -183,9 +207,12 @@ always @(posedge clk) begin
     end
 end
 
-// read mux in two register stages: wp_axil_regs (RD_LATENCY 2) holds reg_rd_addr two cycles
-// before it takes reg_rd_data; the address decode ends at registers (wp_reg_arr_q), the mux
-// below at wp_reg_rd's input registers (IN_REG)
+// read mux in three register stages: wp_axil_regs (RD_LATENCY 3) holds reg_rd_addr three
+// cycles before it takes reg_rd_data. R1: the address decode (wp_reg_arr_q: which rule, which
+// hit counter, the field's offset; the fixed registers one-hot). R2: each rule field of the
+// addressed rule and its hit counter (16:1 selects by the registered index), the fixed word and
+// counter (AND-OR by the one-hot), the field one-hot. R3: the field (AND-OR by its one-hot) at
+// wp_reg_rd's input registers (IN_REG), which picks the counter word and keeps the HI latch.
 wire        rd_rule_q, rd_hits_q;
 wire [AW-1:0] rd_rule_idx, rd_rel_q, rd_hits_idx;
 wp_reg_arr_q #(.ADDR_WIDTH(AW), .BASE(RULE_BASE), .STRIDE(RULE_STRIDE), .COUNT(NUM_RULES))
@@ -198,69 +225,71 @@ wire [IDX_W-1:0] rd_hidx_q = rd_hits_idx[IDX_W-1:0];
 // a 64-bit register is two words: the address of its LO word with bit 2 (HI) cleared
 wire [AW-1:0] rd_lo_addr = {reg_rd_addr[AW-1:3], 3'b000};
 
-// the block's registers at reg_rd_addr: a function behind continuous assignments (not
-// always @*), so the mux is defined from time 0 in every simulator (Icarus -g2012 never runs an
-// always @* block whose inputs keep their initial values). Result: {is_cnt, cnt[63:0],
-// word[31:0]}; wp_reg_rd picks the counter word and keeps the high-word latch.
-function [96:0] rd_mux(
-    input [AW-1:0] addr, input [AW-1:0] lo_addr, input rule, input [AW-1:0] rel, input hits,
-    input [63:0] hit_cnt, input [63:0] permit, input [63:0] deny, input [63:0] dflt,
-    input [63:0] nonip, input dact, input nact, input [2:0] ctrl, input [31:0] src,
-    input [5:0] src_plen, input [31:0] dst, input [5:0] dst_plen, input [7:0] proto,
-    input [31:0] sport, input [31:0] dport
-);
-    reg [31:0] data;
-    reg [63:0] cnt;
-    reg        is_cnt;
+// R1: the fixed registers, one-hot: {NONIP_ACTION, DEFAULT_ACTION, CAPS, VERSION, ID} and the
+// counters {NONIP, DEFAULT, DENY, PERMIT}_PKTS
+reg [4:0] r1_fix_reg = 0;
+reg [3:0] r1_cnt_reg = 0;
+
+always @(posedge clk) begin
+    r1_fix_reg <= {reg_rd_addr == `WP_FW_REG_NONIP_ACTION,
+                   reg_rd_addr == `WP_FW_REG_DEFAULT_ACTION, reg_rd_addr == `WP_FW_REG_CAPS,
+                   reg_rd_addr == `WP_FW_REG_VERSION, reg_rd_addr == `WP_FW_REG_ID};
+    r1_cnt_reg <= {rd_lo_addr == `WP_FW_REG_NONIP_PKTS, rd_lo_addr == `WP_FW_REG_DEFAULT_PKTS,
+                   rd_lo_addr == `WP_FW_REG_DENY_PKTS, rd_lo_addr == `WP_FW_REG_PERMIT_PKTS};
+end
+
+// R2: the addressed rule's fields (the 8 words of its stride, unused bits 0), its hit counter,
+// the fixed word and counter, and which word of the stride (one-hot; 0 unless a rule hit)
+reg [NW*32-1:0] r2_rule_reg = 0;
+reg [NW-1:0]    r2_wsel_reg = 0;
+reg [63:0]      r2_hcnt_reg = 0;
+reg             r2_hits_reg = 1'b0;
+reg [31:0]      r2_fix_reg = 0;
+reg [63:0]      r2_fcnt_reg = 0;
+reg             r2_fsel_reg = 1'b0;
+integer         w;
+
+always @(posedge clk) begin
+    r2_rule_reg <= 0;
+    r2_rule_reg[(`WP_FW_REG_RULE_CTRL - RULE_BASE)*8 +: 3] <= rule_ctrl_reg[rd_idx_q];
+    r2_rule_reg[(`WP_FW_REG_RULE_SRC_ADDR - RULE_BASE)*8 +: 32] <= rule_src_reg[rd_idx_q];
+    r2_rule_reg[(`WP_FW_REG_RULE_SRC_PLEN - RULE_BASE)*8 +: 6] <= rule_src_plen_reg[rd_idx_q];
+    r2_rule_reg[(`WP_FW_REG_RULE_DST_ADDR - RULE_BASE)*8 +: 32] <= rule_dst_reg[rd_idx_q];
+    r2_rule_reg[(`WP_FW_REG_RULE_DST_PLEN - RULE_BASE)*8 +: 6] <= rule_dst_plen_reg[rd_idx_q];
+    r2_rule_reg[(`WP_FW_REG_RULE_PROTO - RULE_BASE)*8 +: 8] <= rule_proto_reg[rd_idx_q];
+    r2_rule_reg[(`WP_FW_REG_RULE_SPORT - RULE_BASE)*8 +: 32] <= rule_sport_reg[rd_idx_q];
+    r2_rule_reg[(`WP_FW_REG_RULE_DPORT - RULE_BASE)*8 +: 32] <= rule_dport_reg[rd_idx_q];
+    for (w = 0; w < NW; w = w + 1) r2_wsel_reg[w] <= rd_rule_q && rd_rel_q == 4 * w;
+    r2_hcnt_reg <= rule_hits_reg[rd_hidx_q];
+    r2_hits_reg <= rd_hits_q;
+    r2_fix_reg <= ({32{r1_fix_reg[0]}} & `WP_FW_BLOCK_ID)
+                  | ({32{r1_fix_reg[1]}} & `WP_FW_BLOCK_VERSION)
+                  | ({32{r1_fix_reg[2]}} & NUM_RULES)
+                  | {31'd0, r1_fix_reg[3] && default_action_reg}
+                  | {31'd0, r1_fix_reg[4] && nonip_action_reg};
+    r2_fcnt_reg <= ({64{r1_cnt_reg[0]}} & permit_pkts_reg) | ({64{r1_cnt_reg[1]}} & deny_pkts_reg)
+                   | ({64{r1_cnt_reg[2]}} & default_pkts_reg)
+                   | ({64{r1_cnt_reg[3]}} & nonip_pkts_reg);
+    r2_fsel_reg <= |r1_cnt_reg;
+end
+
+// R3 (wp_reg_rd's input registers): the word (a rule's field by the one-hot, or the fixed
+// word: a rule address is none of the fixed ones) and the counter (a hit counter's address is
+// none of the fixed counters')
+function [31:0] rule_word(input [NW*32-1:0] words, input [NW-1:0] sel);
+    integer k;
     begin
-        data = 32'd0;
-        cnt = 64'd0;
-        is_cnt = 1'b0;
-        case (lo_addr)
-            `WP_FW_REG_PERMIT_PKTS: begin cnt = permit; is_cnt = 1'b1; end
-            `WP_FW_REG_DENY_PKTS: begin cnt = deny; is_cnt = 1'b1; end
-            `WP_FW_REG_DEFAULT_PKTS: begin cnt = dflt; is_cnt = 1'b1; end
-            `WP_FW_REG_NONIP_PKTS: begin cnt = nonip; is_cnt = 1'b1; end
-            default: ;
-        endcase
-        if (hits) begin
-            cnt = hit_cnt;
-            is_cnt = 1'b1;
-        end
-        case (addr)
-            `WP_FW_REG_ID: data = `WP_FW_BLOCK_ID;
-            `WP_FW_REG_VERSION: data = `WP_FW_BLOCK_VERSION;
-            `WP_FW_REG_CAPS: data = NUM_RULES;
-            `WP_FW_REG_DEFAULT_ACTION: data = dact;
-            `WP_FW_REG_NONIP_ACTION: data = nact;
-            default: ;
-        endcase
-        if (rule) begin
-            case (rel)
-                `WP_FW_REG_RULE_CTRL - RULE_BASE: data = ctrl;
-                `WP_FW_REG_RULE_SRC_ADDR - RULE_BASE: data = src;
-                `WP_FW_REG_RULE_SRC_PLEN - RULE_BASE: data = src_plen;
-                `WP_FW_REG_RULE_DST_ADDR - RULE_BASE: data = dst;
-                `WP_FW_REG_RULE_DST_PLEN - RULE_BASE: data = dst_plen;
-                `WP_FW_REG_RULE_PROTO - RULE_BASE: data = proto;
-                `WP_FW_REG_RULE_SPORT - RULE_BASE: data = sport;
-                `WP_FW_REG_RULE_DPORT - RULE_BASE: data = dport;
-                default: ;
-            endcase
-        end
-        rd_mux = {is_cnt, cnt, data};
+        rule_word = 0;
+        for (k = 0; k < NW; k = k + 1) rule_word = rule_word | ({32{sel[k]}} & words[k*32 +: 32]);
     end
 endfunction
 
-wire [96:0] rd_result = rd_mux(reg_rd_addr, rd_lo_addr, rd_rule_q, rd_rel_q, rd_hits_q,
-    rule_hits_reg[rd_hidx_q], permit_pkts_reg, deny_pkts_reg, default_pkts_reg, nonip_pkts_reg,
-    default_action_reg, nonip_action_reg, rule_ctrl_reg[rd_idx_q], rule_src_reg[rd_idx_q],
-    rule_src_plen_reg[rd_idx_q], rule_dst_reg[rd_idx_q], rule_dst_plen_reg[rd_idx_q],
-    rule_proto_reg[rd_idx_q], rule_sport_reg[rd_idx_q], rule_dport_reg[rd_idx_q]);
+wire [31:0] rd_word = rule_word(r2_rule_reg, r2_wsel_reg) | r2_fix_reg;
+wire [63:0] rd_cnt = r2_hits_reg ? r2_hcnt_reg : r2_fcnt_reg;
 
 wp_reg_rd #(.ADDR_WIDTH(AW), .IN_REG(1)) reg_rd_inst (
     .clk(clk), .rd_en(reg_rd_en), .rd_addr(reg_rd_addr),
-    .word(rd_result[31:0]), .cnt_sel(rd_result[96]), .cnt(rd_result[95:32]),
+    .word(rd_word), .cnt_sel(r2_hits_reg || r2_fsel_reg), .cnt(rd_cnt),
     .rd_data(reg_rd_data)
 );
 
@@ -372,7 +401,7 @@ always @(posedge clk) begin
     for (m = 0; m < NUM_RULES; m = m + 1) begin
         if (e2_valid_reg && e2_ipv4_reg && e2_first_reg[m]) rule_hits_reg[m] <= rule_hits_reg[m] + 1;
     end
-    if (rst || clear) begin
+    if (rst || clear_reg) begin
         permit_pkts_reg <= 0;
         deny_pkts_reg <= 0;
         default_pkts_reg <= 0;

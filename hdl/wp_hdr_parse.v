@@ -60,6 +60,9 @@ localparam WIN_BYTES = WIN_BEATS * KEEP_WIDTH;
 localparam WIN = WIN_BYTES * 8;
 localparam IDX_W = $clog2(WIN_BEATS + 1);
 localparam H_BYTES = WIN_BYTES - `WP_ETH_HDR_LEN;
+// the IPv4 header's first IP_BYTES bytes are read (the header and, at l4 = l3 + 4*IHL <=
+// l3 + 60, the L4 fields up to the TCP checksum)
+localparam IP_BYTES = 60 + `WP_TCP_CSUM_OFF + 2;
 
 initial begin
     if (WIN_BYTES < 118 || WIN_BYTES > 255) begin
@@ -118,9 +121,53 @@ function [WIN_BYTES:0] beat_th(input [IDX_W-1:0] idx, input [KEEP_WIDTH-1:0] kee
     end
 endfunction
 
+// The IPv4 flags of the eight places l3 = 14 + 4*q (q in 0..7) that need no length: {first
+// fragment, UDP, TCP, version 4 with IHL >= 5} per place, 4 bits at 4*q. Each field (the
+// version/IHL byte, the protocol byte, the two fragment bytes) lies in one beat; stage P
+// decodes, for every window beat b, the fields that lie in beat b from the beat's data as if it
+// were beat b (wp_ipv4_dec on the header bytes that beat would hold), 0 for the others; stage A
+// keeps each beat's own decode and ORs them (the fields of beats the frame does not have are
+// stale, but then the frame does not hold that IPv4 header, which stage B's length checks
+// catch).
+localparam NPL = 8;
+wire [WIN_BEATS*4*NPL-1:0] s_ipf;  // beat b's fields, at 4*NPL*b
+genvar gb, gp, gj;
+generate
+    for (gb = 0; gb < WIN_BEATS; gb = gb + 1) begin : g_ipf_beat
+        for (gp = 0; gp < NPL; gp = gp + 1) begin : g_ipf_place
+            localparam L3 = `WP_ETH_HDR_LEN + 4 * gp;
+            wire [`WP_IPV4_HDR_LEN*8-1:0] h;
+            for (gj = 0; gj < `WP_IPV4_HDR_LEN; gj = gj + 1) begin : g_byte
+                if ((L3 + gj) / KEEP_WIDTH == gb) begin : g_in
+                    assign h[8*gj +: 8] = s_tdata[8*((L3 + gj) % KEEP_WIDTH) +: 8];
+                end else begin : g_out
+                    assign h[8*gj +: 8] = 8'd0;
+                end
+            end
+            wire        ver_ok;
+            wire [12:0] frag;
+            wire [7:0]  proto;
+            wp_ipv4_dec ipv4_dec_inst (
+                .ip(h), .ver_ok(ver_ok), .ihl(), .ver_ihl(), .tos(), .total_len(),
+                .frag_off(frag), .ttl(), .proto(proto), .csum(), .src(), .dst()
+            );
+            // the fragment offset's two bytes start at an even byte: both in one beat
+            localparam IN_V = L3 / KEEP_WIDTH == gb;
+            localparam IN_P = (L3 + `WP_IPV4_PROTO_OFF) / KEEP_WIDTH == gb;
+            localparam IN_F = (L3 + `WP_IPV4_FRAG_OFF) / KEEP_WIDTH == gb;
+            assign s_ipf[gb*4*NPL + 4*gp +: 4] = {IN_F && frag == 13'd0,
+                IN_P && proto == `WP_IP_PROTO_UDP, IN_P && proto == `WP_IP_PROTO_TCP,
+                IN_V && ver_ok};
+        end
+    end
+endgenerate
+
+reg [WIN_BEATS*4*NPL-1:0] p_ipf_reg = 0;
+
 integer k;
 always @(posedge clk) begin
     p_beat_reg <= s_beat;
+    p_ipf_reg <= s_ipf;
     p_trig_reg <= 1'b0;
     if (s_beat) begin
         p_data_reg <= s_tdata;
@@ -163,11 +210,33 @@ reg [7:0]           a_len_reg = 0;
 reg [WIN_BYTES:0]   a_th_reg = 0;
 reg [NSH_D_W-1:0]   dec0_reg = 0;  // the decode of the frame's first beat
 reg [NSH_D_W-1:0]   a_dec_reg = 0;
+reg [2:0]           a_q_reg = 0;
+reg [WIN_BEATS*4*NPL-1:0] ipf_reg = 0;  // each beat's IPv4 fields of the frame so far
+reg [4*NPL-1:0]     a_ipf_reg = 0;
+
+function [4*NPL-1:0] ipf_or(input [WIN_BEATS*4*NPL-1:0] cur, input [WIN_BEATS*4*NPL-1:0] held,
+    input [WIN_BEATS-1:0] slot);
+    integer b;
+    begin
+        ipf_or = 0;
+        for (b = 0; b < WIN_BEATS; b = b + 1) begin
+            ipf_or = ipf_or | (slot[b] ? cur[b*4*NPL +: 4*NPL] : held[b*4*NPL +: 4*NPL]);
+        end
+    end
+endfunction
+
+// the IPv4 header's place q (the NSH length for a valid NSH header with next protocol IPv4
+// held by the frame, else 0) from the frame's first-beat decode and the thermometer
+wire [NSH_D_W-1:0]  p_dec = p_slot_reg[0] ? p_dec_reg : dec0_reg;
+wire [2:0]          p_q = p_th_reg[`WP_NSH_END] && p_dec[NSH_D_W-4] ? p_dec[2:0] : 3'd0;
 
 always @(posedge clk) begin
     a_valid_reg <= 1'b0;
     if (p_beat_reg) win_reg <= win_cur;
     if (p_beat_reg && p_slot_reg[0]) dec0_reg <= p_dec_reg;
+    for (k = 0; k < WIN_BEATS; k = k + 1) begin
+        if (p_beat_reg && p_slot_reg[k]) ipf_reg[k*4*NPL +: 4*NPL] <= p_ipf_reg[k*4*NPL +: 4*NPL];
+    end
     if (p_trig_reg) begin
         a_valid_reg <= 1'b1;
         a_win_reg <= win_cur;
@@ -175,6 +244,8 @@ always @(posedge clk) begin
         a_len_reg <= p_idx_reg * KEEP_WIDTH + p_cnt_reg;
         a_th_reg <= p_th_reg;
         a_dec_reg <= p_slot_reg[0] ? p_dec_reg : dec0_reg;
+        a_q_reg <= p_q;
+        a_ipf_reg <= ipf_or(p_ipf_reg, ipf_reg, p_slot_reg);
     end
     if (rst) a_valid_reg <= 1'b0;
 end
@@ -191,7 +262,6 @@ wire        a_nsh = a_has_eth && a_dec_reg[NSH_D_W-2];
 wire        a_nsh_valid = a_has_nsh && a_dec_reg[NSH_D_W-3];
 wire        a_nsh_ip = a_has_nsh && a_dec_reg[NSH_D_W-4];
 wire        a_ip_cand = (a_has_eth && a_dec_reg[NSH_D_W-1]) || a_nsh_ip;
-wire [2:0]  a_q = a_nsh_ip ? a_dec_reg[2:0] : 3'd0;
 wire [23:0] a_spi;
 wire [7:0]  a_si;
 
@@ -209,40 +279,57 @@ reg [23:0]          b_spi_reg = 0;
 reg [7:0]           b_si_reg = 0;
 reg                 b_ip_cand_reg = 1'b0;
 reg [2:0]           b_q_reg = 0;
-reg [H_BYTES*8-1:0] b_h_reg = 0;
+reg [IP_BYTES*8-1:0] b_ip_reg = 0;  // the IPv4 header at l3 = 14 + 4*q and what follows it
 
 // Beside the NSH decode: the IPv4 header starts at l3 = 14 + 4*q, q in 0..7 (the NSH length
-// or 0), so for each q its version/IHL byte sits at a fixed place of the window. The length
-// checks are worked out here for all eight places, from registers only and in parallel with the
-// decode of q; stage C picks one with q (a select, where a shift, then an add, then a compare
-// had been its slowest path). Per place: {IPv4 header valid and held (version 4, IHL >= 5,
-// len >= l4), the frame holds the L4 ports, the UDP checksum, the TCP checksum, TCP, UDP, first
-// fragment, l4}; stage C combines the picked flags. The length checks read the byte count's
-// thermometer at l4 + c (a 16:1 select by the IHL: no adder, no compare).
+// or 0), so for each q its version/IHL byte sits at a fixed place of the window. What stages C
+// and D need from that header's IHL, protocol and fragment offset is worked out here for all
+// eight places, from registers only and in parallel with the decode of q; stage C picks one
+// place with q (a select, where a shift, then an add, then a compare had been its slowest path)
+// and combines the picked flags. Per place (bit 0 first): IPv4 header valid and held (version
+// 4, IHL >= 5, len >= l4); first fragment; TCP or UDP and first fragment; TCP and first; UDP
+// and first; the frame holds the L4 ports, the UDP checksum, the TCP checksum; l4. The length
+// checks read the byte count's thermometer at l4 + c (a 16:1 select by the IHL: no adder, no
+// compare).
 localparam NQ = 8;
-localparam QC_W = 7 + 8;
+localparam QC_W = 8 + 8;
 
-// th[l4 + c] picked by the IHL (a 16:1 select of thermometer bits per check, no adder or compare)
-function [QC_W-1:0] l3_checks(input ver_ok, input [3:0] ihl, input [12:0] frag,
-    input [7:0] proto, input [WIN_BYTES:0] th, input integer q);
-    integer i, l4;
-    reg tcp, udp, first;
+// v[s] as a tree of 2:1 selects by the bits of s (the shape of ECP5's LUT4 / PFUMX / L6MUX21
+// select; a compare per value maps deeper)
+function sel16(input [15:0] v, input [3:0] s);
+    integer i;
+    reg [7:0] a;
+    reg [3:0] b;
+    reg [1:0] c;
     begin
-        tcp = proto == `WP_IP_PROTO_TCP;
-        udp = proto == `WP_IP_PROTO_UDP;
-        first = frag == 13'd0;
-        l3_checks = 0;
+        for (i = 0; i < 8; i = i + 1) a[i] = s[0] ? v[2*i + 1] : v[2*i];
+        for (i = 0; i < 4; i = i + 1) b[i] = s[1] ? a[2*i + 1] : a[2*i];
+        for (i = 0; i < 2; i = i + 1) c[i] = s[2] ? b[2*i + 1] : b[2*i];
+        sel16 = s[3] ? c[1] : c[0];
+    end
+endfunction
+
+function [QC_W-1:0] l3_checks(input [3:0] flags, input [3:0] ihl, input [WIN_BYTES:0] th,
+    input integer q);
+    integer i, l4;
+    reg ver_ok, tcp, udp, first;
+    reg [15:0] held, room_ports, room_udp, room_tcp;
+    reg [7:0] l4_b;
+    begin
+        {first, udp, tcp, ver_ok} = flags;
+        l4_b = 0;
         for (i = 0; i < 16; i = i + 1) begin
-            if (ihl == i) begin
-                l4 = `WP_ETH_HDR_LEN + 4 * q + 4 * i;
-                // len >= l3 + 20 is implied: ver_ok (IHL >= 5) puts l4 at l3 + 20 or later
-                l3_checks = {ver_ok && th[l4],
-                             th[l4 + (`WP_L4_DPORT_OFF + 2)],
-                             th[l4 + (`WP_UDP_CSUM_OFF + 2)],
-                             th[l4 + (`WP_TCP_CSUM_OFF + 2)],
-                             tcp, udp, first, l4[7:0]};
-            end
+            l4 = `WP_ETH_HDR_LEN + 4 * q + 4 * i;
+            // len >= l3 + 20 is implied: ver_ok (IHL >= 5) puts l4 at l3 + 20 or later
+            held[i] = th[l4];
+            room_ports[i] = th[l4 + (`WP_L4_DPORT_OFF + 2)];
+            room_udp[i] = th[l4 + (`WP_UDP_CSUM_OFF + 2)];
+            room_tcp[i] = th[l4 + (`WP_TCP_CSUM_OFF + 2)];
+            if (ihl == i) l4_b = l4[7:0];
         end
+        l3_checks = {l4_b, sel16(room_tcp, ihl), sel16(room_udp, ihl), sel16(room_ports, ihl),
+                     udp && first, tcp && first, (tcp || udp) && first, first,
+                     ver_ok && sel16(held, ihl)};
     end
 endfunction
 
@@ -250,20 +337,13 @@ wire [NQ*QC_W-1:0] a_l3_checks;
 genvar gq;
 generate
     for (gq = 0; gq < NQ; gq = gq + 1) begin : g_l3
-        wire        ver_ok;
-        wire [3:0]  ihl;
-        wire [12:0] frag;
-        wire [7:0]  proto;
-        wp_ipv4_dec ipv4_dec_inst (
-            .ip(a_win_reg[(`WP_ETH_HDR_LEN + 4 * gq)*8 +: `WP_IPV4_HDR_LEN*8]),
-            .ver_ok(ver_ok), .ihl(ihl), .ver_ihl(), .tos(), .total_len(), .frag_off(frag),
-            .ttl(), .proto(proto), .csum(), .src(), .dst()
-        );
-        assign a_l3_checks[gq*QC_W +: QC_W] = l3_checks(ver_ok, ihl, frag, proto, a_th_reg, gq);
+        wire [3:0] ihl = a_win_reg[(`WP_ETH_HDR_LEN + 4 * gq)*8 +: 4];
+        assign a_l3_checks[gq*QC_W +: QC_W] = l3_checks(a_ipf_reg[4*gq +: 4], ihl, a_th_reg, gq);
     end
 endgenerate
 
 reg [NQ*QC_W-1:0] b_l3_checks_reg = 0;
+wire [H_BYTES*8-1:0] a_h = a_win_reg[WIN-1:`WP_ETH_HDR_LEN*8];
 
 always @(posedge clk) begin
     b_l3_checks_reg <= a_l3_checks;
@@ -274,24 +354,23 @@ always @(posedge clk) begin
     b_spi_reg <= a_spi;
     b_si_reg <= a_si;
     b_ip_cand_reg <= a_ip_cand;
-    b_q_reg <= a_q;
-    b_h_reg <= a_win_reg[WIN-1:`WP_ETH_HDR_LEN*8];
+    b_q_reg <= a_q_reg;
+    b_ip_reg <= a_h >> {a_q_reg, 5'd0};
     if (rst) b_valid_reg <= 1'b0;
 end
 
-// stage C: IPv4 header at l3 = 14 + 4*q; only its first IP_BYTES bytes are read (the IPv4
-// header and, at l4 = l3 + 4*IHL <= l3 + 60, the L4 fields up to the TCP checksum)
-localparam IP_BYTES = 60 + `WP_TCP_CSUM_OFF + 2;
-wire [H_BYTES*8-1:0] b_ip = b_h_reg >> {b_q_reg, 5'd0};
+// stage C: the IPv4 header at l3 = 14 + 4*q, shifted there by stage B (with q registered from
+// stage P: the shift's select nets start at a register of their own, not at the one that
+// picks the per-place checks below)
+wire [IP_BYTES*8-1:0] b_ip = b_ip_reg;
 wire [7:0]  b_l3 = `WP_ETH_HDR_LEN + {3'd0, b_q_reg, 2'd0};
-wire [3:0]  b_ihl;
 wire [7:0]  b_proto;
 wire [15:0] b_ip_csum;
 wire [31:0] b_src, b_dst;
 
 wp_ipv4_dec ipv4_dec_inst (
     .ip(b_ip[`WP_IPV4_HDR_LEN*8-1:0]),
-    .ver_ok(), .ihl(b_ihl), .ver_ihl(), .tos(), .total_len(), .frag_off(),
+    .ver_ok(), .ihl(), .ver_ihl(), .tos(), .total_len(), .frag_off(),
     .ttl(), .proto(b_proto), .csum(b_ip_csum), .src(b_src), .dst(b_dst)
 );
 
@@ -308,14 +387,27 @@ function [QC_W-1:0] pick_checks(input [NQ*QC_W-1:0] all, input [2:0] q);
 endfunction
 
 wire [QC_W-1:0] b_chk = pick_checks(b_l3_checks_reg, b_q_reg);
-wire [7:0]  b_l4 = b_chk[7:0];
-wire        b_ipv4 = b_ip_cand_reg && b_chk[QC_W-1];
-wire        b_room_ports = b_chk[QC_W-2];
-wire        b_room_udp = b_chk[QC_W-3];
-wire        b_room_tcp = b_chk[QC_W-4];
-wire        b_tcp = b_chk[QC_W-5];
-wire        b_udp = b_chk[QC_W-6];
-wire        b_first = b_chk[QC_W-7];
+wire        b_ipv4 = b_ip_cand_reg && b_chk[0];
+wire        b_first = b_chk[1];
+wire        b_ports = b_ipv4 && b_chk[2] && b_chk[5];
+wire        b_csum_ok = b_ipv4 && ((b_chk[3] && b_chk[7]) || (b_chk[4] && b_chk[6]));
+wire [7:0]  b_l4 = b_chk[8 +: 8];
+// stage D's selects one-hot, from the shifted header's IHL and protocol: the ports' (IHL = i),
+// the checksum's ({TCP, IHL} = i)
+function [47:0] l4_sels(input [3:0] ihl, input tcp);
+    integer i;
+    begin
+        for (i = 0; i < 16; i = i + 1) begin
+            l4_sels[i] = ihl == i;
+            l4_sels[16 + i] = !tcp && ihl == i;
+            l4_sels[32 + i] = tcp && ihl == i;
+        end
+    end
+endfunction
+
+wire [15:0] b_psel;
+wire [31:0] b_csel;
+assign {b_csel, b_psel} = l4_sels(b_ip[3:0], b_proto == `WP_IP_PROTO_TCP);
 
 reg                 c_valid_reg = 1'b0;
 reg [7:0]           c_len_reg = 0;
@@ -326,18 +418,17 @@ reg [7:0]           c_si_reg = 0;
 reg                 c_ipv4_reg = 1'b0;
 reg [7:0]           c_l3_reg = 0;
 reg [7:0]           c_l4_reg = 0;
-reg [3:0]           c_ihl_reg = 0;
 reg [7:0]           c_proto_reg = 0;
 reg [31:0]          c_src_reg = 0;
 reg [31:0]          c_dst_reg = 0;
 reg [15:0]          c_ip_csum_reg = 0;
 reg                 c_first_reg = 1'b0;
-reg                 c_tcp_reg = 1'b0;
-reg                 c_udp_reg = 1'b0;
-reg                 c_room_ports_reg = 1'b0;
-reg                 c_room_udp_reg = 1'b0;
-reg                 c_room_tcp_reg = 1'b0;
+reg                 c_ports_reg = 1'b0;
+reg                 c_csum_ok_reg = 1'b0;
 reg [IP_BYTES*8-1:0] c_ip_reg = 0;
+// stage D's word selects, one-hot: the ports' by the IHL, the checksum's by {TCP, IHL}
+reg [15:0]          c_psel_reg = 0;
+reg [31:0]          c_csel_reg = 0;
 
 always @(posedge clk) begin
     c_valid_reg <= b_valid_reg;
@@ -349,46 +440,40 @@ always @(posedge clk) begin
     c_ipv4_reg <= b_ipv4;
     c_l3_reg <= b_l3;
     c_l4_reg <= b_l4;
-    c_ihl_reg <= b_ihl;
     c_proto_reg <= b_proto;
     c_src_reg <= b_src;
     c_dst_reg <= b_dst;
     c_ip_csum_reg <= b_ip_csum;
-    c_tcp_reg <= b_tcp;
-    c_udp_reg <= b_udp;
     c_first_reg <= b_first;
-    {c_room_ports_reg, c_room_udp_reg, c_room_tcp_reg} <= {b_room_ports, b_room_udp, b_room_tcp};
-    c_ip_reg <= b_ip[IP_BYTES*8-1:0];
+    c_ports_reg <= b_ports;
+    c_csum_ok_reg <= b_csum_ok;
+    c_ip_reg <= b_ip;
+    c_psel_reg <= b_psel;
+    c_csel_reg <= b_csel;
     if (rst) c_valid_reg <= 1'b0;
 end
 
 // stage D: L4 header at l4 = l3 + 4*ihl. The ports and the checksum are 16-bit words at
-// l4 + off: each a select of its own by the IHL (one compare per IHL value, not a shift: yosys
-// makes a variable shift a barrel shifter whose stages share long nets, this stage's path),
-// the checksum's by the IHL and TCP/UDP together.
-function [15:0] l4_word(input [IP_BYTES*8-1:0] ip, input [3:0] ihl, input integer off);
+// l4 + off: each an AND-OR of its candidate words with stage C's one-hot select (no compare on
+// this stage's path: it had been a 32:1 select decoded from the IHL and TCP/UDP here)
+function [15:0] l4_word(input [IP_BYTES*8-1:0] ip, input [15:0] sel, input integer off);
     integer k;
     begin
         l4_word = 0;
         for (k = 0; k < 16; k = k + 1) begin
-            if (ihl == k) l4_word = {ip[8*(4 * k + off) +: 8], ip[8*(4 * k + off + 1) +: 8]};
+            l4_word = l4_word
+                      | ({16{sel[k]}} & {ip[8*(4 * k + off) +: 8], ip[8*(4 * k + off + 1) +: 8]});
         end
     end
 endfunction
 
-function [15:0] l4_csum(input [IP_BYTES*8-1:0] ip, input [3:0] ihl, input tcp);
-    integer k;
+// the checksum: sel[15:0] the UDP one by the IHL, sel[31:16] the TCP one
+function [15:0] l4_csum(input [IP_BYTES*8-1:0] ip, input [31:0] sel);
     begin
-        l4_csum = 0;
-        for (k = 0; k < 32; k = k + 1) begin
-            if ({tcp, ihl} == k) begin
-                l4_csum = l4_word(ip, k % 16, k >= 16 ? `WP_TCP_CSUM_OFF : `WP_UDP_CSUM_OFF);
-            end
-        end
+        l4_csum = l4_word(ip, sel[15:0], `WP_UDP_CSUM_OFF)
+                  | l4_word(ip, sel[31:16], `WP_TCP_CSUM_OFF);
     end
 endfunction
-wire c_ports = c_ipv4_reg && (c_tcp_reg || c_udp_reg) && c_first_reg && c_room_ports_reg;
-
 
 always @(posedge clk) begin
     hdr_valid <= c_valid_reg;
@@ -405,12 +490,11 @@ always @(posedge clk) begin
     hdr_dst <= c_dst_reg;
     hdr_ip_csum <= c_ip_csum_reg;
     hdr_first_frag <= c_first_reg;
-    hdr_ports <= c_ports;
-    hdr_sport <= c_ports ? l4_word(c_ip_reg, c_ihl_reg, `WP_L4_SPORT_OFF) : 16'd0;
-    hdr_dport <= c_ports ? l4_word(c_ip_reg, c_ihl_reg, `WP_L4_DPORT_OFF) : 16'd0;
-    hdr_l4_csum_ok <= c_ipv4_reg && c_first_reg
-                      && ((c_tcp_reg && c_room_tcp_reg) || (c_udp_reg && c_room_udp_reg));
-    hdr_l4_csum <= l4_csum(c_ip_reg, c_ihl_reg, c_tcp_reg);
+    hdr_ports <= c_ports_reg;
+    hdr_sport <= c_ports_reg ? l4_word(c_ip_reg, c_psel_reg, `WP_L4_SPORT_OFF) : 16'd0;
+    hdr_dport <= c_ports_reg ? l4_word(c_ip_reg, c_psel_reg, `WP_L4_DPORT_OFF) : 16'd0;
+    hdr_l4_csum_ok <= c_csum_ok_reg;
+    hdr_l4_csum <= l4_csum(c_ip_reg, c_csel_reg);
     if (rst) hdr_valid <= 1'b0;
 end
 
