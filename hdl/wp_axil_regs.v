@@ -17,10 +17,11 @@
 // register that reads back differently from what was written (write-only or command bits)
 // keeps what the read returns in the other lanes.
 //
-// RD_LATENCY = 1 or 2 gives the block as many more cycles: reg_rd_addr is held that long before
-// the read (or merge read) is taken from reg_rd_data, so a block may register its address decode
-// (which register array, which element: wp_reg_arr_q) and, with 2, its read mux result as well
-// (wp_reg_rd with IN_REG), answering from registers.
+// RD_LATENCY = 1, 2 or 3 gives the block as many more cycles: reg_rd_addr is held that long
+// before the read (or merge read) is taken from reg_rd_data, so a block may register its address
+// decode (which register array, which element: wp_reg_arr_q), with 2 its read mux result as well
+// (wp_reg_rd with IN_REG), answering from registers, and with 3 split its read mux into two
+// registered levels (wp_fw: the element, then the field).
 //
 // Latency (bus idle, ready high): AR taken -> R valid 2 + RD_LATENCY cycles; AW/W taken ->
 // reg_wr_en 2 + RD_LATENCY cycles, B valid 3 + RD_LATENCY cycles. No new transaction is taken
@@ -33,7 +34,7 @@
 module wp_axil_regs #(
     // Width of the AXI-Lite address (byte address)
     parameter ADDR_WIDTH = 12,
-    // Cycles the block's read port takes from reg_rd_addr to reg_rd_data (0, 1 or 2)
+    // Cycles the block's read port takes from reg_rd_addr to reg_rd_data (0 to 3)
     parameter RD_LATENCY = 0
 ) (
     input  wire                  clk,
@@ -73,8 +74,8 @@ initial begin
         $error("Error: ADDR_WIDTH must be in 4..32 (instance %m)");
         $finish;
     end
-    if (RD_LATENCY < 0 || RD_LATENCY > 2) begin
-        $error("Error: RD_LATENCY must be 0, 1 or 2 (instance %m)");
+    if (RD_LATENCY < 0 || RD_LATENCY > 3) begin
+        $error("Error: RD_LATENCY must be in 0..3 (instance %m)");
         $finish;
     end
 end
@@ -84,8 +85,8 @@ reg rvalid_reg = 1'b0;
 reg [31:0] rdata_reg = 32'd0;
 // bit i: a read / write was taken i + 1 cycles ago and the block's read port is still at work
 // (RD_LATENCY > i)
-reg [1:0] rd_wait_reg = 2'b00;
-reg [1:0] wr_wait_reg = 2'b00;
+reg [2:0] rd_wait_reg = 3'b000;
+reg [2:0] wr_wait_reg = 3'b000;
 reg rd_pend_reg = 1'b0;     // a read's address is in addr_reg: reg_rd_en this cycle
 reg wr_merge_reg = 1'b0;    // a write's address is in addr_reg: merge read this cycle
 reg wr_pend_reg = 1'b0;     // the merged word is in wr_data_reg: reg_wr_en this cycle
@@ -97,8 +98,10 @@ wire busy = |rd_wait_reg || |wr_wait_reg || rd_pend_reg || wr_merge_reg || wr_pe
 wire wr_take = s_axil_awvalid && s_axil_wvalid && !bvalid_reg && !busy;
 wire rd_take = s_axil_arvalid && !rvalid_reg && !wr_take && !busy;
 // the read port's answer is due (the cycle before reg_rd_en / the merge)
-wire rd_due = RD_LATENCY == 0 ? rd_take : RD_LATENCY == 1 ? rd_wait_reg[0] : rd_wait_reg[1];
-wire wr_due = RD_LATENCY == 0 ? wr_take : RD_LATENCY == 1 ? wr_wait_reg[0] : wr_wait_reg[1];
+wire rd_due = RD_LATENCY == 0 ? rd_take : RD_LATENCY == 1 ? rd_wait_reg[0]
+             : RD_LATENCY == 2 ? rd_wait_reg[1] : rd_wait_reg[2];
+wire wr_due = RD_LATENCY == 0 ? wr_take : RD_LATENCY == 1 ? wr_wait_reg[0]
+             : RD_LATENCY == 2 ? wr_wait_reg[1] : wr_wait_reg[2];
 
 wire [31:0] wr_mask = {{8{wr_strb_reg[3]}}, {8{wr_strb_reg[2]}}, {8{wr_strb_reg[1]}},
                        {8{wr_strb_reg[0]}}};
@@ -120,8 +123,10 @@ assign reg_rd_en = rd_pend_reg;
 assign reg_rd_addr = addr_reg;
 
 always @(posedge clk) begin
-    rd_wait_reg <= {RD_LATENCY > 1 && rd_wait_reg[0], RD_LATENCY > 0 && rd_take};
-    wr_wait_reg <= {RD_LATENCY > 1 && wr_wait_reg[0], RD_LATENCY > 0 && wr_take};
+    rd_wait_reg <= {RD_LATENCY > 2 && rd_wait_reg[1], RD_LATENCY > 1 && rd_wait_reg[0],
+                    RD_LATENCY > 0 && rd_take};
+    wr_wait_reg <= {RD_LATENCY > 2 && wr_wait_reg[1], RD_LATENCY > 1 && wr_wait_reg[0],
+                    RD_LATENCY > 0 && wr_take};
     rd_pend_reg <= rd_due;
     wr_merge_reg <= wr_due;
     wr_pend_reg <= wr_merge_reg;
@@ -147,8 +152,8 @@ always @(posedge clk) begin
         rvalid_reg <= 1'b0;
     end
     if (rst) begin
-        rd_wait_reg <= 2'b00;
-        wr_wait_reg <= 2'b00;
+        rd_wait_reg <= 3'b000;
+        wr_wait_reg <= 3'b000;
         rd_pend_reg <= 1'b0;
         wr_merge_reg <= 1'b0;
         wr_pend_reg <= 1'b0;
