@@ -19,8 +19,9 @@ module wp_nat #(
     parameter DATA_WIDTH = 256,
     // Width of tuser (bits)
     parameter USER_WIDTH = `WP_TUSER_WIDTH,
-    // log2 of the frame FIFO depth in beats (must exceed the decision latency)
-    parameter FIFO_DEPTH_LOG2 = 4
+    // log2 of the frame FIFO depth in beats (must exceed the decision latency: 16 beats are
+    // too few for 1.00 beat/cycle at 65..1500 B since the decision's stages for ECP5)
+    parameter FIFO_DEPTH_LOG2 = 5
 ) (
     input  wire                    clk,
     input  wire                    rst,
