@@ -128,13 +128,26 @@ reg [63:0] map_hits_reg[0:NUM_MAPPINGS-1];
 reg [63:0] xlate_pkts_reg = 0;
 reg [63:0] pass_pkts_reg = 0;
 
-// mapping i: MAP_CTRL .. MAP_PORTS; hit counters MAP_HITS
+// mapping i: MAP_CTRL .. MAP_PORTS; hit counters MAP_HITS. Writes in three steps: W1 decodes
+// reg_wr_addr every cycle (wp_axil_regs holds a write's address from the merge read, RD_LATENCY
+// cycles and more before reg_wr_en) into the mapping's one-hot and the field's one-hot; W2, at
+// reg_wr_en, registers the word, its halves' ones' complement sum and one write enable per
+// mapping and field; W3 writes the register (MAP_NEW_ADDR and its sum together) and clears the
+// counters for CTRL.CLEAR
 wire        wr_map;
 wire [AW-1:0] wr_map_idx, wr_fld;
 wp_reg_arr #(.ADDR_WIDTH(AW), .BASE(MAP_BASE), .STRIDE(MAP_STRIDE), .COUNT(NUM_MAPPINGS))
     wr_map_inst (.addr(reg_wr_addr), .hit(wr_map), .idx(wr_map_idx), .off(wr_fld));
 wire [IDX_W-1:0] wr_idx = wr_map_idx[IDX_W-1:0];
-wire        clear = reg_wr_en && reg_wr_addr == `WP_NAT_REG_CTRL && reg_wr_data[`WP_NAT_REG_CTRL_CLEAR_LSB];
+
+reg [NUM_MAPPINGS-1:0]   w1_map_reg = 0;  // the mapping the address names (one-hot, or none)
+reg [3:0]                w1_fld_reg = 0;  // {PORTS, NEW_ADDR, MATCH_ADDR, CTRL}
+reg                      w1_ctrl_reg = 1'b0;  // the block's CTRL register
+reg [NUM_MAPPINGS*4-1:0] w2_we_reg = 0;   // bit 4 i + f: write field f of mapping i
+reg [31:0]               w2_data_reg = 0;
+reg [15:0]               w2_sum_reg = 0;
+reg                      clear_reg = 1'b0;
+wire                     clear = clear_reg;
 
 integer r;
 initial begin
@@ -146,19 +159,30 @@ initial begin
 end
 
 always @(posedge clk) begin
-    if (reg_wr_en && wr_map) begin
-        case (wr_fld)
-            `WP_NAT_REG_MAP_CTRL - MAP_BASE: map_ctrl_reg[wr_idx] <= reg_wr_data[2:0];
-            `WP_NAT_REG_MAP_MATCH_ADDR - MAP_BASE: map_match_reg[wr_idx] <= reg_wr_data;
-            `WP_NAT_REG_MAP_NEW_ADDR - MAP_BASE: begin
-                map_new_reg[wr_idx] <= reg_wr_data;
-                map_new_sum_reg[wr_idx] <= oc_add(reg_wr_data[31:16], reg_wr_data[15:0]);
-            end
-            `WP_NAT_REG_MAP_PORTS - MAP_BASE: map_ports_reg[wr_idx] <= reg_wr_data;
-            default: ;
-        endcase
+    for (r = 0; r < NUM_MAPPINGS; r = r + 1) w1_map_reg[r] <= wr_map && wr_idx == r;
+    w1_fld_reg <= {wr_fld == `WP_NAT_REG_MAP_PORTS - MAP_BASE,
+                   wr_fld == `WP_NAT_REG_MAP_NEW_ADDR - MAP_BASE,
+                   wr_fld == `WP_NAT_REG_MAP_MATCH_ADDR - MAP_BASE,
+                   wr_fld == `WP_NAT_REG_MAP_CTRL - MAP_BASE};
+    w1_ctrl_reg <= reg_wr_addr == `WP_NAT_REG_CTRL;
+    for (r = 0; r < NUM_MAPPINGS * 4; r = r + 1) begin
+        w2_we_reg[r] <= reg_wr_en && w1_map_reg[r / 4] && w1_fld_reg[r % 4];
+    end
+    w2_data_reg <= reg_wr_data;
+    w2_sum_reg <= oc_add(reg_wr_data[31:16], reg_wr_data[15:0]);
+    clear_reg <= reg_wr_en && w1_ctrl_reg && reg_wr_data[`WP_NAT_REG_CTRL_CLEAR_LSB];
+    for (r = 0; r < NUM_MAPPINGS; r = r + 1) begin
+        if (w2_we_reg[r*4 + 0]) map_ctrl_reg[r] <= w2_data_reg[2:0];
+        if (w2_we_reg[r*4 + 1]) map_match_reg[r] <= w2_data_reg;
+        if (w2_we_reg[r*4 + 2]) begin
+            map_new_reg[r] <= w2_data_reg;
+            map_new_sum_reg[r] <= w2_sum_reg;
+        end
+        if (w2_we_reg[r*4 + 3]) map_ports_reg[r] <= w2_data_reg;
     end
     if (rst) begin
+        w2_we_reg <= 0;
+        clear_reg <= 1'b0;
         for (r = 0; r < NUM_MAPPINGS; r = r + 1) map_ctrl_reg[r] <= 0;
     end
 end
