@@ -188,37 +188,36 @@ always @(posedge clk) begin
 end
 
 // read mux in three register stages: wp_axil_regs (RD_LATENCY 3) holds reg_rd_addr three cycles
-// before it takes reg_rd_data. R1: the address decode (wp_reg_arr_q: which mapping) and one flag
-// per register the address can name; R2: the mapping's fields and its hit counter by the
-// registered index; R3 (wp_reg_rd's input registers): the word and the counter as an AND-OR of
-// the flags with the R2 registers.
-wire        rd_map_q, rd_hits_q;
-wire [AW-1:0] rd_map_idx, rd_hits_idx;
-wp_reg_arr_q #(.ADDR_WIDTH(AW), .BASE(MAP_BASE), .STRIDE(MAP_STRIDE), .COUNT(NUM_MAPPINGS))
-    rd_map_inst (.clk(clk), .addr(reg_rd_addr), .hit(rd_map_q), .idx(rd_map_idx), .off());
-wp_reg_arr_q #(.ADDR_WIDTH(AW), .BASE(HITS_BASE), .STRIDE(HITS_STRIDE), .COUNT(NUM_MAPPINGS))
-    rd_hits_inst (.clk(clk), .addr(reg_rd_addr), .hit(rd_hits_q), .idx(rd_hits_idx), .off());
-wire [IDX_W-1:0] rd_idx_q = rd_map_idx[IDX_W-1:0];
-wire [IDX_W-1:0] rd_hidx_q = rd_hits_idx[IDX_W-1:0];
-wire        rd_map_d;
-wire [AW-1:0] rd_rel_d;
+// before it takes reg_rd_data. R1: one flag per register the address can name, and per group
+// of four mappings the fields and hit counter of the one the address's index names within the
+// group (a 4:1 select by the address's low index bits); R2: the group by the registered high
+// index bits; R3 (wp_reg_rd's input registers): the word and the counter as an AND-OR of the
+// flags with the R2 registers.
+localparam RG = (NUM_MAPPINGS + 3) / 4;  // groups of four mappings
+localparam RFLD_W = 3 + 32 + 32 + 32;    // {ctrl, match, new, ports}
+wire        rd_map_d, rd_hits_d;
+wire [AW-1:0] rd_rel_d, rd_map_idx_d, rd_hits_idx_d;
 wp_reg_arr #(.ADDR_WIDTH(AW), .BASE(MAP_BASE), .STRIDE(MAP_STRIDE), .COUNT(NUM_MAPPINGS))
-    rd_map_d_inst (.addr(reg_rd_addr), .hit(rd_map_d), .idx(), .off(rd_rel_d));
+    rd_map_d_inst (.addr(reg_rd_addr), .hit(rd_map_d), .idx(rd_map_idx_d), .off(rd_rel_d));
+wp_reg_arr #(.ADDR_WIDTH(AW), .BASE(HITS_BASE), .STRIDE(HITS_STRIDE), .COUNT(NUM_MAPPINGS))
+    rd_hits_d_inst (.addr(reg_rd_addr), .hit(rd_hits_d), .idx(rd_hits_idx_d), .off());
+wire [IDX_W-1:0] rd_idx_d = rd_map_idx_d[IDX_W-1:0];
+wire [IDX_W-1:0] rd_hidx_d = rd_hits_idx_d[IDX_W-1:0];
 // a 64-bit register is two words: the address of its LO word with bit 2 (HI) cleared
 wire [AW-1:0] rd_lo_addr = {reg_rd_addr[AW-1:3], 3'b000};
 
-// R1 flags: {ID, VERSION, CAPS, MAP_CTRL, MAP_MATCH, MAP_NEW, MAP_PORTS, XLATE, PASS}; the
-// mapping hit counters are rd_hits_q
-localparam RF_W = 9;
-reg [RF_W-1:0] r1_flags_reg = 0;
-reg [RF_W-1:0] r2_flags_reg = 0;
-reg            r2_hits_sel_reg = 1'b0;
-reg [2:0]      r2_ctrl_reg = 0;
-reg [31:0]     r2_match_reg = 0;
-reg [31:0]     r2_new_reg = 0;
-reg [31:0]     r2_ports_reg = 0;
-reg [63:0]     r2_hits_reg = 0;
+// R1 flags: {ID, VERSION, CAPS, MAP_CTRL, MAP_MATCH, MAP_NEW, MAP_PORTS, XLATE, PASS, MAP_HITS}
+localparam RF_W = 10;
+reg [RF_W-1:0]     r1_flags_reg = 0;
+reg [RG*RFLD_W-1:0] r1_fld_reg = 0;
+reg [RG*64-1:0]    r1_hits_reg = 0;
+reg [IDX_W-1:0]    r1_idx_reg = 0;
+reg [IDX_W-1:0]    r1_hidx_reg = 0;
+reg [RF_W-1:0]     r2_flags_reg = 0;
+reg [RFLD_W-1:0]   r2_fld_reg = 0;
+reg [63:0]         r2_hits_reg = 0;
 
+integer rg, rk;
 always @(posedge clk) begin
     r1_flags_reg <= {reg_rd_addr == `WP_NAT_REG_ID, reg_rd_addr == `WP_NAT_REG_VERSION,
                      reg_rd_addr == `WP_NAT_REG_CAPS,
@@ -226,19 +225,43 @@ always @(posedge clk) begin
                      rd_map_d && rd_rel_d == `WP_NAT_REG_MAP_MATCH_ADDR - MAP_BASE,
                      rd_map_d && rd_rel_d == `WP_NAT_REG_MAP_NEW_ADDR - MAP_BASE,
                      rd_map_d && rd_rel_d == `WP_NAT_REG_MAP_PORTS - MAP_BASE,
-                     rd_lo_addr == `WP_NAT_REG_XLATE_PKTS, rd_lo_addr == `WP_NAT_REG_PASS_PKTS};
+                     rd_lo_addr == `WP_NAT_REG_XLATE_PKTS, rd_lo_addr == `WP_NAT_REG_PASS_PKTS,
+                     rd_hits_d};
+    r1_idx_reg <= rd_idx_d;
+    r1_hidx_reg <= rd_hidx_d;
+    // (the index is taken modulo NUM_MAPPINGS only to stay in range where no mapping is)
+    for (rg = 0; rg < RG; rg = rg + 1) begin
+        r1_fld_reg[rg*RFLD_W +: RFLD_W] <= 0;
+        r1_hits_reg[rg*64 +: 64] <= 0;
+        for (rk = 0; rk < 4; rk = rk + 1) begin
+            if (4*rg + rk < NUM_MAPPINGS && rd_idx_d % 4 == rk) begin
+                r1_fld_reg[rg*RFLD_W +: RFLD_W] <= {map_ctrl_reg[(4*rg + rk) % NUM_MAPPINGS],
+                    map_match_reg[(4*rg + rk) % NUM_MAPPINGS],
+                    map_new_reg[(4*rg + rk) % NUM_MAPPINGS],
+                    map_ports_reg[(4*rg + rk) % NUM_MAPPINGS]};
+            end
+            if (4*rg + rk < NUM_MAPPINGS && rd_hidx_d % 4 == rk) begin
+                r1_hits_reg[rg*64 +: 64] <= map_hits_reg[(4*rg + rk) % NUM_MAPPINGS];
+            end
+        end
+    end
     r2_flags_reg <= r1_flags_reg;
-    r2_hits_sel_reg <= rd_hits_q;
-    r2_ctrl_reg <= map_ctrl_reg[rd_idx_q];
-    r2_match_reg <= map_match_reg[rd_idx_q];
-    r2_new_reg <= map_new_reg[rd_idx_q];
-    r2_ports_reg <= map_ports_reg[rd_idx_q];
-    r2_hits_reg <= map_hits_reg[rd_hidx_q];
+    r2_fld_reg <= 0;
+    r2_hits_reg <= 0;
+    for (rg = 0; rg < RG; rg = rg + 1) begin
+        if (r1_idx_reg / 4 == rg) r2_fld_reg <= r1_fld_reg[rg*RFLD_W +: RFLD_W];
+        if (r1_hidx_reg / 4 == rg) r2_hits_reg <= r1_hits_reg[rg*64 +: 64];
+    end
 end
+
+wire [2:0]  r2_ctrl_reg;
+wire [31:0] r2_match_reg, r2_new_reg, r2_ports_reg;
+assign {r2_ctrl_reg, r2_match_reg, r2_new_reg, r2_ports_reg} = r2_fld_reg;
+wire        r2_hits_sel_reg = r2_flags_reg[0];
 
 // R3: {is_cnt, cnt[63:0], word[31:0]} (the flags are one-hot or 0); wp_reg_rd picks the
 // counter word and keeps the high-word latch
-wire [8:0] rf = r2_flags_reg;
+wire [8:0] rf = r2_flags_reg[9:1];
 wire [96:0] rd_result = {
     r2_hits_sel_reg || rf[1] || rf[0],
     ({64{r2_hits_sel_reg}} & r2_hits_reg) | ({64{rf[1]}} & xlate_pkts_reg)
