@@ -82,6 +82,11 @@ CONFIGS: dict[str, Config] = {
     "wp_axil_regs": Config(top="wp_axil_regs"),
     "wp_axis_arb": Config(top="wp_axis_arb", params={"S_COUNT": 2}),
     "wp_pe_out": Config(top="wp_pe_out"),
+    "wp_pe_out (5 patches)": Config(
+        top="wp_pe_out",
+        params={"NUM_PATCH": 5},
+        note="NUM_PATCH=5, as in wp_nat (wp_fw uses 1)",
+    ),
     "wp_hdr_parse": Config(top="wp_hdr_parse"),
     "wp_fw": Config(top="wp_fw", params={"NUM_RULES": 16}),
     "wp_nat": Config(top="wp_nat", params={"NUM_MAPPINGS": 16}),

@@ -19,8 +19,9 @@ module wp_nat #(
     parameter DATA_WIDTH = 256,
     // Width of tuser (bits)
     parameter USER_WIDTH = `WP_TUSER_WIDTH,
-    // log2 of the frame FIFO depth in beats (must exceed the decision latency)
-    parameter FIFO_DEPTH_LOG2 = 4
+    // log2 of the frame FIFO depth in beats (must exceed the decision latency: 16 beats are
+    // too few for 1.00 beat/cycle at 65..1500 B since the decision's stages for ECP5)
+    parameter FIFO_DEPTH_LOG2 = 5
 ) (
     input  wire                    clk,
     input  wire                    rst,
@@ -102,7 +103,7 @@ wire        reg_rd_en;
 wire [AW-1:0] reg_rd_addr;
 wire [31:0] reg_rd_data;
 
-wp_axil_regs #(.ADDR_WIDTH(AW), .RD_LATENCY(2)) axil_regs_inst (
+wp_axil_regs #(.ADDR_WIDTH(AW), .RD_LATENCY(3)) axil_regs_inst (
     .clk(clk), .rst(rst),
     .s_axil_awaddr(s_axil_awaddr), .s_axil_awprot(s_axil_awprot),
     .s_axil_awvalid(s_axil_awvalid), .s_axil_awready(s_axil_awready),
@@ -127,13 +128,26 @@ reg [63:0] map_hits_reg[0:NUM_MAPPINGS-1];
 reg [63:0] xlate_pkts_reg = 0;
 reg [63:0] pass_pkts_reg = 0;
 
-// mapping i: MAP_CTRL .. MAP_PORTS; hit counters MAP_HITS
+// mapping i: MAP_CTRL .. MAP_PORTS; hit counters MAP_HITS. Writes in three steps: W1 decodes
+// reg_wr_addr every cycle (wp_axil_regs holds a write's address from the merge read, RD_LATENCY
+// cycles and more before reg_wr_en) into the mapping's one-hot and the field's one-hot; W2, at
+// reg_wr_en, registers the word, its halves' ones' complement sum and one write enable per
+// mapping and field; W3 writes the register (MAP_NEW_ADDR and its sum together) and clears the
+// counters for CTRL.CLEAR
 wire        wr_map;
 wire [AW-1:0] wr_map_idx, wr_fld;
 wp_reg_arr #(.ADDR_WIDTH(AW), .BASE(MAP_BASE), .STRIDE(MAP_STRIDE), .COUNT(NUM_MAPPINGS))
     wr_map_inst (.addr(reg_wr_addr), .hit(wr_map), .idx(wr_map_idx), .off(wr_fld));
 wire [IDX_W-1:0] wr_idx = wr_map_idx[IDX_W-1:0];
-wire        clear = reg_wr_en && reg_wr_addr == `WP_NAT_REG_CTRL && reg_wr_data[`WP_NAT_REG_CTRL_CLEAR_LSB];
+
+reg [NUM_MAPPINGS-1:0]   w1_map_reg = 0;  // the mapping the address names (one-hot, or none)
+reg [3:0]                w1_fld_reg = 0;  // {PORTS, NEW_ADDR, MATCH_ADDR, CTRL}
+reg                      w1_ctrl_reg = 1'b0;  // the block's CTRL register
+reg [NUM_MAPPINGS*4-1:0] w2_we_reg = 0;   // bit 4 i + f: write field f of mapping i
+reg [31:0]               w2_data_reg = 0;
+reg [15:0]               w2_sum_reg = 0;
+reg                      clear_reg = 1'b0;
+wire                     clear = clear_reg;
 
 integer r;
 initial begin
@@ -145,85 +159,117 @@ initial begin
 end
 
 always @(posedge clk) begin
-    if (reg_wr_en && wr_map) begin
-        case (wr_fld)
-            `WP_NAT_REG_MAP_CTRL - MAP_BASE: map_ctrl_reg[wr_idx] <= reg_wr_data[2:0];
-            `WP_NAT_REG_MAP_MATCH_ADDR - MAP_BASE: map_match_reg[wr_idx] <= reg_wr_data;
-            `WP_NAT_REG_MAP_NEW_ADDR - MAP_BASE: begin
-                map_new_reg[wr_idx] <= reg_wr_data;
-                map_new_sum_reg[wr_idx] <= oc_add(reg_wr_data[31:16], reg_wr_data[15:0]);
-            end
-            `WP_NAT_REG_MAP_PORTS - MAP_BASE: map_ports_reg[wr_idx] <= reg_wr_data;
-            default: ;
-        endcase
+    for (r = 0; r < NUM_MAPPINGS; r = r + 1) w1_map_reg[r] <= wr_map && wr_idx == r;
+    w1_fld_reg <= {wr_fld == `WP_NAT_REG_MAP_PORTS - MAP_BASE,
+                   wr_fld == `WP_NAT_REG_MAP_NEW_ADDR - MAP_BASE,
+                   wr_fld == `WP_NAT_REG_MAP_MATCH_ADDR - MAP_BASE,
+                   wr_fld == `WP_NAT_REG_MAP_CTRL - MAP_BASE};
+    w1_ctrl_reg <= reg_wr_addr == `WP_NAT_REG_CTRL;
+    for (r = 0; r < NUM_MAPPINGS * 4; r = r + 1) begin
+        w2_we_reg[r] <= reg_wr_en && w1_map_reg[r / 4] && w1_fld_reg[r % 4];
+    end
+    w2_data_reg <= reg_wr_data;
+    w2_sum_reg <= oc_add(reg_wr_data[31:16], reg_wr_data[15:0]);
+    clear_reg <= reg_wr_en && w1_ctrl_reg && reg_wr_data[`WP_NAT_REG_CTRL_CLEAR_LSB];
+    for (r = 0; r < NUM_MAPPINGS; r = r + 1) begin
+        if (w2_we_reg[r*4 + 0]) map_ctrl_reg[r] <= w2_data_reg[2:0];
+        if (w2_we_reg[r*4 + 1]) map_match_reg[r] <= w2_data_reg;
+        if (w2_we_reg[r*4 + 2]) begin
+            map_new_reg[r] <= w2_data_reg;
+            map_new_sum_reg[r] <= w2_sum_reg;
+        end
+        if (w2_we_reg[r*4 + 3]) map_ports_reg[r] <= w2_data_reg;
     end
     if (rst) begin
+        w2_we_reg <= 0;
+        clear_reg <= 1'b0;
         for (r = 0; r < NUM_MAPPINGS; r = r + 1) map_ctrl_reg[r] <= 0;
     end
 end
 
-// read mux in two register stages: wp_axil_regs (RD_LATENCY 2) holds reg_rd_addr two cycles
-// before it takes reg_rd_data; the address decode ends at registers (wp_reg_arr_q), the mux
-// below at wp_reg_rd's input registers (IN_REG)
-wire        rd_map_q, rd_hits_q;
-wire [AW-1:0] rd_map_idx, rd_rel_q, rd_hits_idx;
-wp_reg_arr_q #(.ADDR_WIDTH(AW), .BASE(MAP_BASE), .STRIDE(MAP_STRIDE), .COUNT(NUM_MAPPINGS))
-    rd_map_inst (.clk(clk), .addr(reg_rd_addr), .hit(rd_map_q), .idx(rd_map_idx),
-                 .off(rd_rel_q));
-wp_reg_arr_q #(.ADDR_WIDTH(AW), .BASE(HITS_BASE), .STRIDE(HITS_STRIDE), .COUNT(NUM_MAPPINGS))
-    rd_hits_inst (.clk(clk), .addr(reg_rd_addr), .hit(rd_hits_q), .idx(rd_hits_idx), .off());
-wire [IDX_W-1:0] rd_idx_q = rd_map_idx[IDX_W-1:0];
-wire [IDX_W-1:0] rd_hidx_q = rd_hits_idx[IDX_W-1:0];
+// read mux in three register stages: wp_axil_regs (RD_LATENCY 3) holds reg_rd_addr three cycles
+// before it takes reg_rd_data. R1: one flag per register the address can name, and per group
+// of four mappings the fields and hit counter of the one the address's index names within the
+// group (a 4:1 select by the address's low index bits); R2: the group by the registered high
+// index bits; R3 (wp_reg_rd's input registers): the word and the counter as an AND-OR of the
+// flags with the R2 registers.
+localparam RG = (NUM_MAPPINGS + 3) / 4;  // groups of four mappings
+localparam RFLD_W = 3 + 32 + 32 + 32;    // {ctrl, match, new, ports}
+wire        rd_map_d, rd_hits_d;
+wire [AW-1:0] rd_rel_d, rd_map_idx_d, rd_hits_idx_d;
+wp_reg_arr #(.ADDR_WIDTH(AW), .BASE(MAP_BASE), .STRIDE(MAP_STRIDE), .COUNT(NUM_MAPPINGS))
+    rd_map_d_inst (.addr(reg_rd_addr), .hit(rd_map_d), .idx(rd_map_idx_d), .off(rd_rel_d));
+wp_reg_arr #(.ADDR_WIDTH(AW), .BASE(HITS_BASE), .STRIDE(HITS_STRIDE), .COUNT(NUM_MAPPINGS))
+    rd_hits_d_inst (.addr(reg_rd_addr), .hit(rd_hits_d), .idx(rd_hits_idx_d), .off());
+wire [IDX_W-1:0] rd_idx_d = rd_map_idx_d[IDX_W-1:0];
+wire [IDX_W-1:0] rd_hidx_d = rd_hits_idx_d[IDX_W-1:0];
 // a 64-bit register is two words: the address of its LO word with bit 2 (HI) cleared
 wire [AW-1:0] rd_lo_addr = {reg_rd_addr[AW-1:3], 3'b000};
 
-// the block's registers at reg_rd_addr: a function behind continuous assignments (not
-// always @*), so the mux is defined from time 0 in every simulator (Icarus -g2012 never runs an
-// always @* block whose inputs keep their initial values). Result: {is_cnt, cnt[63:0],
-// word[31:0]}; wp_reg_rd picks the counter word and keeps the high-word latch.
-function [96:0] rd_mux(
-    input [AW-1:0] addr, input [AW-1:0] lo_addr, input map, input [AW-1:0] rel, input hits,
-    input [63:0] hit_cnt, input [63:0] xlate, input [63:0] pass, input [2:0] ctrl,
-    input [31:0] match, input [31:0] new_addr, input [31:0] ports
-);
-    reg [31:0] data;
-    reg [63:0] cnt;
-    reg        is_cnt;
-    begin
-        data = 32'd0;
-        cnt = 64'd0;
-        is_cnt = 1'b0;
-        case (lo_addr)
-            `WP_NAT_REG_XLATE_PKTS: begin cnt = xlate; is_cnt = 1'b1; end
-            `WP_NAT_REG_PASS_PKTS: begin cnt = pass; is_cnt = 1'b1; end
-            default: ;
-        endcase
-        if (hits) begin
-            cnt = hit_cnt;
-            is_cnt = 1'b1;
-        end
-        case (addr)
-            `WP_NAT_REG_ID: data = `WP_NAT_BLOCK_ID;
-            `WP_NAT_REG_VERSION: data = `WP_NAT_BLOCK_VERSION;
-            `WP_NAT_REG_CAPS: data = NUM_MAPPINGS;
-            default: ;
-        endcase
-        if (map) begin
-            case (rel)
-                `WP_NAT_REG_MAP_CTRL - MAP_BASE: data = ctrl;
-                `WP_NAT_REG_MAP_MATCH_ADDR - MAP_BASE: data = match;
-                `WP_NAT_REG_MAP_NEW_ADDR - MAP_BASE: data = new_addr;
-                `WP_NAT_REG_MAP_PORTS - MAP_BASE: data = ports;
-                default: ;
-            endcase
-        end
-        rd_mux = {is_cnt, cnt, data};
-    end
-endfunction
+// R1 flags: {ID, VERSION, CAPS, MAP_CTRL, MAP_MATCH, MAP_NEW, MAP_PORTS, XLATE, PASS, MAP_HITS}
+localparam RF_W = 10;
+reg [RF_W-1:0]     r1_flags_reg = 0;
+reg [RG*RFLD_W-1:0] r1_fld_reg = 0;
+reg [RG*64-1:0]    r1_hits_reg = 0;
+reg [IDX_W-1:0]    r1_idx_reg = 0;
+reg [IDX_W-1:0]    r1_hidx_reg = 0;
+reg [RF_W-1:0]     r2_flags_reg = 0;
+reg [RFLD_W-1:0]   r2_fld_reg = 0;
+reg [63:0]         r2_hits_reg = 0;
 
-wire [96:0] rd_result = rd_mux(reg_rd_addr, rd_lo_addr, rd_map_q, rd_rel_q, rd_hits_q,
-    map_hits_reg[rd_hidx_q], xlate_pkts_reg, pass_pkts_reg, map_ctrl_reg[rd_idx_q],
-    map_match_reg[rd_idx_q], map_new_reg[rd_idx_q], map_ports_reg[rd_idx_q]);
+integer rg, rk;
+always @(posedge clk) begin
+    r1_flags_reg <= {reg_rd_addr == `WP_NAT_REG_ID, reg_rd_addr == `WP_NAT_REG_VERSION,
+                     reg_rd_addr == `WP_NAT_REG_CAPS,
+                     rd_map_d && rd_rel_d == `WP_NAT_REG_MAP_CTRL - MAP_BASE,
+                     rd_map_d && rd_rel_d == `WP_NAT_REG_MAP_MATCH_ADDR - MAP_BASE,
+                     rd_map_d && rd_rel_d == `WP_NAT_REG_MAP_NEW_ADDR - MAP_BASE,
+                     rd_map_d && rd_rel_d == `WP_NAT_REG_MAP_PORTS - MAP_BASE,
+                     rd_lo_addr == `WP_NAT_REG_XLATE_PKTS, rd_lo_addr == `WP_NAT_REG_PASS_PKTS,
+                     rd_hits_d};
+    r1_idx_reg <= rd_idx_d;
+    r1_hidx_reg <= rd_hidx_d;
+    // (the index is taken modulo NUM_MAPPINGS only to stay in range where no mapping is)
+    for (rg = 0; rg < RG; rg = rg + 1) begin
+        r1_fld_reg[rg*RFLD_W +: RFLD_W] <= 0;
+        r1_hits_reg[rg*64 +: 64] <= 0;
+        for (rk = 0; rk < 4; rk = rk + 1) begin
+            if (4*rg + rk < NUM_MAPPINGS && rd_idx_d % 4 == rk) begin
+                r1_fld_reg[rg*RFLD_W +: RFLD_W] <= {map_ctrl_reg[(4*rg + rk) % NUM_MAPPINGS],
+                    map_match_reg[(4*rg + rk) % NUM_MAPPINGS],
+                    map_new_reg[(4*rg + rk) % NUM_MAPPINGS],
+                    map_ports_reg[(4*rg + rk) % NUM_MAPPINGS]};
+            end
+            if (4*rg + rk < NUM_MAPPINGS && rd_hidx_d % 4 == rk) begin
+                r1_hits_reg[rg*64 +: 64] <= map_hits_reg[(4*rg + rk) % NUM_MAPPINGS];
+            end
+        end
+    end
+    r2_flags_reg <= r1_flags_reg;
+    r2_fld_reg <= 0;
+    r2_hits_reg <= 0;
+    for (rg = 0; rg < RG; rg = rg + 1) begin
+        if (r1_idx_reg / 4 == rg) r2_fld_reg <= r1_fld_reg[rg*RFLD_W +: RFLD_W];
+        if (r1_hidx_reg / 4 == rg) r2_hits_reg <= r1_hits_reg[rg*64 +: 64];
+    end
+end
+
+wire [2:0]  r2_ctrl_reg;
+wire [31:0] r2_match_reg, r2_new_reg, r2_ports_reg;
+assign {r2_ctrl_reg, r2_match_reg, r2_new_reg, r2_ports_reg} = r2_fld_reg;
+wire        r2_hits_sel_reg = r2_flags_reg[0];
+
+// R3: {is_cnt, cnt[63:0], word[31:0]} (the flags are one-hot or 0); wp_reg_rd picks the
+// counter word and keeps the high-word latch
+wire [8:0] rf = r2_flags_reg[9:1];
+wire [96:0] rd_result = {
+    r2_hits_sel_reg || rf[1] || rf[0],
+    ({64{r2_hits_sel_reg}} & r2_hits_reg) | ({64{rf[1]}} & xlate_pkts_reg)
+        | ({64{rf[0]}} & pass_pkts_reg),
+    ({32{rf[8]}} & `WP_NAT_BLOCK_ID) | ({32{rf[7]}} & `WP_NAT_BLOCK_VERSION)
+        | ({32{rf[6]}} & NUM_MAPPINGS) | ({32{rf[5]}} & {29'd0, r2_ctrl_reg})
+        | ({32{rf[4]}} & r2_match_reg) | ({32{rf[3]}} & r2_new_reg) | ({32{rf[2]}} & r2_ports_reg)
+};
 
 wp_reg_rd #(.ADDR_WIDTH(AW), .IN_REG(1)) reg_rd_inst (
     .clk(clk), .rd_en(reg_rd_en), .rd_addr(reg_rd_addr),
@@ -265,166 +311,130 @@ function [15:0] oc_add(input [15:0] x, input [15:0] y);
     end
 endfunction
 
-// E1: per-mapping field compares, registered; the address halves' ones' complement sums for
-// both directions (the mapping, so SNAT or DNAT, is known only in E3)
-localparam NF = 3;  // {valid, address equal, port equal or not PORT_EN}
-reg [NUM_MAPPINGS*NF-1:0] e1_fld_reg = 0;
+// Per-frame context carried through the stages unchanged: {dec, si, l3, l4, udp, tcp,
+// a_src, a_dst, l4x_src, l4x_dst, ip_csum, l4_csum, l4_csum_ok, l4_csum == 0}
+localparam CTX_W = 1 + 8 + 8 + 8 + 1 + 1 + 6 * 16 + 1 + 1;
+
+// E1: per mapping, the byte compares of the source and destination address with its match
+// address and of both ports with its port (no select by DNAT yet: one byte is one LUT level and
+// an AND of two), registered; the address halves' ones' complement sums for both directions
+// (the mapping, so SNAT or DNAT, is known only in E3)
+localparam EQ_W = 12;  // {src bytes equal [3:0], dst [3:0], sport [1:0], dport [1:0]}
+reg [NUM_MAPPINGS*EQ_W-1:0] e1_eq_reg = 0;
 reg        e1_valid_reg = 1'b0;
 reg        e1_ipv4_reg = 1'b0;
-reg        e1_dec_reg = 1'b0;
-reg [7:0]  e1_si_reg = 0;
-reg [7:0]  e1_l3_reg = 0;
-reg [7:0]  e1_l4_reg = 0;
-reg        e1_udp_reg = 1'b0;
-reg        e1_tcp_reg = 1'b0;
-reg [15:0] e1_a_src_reg = 0;    // ~src[31:16] +' ~src[15:0]
-reg [15:0] e1_a_dst_reg = 0;
-reg [15:0] e1_l4x_src_reg = 0;  // ~l4_csum +' ~sport
-reg [15:0] e1_l4x_dst_reg = 0;
-reg [15:0] e1_ip_csum_reg = 0;
-reg [15:0] e1_l4_csum_reg = 0;
-reg        e1_l4_csum_ok_reg = 1'b0;
+reg        e1_ports_reg = 1'b0;
+reg [CTX_W-1:0] e1_ctx_reg = 0;
 
-integer m;
+integer m, k;
 always @(posedge clk) begin
     e1_valid_reg <= hdr_valid;
     e1_ipv4_reg <= hdr_ipv4;
-    e1_dec_reg <= hdr_nsh_valid && hdr_si != 8'd0;
-    e1_si_reg <= hdr_si;
-    e1_l3_reg <= hdr_l3;
-    e1_l4_reg <= hdr_l4;
-    e1_udp_reg <= hdr_proto == `WP_IP_PROTO_UDP;
-    e1_tcp_reg <= hdr_proto == `WP_IP_PROTO_TCP;
-    e1_a_src_reg <= oc_add(~hdr_src[31:16], ~hdr_src[15:0]);
-    e1_a_dst_reg <= oc_add(~hdr_dst[31:16], ~hdr_dst[15:0]);
-    e1_l4x_src_reg <= oc_add(~hdr_l4_csum, ~hdr_sport);
-    e1_l4x_dst_reg <= oc_add(~hdr_l4_csum, ~hdr_dport);
-    e1_ip_csum_reg <= hdr_ip_csum;
-    e1_l4_csum_reg <= hdr_l4_csum;
-    e1_l4_csum_ok_reg <= hdr_l4_csum_ok;
+    e1_ports_reg <= hdr_ports;
+    e1_ctx_reg <= {hdr_nsh_valid && hdr_si != 8'd0, hdr_si, hdr_l3, hdr_l4,
+                   hdr_proto == `WP_IP_PROTO_UDP, hdr_proto == `WP_IP_PROTO_TCP,
+                   oc_add(~hdr_src[31:16], ~hdr_src[15:0]), oc_add(~hdr_dst[31:16], ~hdr_dst[15:0]),
+                   oc_add(~hdr_l4_csum, ~hdr_sport), oc_add(~hdr_l4_csum, ~hdr_dport),
+                   hdr_ip_csum, hdr_l4_csum, hdr_l4_csum_ok, hdr_l4_csum == 16'd0};
     for (m = 0; m < NUM_MAPPINGS; m = m + 1) begin
-        e1_fld_reg[m*NF + 0] <= map_ctrl_reg[m][`WP_NAT_REG_MAP_CTRL_VALID_LSB];
-        e1_fld_reg[m*NF + 1] <= (map_ctrl_reg[m][`WP_NAT_REG_MAP_CTRL_DNAT_LSB] ? hdr_dst : hdr_src)
-            == map_match_reg[m];
-        e1_fld_reg[m*NF + 2] <= !map_ctrl_reg[m][`WP_NAT_REG_MAP_CTRL_PORT_EN_LSB]
-            || (hdr_ports && (map_ctrl_reg[m][`WP_NAT_REG_MAP_CTRL_DNAT_LSB] ? hdr_dport : hdr_sport)
-                             == map_ports_reg[m][15:0]);
+        for (k = 0; k < 4; k = k + 1) begin
+            e1_eq_reg[m*EQ_W + 8 + k] <= hdr_src[k*8 +: 8] == map_match_reg[m][k*8 +: 8];
+            e1_eq_reg[m*EQ_W + 4 + k] <= hdr_dst[k*8 +: 8] == map_match_reg[m][k*8 +: 8];
+        end
+        for (k = 0; k < 2; k = k + 1) begin
+            e1_eq_reg[m*EQ_W + 2 + k] <= hdr_sport[k*8 +: 8] == map_ports_reg[m][k*8 +: 8];
+            e1_eq_reg[m*EQ_W + k] <= hdr_dport[k*8 +: 8] == map_ports_reg[m][k*8 +: 8];
+        end
     end
     if (rst) e1_valid_reg <= 1'b0;
 end
 
-// E2: matches and the priority (lowest index) as a one-hot vector: mapping i wins when it
-// matches and no lower mapping does (a reduction OR per bit, no encoder)
-wire [NUM_MAPPINGS-1:0] e1_match;
-genvar g;
-generate
-    for (g = 0; g < NUM_MAPPINGS; g = g + 1) begin : g_match
-        assign e1_match[g] = e1_ipv4_reg && &e1_fld_reg[g*NF +: NF];
-    end
-endgenerate
+// E1M: per mapping, matched: valid, the address of its direction equal, and with PORT_EN the
+// port too
+reg [NUM_MAPPINGS-1:0] e1m_match_reg = 0;
+reg        e1m_valid_reg = 1'b0;
+reg [CTX_W-1:0] e1m_ctx_reg = 0;
 
-wire [NUM_MAPPINGS-1:0] e1_first;
-wp_first_onehot #(.WIDTH(NUM_MAPPINGS)) first_inst (.v(e1_match), .onehot(e1_first));
+reg [EQ_W-1:0] eq_m;
+reg            dnat_m;
+always @(posedge clk) begin
+    e1m_valid_reg <= e1_valid_reg;
+    e1m_ctx_reg <= e1_ctx_reg;
+    for (m = 0; m < NUM_MAPPINGS; m = m + 1) begin
+        eq_m = e1_eq_reg[m*EQ_W +: EQ_W];
+        dnat_m = map_ctrl_reg[m][`WP_NAT_REG_MAP_CTRL_DNAT_LSB];
+        e1m_match_reg[m] <= e1_ipv4_reg && map_ctrl_reg[m][`WP_NAT_REG_MAP_CTRL_VALID_LSB]
+            && (dnat_m ? &eq_m[7:4] : &eq_m[11:8])
+            && (!map_ctrl_reg[m][`WP_NAT_REG_MAP_CTRL_PORT_EN_LSB]
+                || (e1_ports_reg && (dnat_m ? &eq_m[1:0] : &eq_m[3:2])));
+    end
+    if (rst) e1m_valid_reg <= 1'b0;
+end
+
+// E2: the priority (lowest index) as a one-hot vector: mapping i wins when it matches and no
+// lower mapping does (a reduction OR per bit, no encoder)
+wire [NUM_MAPPINGS-1:0] e1m_first;
+wp_first_onehot #(.WIDTH(NUM_MAPPINGS)) first_inst (.v(e1m_match_reg), .onehot(e1m_first));
 
 reg [NUM_MAPPINGS-1:0] e2_first_reg = 0;
 reg        e2_hit_reg = 1'b0;
 reg        e2_valid_reg = 1'b0;
-reg        e2_dec_reg = 1'b0;
-reg [7:0]  e2_si_reg = 0;
-reg [7:0]  e2_l3_reg = 0;
-reg [7:0]  e2_l4_reg = 0;
-reg        e2_udp_reg = 1'b0;
-reg        e2_tcp_reg = 1'b0;
-reg [15:0] e2_a_src_reg = 0;
-reg [15:0] e2_a_dst_reg = 0;
-reg [15:0] e2_l4x_src_reg = 0;
-reg [15:0] e2_l4x_dst_reg = 0;
-reg [15:0] e2_ip_csum_reg = 0;
-reg [15:0] e2_l4_csum_reg = 0;
-reg        e2_l4_csum_ok_reg = 1'b0;
+reg [CTX_W-1:0] e2_ctx_reg = 0;
 
 always @(posedge clk) begin
-    e2_first_reg <= e1_first;
-    e2_hit_reg <= |e1_match;
-    e2_valid_reg <= e1_valid_reg;
-    e2_dec_reg <= e1_dec_reg;
-    e2_si_reg <= e1_si_reg;
-    e2_l3_reg <= e1_l3_reg;
-    e2_l4_reg <= e1_l4_reg;
-    e2_udp_reg <= e1_udp_reg;
-    e2_tcp_reg <= e1_tcp_reg;
-    e2_a_src_reg <= e1_a_src_reg;
-    e2_a_dst_reg <= e1_a_dst_reg;
-    e2_l4x_src_reg <= e1_l4x_src_reg;
-    e2_l4x_dst_reg <= e1_l4x_dst_reg;
-    e2_ip_csum_reg <= e1_ip_csum_reg;
-    e2_l4_csum_reg <= e1_l4_csum_reg;
-    e2_l4_csum_ok_reg <= e1_l4_csum_ok_reg;
+    e2_first_reg <= e1m_first;
+    e2_hit_reg <= |e1m_match_reg;
+    e2_valid_reg <= e1m_valid_reg;
+    e2_ctx_reg <= e1m_ctx_reg;
     if (rst) e2_valid_reg <= 1'b0;
 end
 
-// E3: the winning mapping's fields (an AND-OR over the one-hot vector) and counters; each
-// mapping's hit counter increments itself when its one-hot bit is set
+// E3A / E3B: the winning mapping's fields, an AND-OR over the one-hot vector in two steps
+// (E3A: per group of four mappings, E3B: the groups); the counters; each mapping's hit counter
+// increments itself when its one-hot bit is set
 localparam SEL_W = 66;  // {dnat, port_en, new addr, new addr sum, new port}
-wire [NUM_MAPPINGS*SEL_W-1:0] map_sel_flat;  // mapping g's fields if its one-hot bit is set
-wire [SEL_W*NUM_MAPPINGS-1:0] map_sel_tr;    // the same, bit-major: one OR per bit
-wire [SEL_W-1:0] e2_sel;
-genvar b;
+localparam NG = (NUM_MAPPINGS + 3) / 4;
+wire [NUM_MAPPINGS*SEL_W-1:0] map_fields;
+genvar g;
 generate
-    for (g = 0; g < NUM_MAPPINGS; g = g + 1) begin : g_sel
-        assign map_sel_flat[g*SEL_W +: SEL_W] = e2_first_reg[g]
-            ? {map_ctrl_reg[g][`WP_NAT_REG_MAP_CTRL_DNAT_LSB],
-               map_ctrl_reg[g][`WP_NAT_REG_MAP_CTRL_PORT_EN_LSB], map_new_reg[g],
-               map_new_sum_reg[g], map_ports_reg[g][31:16]}
-            : {SEL_W{1'b0}};
-        for (b = 0; b < SEL_W; b = b + 1) begin : g_bit
-            assign map_sel_tr[b*NUM_MAPPINGS + g] = map_sel_flat[g*SEL_W + b];
-        end
-    end
-    for (b = 0; b < SEL_W; b = b + 1) begin : g_or
-        assign e2_sel[b] = |map_sel_tr[b*NUM_MAPPINGS +: NUM_MAPPINGS];
+    for (g = 0; g < NUM_MAPPINGS; g = g + 1) begin : g_fields
+        assign map_fields[g*SEL_W +: SEL_W] =
+            {map_ctrl_reg[g][`WP_NAT_REG_MAP_CTRL_DNAT_LSB],
+             map_ctrl_reg[g][`WP_NAT_REG_MAP_CTRL_PORT_EN_LSB], map_new_reg[g],
+             map_new_sum_reg[g], map_ports_reg[g][31:16]};
     end
 endgenerate
 
-reg        e3_valid_reg = 1'b0;
-reg        e3_hit_reg = 1'b0;
-reg        e3_dnat_reg = 1'b0;
-reg        e3_port_en_reg = 1'b0;
-reg [31:0] e3_new_addr_reg = 0;
-reg [15:0] e3_new_sum_reg = 0;
-reg [15:0] e3_new_port_reg = 0;
-reg        e3_dec_reg = 1'b0;
-reg [7:0]  e3_si_reg = 0;
-reg [7:0]  e3_l3_reg = 0;
-reg [7:0]  e3_l4_reg = 0;
-reg        e3_udp_reg = 1'b0;
-reg        e3_tcp_reg = 1'b0;
-reg [15:0] e3_a_src_reg = 0;
-reg [15:0] e3_a_dst_reg = 0;
-reg [15:0] e3_l4x_src_reg = 0;
-reg [15:0] e3_l4x_dst_reg = 0;
-reg [15:0] e3_ip_csum_reg = 0;
-reg [15:0] e3_l4_csum_reg = 0;
-reg        e3_l4_csum_ok_reg = 1'b0;
+function [NG*SEL_W-1:0] group_or(input [NUM_MAPPINGS-1:0] first,
+    input [NUM_MAPPINGS*SEL_W-1:0] fields);
+    integer i;
+    begin
+        group_or = 0;
+        for (i = 0; i < NUM_MAPPINGS; i = i + 1) begin
+            if (first[i]) group_or[(i/4)*SEL_W +: SEL_W] = group_or[(i/4)*SEL_W +: SEL_W]
+                | fields[i*SEL_W +: SEL_W];
+        end
+    end
+endfunction
+
+function [SEL_W-1:0] all_or(input [NG*SEL_W-1:0] parts);
+    integer i;
+    begin
+        all_or = 0;
+        for (i = 0; i < NG; i = i + 1) all_or = all_or | parts[i*SEL_W +: SEL_W];
+    end
+endfunction
+
+reg [NG*SEL_W-1:0] e3a_part_reg = 0;
+reg        e3a_valid_reg = 1'b0;
+reg        e3a_hit_reg = 1'b0;
+reg [CTX_W-1:0] e3a_ctx_reg = 0;
 
 always @(posedge clk) begin
-    e3_valid_reg <= e2_valid_reg;
-    e3_hit_reg <= e2_hit_reg;
-    {e3_dnat_reg, e3_port_en_reg, e3_new_addr_reg, e3_new_sum_reg, e3_new_port_reg}
-        <= e2_sel;
-    e3_dec_reg <= e2_dec_reg;
-    e3_si_reg <= e2_si_reg;
-    e3_l3_reg <= e2_l3_reg;
-    e3_l4_reg <= e2_l4_reg;
-    e3_udp_reg <= e2_udp_reg;
-    e3_tcp_reg <= e2_tcp_reg;
-    e3_a_src_reg <= e2_a_src_reg;
-    e3_a_dst_reg <= e2_a_dst_reg;
-    e3_l4x_src_reg <= e2_l4x_src_reg;
-    e3_l4x_dst_reg <= e2_l4x_dst_reg;
-    e3_ip_csum_reg <= e2_ip_csum_reg;
-    e3_l4_csum_reg <= e2_l4_csum_reg;
-    e3_l4_csum_ok_reg <= e2_l4_csum_ok_reg;
+    e3a_part_reg <= group_or(e2_first_reg, map_fields);
+    e3a_valid_reg <= e2_valid_reg;
+    e3a_hit_reg <= e2_hit_reg;
+    e3a_ctx_reg <= e2_ctx_reg;
     if (e2_valid_reg) begin
         if (e2_hit_reg) xlate_pkts_reg <= xlate_pkts_reg + 1;
         else pass_pkts_reg <= pass_pkts_reg + 1;
@@ -437,14 +447,63 @@ always @(posedge clk) begin
         pass_pkts_reg <= 0;
         for (r = 0; r < NUM_MAPPINGS; r = r + 1) map_hits_reg[r] <= 0;
     end
+    if (rst) e3a_valid_reg <= 1'b0;
+end
+
+// E3B also selects, by the mapping's direction, the old address's sum and the L4 checksum
+// with the old port
+wire [SEL_W-1:0] e3a_sel = all_or(e3a_part_reg);
+wire        e3a_dnat = e3a_sel[SEL_W-1];
+wire        e3a_dec, e3a_udp, e3a_tcp, e3a_l4_csum_ok, e3a_l4_zero;
+wire [7:0]  e3a_si, e3a_l3, e3a_l4;
+wire [15:0] e3a_a_src, e3a_a_dst, e3a_l4x_src, e3a_l4x_dst, e3a_ip_csum, e3a_l4_csum;
+assign {e3a_dec, e3a_si, e3a_l3, e3a_l4, e3a_udp, e3a_tcp, e3a_a_src, e3a_a_dst, e3a_l4x_src,
+        e3a_l4x_dst, e3a_ip_csum, e3a_l4_csum, e3a_l4_csum_ok, e3a_l4_zero} = e3a_ctx_reg;
+
+reg        e3_valid_reg = 1'b0;
+reg        e3_hit_reg = 1'b0;
+reg        e3_dnat_reg = 1'b0;
+reg        e3_port_en_reg = 1'b0;
+reg [31:0] e3_new_addr_reg = 0;
+reg [15:0] e3_new_sum_reg = 0;
+reg [15:0] e3_new_port_reg = 0;
+reg [15:0] e3_a_reg = 0;    // ~old[31:16] +' ~old[15:0] of the rewritten address
+reg [15:0] e3_l4x_reg = 0;  // ~l4_csum +' ~old port of the rewritten port
+reg        e3_dec_reg = 1'b0;
+reg [7:0]  e3_si_reg = 0;
+reg [7:0]  e3_l3_reg = 0;
+reg [7:0]  e3_l4_reg = 0;
+reg        e3_udp_reg = 1'b0;
+reg        e3_tcp_reg = 1'b0;
+reg [15:0] e3_ip_csum_reg = 0;
+reg [15:0] e3_l4_csum_reg = 0;
+reg        e3_l4_csum_ok_reg = 1'b0;
+reg        e3_l4_zero_reg = 1'b0;
+
+always @(posedge clk) begin
+    e3_valid_reg <= e3a_valid_reg;
+    e3_hit_reg <= e3a_hit_reg;
+    {e3_dnat_reg, e3_port_en_reg, e3_new_addr_reg, e3_new_sum_reg, e3_new_port_reg} <= e3a_sel;
+    e3_a_reg <= e3a_dnat ? e3a_a_dst : e3a_a_src;
+    e3_l4x_reg <= e3a_dnat ? e3a_l4x_dst : e3a_l4x_src;
+    e3_dec_reg <= e3a_dec;
+    e3_si_reg <= e3a_si;
+    e3_l3_reg <= e3a_l3;
+    e3_l4_reg <= e3a_l4;
+    e3_udp_reg <= e3a_udp;
+    e3_tcp_reg <= e3a_tcp;
+    e3_ip_csum_reg <= e3a_ip_csum;
+    e3_l4_csum_reg <= e3a_l4_csum;
+    e3_l4_csum_ok_reg <= e3a_l4_csum_ok;
+    e3_l4_zero_reg <= e3a_l4_zero;
     if (rst) e3_valid_reg <= 1'b0;
 end
 
 // E4: checksum deltas (RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m')), one ones' complement add
-// each: the address delta ~old +' new, and the L4 checksum with the port delta
+// each: the address delta ~old +' new, and the L4 checksum with the port delta; the patch
+// offsets (header offset + field offset)
 reg        e4_valid_reg = 1'b0;
 reg        e4_hit_reg = 1'b0;
-reg        e4_dnat_reg = 1'b0;
 reg        e4_port_en_reg = 1'b0;
 reg [31:0] e4_new_addr_reg = 0;
 reg [15:0] e4_new_port_reg = 0;
@@ -452,44 +511,74 @@ reg [15:0] e4_ad_reg = 0;   // address delta
 reg [15:0] e4_l4q_reg = 0;  // ~l4_csum (+' ~old port +' new port with PORT_EN)
 reg        e4_dec_reg = 1'b0;
 reg [7:0]  e4_si_reg = 0;
-reg [7:0]  e4_l3_reg = 0;
-reg [7:0]  e4_l4_reg = 0;
+reg [7:0]  e4_addr_off_reg = 0;
+reg [7:0]  e4_ip_csum_off_reg = 0;
+reg [7:0]  e4_port_off_reg = 0;
+reg [7:0]  e4_l4_csum_off_reg = 0;
 reg        e4_udp_reg = 1'b0;
-reg        e4_tcp_reg = 1'b0;
 reg [15:0] e4_ip_csum_reg = 0;
-reg [15:0] e4_l4_csum_reg = 0;
-reg        e4_l4_csum_ok_reg = 1'b0;
+reg        e4_l4_patch_reg = 1'b0;
 
 always @(posedge clk) begin
     e4_valid_reg <= e3_valid_reg;
     e4_hit_reg <= e3_hit_reg;
-    e4_dnat_reg <= e3_dnat_reg;
     e4_port_en_reg <= e3_port_en_reg;
     e4_new_addr_reg <= e3_new_addr_reg;
     e4_new_port_reg <= e3_new_port_reg;
-    e4_ad_reg <= oc_add(e3_dnat_reg ? e3_a_dst_reg : e3_a_src_reg, e3_new_sum_reg);
-    e4_l4q_reg <= e3_port_en_reg
-        ? oc_add(e3_dnat_reg ? e3_l4x_dst_reg : e3_l4x_src_reg, e3_new_port_reg)
-        : ~e3_l4_csum_reg;
+    e4_ad_reg <= oc_add(e3_a_reg, e3_new_sum_reg);
+    e4_l4q_reg <= e3_port_en_reg ? oc_add(e3_l4x_reg, e3_new_port_reg) : ~e3_l4_csum_reg;
     e4_dec_reg <= e3_dec_reg;
     e4_si_reg <= e3_si_reg;
-    e4_l3_reg <= e3_l3_reg;
-    e4_l4_reg <= e3_l4_reg;
+    e4_addr_off_reg <= e3_l3_reg + (e3_dnat_reg ? IP_DST : IP_SRC);
+    e4_ip_csum_off_reg <= e3_l3_reg + IP_CSUM;
+    e4_port_off_reg <= e3_l4_reg + (e3_dnat_reg ? L4_DPORT : L4_SPORT);
+    e4_l4_csum_off_reg <= e3_l4_reg + (e3_tcp_reg ? TCP_CSUM : UDP_CSUM);
     e4_udp_reg <= e3_udp_reg;
-    e4_tcp_reg <= e3_tcp_reg;
     e4_ip_csum_reg <= e3_ip_csum_reg;
-    e4_l4_csum_reg <= e3_l4_csum_reg;
-    e4_l4_csum_ok_reg <= e3_l4_csum_ok_reg;
+    e4_l4_patch_reg <= e3_hit_reg && e3_l4_csum_ok_reg && !(e3_udp_reg && e3_l4_zero_reg);
     if (rst) e4_valid_reg <= 1'b0;
 end
 
-// E5: the new checksums and the patches. l4 = ~(l4q +' ad) is 0 exactly when l4q + ad is
-// 0xFFFF or 0x1FFFE: tested on l4q and ad beside the adder
-wire [15:0] ip_csum_new = ~oc_add(~e4_ip_csum_reg, e4_ad_reg);
-wire [15:0] l4_csum_calc = ~oc_add(e4_l4q_reg, e4_ad_reg);
-wire        l4_calc_zero = e4_l4q_reg == ~e4_ad_reg || (&e4_l4q_reg && &e4_ad_reg);
-wire [15:0] l4_csum_new = (e4_udp_reg && l4_calc_zero) ? 16'hFFFF : l4_csum_calc;
-wire        l4_patch = e4_hit_reg && e4_l4_csum_ok_reg && !(e4_udp_reg && e4_l4_csum_reg == 16'd0);
+// E5: the new checksums. l4 = ~(l4q +' ad) is 0 exactly when l4q + ad is 0xFFFF or 0x1FFFE:
+// tested on l4q and ad beside the adder
+reg        e5_valid_reg = 1'b0;
+reg        e5_hit_reg = 1'b0;
+reg        e5_port_en_reg = 1'b0;
+reg [31:0] e5_new_addr_reg = 0;
+reg [15:0] e5_new_port_reg = 0;
+reg [15:0] e5_ip_csum_new_reg = 0;
+reg [15:0] e5_l4_csum_calc_reg = 0;
+reg        e5_l4_calc_zero_reg = 1'b0;
+reg        e5_dec_reg = 1'b0;
+reg [7:0]  e5_si_reg = 0;
+reg [7:0]  e5_addr_off_reg = 0;
+reg [7:0]  e5_ip_csum_off_reg = 0;
+reg [7:0]  e5_port_off_reg = 0;
+reg [7:0]  e5_l4_csum_off_reg = 0;
+reg        e5_udp_reg = 1'b0;
+reg        e5_l4_patch_reg = 1'b0;
+
+always @(posedge clk) begin
+    e5_valid_reg <= e4_valid_reg;
+    e5_hit_reg <= e4_hit_reg;
+    e5_port_en_reg <= e4_port_en_reg;
+    e5_new_addr_reg <= e4_new_addr_reg;
+    e5_new_port_reg <= e4_new_port_reg;
+    e5_ip_csum_new_reg <= ~oc_add(~e4_ip_csum_reg, e4_ad_reg);
+    e5_l4_csum_calc_reg <= ~oc_add(e4_l4q_reg, e4_ad_reg);
+    e5_l4_calc_zero_reg <= e4_l4q_reg == ~e4_ad_reg || (&e4_l4q_reg && &e4_ad_reg);
+    e5_dec_reg <= e4_dec_reg;
+    e5_si_reg <= e4_si_reg;
+    e5_addr_off_reg <= e4_addr_off_reg;
+    e5_ip_csum_off_reg <= e4_ip_csum_off_reg;
+    e5_port_off_reg <= e4_port_off_reg;
+    e5_l4_csum_off_reg <= e4_l4_csum_off_reg;
+    e5_udp_reg <= e4_udp_reg;
+    e5_l4_patch_reg <= e4_l4_patch_reg;
+    if (rst) e5_valid_reg <= 1'b0;
+end
+
+wire [15:0] l4_csum_new = (e5_udp_reg && e5_l4_calc_zero_reg) ? 16'hFFFF : e5_l4_csum_calc_reg;
 
 reg         act_valid_reg = 1'b0;
 reg [NUM_PATCH*`WP_PATCH_WIDTH-1:0] act_patch_reg = 0;
@@ -497,17 +586,14 @@ reg [NUM_PATCH*`WP_PATCH_WIDTH-1:0] act_patch_reg = 0;
 // byte patches (wp_pe_out): SI, the rewritten address, the IPv4 checksum, the rewritten port,
 // the L4 checksum
 always @(posedge clk) begin
-    act_valid_reg <= e4_valid_reg;
+    act_valid_reg <= e5_valid_reg;
     act_patch_reg <= {
-        e4_dec_reg ? `WP_PATCH_SI_DEC(e4_si_reg) : `WP_PATCH_NONE,
-        e4_hit_reg ? {e4_l3_reg + (e4_dnat_reg ? IP_DST : IP_SRC), 3'd4, e4_new_addr_reg}
-                   : `WP_PATCH_NONE,
-        e4_hit_reg ? {e4_l3_reg + IP_CSUM, 3'd2, 16'd0, ip_csum_new} : `WP_PATCH_NONE,
-        (e4_hit_reg && e4_port_en_reg)
-            ? {e4_l4_reg + (e4_dnat_reg ? L4_DPORT : L4_SPORT), 3'd2, 16'd0, e4_new_port_reg}
+        e5_dec_reg ? `WP_PATCH_SI_DEC(e5_si_reg) : `WP_PATCH_NONE,
+        e5_hit_reg ? {e5_addr_off_reg, 3'd4, e5_new_addr_reg} : `WP_PATCH_NONE,
+        e5_hit_reg ? {e5_ip_csum_off_reg, 3'd2, 16'd0, e5_ip_csum_new_reg} : `WP_PATCH_NONE,
+        (e5_hit_reg && e5_port_en_reg) ? {e5_port_off_reg, 3'd2, 16'd0, e5_new_port_reg}
             : `WP_PATCH_NONE,
-        l4_patch ? {e4_l4_reg + (e4_tcp_reg ? TCP_CSUM : UDP_CSUM), 3'd2, 16'd0, l4_csum_new}
-                 : `WP_PATCH_NONE
+        e5_l4_patch_reg ? {e5_l4_csum_off_reg, 3'd2, 16'd0, l4_csum_new} : `WP_PATCH_NONE
     };
     if (rst) act_valid_reg <= 1'b0;
 end

@@ -59,22 +59,28 @@ end
 // a beat only while the beats taken and not yet popped from the FIFO leave it room (a credit
 // count, registered), so the pipeline never has to stop; m_axis_tready reaches only the FIFO's
 // head, never the input side (s_axis_tready is the join and a register). Latency: a beat taken
-// in cycle t is written to the FIFO after stage 1 (cycle t + 3) and offered on m_axis at t + 5;
+// in cycle t is written to the FIFO from stage M (cycle t + 6) and offered on m_axis at t + 8;
 // with m_axis_tready high, one beat per cycle.
 //
-// Stage J is the join: the beat, its index and, per patch, the action with its end
-// E = offset + len - 1 (the only adder, from the action FIFO's head register). Stage 0 works
-// out, per patch, what a byte of this beat needs from the distance d = offset - beat start and
-// the end e = E - beat start: whether the patch touches the beat at all, d below 0 or d in
-// 0..31, e clamped to 0..63. The beat start is a multiple of 32, so d[4:0] = offset[4:0],
-// e[4:0] = E[4:0], and the rest are compares of offset[7:5] and E[8:5] with the beat index
-// (LUTs, no adders). Stage 1 works out, per byte j of the beat, whether a patch covers it and
-// which byte of the patch value goes there (5- and 6-bit compares against the constant j, as
-// AND/OR terms). Stage 2, the byte mux, writes the FIFO.
-localparam NP_W = NUM_PATCH > 1 ? $clog2(NUM_PATCH) : 1;
-localparam SEL_W = 1 + NP_W + 3;  // {hit, patch index, value byte (0 = least significant)}
-localparam JP_W = 8 + 1 + 9;      // per patch {offset, len != 0, E}
-localparam DE_W = 13;             // per patch {touches beat, d < 0, d[4:0], e clamped [5:0]}
+// A patch covers at most two beats (len <= 7): the beat holding its offset and maybe the next.
+// Per patch, with b the beat index and ob = offset[7:5]:
+//   J  the join: the beat, its index and the action as it is (no logic on the action).
+//   A  st = (ob == b), stm1 = (ob + 1 == b) (beat index below saturation, len != 0) and two
+//      5-bit adds: the end E[4:0] = offset[4:0] + len - 1 with its carry c (E in the next
+//      beat), and the first byte with a nonzero value byte F[4:0] = offset[4:0] + (len > 4 ?
+//      len - 4 : 0) with its carry cf (value bytes past the 4th are 0).
+//   B  the bytes of this beat the patch covers, lo..hi, and those with a nonzero value byte,
+//      lo2..hi (nz: some), as 5-bit bounds (lo > hi: none); the value rotated so that its
+//      byte k sits in lane (E - k) mod 4 (the byte lane of its place in the beat).
+//   C  per byte j: covered (lo <= j <= hi) and nonzero (nz && lo2 <= j <= hi): compares of
+//      5 bits with the constant j.
+//   D  per byte j: the one-hot winner, the last patch covering j when its byte there is
+//      nonzero (a later patch wins, as a loop over the patches would), and keep: no patch
+//      covers j (a covered byte with no winner is 0).
+//   M  the byte mux as an AND-OR: byte j = OR over patches (winner & rotated value, lane
+//      j mod 4) | (keep & data); registered, it writes the FIFO.
+localparam A_W = 4 + 15;          // per patch {st, stm1, c, cf, offset[4:0], E[4:0], F[4:0]}
+localparam B_W = 16;              // per patch {lo, hi, nz, lo2}
 localparam IDX_W = 9 - BEAT_LOG2; // beat index, saturating at 2^(8 - BEAT_LOG2)
 localparam BEAT_W = DATA_WIDTH + KEEP_WIDTH + USER_WIDTH + 1;
 localparam FIFO_LOG2 = 4;         // the output FIFO: 16 entries (one LUT RAM deep)
@@ -101,20 +107,6 @@ wire take = active && !act_drop && room_reg;
 assign s_axis_tready = active && (act_drop || room_reg);
 assign act_ready = s_axis_tready && s_axis_tlast;
 
-// stage J: per patch {offset, len != 0, E = offset + len - 1} (E is 9 bits: no wrap)
-function [NUM_PATCH*JP_W-1:0] patch_j(input [NUM_PATCH*`WP_PATCH_WIDTH-1:0] patch);
-    integer p;
-    reg [7:0] off;
-    reg [2:0] len;
-    begin
-        for (p = 0; p < NUM_PATCH; p = p + 1) begin
-            len = patch[p*`WP_PATCH_WIDTH + 32 +: 3];
-            off = patch[p*`WP_PATCH_WIDTH + 35 +: 8];
-            patch_j[p*JP_W +: JP_W] = {off, len != 3'd0, {1'b0, off} + {6'd0, len - 3'd1}};
-        end
-    end
-endfunction
-
 function [NUM_PATCH*32-1:0] patch_vals(input [NUM_PATCH*`WP_PATCH_WIDTH-1:0] patch);
     integer p;
     begin
@@ -122,118 +114,196 @@ function [NUM_PATCH*32-1:0] patch_vals(input [NUM_PATCH*`WP_PATCH_WIDTH-1:0] pat
     end
 endfunction
 
-// stage 0: per patch of the beat: d = offset - 32 b, e = E - 32 b for the beat index b
-function [NUM_PATCH*DE_W-1:0] patch_de(input [IDX_W-1:0] idx, input [NUM_PATCH*JP_W-1:0] pat);
+// stage A: per patch, the place of its beats relative to beat idx and the in-beat adds
+function [NUM_PATCH*A_W-1:0] patch_a(input [IDX_W-1:0] idx,
+    input [NUM_PATCH*`WP_PATCH_WIDTH-1:0] patch);
     integer p;
     reg [7:0] off;
-    reg       len_nz;
-    reg [8:0] e_end;
-    reg [3:0] b;      // the beat index below saturation (idx[IDX_W-1] = 0)
-    reg [3:0] e_hi;   // E[8:5]: e = 32 (e_hi - b) + E[4:0]
-    reg       touch;
+    reg [2:0] len;
+    reg [2:0] g;      // len - 4 when len > 4, else 0
+    reg       v;      // len != 0 and the beat index below saturation
+    reg [5:0] e, f;
     begin
-        b = {1'b0, idx[IDX_W-2:0]};
         for (p = 0; p < NUM_PATCH; p = p + 1) begin
-            {off, len_nz, e_end} = pat[p*JP_W +: JP_W];
-            e_hi = e_end[8:5];
-            // some byte 0..31 lies in d..e: d <= 31 (offset[7:5] <= b) and e >= 0 (e_hi >= b)
-            touch = !idx[IDX_W-1] && len_nz && {1'b0, off[7:5]} <= b && e_hi >= b;
-            // e clamped to 0..63 (only used when touch, so e >= 0): 63 from e_hi - b >= 2 on
-            patch_de[p*DE_W +: DE_W] = {touch, {1'b0, off[7:5]} < b, off[4:0],
-                                        e_hi >= b + 4'd2 ? 6'd63 : {e_hi != b, e_end[4:0]}};
+            len = patch[p*`WP_PATCH_WIDTH + 32 +: 3];
+            off = patch[p*`WP_PATCH_WIDTH + 35 +: 8];
+            v = len != 3'd0 && !idx[IDX_W-1];
+            g = len[2] ? {1'b0, len[1:0]} : 3'd0;
+            e = {1'b0, off[4:0]} + {3'd0, len} - 6'd1;
+            f = {1'b0, off[4:0]} + {3'd0, g};
+            patch_a[p*A_W +: A_W] = {v && {1'b0, off[7:5]} == idx,
+                                     v && {1'b0, off[7:5]} + 4'd1 == idx,
+                                     e[5], f[5], off[4:0], e[4:0], f[4:0]};
         end
     end
 endfunction
 
-// stage 1: per-byte selects of the beat. The compares against the constant j are written as
-// AND/OR terms (x >= c from the least significant bit up): yosys makes a compare, even against
-// a constant, a carry chain, and 32 bytes x 3 of them in series with the hit logic were this
-// stage's path.
-function ge_const6(input [5:0] x, input integer c);
+// stage B: per patch, the bytes of the beat it covers and those with a nonzero value byte
+function [NUM_PATCH*B_W-1:0] patch_b(input [NUM_PATCH*A_W-1:0] pa);
+    integer p;
+    reg       st, stm1, c, cf, nz;
+    reg [4:0] o_lo, e_lo, f_lo, lo, hi, lo2;
+    begin
+        for (p = 0; p < NUM_PATCH; p = p + 1) begin
+            {st, stm1, c, cf, o_lo, e_lo, f_lo} = pa[p*A_W +: A_W];
+            lo = 5'd31;
+            hi = 5'd0;
+            lo2 = 5'd31;
+            nz = 1'b0;
+            if (st) begin            // the patch starts in this beat
+                lo = o_lo;
+                hi = c ? 5'd31 : e_lo;
+                nz = !cf;
+                lo2 = f_lo;
+            end else if (stm1 && c) begin  // it started in the beat before and ends here
+                lo = 5'd0;
+                hi = e_lo;
+                nz = 1'b1;
+                lo2 = cf ? f_lo : 5'd0;
+            end
+            patch_b[p*B_W +: B_W] = {lo, hi, nz, lo2};
+        end
+    end
+endfunction
+
+// stage B: per patch, the value with its byte k in lane (E - k) mod 4
+function [NUM_PATCH*32-1:0] patch_rot(input [NUM_PATCH*A_W-1:0] pa,
+    input [NUM_PATCH*32-1:0] vals);
+    integer p, l;
+    reg [1:0] e, k;
+    begin
+        for (p = 0; p < NUM_PATCH; p = p + 1) begin
+            e = pa[p*A_W + 5 +: 2];
+            for (l = 0; l < 4; l = l + 1) begin
+                k = e - l[1:0];
+                patch_rot[p*32 + l*8 +: 8] = vals[p*32 + k*8 +: 8];
+            end
+        end
+    end
+endfunction
+
+// stage C: per patch and byte j, covered and nonzero. The compares against the constant j are
+// written as AND/OR terms (x >= c from the least significant bit up): yosys makes a compare,
+// even against a constant, a carry chain.
+function ge_const5(input [4:0] x, input integer c);
     integer i;
     reg r;
     begin
         r = 1'b1;
-        for (i = 0; i < 6; i = i + 1) r = ((c >> i) & 1) ? x[i] && r : x[i] || r;
-        ge_const6 = c < 64 && (c < 0 || r);
+        for (i = 0; i < 5; i = i + 1) r = ((c >> i) & 1) ? x[i] && r : x[i] || r;
+        ge_const5 = c < 32 && (c < 0 || r);
     end
 endfunction
 
-function [KEEP_WIDTH*SEL_W-1:0] patch_sel(input [NUM_PATCH*DE_W-1:0] de);
-    integer j, p;
-    reg       touch, d_neg;
-    reg [4:0] d_lo;
-    reg [5:0] e_c;
-    reg [2:0] jj;
+// {nonzero, covered}, patch-major: bit p*KEEP_WIDTH + j of each half
+function [2*NUM_PATCH*KEEP_WIDTH-1:0] patch_c(input [NUM_PATCH*B_W-1:0] pb);
+    integer p, j;
+    reg       nz;
+    reg [4:0] lo, hi, lo2;
+    reg       cov;
     begin
-        patch_sel = 0;
+        patch_c = 0;
         for (p = 0; p < NUM_PATCH; p = p + 1) begin
-            {touch, d_neg, d_lo, e_c} = de[p*DE_W +: DE_W];
+            {lo, hi, nz, lo2} = pb[p*B_W +: B_W];
             for (j = 0; j < KEEP_WIDTH; j = j + 1) begin
-                jj = j;
-                // d <= j <= e, as in the byte loop: pos >= off && pos - off < len
-                // (d_lo <= j is !(d_lo >= j + 1))
-                if (touch && (d_neg || !ge_const6({1'b0, d_lo}, j + 1)) && ge_const6(e_c, j)) begin
-                    // a value byte past the 4th is 0 (val >> 32 and more): e > j + 3
-                    patch_sel[j*SEL_W +: SEL_W] = {1'b1, p[NP_W-1:0],
-                        ge_const6(e_c, j + 4) ? 3'd4 : e_c[2:0] - jj};
-                end
+                // lo <= j is !(lo >= j + 1)
+                cov = !ge_const5(lo, j + 1) && ge_const5(hi, j);
+                patch_c[p*KEEP_WIDTH + j] = cov;
+                patch_c[(NUM_PATCH + p)*KEEP_WIDTH + j] =
+                    nz && !ge_const5(lo2, j + 1) && ge_const5(hi, j);
             end
         end
     end
 endfunction
 
-// stage 2: the byte mux
-function [DATA_WIDTH-1:0] patch_beat(input [DATA_WIDTH-1:0] data,
-    input [KEEP_WIDTH*SEL_W-1:0] sel, input [NUM_PATCH*32-1:0] vals);
-    integer j, p;
-    reg [SEL_W-1:0] s;
-    reg [31:0] v;
+// stage D: {keep, winners}: winner bit p*KEEP_WIDTH + j, keep bit NUM_PATCH*KEEP_WIDTH + j
+function [(NUM_PATCH+1)*KEEP_WIDTH-1:0] patch_d(input [2*NUM_PATCH*KEEP_WIDTH-1:0] pc);
+    integer p, q, j;
+    reg w, any;
     begin
-        patch_beat = data;
         for (j = 0; j < KEEP_WIDTH; j = j + 1) begin
-            s = sel[j*SEL_W +: SEL_W];
-            v = vals[31:0];
-            for (p = 1; p < NUM_PATCH; p = p + 1) begin
-                if (s[3 +: NP_W] == p) v = vals[p*32 +: 32];
+            any = 1'b0;
+            for (p = 0; p < NUM_PATCH; p = p + 1) begin
+                w = pc[(NUM_PATCH + p)*KEEP_WIDTH + j];
+                for (q = p + 1; q < NUM_PATCH; q = q + 1) w = w && !pc[q*KEEP_WIDTH + j];
+                patch_d[p*KEEP_WIDTH + j] = w;
+                any = any || pc[p*KEEP_WIDTH + j];
             end
-            if (s[SEL_W-1]) patch_beat[j*8 +: 8] = s[2] ? 8'd0 : v[s[1:0]*8 +: 8];
+            patch_d[NUM_PATCH*KEEP_WIDTH + j] = !any;
         end
     end
 endfunction
 
-reg                         j_valid_reg = 1'b0;
-reg [BEAT_W-1:0]            j_beat_reg = 0;
-reg [IDX_W-1:0]             j_idx_reg = 0;
-reg [NUM_PATCH*JP_W-1:0]    j_pat_reg = 0;
-reg [NUM_PATCH*32-1:0]      j_vals_reg = 0;
-reg                         pre_valid_reg = 1'b0;
-reg [BEAT_W-1:0]            pre_beat_reg = 0;
-reg [NUM_PATCH*DE_W-1:0]    pre_de_reg = 0;
-reg [NUM_PATCH*32-1:0]      pre_vals_reg = 0;
-reg                         mid_valid_reg = 1'b0;
-reg [BEAT_W-1:0]            mid_beat_reg = 0;
-reg [KEEP_WIDTH*SEL_W-1:0]  mid_sel_reg = 0;
-reg [NUM_PATCH*32-1:0]      mid_vals_reg = 0;
+// stage M: the byte mux
+function [DATA_WIDTH-1:0] patch_beat(input [DATA_WIDTH-1:0] data,
+    input [(NUM_PATCH+1)*KEEP_WIDTH-1:0] pd, input [NUM_PATCH*32-1:0] rot);
+    integer j, p;
+    reg [7:0] v;
+    begin
+        for (j = 0; j < KEEP_WIDTH; j = j + 1) begin
+            v = pd[NUM_PATCH*KEEP_WIDTH + j] ? data[j*8 +: 8] : 8'd0;
+            for (p = 0; p < NUM_PATCH; p = p + 1) begin
+                if (pd[p*KEEP_WIDTH + j]) v = v | rot[p*32 + (j % 4)*8 +: 8];
+            end
+            patch_beat[j*8 +: 8] = v;
+        end
+    end
+endfunction
+
+reg                                  j_valid_reg = 1'b0;
+reg [BEAT_W-1:0]                     j_beat_reg = 0;
+reg [IDX_W-1:0]                      j_idx_reg = 0;
+reg [NUM_PATCH*`WP_PATCH_WIDTH-1:0]  j_patch_reg = 0;
+reg                                  a_valid_reg = 1'b0;
+reg [BEAT_W-1:0]                     a_beat_reg = 0;
+reg [NUM_PATCH*A_W-1:0]              a_pat_reg = 0;
+reg [NUM_PATCH*32-1:0]               a_vals_reg = 0;
+reg                                  b_valid_reg = 1'b0;
+reg [BEAT_W-1:0]                     b_beat_reg = 0;
+reg [NUM_PATCH*B_W-1:0]              b_pat_reg = 0;
+reg [NUM_PATCH*32-1:0]               b_rot_reg = 0;
+reg                                  c_valid_reg = 1'b0;
+reg [BEAT_W-1:0]                     c_beat_reg = 0;
+reg [2*NUM_PATCH*KEEP_WIDTH-1:0]     c_pat_reg = 0;
+reg [NUM_PATCH*32-1:0]               c_rot_reg = 0;
+reg                                  d_valid_reg = 1'b0;
+reg [BEAT_W-1:0]                     d_beat_reg = 0;
+reg [(NUM_PATCH+1)*KEEP_WIDTH-1:0]   d_pat_reg = 0;
+reg [NUM_PATCH*32-1:0]               d_rot_reg = 0;
+reg                                  m_valid_reg = 1'b0;
+reg [BEAT_W-1:0]                     m_beat_reg = 0;
 
 always @(posedge clk) begin
     j_valid_reg <= take;
     j_beat_reg <= {s_axis_tdata, s_axis_tkeep, s_axis_tuser, s_axis_tlast};
     j_idx_reg <= beat_idx_reg;
-    j_pat_reg <= patch_j(act_patch);
-    j_vals_reg <= patch_vals(act_patch);
-    pre_valid_reg <= j_valid_reg;
-    pre_beat_reg <= j_beat_reg;
-    pre_de_reg <= patch_de(j_idx_reg, j_pat_reg);
-    pre_vals_reg <= j_vals_reg;
-    mid_valid_reg <= pre_valid_reg;
-    mid_beat_reg <= pre_beat_reg;
-    mid_sel_reg <= patch_sel(pre_de_reg);
-    mid_vals_reg <= pre_vals_reg;
+    j_patch_reg <= act_patch;
+    a_valid_reg <= j_valid_reg;
+    a_beat_reg <= j_beat_reg;
+    a_pat_reg <= patch_a(j_idx_reg, j_patch_reg);
+    a_vals_reg <= patch_vals(j_patch_reg);
+    b_valid_reg <= a_valid_reg;
+    b_beat_reg <= a_beat_reg;
+    b_pat_reg <= patch_b(a_pat_reg);
+    b_rot_reg <= patch_rot(a_pat_reg, a_vals_reg);
+    c_valid_reg <= b_valid_reg;
+    c_beat_reg <= b_beat_reg;
+    c_pat_reg <= patch_c(b_pat_reg);
+    c_rot_reg <= b_rot_reg;
+    d_valid_reg <= c_valid_reg;
+    d_beat_reg <= c_beat_reg;
+    d_pat_reg <= patch_d(c_pat_reg);
+    d_rot_reg <= c_rot_reg;
+    m_valid_reg <= d_valid_reg;
+    m_beat_reg <= {patch_beat(d_beat_reg[BEAT_W-1 -: DATA_WIDTH], d_pat_reg, d_rot_reg),
+                   d_beat_reg[BEAT_W-DATA_WIDTH-1:0]};
     if (rst) begin
         j_valid_reg <= 1'b0;
-        pre_valid_reg <= 1'b0;
-        mid_valid_reg <= 1'b0;
+        a_valid_reg <= 1'b0;
+        b_valid_reg <= 1'b0;
+        c_valid_reg <= 1'b0;
+        d_valid_reg <= 1'b0;
+        m_valid_reg <= 1'b0;
     end
 end
 
@@ -256,14 +326,12 @@ always @(posedge clk) begin
     end
 end
 
-wire [DATA_WIDTH-1:0] mid_tdata = mid_beat_reg[BEAT_W-1 -: DATA_WIDTH];
-
 // never full: at most CREDITS beats are taken and not yet popped
 wp_fifo #(.WIDTH(BEAT_W), .DEPTH_LOG2(FIFO_LOG2), .NO_OVERFLOW(1)) out_fifo_inst (
     .clk(clk),
     .rst(rst),
-    .s_data({patch_beat(mid_tdata, mid_sel_reg, mid_vals_reg), mid_beat_reg[BEAT_W-DATA_WIDTH-1:0]}),
-    .s_valid(mid_valid_reg),
+    .s_data(m_beat_reg),
+    .s_valid(m_valid_reg),
     .s_ready(),
     .m_data({m_axis_tdata, m_axis_tkeep, m_axis_tuser, m_axis_tlast}),
     .m_valid(m_axis_tvalid),

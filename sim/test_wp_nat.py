@@ -224,3 +224,40 @@ async def test_byte_strobes(dut: object) -> None:
     assert await tb.bus.read32(match.addr(1)) == other
     await tb.bus.write32(match.addr(0), 0xDEADBEEF)
     assert await tb.bus.read32(match.addr(0)) == 0xDEADBEEF
+
+
+@cocotb.test()
+async def test_registers(dut: object) -> None:
+    """Every mapping register of every mapping reads back what was written (masked to its
+    width), ID / VERSION / CAPS read their values, the counters read 0 after a clear, and
+    addresses past the mappings and holes read 0: the read port's three register stages (the
+    decode flags, the mapping's fields by its index, the AND-OR by the flags)."""
+    from wphw.netfpga import regmap
+
+    blk = regmap.WP_NAT
+    tb = TB(dut, seed=6)
+    await tb.reset()
+    drv = await NatDriver.attach(tb.bus, base=0)
+    names = ["MAP_CTRL", "MAP_MATCH_ADDR", "MAP_NEW_ADDR", "MAP_PORTS"]
+    rng = random.Random(12)
+    want: dict[tuple[str, int], int] = {}
+    for i in range(drv.caps):
+        for name in names:
+            value = rng.getrandbits(32)
+            await tb.bus.write32(blk.reg(name).addr(i), value)
+            want[(name, i)] = value & blk.reg(name).max_value
+    for (name, i), value in rng.sample(sorted(want.items()), len(want)):
+        got = await tb.bus.read32(blk.reg(name).addr(i))
+        assert got == value, f"{name}[{i}]: read {got:#x}, expected {value:#x}"
+    assert await tb.bus.read32(blk.reg("ID").addr()) == blk.id
+    assert await tb.bus.read32(blk.reg("VERSION").addr()) == blk.version
+    assert await tb.bus.read32(blk.reg("CAPS").addr()) == drv.caps
+    await drv.clear_counters()
+    for name in ("XLATE_PKTS", "PASS_PKTS"):
+        for word in (0, 4):
+            assert await tb.bus.read32(blk.reg(name).addr() + word) == 0, name
+    # the word after the last mapping, a hole between registers, past the hit counters
+    map_end = blk.reg("MAP_CTRL").addr(0) + drv.caps * blk.reg("MAP_CTRL").stride
+    hits_end = blk.reg("MAP_HITS").addr(0) + drv.caps * blk.reg("MAP_HITS").stride
+    for addr in (map_end, map_end + 4, 0x010, 0x018, 0x030, hits_end, hits_end + 4):
+        assert await tb.bus.read32(addr) == 0, f"{addr:#x} reads non-zero"
