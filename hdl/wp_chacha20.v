@@ -652,7 +652,7 @@ wire [USER_WIDTH-1:0] desc_user;
 wire [127:0]          desc_hdr;
 wire                  desc_pop;
 
-wp_chacha20_fifo #(.WIDTH(DESC_WIDTH), .DEPTH(FIFO_DEPTH)) desc_fifo_inst (
+wp_chacha20_fifo #(.WIDTH(DESC_WIDTH), .DEPTH(FIFO_DEPTH), .OUT_REG(1)) desc_fifo_inst (
     .clk(clk), .rst(rst),
     .s_data({proc, dec, b_nsh_reg, rem, rem32, nblk, !blk_nz, proc && c_blk_one, nhalves,
         blk_nz, proc && c_half_one, user_mod, hdr_out}),
@@ -669,7 +669,7 @@ wire [10:0]  req_nblk;
 wire         req_valid;
 wire         req_pop;
 
-wp_chacha20_fifo #(.WIDTH(REQ_WIDTH), .DEPTH(REQ_DEPTH)) req_fifo_inst (
+wp_chacha20_fifo #(.WIDTH(REQ_WIDTH), .DEPTH(REQ_DEPTH), .OUT_REG(1)) req_fifo_inst (
     .clk(clk), .rst(rst),
     .s_data({key_reg, nonce, nblk}),
     .s_valid(push_first && blk_nz), .s_ready(),
