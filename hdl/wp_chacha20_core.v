@@ -209,15 +209,36 @@ endgenerate
 // the state after stage 40 with its pending step done: after the first pass the entry
 // register's next value, after the second the final state
 wire [511:0] settled = settle(st[STAGES]);
-// a block after its first pass comes back into the entry register
-wire back = st_v[STAGES] && !st_p[STAGES];
+// a block after its first pass comes back into the entry register: st_v / st_p of stage 40
+// are stage 39's one cycle later (the stages have no enables), so `back` is a register set
+// from stage 39, in BACK_COPIES copies that each select 512 / BACK_COPIES bits of the entry
+// register (one flip-flop driving 512 mux selects was the PE's slowest net on ECP5)
+localparam BACK_COPIES = 8;
+wire [BACK_COPIES-1:0] back_copy;
+genvar gb;
+generate
+    for (gb = 0; gb < BACK_COPIES; gb = gb + 1) begin : g_back
+        (* keep *) reg back_reg = 1'b0;
+        always @(posedge clk) begin
+            back_reg <= st_v[STAGES-1] && !st_p[STAGES-1];
+            if (rst) back_reg <= 1'b0;
+        end
+        assign back_copy[gb] = back_reg;
+    end
+endgenerate
+wire back = back_copy[0];
 
 assign in_ready = !back;
+
+wire [511:0] fresh = {in_nonce, in_counter, in_key, SIGMA};
 
 integer k, j;
 
 always @(posedge clk) begin
-    state0_reg <= back ? settled : {in_nonce, in_counter, in_key, SIGMA};
+    for (j = 0; j < 16; j = j + 1) begin
+        state0_reg[32*j +: 32] <= back_copy[j * BACK_COPIES / 16]
+            ? settled[32*j +: 32] : fresh[32*j +: 32];
+    end
     v0_reg <= back || in_valid;
     p0_reg <= back;
     init_reg[0] <= {in_nonce, in_counter, in_key};

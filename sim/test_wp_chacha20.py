@@ -119,9 +119,16 @@ async def setup(dut: Any, *, decrypt: bool, p_idle: float, p_bp: float, seed: in
     return tb, drv
 
 
+# 20,000 cycles of the 5 ns clock (a 9,000-byte frame under back-pressure needs a few thousand)
+FRAME_TIMEOUT_US = 100
+
+
 async def run_frames(tb: Any, model: PeModel, frames: list[bytes]) -> None:
-    """Send every frame, check every output frame against ``model``."""
+    """Send every frame, check every output frame against ``model``; a frame that does not
+    come out within FRAME_TIMEOUT_US of simulated time fails the test (a PE that loses a
+    keystream block waits for it for ever)."""
     import cocotb
+    from cocotb.triggers import with_timeout
 
     expected = [model(f, len(f)) for f in frames]
 
@@ -131,7 +138,7 @@ async def run_frames(tb: Any, model: PeModel, frames: list[bytes]) -> None:
 
     task = cocotb.start_soon(sender())
     for i, (exp, exp_len) in enumerate(expected):
-        got, user = await tb.recv()
+        got, user = await with_timeout(tb.recv(), FRAME_TIMEOUT_US, "us")
         assert got == exp, f"frame {i}: in {frames[i].hex()}\n got {got.hex()}\n exp {exp.hex()}"
         assert user & 0xFFFF == exp_len, f"frame {i}: tuser pkt_len {user & 0xFFFF} != {exp_len}"
     await task
