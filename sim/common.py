@@ -433,6 +433,24 @@ def random_frame(rng: random.Random, mix: FrameMix) -> tuple[bytes, int, str]:
     return d, len(d), kind
 
 
+async def write_read_back(
+    tb: Any, blk: Any, names: Sequence[str], count: int, rng: random.Random
+) -> dict[tuple[str, int], int]:
+    """Write a random word into register ``name`` of entries 0..count-1 of register block
+    ``blk`` (wphw.netfpga.regmap) for every name, then read them all back in random order:
+    each must read the word masked to its register's width. Returns what each one holds."""
+    want: dict[tuple[str, int], int] = {}
+    for i in range(count):
+        for name in names:
+            value = rng.getrandbits(32)
+            await tb.bus.write32(blk.reg(name).addr(i), value)
+            want[(name, i)] = value & blk.reg(name).max_value
+    for (name, i), value in rng.sample(sorted(want.items()), len(want)):
+        got = await tb.bus.read32(blk.reg(name).addr(i))
+        assert got == value, f"{name}[{i}]: read {got:#x}, expected {value:#x}"
+    return want
+
+
 def chunks(it: Sequence[Any], n: int) -> Iterator[Sequence[Any]]:
     for i in range(0, len(it), n):
         yield it[i : i + n]

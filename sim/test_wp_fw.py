@@ -22,6 +22,7 @@ from sim.common import (
     random_frame,
     require_slow,
     run_cocotb,
+    write_read_back,
 )
 from wphw.netfpga.drivers import FirewallDriver, FwRule
 
@@ -213,16 +214,7 @@ async def test_registers(dut: object) -> None:
     drv = await FirewallDriver.attach(tb.bus, base=0)
     names = ["RULE_CTRL", "RULE_SRC_ADDR", "RULE_SRC_PLEN", "RULE_DST_ADDR", "RULE_DST_PLEN"]
     names += ["RULE_PROTO", "RULE_SPORT", "RULE_DPORT"]
-    rng = random.Random(11)
-    want: dict[tuple[str, int], int] = {}
-    for i in range(drv.caps):
-        for name in names:
-            value = rng.getrandbits(32)
-            await tb.bus.write32(blk.reg(name).addr(i), value)
-            want[(name, i)] = value & blk.reg(name).max_value
-    for (name, i), value in want.items():
-        got = await tb.bus.read32(blk.reg(name).addr(i))
-        assert got == value, f"{name}[{i}]: read {got:#x}, expected {value:#x}"
+    want = await write_read_back(tb, blk, names, drv.caps, random.Random(11))
     await tb.bus.write32(blk.reg("DEFAULT_ACTION").addr(), 1)
     await tb.bus.write32(blk.reg("NONIP_ACTION").addr(), 0)
     assert await tb.bus.read32(blk.reg("CAPS").addr()) == drv.caps

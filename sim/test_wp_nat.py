@@ -26,6 +26,7 @@ from sim.common import (
     random_frame,
     require_slow,
     run_cocotb,
+    write_read_back,
 )
 from wphw.netfpga.drivers import NatDriver, NatMapping
 
@@ -239,16 +240,7 @@ async def test_registers(dut: object) -> None:
     await tb.reset()
     drv = await NatDriver.attach(tb.bus, base=0)
     names = ["MAP_CTRL", "MAP_MATCH_ADDR", "MAP_NEW_ADDR", "MAP_PORTS"]
-    rng = random.Random(12)
-    want: dict[tuple[str, int], int] = {}
-    for i in range(drv.caps):
-        for name in names:
-            value = rng.getrandbits(32)
-            await tb.bus.write32(blk.reg(name).addr(i), value)
-            want[(name, i)] = value & blk.reg(name).max_value
-    for (name, i), value in rng.sample(sorted(want.items()), len(want)):
-        got = await tb.bus.read32(blk.reg(name).addr(i))
-        assert got == value, f"{name}[{i}]: read {got:#x}, expected {value:#x}"
+    await write_read_back(tb, blk, names, drv.caps, random.Random(12))
     assert await tb.bus.read32(blk.reg("ID").addr()) == blk.id
     assert await tb.bus.read32(blk.reg("VERSION").addr()) == blk.version
     assert await tb.bus.read32(blk.reg("CAPS").addr()) == drv.caps
