@@ -211,6 +211,20 @@ reg [WIN_BYTES:0]   a_th_reg = 0;
 reg [NSH_D_W-1:0]   dec0_reg = 0;  // the decode of the frame's first beat
 reg [NSH_D_W-1:0]   a_dec_reg = 0;
 reg [2:0]           a_q_reg = 0;
+// q again in Q_COPIES registers, each selecting 1/Q_COPIES of stage B's shift (one register
+// driving all 624 selects was the parser's slowest net)
+localparam Q_COPIES = 8;
+wire [3*Q_COPIES-1:0] a_q_copy;
+genvar gc;
+generate
+    for (gc = 0; gc < Q_COPIES; gc = gc + 1) begin : g_q_copy
+        (* keep *) reg [2:0] q_reg = 3'd0;
+        always @(posedge clk) begin
+            if (p_trig_reg) q_reg <= p_q;
+        end
+        assign a_q_copy[3*gc +: 3] = q_reg;
+    end
+endgenerate
 reg [WIN_BEATS*4*NPL-1:0] ipf_reg = 0;  // each beat's IPv4 fields of the frame so far
 reg [4*NPL-1:0]     a_ipf_reg = 0;
 
@@ -279,7 +293,7 @@ reg [23:0]          b_spi_reg = 0;
 reg [7:0]           b_si_reg = 0;
 reg                 b_ip_cand_reg = 1'b0;
 reg [2:0]           b_q_reg = 0;
-reg [IP_BYTES*8-1:0] b_ip_reg = 0;  // the IPv4 header at l3 = 14 + 4*q and what follows it
+wire [IP_BYTES*8-1:0] b_ip_reg;  // the IPv4 header at l3 = 14 + 4*q and what follows it
 
 // Beside the NSH decode: the IPv4 header starts at l3 = 14 + 4*q, q in 0..7 (the NSH length
 // or 0), so for each q its version/IHL byte sits at a fixed place of the window. What stages C
@@ -345,6 +359,33 @@ endgenerate
 reg [NQ*QC_W-1:0] b_l3_checks_reg = 0;
 wire [H_BYTES*8-1:0] a_h = a_win_reg[WIN-1:`WP_ETH_HDR_LEN*8];
 
+// the header shifted by 4*q bytes: byte j of the result is a_h's byte j + 4*q, an 8:1 select
+// tree by the bits of q (a copy of q per group of bytes)
+function [7:0] sel8_byte(input [63:0] v, input [2:0] s);
+    reg [31:0] a;
+    reg [15:0] b;
+    begin
+        a = s[0] ? {v[63:56], v[47:40], v[31:24], v[15:8]} : {v[55:48], v[39:32], v[23:16], v[7:0]};
+        b = s[1] ? {a[31:24], a[15:8]} : {a[23:16], a[7:0]};
+        sel8_byte = s[2] ? b[15:8] : b[7:0];
+    end
+endfunction
+
+genvar gy, gz;
+generate
+    for (gy = 0; gy < IP_BYTES; gy = gy + 1) begin : g_shift
+        wire [63:0] cand;
+        for (gz = 0; gz < NQ; gz = gz + 1) begin : g_cand
+            assign cand[8*gz +: 8] = a_h[8*(gy + 4 * gz) +: 8];
+        end
+        reg [7:0] byte_reg = 8'd0;
+        always @(posedge clk) begin
+            byte_reg <= sel8_byte(cand, a_q_copy[3*(gy * Q_COPIES / IP_BYTES) +: 3]);
+        end
+        assign b_ip_reg[8*gy +: 8] = byte_reg;
+    end
+endgenerate
+
 always @(posedge clk) begin
     b_l3_checks_reg <= a_l3_checks;
     b_valid_reg <= a_valid_reg;
@@ -355,7 +396,6 @@ always @(posedge clk) begin
     b_si_reg <= a_si;
     b_ip_cand_reg <= a_ip_cand;
     b_q_reg <= a_q_reg;
-    b_ip_reg <= a_h >> {a_q_reg, 5'd0};
     if (rst) b_valid_reg <= 1'b0;
 end
 
