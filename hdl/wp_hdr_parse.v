@@ -359,6 +359,9 @@ endgenerate
 reg [NQ*QC_W-1:0] b_l3_checks_reg = 0;
 wire [H_BYTES*8-1:0] a_h = a_win_reg[WIN-1:`WP_ETH_HDR_LEN*8];
 
+localparam IHL_COPIES = 4;
+wire [2*IHL_COPIES-1:0] b_ihl_lo;
+
 // the header shifted by 4*q bytes: byte j of the result is a_h's byte j + 4*q, an 8:1 select
 // tree by the bits of q (a copy of q per group of bytes)
 function [7:0] sel8_byte(input [63:0] v, input [2:0] s);
@@ -383,6 +386,14 @@ generate
             byte_reg <= sel8_byte(cand, a_q_copy[3*(gy * Q_COPIES / IP_BYTES) +: 3]);
         end
         assign b_ip_reg[8*gy +: 8] = byte_reg;
+    end
+    // the IHL's low two bits (byte 0 of the shifted header) again in IHL_COPIES registers:
+    // stage C's 4:1 word selects by them
+    for (gc = 0; gc < IHL_COPIES; gc = gc + 1) begin : g_ihl_copy
+        wire [7:0] b0 = sel8_byte(g_shift[0].cand, a_q_copy[3*(gc * Q_COPIES / IHL_COPIES) +: 3]);
+        (* keep *) reg [1:0] ihl_lo_reg = 2'd0;
+        always @(posedge clk) ihl_lo_reg <= b0[1:0];
+        assign b_ihl_lo[2*gc +: 2] = ihl_lo_reg;
     end
 endgenerate
 
@@ -432,22 +443,40 @@ wire        b_first = b_chk[1];
 wire        b_ports = b_ipv4 && b_chk[2] && b_chk[5];
 wire        b_csum_ok = b_ipv4 && ((b_chk[3] && b_chk[7]) || (b_chk[4] && b_chk[6]));
 wire [7:0]  b_l4 = b_chk[8 +: 8];
-// stage D's selects one-hot, from the shifted header's IHL and protocol: the ports' (IHL = i),
-// the checksum's ({TCP, IHL} = i)
-function [47:0] l4_sels(input [3:0] ihl, input tcp);
+// Stage D's words, in two steps: here a 4:1 select by IHL[1:0] of each 16-bit word at
+// l4 + off for l4 = l3 + 4*(4*g + IHL[1:0]), g = IHL[3:2] in 0..3 (four candidates per word,
+// selected by copies of IHL[1:0] registered in stage B); stage D picks the candidate by a
+// one-hot of IHL[3:2] (and TCP / UDP for the checksum) registered here. No stage has a 16:1
+// select; stage D only an AND-OR of four or eight.
+function [15:0] l4_cand(input [IP_BYTES*8-1:0] ip, input [1:0] lo, input integer g,
+    input integer off);
     integer i;
+    reg [63:0] w;
     begin
-        for (i = 0; i < 16; i = i + 1) begin
-            l4_sels[i] = ihl == i;
-            l4_sels[16 + i] = !tcp && ihl == i;
-            l4_sels[32 + i] = tcp && ihl == i;
+        for (i = 0; i < 4; i = i + 1) begin
+            w[16*i +: 16] = {ip[8*(4 * (4 * g + i) + off) +: 8], ip[8*(4 * (4 * g + i) + off + 1) +: 8]};
         end
+        l4_cand = lo[1] ? (lo[0] ? w[63:48] : w[47:32]) : (lo[0] ? w[31:16] : w[15:0]);
     end
 endfunction
 
-wire [15:0] b_psel;
-wire [31:0] b_csel;
-assign {b_csel, b_psel} = l4_sels(b_ip[3:0], b_proto == `WP_IP_PROTO_TCP);
+localparam NW = 4;  // candidate words per group: sport, dport, UDP checksum, TCP checksum
+wire [4*NW*16-1:0] b_cand;  // group g's word w at 16*(NW*g + w)
+genvar gg, gw;
+generate
+    for (gg = 0; gg < 4; gg = gg + 1) begin : g_cand_grp
+        for (gw = 0; gw < NW; gw = gw + 1) begin : g_cand_word
+            localparam OFF = gw == 0 ? `WP_L4_SPORT_OFF : gw == 1 ? `WP_L4_DPORT_OFF
+                             : gw == 2 ? `WP_UDP_CSUM_OFF : `WP_TCP_CSUM_OFF;
+            localparam CP = (NW * gg + gw) * IHL_COPIES / (4 * NW);
+            assign b_cand[16*(NW*gg + gw) +: 16] = l4_cand(b_ip, b_ihl_lo[2*CP +: 2], gg, OFF);
+        end
+    end
+endgenerate
+
+wire [3:0] b_grp;  // IHL[3:2] one-hot
+assign b_grp = 4'b0001 << b_ip[3:2];
+wire       b_tcp = b_proto == `WP_IP_PROTO_TCP;
 
 reg                 c_valid_reg = 1'b0;
 reg [7:0]           c_len_reg = 0;
@@ -465,10 +494,10 @@ reg [15:0]          c_ip_csum_reg = 0;
 reg                 c_first_reg = 1'b0;
 reg                 c_ports_reg = 1'b0;
 reg                 c_csum_ok_reg = 1'b0;
-reg [IP_BYTES*8-1:0] c_ip_reg = 0;
-// stage D's word selects, one-hot: the ports' by the IHL, the checksum's by {TCP, IHL}
-reg [15:0]          c_psel_reg = 0;
-reg [31:0]          c_csel_reg = 0;
+reg [4*NW*16-1:0]   c_cand_reg = 0;
+// stage D's word selects, one-hot: the ports' by IHL[3:2], the checksum's by {TCP, IHL[3:2]}
+reg [3:0]           c_psel_reg = 0;
+reg [7:0]           c_csel_reg = 0;
 
 always @(posedge clk) begin
     c_valid_reg <= b_valid_reg;
@@ -487,31 +516,22 @@ always @(posedge clk) begin
     c_first_reg <= b_first;
     c_ports_reg <= b_ports;
     c_csum_ok_reg <= b_csum_ok;
-    c_ip_reg <= b_ip;
-    c_psel_reg <= b_psel;
-    c_csel_reg <= b_csel;
+    c_cand_reg <= b_cand;
+    c_psel_reg <= b_grp;
+    c_csel_reg <= {b_tcp ? b_grp : 4'd0, b_tcp ? 4'd0 : b_grp};
     if (rst) c_valid_reg <= 1'b0;
 end
 
-// stage D: L4 header at l4 = l3 + 4*ihl. The ports and the checksum are 16-bit words at
-// l4 + off: each an AND-OR of its candidate words with stage C's one-hot select (no compare on
-// this stage's path: it had been a 32:1 select decoded from the IHL and TCP/UDP here)
-function [15:0] l4_word(input [IP_BYTES*8-1:0] ip, input [15:0] sel, input integer off);
-    integer k;
+// stage D: L4 header at l4 = l3 + 4*ihl. The ports and the checksum: AND-ORs of stage C's
+// candidates with its one-hot selects (the ports' by IHL[3:2]; the checksum's UDP words by
+// sel[3:0], TCP words by sel[7:4])
+function [15:0] l4_word(input [4*NW*16-1:0] cand, input [3:0] sel, input integer w);
+    integer g;
     begin
         l4_word = 0;
-        for (k = 0; k < 16; k = k + 1) begin
-            l4_word = l4_word
-                      | ({16{sel[k]}} & {ip[8*(4 * k + off) +: 8], ip[8*(4 * k + off + 1) +: 8]});
+        for (g = 0; g < 4; g = g + 1) begin
+            l4_word = l4_word | ({16{sel[g]}} & cand[16*(NW*g + w) +: 16]);
         end
-    end
-endfunction
-
-// the checksum: sel[15:0] the UDP one by the IHL, sel[31:16] the TCP one
-function [15:0] l4_csum(input [IP_BYTES*8-1:0] ip, input [31:0] sel);
-    begin
-        l4_csum = l4_word(ip, sel[15:0], `WP_UDP_CSUM_OFF)
-                  | l4_word(ip, sel[31:16], `WP_TCP_CSUM_OFF);
     end
 endfunction
 
@@ -531,10 +551,10 @@ always @(posedge clk) begin
     hdr_ip_csum <= c_ip_csum_reg;
     hdr_first_frag <= c_first_reg;
     hdr_ports <= c_ports_reg;
-    hdr_sport <= c_ports_reg ? l4_word(c_ip_reg, c_psel_reg, `WP_L4_SPORT_OFF) : 16'd0;
-    hdr_dport <= c_ports_reg ? l4_word(c_ip_reg, c_psel_reg, `WP_L4_DPORT_OFF) : 16'd0;
+    hdr_sport <= c_ports_reg ? l4_word(c_cand_reg, c_psel_reg, 0) : 16'd0;
+    hdr_dport <= c_ports_reg ? l4_word(c_cand_reg, c_psel_reg, 1) : 16'd0;
     hdr_l4_csum_ok <= c_csum_ok_reg;
-    hdr_l4_csum <= l4_csum(c_ip_reg, c_csel_reg);
+    hdr_l4_csum <= l4_word(c_cand_reg, c_csel_reg[3:0], 2) | l4_word(c_cand_reg, c_csel_reg[7:4], 3);
     if (rst) hdr_valid <= 1'b0;
 end
 
