@@ -218,7 +218,10 @@ wire [3*Q_COPIES-1:0] a_q_copy;
 genvar gc;
 generate
     for (gc = 0; gc < Q_COPIES; gc = gc + 1) begin : g_q_copy
-        (* keep *) reg [2:0] q_reg = 3'd0;
+        reg [2:0] q_reg = 3'd0;
+        // keep on the always block keeps yosys from merging the identical copies (on the reg
+        // it does not)
+        (* keep *)
         always @(posedge clk) begin
             if (p_trig_reg) q_reg <= p_q;
         end
@@ -391,7 +394,8 @@ generate
     // stage C's 4:1 word selects by them
     for (gc = 0; gc < IHL_COPIES; gc = gc + 1) begin : g_ihl_copy
         wire [7:0] b0 = sel8_byte(g_shift[0].cand, a_q_copy[3*(gc * Q_COPIES / IHL_COPIES) +: 3]);
-        (* keep *) reg [1:0] ihl_lo_reg = 2'd0;
+        reg [1:0] ihl_lo_reg = 2'd0;
+        (* keep *)
         always @(posedge clk) ihl_lo_reg <= b0[1:0];
         assign b_ihl_lo[2*gc +: 2] = ihl_lo_reg;
     end
