@@ -354,7 +354,13 @@ wire [NQ*QC_W-1:0] a_l3_checks;
 genvar gq;
 generate
     for (gq = 0; gq < NQ; gq = gq + 1) begin : g_l3
-        wire [3:0] ihl = a_win_reg[(`WP_ETH_HDR_LEN + 4 * gq)*8 +: 4];
+        // the place's IHL nibble in a register of its own (a_win_reg's copy also feeds the
+        // shift and the NSH decode)
+        reg [3:0] ihl = 4'd0;
+        (* keep *)
+        always @(posedge clk) begin
+            if (p_trig_reg) ihl <= win_cur[(`WP_ETH_HDR_LEN + 4 * gq)*8 +: 4];
+        end
         assign a_l3_checks[gq*QC_W +: QC_W] = l3_checks(a_ipf_reg[4*gq +: 4], ihl, a_th_reg, gq);
     end
 endgenerate
@@ -365,38 +371,38 @@ wire [H_BYTES*8-1:0] a_h = a_win_reg[WIN-1:`WP_ETH_HDR_LEN*8];
 localparam IHL_COPIES = 4;
 wire [2*IHL_COPIES-1:0] b_ihl_lo;
 
-// the header shifted by 4*q bytes: byte j of the result is a_h's byte j + 4*q, an 8:1 select
-// tree by the bits of q (a copy of q per group of bytes)
-function [7:0] sel8_byte(input [63:0] v, input [2:0] s);
-    reg [31:0] a;
-    reg [15:0] b;
-    begin
-        a = s[0] ? {v[63:56], v[47:40], v[31:24], v[15:8]} : {v[55:48], v[39:32], v[23:16], v[7:0]};
-        b = s[1] ? {a[31:24], a[15:8]} : {a[23:16], a[7:0]};
-        sel8_byte = s[2] ? b[15:8] : b[7:0];
-    end
-endfunction
-
-genvar gy, gz;
+// the header shifted by 4*q bytes, as three levels of 2:1 selects (16, 8, then 4 bytes, by
+// q[2], q[1], q[0]: the levels' results are shared between output bytes), each level's
+// selects driven by the Q_COPIES copies of q, a copy per run of bytes
+localparam SH1 = IP_BYTES + 12;  // bytes of level 1's result (a_h shifted by 16*q[2])
+localparam SH2 = IP_BYTES + 4;   // level 2's (shifted by 8*q[1] more)
+wire [SH1*8-1:0] sh1;
+wire [SH2*8-1:0] sh2;
+genvar gy;
 generate
+    for (gy = 0; gy < SH1; gy = gy + 1) begin : g_sh1
+        assign sh1[8*gy +: 8] = a_q_copy[3*(gy * Q_COPIES / SH1) + 2]
+            ? a_h[8*(gy + 16) +: 8] : a_h[8*gy +: 8];
+    end
+    for (gy = 0; gy < SH2; gy = gy + 1) begin : g_sh2
+        assign sh2[8*gy +: 8] = a_q_copy[3*(gy * Q_COPIES / SH2) + 1]
+            ? sh1[8*(gy + 8) +: 8] : sh1[8*gy +: 8];
+    end
     for (gy = 0; gy < IP_BYTES; gy = gy + 1) begin : g_shift
-        wire [63:0] cand;
-        for (gz = 0; gz < NQ; gz = gz + 1) begin : g_cand
-            assign cand[8*gz +: 8] = a_h[8*(gy + 4 * gz) +: 8];
-        end
         reg [7:0] byte_reg = 8'd0;
         always @(posedge clk) begin
-            byte_reg <= sel8_byte(cand, a_q_copy[3*(gy * Q_COPIES / IP_BYTES) +: 3]);
+            byte_reg <= a_q_copy[3*(gy * Q_COPIES / IP_BYTES)] ? sh2[8*(gy + 4) +: 8] : sh2[8*gy +: 8];
         end
         assign b_ip_reg[8*gy +: 8] = byte_reg;
     end
     // the IHL's low two bits (byte 0 of the shifted header) again in IHL_COPIES registers:
     // stage C's 4:1 word selects by them
     for (gc = 0; gc < IHL_COPIES; gc = gc + 1) begin : g_ihl_copy
-        wire [7:0] b0 = sel8_byte(g_shift[0].cand, a_q_copy[3*(gc * Q_COPIES / IHL_COPIES) +: 3]);
         reg [1:0] ihl_lo_reg = 2'd0;
         (* keep *)
-        always @(posedge clk) ihl_lo_reg <= b0[1:0];
+        always @(posedge clk) begin
+            ihl_lo_reg <= a_q_copy[3*(gc * Q_COPIES / IHL_COPIES)] ? sh2[33:32] : sh2[1:0];
+        end
         assign b_ihl_lo[2*gc +: 2] = ihl_lo_reg;
     end
 endgenerate
