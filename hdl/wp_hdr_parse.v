@@ -246,6 +246,25 @@ endfunction
 // held by the frame, else 0) from the frame's first-beat decode and the thermometer
 wire [NSH_D_W-1:0]  p_dec = p_slot_reg[0] ? p_dec_reg : dec0_reg;
 wire [2:0]          p_q = p_th_reg[`WP_NSH_END] && p_dec[NSH_D_W-4] ? p_dec[2:0] : 3'd0;
+// the frame's IPv4 candidate: plain IPv4, or a valid NSH header with next protocol IPv4, held
+// by the frame
+wire p_ip_cand = (p_th_reg[`WP_ETH_HDR_LEN] && p_dec[NSH_D_W-1])
+                 || (p_th_reg[`WP_NSH_END] && p_dec[NSH_D_W-4]);
+
+// each place's flags {first, udp, tcp, ver_ok} as stage B uses them: {first fragment,
+// candidate and version/IHL valid and UDP and first, the same for TCP, candidate and
+// version/IHL valid}
+function [4*NPL-1:0] ipf_gate(input [4*NPL-1:0] f, input ipc);
+    integer q;
+    reg first, udp, tcp, ver_ok;
+    begin
+        for (q = 0; q < NPL; q = q + 1) begin
+            {first, udp, tcp, ver_ok} = f[4*q +: 4];
+            ipf_gate[4*q +: 4] = {first, ipc && ver_ok && udp && first,
+                                  ipc && ver_ok && tcp && first, ipc && ver_ok};
+        end
+    end
+endfunction
 
 always @(posedge clk) begin
     a_valid_reg <= 1'b0;
@@ -262,7 +281,7 @@ always @(posedge clk) begin
         a_th_reg <= p_th_reg;
         a_dec_reg <= p_slot_reg[0] ? p_dec_reg : dec0_reg;
         a_q_reg <= p_q;
-        a_ipf_reg <= ipf_or(p_ipf_reg, ipf_reg, p_slot_reg);
+        a_ipf_reg <= ipf_gate(ipf_or(p_ipf_reg, ipf_reg, p_slot_reg), p_ip_cand);
     end
     if (rst) a_valid_reg <= 1'b0;
 end
@@ -277,8 +296,6 @@ wire        a_has_eth = a_th_reg[`WP_ETH_HDR_LEN];
 wire        a_has_nsh = a_th_reg[`WP_NSH_END];  // implies a_has_eth
 wire        a_nsh = a_has_eth && a_dec_reg[NSH_D_W-2];
 wire        a_nsh_valid = a_has_nsh && a_dec_reg[NSH_D_W-3];
-wire        a_nsh_ip = a_has_nsh && a_dec_reg[NSH_D_W-4];
-wire        a_ip_cand = (a_has_eth && a_dec_reg[NSH_D_W-1]) || a_nsh_ip;
 wire [23:0] a_spi;
 wire [7:0]  a_si;
 
@@ -294,7 +311,6 @@ reg                 b_nsh_reg = 1'b0;
 reg                 b_nsh_valid_reg = 1'b0;
 reg [23:0]          b_spi_reg = 0;
 reg [7:0]           b_si_reg = 0;
-reg                 b_ip_cand_reg = 1'b0;
 reg [2:0]           b_q_reg = 0;
 wire [IP_BYTES*8-1:0] b_ip_reg;  // the IPv4 header at l3 = 14 + 4*q and what follows it
 
@@ -303,13 +319,14 @@ wire [IP_BYTES*8-1:0] b_ip_reg;  // the IPv4 header at l3 = 14 + 4*q and what fo
 // and D need from that header's IHL, protocol and fragment offset is worked out here for all
 // eight places, from registers only and in parallel with the decode of q; stage C picks one
 // place with q (a select, where a shift, then an add, then a compare had been its slowest path)
-// and combines the picked flags. Per place (bit 0 first): IPv4 header valid and held (version
-// 4, IHL >= 5, len >= l4); first fragment; TCP or UDP and first fragment; TCP and first; UDP
-// and first; the frame holds the L4 ports, the UDP checksum, the TCP checksum; l4. The length
+// and uses them as they are. Per place (bit 0 first): IPv4 header usable (an IPv4 candidate,
+// version 4, IHL >= 5, len >= l4); first fragment; the L4 ports usable (and TCP or UDP, first
+// fragment, len >= l4 + 4); the L4 checksum usable (TCP or UDP, first, held); l4. The
+// candidate, TCP / UDP and first-fragment terms come ANDed from stage A. The length
 // checks read the byte count's thermometer at l4 + c (a 16:1 select by the IHL: no adder, no
 // compare).
 localparam NQ = 8;
-localparam QC_W = 8 + 8;
+localparam QC_W = 4 + 8;
 
 // v[s] as a tree of 2:1 selects by the bits of s (the shape of ECP5's LUT4 / PFUMX / L6MUX21
 // select; a compare per value maps deeper)
@@ -329,11 +346,11 @@ endfunction
 function [QC_W-1:0] l3_checks(input [3:0] flags, input [3:0] ihl, input [WIN_BYTES:0] th,
     input integer q);
     integer i, l4;
-    reg ver_ok, tcp, udp, first;
+    reg ver_ok, tcp_f, udp_f, first;
     reg [15:0] held, room_ports, room_udp, room_tcp;
     reg [7:0] l4_b;
     begin
-        {first, udp, tcp, ver_ok} = flags;
+        {first, udp_f, tcp_f, ver_ok} = flags;
         l4_b = 0;
         for (i = 0; i < 16; i = i + 1) begin
             l4 = `WP_ETH_HDR_LEN + 4 * q + 4 * i;
@@ -344,8 +361,10 @@ function [QC_W-1:0] l3_checks(input [3:0] flags, input [3:0] ihl, input [WIN_BYT
             room_tcp[i] = th[l4 + (`WP_TCP_CSUM_OFF + 2)];
             if (ihl == i) l4_b = l4[7:0];
         end
-        l3_checks = {l4_b, sel16(room_tcp, ihl), sel16(room_udp, ihl), sel16(room_ports, ihl),
-                     udp && first, tcp && first, (tcp || udp) && first, first,
+        // the rooms imply held (they are later bytes)
+        l3_checks = {l4_b,
+                     (tcp_f && sel16(room_tcp, ihl)) || (udp_f && sel16(room_udp, ihl)),
+                     (tcp_f || udp_f) && sel16(room_ports, ihl), first,
                      ver_ok && sel16(held, ihl)};
     end
 endfunction
@@ -415,7 +434,6 @@ always @(posedge clk) begin
     b_nsh_valid_reg <= a_nsh_valid;
     b_spi_reg <= a_spi;
     b_si_reg <= a_si;
-    b_ip_cand_reg <= a_ip_cand;
     b_q_reg <= a_q_reg;
     if (rst) b_valid_reg <= 1'b0;
 end
@@ -448,11 +466,11 @@ function [QC_W-1:0] pick_checks(input [NQ*QC_W-1:0] all, input [2:0] q);
 endfunction
 
 wire [QC_W-1:0] b_chk = pick_checks(b_l3_checks_reg, b_q_reg);
-wire        b_ipv4 = b_ip_cand_reg && b_chk[0];
+wire        b_ipv4 = b_chk[0];
 wire        b_first = b_chk[1];
-wire        b_ports = b_ipv4 && b_chk[2] && b_chk[5];
-wire        b_csum_ok = b_ipv4 && ((b_chk[3] && b_chk[7]) || (b_chk[4] && b_chk[6]));
-wire [7:0]  b_l4 = b_chk[8 +: 8];
+wire        b_ports = b_chk[2];
+wire        b_csum_ok = b_chk[3];
+wire [7:0]  b_l4 = b_chk[4 +: 8];
 // Stage D's words, in two steps: here a 4:1 select by IHL[1:0] of each 16-bit word at
 // l4 + off for l4 = l3 + 4*(4*g + IHL[1:0]), g = IHL[3:2] in 0..3 (four candidates per word,
 // selected by copies of IHL[1:0] registered in stage B); stage D picks the candidate by a
