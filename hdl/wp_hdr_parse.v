@@ -323,49 +323,60 @@ wire [IP_BYTES*8-1:0] b_ip_reg;  // the IPv4 header at l3 = 14 + 4*q and what fo
 // version 4, IHL >= 5, len >= l4); first fragment; the L4 ports usable (and TCP or UDP, first
 // fragment, len >= l4 + 4); the L4 checksum usable (TCP or UDP, first, held); l4. The
 // candidate, TCP / UDP and first-fragment terms come ANDed from stage A. The length
-// checks read the byte count's thermometer at l4 + c (a 16:1 select by the IHL: no adder, no
-// compare).
+// checks read the byte count's thermometer at l4 + c (selects by the IHL: no adder, no
+// compare; below).
 localparam NQ = 8;
 localparam QC_W = 4 + 8;
 
-// v[s] as a tree of 2:1 selects by the bits of s (the shape of ECP5's LUT4 / PFUMX / L6MUX21
-// select; a compare per value maps deeper)
-function sel16(input [15:0] v, input [3:0] s);
-    integer i;
-    reg [7:0] a;
-    reg [3:0] b;
-    reg [1:0] c;
+// The length checks in two steps. Stage A (at the trigger, from stage P's thermometer and the
+// place's IHL nibble as it enters the window) keeps, per check c and per j = IHL[1:0], the
+// thermometer bit at l4 + off_c for IHL = 4*IHL[3:2] + j: a 4:1 select by IHL[3:2]. Stage B
+// selects by IHL[1:0] (4:1) and ANDs the flags. Checks: c = 0 the header held (len >= l4), 1
+// the L4 ports, 2 the UDP checksum, 3 the TCP checksum (len >= l4 + off + 2).
+function integer chk_off(input integer c);
     begin
-        for (i = 0; i < 8; i = i + 1) a[i] = s[0] ? v[2*i + 1] : v[2*i];
-        for (i = 0; i < 4; i = i + 1) b[i] = s[1] ? a[2*i + 1] : a[2*i];
-        for (i = 0; i < 2; i = i + 1) c[i] = s[2] ? b[2*i + 1] : b[2*i];
-        sel16 = s[3] ? c[1] : c[0];
+        chk_off = c == 0 ? 0 : c == 1 ? `WP_L4_DPORT_OFF + 2 : c == 2 ? `WP_UDP_CSUM_OFF + 2
+                  : `WP_TCP_CSUM_OFF + 2;
     end
 endfunction
 
-function [QC_W-1:0] l3_checks(input [3:0] flags, input [3:0] ihl, input [WIN_BYTES:0] th,
+function [15:0] l3_pre(input [WIN_BYTES:0] th, input [1:0] hi, input integer q);
+    integer c, j, h;
+    reg [3:0] v;
+    begin
+        for (c = 0; c < 4; c = c + 1) begin
+            for (j = 0; j < 4; j = j + 1) begin
+                for (h = 0; h < 4; h = h + 1) begin
+                    v[h] = th[`WP_ETH_HDR_LEN + 4 * q + 4 * (4 * h + j) + chk_off(c)];
+                end
+                l3_pre[4*c + j] = hi[1] ? (hi[0] ? v[3] : v[2]) : (hi[0] ? v[1] : v[0]);
+            end
+        end
+    end
+endfunction
+
+// v[s] as 2:1 selects by the bits of s (the shape of ECP5's LUT4 / PFUMX select; a compare per
+// value maps deeper)
+function sel4(input [3:0] v, input [1:0] s);
+    begin
+        sel4 = s[1] ? (s[0] ? v[3] : v[2]) : (s[0] ? v[1] : v[0]);
+    end
+endfunction
+
+function [QC_W-1:0] l3_checks(input [3:0] flags, input [3:0] ihl, input [15:0] pre,
     input integer q);
-    integer i, l4;
     reg ver_ok, tcp_f, udp_f, first;
-    reg [15:0] held, room_ports, room_udp, room_tcp;
     reg [7:0] l4_b;
     begin
         {first, udp_f, tcp_f, ver_ok} = flags;
-        l4_b = 0;
-        for (i = 0; i < 16; i = i + 1) begin
-            l4 = `WP_ETH_HDR_LEN + 4 * q + 4 * i;
-            // len >= l3 + 20 is implied: ver_ok (IHL >= 5) puts l4 at l3 + 20 or later
-            held[i] = th[l4];
-            room_ports[i] = th[l4 + (`WP_L4_DPORT_OFF + 2)];
-            room_udp[i] = th[l4 + (`WP_UDP_CSUM_OFF + 2)];
-            room_tcp[i] = th[l4 + (`WP_TCP_CSUM_OFF + 2)];
-            if (ihl == i) l4_b = l4[7:0];
-        end
+        // len >= l3 + 20 is implied: ver_ok (IHL >= 5) puts l4 at l3 + 20 or later
+        l4_b = `WP_ETH_HDR_LEN + 4 * q + {2'd0, ihl, 2'd0};
         // the rooms imply held (they are later bytes)
         l3_checks = {l4_b,
-                     (tcp_f && sel16(room_tcp, ihl)) || (udp_f && sel16(room_udp, ihl)),
-                     (tcp_f || udp_f) && sel16(room_ports, ihl), first,
-                     ver_ok && sel16(held, ihl)};
+                     (tcp_f && sel4(pre[12 +: 4], ihl[1:0]))
+                         || (udp_f && sel4(pre[8 +: 4], ihl[1:0])),
+                     (tcp_f || udp_f) && sel4(pre[4 +: 4], ihl[1:0]), first,
+                     ver_ok && sel4(pre[0 +: 4], ihl[1:0])};
     end
 endfunction
 
@@ -374,13 +385,18 @@ genvar gq;
 generate
     for (gq = 0; gq < NQ; gq = gq + 1) begin : g_l3
         // the place's IHL nibble in a register of its own (a_win_reg's copy also feeds the
-        // shift and the NSH decode)
+        // shift and the NSH decode), and the checks' first step
+        wire [3:0] ihl_in = win_cur[(`WP_ETH_HDR_LEN + 4 * gq)*8 +: 4];
         reg [3:0] ihl = 4'd0;
+        reg [15:0] pre = 16'd0;
         (* keep *)
         always @(posedge clk) begin
-            if (p_trig_reg) ihl <= win_cur[(`WP_ETH_HDR_LEN + 4 * gq)*8 +: 4];
+            if (p_trig_reg) begin
+                ihl <= ihl_in;
+                pre <= l3_pre(p_th_reg, ihl_in[3:2], gq);
+            end
         end
-        assign a_l3_checks[gq*QC_W +: QC_W] = l3_checks(a_ipf_reg[4*gq +: 4], ihl, a_th_reg, gq);
+        assign a_l3_checks[gq*QC_W +: QC_W] = l3_checks(a_ipf_reg[4*gq +: 4], ihl, pre, gq);
     end
 endgenerate
 
