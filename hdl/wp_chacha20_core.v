@@ -212,13 +212,16 @@ wire [511:0] settled = settle(st[STAGES]);
 // a block after its first pass comes back into the entry register: st_v / st_p of stage 40
 // are stage 39's one cycle later (the stages have no enables), so `back` is a register set
 // from stage 39, in BACK_COPIES copies that each select 512 / BACK_COPIES bits of the entry
-// register (one flip-flop driving 512 mux selects was the PE's slowest net on ECP5)
+// register (one flip-flop driving 512 mux selects was the PE's slowest net on ECP5). `keep` is
+// on the always block: on the reg (as until session 16) yosys's opt_merge still merged the
+// copies into one flip-flop
 localparam BACK_COPIES = 8;
 wire [BACK_COPIES-1:0] back_copy;
 genvar gb;
 generate
     for (gb = 0; gb < BACK_COPIES; gb = gb + 1) begin : g_back
-        (* keep *) reg back_reg = 1'b0;
+        reg back_reg = 1'b0;
+        (* keep *)
         always @(posedge clk) begin
             back_reg <= st_v[STAGES-1] && !st_p[STAGES-1];
             if (rst) back_reg <= 1'b0;

@@ -211,6 +211,23 @@ reg [WIN_BYTES:0]   a_th_reg = 0;
 reg [NSH_D_W-1:0]   dec0_reg = 0;  // the decode of the frame's first beat
 reg [NSH_D_W-1:0]   a_dec_reg = 0;
 reg [2:0]           a_q_reg = 0;
+// q again in Q_COPIES registers, each selecting 1/Q_COPIES of stage B's shift (one register
+// driving all 624 selects was the parser's slowest net)
+localparam Q_COPIES = 8;
+wire [3*Q_COPIES-1:0] a_q_copy;
+genvar gc;
+generate
+    for (gc = 0; gc < Q_COPIES; gc = gc + 1) begin : g_q_copy
+        reg [2:0] q_reg = 3'd0;
+        // keep on the always block keeps yosys from merging the identical copies (on the reg
+        // it does not)
+        (* keep *)
+        always @(posedge clk) begin
+            if (p_trig_reg) q_reg <= p_q;
+        end
+        assign a_q_copy[3*gc +: 3] = q_reg;
+    end
+endgenerate
 reg [WIN_BEATS*4*NPL-1:0] ipf_reg = 0;  // each beat's IPv4 fields of the frame so far
 reg [4*NPL-1:0]     a_ipf_reg = 0;
 
@@ -229,6 +246,25 @@ endfunction
 // held by the frame, else 0) from the frame's first-beat decode and the thermometer
 wire [NSH_D_W-1:0]  p_dec = p_slot_reg[0] ? p_dec_reg : dec0_reg;
 wire [2:0]          p_q = p_th_reg[`WP_NSH_END] && p_dec[NSH_D_W-4] ? p_dec[2:0] : 3'd0;
+// the frame's IPv4 candidate: plain IPv4, or a valid NSH header with next protocol IPv4, held
+// by the frame
+wire p_ip_cand = (p_th_reg[`WP_ETH_HDR_LEN] && p_dec[NSH_D_W-1])
+                 || (p_th_reg[`WP_NSH_END] && p_dec[NSH_D_W-4]);
+
+// each place's flags {first, udp, tcp, ver_ok} as stage B uses them: {first fragment,
+// candidate and version/IHL valid and UDP and first, the same for TCP, candidate and
+// version/IHL valid}
+function [4*NPL-1:0] ipf_gate(input [4*NPL-1:0] f, input ipc);
+    integer q;
+    reg first, udp, tcp, ver_ok;
+    begin
+        for (q = 0; q < NPL; q = q + 1) begin
+            {first, udp, tcp, ver_ok} = f[4*q +: 4];
+            ipf_gate[4*q +: 4] = {first, ipc && ver_ok && udp && first,
+                                  ipc && ver_ok && tcp && first, ipc && ver_ok};
+        end
+    end
+endfunction
 
 always @(posedge clk) begin
     a_valid_reg <= 1'b0;
@@ -245,7 +281,7 @@ always @(posedge clk) begin
         a_th_reg <= p_th_reg;
         a_dec_reg <= p_slot_reg[0] ? p_dec_reg : dec0_reg;
         a_q_reg <= p_q;
-        a_ipf_reg <= ipf_or(p_ipf_reg, ipf_reg, p_slot_reg);
+        a_ipf_reg <= ipf_gate(ipf_or(p_ipf_reg, ipf_reg, p_slot_reg), p_ip_cand);
     end
     if (rst) a_valid_reg <= 1'b0;
 end
@@ -260,8 +296,6 @@ wire        a_has_eth = a_th_reg[`WP_ETH_HDR_LEN];
 wire        a_has_nsh = a_th_reg[`WP_NSH_END];  // implies a_has_eth
 wire        a_nsh = a_has_eth && a_dec_reg[NSH_D_W-2];
 wire        a_nsh_valid = a_has_nsh && a_dec_reg[NSH_D_W-3];
-wire        a_nsh_ip = a_has_nsh && a_dec_reg[NSH_D_W-4];
-wire        a_ip_cand = (a_has_eth && a_dec_reg[NSH_D_W-1]) || a_nsh_ip;
 wire [23:0] a_spi;
 wire [7:0]  a_si;
 
@@ -277,59 +311,72 @@ reg                 b_nsh_reg = 1'b0;
 reg                 b_nsh_valid_reg = 1'b0;
 reg [23:0]          b_spi_reg = 0;
 reg [7:0]           b_si_reg = 0;
-reg                 b_ip_cand_reg = 1'b0;
 reg [2:0]           b_q_reg = 0;
-reg [IP_BYTES*8-1:0] b_ip_reg = 0;  // the IPv4 header at l3 = 14 + 4*q and what follows it
+wire [IP_BYTES*8-1:0] b_ip_reg;  // the IPv4 header at l3 = 14 + 4*q and what follows it
 
 // Beside the NSH decode: the IPv4 header starts at l3 = 14 + 4*q, q in 0..7 (the NSH length
 // or 0), so for each q its version/IHL byte sits at a fixed place of the window. What stages C
 // and D need from that header's IHL, protocol and fragment offset is worked out here for all
 // eight places, from registers only and in parallel with the decode of q; stage C picks one
 // place with q (a select, where a shift, then an add, then a compare had been its slowest path)
-// and combines the picked flags. Per place (bit 0 first): IPv4 header valid and held (version
-// 4, IHL >= 5, len >= l4); first fragment; TCP or UDP and first fragment; TCP and first; UDP
-// and first; the frame holds the L4 ports, the UDP checksum, the TCP checksum; l4. The length
-// checks read the byte count's thermometer at l4 + c (a 16:1 select by the IHL: no adder, no
-// compare).
+// and uses them as they are. Per place (bit 0 first): IPv4 header usable (an IPv4 candidate,
+// version 4, IHL >= 5, len >= l4); first fragment; the L4 ports usable (and TCP or UDP, first
+// fragment, len >= l4 + 4); the L4 checksum usable (TCP or UDP, first, held); l4. The
+// candidate, TCP / UDP and first-fragment terms come ANDed from stage A. The length
+// checks read the byte count's thermometer at l4 + c (selects by the IHL: no adder, no
+// compare; below).
 localparam NQ = 8;
-localparam QC_W = 8 + 8;
+localparam QC_W = 4 + 8;
 
-// v[s] as a tree of 2:1 selects by the bits of s (the shape of ECP5's LUT4 / PFUMX / L6MUX21
-// select; a compare per value maps deeper)
-function sel16(input [15:0] v, input [3:0] s);
-    integer i;
-    reg [7:0] a;
-    reg [3:0] b;
-    reg [1:0] c;
+// The length checks in two steps. Stage A (at the trigger, from stage P's thermometer and the
+// place's IHL nibble as it enters the window) keeps, per check c and per j = IHL[1:0], the
+// thermometer bit at l4 + off_c for IHL = 4*IHL[3:2] + j: a 4:1 select by IHL[3:2]. Stage B
+// selects by IHL[1:0] (4:1) and ANDs the flags. Checks: c = 0 the header held (len >= l4), 1
+// the L4 ports, 2 the UDP checksum, 3 the TCP checksum (len >= l4 + off + 2).
+function integer chk_off(input integer c);
     begin
-        for (i = 0; i < 8; i = i + 1) a[i] = s[0] ? v[2*i + 1] : v[2*i];
-        for (i = 0; i < 4; i = i + 1) b[i] = s[1] ? a[2*i + 1] : a[2*i];
-        for (i = 0; i < 2; i = i + 1) c[i] = s[2] ? b[2*i + 1] : b[2*i];
-        sel16 = s[3] ? c[1] : c[0];
+        chk_off = c == 0 ? 0 : c == 1 ? `WP_L4_DPORT_OFF + 2 : c == 2 ? `WP_UDP_CSUM_OFF + 2
+                  : `WP_TCP_CSUM_OFF + 2;
     end
 endfunction
 
-function [QC_W-1:0] l3_checks(input [3:0] flags, input [3:0] ihl, input [WIN_BYTES:0] th,
+function [15:0] l3_pre(input [WIN_BYTES:0] th, input [1:0] hi, input integer q);
+    integer c, j, h;
+    reg [3:0] v;
+    begin
+        for (c = 0; c < 4; c = c + 1) begin
+            for (j = 0; j < 4; j = j + 1) begin
+                for (h = 0; h < 4; h = h + 1) begin
+                    v[h] = th[`WP_ETH_HDR_LEN + 4 * q + 4 * (4 * h + j) + chk_off(c)];
+                end
+                l3_pre[4*c + j] = hi[1] ? (hi[0] ? v[3] : v[2]) : (hi[0] ? v[1] : v[0]);
+            end
+        end
+    end
+endfunction
+
+// v[s] as 2:1 selects by the bits of s (the shape of ECP5's LUT4 / PFUMX select; a compare per
+// value maps deeper)
+function sel4(input [3:0] v, input [1:0] s);
+    begin
+        sel4 = s[1] ? (s[0] ? v[3] : v[2]) : (s[0] ? v[1] : v[0]);
+    end
+endfunction
+
+function [QC_W-1:0] l3_checks(input [3:0] flags, input [3:0] ihl, input [15:0] pre,
     input integer q);
-    integer i, l4;
-    reg ver_ok, tcp, udp, first;
-    reg [15:0] held, room_ports, room_udp, room_tcp;
+    reg ver_ok, tcp_f, udp_f, first;
     reg [7:0] l4_b;
     begin
-        {first, udp, tcp, ver_ok} = flags;
-        l4_b = 0;
-        for (i = 0; i < 16; i = i + 1) begin
-            l4 = `WP_ETH_HDR_LEN + 4 * q + 4 * i;
-            // len >= l3 + 20 is implied: ver_ok (IHL >= 5) puts l4 at l3 + 20 or later
-            held[i] = th[l4];
-            room_ports[i] = th[l4 + (`WP_L4_DPORT_OFF + 2)];
-            room_udp[i] = th[l4 + (`WP_UDP_CSUM_OFF + 2)];
-            room_tcp[i] = th[l4 + (`WP_TCP_CSUM_OFF + 2)];
-            if (ihl == i) l4_b = l4[7:0];
-        end
-        l3_checks = {l4_b, sel16(room_tcp, ihl), sel16(room_udp, ihl), sel16(room_ports, ihl),
-                     udp && first, tcp && first, (tcp || udp) && first, first,
-                     ver_ok && sel16(held, ihl)};
+        {first, udp_f, tcp_f, ver_ok} = flags;
+        // len >= l3 + 20 is implied: ver_ok (IHL >= 5) puts l4 at l3 + 20 or later
+        l4_b = `WP_ETH_HDR_LEN + 4 * q + {2'd0, ihl, 2'd0};
+        // the rooms imply held (they are later bytes)
+        l3_checks = {l4_b,
+                     (tcp_f && sel4(pre[12 +: 4], ihl[1:0]))
+                         || (udp_f && sel4(pre[8 +: 4], ihl[1:0])),
+                     (tcp_f || udp_f) && sel4(pre[4 +: 4], ihl[1:0]), first,
+                     ver_ok && sel4(pre[0 +: 4], ihl[1:0])};
     end
 endfunction
 
@@ -337,13 +384,78 @@ wire [NQ*QC_W-1:0] a_l3_checks;
 genvar gq;
 generate
     for (gq = 0; gq < NQ; gq = gq + 1) begin : g_l3
-        wire [3:0] ihl = a_win_reg[(`WP_ETH_HDR_LEN + 4 * gq)*8 +: 4];
-        assign a_l3_checks[gq*QC_W +: QC_W] = l3_checks(a_ipf_reg[4*gq +: 4], ihl, a_th_reg, gq);
+        // the place's IHL nibble in a register of its own (a_win_reg's copy also feeds the
+        // shift and the NSH decode), and the checks' first step
+        // (win_cur's nibble, from registers of its own: stage P's copy of the beat's nibble
+        // and the window's, loaded with the window's beat, and the beat's slot)
+        localparam POS = (`WP_ETH_HDR_LEN + 4 * gq) * 8;
+        localparam BQ = POS / DATA_WIDTH;
+        reg [3:0] p_ihl = 4'd0;
+        reg [3:0] w_ihl = 4'd0;
+        reg       p_in = 1'b0;
+        (* keep *)
+        always @(posedge clk) begin
+            if (s_beat) begin
+                p_ihl <= s_tdata[POS % DATA_WIDTH +: 4];
+                p_in <= beat_idx_reg == BQ;
+            end
+            if (p_beat_reg && p_in) w_ihl <= p_ihl;
+        end
+        wire [3:0] ihl_in = p_in ? p_ihl : w_ihl;
+        reg [3:0] ihl = 4'd0;
+        reg [15:0] pre = 16'd0;
+        (* keep *)
+        always @(posedge clk) begin
+            if (p_trig_reg) begin
+                ihl <= ihl_in;
+                pre <= l3_pre(p_th_reg, ihl_in[3:2], gq);
+            end
+        end
+        assign a_l3_checks[gq*QC_W +: QC_W] = l3_checks(a_ipf_reg[4*gq +: 4], ihl, pre, gq);
     end
 endgenerate
 
 reg [NQ*QC_W-1:0] b_l3_checks_reg = 0;
 wire [H_BYTES*8-1:0] a_h = a_win_reg[WIN-1:`WP_ETH_HDR_LEN*8];
+
+localparam IHL_COPIES = 4;
+wire [2*IHL_COPIES-1:0] b_ihl_lo;
+
+// the header shifted by 4*q bytes, as three levels of 2:1 selects (16, 8, then 4 bytes, by
+// q[2], q[1], q[0]: the levels' results are shared between output bytes), each level's
+// selects driven by the Q_COPIES copies of q, a copy per run of bytes
+localparam SH1 = IP_BYTES + 12;  // bytes of level 1's result (a_h shifted by 16*q[2])
+localparam SH2 = IP_BYTES + 4;   // level 2's (shifted by 8*q[1] more)
+wire [SH1*8-1:0] sh1;
+wire [SH2*8-1:0] sh2;
+genvar gy;
+generate
+    for (gy = 0; gy < SH1; gy = gy + 1) begin : g_sh1
+        assign sh1[8*gy +: 8] = a_q_copy[3*(gy * Q_COPIES / SH1) + 2]
+            ? a_h[8*(gy + 16) +: 8] : a_h[8*gy +: 8];
+    end
+    for (gy = 0; gy < SH2; gy = gy + 1) begin : g_sh2
+        assign sh2[8*gy +: 8] = a_q_copy[3*(gy * Q_COPIES / SH2) + 1]
+            ? sh1[8*(gy + 8) +: 8] : sh1[8*gy +: 8];
+    end
+    for (gy = 0; gy < IP_BYTES; gy = gy + 1) begin : g_shift
+        reg [7:0] byte_reg = 8'd0;
+        always @(posedge clk) begin
+            byte_reg <= a_q_copy[3*(gy * Q_COPIES / IP_BYTES)] ? sh2[8*(gy + 4) +: 8] : sh2[8*gy +: 8];
+        end
+        assign b_ip_reg[8*gy +: 8] = byte_reg;
+    end
+    // the IHL's low two bits (byte 0 of the shifted header) again in IHL_COPIES registers:
+    // stage C's 4:1 word selects by them
+    for (gc = 0; gc < IHL_COPIES; gc = gc + 1) begin : g_ihl_copy
+        reg [1:0] ihl_lo_reg = 2'd0;
+        (* keep *)
+        always @(posedge clk) begin
+            ihl_lo_reg <= a_q_copy[3*(gc * Q_COPIES / IHL_COPIES)] ? sh2[33:32] : sh2[1:0];
+        end
+        assign b_ihl_lo[2*gc +: 2] = ihl_lo_reg;
+    end
+endgenerate
 
 always @(posedge clk) begin
     b_l3_checks_reg <= a_l3_checks;
@@ -353,9 +465,7 @@ always @(posedge clk) begin
     b_nsh_valid_reg <= a_nsh_valid;
     b_spi_reg <= a_spi;
     b_si_reg <= a_si;
-    b_ip_cand_reg <= a_ip_cand;
     b_q_reg <= a_q_reg;
-    b_ip_reg <= a_h >> {a_q_reg, 5'd0};
     if (rst) b_valid_reg <= 1'b0;
 end
 
@@ -387,27 +497,45 @@ function [QC_W-1:0] pick_checks(input [NQ*QC_W-1:0] all, input [2:0] q);
 endfunction
 
 wire [QC_W-1:0] b_chk = pick_checks(b_l3_checks_reg, b_q_reg);
-wire        b_ipv4 = b_ip_cand_reg && b_chk[0];
+wire        b_ipv4 = b_chk[0];
 wire        b_first = b_chk[1];
-wire        b_ports = b_ipv4 && b_chk[2] && b_chk[5];
-wire        b_csum_ok = b_ipv4 && ((b_chk[3] && b_chk[7]) || (b_chk[4] && b_chk[6]));
-wire [7:0]  b_l4 = b_chk[8 +: 8];
-// stage D's selects one-hot, from the shifted header's IHL and protocol: the ports' (IHL = i),
-// the checksum's ({TCP, IHL} = i)
-function [47:0] l4_sels(input [3:0] ihl, input tcp);
+wire        b_ports = b_chk[2];
+wire        b_csum_ok = b_chk[3];
+wire [7:0]  b_l4 = b_chk[4 +: 8];
+// Stage D's words, in two steps: here a 4:1 select by IHL[1:0] of each 16-bit word at
+// l4 + off for l4 = l3 + 4*(4*g + IHL[1:0]), g = IHL[3:2] in 0..3 (four candidates per word,
+// selected by copies of IHL[1:0] registered in stage B); stage D picks the candidate by a
+// one-hot of IHL[3:2] (and TCP / UDP for the checksum) registered here. No stage has a 16:1
+// select; stage D only an AND-OR of four or eight.
+function [15:0] l4_cand(input [IP_BYTES*8-1:0] ip, input [1:0] lo, input integer g,
+    input integer off);
     integer i;
+    reg [63:0] w;
     begin
-        for (i = 0; i < 16; i = i + 1) begin
-            l4_sels[i] = ihl == i;
-            l4_sels[16 + i] = !tcp && ihl == i;
-            l4_sels[32 + i] = tcp && ihl == i;
+        for (i = 0; i < 4; i = i + 1) begin
+            w[16*i +: 16] = {ip[8*(4 * (4 * g + i) + off) +: 8], ip[8*(4 * (4 * g + i) + off + 1) +: 8]};
         end
+        l4_cand = lo[1] ? (lo[0] ? w[63:48] : w[47:32]) : (lo[0] ? w[31:16] : w[15:0]);
     end
 endfunction
 
-wire [15:0] b_psel;
-wire [31:0] b_csel;
-assign {b_csel, b_psel} = l4_sels(b_ip[3:0], b_proto == `WP_IP_PROTO_TCP);
+localparam NW = 4;  // candidate words per group: sport, dport, UDP checksum, TCP checksum
+wire [4*NW*16-1:0] b_cand;  // group g's word w at 16*(NW*g + w)
+genvar gg, gw;
+generate
+    for (gg = 0; gg < 4; gg = gg + 1) begin : g_cand_grp
+        for (gw = 0; gw < NW; gw = gw + 1) begin : g_cand_word
+            localparam OFF = gw == 0 ? `WP_L4_SPORT_OFF : gw == 1 ? `WP_L4_DPORT_OFF
+                             : gw == 2 ? `WP_UDP_CSUM_OFF : `WP_TCP_CSUM_OFF;
+            localparam CP = (NW * gg + gw) * IHL_COPIES / (4 * NW);
+            assign b_cand[16*(NW*gg + gw) +: 16] = l4_cand(b_ip, b_ihl_lo[2*CP +: 2], gg, OFF);
+        end
+    end
+endgenerate
+
+wire [3:0] b_grp;  // IHL[3:2] one-hot
+assign b_grp = 4'b0001 << b_ip[3:2];
+wire       b_tcp = b_proto == `WP_IP_PROTO_TCP;
 
 reg                 c_valid_reg = 1'b0;
 reg [7:0]           c_len_reg = 0;
@@ -425,10 +553,10 @@ reg [15:0]          c_ip_csum_reg = 0;
 reg                 c_first_reg = 1'b0;
 reg                 c_ports_reg = 1'b0;
 reg                 c_csum_ok_reg = 1'b0;
-reg [IP_BYTES*8-1:0] c_ip_reg = 0;
-// stage D's word selects, one-hot: the ports' by the IHL, the checksum's by {TCP, IHL}
-reg [15:0]          c_psel_reg = 0;
-reg [31:0]          c_csel_reg = 0;
+reg [4*NW*16-1:0]   c_cand_reg = 0;
+// stage D's word selects, one-hot: the ports' by IHL[3:2], the checksum's by {TCP, IHL[3:2]}
+reg [3:0]           c_psel_reg = 0;
+reg [7:0]           c_csel_reg = 0;
 
 always @(posedge clk) begin
     c_valid_reg <= b_valid_reg;
@@ -447,31 +575,22 @@ always @(posedge clk) begin
     c_first_reg <= b_first;
     c_ports_reg <= b_ports;
     c_csum_ok_reg <= b_csum_ok;
-    c_ip_reg <= b_ip;
-    c_psel_reg <= b_psel;
-    c_csel_reg <= b_csel;
+    c_cand_reg <= b_cand;
+    c_psel_reg <= b_grp;
+    c_csel_reg <= {b_tcp ? b_grp : 4'd0, b_tcp ? 4'd0 : b_grp};
     if (rst) c_valid_reg <= 1'b0;
 end
 
-// stage D: L4 header at l4 = l3 + 4*ihl. The ports and the checksum are 16-bit words at
-// l4 + off: each an AND-OR of its candidate words with stage C's one-hot select (no compare on
-// this stage's path: it had been a 32:1 select decoded from the IHL and TCP/UDP here)
-function [15:0] l4_word(input [IP_BYTES*8-1:0] ip, input [15:0] sel, input integer off);
-    integer k;
+// stage D: L4 header at l4 = l3 + 4*ihl. The ports and the checksum: AND-ORs of stage C's
+// candidates with its one-hot selects (the ports' by IHL[3:2]; the checksum's UDP words by
+// sel[3:0], TCP words by sel[7:4])
+function [15:0] l4_word(input [4*NW*16-1:0] cand, input [3:0] sel, input integer w);
+    integer g;
     begin
         l4_word = 0;
-        for (k = 0; k < 16; k = k + 1) begin
-            l4_word = l4_word
-                      | ({16{sel[k]}} & {ip[8*(4 * k + off) +: 8], ip[8*(4 * k + off + 1) +: 8]});
+        for (g = 0; g < 4; g = g + 1) begin
+            l4_word = l4_word | ({16{sel[g]}} & cand[16*(NW*g + w) +: 16]);
         end
-    end
-endfunction
-
-// the checksum: sel[15:0] the UDP one by the IHL, sel[31:16] the TCP one
-function [15:0] l4_csum(input [IP_BYTES*8-1:0] ip, input [31:0] sel);
-    begin
-        l4_csum = l4_word(ip, sel[15:0], `WP_UDP_CSUM_OFF)
-                  | l4_word(ip, sel[31:16], `WP_TCP_CSUM_OFF);
     end
 endfunction
 
@@ -491,10 +610,10 @@ always @(posedge clk) begin
     hdr_ip_csum <= c_ip_csum_reg;
     hdr_first_frag <= c_first_reg;
     hdr_ports <= c_ports_reg;
-    hdr_sport <= c_ports_reg ? l4_word(c_ip_reg, c_psel_reg, `WP_L4_SPORT_OFF) : 16'd0;
-    hdr_dport <= c_ports_reg ? l4_word(c_ip_reg, c_psel_reg, `WP_L4_DPORT_OFF) : 16'd0;
+    hdr_sport <= c_ports_reg ? l4_word(c_cand_reg, c_psel_reg, 0) : 16'd0;
+    hdr_dport <= c_ports_reg ? l4_word(c_cand_reg, c_psel_reg, 1) : 16'd0;
     hdr_l4_csum_ok <= c_csum_ok_reg;
-    hdr_l4_csum <= l4_csum(c_ip_reg, c_csel_reg);
+    hdr_l4_csum <= l4_word(c_cand_reg, c_csel_reg[3:0], 2) | l4_word(c_cand_reg, c_csel_reg[7:4], 3);
     if (rst) hdr_valid <= 1'b0;
 end
 
