@@ -603,7 +603,9 @@ wire              fifo_m_valid, fifo_m_ready;
 wire              act_m_valid, act_m_ready;
 wire [NUM_PATCH*`WP_PATCH_WIDTH-1:0] act_m_patch;
 
-wp_fifo #(.WIDTH(FIFO_W), .DEPTH_LOG2(FIFO_DEPTH_LOG2)) data_fifo_inst (
+// FREE_WRITE: the frame FIFO's LUT RAM is written every cycle (its write enables were the
+// path on ECP5: the full flag -> push -> ~300 RAM cells); it holds one beat fewer
+wp_fifo #(.WIDTH(FIFO_W), .DEPTH_LOG2(FIFO_DEPTH_LOG2), .FREE_WRITE(1)) data_fifo_inst (
     .clk(clk), .rst(rst),
     .s_data({s_axis_tlast, s_axis_tuser, s_axis_tkeep, s_axis_tdata}),
     .s_valid(s_axis_tvalid), .s_ready(fifo_s_ready),
