@@ -26,6 +26,15 @@
 // Latency (bus idle, ready high): AR taken -> R valid 2 + RD_LATENCY cycles; AW/W taken ->
 // reg_wr_en 2 + RD_LATENCY cycles, B valid 3 + RD_LATENCY cycles. No new transaction is taken
 // while one is in the register interface.
+//
+// Timing: whether the slave is busy is one flip-flop (idle_reg), not an OR of the pipeline's
+// state, so a take is one LUT level from flip-flops (and the bus inputs). No enable depends on
+// the take: while idle, the address register loads the bus address every cycle (AW's when AW and
+// W are offered together and no B is pending, else AR's: the one a take in this cycle takes) and
+// the write-data and strobe registers load the bus's; the take only ends the idle state, which
+// freezes them. The merged write word has a register of its own (enabled by the merge flop). So
+// reg_rd_addr / reg_wr_addr / reg_wr_data change while idle; they are meaningful only from the
+// cycle after a take to its reg_rd_en / reg_wr_en, as before.
 
 `resetall
 `timescale 1ns / 1ps
@@ -90,13 +99,18 @@ reg [2:0] wr_wait_reg = 3'b000;
 reg rd_pend_reg = 1'b0;     // a read's address is in addr_reg: reg_rd_en this cycle
 reg wr_merge_reg = 1'b0;    // a write's address is in addr_reg: merge read this cycle
 reg wr_pend_reg = 1'b0;     // the merged word is in wr_data_reg: reg_wr_en this cycle
+// no transaction in the register interface: from reset or the cycle after a reg_rd_en /
+// reg_wr_en to the cycle of the next take (inclusive)
+reg idle_reg = 1'b1;
 reg [ADDR_WIDTH-1:0] addr_reg = 0;
-reg [31:0] wr_data_reg = 32'd0;
+reg [31:0] wr_in_reg = 32'd0;   // the bus write data, loaded while idle
+reg [31:0] wr_data_reg = 32'd0; // the merged word, loaded at the merge read
 reg [3:0] wr_strb_reg = 4'd0;
 
-wire busy = |rd_wait_reg || |wr_wait_reg || rd_pend_reg || wr_merge_reg || wr_pend_reg;
-wire wr_take = s_axil_awvalid && s_axil_wvalid && !bvalid_reg && !busy;
-wire rd_take = s_axil_arvalid && !rvalid_reg && !wr_take && !busy;
+// AW and W offered and no B pending: a write is taken if idle (and has priority over AR)
+wire wr_want = s_axil_awvalid && s_axil_wvalid && !bvalid_reg;
+wire wr_take = wr_want && idle_reg;
+wire rd_take = s_axil_arvalid && !rvalid_reg && !wr_want && idle_reg;
 // the read port's answer is due (the cycle before reg_rd_en / the merge)
 wire rd_due = RD_LATENCY == 0 ? rd_take : RD_LATENCY == 1 ? rd_wait_reg[0]
              : RD_LATENCY == 2 ? rd_wait_reg[1] : rd_wait_reg[2];
@@ -130,15 +144,19 @@ always @(posedge clk) begin
     rd_pend_reg <= rd_due;
     wr_merge_reg <= wr_due;
     wr_pend_reg <= wr_merge_reg;
-    if (wr_take) begin
-        addr_reg <= {s_axil_awaddr[ADDR_WIDTH-1:2], 2'b00};
-        wr_data_reg <= s_axil_wdata;
+    if (wr_take || rd_take) begin
+        idle_reg <= 1'b0;
+    end else if (rd_pend_reg || wr_pend_reg) begin
+        idle_reg <= 1'b1;
+    end
+    if (idle_reg) begin
+        addr_reg <= wr_want ? {s_axil_awaddr[ADDR_WIDTH-1:2], 2'b00}
+                            : {s_axil_araddr[ADDR_WIDTH-1:2], 2'b00};
+        wr_in_reg <= s_axil_wdata;
         wr_strb_reg <= s_axil_wstrb;
-    end else if (rd_take) begin
-        addr_reg <= {s_axil_araddr[ADDR_WIDTH-1:2], 2'b00};
     end
     if (wr_merge_reg) begin
-        wr_data_reg <= (wr_data_reg & wr_mask) | (reg_rd_data & ~wr_mask);
+        wr_data_reg <= (wr_in_reg & wr_mask) | (reg_rd_data & ~wr_mask);
     end
     if (wr_pend_reg) begin
         bvalid_reg <= 1'b1;
@@ -152,6 +170,7 @@ always @(posedge clk) begin
         rvalid_reg <= 1'b0;
     end
     if (rst) begin
+        idle_reg <= 1'b1;
         rd_wait_reg <= 3'b000;
         wr_wait_reg <= 3'b000;
         rd_pend_reg <= 1'b0;

@@ -17,7 +17,12 @@ module wp_fifo #(
     parameter DEPTH_LOG2 = 4,
     // 1: the producer never offers an entry while the FIFO is full (it counts credits), so a
     // push is s_valid alone (the write enable of every RAM cell is not behind the full flag)
-    parameter NO_OVERFLOW = 0
+    parameter NO_OVERFLOW = 0,
+    // 1: one array entry is kept free (full at DEPTH - 1 entries in the array, DEPTH with the
+    // head), so the array is written at the write pointer every cycle, pushed or not: the slot
+    // written is never one that holds an entry, and no RAM cell's write enable depends on
+    // s_valid or the full flag (only on the write pointer's flip-flops)
+    parameter FREE_WRITE = 0
 ) (
     input  wire             clk,
     input  wire             rst,
@@ -57,7 +62,7 @@ reg head_valid_reg = 1'b0;
 // pipeline at 200 MHz on ECP5). DEPTH flip-flops: fine for the LUT RAM depths this is for.
 reg [DEPTH-1:0] fill_reg = 0;
 
-wire full = fill_reg[DEPTH-1];
+wire full = fill_reg[FREE_WRITE != 0 ? DEPTH-2 : DEPTH-1];
 wire in_mem = fill_reg[0];
 wire push = s_valid && (NO_OVERFLOW != 0 || !full);
 wire load = in_mem && (!head_valid_reg || m_ready);
@@ -69,8 +74,10 @@ assign m_data = head_reg;
 assign count = used + {{DEPTH_LOG2{1'b0}}, head_valid_reg};
 
 always @(posedge clk) begin
-    if (push) begin
+    if (push || FREE_WRITE != 0) begin
         mem[wr_ptr_reg[DEPTH_LOG2-1:0]] <= s_data;
+    end
+    if (push) begin
         wr_ptr_reg <= wr_ptr_reg + 1;
     end
     if (load) begin

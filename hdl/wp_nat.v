@@ -147,7 +147,9 @@ reg [NUM_MAPPINGS*4-1:0] w2_we_reg = 0;   // bit 4 i + f: write field f of mappi
 reg [31:0]               w2_data_reg = 0;
 reg [15:0]               w2_sum_reg = 0;
 reg                      clear_reg = 1'b0;
-wire                     clear = clear_reg;
+// the counters' reset (rst or CTRL.CLEAR) from one flip-flop, a cycle after either: not a LUT
+// in front of the ~1,150 counter bits' set/reset
+reg                      cnt_rst_reg = 1'b0;
 
 integer r;
 initial begin
@@ -171,6 +173,7 @@ always @(posedge clk) begin
     w2_data_reg <= reg_wr_data;
     w2_sum_reg <= oc_add(reg_wr_data[31:16], reg_wr_data[15:0]);
     clear_reg <= reg_wr_en && w1_ctrl_reg && reg_wr_data[`WP_NAT_REG_CTRL_CLEAR_LSB];
+    cnt_rst_reg <= rst || clear_reg;
     for (r = 0; r < NUM_MAPPINGS; r = r + 1) begin
         if (w2_we_reg[r*4 + 0]) map_ctrl_reg[r] <= w2_data_reg[2:0];
         if (w2_we_reg[r*4 + 1]) map_match_reg[r] <= w2_data_reg;
@@ -442,7 +445,7 @@ always @(posedge clk) begin
     for (m = 0; m < NUM_MAPPINGS; m = m + 1) begin
         if (e2_valid_reg && e2_first_reg[m]) map_hits_reg[m] <= map_hits_reg[m] + 1;
     end
-    if (rst || clear) begin
+    if (cnt_rst_reg) begin
         xlate_pkts_reg <= 0;
         pass_pkts_reg <= 0;
         for (r = 0; r < NUM_MAPPINGS; r = r + 1) map_hits_reg[r] <= 0;
@@ -580,20 +583,24 @@ end
 
 wire [15:0] l4_csum_new = (e5_udp_reg && e5_l4_calc_zero_reg) ? 16'hFFFF : e5_l4_csum_calc_reg;
 
-reg         act_valid_reg = 1'b0;
-reg [NUM_PATCH*`WP_PATCH_WIDTH-1:0] act_patch_reg = 0;
-
 // byte patches (wp_pe_out): SI, the rewritten address, the IPv4 checksum, the rewritten port,
-// the L4 checksum
+// the L4 checksum. The action FIFO holds only their variable bits (124 of 215): per patch its
+// flag and its offset and value, already 0 without the flag; after the FIFO, each patch is
+// rebuilt by wiring alone (a constant bit of a patch that is 1 is its flag, the rest 0), so
+// the same patches reach wp_pe_out as before
+localparam ACT_W = 9 + 41 + 24 + 25 + 25;
+reg             act_valid_reg = 1'b0;
+reg [ACT_W-1:0] act_pack_reg = 0;
+
 always @(posedge clk) begin
     act_valid_reg <= e5_valid_reg;
-    act_patch_reg <= {
-        e5_dec_reg ? `WP_PATCH_SI_DEC(e5_si_reg) : `WP_PATCH_NONE,
-        e5_hit_reg ? {e5_addr_off_reg, 3'd4, e5_new_addr_reg} : `WP_PATCH_NONE,
-        e5_hit_reg ? {e5_ip_csum_off_reg, 3'd2, 16'd0, e5_ip_csum_new_reg} : `WP_PATCH_NONE,
-        (e5_hit_reg && e5_port_en_reg) ? {e5_port_off_reg, 3'd2, 16'd0, e5_new_port_reg}
-            : `WP_PATCH_NONE,
-        e5_l4_patch_reg ? {e5_l4_csum_off_reg, 3'd2, 16'd0, l4_csum_new} : `WP_PATCH_NONE
+    act_pack_reg <= {
+        e5_dec_reg, e5_dec_reg ? e5_si_reg - 8'd1 : 8'd0,
+        e5_hit_reg, e5_hit_reg ? {e5_addr_off_reg, e5_new_addr_reg} : 40'd0,
+        e5_hit_reg ? {e5_ip_csum_off_reg, e5_ip_csum_new_reg} : 24'd0,
+        e5_hit_reg && e5_port_en_reg,
+        (e5_hit_reg && e5_port_en_reg) ? {e5_port_off_reg, e5_new_port_reg} : 24'd0,
+        e5_l4_patch_reg, e5_l4_patch_reg ? {e5_l4_csum_off_reg, l4_csum_new} : 24'd0
     };
     if (rst) act_valid_reg <= 1'b0;
 end
@@ -601,9 +608,24 @@ end
 wire [FIFO_W-1:0] fifo_m_data;
 wire              fifo_m_valid, fifo_m_ready;
 wire              act_m_valid, act_m_ready;
-wire [NUM_PATCH*`WP_PATCH_WIDTH-1:0] act_m_patch;
+wire [ACT_W-1:0]  act_m_pack;
+wire        am_dec, am_hit, am_pf, am_lf;
+wire [7:0]  am_si, am_addr_off, am_ip_off, am_port_off, am_l4_off;
+wire [31:0] am_addr;
+wire [15:0] am_ip_csum, am_port, am_l4_csum;
+assign {am_dec, am_si, am_hit, am_addr_off, am_addr, am_ip_off, am_ip_csum, am_pf, am_port_off,
+        am_port, am_lf, am_l4_off, am_l4_csum} = act_m_pack;
+wire [NUM_PATCH*`WP_PATCH_WIDTH-1:0] act_m_patch = {
+    am_dec ? 8'd`WP_NSH_SI_OFF : 8'd0, am_dec ? 3'd1 : 3'd0, 24'd0, am_si,  // WP_PATCH_SI_DEC
+    am_addr_off, am_hit ? 3'd4 : 3'd0, am_addr,
+    am_ip_off, am_hit ? 3'd2 : 3'd0, 16'd0, am_ip_csum,
+    am_port_off, am_pf ? 3'd2 : 3'd0, 16'd0, am_port,
+    am_l4_off, am_lf ? 3'd2 : 3'd0, 16'd0, am_l4_csum
+};
 
-wp_fifo #(.WIDTH(FIFO_W), .DEPTH_LOG2(FIFO_DEPTH_LOG2)) data_fifo_inst (
+// FREE_WRITE: the frame FIFO's LUT RAM is written every cycle (its write enables were the
+// path on ECP5: the full flag -> push -> ~300 RAM cells); it holds one beat fewer
+wp_fifo #(.WIDTH(FIFO_W), .DEPTH_LOG2(FIFO_DEPTH_LOG2), .FREE_WRITE(1)) data_fifo_inst (
     .clk(clk), .rst(rst),
     .s_data({s_axis_tlast, s_axis_tuser, s_axis_tkeep, s_axis_tdata}),
     .s_valid(s_axis_tvalid), .s_ready(fifo_s_ready),
@@ -612,10 +634,12 @@ wp_fifo #(.WIDTH(FIFO_W), .DEPTH_LOG2(FIFO_DEPTH_LOG2)) data_fifo_inst (
 );
 
 // Never full: an action exists only for a frame with beats in the frame FIFO.
-wp_fifo #(.WIDTH(NUM_PATCH*`WP_PATCH_WIDTH), .DEPTH_LOG2(FIFO_DEPTH_LOG2)) act_fifo_inst (
+// (FREE_WRITE as the frame FIFO: both hold as many entries, DEPTH, so still never full)
+wp_fifo #(.WIDTH(ACT_W), .DEPTH_LOG2(FIFO_DEPTH_LOG2), .FREE_WRITE(1))
+    act_fifo_inst (
     .clk(clk), .rst(rst),
-    .s_data(act_patch_reg), .s_valid(act_valid_reg), .s_ready(),
-    .m_data(act_m_patch), .m_valid(act_m_valid), .m_ready(act_m_ready),
+    .s_data(act_pack_reg), .s_valid(act_valid_reg), .s_ready(),
+    .m_data(act_m_pack), .m_valid(act_m_valid), .m_ready(act_m_ready),
     .count()
 );
 
