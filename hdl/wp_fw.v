@@ -314,92 +314,189 @@ wp_hdr_parse #(.DATA_WIDTH(DATA_WIDTH)) parse_inst (
     .hdr_dport(hdr_dport), .hdr_l4_csum_ok(hdr_l4_csum_ok), .hdr_l4_csum(hdr_l4_csum)
 );
 
-// E1: per-rule field compares, registered (the AND of them is E2's)
-localparam NF = 6;  // {valid, src, dst, proto, sport range, dport range}
+// The decision after the parser: E0 copies the parsed fields, E1 compares them per byte, E2
+// ANDs those into each rule's match, E3 makes the winner one-hot and each group's permit bit,
+// A (act_*) writes the action, the counters count one cycle after it.
+//
+// E0: the 5-tuple registered again, one copy per group of GRP rules (the parser's output
+// register fanned out to 16 rules x 6 compares was the path across the chip); `keep` on the
+// always block keeps yosys from merging the identical copies (on the reg it does not)
+localparam GRP = 4;  // rules per copy of the 5-tuple and per permit group
+localparam NGRP = (NUM_RULES + GRP - 1) / GRP;
+localparam KEY_W = 32 + 32 + 8 + 16 + 16;  // {src, dst, proto, sport, dport}
+wire [NGRP*KEY_W-1:0] e0_key;
+reg        e0_valid_reg = 1'b0;
+reg        e0_ipv4_reg = 1'b0;
+reg        e0_dec_reg = 1'b0;
+reg [7:0]  e0_si_reg = 0;
+
+genvar g;
+generate
+    for (g = 0; g < NGRP; g = g + 1) begin : g_key
+        reg [KEY_W-1:0] key_reg = 0;
+        (* keep *)
+        always @(posedge clk) key_reg <= {hdr_src, hdr_dst, hdr_proto, hdr_sport, hdr_dport};
+        assign e0_key[g*KEY_W +: KEY_W] = key_reg;
+    end
+endgenerate
+
+always @(posedge clk) begin
+    e0_valid_reg <= hdr_valid;
+    e0_ipv4_reg <= hdr_ipv4;
+    e0_dec_reg <= hdr_nsh_valid && hdr_si != 8'd0;
+    e0_si_reg <= hdr_si;
+    if (rst) e0_valid_reg <= 1'b0;
+end
+
+// E1: per rule, byte-wide partial compares, registered (no 16- or 32-bit carry chain):
+// bit 0 the rule valid and the frame IPv4; 1..4 source prefix per byte (masked equal);
+// 5..8 destination prefix per byte; 9 protocol (or any); 10..15 source port range, 16..21
+// destination port range, each {p.h < hi.h, p.h == hi.h, p.l <= hi.l, p.h > lo.h,
+// p.h == lo.h, p.l >= lo.l} (p.h / p.l: the port's high / low byte; lo, hi: the range)
+localparam NF = 22;
 reg [NUM_RULES*NF-1:0] e1_fld_reg = 0;
 reg                 e1_valid_reg = 1'b0;
 reg                 e1_ipv4_reg = 1'b0;
 reg                 e1_dec_reg = 1'b0;
 reg [7:0]           e1_si_reg = 0;
 
-integer m;
+function [5:0] range_bits(input [15:0] p, input [31:0] lohi);
+    begin
+        range_bits = {p[15:8] < lohi[31:24], p[15:8] == lohi[31:24], p[7:0] <= lohi[23:16],
+                      p[15:8] > lohi[15:8], p[15:8] == lohi[15:8], p[7:0] >= lohi[7:0]};
+    end
+endfunction
+
+function range_ok(input [5:0] b);
+    begin
+        range_ok = (b[5] || (b[4] && b[3])) && (b[2] || (b[1] && b[0]));
+    end
+endfunction
+
+integer m, k;
+reg [KEY_W-1:0] key;
 always @(posedge clk) begin
-    e1_valid_reg <= hdr_valid;
-    e1_ipv4_reg <= hdr_ipv4;
-    e1_dec_reg <= hdr_nsh_valid && hdr_si != 8'd0;
-    e1_si_reg <= hdr_si;
+    e1_valid_reg <= e0_valid_reg;
+    e1_ipv4_reg <= e0_ipv4_reg;
+    e1_dec_reg <= e0_dec_reg;
+    e1_si_reg <= e0_si_reg;
     for (m = 0; m < NUM_RULES; m = m + 1) begin
-        e1_fld_reg[m*NF + 0] <= rule_ctrl_reg[m][`WP_FW_REG_RULE_CTRL_VALID_LSB];
-        e1_fld_reg[m*NF + 1] <= ((hdr_src ^ rule_src_reg[m]) & rule_src_mask_reg[m]) == 32'd0;
-        e1_fld_reg[m*NF + 2] <= ((hdr_dst ^ rule_dst_reg[m]) & rule_dst_mask_reg[m]) == 32'd0;
-        e1_fld_reg[m*NF + 3] <= rule_ctrl_reg[m][`WP_FW_REG_RULE_CTRL_ANY_PROTO_LSB]
-            || hdr_proto == rule_proto_reg[m];
-        e1_fld_reg[m*NF + 4] <= hdr_sport >= rule_sport_reg[m][15:0]
-            && hdr_sport <= rule_sport_reg[m][31:16];
-        e1_fld_reg[m*NF + 5] <= hdr_dport >= rule_dport_reg[m][15:0]
-            && hdr_dport <= rule_dport_reg[m][31:16];
+        key = e0_key[(m / GRP)*KEY_W +: KEY_W];
+        e1_fld_reg[m*NF + 0] <= rule_ctrl_reg[m][`WP_FW_REG_RULE_CTRL_VALID_LSB] && e0_ipv4_reg;
+        for (k = 0; k < 4; k = k + 1) begin
+            e1_fld_reg[m*NF + 1 + k] <= ((key[72 + 8*k +: 8] ^ rule_src_reg[m][8*k +: 8])
+                                         & rule_src_mask_reg[m][8*k +: 8]) == 8'd0;
+            e1_fld_reg[m*NF + 5 + k] <= ((key[40 + 8*k +: 8] ^ rule_dst_reg[m][8*k +: 8])
+                                         & rule_dst_mask_reg[m][8*k +: 8]) == 8'd0;
+        end
+        e1_fld_reg[m*NF + 9] <= rule_ctrl_reg[m][`WP_FW_REG_RULE_CTRL_ANY_PROTO_LSB]
+            || key[32 +: 8] == rule_proto_reg[m];
+        e1_fld_reg[m*NF + 10 +: 6] <= range_bits(key[16 +: 16], rule_sport_reg[m]);
+        e1_fld_reg[m*NF + 16 +: 6] <= range_bits(key[0 +: 16], rule_dport_reg[m]);
     end
     if (rst) e1_valid_reg <= 1'b0;
 end
 
-// E2: rule matches and the priority (lowest index) as a one-hot vector: rule i wins when it
-// matches and no lower rule does (a reduction OR per bit, no encoder)
-wire [NUM_RULES-1:0] e1_match;
-genvar g;
-generate
-    for (g = 0; g < NUM_RULES; g = g + 1) begin : g_match
-        assign e1_match[g] = &e1_fld_reg[g*NF +: NF];
-    end
-endgenerate
-wire [NUM_RULES-1:0] e1_first;
-wp_first_onehot #(.WIDTH(NUM_RULES)) first_inst (.v(e1_match), .onehot(e1_first));
-
-reg [NUM_RULES-1:0] e2_first_reg = 0;
-reg                 e2_hit_reg = 1'b0;
+// E2: each rule's match (valid IPv4 frame, rule valid, every field), registered
+reg [NUM_RULES-1:0] e2_match_reg = 0;
 reg                 e2_valid_reg = 1'b0;
 reg                 e2_ipv4_reg = 1'b0;
 reg                 e2_dec_reg = 1'b0;
 reg [7:0]           e2_si_reg = 0;
+reg [NF-1:0]        fld;
 
 always @(posedge clk) begin
     e2_valid_reg <= e1_valid_reg;
     e2_ipv4_reg <= e1_ipv4_reg;
     e2_dec_reg <= e1_dec_reg;
     e2_si_reg <= e1_si_reg;
-    e2_hit_reg <= |e1_match;
-    e2_first_reg <= e1_first;
+    for (m = 0; m < NUM_RULES; m = m + 1) begin
+        fld = e1_fld_reg[m*NF +: NF];
+        e2_match_reg[m] <= e1_valid_reg && (&fld[9:0]) && range_ok(fld[15:10])
+            && range_ok(fld[21:16]);
+    end
     if (rst) e2_valid_reg <= 1'b0;
 end
 
+// E3: the priority (lowest index) as a one-hot vector, rule i = its match AND NOT the OR of the
+// matches below it (no encoder): each rule's hit counter increments itself on its bit; per
+// group of GRP rules, whether one matches and the permit bit of its lowest matching rule
+wire [NUM_RULES-1:0] e2_first;
+wp_first_onehot #(.WIDTH(NUM_RULES)) first_inst (.v(e2_match_reg), .onehot(e2_first));
 
-// E3: action (permit bit of the winning rule: an AND-OR over the one-hot vector) and counters;
-// each rule's hit counter increments itself when its one-hot bit is set
 wire [NUM_RULES-1:0] rule_permit;
 generate
     for (g = 0; g < NUM_RULES; g = g + 1) begin : g_permit
         assign rule_permit[g] = rule_ctrl_reg[g][`WP_FW_REG_RULE_CTRL_PERMIT_LSB];
     end
 endgenerate
-wire e2_permit = !e2_ipv4_reg ? nonip_action_reg
-               : e2_hit_reg ? |(e2_first_reg & rule_permit)
-               : default_action_reg;
+// zero-extended to whole groups
+wire [NGRP*GRP-1:0] match_pad = e2_match_reg;
+wire [NGRP*GRP-1:0] permit_pad = rule_permit;
+
+reg [NUM_RULES-1:0] e3_first_reg = 0;
+reg [NGRP-1:0]      e3_gany_reg = 0;
+reg [NGRP-1:0]      e3_gperm_reg = 0;
+reg                 e3_valid_reg = 1'b0;
+reg                 e3_ipv4_reg = 1'b0;
+reg                 e3_dec_reg = 1'b0;
+reg [7:0]           e3_si_reg = 0;
+integer j;
+
+always @(posedge clk) begin
+    e3_valid_reg <= e2_valid_reg;
+    e3_ipv4_reg <= e2_ipv4_reg;
+    e3_dec_reg <= e2_dec_reg;
+    e3_si_reg <= e2_si_reg;
+    e3_first_reg <= e2_first;
+    for (j = 0; j < NGRP; j = j + 1) begin
+        e3_gany_reg[j] <= |match_pad[j*GRP +: GRP];
+        e3_gperm_reg[j] <= 1'b0;
+        for (k = GRP - 1; k >= 0; k = k - 1) begin
+            if (match_pad[j*GRP + k]) e3_gperm_reg[j] <= permit_pad[j*GRP + k];
+        end
+    end
+    if (rst) begin
+        e3_valid_reg <= 1'b0;
+        e3_first_reg <= 0;
+    end
+end
+
+// A: the action: the permit bit of the lowest group with a match (else the default action;
+// a frame without a usable IPv4 header takes the non-IP action); the counters' enables
+function grp_permit(input [NGRP-1:0] any, input [NGRP-1:0] perm, input dflt);
+    integer i;
+    begin
+        grp_permit = dflt;
+        for (i = NGRP - 1; i >= 0; i = i - 1) if (any[i]) grp_permit = perm[i];
+    end
+endfunction
+
+wire e3_permit = !e3_ipv4_reg ? nonip_action_reg
+               : grp_permit(e3_gany_reg, e3_gperm_reg, default_action_reg);
 
 reg        act_valid_reg = 1'b0;
 reg        act_drop_reg = 1'b0;
 reg [`WP_PATCH_WIDTH-1:0] act_patch_reg = 0;
+reg        cnt_permit_reg = 1'b0;
+reg        cnt_deny_reg = 1'b0;
+reg        cnt_nonip_reg = 1'b0;
+reg        cnt_default_reg = 1'b0;
 
 always @(posedge clk) begin
-    act_valid_reg <= e2_valid_reg;
-    act_drop_reg <= !e2_permit;
-    act_patch_reg <= e2_dec_reg ? `WP_PATCH_SI_DEC(e2_si_reg) : `WP_PATCH_NONE;
-    if (e2_valid_reg) begin
-        if (e2_permit) permit_pkts_reg <= permit_pkts_reg + 1;
-        else deny_pkts_reg <= deny_pkts_reg + 1;
-        if (!e2_ipv4_reg) nonip_pkts_reg <= nonip_pkts_reg + 1;
-        else if (!e2_hit_reg) default_pkts_reg <= default_pkts_reg + 1;
-    end
+    act_valid_reg <= e3_valid_reg;
+    act_drop_reg <= !e3_permit;
+    act_patch_reg <= e3_dec_reg ? `WP_PATCH_SI_DEC(e3_si_reg) : `WP_PATCH_NONE;
+    cnt_permit_reg <= e3_valid_reg && e3_permit;
+    cnt_deny_reg <= e3_valid_reg && !e3_permit;
+    cnt_nonip_reg <= e3_valid_reg && !e3_ipv4_reg;
+    cnt_default_reg <= e3_valid_reg && e3_ipv4_reg && !(|e3_gany_reg);
+    if (cnt_permit_reg) permit_pkts_reg <= permit_pkts_reg + 1;
+    if (cnt_deny_reg) deny_pkts_reg <= deny_pkts_reg + 1;
+    if (cnt_nonip_reg) nonip_pkts_reg <= nonip_pkts_reg + 1;
+    if (cnt_default_reg) default_pkts_reg <= default_pkts_reg + 1;
     for (m = 0; m < NUM_RULES; m = m + 1) begin
-        if (e2_valid_reg && e2_ipv4_reg && e2_first_reg[m]) rule_hits_reg[m] <= rule_hits_reg[m] + 1;
+        if (e3_first_reg[m]) rule_hits_reg[m] <= rule_hits_reg[m] + 1;
     end
     if (rst || clear_reg) begin
         permit_pkts_reg <= 0;
@@ -408,7 +505,13 @@ always @(posedge clk) begin
         nonip_pkts_reg <= 0;
         for (r = 0; r < NUM_RULES; r = r + 1) rule_hits_reg[r] <= 0;
     end
-    if (rst) act_valid_reg <= 1'b0;
+    if (rst) begin
+        act_valid_reg <= 1'b0;
+        cnt_permit_reg <= 1'b0;
+        cnt_deny_reg <= 1'b0;
+        cnt_nonip_reg <= 1'b0;
+        cnt_default_reg <= 1'b0;
+    end
 end
 
 wire [FIFO_W-1:0] fifo_m_data;
