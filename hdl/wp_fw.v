@@ -212,17 +212,14 @@ end
 // read mux in three register stages: wp_axil_regs (RD_LATENCY 3) holds reg_rd_addr three
 // cycles before it takes reg_rd_data. R1: the address decode as one-hot selects, one flip-flop
 // per (rule, word of its stride) and per hit counter (each drives one word's or counter's
-// AND terms, not the whole mux); the fixed registers one-hot. R2: per group of GRP rules the
+// AND terms, not the whole mux), each the address compared with a constant (no subtraction); the fixed registers one-hot. R2: per group of GRP rules the
 // addressed word and hit counter (an AND-OR over the group's 4 x 8 words, 0 when no rule of
 // the group is addressed), the fixed word and counter. R3: the OR of the groups' words and
 // counters at wp_reg_rd's input registers (IN_REG), which picks the counter word and keeps the
 // HI latch.
-wire        rd_rule, rd_hits;
-wire [AW-1:0] rd_rule_idx, rd_rel, rd_hits_idx;
-wp_reg_arr #(.ADDR_WIDTH(AW), .BASE(RULE_BASE), .STRIDE(RULE_STRIDE), .COUNT(NUM_RULES))
-    rd_rule_inst (.addr(reg_rd_addr), .hit(rd_rule), .idx(rd_rule_idx), .off(rd_rel));
+wire          rd_hits;
 wp_reg_arr #(.ADDR_WIDTH(AW), .BASE(HITS_BASE), .STRIDE(HITS_STRIDE), .COUNT(NUM_RULES))
-    rd_hits_inst (.addr(reg_rd_addr), .hit(rd_hits), .idx(rd_hits_idx), .off());
+    rd_hits_inst (.addr(reg_rd_addr), .hit(rd_hits), .idx(), .off());
 // a 64-bit register is two words: the address of its LO word with bit 2 (HI) cleared
 wire [AW-1:0] rd_lo_addr = {reg_rd_addr[AW-1:3], 3'b000};
 
@@ -239,9 +236,9 @@ integer w;
 always @(posedge clk) begin
     for (r = 0; r < NUM_RULES; r = r + 1) begin
         for (w = 0; w < NW; w = w + 1) begin
-            r1_wsel_reg[r*NW + w] <= rd_rule && rd_rule_idx == r && rd_rel == 4 * w;
+            r1_wsel_reg[r*NW + w] <= reg_rd_addr == RULE_BASE + r * RULE_STRIDE + 4 * w;
         end
-        r1_hsel_reg[r] <= rd_hits && rd_hits_idx == r;
+        r1_hsel_reg[r] <= rd_lo_addr == HITS_BASE + r * HITS_STRIDE;
     end
     r1_hits_reg <= rd_hits;
     r1_fix_reg <= {reg_rd_addr == `WP_FW_REG_NONIP_ACTION,
