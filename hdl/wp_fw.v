@@ -67,6 +67,8 @@ localparam RULE_STRIDE = `WP_FW_REG_RULE_CTRL_STRIDE;
 localparam HITS_BASE = `WP_FW_REG_RULE_HITS;
 localparam HITS_STRIDE = `WP_FW_REG_RULE_HITS_STRIDE;
 localparam NW = RULE_STRIDE / 4;  // words of a rule's stride
+localparam GRP = 4;  // rules per group: read mux, copies of the 5-tuple, permit
+localparam NGRP = (NUM_RULES + GRP - 1) / GRP;
 
 initial begin
     if (NUM_RULES < 1 || NUM_RULES > `WP_FW_REG_RULE_CTRL_COUNT) begin
@@ -150,7 +152,8 @@ reg                 wr_nact_q = 1'b0;
 reg                 wr_ctrl_q = 1'b0;
 reg                 clear_reg = 1'b0;  // CTRL.CLEAR written: the counters clear the next cycle
 
-integer r, f;
+integer r, f, j;
+genvar g;
 always @(posedge clk) begin
     for (r = 0; r < NUM_RULES; r = r + 1) wr_rule_q[r] <= wr_rule && wr_idx == r;
     for (f = 0; f < NW; f = f + 1) wr_fld_q[f] <= wr_fld == 4 * f;
@@ -186,19 +189,18 @@ always @(posedge clk) begin
         for (r = 0; r < NUM_RULES; r = r + 1) begin
             if (wr_rule_q[r] && wr_fld_q[F_CTRL]) rule_ctrl_reg[r] <= reg_wr_data[2:0];
             if (wr_rule_q[r] && wr_fld_q[F_SRC]) rule_src_reg[r] <= reg_wr_data;
-            if (wr_rule_q[r] && wr_fld_q[F_SRC_PLEN]) begin
-                rule_src_plen_reg[r] <= reg_wr_data[5:0];
-                rule_src_mask_reg[r] <= plen_mask(reg_wr_data[5:0]);
-            end
+            if (wr_rule_q[r] && wr_fld_q[F_SRC_PLEN]) rule_src_plen_reg[r] <= reg_wr_data[5:0];
             if (wr_rule_q[r] && wr_fld_q[F_DST]) rule_dst_reg[r] <= reg_wr_data;
-            if (wr_rule_q[r] && wr_fld_q[F_DST_PLEN]) begin
-                rule_dst_plen_reg[r] <= reg_wr_data[5:0];
-                rule_dst_mask_reg[r] <= plen_mask(reg_wr_data[5:0]);
-            end
+            if (wr_rule_q[r] && wr_fld_q[F_DST_PLEN]) rule_dst_plen_reg[r] <= reg_wr_data[5:0];
             if (wr_rule_q[r] && wr_fld_q[F_PROTO]) rule_proto_reg[r] <= reg_wr_data[7:0];
             if (wr_rule_q[r] && wr_fld_q[F_SPORT]) rule_sport_reg[r] <= reg_wr_data;
             if (wr_rule_q[r] && wr_fld_q[F_DPORT]) rule_dport_reg[r] <= reg_wr_data;
         end
+    end
+    // the prefix masks follow the length registers a cycle later (no decode on the write data)
+    for (r = 0; r < NUM_RULES; r = r + 1) begin
+        rule_src_mask_reg[r] <= plen_mask(rule_src_plen_reg[r]);
+        rule_dst_mask_reg[r] <= plen_mask(rule_dst_plen_reg[r]);
     end
     if (rst) begin
         default_action_reg <= 1'b0;
@@ -208,29 +210,37 @@ always @(posedge clk) begin
 end
 
 // read mux in three register stages: wp_axil_regs (RD_LATENCY 3) holds reg_rd_addr three
-// cycles before it takes reg_rd_data. R1: the address decode (wp_reg_arr_q: which rule, which
-// hit counter, the field's offset; the fixed registers one-hot). R2: each rule field of the
-// addressed rule and its hit counter (16:1 selects by the registered index), the fixed word and
-// counter (AND-OR by the one-hot), the field one-hot. R3: the field (AND-OR by its one-hot) at
-// wp_reg_rd's input registers (IN_REG), which picks the counter word and keeps the HI latch.
-wire        rd_rule_q, rd_hits_q;
-wire [AW-1:0] rd_rule_idx, rd_rel_q, rd_hits_idx;
-wp_reg_arr_q #(.ADDR_WIDTH(AW), .BASE(RULE_BASE), .STRIDE(RULE_STRIDE), .COUNT(NUM_RULES))
-    rd_rule_inst (.clk(clk), .addr(reg_rd_addr), .hit(rd_rule_q), .idx(rd_rule_idx),
-                  .off(rd_rel_q));
-wp_reg_arr_q #(.ADDR_WIDTH(AW), .BASE(HITS_BASE), .STRIDE(HITS_STRIDE), .COUNT(NUM_RULES))
-    rd_hits_inst (.clk(clk), .addr(reg_rd_addr), .hit(rd_hits_q), .idx(rd_hits_idx), .off());
-wire [IDX_W-1:0] rd_idx_q = rd_rule_idx[IDX_W-1:0];
-wire [IDX_W-1:0] rd_hidx_q = rd_hits_idx[IDX_W-1:0];
+// cycles before it takes reg_rd_data. R1: the address decode as one-hot selects, one flip-flop
+// per (rule, word of its stride) and per hit counter (each drives one word's or counter's
+// AND terms, not the whole mux), each the address compared with a constant (no subtraction); the fixed registers one-hot. R2: per group of GRP rules the
+// addressed word and hit counter (an AND-OR over the group's 4 x 8 words, 0 when no rule of
+// the group is addressed), the fixed word and counter. R3: the OR of the groups' words and
+// counters at wp_reg_rd's input registers (IN_REG), which picks the counter word and keeps the
+// HI latch.
+wire          rd_hits;
+wp_reg_arr #(.ADDR_WIDTH(AW), .BASE(HITS_BASE), .STRIDE(HITS_STRIDE), .COUNT(NUM_RULES))
+    rd_hits_inst (.addr(reg_rd_addr), .hit(rd_hits), .idx(), .off());
 // a 64-bit register is two words: the address of its LO word with bit 2 (HI) cleared
 wire [AW-1:0] rd_lo_addr = {reg_rd_addr[AW-1:3], 3'b000};
 
-// R1: the fixed registers, one-hot: {NONIP_ACTION, DEFAULT_ACTION, CAPS, VERSION, ID} and the
-// counters {NONIP, DEFAULT, DENY, PERMIT}_PKTS
-reg [4:0] r1_fix_reg = 0;
-reg [3:0] r1_cnt_reg = 0;
+// R1: word w of rule i selected (bit i*NW + w), hit counter i selected; the fixed registers,
+// one-hot: {NONIP_ACTION, DEFAULT_ACTION, CAPS, VERSION, ID} and the counters
+// {NONIP, DEFAULT, DENY, PERMIT}_PKTS
+reg [NUM_RULES*NW-1:0] r1_wsel_reg = 0;
+reg [NUM_RULES-1:0]    r1_hsel_reg = 0;
+reg                    r1_hits_reg = 1'b0;
+reg [4:0]              r1_fix_reg = 0;
+reg [3:0]              r1_cnt_reg = 0;
+integer w;
 
 always @(posedge clk) begin
+    for (r = 0; r < NUM_RULES; r = r + 1) begin
+        for (w = 0; w < NW; w = w + 1) begin
+            r1_wsel_reg[r*NW + w] <= reg_rd_addr == RULE_BASE + r * RULE_STRIDE + 4 * w;
+        end
+        r1_hsel_reg[r] <= rd_lo_addr == HITS_BASE + r * HITS_STRIDE;
+    end
+    r1_hits_reg <= rd_hits;
     r1_fix_reg <= {reg_rd_addr == `WP_FW_REG_NONIP_ACTION,
                    reg_rd_addr == `WP_FW_REG_DEFAULT_ACTION, reg_rd_addr == `WP_FW_REG_CAPS,
                    reg_rd_addr == `WP_FW_REG_VERSION, reg_rd_addr == `WP_FW_REG_ID};
@@ -238,30 +248,58 @@ always @(posedge clk) begin
                    rd_lo_addr == `WP_FW_REG_DENY_PKTS, rd_lo_addr == `WP_FW_REG_PERMIT_PKTS};
 end
 
-// R2: the addressed rule's fields (the 8 words of its stride, unused bits 0), its hit counter,
-// the fixed word and counter, and which word of the stride (one-hot; 0 unless a rule hit)
-reg [NW*32-1:0] r2_rule_reg = 0;
-reg [NW-1:0]    r2_wsel_reg = 0;
-reg [63:0]      r2_hcnt_reg = 0;
-reg             r2_hits_reg = 1'b0;
-reg [31:0]      r2_fix_reg = 0;
-reg [63:0]      r2_fcnt_reg = 0;
-reg             r2_fsel_reg = 1'b0;
-integer         w;
+// each rule's stride as NW words (unused bits 0); a function behind a continuous assignment
+// (Icarus runs no always @* whose inputs keep their initial values)
+function [NW*32-1:0] stride_words(input [2:0] ctrl, input [31:0] src, input [5:0] splen,
+                                  input [31:0] dst, input [5:0] dplen, input [7:0] proto,
+                                  input [31:0] sport, input [31:0] dport);
+    begin
+        stride_words = 0;
+        stride_words[(`WP_FW_REG_RULE_CTRL - RULE_BASE)*8 +: 3] = ctrl;
+        stride_words[(`WP_FW_REG_RULE_SRC_ADDR - RULE_BASE)*8 +: 32] = src;
+        stride_words[(`WP_FW_REG_RULE_SRC_PLEN - RULE_BASE)*8 +: 6] = splen;
+        stride_words[(`WP_FW_REG_RULE_DST_ADDR - RULE_BASE)*8 +: 32] = dst;
+        stride_words[(`WP_FW_REG_RULE_DST_PLEN - RULE_BASE)*8 +: 6] = dplen;
+        stride_words[(`WP_FW_REG_RULE_PROTO - RULE_BASE)*8 +: 8] = proto;
+        stride_words[(`WP_FW_REG_RULE_SPORT - RULE_BASE)*8 +: 32] = sport;
+        stride_words[(`WP_FW_REG_RULE_DPORT - RULE_BASE)*8 +: 32] = dport;
+    end
+endfunction
+
+wire [NUM_RULES*NW*32-1:0] rule_words;
+generate
+    for (g = 0; g < NUM_RULES; g = g + 1) begin : g_words
+        assign rule_words[g*NW*32 +: NW*32] = stride_words(rule_ctrl_reg[g], rule_src_reg[g],
+            rule_src_plen_reg[g], rule_dst_reg[g], rule_dst_plen_reg[g], rule_proto_reg[g],
+            rule_sport_reg[g], rule_dport_reg[g]);
+    end
+endgenerate
+
+// R2: per group, the selected word and hit counter (AND-OR; 0 when none is selected), the
+// fixed word and counter
+reg [NGRP*32-1:0] r2_word_reg = 0;
+reg [NGRP*64-1:0] r2_hcnt_reg = 0;
+reg               r2_hits_reg = 1'b0;
+reg [31:0]        r2_fix_reg = 0;
+reg [63:0]        r2_fcnt_reg = 0;
+reg               r2_fsel_reg = 1'b0;
+reg [31:0]        gword;
+reg [63:0]        gcnt;
 
 always @(posedge clk) begin
-    r2_rule_reg <= 0;
-    r2_rule_reg[(`WP_FW_REG_RULE_CTRL - RULE_BASE)*8 +: 3] <= rule_ctrl_reg[rd_idx_q];
-    r2_rule_reg[(`WP_FW_REG_RULE_SRC_ADDR - RULE_BASE)*8 +: 32] <= rule_src_reg[rd_idx_q];
-    r2_rule_reg[(`WP_FW_REG_RULE_SRC_PLEN - RULE_BASE)*8 +: 6] <= rule_src_plen_reg[rd_idx_q];
-    r2_rule_reg[(`WP_FW_REG_RULE_DST_ADDR - RULE_BASE)*8 +: 32] <= rule_dst_reg[rd_idx_q];
-    r2_rule_reg[(`WP_FW_REG_RULE_DST_PLEN - RULE_BASE)*8 +: 6] <= rule_dst_plen_reg[rd_idx_q];
-    r2_rule_reg[(`WP_FW_REG_RULE_PROTO - RULE_BASE)*8 +: 8] <= rule_proto_reg[rd_idx_q];
-    r2_rule_reg[(`WP_FW_REG_RULE_SPORT - RULE_BASE)*8 +: 32] <= rule_sport_reg[rd_idx_q];
-    r2_rule_reg[(`WP_FW_REG_RULE_DPORT - RULE_BASE)*8 +: 32] <= rule_dport_reg[rd_idx_q];
-    for (w = 0; w < NW; w = w + 1) r2_wsel_reg[w] <= rd_rule_q && rd_rel_q == 4 * w;
-    r2_hcnt_reg <= rule_hits_reg[rd_hidx_q];
-    r2_hits_reg <= rd_hits_q;
+    for (j = 0; j < NGRP; j = j + 1) begin
+        gword = 0;
+        gcnt = 0;
+        for (r = j * GRP; r < j * GRP + GRP && r < NUM_RULES; r = r + 1) begin
+            for (w = 0; w < NW; w = w + 1) begin
+                gword = gword | ({32{r1_wsel_reg[r*NW + w]}} & rule_words[(r*NW + w)*32 +: 32]);
+            end
+            gcnt = gcnt | ({64{r1_hsel_reg[r]}} & rule_hits_reg[r]);
+        end
+        r2_word_reg[j*32 +: 32] <= gword;
+        r2_hcnt_reg[j*64 +: 64] <= gcnt;
+    end
+    r2_hits_reg <= r1_hits_reg;
     r2_fix_reg <= ({32{r1_fix_reg[0]}} & `WP_FW_BLOCK_ID)
                   | ({32{r1_fix_reg[1]}} & `WP_FW_BLOCK_VERSION)
                   | ({32{r1_fix_reg[2]}} & NUM_RULES)
@@ -273,19 +311,26 @@ always @(posedge clk) begin
     r2_fsel_reg <= |r1_cnt_reg;
 end
 
-// R3 (wp_reg_rd's input registers): the word (a rule's field by the one-hot, or the fixed
-// word: a rule address is none of the fixed ones) and the counter (a hit counter's address is
-// none of the fixed counters')
-function [31:0] rule_word(input [NW*32-1:0] words, input [NW-1:0] sel);
-    integer k;
+// R3 (wp_reg_rd's input registers): the OR of the groups' words and the fixed word (a rule
+// address is none of the fixed ones), of the groups' counters and the fixed counter
+function [31:0] or_words(input [NGRP*32-1:0] x);
+    integer i;
     begin
-        rule_word = 0;
-        for (k = 0; k < NW; k = k + 1) rule_word = rule_word | ({32{sel[k]}} & words[k*32 +: 32]);
+        or_words = 0;
+        for (i = 0; i < NGRP; i = i + 1) or_words = or_words | x[i*32 +: 32];
     end
 endfunction
 
-wire [31:0] rd_word = rule_word(r2_rule_reg, r2_wsel_reg) | r2_fix_reg;
-wire [63:0] rd_cnt = r2_hits_reg ? r2_hcnt_reg : r2_fcnt_reg;
+function [63:0] or_cnts(input [NGRP*64-1:0] x);
+    integer i;
+    begin
+        or_cnts = 0;
+        for (i = 0; i < NGRP; i = i + 1) or_cnts = or_cnts | x[i*64 +: 64];
+    end
+endfunction
+
+wire [31:0] rd_word = or_words(r2_word_reg) | r2_fix_reg;
+wire [63:0] rd_cnt = or_cnts(r2_hcnt_reg) | r2_fcnt_reg;
 
 wp_reg_rd #(.ADDR_WIDTH(AW), .IN_REG(1)) reg_rd_inst (
     .clk(clk), .rd_en(reg_rd_en), .rd_addr(reg_rd_addr),
@@ -314,92 +359,185 @@ wp_hdr_parse #(.DATA_WIDTH(DATA_WIDTH)) parse_inst (
     .hdr_dport(hdr_dport), .hdr_l4_csum_ok(hdr_l4_csum_ok), .hdr_l4_csum(hdr_l4_csum)
 );
 
-// E1: per-rule field compares, registered (the AND of them is E2's)
-localparam NF = 6;  // {valid, src, dst, proto, sport range, dport range}
+// The decision after the parser: E0 copies the parsed fields, E1 compares them per byte, E2
+// ANDs those into each rule's match, E3 makes the winner one-hot and each group's permit bit,
+// A (act_*) writes the action, the counters count one cycle after it.
+//
+// E0: the 5-tuple registered again, one copy per group of GRP rules (the parser's output
+// register fanned out to 16 rules x 6 compares was the path across the chip); `keep` on the
+// always block keeps yosys from merging the identical copies (on the reg it does not)
+localparam KEY_W = 32 + 32 + 8 + 16 + 16;  // {src, dst, proto, sport, dport}
+wire [NGRP*KEY_W-1:0] e0_key;
+reg        e0_valid_reg = 1'b0;
+reg        e0_ipv4_reg = 1'b0;
+reg        e0_dec_reg = 1'b0;
+reg [7:0]  e0_si_reg = 0;
+
+generate
+    for (g = 0; g < NGRP; g = g + 1) begin : g_key
+        reg [KEY_W-1:0] key_reg = 0;
+        (* keep *)
+        always @(posedge clk) key_reg <= {hdr_src, hdr_dst, hdr_proto, hdr_sport, hdr_dport};
+        assign e0_key[g*KEY_W +: KEY_W] = key_reg;
+    end
+endgenerate
+
+always @(posedge clk) begin
+    e0_valid_reg <= hdr_valid;
+    e0_ipv4_reg <= hdr_ipv4;
+    e0_dec_reg <= hdr_nsh_valid && hdr_si != 8'd0;
+    e0_si_reg <= hdr_si;
+    if (rst) e0_valid_reg <= 1'b0;
+end
+
+// E1: per rule, byte-wide partial compares, registered (no 16- or 32-bit carry chain):
+// bit 0 the rule valid and the frame IPv4; 1..4 source prefix per byte (masked equal);
+// 5..8 destination prefix per byte; 9 protocol (or any); 10..15 source port range, 16..21
+// destination port range, each {p.h < hi.h, p.h == hi.h, p.l <= hi.l, p.h > lo.h,
+// p.h == lo.h, p.l >= lo.l} (p.h / p.l: the port's high / low byte; lo, hi: the range)
+localparam NF = 22;
 reg [NUM_RULES*NF-1:0] e1_fld_reg = 0;
 reg                 e1_valid_reg = 1'b0;
 reg                 e1_ipv4_reg = 1'b0;
 reg                 e1_dec_reg = 1'b0;
 reg [7:0]           e1_si_reg = 0;
 
-integer m;
+function [5:0] range_bits(input [15:0] p, input [31:0] lohi);
+    begin
+        range_bits = {p[15:8] < lohi[31:24], p[15:8] == lohi[31:24], p[7:0] <= lohi[23:16],
+                      p[15:8] > lohi[15:8], p[15:8] == lohi[15:8], p[7:0] >= lohi[7:0]};
+    end
+endfunction
+
+function range_ok(input [5:0] b);
+    begin
+        range_ok = (b[5] || (b[4] && b[3])) && (b[2] || (b[1] && b[0]));
+    end
+endfunction
+
+integer m, k;
+reg [KEY_W-1:0] key;
 always @(posedge clk) begin
-    e1_valid_reg <= hdr_valid;
-    e1_ipv4_reg <= hdr_ipv4;
-    e1_dec_reg <= hdr_nsh_valid && hdr_si != 8'd0;
-    e1_si_reg <= hdr_si;
+    e1_valid_reg <= e0_valid_reg;
+    e1_ipv4_reg <= e0_ipv4_reg;
+    e1_dec_reg <= e0_dec_reg;
+    e1_si_reg <= e0_si_reg;
     for (m = 0; m < NUM_RULES; m = m + 1) begin
-        e1_fld_reg[m*NF + 0] <= rule_ctrl_reg[m][`WP_FW_REG_RULE_CTRL_VALID_LSB];
-        e1_fld_reg[m*NF + 1] <= ((hdr_src ^ rule_src_reg[m]) & rule_src_mask_reg[m]) == 32'd0;
-        e1_fld_reg[m*NF + 2] <= ((hdr_dst ^ rule_dst_reg[m]) & rule_dst_mask_reg[m]) == 32'd0;
-        e1_fld_reg[m*NF + 3] <= rule_ctrl_reg[m][`WP_FW_REG_RULE_CTRL_ANY_PROTO_LSB]
-            || hdr_proto == rule_proto_reg[m];
-        e1_fld_reg[m*NF + 4] <= hdr_sport >= rule_sport_reg[m][15:0]
-            && hdr_sport <= rule_sport_reg[m][31:16];
-        e1_fld_reg[m*NF + 5] <= hdr_dport >= rule_dport_reg[m][15:0]
-            && hdr_dport <= rule_dport_reg[m][31:16];
+        key = e0_key[(m / GRP)*KEY_W +: KEY_W];
+        e1_fld_reg[m*NF + 0] <= rule_ctrl_reg[m][`WP_FW_REG_RULE_CTRL_VALID_LSB] && e0_ipv4_reg;
+        for (k = 0; k < 4; k = k + 1) begin
+            e1_fld_reg[m*NF + 1 + k] <= ((key[72 + 8*k +: 8] ^ rule_src_reg[m][8*k +: 8])
+                                         & rule_src_mask_reg[m][8*k +: 8]) == 8'd0;
+            e1_fld_reg[m*NF + 5 + k] <= ((key[40 + 8*k +: 8] ^ rule_dst_reg[m][8*k +: 8])
+                                         & rule_dst_mask_reg[m][8*k +: 8]) == 8'd0;
+        end
+        e1_fld_reg[m*NF + 9] <= rule_ctrl_reg[m][`WP_FW_REG_RULE_CTRL_ANY_PROTO_LSB]
+            || key[32 +: 8] == rule_proto_reg[m];
+        e1_fld_reg[m*NF + 10 +: 6] <= range_bits(key[16 +: 16], rule_sport_reg[m]);
+        e1_fld_reg[m*NF + 16 +: 6] <= range_bits(key[0 +: 16], rule_dport_reg[m]);
     end
     if (rst) e1_valid_reg <= 1'b0;
 end
 
-// E2: rule matches and the priority (lowest index) as a one-hot vector: rule i wins when it
-// matches and no lower rule does (a reduction OR per bit, no encoder)
-wire [NUM_RULES-1:0] e1_match;
-genvar g;
-generate
-    for (g = 0; g < NUM_RULES; g = g + 1) begin : g_match
-        assign e1_match[g] = &e1_fld_reg[g*NF +: NF];
-    end
-endgenerate
-wire [NUM_RULES-1:0] e1_first;
-wp_first_onehot #(.WIDTH(NUM_RULES)) first_inst (.v(e1_match), .onehot(e1_first));
-
-reg [NUM_RULES-1:0] e2_first_reg = 0;
-reg                 e2_hit_reg = 1'b0;
+// E2: each rule's match (valid IPv4 frame, rule valid, every field), registered
+reg [NUM_RULES-1:0] e2_match_reg = 0;
 reg                 e2_valid_reg = 1'b0;
 reg                 e2_ipv4_reg = 1'b0;
 reg                 e2_dec_reg = 1'b0;
 reg [7:0]           e2_si_reg = 0;
+reg [NF-1:0]        fld;
 
 always @(posedge clk) begin
     e2_valid_reg <= e1_valid_reg;
     e2_ipv4_reg <= e1_ipv4_reg;
     e2_dec_reg <= e1_dec_reg;
     e2_si_reg <= e1_si_reg;
-    e2_hit_reg <= |e1_match;
-    e2_first_reg <= e1_first;
+    for (m = 0; m < NUM_RULES; m = m + 1) begin
+        fld = e1_fld_reg[m*NF +: NF];
+        e2_match_reg[m] <= e1_valid_reg && (&fld[9:0]) && range_ok(fld[15:10])
+            && range_ok(fld[21:16]);
+    end
     if (rst) e2_valid_reg <= 1'b0;
 end
 
+// E3: the priority (lowest index) as a one-hot vector, rule i = its match AND NOT the OR of the
+// matches below it (no encoder): each rule's hit counter increments itself on its bit; per
+// group of GRP rules, whether one matches and the permit bit of its lowest matching rule
+wire [NUM_RULES-1:0] e2_first;
+wp_first_onehot #(.WIDTH(NUM_RULES)) first_inst (.v(e2_match_reg), .onehot(e2_first));
 
-// E3: action (permit bit of the winning rule: an AND-OR over the one-hot vector) and counters;
-// each rule's hit counter increments itself when its one-hot bit is set
 wire [NUM_RULES-1:0] rule_permit;
 generate
     for (g = 0; g < NUM_RULES; g = g + 1) begin : g_permit
         assign rule_permit[g] = rule_ctrl_reg[g][`WP_FW_REG_RULE_CTRL_PERMIT_LSB];
     end
 endgenerate
-wire e2_permit = !e2_ipv4_reg ? nonip_action_reg
-               : e2_hit_reg ? |(e2_first_reg & rule_permit)
-               : default_action_reg;
+// zero-extended to whole groups
+wire [NGRP*GRP-1:0] match_pad = e2_match_reg;
+wire [NGRP*GRP-1:0] permit_pad = rule_permit;
+
+reg [NUM_RULES-1:0] e3_first_reg = 0;
+reg [NGRP-1:0]      e3_gany_reg = 0;
+reg [NGRP-1:0]      e3_gperm_reg = 0;
+reg                 e3_valid_reg = 1'b0;
+reg                 e3_ipv4_reg = 1'b0;
+reg                 e3_dec_reg = 1'b0;
+reg [7:0]           e3_si_reg = 0;
+
+always @(posedge clk) begin
+    e3_valid_reg <= e2_valid_reg;
+    e3_ipv4_reg <= e2_ipv4_reg;
+    e3_dec_reg <= e2_dec_reg;
+    e3_si_reg <= e2_si_reg;
+    e3_first_reg <= e2_first;
+    for (j = 0; j < NGRP; j = j + 1) begin
+        e3_gany_reg[j] <= |match_pad[j*GRP +: GRP];
+        e3_gperm_reg[j] <= 1'b0;
+        for (k = GRP - 1; k >= 0; k = k - 1) begin
+            if (match_pad[j*GRP + k]) e3_gperm_reg[j] <= permit_pad[j*GRP + k];
+        end
+    end
+    if (rst) begin
+        e3_valid_reg <= 1'b0;
+        e3_first_reg <= 0;
+    end
+end
+
+// A: the action: the permit bit of the lowest group with a match (else the default action;
+// a frame without a usable IPv4 header takes the non-IP action); the counters' enables
+function grp_permit(input [NGRP-1:0] any, input [NGRP-1:0] perm, input dflt);
+    integer i;
+    begin
+        grp_permit = dflt;
+        for (i = NGRP - 1; i >= 0; i = i - 1) if (any[i]) grp_permit = perm[i];
+    end
+endfunction
+
+wire e3_permit = !e3_ipv4_reg ? nonip_action_reg
+               : grp_permit(e3_gany_reg, e3_gperm_reg, default_action_reg);
 
 reg        act_valid_reg = 1'b0;
 reg        act_drop_reg = 1'b0;
 reg [`WP_PATCH_WIDTH-1:0] act_patch_reg = 0;
+reg        cnt_permit_reg = 1'b0;
+reg        cnt_deny_reg = 1'b0;
+reg        cnt_nonip_reg = 1'b0;
+reg        cnt_default_reg = 1'b0;
 
 always @(posedge clk) begin
-    act_valid_reg <= e2_valid_reg;
-    act_drop_reg <= !e2_permit;
-    act_patch_reg <= e2_dec_reg ? `WP_PATCH_SI_DEC(e2_si_reg) : `WP_PATCH_NONE;
-    if (e2_valid_reg) begin
-        if (e2_permit) permit_pkts_reg <= permit_pkts_reg + 1;
-        else deny_pkts_reg <= deny_pkts_reg + 1;
-        if (!e2_ipv4_reg) nonip_pkts_reg <= nonip_pkts_reg + 1;
-        else if (!e2_hit_reg) default_pkts_reg <= default_pkts_reg + 1;
-    end
+    act_valid_reg <= e3_valid_reg;
+    act_drop_reg <= !e3_permit;
+    act_patch_reg <= e3_dec_reg ? `WP_PATCH_SI_DEC(e3_si_reg) : `WP_PATCH_NONE;
+    cnt_permit_reg <= e3_valid_reg && e3_permit;
+    cnt_deny_reg <= e3_valid_reg && !e3_permit;
+    cnt_nonip_reg <= e3_valid_reg && !e3_ipv4_reg;
+    cnt_default_reg <= e3_valid_reg && e3_ipv4_reg && !(|e3_gany_reg);
+    if (cnt_permit_reg) permit_pkts_reg <= permit_pkts_reg + 1;
+    if (cnt_deny_reg) deny_pkts_reg <= deny_pkts_reg + 1;
+    if (cnt_nonip_reg) nonip_pkts_reg <= nonip_pkts_reg + 1;
+    if (cnt_default_reg) default_pkts_reg <= default_pkts_reg + 1;
     for (m = 0; m < NUM_RULES; m = m + 1) begin
-        if (e2_valid_reg && e2_ipv4_reg && e2_first_reg[m]) rule_hits_reg[m] <= rule_hits_reg[m] + 1;
+        if (e3_first_reg[m]) rule_hits_reg[m] <= rule_hits_reg[m] + 1;
     end
     if (rst || clear_reg) begin
         permit_pkts_reg <= 0;
@@ -408,7 +546,13 @@ always @(posedge clk) begin
         nonip_pkts_reg <= 0;
         for (r = 0; r < NUM_RULES; r = r + 1) rule_hits_reg[r] <= 0;
     end
-    if (rst) act_valid_reg <= 1'b0;
+    if (rst) begin
+        act_valid_reg <= 1'b0;
+        cnt_permit_reg <= 1'b0;
+        cnt_deny_reg <= 1'b0;
+        cnt_nonip_reg <= 1'b0;
+        cnt_default_reg <= 1'b0;
+    end
 end
 
 wire [FIFO_W-1:0] fifo_m_data;

@@ -150,8 +150,8 @@ MUTANTS = {
         "wp_fw",
         "bmc",
         "wp_fw.v",
-        "act_patch_reg <= e2_dec_reg ? `WP_PATCH_SI_DEC(e2_si_reg) : `WP_PATCH_NONE;",
-        "act_patch_reg <= `WP_PATCH_SI_DEC(e2_si_reg);",
+        "act_patch_reg <= e3_dec_reg ? `WP_PATCH_SI_DEC(e3_si_reg) : `WP_PATCH_NONE;",
+        "act_patch_reg <= `WP_PATCH_SI_DEC(e3_si_reg);",
     ),
     # the pass-through path flips a bit of every beat it passes (a frame it must not touch)
     "chacha20_bypass_flips_bit": (

@@ -50,16 +50,20 @@ async def setup(dut: object, seed: int) -> tuple[TB, FirewallDriver]:
 
 
 async def run_frames(
-    tb: TB, drv: FirewallDriver, frames: list[bytes], default_permit: bool = DEFAULT_PERMIT
+    tb: TB,
+    drv: FirewallDriver,
+    frames: list[bytes],
+    default_permit: bool = DEFAULT_PERMIT,
+    rules: list[FwRule] = RULES,
 ) -> None:
     """Send frames, check every output against the model, then check every counter."""
-    await drv.set_rules(RULES, default_permit=default_permit, nonip_permit=NONIP_PERMIT)
+    await drv.set_rules(rules, default_permit=default_permit, nonip_permit=NONIP_PERMIT)
     await drv.clear_counters()
     expected: list[bytes] = []
     permit = deny = default = nonip = 0
     hits = [0] * drv.caps
     for d in frames:
-        dec = fw_model(RULES, default_permit, NONIP_PERMIT, d)
+        dec = fw_model(rules, default_permit, NONIP_PERMIT, d)
         if dec.permit:
             expected.append(dec_si(d))
             permit += 1
@@ -181,6 +185,65 @@ def test_wp_fw_long(request: pytest.FixtureRequest) -> None:
         extra_env={"WP_NUM_RULES": "8", "WP_FRAMES": os.environ.get("WP_LONG_FRAMES", "20000")},
         tag="_long",
     )
+
+
+# port ranges whose bounds share the port's high byte, cross a byte, or sit at 0 / 0xFFFF, and
+# prefixes ending inside a byte, at a byte boundary, /0 and /32: the match compares each byte
+# (E1) and combines them (E2)
+BOUND_RANGES = [(0x1234, 0x12F0), (0x00FF, 0x0100), (0x0100, 0x01FF), (0, 0), (0xFF00, 0xFFFF)]
+BOUND_NETS = ["10.0.0.0/9", "10.1.2.0/24", "10.1.2.3/32", "10.1.2.128/25"]
+
+
+def bound_rules() -> list[FwRule]:
+    """Rule i (i < 5): dst 10.9.i.0/24 and dport range i; rule 5: dst 10.8.0.0/16 and sport
+    0x00FF..0x0100; rule 6: src one of BOUND_NETS, dst 10.7.0.0/16; rule 7: dst 10.6.1.0/31.
+    Each rule's frames have its own destination, so a frame that misses its rule takes the
+    default action (or, for rules 0..5, rule 6 when its source matches there: not used)."""
+    rules = [
+        FwRule(permit=i % 2 == 0, dst=N(f"10.9.{i}.0/24"), proto=17, dport=r)
+        for i, r in enumerate(BOUND_RANGES)
+    ]
+    rules.append(FwRule(permit=True, dst=N("10.8.0.0/16"), sport=(0x00FF, 0x0100)))
+    rules.append(FwRule(permit=False, src=N(BOUND_NETS[0]), dst=N("10.7.0.0/16")))
+    rules.append(FwRule(permit=True, dst=N("10.6.1.0/31"), proto=6))
+    return rules
+
+
+def near(lo: int, hi: int) -> list[int]:
+    """Ports around a range's bounds (and the other byte's neighbours), inside 0..0xFFFF."""
+    ports = {lo - 1, lo, lo + 1, hi - 1, hi, hi + 1, lo ^ 0x100, hi ^ 0x100, lo ^ 1, hi ^ 0x80}
+    return sorted(p for p in ports if 0 <= p <= 0xFFFF)
+
+
+def bound_frames() -> list[bytes]:
+    src = "172.31.0.1"  # in no BOUND_NETS prefix
+    f = []
+    for i, (lo, hi) in enumerate(BOUND_RANGES):
+        f += [ipv4_frame(src=src, dst=f"10.9.{i}.5", proto="udp", dport=p) for p in near(lo, hi)]
+    f += [ipv4_frame(src=src, dst="10.8.3.3", proto="tcp", sport=p) for p in near(0xFF, 0x100)]
+    for a in ("10.127.255.255", "10.128.0.0", "10.0.0.0", "9.255.255.255", "11.0.0.0"):
+        f.append(ipv4_frame(src=a, dst="10.7.1.1", proto="tcp"))
+    for a in ("10.6.1.0", "10.6.1.1", "10.6.1.2", "10.6.0.1", "10.7.1.1", "138.6.1.0"):
+        f.append(ipv4_frame(src=src, dst=a, proto="tcp"))
+    return f
+
+
+@cocotb.test()
+async def test_bounds(dut: object) -> None:
+    """Port ranges and prefixes at and next to their bounds (per-byte compares combined)."""
+    tb, drv = await setup(dut, 4)
+    rules = bound_rules()[: drv.caps]
+    await run_frames(tb, drv, bound_frames(), default_permit=False, rules=rules)
+    await run_frames(tb, drv, bound_frames(), default_permit=True, rules=rules)
+    for net in BOUND_NETS[1:]:
+        rules[6] = FwRule(permit=False, src=N(net), dst=N("10.7.0.0/16"))
+        base = net.rsplit("/", 1)[0].rsplit(".", 1)[0]
+        frames = [
+            ipv4_frame(src=f"{base}.{b}", dst="10.7.1.1", proto="udp")
+            for b in (0, 1, 2, 3, 4, 127, 128, 129, 255)
+        ]
+        frames.append(ipv4_frame(src="10.1.3.3", dst="10.7.1.1", proto="udp"))
+        await run_frames(tb, drv, frames, default_permit=True, rules=rules)
 
 
 @cocotb.test()
