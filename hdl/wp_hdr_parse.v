@@ -423,16 +423,38 @@ wire [2*IHL_COPIES-1:0] b_ihl_lo;
 
 // the header shifted by 4*q bytes, as three levels of 2:1 selects (16, 8, then 4 bytes, by
 // q[2], q[1], q[0]: the levels' results are shared between output bytes), each level's
-// selects driven by the Q_COPIES copies of q, a copy per run of bytes
-localparam SH1 = IP_BYTES + 12;  // bytes of level 1's result (a_h shifted by 16*q[2])
+// selects driven by copies of q, a copy per run of bytes. The first level is stage A's, as
+// the window is written, by q0: the q of the frame's first beat (its decode as stage P
+// registered it), set as beat 0 enters the window. q0 is the trigger's q for every frame of
+// two beats or more (beat 0 then holds all 22 Ethernet + NSH bytes); a one-beat frame (at
+// most 32 bytes) never holds an IPv4 header (l3 + 20 >= 34 bytes), and nothing reads its
+// shifted header (the fields that come from it are meaningless without IPv4, and the ports
+// are zeroed).
+localparam SH1 = IP_BYTES + 12;  // bytes of level 1's result (the header shifted by 16*q[2])
 localparam SH2 = IP_BYTES + 4;   // level 2's (shifted by 8*q[1] more)
 wire [SH1*8-1:0] sh1;
 wire [SH2*8-1:0] sh2;
+wire [Q_COPIES-1:0] q0_hi;  // copies of q0[2]
 genvar gy;
 generate
+    for (gc = 0; gc < Q_COPIES; gc = gc + 1) begin : g_q0_copy
+        reg q0_reg = 1'b0;
+        (* keep *)
+        always @(posedge clk) begin
+            if (p_beat_reg && p_slot_reg[0]) q0_reg <= p_dec_reg[NSH_D_W-4] && p_dec_reg[2];
+        end
+        assign q0_hi[gc] = q0_reg;
+    end
     for (gy = 0; gy < SH1; gy = gy + 1) begin : g_sh1
-        assign sh1[8*gy +: 8] = a_q_copy[3*(gy * Q_COPIES / SH1) + 2]
-            ? a_h[8*(gy + 16) +: 8] : a_h[8*gy +: 8];
+        reg [7:0] sh1_reg = 8'd0;
+        always @(posedge clk) begin
+            if (p_trig_reg) begin
+                sh1_reg <= q0_hi[gy * Q_COPIES / SH1]
+                    ? win_cur[8*(`WP_ETH_HDR_LEN + gy + 16) +: 8]
+                    : win_cur[8*(`WP_ETH_HDR_LEN + gy) +: 8];
+            end
+        end
+        assign sh1[8*gy +: 8] = sh1_reg;
     end
     for (gy = 0; gy < SH2; gy = gy + 1) begin : g_sh2
         assign sh2[8*gy +: 8] = a_q_copy[3*(gy * Q_COPIES / SH2) + 1]
