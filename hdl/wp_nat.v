@@ -320,14 +320,17 @@ localparam CTX_W = 1 + 8 + 8 + 8 + 1 + 1 + 6 * 16 + 1 + 1;
 
 // E1: per mapping, the byte compares of the source and destination address with its match
 // address and of both ports with its port (no select by DNAT yet: one byte is one LUT level and
-// an AND of two), registered; the address halves' ones' complement sums for both directions
-// (the mapping, so SNAT or DNAT, is known only in E3)
+// an AND of two), registered; the context with the addresses and ports as they are (E1M adds
+// the address halves' ones' complement sums for both directions: the mapping, so SNAT or DNAT,
+// is known only in E3, and the parser's outputs fan out to every mapping's compares here)
 localparam EQ_W = 12;  // {src bytes equal [3:0], dst [3:0], sport [1:0], dport [1:0]}
 reg [NUM_MAPPINGS*EQ_W-1:0] e1_eq_reg = 0;
 reg        e1_valid_reg = 1'b0;
 reg        e1_ipv4_reg = 1'b0;
 reg        e1_ports_reg = 1'b0;
-reg [CTX_W-1:0] e1_ctx_reg = 0;
+// {the context's fields before a_src, src, dst, sport, dport, the fields after l4x_dst}
+localparam CTX1_W = CTX_W - 4 * 16 + 32 + 32 + 16 + 16;
+reg [CTX1_W-1:0] e1_ctx_reg = 0;
 
 integer m, k;
 always @(posedge clk) begin
@@ -336,9 +339,7 @@ always @(posedge clk) begin
     e1_ports_reg <= hdr_ports;
     e1_ctx_reg <= {hdr_nsh_valid && hdr_si != 8'd0, hdr_si, hdr_l3, hdr_l4,
                    hdr_proto == `WP_IP_PROTO_UDP, hdr_proto == `WP_IP_PROTO_TCP,
-                   oc_add(~hdr_src[31:16], ~hdr_src[15:0]), oc_add(~hdr_dst[31:16], ~hdr_dst[15:0]),
-                   oc_add(~hdr_l4_csum, ~hdr_sport), oc_add(~hdr_l4_csum, ~hdr_dport),
-                   hdr_ip_csum, hdr_l4_csum, hdr_l4_csum_ok, hdr_l4_csum == 16'd0};
+                   hdr_src, hdr_dst, hdr_sport, hdr_dport, hdr_ip_csum, hdr_l4_csum, hdr_l4_csum_ok, hdr_l4_csum == 16'd0};
     for (m = 0; m < NUM_MAPPINGS; m = m + 1) begin
         for (k = 0; k < 4; k = k + 1) begin
             e1_eq_reg[m*EQ_W + 8 + k] <= hdr_src[k*8 +: 8] == map_match_reg[m][k*8 +: 8];
@@ -360,9 +361,19 @@ reg [CTX_W-1:0] e1m_ctx_reg = 0;
 
 reg [EQ_W-1:0] eq_m;
 reg            dnat_m;
+// E1's context with the four sums in place of the addresses and ports
+localparam CTX_TAIL = 16 + 16 + 1 + 1;  // ip_csum, l4_csum, l4_csum_ok, l4_csum == 0
+wire [31:0] e1_src = e1_ctx_reg[CTX_TAIL + 64 +: 32];
+wire [31:0] e1_dst = e1_ctx_reg[CTX_TAIL + 32 +: 32];
+wire [15:0] e1_sport = e1_ctx_reg[CTX_TAIL + 16 +: 16];
+wire [15:0] e1_dport = e1_ctx_reg[CTX_TAIL +: 16];
+wire [15:0] e1_l4_csum = e1_ctx_reg[2 +: 16];
 always @(posedge clk) begin
     e1m_valid_reg <= e1_valid_reg;
-    e1m_ctx_reg <= e1_ctx_reg;
+    e1m_ctx_reg <= {e1_ctx_reg[CTX1_W-1:CTX_TAIL + 96],
+                    oc_add(~e1_src[31:16], ~e1_src[15:0]), oc_add(~e1_dst[31:16], ~e1_dst[15:0]),
+                    oc_add(~e1_l4_csum, ~e1_sport), oc_add(~e1_l4_csum, ~e1_dport),
+                    e1_ctx_reg[CTX_TAIL-1:0]};
     for (m = 0; m < NUM_MAPPINGS; m = m + 1) begin
         eq_m = e1_eq_reg[m*EQ_W +: EQ_W];
         dnat_m = map_ctrl_reg[m][`WP_NAT_REG_MAP_CTRL_DNAT_LSB];
