@@ -59,7 +59,6 @@ localparam KEEP_WIDTH = DATA_WIDTH / 8;
 localparam WIN_BYTES = WIN_BEATS * KEEP_WIDTH;
 localparam WIN = WIN_BYTES * 8;
 localparam IDX_W = $clog2(WIN_BEATS + 1);
-localparam H_BYTES = WIN_BYTES - `WP_ETH_HDR_LEN;
 // the IPv4 header's first IP_BYTES bytes are read (the header and, at l4 = l3 + 4*IHL <=
 // l3 + 60, the L4 fields up to the TCP checksum)
 localparam IP_BYTES = 60 + `WP_TCP_CSUM_OFF + 2;
@@ -416,7 +415,6 @@ generate
 endgenerate
 
 reg [NQ*QC_W-1:0] b_l3_checks_reg = 0;
-wire [H_BYTES*8-1:0] a_h = a_win_reg[WIN-1:`WP_ETH_HDR_LEN*8];
 
 localparam IHL_COPIES = 4;
 wire [2*IHL_COPIES-1:0] b_ihl_lo;
