@@ -19,7 +19,11 @@ module wp_pe_out #(
     // Width of tuser (bits)
     parameter USER_WIDTH = `WP_TUSER_WIDTH,
     // Number of byte patches per frame
-    parameter NUM_PATCH = 1
+    parameter NUM_PATCH = 1,
+    // copies of s_axis_tready on s_ready_copy (0: none), for the frame FIFO's head slices
+    // (wp_fifo READY_COPIES): copy k is act_valid_copy[k] && (act_drop || a copy of the credit
+    // flag), equal to s_axis_tready whenever s_axis_tvalid is high
+    parameter READY_COPIES = 0
 ) (
     input  wire                         clk,
     input  wire                         rst,
@@ -35,6 +39,9 @@ module wp_pe_out #(
     input  wire [NUM_PATCH*`WP_PATCH_WIDTH-1:0]      act_patch,
     input  wire                         act_valid,
     output wire                         act_ready,
+    // copies of act_valid (flip-flops of the action FIFO's own, wp_fifo VALID_COPIES)
+    input  wire [(READY_COPIES > 0 ? READY_COPIES : 1)-1:0] act_valid_copy,
+    output wire [(READY_COPIES > 0 ? READY_COPIES : 1)-1:0] s_ready_copy,
 
     output wire [DATA_WIDTH-1:0]        m_axis_tdata,
     output wire [DATA_WIDTH/8-1:0]      m_axis_tkeep,
@@ -323,6 +330,24 @@ always @(posedge clk) begin
     end
 end
 
+// copies of room_reg next to the frame FIFO's head slices (keep on the block: yosys merges
+// equal flip-flops otherwise)
+genvar k;
+generate
+    if (READY_COPIES == 0) begin : no_copy
+        assign s_ready_copy = 1'b0;
+    end
+    for (k = 0; k < READY_COPIES; k = k + 1) begin : ready_copy
+        reg room_copy_reg = 1'b0;
+        assign s_ready_copy[k] = act_valid_copy[k] && (act_drop || room_copy_reg);
+        (* keep *)
+        always @(posedge clk) begin
+            room_copy_reg <= used_reg <= CREDITS - 2;
+            if (rst) room_copy_reg <= 1'b0;
+        end
+    end
+endgenerate
+
 // never full: at most CREDITS beats are taken and not yet popped
 wp_fifo #(.WIDTH(BEAT_W), .DEPTH_LOG2(FIFO_LOG2), .NO_OVERFLOW(1)) out_fifo_inst (
     .clk(clk),
@@ -333,6 +358,8 @@ wp_fifo #(.WIDTH(BEAT_W), .DEPTH_LOG2(FIFO_LOG2), .NO_OVERFLOW(1)) out_fifo_inst
     .m_data({m_axis_tdata, m_axis_tkeep, m_axis_tuser, m_axis_tlast}),
     .m_valid(m_axis_tvalid),
     .m_ready(m_axis_tready),
+    .m_ready_copy({((BEAT_W + 63) / 64){1'b0}}),
+    .m_valid_copy(),
     .count()
 );
 
