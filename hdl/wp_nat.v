@@ -634,38 +634,27 @@ wire [NUM_PATCH*`WP_PATCH_WIDTH-1:0] act_m_patch = {
     am_l4_off, am_lf ? 3'd2 : 3'd0, 16'd0, am_l4_csum
 };
 
-// The frame FIFO's head is loaded in slices of 64 bits (wp_fifo), each with an enable from
-// flip-flops of its own: copies of its head valid and "holds an entry", of the action FIFO's
-// head valid and of wp_pe_out's credit flag (READY_COPIES, VALID_COPIES), so the consumer's
-// ready does not reach ~400 enables through one net
-localparam HEAD_COPIES = (FIFO_W + 63) / 64;
-wire [HEAD_COPIES-1:0] act_m_valid_copy, fifo_m_ready_copy;
-
 // FREE_WRITE: the frame FIFO's LUT RAM is written every cycle (its write enables were the
 // path on ECP5: the full flag -> push -> ~300 RAM cells); it holds one beat fewer
-wp_fifo #(.WIDTH(FIFO_W), .DEPTH_LOG2(FIFO_DEPTH_LOG2), .FREE_WRITE(1), .READY_COPIES(1))
-    data_fifo_inst (
+wp_fifo #(.WIDTH(FIFO_W), .DEPTH_LOG2(FIFO_DEPTH_LOG2), .FREE_WRITE(1)) data_fifo_inst (
     .clk(clk), .rst(rst),
     .s_data({s_axis_tlast, s_axis_tuser, s_axis_tkeep, s_axis_tdata}),
     .s_valid(s_axis_tvalid), .s_ready(fifo_s_ready),
     .m_data(fifo_m_data), .m_valid(fifo_m_valid), .m_ready(fifo_m_ready),
-    .m_ready_copy(fifo_m_ready_copy), .m_valid_copy(),
     .count()
 );
 
 // Never full: an action exists only for a frame with beats in the frame FIFO.
 // (FREE_WRITE as the frame FIFO: both hold as many entries, DEPTH, so still never full)
-wp_fifo #(.WIDTH(ACT_W), .DEPTH_LOG2(FIFO_DEPTH_LOG2), .FREE_WRITE(1),
-    .VALID_COPIES(HEAD_COPIES)) act_fifo_inst (
+wp_fifo #(.WIDTH(ACT_W), .DEPTH_LOG2(FIFO_DEPTH_LOG2), .FREE_WRITE(1))
+    act_fifo_inst (
     .clk(clk), .rst(rst),
     .s_data(act_pack_reg), .s_valid(act_valid_reg), .s_ready(),
     .m_data(act_m_pack), .m_valid(act_m_valid), .m_ready(act_m_ready),
-    .m_ready_copy({((ACT_W + 63) / 64){1'b0}}), .m_valid_copy(act_m_valid_copy),
     .count()
 );
 
-wp_pe_out #(.DATA_WIDTH(DATA_WIDTH), .USER_WIDTH(USER_WIDTH), .NUM_PATCH(NUM_PATCH),
-    .READY_COPIES(HEAD_COPIES)) out_inst (
+wp_pe_out #(.DATA_WIDTH(DATA_WIDTH), .USER_WIDTH(USER_WIDTH), .NUM_PATCH(NUM_PATCH)) out_inst (
     .clk(clk), .rst(rst),
     .s_axis_tdata(fifo_m_data[DATA_WIDTH-1:0]),
     .s_axis_tkeep(fifo_m_data[DATA_WIDTH +: KEEP_WIDTH]),
@@ -674,7 +663,6 @@ wp_pe_out #(.DATA_WIDTH(DATA_WIDTH), .USER_WIDTH(USER_WIDTH), .NUM_PATCH(NUM_PAT
     .s_axis_tvalid(fifo_m_valid), .s_axis_tready(fifo_m_ready),
     .act_drop(1'b0), .act_patch(act_m_patch), .act_valid(act_m_valid),
     .act_ready(act_m_ready),
-    .act_valid_copy(act_m_valid_copy), .s_ready_copy(fifo_m_ready_copy),
     .m_axis_tdata(m_axis_tdata), .m_axis_tkeep(m_axis_tkeep), .m_axis_tuser(m_axis_tuser),
     .m_axis_tlast(m_axis_tlast), .m_axis_tvalid(m_axis_tvalid), .m_axis_tready(m_axis_tready)
 );
