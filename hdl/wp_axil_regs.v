@@ -17,11 +17,12 @@
 // register that reads back differently from what was written (write-only or command bits)
 // keeps what the read returns in the other lanes.
 //
-// RD_LATENCY = 1, 2 or 3 gives the block as many more cycles: reg_rd_addr is held that long
+// RD_LATENCY = 1 to 4 gives the block as many more cycles: reg_rd_addr is held that long
 // before the read (or merge read) is taken from reg_rd_data, so a block may register its address
 // decode (which register array, which element: wp_reg_arr_q), with 2 its read mux result as well
-// (wp_reg_rd with IN_REG), answering from registers, and with 3 split its read mux into two
-// registered levels (wp_fw: the element, then the field).
+// (wp_reg_rd with IN_REG), answering from registers, with 3 split its read mux into two
+// registered levels (wp_nat: the element, then the field) and with 4 into three (wp_fw: per
+// rule, per group of rules, then the OR of the groups).
 //
 // Latency (bus idle, ready high): AR taken -> R valid 2 + RD_LATENCY cycles; AW/W taken ->
 // reg_wr_en 2 + RD_LATENCY cycles, B valid 3 + RD_LATENCY cycles. No new transaction is taken
@@ -43,7 +44,7 @@
 module wp_axil_regs #(
     // Width of the AXI-Lite address (byte address)
     parameter ADDR_WIDTH = 12,
-    // Cycles the block's read port takes from reg_rd_addr to reg_rd_data (0 to 3)
+    // Cycles the block's read port takes from reg_rd_addr to reg_rd_data (0 to 4)
     parameter RD_LATENCY = 0
 ) (
     input  wire                  clk,
@@ -83,8 +84,8 @@ initial begin
         $error("Error: ADDR_WIDTH must be in 4..32 (instance %m)");
         $finish;
     end
-    if (RD_LATENCY < 0 || RD_LATENCY > 3) begin
-        $error("Error: RD_LATENCY must be in 0..3 (instance %m)");
+    if (RD_LATENCY < 0 || RD_LATENCY > 4) begin
+        $error("Error: RD_LATENCY must be in 0..4 (instance %m)");
         $finish;
     end
 end
@@ -94,8 +95,8 @@ reg rvalid_reg = 1'b0;
 reg [31:0] rdata_reg = 32'd0;
 // bit i: a read / write was taken i + 1 cycles ago and the block's read port is still at work
 // (RD_LATENCY > i)
-reg [2:0] rd_wait_reg = 3'b000;
-reg [2:0] wr_wait_reg = 3'b000;
+reg [3:0] rd_wait_reg = 4'b0000;
+reg [3:0] wr_wait_reg = 4'b0000;
 reg rd_pend_reg = 1'b0;     // a read's address is in addr_reg: reg_rd_en this cycle
 reg wr_merge_reg = 1'b0;    // a write's address is in addr_reg: merge read this cycle
 reg wr_pend_reg = 1'b0;     // the merged word is in wr_data_reg: reg_wr_en this cycle
@@ -112,10 +113,8 @@ wire wr_want = s_axil_awvalid && s_axil_wvalid && !bvalid_reg;
 wire wr_take = wr_want && idle_reg;
 wire rd_take = s_axil_arvalid && !rvalid_reg && !wr_want && idle_reg;
 // the read port's answer is due (the cycle before reg_rd_en / the merge)
-wire rd_due = RD_LATENCY == 0 ? rd_take : RD_LATENCY == 1 ? rd_wait_reg[0]
-             : RD_LATENCY == 2 ? rd_wait_reg[1] : rd_wait_reg[2];
-wire wr_due = RD_LATENCY == 0 ? wr_take : RD_LATENCY == 1 ? wr_wait_reg[0]
-             : RD_LATENCY == 2 ? wr_wait_reg[1] : wr_wait_reg[2];
+wire rd_due = RD_LATENCY == 0 ? rd_take : rd_wait_reg[RD_LATENCY == 0 ? 0 : RD_LATENCY - 1];
+wire wr_due = RD_LATENCY == 0 ? wr_take : wr_wait_reg[RD_LATENCY == 0 ? 0 : RD_LATENCY - 1];
 
 wire [31:0] wr_mask = {{8{wr_strb_reg[3]}}, {8{wr_strb_reg[2]}}, {8{wr_strb_reg[1]}},
                        {8{wr_strb_reg[0]}}};
@@ -137,10 +136,10 @@ assign reg_rd_en = rd_pend_reg;
 assign reg_rd_addr = addr_reg;
 
 always @(posedge clk) begin
-    rd_wait_reg <= {RD_LATENCY > 2 && rd_wait_reg[1], RD_LATENCY > 1 && rd_wait_reg[0],
-                    RD_LATENCY > 0 && rd_take};
-    wr_wait_reg <= {RD_LATENCY > 2 && wr_wait_reg[1], RD_LATENCY > 1 && wr_wait_reg[0],
-                    RD_LATENCY > 0 && wr_take};
+    rd_wait_reg <= {RD_LATENCY > 3 && rd_wait_reg[2], RD_LATENCY > 2 && rd_wait_reg[1],
+                    RD_LATENCY > 1 && rd_wait_reg[0], RD_LATENCY > 0 && rd_take};
+    wr_wait_reg <= {RD_LATENCY > 3 && wr_wait_reg[2], RD_LATENCY > 2 && wr_wait_reg[1],
+                    RD_LATENCY > 1 && wr_wait_reg[0], RD_LATENCY > 0 && wr_take};
     rd_pend_reg <= rd_due;
     wr_merge_reg <= wr_due;
     wr_pend_reg <= wr_merge_reg;
@@ -171,8 +170,8 @@ always @(posedge clk) begin
     end
     if (rst) begin
         idle_reg <= 1'b1;
-        rd_wait_reg <= 3'b000;
-        wr_wait_reg <= 3'b000;
+        rd_wait_reg <= 4'b0000;
+        wr_wait_reg <= 4'b0000;
         rd_pend_reg <= 1'b0;
         wr_merge_reg <= 1'b0;
         wr_pend_reg <= 1'b0;

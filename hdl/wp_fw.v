@@ -94,7 +94,7 @@ wire        reg_rd_en;
 wire [AW-1:0] reg_rd_addr;
 wire [31:0] reg_rd_data;
 
-wp_axil_regs #(.ADDR_WIDTH(AW), .RD_LATENCY(3)) axil_regs_inst (
+wp_axil_regs #(.ADDR_WIDTH(AW), .RD_LATENCY(4)) axil_regs_inst (
     .clk(clk), .rst(rst),
     .s_axil_awaddr(s_axil_awaddr), .s_axil_awprot(s_axil_awprot),
     .s_axil_awvalid(s_axil_awvalid), .s_axil_awready(s_axil_awready),
@@ -209,14 +209,15 @@ always @(posedge clk) begin
     end
 end
 
-// read mux in three register stages: wp_axil_regs (RD_LATENCY 3) holds reg_rd_addr three
-// cycles before it takes reg_rd_data. R1: the address decode as one-hot selects, one flip-flop
-// per (rule, word of its stride) and per hit counter (each drives one word's or counter's
-// AND terms, not the whole mux), each the address compared with a constant (no subtraction); the fixed registers one-hot. R2: per group of GRP rules the
-// addressed word and hit counter (an AND-OR over the group's 4 x 8 words, 0 when no rule of
-// the group is addressed), the fixed word and counter. R3: the OR of the groups' words and
-// counters at wp_reg_rd's input registers (IN_REG), which picks the counter word and keeps the
-// HI latch.
+// read mux in four register stages: wp_axil_regs (RD_LATENCY 4) holds reg_rd_addr four cycles
+// before it takes reg_rd_data. R1: the address decode as one-hot selects, one flip-flop per
+// (rule, word of its stride) and per hit counter (each drives one word's or counter's AND
+// terms, not the whole mux), each the address compared with a constant (no subtraction); the
+// fixed registers one-hot. R2: per rule the addressed word (an AND-OR over its 8 words, 0 when
+// the rule is not addressed); per group of GRP rules the addressed hit counter; the fixed word
+// and counter. R3: per group the OR of its rules' words; the OR of the groups' counters and the
+// fixed counter. R4: the OR of the groups' words and the fixed word at wp_reg_rd's input
+// registers (IN_REG), which picks the counter word and keeps the HI latch.
 wire          rd_hits;
 wp_reg_arr #(.ADDR_WIDTH(AW), .BASE(HITS_BASE), .STRIDE(HITS_STRIDE), .COUNT(NUM_RULES))
     rd_hits_inst (.addr(reg_rd_addr), .hit(rd_hits), .idx(), .off());
@@ -275,28 +276,30 @@ generate
     end
 endgenerate
 
-// R2: per group, the selected word and hit counter (AND-OR; 0 when none is selected), the
-// fixed word and counter
-reg [NGRP*32-1:0] r2_word_reg = 0;
-reg [NGRP*64-1:0] r2_hcnt_reg = 0;
-reg               r2_hits_reg = 1'b0;
-reg [31:0]        r2_fix_reg = 0;
-reg [63:0]        r2_fcnt_reg = 0;
-reg               r2_fsel_reg = 1'b0;
-reg [31:0]        gword;
-reg [63:0]        gcnt;
+// R2: per rule, the selected word (AND-OR over its NW words; 0 when none is selected); per
+// group, the selected hit counter; the fixed word and counter
+reg [NUM_RULES*32-1:0] r2_rword_reg = 0;
+reg [NGRP*64-1:0]      r2_hcnt_reg = 0;
+reg                    r2_hits_reg = 1'b0;
+reg [31:0]             r2_fix_reg = 0;
+reg [63:0]             r2_fcnt_reg = 0;
+reg                    r2_fsel_reg = 1'b0;
+reg [31:0]             rword;
+reg [63:0]             gcnt;
 
 always @(posedge clk) begin
+    for (r = 0; r < NUM_RULES; r = r + 1) begin
+        rword = 0;
+        for (w = 0; w < NW; w = w + 1) begin
+            rword = rword | ({32{r1_wsel_reg[r*NW + w]}} & rule_words[(r*NW + w)*32 +: 32]);
+        end
+        r2_rword_reg[r*32 +: 32] <= rword;
+    end
     for (j = 0; j < NGRP; j = j + 1) begin
-        gword = 0;
         gcnt = 0;
         for (r = j * GRP; r < j * GRP + GRP && r < NUM_RULES; r = r + 1) begin
-            for (w = 0; w < NW; w = w + 1) begin
-                gword = gword | ({32{r1_wsel_reg[r*NW + w]}} & rule_words[(r*NW + w)*32 +: 32]);
-            end
             gcnt = gcnt | ({64{r1_hsel_reg[r]}} & rule_hits_reg[r]);
         end
-        r2_word_reg[j*32 +: 32] <= gword;
         r2_hcnt_reg[j*64 +: 64] <= gcnt;
     end
     r2_hits_reg <= r1_hits_reg;
@@ -311,16 +314,8 @@ always @(posedge clk) begin
     r2_fsel_reg <= |r1_cnt_reg;
 end
 
-// R3 (wp_reg_rd's input registers): the OR of the groups' words and the fixed word (a rule
-// address is none of the fixed ones), of the groups' counters and the fixed counter
-function [31:0] or_words(input [NGRP*32-1:0] x);
-    integer i;
-    begin
-        or_words = 0;
-        for (i = 0; i < NGRP; i = i + 1) or_words = or_words | x[i*32 +: 32];
-    end
-endfunction
-
+// R3: per group, the OR of its rules' words (a rule's word is 0 unless it is addressed); the OR
+// of the groups' counters and the fixed counter; the fixed word as it is
 function [63:0] or_cnts(input [NGRP*64-1:0] x);
     integer i;
     begin
@@ -329,12 +324,40 @@ function [63:0] or_cnts(input [NGRP*64-1:0] x);
     end
 endfunction
 
-wire [31:0] rd_word = or_words(r2_word_reg) | r2_fix_reg;
-wire [63:0] rd_cnt = or_cnts(r2_hcnt_reg) | r2_fcnt_reg;
+reg [NGRP*32-1:0] r3_word_reg = 0;
+reg [31:0]        r3_fix_reg = 0;
+reg [63:0]        r3_cnt_reg = 0;
+reg               r3_cnt_sel_reg = 1'b0;
+reg [31:0]        gword;
+
+always @(posedge clk) begin
+    for (j = 0; j < NGRP; j = j + 1) begin
+        gword = 0;
+        for (r = j * GRP; r < j * GRP + GRP && r < NUM_RULES; r = r + 1) begin
+            gword = gword | r2_rword_reg[r*32 +: 32];
+        end
+        r3_word_reg[j*32 +: 32] <= gword;
+    end
+    r3_fix_reg <= r2_fix_reg;
+    r3_cnt_reg <= or_cnts(r2_hcnt_reg) | r2_fcnt_reg;
+    r3_cnt_sel_reg <= r2_hits_reg || r2_fsel_reg;
+end
+
+// R4 (wp_reg_rd's input registers): the OR of the groups' words and the fixed word (a rule
+// address is none of the fixed ones); the counter and its select as R3 registered them
+function [31:0] or_words(input [NGRP*32-1:0] x);
+    integer i;
+    begin
+        or_words = 0;
+        for (i = 0; i < NGRP; i = i + 1) or_words = or_words | x[i*32 +: 32];
+    end
+endfunction
+
+wire [31:0] rd_word = or_words(r3_word_reg) | r3_fix_reg;
 
 wp_reg_rd #(.ADDR_WIDTH(AW), .IN_REG(1)) reg_rd_inst (
     .clk(clk), .rd_en(reg_rd_en), .rd_addr(reg_rd_addr),
-    .word(rd_word), .cnt_sel(r2_hits_reg || r2_fsel_reg), .cnt(rd_cnt),
+    .word(rd_word), .cnt_sel(r3_cnt_sel_reg), .cnt(r3_cnt_reg),
     .rd_data(reg_rd_data)
 );
 

@@ -107,6 +107,8 @@ wp_nsh_dec nsh_dec_inst (
     .si(), .key(), .l3_q()
 );
 reg [NSH_D_W-1:0] p_dec_reg = 0;
+// the frame's IPv4 candidate (below) as of this beat, registered with it
+reg               p_ip_cand_reg = 1'b0;
 
 // th[v] = (bytes of the window up to and including this beat) >= v
 function [WIN_BYTES:0] beat_th(input [IDX_W-1:0] idx, input [KEEP_WIDTH-1:0] keep);
@@ -246,9 +248,21 @@ endfunction
 wire [NSH_D_W-1:0]  p_dec = p_slot_reg[0] ? p_dec_reg : dec0_reg;
 wire [2:0]          p_q = p_th_reg[`WP_NSH_END] && p_dec[NSH_D_W-4] ? p_dec[2:0] : 3'd0;
 // the frame's IPv4 candidate: plain IPv4, or a valid NSH header with next protocol IPv4, held
-// by the frame
-wire p_ip_cand = (p_th_reg[`WP_ETH_HDR_LEN] && p_dec[NSH_D_W-1])
-                 || (p_th_reg[`WP_NSH_END] && p_dec[NSH_D_W-4]);
+// by the frame; worked out as the trigger beat enters stage P (stage A's flags AND it into the
+// places' IPv4 bits: from a register of its own it is one input of their last level). For a
+// beat after the frame's first, the first beat's decode is p_dec a cycle early (stage P holds
+// the previous beat of the same frame: beat 0 itself, or one after it, when dec0_reg holds beat
+// 0's), and the thermometer's bits come from the beat index and tkeep (beat_th). A frame's
+// first beat gives 0: a frame that ends there (at most 32 bytes) never holds an IPv4 header
+// (l3 + 20 >= 34 bytes), and every flag the candidate is ANDed into is ANDed again in stage B
+// with a length check at l4 >= l3 + 20 or later (l3_checks), which such a frame fails.
+wire [WIN_BYTES:0] s_th = beat_th(beat_idx_reg, s_tkeep);
+wire s_ip_cand = beat_idx_reg != 0 && ((s_th[`WP_ETH_HDR_LEN] && p_dec[NSH_D_W-1])
+                                       || (s_th[`WP_NSH_END] && p_dec[NSH_D_W-4]));
+
+always @(posedge clk) begin
+    if (s_beat) p_ip_cand_reg <= s_ip_cand;
+end
 
 // each place's flags {first, udp, tcp, ver_ok} as stage B uses them: {first fragment,
 // candidate and version/IHL valid and UDP and first, the same for TCP, candidate and
@@ -280,7 +294,7 @@ always @(posedge clk) begin
         a_th_reg <= p_th_reg;
         a_dec_reg <= p_slot_reg[0] ? p_dec_reg : dec0_reg;
         a_q_reg <= p_q;
-        a_ipf_reg <= ipf_gate(ipf_or(p_ipf_reg, ipf_reg, p_slot_reg), p_ip_cand);
+        a_ipf_reg <= ipf_gate(ipf_or(p_ipf_reg, ipf_reg, p_slot_reg), p_ip_cand_reg);
     end
     if (rst) a_valid_reg <= 1'b0;
 end
