@@ -357,7 +357,7 @@ wp_reg_rd #(.ADDR_WIDTH(SLOT_AW), .IN_REG(1)) reg_rd_inst (
 //   A  the input beat: Ethernet + NSH decode (wp_nsh_dec), key == ENTRY_KEY per entry, MTU
 //      check, byte count
 //   B  the lowest matching entry, one-hot (wp_first_onehot)
-//   C  that entry's PE / port / index by AND-OR over the one-hot vector, the target
+//   C  that entry's PE / port by AND-OR over the one-hot vector, the target
 //   D  the beat with its target; it is written to the dispatch FIFO (wp_fifo) and the
 //      counters count it
 // The FIFO's head is the demux to the PEs and the bypass (its target one-hot in the entry).
@@ -422,8 +422,11 @@ reg [5:0]            d_bytes_reg = 0;
 // the frame's decision (written by its first beat, kept for the others)
 reg [TW-1:0]         tgt_reg = 0;
 reg [7:0]            port_reg = 0;
-reg                  hit_reg = 1'b0;
-reg [IDX_W-1:0]      idx_reg = 0;
+// the entry the frame hit, one-hot (0: none): each entry's counters add on their own bit, so
+// no counter is read through a mux by an index before its add
+reg [NUM_ENTRIES-1:0] hit_oh_reg = 0;
+// the counters' reset (rst, or CTRL.CLEAR written the cycle before) from one flip-flop
+reg                  cnt_rst_reg = 1'b0;
 reg                  cnt_drop_reg = 1'b0;
 reg                  cnt_miss_reg = 1'b0;
 reg                  cnt_nonnsh_reg = 1'b0;
@@ -472,35 +475,32 @@ generate
     end
 endgenerate
 
-// {ok (the entry's PE exists), port, pe, idx}
-function [IDX_W+TW+8:0] entry_sel(input [NUM_ENTRIES-1:0] oh,
+// {ok (the entry's PE exists), port, pe}
+function [TW+8:0] entry_sel(input [NUM_ENTRIES-1:0] oh,
                                   input [NUM_ENTRIES*PE_W-1:0] pes,
                                   input [NUM_ENTRIES*8-1:0] ports);
     integer i;
-    reg [IDX_W-1:0] idx;
     reg [PE_W-1:0] pe;
     reg [7:0] port;
     reg ok;
     begin
-        idx = 0; pe = 0; port = 0; ok = 1'b0;
+        pe = 0; port = 0; ok = 1'b0;
         for (i = 0; i < NUM_ENTRIES; i = i + 1) begin
             if (oh[i]) begin
-                idx = idx | i[IDX_W-1:0];
                 pe = pe | pes[i*PE_W +: PE_W];
                 port = port | ports[i*8 +: 8];
                 ok = ok | (pes[i*PE_W +: PE_W] < NUM_PES);
             end
         end
-        entry_sel = {ok, port, pe[TW-1:0], idx};
+        entry_sel = {ok, port, pe[TW-1:0]};
     end
 endfunction
 
-wire [IDX_W+TW+8:0] c_sel = entry_sel(c_onehot_reg, ent_pe_flat, ent_port_flat);
-wire [IDX_W-1:0] c_idx = c_sel[IDX_W-1:0];
-wire [TW-1:0]    c_pe = c_sel[IDX_W +: TW];
-wire [7:0]       c_port_ent = c_sel[IDX_W+TW +: 8];
+wire [TW+8:0]    c_sel = entry_sel(c_onehot_reg, ent_pe_flat, ent_port_flat);
+wire [TW-1:0]    c_pe = c_sel[TW-1:0];
+wire [7:0]       c_port_ent = c_sel[TW +: 8];
 // a valid NSH frame hitting an entry whose PE exists
-wire             c_ok = c_nsh_valid_reg && c_sel[IDX_W+TW+8];
+wire             c_ok = c_nsh_valid_reg && c_sel[TW+8];
 wire [TW-1:0]    c_tgt = c_oversize_reg ? TGT_DROP[TW-1:0]
                        : c_ok ? c_pe : TGT_BYPASS[TW-1:0];
 
@@ -571,16 +571,17 @@ always @(posedge clk) begin
     if (c_valid_reg && c_first_reg) begin
         tgt_reg <= c_tgt;
         port_reg <= c_ok ? c_port_ent : default_port_reg;
-        hit_reg <= c_ok && !c_oversize_reg;
-        idx_reg <= c_idx;
+        hit_oh_reg <= c_onehot_reg & {NUM_ENTRIES{c_ok && !c_oversize_reg}};
         cnt_drop_reg <= c_oversize_reg;
         cnt_miss_reg <= !c_oversize_reg && !c_ok && c_nsh_reg;
         cnt_nonnsh_reg <= !c_oversize_reg && !c_ok && !c_nsh_reg;
     end
     if (d_valid_reg) begin
-        if (hit_reg) begin
-            ent_bytes_reg[idx_reg] <= ent_bytes_reg[idx_reg] + d_bytes_reg;
-            if (d_first_reg) ent_pkts_reg[idx_reg] <= ent_pkts_reg[idx_reg] + 1;
+        for (r = 0; r < NUM_ENTRIES; r = r + 1) begin
+            if (hit_oh_reg[r]) begin
+                ent_bytes_reg[r] <= ent_bytes_reg[r] + d_bytes_reg;
+                if (d_first_reg) ent_pkts_reg[r] <= ent_pkts_reg[r] + 1;
+            end
         end
         if (d_first_reg) begin
             if (cnt_drop_reg) drop_pkts_reg <= drop_pkts_reg + 1;
@@ -588,7 +589,8 @@ always @(posedge clk) begin
             if (cnt_nonnsh_reg) nonnsh_pkts_reg <= nonnsh_pkts_reg + 1;
         end
     end
-    if (rst || clear) begin
+    cnt_rst_reg <= rst || clear;
+    if (cnt_rst_reg) begin
         nonnsh_pkts_reg <= 0;
         miss_pkts_reg <= 0;
         drop_pkts_reg <= 0;
