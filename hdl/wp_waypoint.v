@@ -352,17 +352,34 @@ wp_reg_rd #(.ADDR_WIDTH(SLOT_AW), .IN_REG(1)) reg_rd_inst (
 );
 
 // ---------------------------------------------------------------- dispatch
-// The dispatch is a four-stage pipeline (latency 4, one beat per cycle), each stage a few LUT
-// levels deep (issue #15: 200 MHz):
+// The dispatch is a four-stage pipeline of plain registers (no enables: each stage's logic ends
+// at a flip-flop that loads every cycle), each stage a few LUT levels deep (issue #15):
 //   A  the input beat: Ethernet + NSH decode (wp_nsh_dec), key == ENTRY_KEY per entry, MTU
 //      check, byte count
 //   B  the lowest matching entry, one-hot (wp_first_onehot)
-//   C  that entry's PE / port / index by AND-OR over the one-hot vector, the target
-//   D  the demux to the PEs and the bypass; the counters count a frame as it leaves D
-// The stages move together (a stage takes a beat when the one after it is empty or moving);
-// the decision is made on a frame's first beat and kept in C's outputs for its other beats.
-// A frame "holds" a header when it is not its last beat or tkeep covers the header (tkeep is
-// contiguous from byte 0, as on every wphw stream).
+//   C  that entry's PE / port by AND-OR over the one-hot vector, the target
+//   D  the beat with its target; it is written to the dispatch FIFO (wp_fifo) and the
+//      counters count it
+// The FIFO's head is the demux to the PEs and the bypass (its target one-hot in the entry).
+// The input takes a beat only while the beats taken and not yet popped from the FIFO leave it
+// room (a credit count, registered), so the pipeline never has to stop: a PE's ready reaches
+// only the FIFO's head, never the stages or s_axis_tready (the waypoint's critical path on ECP5
+// had been nat's full flag through every stage's enable to the input). Latency: a beat taken in
+// cycle t is in A at t + 1, written to the FIFO from D at t + 4, offered to its PE at t + 6.
+// The decision is made on a frame's first beat and kept in tgt_reg / port_reg for its other
+// beats. A frame "holds" a header when it is not its last beat or tkeep covers the header
+// (tkeep is contiguous from byte 0, as on every wphw stream).
+localparam FIFO_LOG2 = 4;          // the dispatch FIFO: 16 entries (one LUT RAM deep)
+localparam CREDITS = 1 << FIFO_LOG2;
+localparam NUM_TGT = NUM_PES + 2;  // PEs, the bypass, drop
+localparam BEAT_W = DATA_WIDTH + KEEP_WIDTH + USER_WIDTH + 1;
+
+// beats taken and not yet popped from the dispatch FIFO (in the stages or in the FIFO), and
+// room for one more: set from the count of the cycle before, which is at most one below this
+// cycle's, so the count never exceeds CREDITS (the FIFO never overflows)
+reg [FIFO_LOG2:0]    used_reg = 0;
+reg                  room_reg = 1'b0;
+
 reg                  a_valid_reg = 1'b0;
 reg [DATA_WIDTH-1:0] a_tdata_reg = 0;
 reg [KEEP_WIDTH-1:0] a_tkeep_reg = 0;
@@ -405,8 +422,11 @@ reg [5:0]            d_bytes_reg = 0;
 // the frame's decision (written by its first beat, kept for the others)
 reg [TW-1:0]         tgt_reg = 0;
 reg [7:0]            port_reg = 0;
-reg                  hit_reg = 1'b0;
-reg [IDX_W-1:0]      idx_reg = 0;
+// the entry the frame hit, one-hot (0: none): each entry's counters add on their own bit, so
+// no counter is read through a mux by an index before its add
+reg [NUM_ENTRIES-1:0] hit_oh_reg = 0;
+// the counters' reset (rst, or CTRL.CLEAR written the cycle before) from one flip-flop
+reg                  cnt_rst_reg = 1'b0;
 reg                  cnt_drop_reg = 1'b0;
 reg                  cnt_miss_reg = 1'b0;
 reg                  cnt_nonnsh_reg = 1'b0;
@@ -455,47 +475,53 @@ generate
     end
 endgenerate
 
-// {ok (the entry's PE exists), port, pe, idx}
-function [IDX_W+TW+8:0] entry_sel(input [NUM_ENTRIES-1:0] oh,
+// {ok (the entry's PE exists), port, pe}
+function [TW+8:0] entry_sel(input [NUM_ENTRIES-1:0] oh,
                                   input [NUM_ENTRIES*PE_W-1:0] pes,
                                   input [NUM_ENTRIES*8-1:0] ports);
     integer i;
-    reg [IDX_W-1:0] idx;
     reg [PE_W-1:0] pe;
     reg [7:0] port;
     reg ok;
     begin
-        idx = 0; pe = 0; port = 0; ok = 1'b0;
+        pe = 0; port = 0; ok = 1'b0;
         for (i = 0; i < NUM_ENTRIES; i = i + 1) begin
             if (oh[i]) begin
-                idx = idx | i[IDX_W-1:0];
                 pe = pe | pes[i*PE_W +: PE_W];
                 port = port | ports[i*8 +: 8];
                 ok = ok | (pes[i*PE_W +: PE_W] < NUM_PES);
             end
         end
-        entry_sel = {ok, port, pe[TW-1:0], idx};
+        entry_sel = {ok, port, pe[TW-1:0]};
     end
 endfunction
 
-wire [IDX_W+TW+8:0] c_sel = entry_sel(c_onehot_reg, ent_pe_flat, ent_port_flat);
-wire [IDX_W-1:0] c_idx = c_sel[IDX_W-1:0];
-wire [TW-1:0]    c_pe = c_sel[IDX_W +: TW];
-wire [7:0]       c_port_ent = c_sel[IDX_W+TW +: 8];
+wire [TW+8:0]    c_sel = entry_sel(c_onehot_reg, ent_pe_flat, ent_port_flat);
+wire [TW-1:0]    c_pe = c_sel[TW-1:0];
+wire [7:0]       c_port_ent = c_sel[TW +: 8];
 // a valid NSH frame hitting an entry whose PE exists
-wire             c_ok = c_nsh_valid_reg && c_sel[IDX_W+TW+8];
+wire             c_ok = c_nsh_valid_reg && c_sel[TW+8];
 wire [TW-1:0]    c_tgt = c_oversize_reg ? TGT_DROP[TW-1:0]
                        : c_ok ? c_pe : TGT_BYPASS[TW-1:0];
 
-// ---- stage D: demux (outputs 0..NUM_PES-1 = PEs, NUM_PES = bypass)
+// ---- stage D -> the dispatch FIFO; its head -> the demux (outputs 0..NUM_PES-1 = PEs,
+// NUM_PES = bypass, NUM_PES + 1 = drop: popped without being offered)
 wire [NUM_PES:0] dm_ready;
-wire             d_fire = d_valid_reg && (tgt_reg == TGT_DROP || dm_ready[tgt_reg]);
-wire             c_ready = !d_valid_reg || d_fire;
-wire             c_fire = c_valid_reg && c_ready;
-wire             b_ready = !c_valid_reg || c_ready;
-wire             a_ready = !b_valid_reg || b_ready;
-assign s_axis_tready = !a_valid_reg || a_ready;
+wire             take = s_axis_tvalid && room_reg;
+assign s_axis_tready = room_reg;
 
+// the target one-hot, decoded as the beat is written
+wire [NUM_TGT-1:0] d_tgt_oh;
+wire [NUM_TGT-1:0] h_tgt_oh;
+wire [BEAT_W-1:0]  h_beat;
+wire               h_valid;
+wire [DATA_WIDTH-1:0] h_tdata = h_beat[DATA_WIDTH-1:0];
+wire [KEEP_WIDTH-1:0] h_tkeep = h_beat[DATA_WIDTH +: KEEP_WIDTH];
+wire [USER_WIDTH-1:0] h_tuser = h_beat[DATA_WIDTH+KEEP_WIDTH +: USER_WIDTH];
+wire                  h_tlast = h_beat[BEAT_W-1];
+// the head leaves when its target takes it (a dropped beat at once)
+wire               pop_ready = |(h_tgt_oh & {1'b1, dm_ready});
+wire               pop = h_valid && pop_ready;
 // tuser with dst_port set (on every beat of the frame)
 function [USER_WIDTH-1:0] set_dst_port(input [USER_WIDTH-1:0] u, input [7:0] port);
     begin
@@ -506,65 +532,56 @@ endfunction
 wire [USER_WIDTH-1:0] d_tuser_out = set_dst_port(d_tuser_reg, port_reg);
 
 always @(posedge clk) begin
-    if (s_axis_tready) begin
-        a_valid_reg <= s_axis_tvalid;
-        if (s_axis_tvalid) begin
-            a_tdata_reg <= s_axis_tdata;
-            a_tkeep_reg <= s_axis_tkeep;
-            a_tuser_reg <= s_axis_tuser;
-            a_tlast_reg <= s_axis_tlast;
-            a_first_reg <= !in_frame_reg;
-            in_frame_reg <= !s_axis_tlast;
-        end
-    end
-    if (a_ready) begin
-        b_valid_reg <= a_valid_reg;
-        b_tdata_reg <= a_tdata_reg;
-        b_tkeep_reg <= a_tkeep_reg;
-        b_tuser_reg <= a_tuser_reg;
-        b_tlast_reg <= a_tlast_reg;
-        b_first_reg <= a_first_reg;
-        b_match_reg <= a_match;
-        b_nsh_reg <= a_nsh;
-        b_nsh_valid_reg <= a_nsh_valid;
-        b_oversize_reg <= a_pkt_len > mtu_reg;
-        b_bytes_reg <= a_bytes;
-    end
-    if (b_ready) begin
-        c_valid_reg <= b_valid_reg;
-        c_tdata_reg <= b_tdata_reg;
-        c_tkeep_reg <= b_tkeep_reg;
-        c_tuser_reg <= b_tuser_reg;
-        c_tlast_reg <= b_tlast_reg;
-        c_first_reg <= b_first_reg;
-        c_onehot_reg <= b_onehot;
-        c_nsh_reg <= b_nsh_reg;
-        c_nsh_valid_reg <= b_nsh_valid_reg;
-        c_oversize_reg <= b_oversize_reg;
-        c_bytes_reg <= b_bytes_reg;
-    end
-    if (c_ready) begin
-        d_valid_reg <= c_valid_reg;
-        d_tdata_reg <= c_tdata_reg;
-        d_tkeep_reg <= c_tkeep_reg;
-        d_tuser_reg <= c_tuser_reg;
-        d_tlast_reg <= c_tlast_reg;
-        d_first_reg <= c_first_reg;
-        d_bytes_reg <= c_bytes_reg;
-    end
-    if (c_fire && c_first_reg) begin
+    a_valid_reg <= take;
+    a_tdata_reg <= s_axis_tdata;
+    a_tkeep_reg <= s_axis_tkeep;
+    a_tuser_reg <= s_axis_tuser;
+    a_tlast_reg <= s_axis_tlast;
+    a_first_reg <= !in_frame_reg;
+    if (take) in_frame_reg <= !s_axis_tlast;
+    b_valid_reg <= a_valid_reg;
+    b_tdata_reg <= a_tdata_reg;
+    b_tkeep_reg <= a_tkeep_reg;
+    b_tuser_reg <= a_tuser_reg;
+    b_tlast_reg <= a_tlast_reg;
+    b_first_reg <= a_first_reg;
+    b_match_reg <= a_match;
+    b_nsh_reg <= a_nsh;
+    b_nsh_valid_reg <= a_nsh_valid;
+    b_oversize_reg <= a_pkt_len > mtu_reg;
+    b_bytes_reg <= a_bytes;
+    c_valid_reg <= b_valid_reg;
+    c_tdata_reg <= b_tdata_reg;
+    c_tkeep_reg <= b_tkeep_reg;
+    c_tuser_reg <= b_tuser_reg;
+    c_tlast_reg <= b_tlast_reg;
+    c_first_reg <= b_first_reg;
+    c_onehot_reg <= b_onehot;
+    c_nsh_reg <= b_nsh_reg;
+    c_nsh_valid_reg <= b_nsh_valid_reg;
+    c_oversize_reg <= b_oversize_reg;
+    c_bytes_reg <= b_bytes_reg;
+    d_valid_reg <= c_valid_reg;
+    d_tdata_reg <= c_tdata_reg;
+    d_tkeep_reg <= c_tkeep_reg;
+    d_tuser_reg <= c_tuser_reg;
+    d_tlast_reg <= c_tlast_reg;
+    d_first_reg <= c_first_reg;
+    d_bytes_reg <= c_bytes_reg;
+    if (c_valid_reg && c_first_reg) begin
         tgt_reg <= c_tgt;
         port_reg <= c_ok ? c_port_ent : default_port_reg;
-        hit_reg <= c_ok && !c_oversize_reg;
-        idx_reg <= c_idx;
+        hit_oh_reg <= c_onehot_reg & {NUM_ENTRIES{c_ok && !c_oversize_reg}};
         cnt_drop_reg <= c_oversize_reg;
         cnt_miss_reg <= !c_oversize_reg && !c_ok && c_nsh_reg;
         cnt_nonnsh_reg <= !c_oversize_reg && !c_ok && !c_nsh_reg;
     end
-    if (d_fire) begin
-        if (hit_reg) begin
-            ent_bytes_reg[idx_reg] <= ent_bytes_reg[idx_reg] + d_bytes_reg;
-            if (d_first_reg) ent_pkts_reg[idx_reg] <= ent_pkts_reg[idx_reg] + 1;
+    if (d_valid_reg) begin
+        for (r = 0; r < NUM_ENTRIES; r = r + 1) begin
+            if (hit_oh_reg[r]) begin
+                ent_bytes_reg[r] <= ent_bytes_reg[r] + d_bytes_reg;
+                if (d_first_reg) ent_pkts_reg[r] <= ent_pkts_reg[r] + 1;
+            end
         end
         if (d_first_reg) begin
             if (cnt_drop_reg) drop_pkts_reg <= drop_pkts_reg + 1;
@@ -572,7 +589,8 @@ always @(posedge clk) begin
             if (cnt_nonnsh_reg) nonnsh_pkts_reg <= nonnsh_pkts_reg + 1;
         end
     end
-    if (rst || clear) begin
+    cnt_rst_reg <= rst || clear;
+    if (cnt_rst_reg) begin
         nonnsh_pkts_reg <= 0;
         miss_pkts_reg <= 0;
         drop_pkts_reg <= 0;
@@ -581,9 +599,12 @@ always @(posedge clk) begin
             ent_bytes_reg[r] <= 0;
         end
     end
+    used_reg <= used_reg + {{FIFO_LOG2{1'b0}}, take} - {{FIFO_LOG2{1'b0}}, pop};
+    room_reg <= used_reg <= CREDITS - 2;
     if (rst) begin
+        used_reg <= 0;
+        room_reg <= 1'b0;
         a_valid_reg <= 1'b0;
-        a_first_reg <= 1'b1;
         in_frame_reg <= 1'b0;
         b_valid_reg <= 1'b0;
         c_valid_reg <= 1'b0;
@@ -591,13 +612,29 @@ always @(posedge clk) begin
     end
 end
 
-wire [NUM_PES:0] dm_valid;
+wire [NUM_PES:0]   dm_valid;
 genvar g;
 generate
-for (g = 0; g <= NUM_PES; g = g + 1) begin : demux
-    assign dm_valid[g] = d_valid_reg && tgt_reg == g;
+for (g = 0; g < NUM_TGT; g = g + 1) begin : demux
+    assign d_tgt_oh[g] = tgt_reg == g;
+    if (g <= NUM_PES) begin : out
+        assign dm_valid[g] = h_valid && h_tgt_oh[g];
+    end
 end
 endgenerate
+
+// never full: at most CREDITS beats are taken and not yet popped
+wp_fifo #(.WIDTH(NUM_TGT + BEAT_W), .DEPTH_LOG2(FIFO_LOG2), .NO_OVERFLOW(1)) dispatch_fifo_inst (
+    .clk(clk),
+    .rst(rst),
+    .s_data({d_tgt_oh, d_tlast_reg, d_tuser_out, d_tkeep_reg, d_tdata_reg}),
+    .s_valid(d_valid_reg),
+    .s_ready(),
+    .m_data({h_tgt_oh, h_beat}),
+    .m_valid(h_valid),
+    .m_ready(pop_ready),
+    .count()
+);
 
 // ---------------------------------------------------------------- PEs
 wire [(NUM_PES+1)*DATA_WIDTH-1:0] mg_tdata;
@@ -607,8 +644,8 @@ wire [NUM_PES:0]                  mg_tlast, mg_tvalid, mg_tready;
 
 wp_fw #(.NUM_RULES(FW_RULES), .DATA_WIDTH(DATA_WIDTH), .USER_WIDTH(USER_WIDTH)) fw_inst (
     .clk(clk), .rst(rst),
-    .s_axis_tdata(d_tdata_reg), .s_axis_tkeep(d_tkeep_reg), .s_axis_tuser(d_tuser_out),
-    .s_axis_tlast(d_tlast_reg), .s_axis_tvalid(dm_valid[`WP_PE_FW]), .s_axis_tready(dm_ready[`WP_PE_FW]),
+    .s_axis_tdata(h_tdata), .s_axis_tkeep(h_tkeep), .s_axis_tuser(h_tuser),
+    .s_axis_tlast(h_tlast), .s_axis_tvalid(dm_valid[`WP_PE_FW]), .s_axis_tready(dm_ready[`WP_PE_FW]),
     .m_axis_tdata(mg_tdata[`WP_PE_FW*DATA_WIDTH +: DATA_WIDTH]),
     .m_axis_tkeep(mg_tkeep[`WP_PE_FW*KEEP_WIDTH +: KEEP_WIDTH]),
     .m_axis_tuser(mg_tuser[`WP_PE_FW*USER_WIDTH +: USER_WIDTH]), .m_axis_tlast(mg_tlast[`WP_PE_FW]),
@@ -627,8 +664,8 @@ wp_fw #(.NUM_RULES(FW_RULES), .DATA_WIDTH(DATA_WIDTH), .USER_WIDTH(USER_WIDTH)) 
 
 wp_nat #(.NUM_MAPPINGS(NAT_MAPPINGS), .DATA_WIDTH(DATA_WIDTH), .USER_WIDTH(USER_WIDTH)) nat_inst (
     .clk(clk), .rst(rst),
-    .s_axis_tdata(d_tdata_reg), .s_axis_tkeep(d_tkeep_reg), .s_axis_tuser(d_tuser_out),
-    .s_axis_tlast(d_tlast_reg), .s_axis_tvalid(dm_valid[`WP_PE_NAT]), .s_axis_tready(dm_ready[`WP_PE_NAT]),
+    .s_axis_tdata(h_tdata), .s_axis_tkeep(h_tkeep), .s_axis_tuser(h_tuser),
+    .s_axis_tlast(h_tlast), .s_axis_tvalid(dm_valid[`WP_PE_NAT]), .s_axis_tready(dm_ready[`WP_PE_NAT]),
     .m_axis_tdata(mg_tdata[`WP_PE_NAT*DATA_WIDTH +: DATA_WIDTH]),
     .m_axis_tkeep(mg_tkeep[`WP_PE_NAT*KEEP_WIDTH +: KEEP_WIDTH]),
     .m_axis_tuser(mg_tuser[`WP_PE_NAT*USER_WIDTH +: USER_WIDTH]), .m_axis_tlast(mg_tlast[`WP_PE_NAT]),
@@ -650,10 +687,10 @@ generate
 for (g = 0; g < EXT_PES; g = g + 1) begin : ext
     localparam P = `WP_PE_EXT_FIRST + g;
     // through a register slice: the PE's tready (logic of the PE, outside this module) reaches
-    // a flip-flop here, not the dispatch stage enables
+    // a flip-flop here, not the dispatch FIFO's head
     wp_axis_reg #(.WIDTH(DATA_WIDTH + KEEP_WIDTH + USER_WIDTH + 1)) pe_reg_inst (
         .clk(clk), .rst(rst),
-        .s_data({d_tlast_reg, d_tuser_out, d_tkeep_reg, d_tdata_reg}),
+        .s_data({h_tlast, h_tuser, h_tkeep, h_tdata}),
         .s_valid(dm_valid[P]), .s_ready(dm_ready[P]),
         .m_data({m_axis_pe_tlast[g], m_axis_pe_tuser[g*USER_WIDTH +: USER_WIDTH],
                  m_axis_pe_tkeep[g*KEEP_WIDTH +: KEEP_WIDTH],
@@ -676,10 +713,10 @@ end
 endgenerate
 
 // bypass, through a register slice: its ready is a flip-flop, not the merge's grant logic
-// (which would otherwise sit in front of every dispatch stage's enable)
+// (which would otherwise sit in front of the dispatch FIFO's head)
 wp_axis_reg #(.WIDTH(DATA_WIDTH + KEEP_WIDTH + USER_WIDTH + 1)) bypass_reg_inst (
     .clk(clk), .rst(rst),
-    .s_data({d_tlast_reg, d_tuser_out, d_tkeep_reg, d_tdata_reg}),
+    .s_data({h_tlast, h_tuser, h_tkeep, h_tdata}),
     .s_valid(dm_valid[NUM_PES]), .s_ready(dm_ready[NUM_PES]),
     .m_data({mg_tlast[NUM_PES], mg_tuser[NUM_PES*USER_WIDTH +: USER_WIDTH],
              mg_tkeep[NUM_PES*KEEP_WIDTH +: KEEP_WIDTH], mg_tdata[NUM_PES*DATA_WIDTH +: DATA_WIDTH]}),

@@ -451,6 +451,14 @@ async def write_read_back(
     return want
 
 
+def long_stalls() -> Iterator[int]:
+    """Sink pause pattern: 64 cycles stalled, then 8 ready, repeated (cocotbext-axi pause):
+    enough to fill every FIFO in front of a sink, so a credit count meets its bound."""
+    while True:
+        yield from [1] * 64
+        yield from [0] * 8
+
+
 def chunks(it: Sequence[Any], n: int) -> Iterator[Sequence[Any]]:
     for i in range(0, len(it), n):
         yield it[i : i + n]

@@ -236,7 +236,7 @@ def test_ids_proof() -> None:
 def test_waypoint_proof() -> None:
     """wp_waypoint (one entry, one external PE port, its fw and nat inside) at reset: the
     same properties on the main stream, nothing dispatched to the external PE, its register
-    master idle; to depth 10 (second frame out at step 9)."""
+    master idle; to depth 13 (second frame out at step 12)."""
     check_proof("wp_waypoint")
 
 

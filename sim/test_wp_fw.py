@@ -5,7 +5,6 @@ from __future__ import annotations
 import ipaddress
 import os
 import random
-from collections.abc import Iterator
 
 import cocotb
 import pytest
@@ -18,6 +17,7 @@ from sim.common import (
     frame_diff,
     fw_model,
     ipv4_frame,
+    long_stalls,
     pad_to,
     random_frame,
     require_slow,
@@ -137,13 +137,6 @@ async def test_random(dut: object) -> None:
             frames = [random_frame(rng, mix)[0] for _ in range(count // len(TRAFFIC) // 2)]
             await run_frames(tb, drv, frames, default_permit)
     dut._log.info("frame kinds: %s", mix.kinds)
-
-
-def long_stalls() -> Iterator[int]:
-    """Sink pause pattern: 64 cycles stalled, then 8 ready, repeated (cocotbext-axi pause)."""
-    while True:
-        yield from [1] * 64
-        yield from [0] * 8
 
 
 @cocotb.test()
