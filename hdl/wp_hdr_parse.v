@@ -165,6 +165,9 @@ endgenerate
 
 reg [WIN_BEATS*4*NPL-1:0] p_ipf_reg = 0;
 
+// this beat's thermometer (stage P registers it; the IPv4 candidate below reads two bits)
+wire [WIN_BYTES:0] s_th = beat_th(beat_idx_reg, s_tkeep);
+
 integer k;
 always @(posedge clk) begin
     p_beat_reg <= s_beat;
@@ -175,7 +178,7 @@ always @(posedge clk) begin
         p_idx_reg <= beat_idx_reg;
         p_cnt_reg <= s_cnt;
         p_dec_reg <= {s_eth_ipv4, s_nsh, s_nsh_valid, s_nsh_ip, s_nsh_len[2:0]};
-        p_th_reg <= beat_th(beat_idx_reg, s_tkeep);
+        p_th_reg <= s_th;
         for (k = 0; k < WIN_BEATS; k = k + 1) p_slot_reg[k] <= beat_idx_reg == k;
         // the window is complete at its last beat, or at the frame's last beat before that
         p_trig_reg <= beat_idx_reg == WIN_BEATS - 1 || (s_tlast && beat_idx_reg < WIN_BEATS - 1);
@@ -256,7 +259,6 @@ wire [2:0]          p_q = p_th_reg[`WP_NSH_END] && p_dec[NSH_D_W-4] ? p_dec[2:0]
 // first beat gives 0: a frame that ends there (at most 32 bytes) never holds an IPv4 header
 // (l3 + 20 >= 34 bytes), and every flag the candidate is ANDed into is ANDed again in stage B
 // with a length check at l4 >= l3 + 20 or later (l3_checks), which such a frame fails.
-wire [WIN_BYTES:0] s_th = beat_th(beat_idx_reg, s_tkeep);
 wire s_ip_cand = beat_idx_reg != 0 && ((s_th[`WP_ETH_HDR_LEN] && p_dec[NSH_D_W-1])
                                        || (s_th[`WP_NSH_END] && p_dec[NSH_D_W-4]));
 
