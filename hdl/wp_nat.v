@@ -318,70 +318,36 @@ endfunction
 // a_src, a_dst, l4x_src, l4x_dst, ip_csum, l4_csum, l4_csum_ok, l4_csum == 0}
 localparam CTX_W = 1 + 8 + 8 + 8 + 1 + 1 + 6 * 16 + 1 + 1;
 
-// E0: the parser's outputs registered again; the compared fields (addresses and ports) once per
-// group of KGRP mappings (the parser's output registers fanned out to all 16 mappings' compares
-// were the path across the chip on ECP5, as in wp_fw); keep on the always block keeps yosys from
-// merging the identical copies (on the reg it does not)
-localparam KGRP = 4;
-localparam NKG = (NUM_MAPPINGS + KGRP - 1) / KGRP;
-localparam KEY_W = 32 + 32 + 16 + 16;  // {src, dst, sport, dport}
-// {the context's fields before a_src, src, dst, sport, dport, the fields after l4x_dst}
-localparam CTX1_W = CTX_W - 4 * 16 + 32 + 32 + 16 + 16;
-wire [NKG*KEY_W-1:0] e0_key;
-reg        e0_valid_reg = 1'b0;
-reg        e0_ipv4_reg = 1'b0;
-reg        e0_ports_reg = 1'b0;
-reg [CTX1_W-1:0] e0_ctx_reg = 0;
-
-genvar g;
-generate
-    for (g = 0; g < NKG; g = g + 1) begin : g_key
-        reg [KEY_W-1:0] key_reg = 0;
-        (* keep *)
-        always @(posedge clk) key_reg <= {hdr_src, hdr_dst, hdr_sport, hdr_dport};
-        assign e0_key[g*KEY_W +: KEY_W] = key_reg;
-    end
-endgenerate
-
-always @(posedge clk) begin
-    e0_valid_reg <= hdr_valid;
-    e0_ipv4_reg <= hdr_ipv4;
-    e0_ports_reg <= hdr_ports;
-    e0_ctx_reg <= {hdr_nsh_valid && hdr_si != 8'd0, hdr_si, hdr_l3, hdr_l4,
-                   hdr_proto == `WP_IP_PROTO_UDP, hdr_proto == `WP_IP_PROTO_TCP,
-                   hdr_src, hdr_dst, hdr_sport, hdr_dport, hdr_ip_csum, hdr_l4_csum, hdr_l4_csum_ok,
-                   hdr_l4_csum == 16'd0};
-    if (rst) e0_valid_reg <= 1'b0;
-end
-
 // E1: per mapping, the byte compares of the source and destination address with its match
 // address and of both ports with its port (no select by DNAT yet: one byte is one LUT level and
-// an AND of two), registered, from its group's copy of E0's fields; the context with the
-// addresses and ports as they are (E1M adds the address halves' ones' complement sums for both
-// directions: the mapping, so SNAT or DNAT, is known only in E3)
+// an AND of two), registered; the context with the addresses and ports as they are (E1M adds
+// the address halves' ones' complement sums for both directions: the mapping, so SNAT or DNAT,
+// is known only in E3, and the parser's outputs fan out to every mapping's compares here)
 localparam EQ_W = 12;  // {src bytes equal [3:0], dst [3:0], sport [1:0], dport [1:0]}
 reg [NUM_MAPPINGS*EQ_W-1:0] e1_eq_reg = 0;
 reg        e1_valid_reg = 1'b0;
 reg        e1_ipv4_reg = 1'b0;
 reg        e1_ports_reg = 1'b0;
+// {the context's fields before a_src, src, dst, sport, dport, the fields after l4x_dst}
+localparam CTX1_W = CTX_W - 4 * 16 + 32 + 32 + 16 + 16;
 reg [CTX1_W-1:0] e1_ctx_reg = 0;
 
 integer m, k;
-reg [KEY_W-1:0] key_m;
 always @(posedge clk) begin
-    e1_valid_reg <= e0_valid_reg;
-    e1_ipv4_reg <= e0_ipv4_reg;
-    e1_ports_reg <= e0_ports_reg;
-    e1_ctx_reg <= e0_ctx_reg;
+    e1_valid_reg <= hdr_valid;
+    e1_ipv4_reg <= hdr_ipv4;
+    e1_ports_reg <= hdr_ports;
+    e1_ctx_reg <= {hdr_nsh_valid && hdr_si != 8'd0, hdr_si, hdr_l3, hdr_l4,
+                   hdr_proto == `WP_IP_PROTO_UDP, hdr_proto == `WP_IP_PROTO_TCP,
+                   hdr_src, hdr_dst, hdr_sport, hdr_dport, hdr_ip_csum, hdr_l4_csum, hdr_l4_csum_ok, hdr_l4_csum == 16'd0};
     for (m = 0; m < NUM_MAPPINGS; m = m + 1) begin
-        key_m = e0_key[(m / KGRP)*KEY_W +: KEY_W];  // {src, dst, sport, dport}
         for (k = 0; k < 4; k = k + 1) begin
-            e1_eq_reg[m*EQ_W + 8 + k] <= key_m[64 + k*8 +: 8] == map_match_reg[m][k*8 +: 8];
-            e1_eq_reg[m*EQ_W + 4 + k] <= key_m[32 + k*8 +: 8] == map_match_reg[m][k*8 +: 8];
+            e1_eq_reg[m*EQ_W + 8 + k] <= hdr_src[k*8 +: 8] == map_match_reg[m][k*8 +: 8];
+            e1_eq_reg[m*EQ_W + 4 + k] <= hdr_dst[k*8 +: 8] == map_match_reg[m][k*8 +: 8];
         end
         for (k = 0; k < 2; k = k + 1) begin
-            e1_eq_reg[m*EQ_W + 2 + k] <= key_m[16 + k*8 +: 8] == map_ports_reg[m][k*8 +: 8];
-            e1_eq_reg[m*EQ_W + k] <= key_m[k*8 +: 8] == map_ports_reg[m][k*8 +: 8];
+            e1_eq_reg[m*EQ_W + 2 + k] <= hdr_sport[k*8 +: 8] == map_ports_reg[m][k*8 +: 8];
+            e1_eq_reg[m*EQ_W + k] <= hdr_dport[k*8 +: 8] == map_ports_reg[m][k*8 +: 8];
         end
     end
     if (rst) e1_valid_reg <= 1'b0;
@@ -443,6 +409,7 @@ end
 localparam SEL_W = 66;  // {dnat, port_en, new addr, new addr sum, new port}
 localparam NG = (NUM_MAPPINGS + 3) / 4;
 wire [NUM_MAPPINGS*SEL_W-1:0] map_fields;
+genvar g;
 generate
     for (g = 0; g < NUM_MAPPINGS; g = g + 1) begin : g_fields
         assign map_fields[g*SEL_W +: SEL_W] =
