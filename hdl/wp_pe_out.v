@@ -69,21 +69,18 @@ end
 //      5-bit adds: the end E[4:0] = offset[4:0] + len - 1 with its carry c (E in the next
 //      beat), and the first byte with a nonzero value byte F[4:0] = offset[4:0] + (len > 4 ?
 //      len - 4 : 0) with its carry cf (value bytes past the 4th are 0).
-//   B  per byte j of the beat, three thermometer bits (compares of one 5-bit sum with the
-//      constant j): o <= j, j <= E, F <= j; per patch which of them cover j and which give a
-//      nonzero value byte: it starts in this beat and ends in it (o..E) or past it (o..31),
-//      or it started in the beat before and ends here (0..E); the value rotated so that its
+//   B  the bytes of this beat the patch covers, lo..hi, and those with a nonzero value byte,
+//      lo2..hi (nz: some), as 5-bit bounds (lo > hi: none); the value rotated so that its
 //      byte k sits in lane (E - k) mod 4 (the byte lane of its place in the beat).
-//   C  per byte j: covered and nonzero, each a function of 5 bits (two or three of the
-//      byte's thermometer bits and the patch's flags).
+//   C  per byte j: covered (lo <= j <= hi) and nonzero (nz && lo2 <= j <= hi): compares of
+//      5 bits with the constant j.
 //   D  per byte j: the one-hot winner, the last patch covering j when its byte there is
 //      nonzero (a later patch wins, as a loop over the patches would), and keep: no patch
 //      covers j (a covered byte with no winner is 0).
 //   M  the byte mux as an AND-OR: byte j = OR over patches (winner & rotated value, lane
 //      j mod 4) | (keep & data); registered, it writes the FIFO.
 localparam A_W = 4 + 15;          // per patch {st, stm1, c, cf, offset[4:0], E[4:0], F[4:0]}
-localparam B_F = 6;               // per patch {k1, k2, k3, n1c, m1, q}: see patch_b
-localparam B_W = B_F + 3*KEEP_WIDTH; // and per byte {o <= j, j <= E, F <= j}
+localparam B_W = 16;              // per patch {lo, hi, nz, lo2}
 localparam IDX_W = 9 - BEAT_LOG2; // beat index, saturating at 2^(8 - BEAT_LOG2)
 localparam BEAT_W = DATA_WIDTH + KEEP_WIDTH + USER_WIDTH + 1;
 localparam FIFO_LOG2 = 4;         // the output FIFO: 16 entries (one LUT RAM deep)
@@ -141,40 +138,30 @@ function [NUM_PATCH*A_W-1:0] patch_a(input [IDX_W-1:0] idx,
     end
 endfunction
 
-// x >= c for a constant c, written as AND/OR terms (from the least significant bit up): yosys
-// makes a compare, even against a constant, a carry chain.
-function ge_const5(input [4:0] x, input integer c);
-    integer i;
-    reg r;
-    begin
-        r = 1'b1;
-        for (i = 0; i < 5; i = i + 1) r = ((c >> i) & 1) ? x[i] && r : x[i] || r;
-        ge_const5 = c < 32 && (c < 0 || r);
-    end
-endfunction
-
-// stage B: per patch, the flags (which bytes of this beat it covers and which of them have a
-// nonzero value byte, in terms of the thermometers) and per byte j the thermometers
-//   k1: starts here, ends past the beat: covers o <= j;   n1c: and nonzero F <= j
-//   k2: starts here, ends here: covers o <= j <= E;       n1n: and nonzero F <= j <= E
-//   k3: started the beat before, ends here: covers j <= E; m1: nonzero j <= E (no carry
-//       into F), m2: nonzero F <= j <= E (F in this beat); q = n1n || m2
-// (F >= o when F is in the starting beat, so F <= j implies o <= j there)
+// stage B: per patch, the bytes of the beat it covers and those with a nonzero value byte
 function [NUM_PATCH*B_W-1:0] patch_b(input [NUM_PATCH*A_W-1:0] pa);
-    integer p, j;
-    reg       st, stm1, c, cf, k3;
-    reg [4:0] o_lo, e_lo, f_lo;
+    integer p;
+    reg       st, stm1, c, cf, nz;
+    reg [4:0] o_lo, e_lo, f_lo, lo, hi, lo2;
     begin
         for (p = 0; p < NUM_PATCH; p = p + 1) begin
             {st, stm1, c, cf, o_lo, e_lo, f_lo} = pa[p*A_W +: A_W];
-            k3 = !st && stm1 && c;
-            patch_b[p*B_W + 3*KEEP_WIDTH +: B_F] = {st && c, st && !c, k3, st && !cf && c,
-                k3 && !cf, (st && !cf && !c) || (k3 && cf)};
-            for (j = 0; j < KEEP_WIDTH; j = j + 1) begin
-                // o <= j is !(o >= j + 1)
-                patch_b[p*B_W + 3*j +: 3] = {!ge_const5(o_lo, j + 1), ge_const5(e_lo, j),
-                                             !ge_const5(f_lo, j + 1)};
+            lo = 5'd31;
+            hi = 5'd0;
+            lo2 = 5'd31;
+            nz = 1'b0;
+            if (st) begin            // the patch starts in this beat
+                lo = o_lo;
+                hi = c ? 5'd31 : e_lo;
+                nz = !cf;
+                lo2 = f_lo;
+            end else if (stm1 && c) begin  // it started in the beat before and ends here
+                lo = 5'd0;
+                hi = e_lo;
+                nz = 1'b1;
+                lo2 = cf ? f_lo : 5'd0;
             end
+            patch_b[p*B_W +: B_W] = {lo, hi, nz, lo2};
         end
     end
 endfunction
@@ -195,19 +182,35 @@ function [NUM_PATCH*32-1:0] patch_rot(input [NUM_PATCH*A_W-1:0] pa,
     end
 endfunction
 
-// stage C: per patch and byte j, {nonzero, covered}, patch-major: bit p*KEEP_WIDTH + j of each
-// half
+// stage C: per patch and byte j, covered and nonzero. The compares against the constant j are
+// written as AND/OR terms (x >= c from the least significant bit up): yosys makes a compare,
+// even against a constant, a carry chain.
+function ge_const5(input [4:0] x, input integer c);
+    integer i;
+    reg r;
+    begin
+        r = 1'b1;
+        for (i = 0; i < 5; i = i + 1) r = ((c >> i) & 1) ? x[i] && r : x[i] || r;
+        ge_const5 = c < 32 && (c < 0 || r);
+    end
+endfunction
+
+// {nonzero, covered}, patch-major: bit p*KEEP_WIDTH + j of each half
 function [2*NUM_PATCH*KEEP_WIDTH-1:0] patch_c(input [NUM_PATCH*B_W-1:0] pb);
     integer p, j;
-    reg k1, k2, k3, n1c, m1, q, to, te, tf;
+    reg       nz;
+    reg [4:0] lo, hi, lo2;
+    reg       cov;
     begin
         patch_c = 0;
         for (p = 0; p < NUM_PATCH; p = p + 1) begin
-            {k1, k2, k3, n1c, m1, q} = pb[p*B_W + 3*KEEP_WIDTH +: B_F];
+            {lo, hi, nz, lo2} = pb[p*B_W +: B_W];
             for (j = 0; j < KEEP_WIDTH; j = j + 1) begin
-                {to, te, tf} = pb[p*B_W + 3*j +: 3];
-                patch_c[p*KEEP_WIDTH + j] = (k1 && to) || (k3 && te) || (k2 && to && te);
-                patch_c[(NUM_PATCH + p)*KEEP_WIDTH + j] = (n1c && tf) || (te && (m1 || (q && tf)));
+                // lo <= j is !(lo >= j + 1)
+                cov = !ge_const5(lo, j + 1) && ge_const5(hi, j);
+                patch_c[p*KEEP_WIDTH + j] = cov;
+                patch_c[(NUM_PATCH + p)*KEEP_WIDTH + j] =
+                    nz && !ge_const5(lo2, j + 1) && ge_const5(hi, j);
             end
         end
     end
