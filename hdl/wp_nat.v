@@ -493,11 +493,20 @@ reg [15:0] e3_ip_csum_reg = 0;
 reg [15:0] e3_l4_csum_reg = 0;
 reg        e3_l4_csum_ok_reg = 1'b0;
 reg        e3_l4_zero_reg = 1'b0;
+// the new port in two registers, one for E4's port adder, one for the copy to the action FIFO
+// (one register for both was E3 -> E4's 2.76 ns first net on ECP5). keep on both always blocks
+// keeps yosys from merging them (with keep on one alone, it removes the other)
+reg [15:0] e3_add_port_reg = 0;
+
+(* keep *)
+always @(posedge clk) e3_new_port_reg <= e3a_sel[15:0];
+(* keep *)
+always @(posedge clk) e3_add_port_reg <= e3a_sel[15:0];
 
 always @(posedge clk) begin
     e3_valid_reg <= e3a_valid_reg;
     e3_hit_reg <= e3a_hit_reg;
-    {e3_dnat_reg, e3_port_en_reg, e3_new_addr_reg, e3_new_sum_reg, e3_new_port_reg} <= e3a_sel;
+    {e3_dnat_reg, e3_port_en_reg, e3_new_addr_reg, e3_new_sum_reg} <= e3a_sel[SEL_W-1:16];
     e3_a_reg <= e3a_dnat ? e3a_a_dst : e3a_a_src;
     e3_l4x_reg <= e3a_dnat ? e3a_l4x_dst : e3a_l4x_src;
     e3_dec_reg <= e3a_dec;
@@ -540,7 +549,7 @@ always @(posedge clk) begin
     e4_new_addr_reg <= e3_new_addr_reg;
     e4_new_port_reg <= e3_new_port_reg;
     e4_ad_reg <= oc_add(e3_a_reg, e3_new_sum_reg);
-    e4_l4q_reg <= e3_port_en_reg ? oc_add(e3_l4x_reg, e3_new_port_reg) : ~e3_l4_csum_reg;
+    e4_l4q_reg <= e3_port_en_reg ? oc_add(e3_l4x_reg, e3_add_port_reg) : ~e3_l4_csum_reg;
     e4_dec_reg <= e3_dec_reg;
     e4_si_reg <= e3_si_reg;
     e4_addr_off_reg <= e3_l3_reg + (e3_dnat_reg ? IP_DST : IP_SRC);
