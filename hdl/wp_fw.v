@@ -382,9 +382,10 @@ wp_hdr_parse #(.DATA_WIDTH(DATA_WIDTH)) parse_inst (
     .hdr_dport(hdr_dport), .hdr_l4_csum_ok(hdr_l4_csum_ok), .hdr_l4_csum(hdr_l4_csum)
 );
 
-// The decision after the parser: E0 copies the parsed fields, E1 compares them per byte, E2
-// ANDs those into each rule's match, E3 makes the winner one-hot and each group's permit bit,
-// A (act_*) writes the action, the counters count one cycle after it.
+// The decision after the parser: E0 copies the parsed fields, E1 compares them per byte, E2P
+// ANDs those into three parts of each rule's match, E2 ANDs the parts, E3 makes the winner
+// one-hot and each group's permit bit, A (act_*) writes the action, the counters count one
+// cycle after it.
 //
 // E0: the 5-tuple registered again, one copy per group of GRP rules (the parser's output
 // register fanned out to 16 rules x 6 compares was the path across the chip); `keep` on the
@@ -462,24 +463,44 @@ always @(posedge clk) begin
     if (rst) e1_valid_reg <= 1'b0;
 end
 
-// E2: each rule's match (valid IPv4 frame, rule valid, every field), registered
+// E2P: each rule's match in three parts, registered: the valid IPv4 frame, the rule valid, the
+// prefixes and the protocol (11 bits); the source port range; the destination port range.
+// E2: their AND, registered (the AND of all 22 bits at once was 4 LUT levels)
+reg [NUM_RULES-1:0] e2p_addr_reg = 0;
+reg [NUM_RULES-1:0] e2p_sport_reg = 0;
+reg [NUM_RULES-1:0] e2p_dport_reg = 0;
+reg                 e2p_valid_reg = 1'b0;
+reg                 e2p_ipv4_reg = 1'b0;
+reg                 e2p_dec_reg = 1'b0;
+reg [7:0]           e2p_si_reg = 0;
+reg [NF-1:0]        fld;
+
+always @(posedge clk) begin
+    e2p_valid_reg <= e1_valid_reg;
+    e2p_ipv4_reg <= e1_ipv4_reg;
+    e2p_dec_reg <= e1_dec_reg;
+    e2p_si_reg <= e1_si_reg;
+    for (m = 0; m < NUM_RULES; m = m + 1) begin
+        fld = e1_fld_reg[m*NF +: NF];
+        e2p_addr_reg[m] <= e1_valid_reg && (&fld[9:0]);
+        e2p_sport_reg[m] <= range_ok(fld[15:10]);
+        e2p_dport_reg[m] <= range_ok(fld[21:16]);
+    end
+    if (rst) e2p_valid_reg <= 1'b0;
+end
+
 reg [NUM_RULES-1:0] e2_match_reg = 0;
 reg                 e2_valid_reg = 1'b0;
 reg                 e2_ipv4_reg = 1'b0;
 reg                 e2_dec_reg = 1'b0;
 reg [7:0]           e2_si_reg = 0;
-reg [NF-1:0]        fld;
 
 always @(posedge clk) begin
-    e2_valid_reg <= e1_valid_reg;
-    e2_ipv4_reg <= e1_ipv4_reg;
-    e2_dec_reg <= e1_dec_reg;
-    e2_si_reg <= e1_si_reg;
-    for (m = 0; m < NUM_RULES; m = m + 1) begin
-        fld = e1_fld_reg[m*NF +: NF];
-        e2_match_reg[m] <= e1_valid_reg && (&fld[9:0]) && range_ok(fld[15:10])
-            && range_ok(fld[21:16]);
-    end
+    e2_valid_reg <= e2p_valid_reg;
+    e2_ipv4_reg <= e2p_ipv4_reg;
+    e2_dec_reg <= e2p_dec_reg;
+    e2_si_reg <= e2p_si_reg;
+    e2_match_reg <= e2p_addr_reg & e2p_sport_reg & e2p_dport_reg;
     if (rst) e2_valid_reg <= 1'b0;
 end
 
