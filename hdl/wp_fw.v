@@ -128,9 +128,20 @@ reg [63:0] deny_pkts_reg = 0;
 reg [63:0] default_pkts_reg = 0;
 reg [63:0] nonip_pkts_reg = 0;
 
+// the prefix mask, bit b = plen >= 32 - b, written as an AND-OR of plen's bits from the LSB up
+// (one 6-input function per bit; the shift form, ~(32'hFFFFFFFF >> plen), mapped to 4 LUT
+// levels: the ECP5 path plen -> mask at 0609f48)
 function [31:0] plen_mask(input [5:0] plen);
+    integer b, i;
+    reg [5:0] k;
+    reg ge;
     begin
-        plen_mask = plen >= 32 ? 32'hFFFFFFFF : ~(32'hFFFFFFFF >> plen);
+        for (b = 0; b < 32; b = b + 1) begin
+            k = 6'd32 - b[5:0];
+            ge = 1'b1;
+            for (i = 0; i < 6; i = i + 1) ge = k[i] ? (plen[i] && ge) : (plen[i] || ge);
+            plen_mask[b] = ge;
+        end
     end
 endfunction
 
