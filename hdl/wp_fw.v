@@ -116,6 +116,8 @@ reg [2:0]  rule_ctrl_reg[0:NUM_RULES-1];
 reg [31:0] rule_src_reg[0:NUM_RULES-1];
 reg [5:0]  rule_src_plen_reg[0:NUM_RULES-1];
 reg [31:0] rule_src_mask_reg[0:NUM_RULES-1];
+reg [14:0] rule_src_dec_reg[0:NUM_RULES-1];
+reg [14:0] rule_dst_dec_reg[0:NUM_RULES-1];
 reg [31:0] rule_dst_reg[0:NUM_RULES-1];
 reg [5:0]  rule_dst_plen_reg[0:NUM_RULES-1];
 reg [31:0] rule_dst_mask_reg[0:NUM_RULES-1];
@@ -128,20 +130,38 @@ reg [63:0] deny_pkts_reg = 0;
 reg [63:0] default_pkts_reg = 0;
 reg [63:0] nonip_pkts_reg = 0;
 
-// the prefix mask, bit b = plen >= 32 - b, written as an AND-OR of plen's bits from the LSB up
-// (one 6-input function per bit; the shift form, ~(32'hFFFFFFFF >> plen), mapped to 4 LUT
-// levels: the ECP5 path plen -> mask at 0609f48)
-function [31:0] plen_mask(input [5:0] plen);
-    integer b, i;
+// The prefix masks in two registered steps. First a length's decode: gt[k] = plen >= 8*(k+1),
+// eq[k] = plen in 8k..8k+7 (k = 0..3), lo[j] = plen[2:0] > j (j = 0..6), as {lo, eq, gt};
+// then mask bit 31 - i (plen > i) = gt[i/8] | eq[i/8] & lo[i%8], a LUT of three of them (the
+// mask from the length in one step, as a shift or a compare per bit, mapped to 4 LUT levels
+// shared between the bits: the ECP5 path plen -> mask at 0609f48 and e4fbd51)
+function ge6(input [5:0] x, input integer c);  // x >= c, bit by bit from the LSB (no $ge cell)
+    integer i;
     reg [5:0] k;
-    reg ge;
     begin
-        for (b = 0; b < 32; b = b + 1) begin
-            k = 6'd32 - b[5:0];
-            ge = 1'b1;
-            for (i = 0; i < 6; i = i + 1) ge = k[i] ? (plen[i] && ge) : (plen[i] || ge);
-            plen_mask[b] = ge;
+        k = c;
+        ge6 = 1'b1;
+        for (i = 0; i < 6; i = i + 1) ge6 = k[i] ? (x[i] && ge6) : (x[i] || ge6);
+    end
+endfunction
+
+function [14:0] plen_dec(input [5:0] plen);
+    integer k;
+    begin
+        for (k = 0; k < 4; k = k + 1) begin
+            plen_dec[k] = ge6(plen, 8 * (k + 1));
+            plen_dec[4 + k] = ge6(plen, 8 * k) && !ge6(plen, 8 * (k + 1));
         end
+        for (k = 0; k < 7; k = k + 1) plen_dec[8 + k] = ge6({3'd0, plen[2:0]}, k + 1);
+    end
+endfunction
+
+function [31:0] dec_mask(input [14:0] d);
+    integer i;
+    reg [7:0] lo;  // lo[7] = plen[2:0] > 7: never
+    begin
+        lo = {1'b0, d[14:8]};
+        for (i = 0; i < 32; i = i + 1) dec_mask[31 - i] = d[i / 8] || (d[4 + i / 8] && lo[i % 8]);
     end
 endfunction
 
@@ -189,7 +209,8 @@ initial begin
         rule_ctrl_reg[r] = 0; rule_src_reg[r] = 0; rule_src_plen_reg[r] = 0;
         rule_src_mask_reg[r] = 0; rule_dst_reg[r] = 0; rule_dst_plen_reg[r] = 0;
         rule_dst_mask_reg[r] = 0; rule_proto_reg[r] = 0; rule_sport_reg[r] = 0;
-        rule_dport_reg[r] = 0; rule_hits_reg[r] = 0;
+        rule_dport_reg[r] = 0; rule_hits_reg[r] = 0; rule_src_dec_reg[r] = 0;
+        rule_dst_dec_reg[r] = 0;
     end
 end
 
@@ -208,10 +229,13 @@ always @(posedge clk) begin
             if (wr_rule_q[r] && wr_fld_q[F_DPORT]) rule_dport_reg[r] <= reg_wr_data;
         end
     end
-    // the prefix masks follow the length registers a cycle later (no decode on the write data)
+    // the prefix masks follow the length registers two cycles later (no decode on the write
+    // data): the length's decode, then the mask from it
     for (r = 0; r < NUM_RULES; r = r + 1) begin
-        rule_src_mask_reg[r] <= plen_mask(rule_src_plen_reg[r]);
-        rule_dst_mask_reg[r] <= plen_mask(rule_dst_plen_reg[r]);
+        rule_src_dec_reg[r] <= plen_dec(rule_src_plen_reg[r]);
+        rule_dst_dec_reg[r] <= plen_dec(rule_dst_plen_reg[r]);
+        rule_src_mask_reg[r] <= dec_mask(rule_src_dec_reg[r]);
+        rule_dst_mask_reg[r] <= dec_mask(rule_dst_dec_reg[r]);
     end
     if (rst) begin
         default_action_reg <= 1'b0;
