@@ -116,8 +116,6 @@ reg [2:0]  rule_ctrl_reg[0:NUM_RULES-1];
 reg [31:0] rule_src_reg[0:NUM_RULES-1];
 reg [5:0]  rule_src_plen_reg[0:NUM_RULES-1];
 reg [31:0] rule_src_mask_reg[0:NUM_RULES-1];
-reg [14:0] rule_src_dec_reg[0:NUM_RULES-1];
-reg [14:0] rule_dst_dec_reg[0:NUM_RULES-1];
 reg [31:0] rule_dst_reg[0:NUM_RULES-1];
 reg [5:0]  rule_dst_plen_reg[0:NUM_RULES-1];
 reg [31:0] rule_dst_mask_reg[0:NUM_RULES-1];
@@ -130,38 +128,9 @@ reg [63:0] deny_pkts_reg = 0;
 reg [63:0] default_pkts_reg = 0;
 reg [63:0] nonip_pkts_reg = 0;
 
-// The prefix masks in two registered steps. First a length's decode: gt[k] = plen >= 8*(k+1),
-// eq[k] = plen in 8k..8k+7 (k = 0..3), lo[j] = plen[2:0] > j (j = 0..6), as {lo, eq, gt};
-// then mask bit 31 - i (plen > i) = gt[i/8] | eq[i/8] & lo[i%8], a LUT of three of them (the
-// mask from the length in one step, as a shift or a compare per bit, mapped to 4 LUT levels
-// shared between the bits: the ECP5 path plen -> mask at 0609f48 and e4fbd51)
-function ge6(input [5:0] x, input integer c);  // x >= c, bit by bit from the LSB (no $ge cell)
-    integer i;
-    reg [5:0] k;
+function [31:0] plen_mask(input [5:0] plen);
     begin
-        k = c;
-        ge6 = 1'b1;
-        for (i = 0; i < 6; i = i + 1) ge6 = k[i] ? (x[i] && ge6) : (x[i] || ge6);
-    end
-endfunction
-
-function [14:0] plen_dec(input [5:0] plen);
-    integer k;
-    begin
-        for (k = 0; k < 4; k = k + 1) begin
-            plen_dec[k] = ge6(plen, 8 * (k + 1));
-            plen_dec[4 + k] = ge6(plen, 8 * k) && !ge6(plen, 8 * (k + 1));
-        end
-        for (k = 0; k < 7; k = k + 1) plen_dec[8 + k] = ge6({3'd0, plen[2:0]}, k + 1);
-    end
-endfunction
-
-function [31:0] dec_mask(input [14:0] d);
-    integer i;
-    reg [7:0] lo;  // lo[7] = plen[2:0] > 7: never
-    begin
-        lo = {1'b0, d[14:8]};
-        for (i = 0; i < 32; i = i + 1) dec_mask[31 - i] = d[i / 8] || (d[4 + i / 8] && lo[i % 8]);
+        plen_mask = plen >= 32 ? 32'hFFFFFFFF : ~(32'hFFFFFFFF >> plen);
     end
 endfunction
 
@@ -209,8 +178,7 @@ initial begin
         rule_ctrl_reg[r] = 0; rule_src_reg[r] = 0; rule_src_plen_reg[r] = 0;
         rule_src_mask_reg[r] = 0; rule_dst_reg[r] = 0; rule_dst_plen_reg[r] = 0;
         rule_dst_mask_reg[r] = 0; rule_proto_reg[r] = 0; rule_sport_reg[r] = 0;
-        rule_dport_reg[r] = 0; rule_hits_reg[r] = 0; rule_src_dec_reg[r] = 0;
-        rule_dst_dec_reg[r] = 0;
+        rule_dport_reg[r] = 0; rule_hits_reg[r] = 0;
     end
 end
 
@@ -229,13 +197,10 @@ always @(posedge clk) begin
             if (wr_rule_q[r] && wr_fld_q[F_DPORT]) rule_dport_reg[r] <= reg_wr_data;
         end
     end
-    // the prefix masks follow the length registers two cycles later (no decode on the write
-    // data): the length's decode, then the mask from it
+    // the prefix masks follow the length registers a cycle later (no decode on the write data)
     for (r = 0; r < NUM_RULES; r = r + 1) begin
-        rule_src_dec_reg[r] <= plen_dec(rule_src_plen_reg[r]);
-        rule_dst_dec_reg[r] <= plen_dec(rule_dst_plen_reg[r]);
-        rule_src_mask_reg[r] <= dec_mask(rule_src_dec_reg[r]);
-        rule_dst_mask_reg[r] <= dec_mask(rule_dst_dec_reg[r]);
+        rule_src_mask_reg[r] <= plen_mask(rule_src_plen_reg[r]);
+        rule_dst_mask_reg[r] <= plen_mask(rule_dst_plen_reg[r]);
     end
     if (rst) begin
         default_action_reg <= 1'b0;
@@ -417,10 +382,9 @@ wp_hdr_parse #(.DATA_WIDTH(DATA_WIDTH)) parse_inst (
     .hdr_dport(hdr_dport), .hdr_l4_csum_ok(hdr_l4_csum_ok), .hdr_l4_csum(hdr_l4_csum)
 );
 
-// The decision after the parser: E0 copies the parsed fields, E1 compares them per byte, E2P
-// ANDs those into three parts of each rule's match, E2 ANDs the parts, E3 makes the winner
-// one-hot and each group's permit bit, A (act_*) writes the action, the counters count one
-// cycle after it.
+// The decision after the parser: E0 copies the parsed fields, E1 compares them per byte, E2
+// ANDs those into each rule's match, E3 makes the winner one-hot and each group's permit bit,
+// A (act_*) writes the action, the counters count one cycle after it.
 //
 // E0: the 5-tuple registered again, one copy per group of GRP rules (the parser's output
 // register fanned out to 16 rules x 6 compares was the path across the chip); `keep` on the
@@ -498,44 +462,24 @@ always @(posedge clk) begin
     if (rst) e1_valid_reg <= 1'b0;
 end
 
-// E2P: each rule's match in three parts, registered: the valid IPv4 frame, the rule valid, the
-// prefixes and the protocol (11 bits); the source port range; the destination port range.
-// E2: their AND, registered (the AND of all 22 bits at once was 4 LUT levels)
-reg [NUM_RULES-1:0] e2p_addr_reg = 0;
-reg [NUM_RULES-1:0] e2p_sport_reg = 0;
-reg [NUM_RULES-1:0] e2p_dport_reg = 0;
-reg                 e2p_valid_reg = 1'b0;
-reg                 e2p_ipv4_reg = 1'b0;
-reg                 e2p_dec_reg = 1'b0;
-reg [7:0]           e2p_si_reg = 0;
-reg [NF-1:0]        fld;
-
-always @(posedge clk) begin
-    e2p_valid_reg <= e1_valid_reg;
-    e2p_ipv4_reg <= e1_ipv4_reg;
-    e2p_dec_reg <= e1_dec_reg;
-    e2p_si_reg <= e1_si_reg;
-    for (m = 0; m < NUM_RULES; m = m + 1) begin
-        fld = e1_fld_reg[m*NF +: NF];
-        e2p_addr_reg[m] <= e1_valid_reg && (&fld[9:0]);
-        e2p_sport_reg[m] <= range_ok(fld[15:10]);
-        e2p_dport_reg[m] <= range_ok(fld[21:16]);
-    end
-    if (rst) e2p_valid_reg <= 1'b0;
-end
-
+// E2: each rule's match (valid IPv4 frame, rule valid, every field), registered
 reg [NUM_RULES-1:0] e2_match_reg = 0;
 reg                 e2_valid_reg = 1'b0;
 reg                 e2_ipv4_reg = 1'b0;
 reg                 e2_dec_reg = 1'b0;
 reg [7:0]           e2_si_reg = 0;
+reg [NF-1:0]        fld;
 
 always @(posedge clk) begin
-    e2_valid_reg <= e2p_valid_reg;
-    e2_ipv4_reg <= e2p_ipv4_reg;
-    e2_dec_reg <= e2p_dec_reg;
-    e2_si_reg <= e2p_si_reg;
-    e2_match_reg <= e2p_addr_reg & e2p_sport_reg & e2p_dport_reg;
+    e2_valid_reg <= e1_valid_reg;
+    e2_ipv4_reg <= e1_ipv4_reg;
+    e2_dec_reg <= e1_dec_reg;
+    e2_si_reg <= e1_si_reg;
+    for (m = 0; m < NUM_RULES; m = m + 1) begin
+        fld = e1_fld_reg[m*NF +: NF];
+        e2_match_reg[m] <= e1_valid_reg && (&fld[9:0]) && range_ok(fld[15:10])
+            && range_ok(fld[21:16]);
+    end
     if (rst) e2_valid_reg <= 1'b0;
 end
 

@@ -590,8 +590,8 @@ reg                 c_first_reg = 1'b0;
 reg                 c_ports_reg = 1'b0;
 reg                 c_csum_ok_reg = 1'b0;
 reg [4*NW*16-1:0]   c_cand_reg = 0;
-// stage D's word selects, one-hot: the checksum's by {TCP, IHL[3:2]} here, the ports' by
-// IHL[3:2] below
+// stage D's word selects, one-hot: the ports' by IHL[3:2], the checksum's by {TCP, IHL[3:2]}
+reg [3:0]           c_psel_reg = 0;
 reg [7:0]           c_csel_reg = 0;
 
 always @(posedge clk) begin
@@ -612,27 +612,10 @@ always @(posedge clk) begin
     c_ports_reg <= b_ports;
     c_csum_ok_reg <= b_csum_ok;
     c_cand_reg <= b_cand;
+    c_psel_reg <= b_grp;
     c_csel_reg <= {b_tcp ? b_grp : 4'd0, b_tcp ? 4'd0 : b_grp};
     if (rst) c_valid_reg <= 1'b0;
 end
-
-// The ports' select and the frame's ports flag again in PSEL_COPIES registered copies, one per
-// byte of {hdr_sport, hdr_dport} (one register each for all 32 bits: wp_fw's path, the select
-// placed 36 rows from its loads); keep on the always block keeps yosys from merging the
-// identical copies
-localparam PSEL_COPIES = 4;
-wire [5*PSEL_COPIES-1:0] c_psel;  // copy k at 5*k: {ports, IHL[3:2] one-hot}
-genvar gs;
-generate
-    for (gs = 0; gs < PSEL_COPIES; gs = gs + 1) begin : g_psel_copy
-        reg [4:0] psel_reg = 5'd0;
-        (* keep *)
-        always @(posedge clk) begin
-            psel_reg <= {b_ports, b_grp};
-        end
-        assign c_psel[5*gs +: 5] = psel_reg;
-    end
-endgenerate
 
 // stage D: L4 header at l4 = l3 + 4*ihl. The ports and the checksum: AND-ORs of stage C's
 // candidates with its one-hot selects (the ports' by IHL[3:2]; the checksum's UDP words by
@@ -646,18 +629,6 @@ function [15:0] l4_word(input [4*NW*16-1:0] cand, input [3:0] sel, input integer
         end
     end
 endfunction
-
-// {sport, dport}'s bytes, high first, each from its own copy of the select and the ports flag
-function [15:0] port_word(input [4*NW*16-1:0] cand, input [4:0] sel, input integer w);
-    begin
-        port_word = sel[4] ? l4_word(cand, sel[3:0], w) : 16'd0;
-    end
-endfunction
-
-wire [15:0] c_sport_h = port_word(c_cand_reg, c_psel[0 +: 5], 0);
-wire [15:0] c_sport_l = port_word(c_cand_reg, c_psel[5 +: 5], 0);
-wire [15:0] c_dport_h = port_word(c_cand_reg, c_psel[10 +: 5], 1);
-wire [15:0] c_dport_l = port_word(c_cand_reg, c_psel[15 +: 5], 1);
 
 always @(posedge clk) begin
     hdr_valid <= c_valid_reg;
@@ -675,8 +646,8 @@ always @(posedge clk) begin
     hdr_ip_csum <= c_ip_csum_reg;
     hdr_first_frag <= c_first_reg;
     hdr_ports <= c_ports_reg;
-    hdr_sport <= {c_sport_h[15:8], c_sport_l[7:0]};
-    hdr_dport <= {c_dport_h[15:8], c_dport_l[7:0]};
+    hdr_sport <= c_ports_reg ? l4_word(c_cand_reg, c_psel_reg, 0) : 16'd0;
+    hdr_dport <= c_ports_reg ? l4_word(c_cand_reg, c_psel_reg, 1) : 16'd0;
     hdr_l4_csum_ok <= c_csum_ok_reg;
     hdr_l4_csum <= l4_word(c_cand_reg, c_csel_reg[3:0], 2) | l4_word(c_cand_reg, c_csel_reg[7:4], 3);
     if (rst) hdr_valid <= 1'b0;
