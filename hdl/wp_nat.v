@@ -103,7 +103,7 @@ wire        reg_rd_en;
 wire [AW-1:0] reg_rd_addr;
 wire [31:0] reg_rd_data;
 
-wp_axil_regs #(.ADDR_WIDTH(AW), .RD_LATENCY(3)) axil_regs_inst (
+wp_axil_regs #(.ADDR_WIDTH(AW), .RD_LATENCY(4)) axil_regs_inst (
     .clk(clk), .rst(rst),
     .s_axil_awaddr(s_axil_awaddr), .s_axil_awprot(s_axil_awprot),
     .s_axil_awvalid(s_axil_awvalid), .s_axil_awready(s_axil_awready),
@@ -190,93 +190,149 @@ always @(posedge clk) begin
     end
 end
 
-// read mux in three register stages: wp_axil_regs (RD_LATENCY 3) holds reg_rd_addr three cycles
-// before it takes reg_rd_data. R1: one flag per register the address can name, and per group
-// of four mappings the fields and hit counter of the one the address's index names within the
-// group (a 4:1 select by the address's low index bits); R2: the group by the registered high
-// index bits; R3 (wp_reg_rd's input registers): the word and the counter as an AND-OR of the
-// flags with the R2 registers.
-localparam RG = (NUM_MAPPINGS + 3) / 4;  // groups of four mappings
-localparam RFLD_W = 3 + 32 + 32 + 32;    // {ctrl, match, new, ports}
-wire        rd_map_d, rd_hits_d;
-wire [AW-1:0] rd_rel_d, rd_map_idx_d, rd_hits_idx_d;
-wp_reg_arr #(.ADDR_WIDTH(AW), .BASE(MAP_BASE), .STRIDE(MAP_STRIDE), .COUNT(NUM_MAPPINGS))
-    rd_map_d_inst (.addr(reg_rd_addr), .hit(rd_map_d), .idx(rd_map_idx_d), .off(rd_rel_d));
+// read mux in four register stages, as wp_fw's and wp_waypoint's: wp_axil_regs (RD_LATENCY 4)
+// holds reg_rd_addr four cycles before it takes reg_rd_data. R1: the address decode as one-hot
+// selects, one flip-flop per (mapping, word of its stride) and per hit counter, each the address
+// compared with a constant (each select drives only its own word's AND terms, so it can sit
+// beside its mapping's registers; an index mux sent the address to every mapping and the field
+// back, two nets across the chip in the waypoint); the fixed registers one-hot. R2: per mapping
+// the addressed word (an AND-OR over its 4 words, 0 when the mapping is not addressed); per
+// group of GRP mappings the addressed hit counter; the fixed word and counter. R3: per group the
+// OR of its mappings' words; the OR of the groups' counters and the fixed counter. R4: the OR of
+// the groups' words and the fixed word at wp_reg_rd's input registers (IN_REG), which picks the
+// counter word and keeps the HI latch.
+localparam NW = MAP_STRIDE / 4;  // words per mapping stride: CTRL, MATCH_ADDR, NEW_ADDR, PORTS
+localparam GRP = 4;              // mappings per group of the read mux
+localparam NGRP = (NUM_MAPPINGS + GRP - 1) / GRP;
+
+wire          rd_hits;
 wp_reg_arr #(.ADDR_WIDTH(AW), .BASE(HITS_BASE), .STRIDE(HITS_STRIDE), .COUNT(NUM_MAPPINGS))
-    rd_hits_d_inst (.addr(reg_rd_addr), .hit(rd_hits_d), .idx(rd_hits_idx_d), .off());
-wire [IDX_W-1:0] rd_idx_d = rd_map_idx_d[IDX_W-1:0];
-wire [IDX_W-1:0] rd_hidx_d = rd_hits_idx_d[IDX_W-1:0];
+    rd_hits_inst (.addr(reg_rd_addr), .hit(rd_hits), .idx(), .off());
 // a 64-bit register is two words: the address of its LO word with bit 2 (HI) cleared
 wire [AW-1:0] rd_lo_addr = {reg_rd_addr[AW-1:3], 3'b000};
 
-// R1 flags: {ID, VERSION, CAPS, MAP_CTRL, MAP_MATCH, MAP_NEW, MAP_PORTS, XLATE, PASS, MAP_HITS}
-localparam RF_W = 10;
-reg [RF_W-1:0]     r1_flags_reg = 0;
-reg [RG*RFLD_W-1:0] r1_fld_reg = 0;
-reg [RG*64-1:0]    r1_hits_reg = 0;
-reg [IDX_W-1:0]    r1_idx_reg = 0;
-reg [IDX_W-1:0]    r1_hidx_reg = 0;
-reg [RF_W-1:0]     r2_flags_reg = 0;
-reg [RFLD_W-1:0]   r2_fld_reg = 0;
-reg [63:0]         r2_hits_reg = 0;
+// R1: word w of mapping i selected (bit i*NW + w), hit counter i selected; the fixed registers,
+// one-hot: {CAPS, VERSION, ID} and the counters {PASS, XLATE}_PKTS
+reg [NUM_MAPPINGS*NW-1:0] r1_wsel_reg = 0;
+reg [NUM_MAPPINGS-1:0]    r1_hsel_reg = 0;
+reg                       r1_hits_reg = 1'b0;
+reg [2:0]                 r1_fix_reg = 0;
+reg [1:0]                 r1_cnt_reg = 0;
+integer w, j;
 
-integer rg, rk;
 always @(posedge clk) begin
-    r1_flags_reg <= {reg_rd_addr == `WP_NAT_REG_ID, reg_rd_addr == `WP_NAT_REG_VERSION,
-                     reg_rd_addr == `WP_NAT_REG_CAPS,
-                     rd_map_d && rd_rel_d == `WP_NAT_REG_MAP_CTRL - MAP_BASE,
-                     rd_map_d && rd_rel_d == `WP_NAT_REG_MAP_MATCH_ADDR - MAP_BASE,
-                     rd_map_d && rd_rel_d == `WP_NAT_REG_MAP_NEW_ADDR - MAP_BASE,
-                     rd_map_d && rd_rel_d == `WP_NAT_REG_MAP_PORTS - MAP_BASE,
-                     rd_lo_addr == `WP_NAT_REG_XLATE_PKTS, rd_lo_addr == `WP_NAT_REG_PASS_PKTS,
-                     rd_hits_d};
-    r1_idx_reg <= rd_idx_d;
-    r1_hidx_reg <= rd_hidx_d;
-    // (the index is taken modulo NUM_MAPPINGS only to stay in range where no mapping is)
-    for (rg = 0; rg < RG; rg = rg + 1) begin
-        r1_fld_reg[rg*RFLD_W +: RFLD_W] <= 0;
-        r1_hits_reg[rg*64 +: 64] <= 0;
-        for (rk = 0; rk < 4; rk = rk + 1) begin
-            if (4*rg + rk < NUM_MAPPINGS && rd_idx_d % 4 == rk) begin
-                r1_fld_reg[rg*RFLD_W +: RFLD_W] <= {map_ctrl_reg[(4*rg + rk) % NUM_MAPPINGS],
-                    map_match_reg[(4*rg + rk) % NUM_MAPPINGS],
-                    map_new_reg[(4*rg + rk) % NUM_MAPPINGS],
-                    map_ports_reg[(4*rg + rk) % NUM_MAPPINGS]};
-            end
-            if (4*rg + rk < NUM_MAPPINGS && rd_hidx_d % 4 == rk) begin
-                r1_hits_reg[rg*64 +: 64] <= map_hits_reg[(4*rg + rk) % NUM_MAPPINGS];
-            end
+    for (r = 0; r < NUM_MAPPINGS; r = r + 1) begin
+        for (w = 0; w < NW; w = w + 1) begin
+            r1_wsel_reg[r*NW + w] <= reg_rd_addr == MAP_BASE + r * MAP_STRIDE + 4 * w;
         end
+        r1_hsel_reg[r] <= rd_lo_addr == HITS_BASE + r * HITS_STRIDE;
     end
-    r2_flags_reg <= r1_flags_reg;
-    r2_fld_reg <= 0;
-    r2_hits_reg <= 0;
-    for (rg = 0; rg < RG; rg = rg + 1) begin
-        if (r1_idx_reg / 4 == rg) r2_fld_reg <= r1_fld_reg[rg*RFLD_W +: RFLD_W];
-        if (r1_hidx_reg / 4 == rg) r2_hits_reg <= r1_hits_reg[rg*64 +: 64];
-    end
+    r1_hits_reg <= rd_hits;
+    r1_fix_reg <= {reg_rd_addr == `WP_NAT_REG_CAPS, reg_rd_addr == `WP_NAT_REG_VERSION,
+                   reg_rd_addr == `WP_NAT_REG_ID};
+    r1_cnt_reg <= {rd_lo_addr == `WP_NAT_REG_PASS_PKTS, rd_lo_addr == `WP_NAT_REG_XLATE_PKTS};
 end
 
-wire [2:0]  r2_ctrl_reg;
-wire [31:0] r2_match_reg, r2_new_reg, r2_ports_reg;
-assign {r2_ctrl_reg, r2_match_reg, r2_new_reg, r2_ports_reg} = r2_fld_reg;
-wire        r2_hits_sel_reg = r2_flags_reg[0];
+// each mapping's stride as NW words (unused bits 0); a function behind a continuous assignment
+// (Icarus runs no always @* whose inputs keep their initial values)
+function [NW*32-1:0] stride_words(input [2:0] ctrl, input [31:0] match, input [31:0] new_addr,
+                                  input [31:0] ports);
+    begin
+        stride_words = 0;
+        stride_words[(`WP_NAT_REG_MAP_CTRL - MAP_BASE)*8 +: 3] = ctrl;
+        stride_words[(`WP_NAT_REG_MAP_MATCH_ADDR - MAP_BASE)*8 +: 32] = match;
+        stride_words[(`WP_NAT_REG_MAP_NEW_ADDR - MAP_BASE)*8 +: 32] = new_addr;
+        stride_words[(`WP_NAT_REG_MAP_PORTS - MAP_BASE)*8 +: 32] = ports;
+    end
+endfunction
 
-// R3: {is_cnt, cnt[63:0], word[31:0]} (the flags are one-hot or 0); wp_reg_rd picks the
-// counter word and keeps the high-word latch
-wire [8:0] rf = r2_flags_reg[9:1];
-wire [96:0] rd_result = {
-    r2_hits_sel_reg || rf[1] || rf[0],
-    ({64{r2_hits_sel_reg}} & r2_hits_reg) | ({64{rf[1]}} & xlate_pkts_reg)
-        | ({64{rf[0]}} & pass_pkts_reg),
-    ({32{rf[8]}} & `WP_NAT_BLOCK_ID) | ({32{rf[7]}} & `WP_NAT_BLOCK_VERSION)
-        | ({32{rf[6]}} & NUM_MAPPINGS) | ({32{rf[5]}} & {29'd0, r2_ctrl_reg})
-        | ({32{rf[4]}} & r2_match_reg) | ({32{rf[3]}} & r2_new_reg) | ({32{rf[2]}} & r2_ports_reg)
-};
+wire [NUM_MAPPINGS*NW*32-1:0] map_words;
+genvar gm;
+generate
+    for (gm = 0; gm < NUM_MAPPINGS; gm = gm + 1) begin : g_rd_words
+        assign map_words[gm*NW*32 +: NW*32] = stride_words(map_ctrl_reg[gm], map_match_reg[gm],
+            map_new_reg[gm], map_ports_reg[gm]);
+    end
+endgenerate
+
+// R2: per mapping, the selected word (AND-OR over its NW words; 0 when none is selected); per
+// group, the selected hit counter; the fixed word and counter
+reg [NUM_MAPPINGS*32-1:0] r2_mword_reg = 0;
+reg [NGRP*64-1:0]         r2_hcnt_reg = 0;
+reg                       r2_hits_reg = 1'b0;
+reg [31:0]                r2_fix_reg = 0;
+reg [63:0]                r2_fcnt_reg = 0;
+reg                       r2_fsel_reg = 1'b0;
+reg [31:0]                mword;
+reg [63:0]                gcnt;
+
+always @(posedge clk) begin
+    for (r = 0; r < NUM_MAPPINGS; r = r + 1) begin
+        mword = 0;
+        for (w = 0; w < NW; w = w + 1) begin
+            mword = mword | ({32{r1_wsel_reg[r*NW + w]}} & map_words[(r*NW + w)*32 +: 32]);
+        end
+        r2_mword_reg[r*32 +: 32] <= mword;
+    end
+    for (j = 0; j < NGRP; j = j + 1) begin
+        gcnt = 0;
+        for (r = j * GRP; r < j * GRP + GRP && r < NUM_MAPPINGS; r = r + 1) begin
+            gcnt = gcnt | ({64{r1_hsel_reg[r]}} & map_hits_reg[r]);
+        end
+        r2_hcnt_reg[j*64 +: 64] <= gcnt;
+    end
+    r2_hits_reg <= r1_hits_reg;
+    r2_fix_reg <= ({32{r1_fix_reg[0]}} & `WP_NAT_BLOCK_ID)
+                  | ({32{r1_fix_reg[1]}} & `WP_NAT_BLOCK_VERSION)
+                  | ({32{r1_fix_reg[2]}} & NUM_MAPPINGS);
+    r2_fcnt_reg <= ({64{r1_cnt_reg[0]}} & xlate_pkts_reg) | ({64{r1_cnt_reg[1]}} & pass_pkts_reg);
+    r2_fsel_reg <= |r1_cnt_reg;
+end
+
+// R3: per group, the OR of its mappings' words (a mapping's word is 0 unless it is addressed);
+// the OR of the groups' counters and the fixed counter; the fixed word as it is
+function [63:0] or_cnts(input [NGRP*64-1:0] x);
+    integer i;
+    begin
+        or_cnts = 0;
+        for (i = 0; i < NGRP; i = i + 1) or_cnts = or_cnts | x[i*64 +: 64];
+    end
+endfunction
+
+reg [NGRP*32-1:0] r3_word_reg = 0;
+reg [31:0]        r3_fix_reg = 0;
+reg [63:0]        r3_cnt_reg = 0;
+reg               r3_cnt_sel_reg = 1'b0;
+reg [31:0]        gword;
+
+always @(posedge clk) begin
+    for (j = 0; j < NGRP; j = j + 1) begin
+        gword = 0;
+        for (r = j * GRP; r < j * GRP + GRP && r < NUM_MAPPINGS; r = r + 1) begin
+            gword = gword | r2_mword_reg[r*32 +: 32];
+        end
+        r3_word_reg[j*32 +: 32] <= gword;
+    end
+    r3_fix_reg <= r2_fix_reg;
+    r3_cnt_reg <= or_cnts(r2_hcnt_reg) | r2_fcnt_reg;
+    r3_cnt_sel_reg <= r2_hits_reg || r2_fsel_reg;
+end
+
+// R4 (wp_reg_rd's input registers): the OR of the groups' words and the fixed word (a mapping
+// address is none of the fixed ones); the counter and its select as R3 registered them
+function [31:0] or_words(input [NGRP*32-1:0] x);
+    integer i;
+    begin
+        or_words = 0;
+        for (i = 0; i < NGRP; i = i + 1) or_words = or_words | x[i*32 +: 32];
+    end
+endfunction
+
+wire [31:0] rd_word = or_words(r3_word_reg) | r3_fix_reg;
 
 wp_reg_rd #(.ADDR_WIDTH(AW), .IN_REG(1)) reg_rd_inst (
     .clk(clk), .rd_en(reg_rd_en), .rd_addr(reg_rd_addr),
-    .word(rd_result[31:0]), .cnt_sel(rd_result[96]), .cnt(rd_result[95:32]),
+    .word(rd_word), .cnt_sel(r3_cnt_sel_reg), .cnt(r3_cnt_reg),
     .rd_data(reg_rd_data)
 );
 

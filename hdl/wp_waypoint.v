@@ -201,7 +201,7 @@ wire               reg_rd_en;
 wire [SLOT_AW-1:0] reg_rd_addr;
 wire [31:0]        reg_rd_data;
 
-wp_axil_regs #(.ADDR_WIDTH(SLOT_AW), .RD_LATENCY(2)) axil_regs_inst (
+wp_axil_regs #(.ADDR_WIDTH(SLOT_AW), .RD_LATENCY(4)) axil_regs_inst (
     .clk(clk), .rst(rst),
     .s_axil_awaddr(sp_awaddr[0 +: SLOT_AW]), .s_axil_awprot(sp_awprot[0 +: 3]),
     .s_axil_awvalid(sp_awvalid[0]), .s_axil_awready(sp_awready[0]),
@@ -274,80 +274,172 @@ always @(posedge clk) begin
     end
 end
 
-// the read mux in two register stages: wp_axil_regs (RD_LATENCY 2) holds reg_rd_addr two
-// cycles before it takes reg_rd_data; the address decode ends at registers (wp_reg_arr_q), the
-// mux below at wp_reg_rd's input registers (IN_REG)
-wire                   rd_ent_q, rd_cnts_q;
-wire [SLOT_AW-1:0]     rd_ent_idx, rd_ent_off_q, rd_cnt_idx, rd_cnt_off;
-wp_reg_arr_q #(.ADDR_WIDTH(SLOT_AW), .BASE(ENT_BASE), .STRIDE(ENT_STRIDE), .COUNT(NUM_ENTRIES))
-    rd_ent_inst (.clk(clk), .addr(reg_rd_addr), .hit(rd_ent_q), .idx(rd_ent_idx),
-                 .off(rd_ent_off_q));
-wp_reg_arr_q #(.ADDR_WIDTH(SLOT_AW), .BASE(CNT_BASE), .STRIDE(CNT_STRIDE), .COUNT(NUM_ENTRIES))
-    rd_cnt_inst (.clk(clk), .addr(reg_rd_addr), .hit(rd_cnts_q), .idx(rd_cnt_idx),
-                 .off(rd_cnt_off));
-wire [IDX_W-1:0] rd_idx_q = rd_ent_idx[IDX_W-1:0];
-wire [IDX_W-1:0] rd_cidx_q = rd_cnt_idx[IDX_W-1:0];
+// read mux in four register stages, as wp_fw's: wp_axil_regs (RD_LATENCY 4) holds reg_rd_addr
+// four cycles before it takes reg_rd_data. R1: the address decode as one-hot selects, one
+// flip-flop per (entry, word of its stride) and per (entry, counter), each the address compared
+// with a constant (no subtraction, no index: each select drives only its own word's AND terms);
+// the fixed registers one-hot. R2: per entry the addressed word (an AND-OR over its 4 words, 0
+// when the entry is not addressed); per group of GRP entries the addressed counter (an AND-OR
+// over its 2 * GRP counters); the fixed word and counter. R3: per group the OR of its entries'
+// words; the OR of the groups' counters and the fixed counter. R4: the OR of the groups' words
+// and the fixed word at wp_reg_rd's input registers (IN_REG), which picks the counter word and
+// keeps the HI latch. A counter is read as it was in R2 (both its words from one cycle).
+localparam NW = ENT_STRIDE / 4;  // words per entry stride: KEY, PE, PORT, CTRL
+localparam NC = CNT_STRIDE / 8;  // counters per entry: PKTS, BYTES
+localparam GRP = 4;              // entries per group of the read mux
+localparam NGRP = (NUM_ENTRIES + GRP - 1) / GRP;
+
+wire               rd_cnts;
+wp_reg_arr #(.ADDR_WIDTH(SLOT_AW), .BASE(CNT_BASE), .STRIDE(CNT_STRIDE), .COUNT(NUM_ENTRIES))
+    rd_cnt_inst (.addr(reg_rd_addr), .hit(rd_cnts), .idx(), .off());
 // a 64-bit register is two words: the address of its LO word with bit 2 (HI) cleared
 wire [SLOT_AW-1:0] rd_lo_addr = {reg_rd_addr[SLOT_AW-1:3], 3'b000};
-wire [SLOT_AW-1:0] rd_cnt_lo_q = {rd_cnt_off[SLOT_AW-1:3], 3'b000};
 
-// the block's registers at reg_rd_addr: a function behind continuous assignments (not
-// always @*), so the mux is defined from time 0 in every simulator (Icarus -g2012 never runs an
-// always @* block whose inputs keep their initial values). Result: {is_cnt, cnt[63:0],
-// word[31:0]}; wp_reg_rd picks the counter word and keeps the high-word latch.
-function [96:0] rd_mux(
-    input [SLOT_AW-1:0] addr, input [SLOT_AW-1:0] lo_addr, input ent, input [SLOT_AW-1:0] off,
-    input cnts, input [SLOT_AW-1:0] cnt_lo, input [63:0] ent_pkts, input [63:0] ent_bytes,
-    input [63:0] nonnsh, input [63:0] miss, input [63:0] drop, input [7:0] dport,
-    input [15:0] mtu, input [31:0] key, input [3:0] pe, input [7:0] port, input valid
-);
-    reg [31:0] data;
-    reg [63:0] cnt;
-    reg        is_cnt;
+// R1: word w of entry i selected (bit i*NW + w), counter c of entry i selected (bit i*NC + c);
+// the fixed registers, one-hot: {NUM_PES, MTU, DEFAULT_PORT, CAPS, VERSION, ID} and the
+// counters {DROP, MISS, NONNSH}_PKTS
+reg [NUM_ENTRIES*NW-1:0] r1_wsel_reg = 0;
+reg [NUM_ENTRIES*NC-1:0] r1_csel_reg = 0;
+reg                      r1_cnts_reg = 1'b0;
+reg [5:0]                r1_fix_reg = 0;
+reg [2:0]                r1_fcnt_reg = 0;
+integer w;
+
+always @(posedge clk) begin
+    for (r = 0; r < NUM_ENTRIES; r = r + 1) begin
+        for (w = 0; w < NW; w = w + 1) begin
+            r1_wsel_reg[r*NW + w] <= reg_rd_addr == ENT_BASE + r * ENT_STRIDE + 4 * w;
+        end
+        for (w = 0; w < NC; w = w + 1) begin
+            r1_csel_reg[r*NC + w] <= rd_lo_addr == CNT_BASE + r * CNT_STRIDE + 8 * w;
+        end
+    end
+    r1_cnts_reg <= rd_cnts;
+    r1_fix_reg <= {reg_rd_addr == `WP_WAYPOINT_REG_NUM_PES, reg_rd_addr == `WP_WAYPOINT_REG_MTU,
+                   reg_rd_addr == `WP_WAYPOINT_REG_DEFAULT_PORT,
+                   reg_rd_addr == `WP_WAYPOINT_REG_CAPS, reg_rd_addr == `WP_WAYPOINT_REG_VERSION,
+                   reg_rd_addr == `WP_WAYPOINT_REG_ID};
+    r1_fcnt_reg <= {rd_lo_addr == `WP_WAYPOINT_REG_DROP_PKTS,
+                    rd_lo_addr == `WP_WAYPOINT_REG_MISS_PKTS,
+                    rd_lo_addr == `WP_WAYPOINT_REG_NONNSH_PKTS};
+end
+
+// each entry's stride as NW words and its counters as NC (unused bits 0); a function behind a
+// continuous assignment (Icarus runs no always @* whose inputs keep their initial values)
+function [NW*32-1:0] stride_words(input [31:0] key, input [3:0] pe, input [7:0] port,
+                                  input valid);
     begin
-        data = 32'd0;
-        cnt = 64'd0;
-        is_cnt = 1'b0;
-        case (lo_addr)
-            `WP_WAYPOINT_REG_NONNSH_PKTS: begin cnt = nonnsh; is_cnt = 1'b1; end
-            `WP_WAYPOINT_REG_MISS_PKTS: begin cnt = miss; is_cnt = 1'b1; end
-            `WP_WAYPOINT_REG_DROP_PKTS: begin cnt = drop; is_cnt = 1'b1; end
-            default: ;
-        endcase
-        if (cnts) begin
-            cnt = cnt_lo == `WP_WAYPOINT_REG_ENTRY_BYTES - CNT_BASE ? ent_bytes : ent_pkts;
-            is_cnt = 1'b1;
-        end
-        case (addr)
-            `WP_WAYPOINT_REG_ID: data = `WP_WAYPOINT_BLOCK_ID;
-            `WP_WAYPOINT_REG_VERSION: data = `WP_WAYPOINT_BLOCK_VERSION;
-            `WP_WAYPOINT_REG_CAPS: data = NUM_ENTRIES;
-            `WP_WAYPOINT_REG_DEFAULT_PORT: data = dport;
-            `WP_WAYPOINT_REG_MTU: data = mtu;
-            `WP_WAYPOINT_REG_NUM_PES: data = NUM_PES;
-            default: ;
-        endcase
-        if (ent) begin
-            case (off)
-                `WP_WAYPOINT_REG_ENTRY_KEY - ENT_BASE: data = key;
-                `WP_WAYPOINT_REG_ENTRY_PE - ENT_BASE: data = pe;
-                `WP_WAYPOINT_REG_ENTRY_PORT - ENT_BASE: data = port;
-                `WP_WAYPOINT_REG_ENTRY_CTRL - ENT_BASE: data = valid;
-                default: ;
-            endcase
-        end
-        rd_mux = {is_cnt, cnt, data};
+        stride_words = 0;
+        stride_words[(`WP_WAYPOINT_REG_ENTRY_KEY - ENT_BASE)*8 +: 32] = key;
+        stride_words[(`WP_WAYPOINT_REG_ENTRY_PE - ENT_BASE)*8 +: 4] = pe;
+        stride_words[(`WP_WAYPOINT_REG_ENTRY_PORT - ENT_BASE)*8 +: 8] = port;
+        stride_words[(`WP_WAYPOINT_REG_ENTRY_CTRL - ENT_BASE)*8 +: 1] = valid;
     end
 endfunction
 
-wire [96:0] rd_result = rd_mux(reg_rd_addr, rd_lo_addr, rd_ent_q, rd_ent_off_q, rd_cnts_q,
-    rd_cnt_lo_q, ent_pkts_reg[rd_cidx_q], ent_bytes_reg[rd_cidx_q], nonnsh_pkts_reg,
-    miss_pkts_reg, drop_pkts_reg, default_port_reg, mtu_reg, ent_key_reg[rd_idx_q],
-    ent_pe_reg[rd_idx_q], ent_port_reg[rd_idx_q], ent_valid_reg[rd_idx_q]);
+function [NC*64-1:0] stride_cnts(input [63:0] pkts, input [63:0] bytes);
+    begin
+        stride_cnts = 0;
+        stride_cnts[(`WP_WAYPOINT_REG_ENTRY_PKTS - CNT_BASE)*8 +: 64] = pkts;
+        stride_cnts[(`WP_WAYPOINT_REG_ENTRY_BYTES - CNT_BASE)*8 +: 64] = bytes;
+    end
+endfunction
+
+wire [NUM_ENTRIES*NW*32-1:0] ent_words;
+wire [NUM_ENTRIES*NC*64-1:0] ent_cnts;
+genvar gr;
+generate
+    for (gr = 0; gr < NUM_ENTRIES; gr = gr + 1) begin : g_rd_words
+        assign ent_words[gr*NW*32 +: NW*32] = stride_words(ent_key_reg[gr], ent_pe_reg[gr],
+            ent_port_reg[gr], ent_valid_reg[gr]);
+        assign ent_cnts[gr*NC*64 +: NC*64] = stride_cnts(ent_pkts_reg[gr], ent_bytes_reg[gr]);
+    end
+endgenerate
+
+// R2: per entry, the selected word (AND-OR over its NW words; 0 when none is selected); per
+// group, the selected counter; the fixed word and counter
+reg [NUM_ENTRIES*32-1:0] r2_eword_reg = 0;
+reg [NGRP*64-1:0]        r2_gcnt_reg = 0;
+reg                      r2_cnts_reg = 1'b0;
+reg [31:0]               r2_fix_reg = 0;
+reg [63:0]               r2_fcnt_reg = 0;
+reg                      r2_fsel_reg = 1'b0;
+reg [31:0]               eword;
+reg [63:0]               gcnt;
+integer                  j;
+
+always @(posedge clk) begin
+    for (r = 0; r < NUM_ENTRIES; r = r + 1) begin
+        eword = 0;
+        for (w = 0; w < NW; w = w + 1) begin
+            eword = eword | ({32{r1_wsel_reg[r*NW + w]}} & ent_words[(r*NW + w)*32 +: 32]);
+        end
+        r2_eword_reg[r*32 +: 32] <= eword;
+    end
+    for (j = 0; j < NGRP; j = j + 1) begin
+        gcnt = 0;
+        for (r = j * GRP * NC; r < (j * GRP + GRP) * NC && r < NUM_ENTRIES * NC; r = r + 1) begin
+            gcnt = gcnt | ({64{r1_csel_reg[r]}} & ent_cnts[r*64 +: 64]);
+        end
+        r2_gcnt_reg[j*64 +: 64] <= gcnt;
+    end
+    r2_cnts_reg <= r1_cnts_reg;
+    r2_fix_reg <= ({32{r1_fix_reg[0]}} & `WP_WAYPOINT_BLOCK_ID)
+                  | ({32{r1_fix_reg[1]}} & `WP_WAYPOINT_BLOCK_VERSION)
+                  | ({32{r1_fix_reg[2]}} & NUM_ENTRIES)
+                  | ({32{r1_fix_reg[3]}} & {24'd0, default_port_reg})
+                  | ({32{r1_fix_reg[4]}} & {16'd0, mtu_reg})
+                  | ({32{r1_fix_reg[5]}} & NUM_PES);
+    r2_fcnt_reg <= ({64{r1_fcnt_reg[0]}} & nonnsh_pkts_reg)
+                   | ({64{r1_fcnt_reg[1]}} & miss_pkts_reg)
+                   | ({64{r1_fcnt_reg[2]}} & drop_pkts_reg);
+    r2_fsel_reg <= |r1_fcnt_reg;
+end
+
+// R3: per group, the OR of its entries' words (an entry's word is 0 unless it is addressed);
+// the OR of the groups' counters and the fixed counter; the fixed word as it is
+function [63:0] or_cnts(input [NGRP*64-1:0] x);
+    integer i;
+    begin
+        or_cnts = 0;
+        for (i = 0; i < NGRP; i = i + 1) or_cnts = or_cnts | x[i*64 +: 64];
+    end
+endfunction
+
+reg [NGRP*32-1:0] r3_word_reg = 0;
+reg [31:0]        r3_fix_reg = 0;
+reg [63:0]        r3_cnt_reg = 0;
+reg               r3_cnt_sel_reg = 1'b0;
+reg [31:0]        gword;
+
+always @(posedge clk) begin
+    for (j = 0; j < NGRP; j = j + 1) begin
+        gword = 0;
+        for (r = j * GRP; r < j * GRP + GRP && r < NUM_ENTRIES; r = r + 1) begin
+            gword = gword | r2_eword_reg[r*32 +: 32];
+        end
+        r3_word_reg[j*32 +: 32] <= gword;
+    end
+    r3_fix_reg <= r2_fix_reg;
+    r3_cnt_reg <= or_cnts(r2_gcnt_reg) | r2_fcnt_reg;
+    r3_cnt_sel_reg <= r2_cnts_reg || r2_fsel_reg;
+end
+
+// R4 (wp_reg_rd's input registers): the OR of the groups' words and the fixed word (an entry
+// address is none of the fixed ones); the counter and its select as R3 registered them
+function [31:0] or_words(input [NGRP*32-1:0] x);
+    integer i;
+    begin
+        or_words = 0;
+        for (i = 0; i < NGRP; i = i + 1) or_words = or_words | x[i*32 +: 32];
+    end
+endfunction
+
+wire [31:0] rd_word = or_words(r3_word_reg) | r3_fix_reg;
 
 wp_reg_rd #(.ADDR_WIDTH(SLOT_AW), .IN_REG(1)) reg_rd_inst (
     .clk(clk), .rd_en(reg_rd_en), .rd_addr(reg_rd_addr),
-    .word(rd_result[31:0]), .cnt_sel(rd_result[96]), .cnt(rd_result[95:32]),
+    .word(rd_word), .cnt_sel(r3_cnt_sel_reg), .cnt(r3_cnt_reg),
     .rd_data(reg_rd_data)
 );
 

@@ -231,8 +231,8 @@ async def test_byte_strobes(dut: object) -> None:
 async def test_registers(dut: object) -> None:
     """Every mapping register of every mapping reads back what was written (masked to its
     width), ID / VERSION / CAPS read their values, the counters read 0 after a clear, and
-    addresses past the mappings and holes read 0: the read port's three register stages (the
-    decode flags, the mapping's fields by its index, the AND-OR by the flags)."""
+    addresses past the mappings and holes read 0: the read port's four register stages (one-hot
+    selects, per mapping / per group of hit counters, per group, the OR of the groups)."""
     from wphw.netfpga import regmap
 
     blk = regmap.WP_NAT

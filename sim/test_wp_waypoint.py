@@ -30,6 +30,7 @@ from sim.common import (
     run_cocotb,
     tuser,
     waypoint_model,
+    write_read_back,
 )
 from wphw.netfpga.drivers import (
     FirewallDriver,
@@ -226,7 +227,43 @@ async def test_long_stall(dut: object) -> None:
     await run_frames(tb, wp, frames)
 
 
-@pytest.mark.parametrize("entries", [8])
+@cocotb.test()
+async def test_registers(dut: object) -> None:
+    """Every entry register of every entry reads back what was written (masked to its width),
+    the fixed registers read their values, holes and addresses past the entries read 0, and byte
+    writes (WSTRB) change only their lanes: the read port's four registered levels (one-hot
+    selects, per entry / per group of counters, per group, the OR of the groups) and the write
+    merge through them. Counters (LO then HI) are read by run_frames in the other tests."""
+    from wphw.netfpga import regmap
+
+    blk = regmap.WP_WAYPOINT
+    tb = WaypointTB(dut, seed=4)
+    await tb.reset()
+    wp = await WaypointDriver.attach(tb.bus)
+    names = ["ENTRY_KEY", "ENTRY_PE", "ENTRY_PORT", "ENTRY_CTRL"]
+    want = await write_read_back(tb, blk, names, wp.caps, random.Random(12))
+    await wp.set_default_port(0xA5)
+    await wp.set_mtu(0x1234)
+    fixed = {"ID": blk.id, "VERSION": blk.version, "CAPS": wp.caps}
+    fixed |= {"DEFAULT_PORT": 0xA5, "MTU": 0x1234, "NUM_PES": regmap.PE_EXT_FIRST + 1}  # EXT_PES 1
+    for name, value in fixed.items():
+        got = await tb.bus.read32(blk.reg(name).addr())
+        assert got == value, f"{name}: read {got:#x}, expected {value:#x}"
+    # CTRL (command bits), holes, the word after the last entry and after the last counters
+    ent_end = blk.reg("ENTRY_KEY").addr(0) + wp.caps * blk.reg("ENTRY_KEY").stride
+    cnt_end = blk.reg("ENTRY_PKTS").addr(0) + wp.caps * blk.reg("ENTRY_PKTS").stride
+    for addr in (0x00C, 0x01C, 0x038, 0x0FC, ent_end, ent_end + 4, cnt_end, cnt_end + 12):
+        assert await tb.bus.read32(addr) == 0, f"{addr:#x} reads non-zero"
+    # byte writes: the key of the last entry
+    addr = blk.reg("ENTRY_KEY").addr(wp.caps - 1)
+    value = bytearray(want[("ENTRY_KEY", wp.caps - 1)].to_bytes(4, "little"))
+    for off, data in ((0, b"\xa0"), (3, b"\xc3"), (1, b"\xb1\xd2")):
+        await tb.axil.write(addr + off, data)
+        value[off : off + len(data)] = data
+        assert await tb.bus.read32(addr) == int.from_bytes(value, "little"), f"byte {off}"
+
+
+@pytest.mark.parametrize("entries", [6])
 def test_wp_waypoint(entries: int) -> None:
     run_cocotb(
         toplevel="wp_waypoint",
