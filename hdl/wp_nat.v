@@ -289,51 +289,11 @@ always @(posedge clk) begin
     r2_fsel_reg <= |r1_cnt_reg;
 end
 
-// R3: per group, the OR of its mappings' words (a mapping's word is 0 unless it is addressed);
-// the OR of the groups' counters and the fixed counter; the fixed word as it is
-function [63:0] or_cnts(input [NGRP*64-1:0] x);
-    integer i;
-    begin
-        or_cnts = 0;
-        for (i = 0; i < NGRP; i = i + 1) or_cnts = or_cnts | x[i*64 +: 64];
-    end
-endfunction
-
-reg [NGRP*32-1:0] r3_word_reg = 0;
-reg [31:0]        r3_fix_reg = 0;
-reg [63:0]        r3_cnt_reg = 0;
-reg               r3_cnt_sel_reg = 1'b0;
-reg [31:0]        gword;
-
-always @(posedge clk) begin
-    for (j = 0; j < NGRP; j = j + 1) begin
-        gword = 0;
-        for (r = j * GRP; r < j * GRP + GRP && r < NUM_MAPPINGS; r = r + 1) begin
-            gword = gword | r2_mword_reg[r*32 +: 32];
-        end
-        r3_word_reg[j*32 +: 32] <= gword;
-    end
-    r3_fix_reg <= r2_fix_reg;
-    r3_cnt_reg <= or_cnts(r2_hcnt_reg) | r2_fcnt_reg;
-    r3_cnt_sel_reg <= r2_hits_reg || r2_fsel_reg;
-end
-
-// R4 (wp_reg_rd's input registers): the OR of the groups' words and the fixed word (a mapping
-// address is none of the fixed ones); the counter and its select as R3 registered them
-function [31:0] or_words(input [NGRP*32-1:0] x);
-    integer i;
-    begin
-        or_words = 0;
-        for (i = 0; i < NGRP; i = i + 1) or_words = or_words | x[i*32 +: 32];
-    end
-endfunction
-
-wire [31:0] rd_word = or_words(r3_word_reg) | r3_fix_reg;
-
-wp_reg_rd #(.ADDR_WIDTH(AW), .IN_REG(1)) reg_rd_inst (
+// R3, R4: the OR of the groups (wp_reg_rd_or)
+wp_reg_rd_or #(.ADDR_WIDTH(AW), .COUNT(NUM_MAPPINGS), .GRP(GRP)) reg_rd_inst (
     .clk(clk), .rd_en(reg_rd_en), .rd_addr(reg_rd_addr),
-    .word(rd_word), .cnt_sel(r3_cnt_sel_reg), .cnt(r3_cnt_reg),
-    .rd_data(reg_rd_data)
+    .elem_word(r2_mword_reg), .grp_cnt(r2_hcnt_reg), .fix_word(r2_fix_reg),
+    .fix_cnt(r2_fcnt_reg), .cnt_sel(r2_hits_reg || r2_fsel_reg), .rd_data(reg_rd_data)
 );
 
 // ---------------------------------------------------------------- data path

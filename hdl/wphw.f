@@ -7,6 +7,7 @@ wp_axil_regs.v
 wp_reg_arr.v
 wp_reg_arr_q.v
 wp_reg_rd.v
+wp_reg_rd_or.v
 wp_first_onehot.v
 wp_keep_count.v
 wp_nsh_dec.v

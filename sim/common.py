@@ -451,6 +451,16 @@ async def write_read_back(
     return want
 
 
+async def check_byte_writes(tb: Any, addr: int, value: int) -> None:
+    """AXI4-Lite byte writes (WSTRB) to the 32-bit register at ``addr``, which holds ``value``:
+    after each, the register reads back with only the written lanes changed."""
+    word = bytearray(value.to_bytes(4, "little"))
+    for off, data in ((0, b"\xa0"), (3, b"\xc3"), (1, b"\xb1\xd2")):
+        await tb.axil.write(addr + off, data)
+        word[off : off + len(data)] = data
+        assert await tb.bus.read32(addr) == int.from_bytes(word, "little"), f"byte {off}"
+
+
 def long_stalls() -> Iterator[int]:
     """Sink pause pattern: 64 cycles stalled, then 8 ready, repeated (cocotbext-axi pause):
     enough to fill every FIFO in front of a sink, so a credit count meets its bound."""

@@ -13,6 +13,7 @@ from cocotb.triggers import with_timeout
 from sim.common import (
     TB,
     FrameMix,
+    check_byte_writes,
     dec_si,
     frame_diff,
     fw_model,
@@ -281,9 +282,6 @@ async def test_registers(dut: object) -> None:
     for addr in (rule_end, rule_end + 4, 0x018, 0x01C, 0x040):
         assert await tb.bus.read32(addr) == 0, f"{addr:#x} reads non-zero"
     # byte writes: a 32-bit rule field of the last rule
-    addr = blk.reg("RULE_SPORT").addr(drv.caps - 1)
-    value = bytearray(want[("RULE_SPORT", drv.caps - 1)].to_bytes(4, "little"))
-    for off, data in ((0, b"\xa0"), (3, b"\xc3"), (1, b"\xb1\xd2")):
-        await tb.axil.write(addr + off, data)
-        value[off : off + len(data)] = data
-        assert await tb.bus.read32(addr) == int.from_bytes(value, "little"), f"byte {off}"
+    await check_byte_writes(
+        tb, blk.reg("RULE_SPORT").addr(drv.caps - 1), want[("RULE_SPORT", drv.caps - 1)]
+    )

@@ -19,6 +19,7 @@ from cocotb.triggers import with_timeout
 from sim.common import (
     TB,
     FrameMix,
+    check_byte_writes,
     dec_si,
     fw_model,
     ipv4_frame,
@@ -255,12 +256,9 @@ async def test_registers(dut: object) -> None:
     for addr in (0x00C, 0x01C, 0x038, 0x0FC, ent_end, ent_end + 4, cnt_end, cnt_end + 12):
         assert await tb.bus.read32(addr) == 0, f"{addr:#x} reads non-zero"
     # byte writes: the key of the last entry
-    addr = blk.reg("ENTRY_KEY").addr(wp.caps - 1)
-    value = bytearray(want[("ENTRY_KEY", wp.caps - 1)].to_bytes(4, "little"))
-    for off, data in ((0, b"\xa0"), (3, b"\xc3"), (1, b"\xb1\xd2")):
-        await tb.axil.write(addr + off, data)
-        value[off : off + len(data)] = data
-        assert await tb.bus.read32(addr) == int.from_bytes(value, "little"), f"byte {off}"
+    await check_byte_writes(
+        tb, blk.reg("ENTRY_KEY").addr(wp.caps - 1), want[("ENTRY_KEY", wp.caps - 1)]
+    )
 
 
 @pytest.mark.parametrize("entries", [6])
