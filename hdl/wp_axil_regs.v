@@ -21,8 +21,8 @@
 // before the read (or merge read) is taken from reg_rd_data, so a block may register its address
 // decode (which register array, which element: wp_reg_arr_q), with 2 its read mux result as well
 // (wp_reg_rd with IN_REG), answering from registers, with 3 split its read mux into two
-// registered levels (wp_nat: the element, then the field) and with 4 into three (wp_fw: per
-// rule, per group of rules, then the OR of the groups).
+// registered levels and with 4 into three after a one-hot decode (wp_fw, wp_nat, wp_waypoint:
+// per element, per group of elements, then the OR of the groups: wp_reg_rd_or).
 //
 // Latency (bus idle, ready high): AR taken -> R valid 2 + RD_LATENCY cycles; AW/W taken ->
 // reg_wr_en 2 + RD_LATENCY cycles, B valid 3 + RD_LATENCY cycles. No new transaction is taken

@@ -4,7 +4,8 @@
 // an instance implements COUNT elements. For a register address: hit = the address falls in
 // one of them, idx = the element, off = the byte offset inside the element (compare it with
 // `<REG> - BASE` of the generated header). Used by the register blocks of wp_waypoint, wp_fw
-// and wp_nat for their write ports, and through wp_reg_arr_q (registered) for their read ports.
+// and wp_nat for their write ports and whether a read names a counter array, and through
+// wp_reg_arr_q (registered) for wp_ids' read port.
 
 `resetall
 `timescale 1ns / 1ps

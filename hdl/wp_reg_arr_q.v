@@ -1,7 +1,7 @@
 // wp_reg_arr_q: wp_reg_arr with registered outputs (hit, idx, off a cycle after addr).
 //
-// The read-port decode of the register blocks behind wp_axil_regs with RD_LATENCY 2 (wp_fw,
-// wp_nat, wp_waypoint): the slave holds the register address for the decode and the mux cycles
+// The read-port decode of the register blocks behind wp_axil_regs with RD_LATENCY 2 (wp_ids;
+// wp_fw, wp_nat and wp_waypoint decode into one-hot selects instead): the slave holds the register address for the decode and the mux cycles
 // before it takes the read data, so the block's read mux can start at these registers instead
 // of at the address arithmetic and element compares.
 
