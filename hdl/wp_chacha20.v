@@ -206,16 +206,27 @@ wire [31:0] cfg_word = ({31'd0, cfg_enable_reg} << `WP_CHACHA20_REG_CONFIG_ENABL
     | ({31'd0, cfg_decrypt_reg} << `WP_CHACHA20_REG_CONFIG_DECRYPT_LSB)
     | ({31'd0, cfg_dec_si_reg} << `WP_CHACHA20_REG_CONFIG_DEC_SI_LSB);
 
-// events from the ingress (below)
+// events from the ingress (below), registered: the counters and SEQ count a frame one cycle
+// after its beat 0 leaves stage C (their enables come from flip-flops, not from stage C's
+// classification). An event is dropped where it would have met, in its own cycle, a CLEAR
+// (the counters) or a write of SEQ's HI word, as before the register. SEQ is read by the next
+// frame's beat 0 in C, at least two cycles later (a frame this PE encrypts has two beats or
+// more), so the frame after one that SEQ numbered sees the incremented value.
 wire ev_done, ev_bypass, ev_reject, ev_seq_inc;
+wire seq_wr = reg_wr_en && reg_wr_addr == `WP_CHACHA20_REG_SEQ + 4;
+reg ev_done_reg = 1'b0, ev_bypass_reg = 1'b0, ev_reject_reg = 1'b0, ev_seq_inc_reg = 1'b0;
 
 integer kw;
 
 always @(posedge clk) begin
-    if (ev_seq_inc) seq_reg <= seq_reg + 1;
-    if (ev_done) done_pkts_reg <= done_pkts_reg + 1;
-    if (ev_bypass) bypass_pkts_reg <= bypass_pkts_reg + 1;
-    if (ev_reject) reject_pkts_reg <= reject_pkts_reg + 1;
+    ev_done_reg <= ev_done && !clear_cmd;
+    ev_bypass_reg <= ev_bypass && !clear_cmd;
+    ev_reject_reg <= ev_reject && !clear_cmd;
+    ev_seq_inc_reg <= ev_seq_inc && !seq_wr;
+    if (ev_seq_inc_reg) seq_reg <= seq_reg + 1;
+    if (ev_done_reg) done_pkts_reg <= done_pkts_reg + 1;
+    if (ev_bypass_reg) bypass_pkts_reg <= bypass_pkts_reg + 1;
+    if (ev_reject_reg) reject_pkts_reg <= reject_pkts_reg + 1;
     if (clear_cmd) begin
         done_pkts_reg <= 0;
         bypass_pkts_reg <= 0;
@@ -252,6 +263,10 @@ always @(posedge clk) begin
         done_pkts_reg <= 0;
         bypass_pkts_reg <= 0;
         reject_pkts_reg <= 0;
+        ev_done_reg <= 1'b0;
+        ev_bypass_reg <= 1'b0;
+        ev_reject_reg <= 1'b0;
+        ev_seq_inc_reg <= 1'b0;
     end
 end
 
@@ -500,6 +515,9 @@ reg [KEEP_WIDTH-1:0] b_keep_reg = 0;
 reg                  b_last_reg = 1'b0;
 reg [USER_WIDTH-1:0] b_user_reg = 0;
 reg                  b_first_reg = 1'b0;
+// a frame's beat 0 is in B (b_valid_reg && b_first_reg, from a flip-flop: it enables the
+// descriptor and request FIFOs' writes and the event counters)
+reg                  b_push_first_reg = 1'b0;
 reg                  b_second_reg = 1'b0;
 reg                  b_dec_reg = 1'b0;
 reg                  b_ipv4_reg = 1'b0;  // enabled, and plain IPv4 or the NSH this PE takes
@@ -517,6 +535,7 @@ always @(posedge clk) begin
     b_last_reg <= a_last_reg;
     b_user_reg <= a_user_reg;
     b_first_reg <= a_first_reg;
+    b_push_first_reg <= a_valid_reg && a_first_reg;
     b_second_reg <= a_second_reg;
     b_dec_reg <= a_dec_reg;
     b_ipv4_reg <= a_enable_reg && (eth_ipv4 || nsh_ok);
@@ -525,7 +544,10 @@ always @(posedge clk) begin
     b_pkt_len_mod_reg <= a_dec_reg ? pkt_len - HDR_LEN : pkt_len + HDR_LEN;
     b_ipi_reg[0] <= ipi[0];
     b_ipi_reg[1] <= ipi[1];
-    if (rst) b_valid_reg <= 1'b0;
+    if (rst) begin
+        b_valid_reg <= 1'b0;
+        b_push_first_reg <= 1'b0;
+    end
 end
 
 // stage C
@@ -544,7 +566,7 @@ wire dec = b_dec_reg;
 wire enc_proc = !dec && b_ipv4_reg && c_enc_ok;
 wire dec_cand = dec && b_ipv4_reg && c_dec_cand;
 wire proc = enc_proc || (dec_cand && c_key_ok);
-wire push_first = b_valid_reg && b_first_reg;
+wire push_first = b_push_first_reg;
 
 assign ev_done = push_first && proc;
 assign ev_reject = push_first && dec_cand && !c_key_ok;
