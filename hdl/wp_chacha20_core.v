@@ -140,10 +140,25 @@ function [511:0] settle(input [511:0] s);
     end
 endfunction
 
-// key, counter, nonce and tag, carried for the final add (a fixed delay: shift registers)
+// key, counter, nonce and tag, carried for the final add: a fixed delay of INIT_DELAY cycles
+// (a block's inputs of cycle t are read in cycle t + INIT_DELAY). In block RAM (wp_ram_sdp),
+// not shift registers: as flip-flops (ECP5 has no shift-register LUTs) the 82 x 385 bits were
+// 31.6k of wp_chacha20's 66k flip-flops (79 % of an LFE5U-85F's), which spread the PE over the
+// device. The RAM is a ring written every cycle at wr_ptr; it is read INIT_DELAY - 2 entries
+// behind (a write INIT_DELAY - 2 cycles ago), its registered read plus a fabric register
+// (init_q_reg: the final adders do not start from the RAM's slow clock-to-out) making the delay.
 localparam INIT_DELAY = LATENCY - 1;
-reg [383:0]         init_reg  [0:INIT_DELAY-1];
-reg [TAG_WIDTH-1:0] tag_reg   [0:INIT_DELAY-1];
+localparam INIT_W = 384 + TAG_WIDTH;
+localparam INIT_AW = $clog2(INIT_DELAY);
+reg [INIT_AW-1:0]  init_wr_ptr_reg = 0;
+wire [INIT_W-1:0]  init_rd;
+reg [INIT_W-1:0]   init_q_reg = 0;
+
+wp_ram_sdp #(.WIDTH(INIT_W), .ADDR_WIDTH(INIT_AW)) init_ram_inst (
+    .clk(clk),
+    .wr_en(1'b1), .wr_addr(init_wr_ptr_reg), .wr_data({in_tag, in_nonce, in_counter, in_key}),
+    .rd_en(1'b1), .rd_addr(init_wr_ptr_reg - (INIT_DELAY - 2)), .rd_data(init_rd)
+);
 
 reg [511:0]         out_block_reg = 0;
 reg                 out_valid_reg = 1'b0;
@@ -235,7 +250,7 @@ assign in_ready = !back;
 
 wire [511:0] fresh = {in_nonce, in_counter, in_key, SIGMA};
 
-integer k, j;
+integer j;
 
 always @(posedge clk) begin
     for (j = 0; j < 16; j = j + 1) begin
@@ -244,17 +259,13 @@ always @(posedge clk) begin
     end
     v0_reg <= back || in_valid;
     p0_reg <= back;
-    init_reg[0] <= {in_nonce, in_counter, in_key};
-    tag_reg[0] <= in_tag;
-    for (k = 1; k < INIT_DELAY; k = k + 1) begin
-        init_reg[k] <= init_reg[k-1];
-        tag_reg[k] <= tag_reg[k-1];
-    end
+    init_wr_ptr_reg <= init_wr_ptr_reg + 1;
+    init_q_reg <= init_rd;
     for (j = 0; j < 16; j = j + 1) begin
         out_block_reg[32*j +: 32] <= settled[32*j +: 32]
-            + ({init_reg[INIT_DELAY-1], SIGMA} >> (32*j));
+            + ({init_q_reg[383:0], SIGMA} >> (32*j));
     end
-    out_tag_reg <= tag_reg[INIT_DELAY-1];
+    out_tag_reg <= init_q_reg[384 +: TAG_WIDTH];
     out_valid_reg <= st_v[STAGES] && st_p[STAGES];
 
     if (rst) begin
