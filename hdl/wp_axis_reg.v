@@ -3,7 +3,11 @@
 // m_data/m_valid come from registers and s_ready is a register, so no combinational path runs
 // through the slice in either direction; with m_ready held high it passes one beat per cycle
 // (one cycle of latency). When the output stalls, the beat accepted in that cycle waits in the
-// skid register and s_ready drops for the next cycle.
+// skid register and s_ready drops for the next cycle. The skid register's data loads s_data in
+// every cycle it is empty (the data of an empty skid is never read), so its enable is the one
+// flip-flop skid_valid_reg and not s_valid / m_ready: in wp_axis_arb, s_valid is the granted
+// input's valid from another block, and the skid's 417 enables behind it were the waypoint's
+// slowest ECP5 path at d05bac9 (121.8 MHz, 86 % routing).
 
 `resetall
 `timescale 1ns / 1ps
@@ -47,9 +51,9 @@ always @(posedge clk) begin
         end
     end else if (s_valid && !skid_valid_reg) begin
         // output stalled: keep the beat accepted this cycle
-        skid_data_reg <= s_data;
         skid_valid_reg <= 1'b1;
     end
+    if (!skid_valid_reg) skid_data_reg <= s_data;
     if (rst) begin
         m_valid_reg <= 1'b0;
         skid_valid_reg <= 1'b0;
