@@ -693,15 +693,18 @@ wire [(NUM_PES+1)*DATA_WIDTH-1:0] mg_tdata;
 wire [(NUM_PES+1)*KEEP_WIDTH-1:0] mg_tkeep;
 wire [(NUM_PES+1)*USER_WIDTH-1:0] mg_tuser;
 wire [NUM_PES:0]                  mg_tlast, mg_tvalid, mg_tready;
+// fw's and nat's outputs, before their register slices into the merge (below)
+wire [DATA_WIDTH-1:0] fw_tdata, nat_tdata;
+wire [KEEP_WIDTH-1:0] fw_tkeep, nat_tkeep;
+wire [USER_WIDTH-1:0] fw_tuser, nat_tuser;
+wire                  fw_tlast, fw_tvalid, fw_tready, nat_tlast, nat_tvalid, nat_tready;
 
 wp_fw #(.NUM_RULES(FW_RULES), .DATA_WIDTH(DATA_WIDTH), .USER_WIDTH(USER_WIDTH)) fw_inst (
     .clk(clk), .rst(rst),
     .s_axis_tdata(h_tdata), .s_axis_tkeep(h_tkeep), .s_axis_tuser(h_tuser),
     .s_axis_tlast(h_tlast), .s_axis_tvalid(dm_valid[`WP_PE_FW]), .s_axis_tready(dm_ready[`WP_PE_FW]),
-    .m_axis_tdata(mg_tdata[`WP_PE_FW*DATA_WIDTH +: DATA_WIDTH]),
-    .m_axis_tkeep(mg_tkeep[`WP_PE_FW*KEEP_WIDTH +: KEEP_WIDTH]),
-    .m_axis_tuser(mg_tuser[`WP_PE_FW*USER_WIDTH +: USER_WIDTH]), .m_axis_tlast(mg_tlast[`WP_PE_FW]),
-    .m_axis_tvalid(mg_tvalid[`WP_PE_FW]), .m_axis_tready(mg_tready[`WP_PE_FW]),
+    .m_axis_tdata(fw_tdata), .m_axis_tkeep(fw_tkeep), .m_axis_tuser(fw_tuser),
+    .m_axis_tlast(fw_tlast), .m_axis_tvalid(fw_tvalid), .m_axis_tready(fw_tready),
     .s_axil_awaddr(sp_awaddr[SLOT_FW*SLOT_AW +: SLOT_AW]), .s_axil_awprot(sp_awprot[SLOT_FW*3 +: 3]),
     .s_axil_awvalid(sp_awvalid[SLOT_FW]), .s_axil_awready(sp_awready[SLOT_FW]),
     .s_axil_wdata(sp_wdata[SLOT_FW*32 +: 32]), .s_axil_wstrb(sp_wstrb[SLOT_FW*4 +: 4]),
@@ -718,10 +721,8 @@ wp_nat #(.NUM_MAPPINGS(NAT_MAPPINGS), .DATA_WIDTH(DATA_WIDTH), .USER_WIDTH(USER_
     .clk(clk), .rst(rst),
     .s_axis_tdata(h_tdata), .s_axis_tkeep(h_tkeep), .s_axis_tuser(h_tuser),
     .s_axis_tlast(h_tlast), .s_axis_tvalid(dm_valid[`WP_PE_NAT]), .s_axis_tready(dm_ready[`WP_PE_NAT]),
-    .m_axis_tdata(mg_tdata[`WP_PE_NAT*DATA_WIDTH +: DATA_WIDTH]),
-    .m_axis_tkeep(mg_tkeep[`WP_PE_NAT*KEEP_WIDTH +: KEEP_WIDTH]),
-    .m_axis_tuser(mg_tuser[`WP_PE_NAT*USER_WIDTH +: USER_WIDTH]), .m_axis_tlast(mg_tlast[`WP_PE_NAT]),
-    .m_axis_tvalid(mg_tvalid[`WP_PE_NAT]), .m_axis_tready(mg_tready[`WP_PE_NAT]),
+    .m_axis_tdata(nat_tdata), .m_axis_tkeep(nat_tkeep), .m_axis_tuser(nat_tuser),
+    .m_axis_tlast(nat_tlast), .m_axis_tvalid(nat_tvalid), .m_axis_tready(nat_tready),
     .s_axil_awaddr(sp_awaddr[SLOT_NAT*SLOT_AW +: SLOT_AW]), .s_axil_awprot(sp_awprot[SLOT_NAT*3 +: 3]),
     .s_axil_awvalid(sp_awvalid[SLOT_NAT]), .s_axil_awready(sp_awready[SLOT_NAT]),
     .s_axil_wdata(sp_wdata[SLOT_NAT*32 +: 32]), .s_axil_wstrb(sp_wstrb[SLOT_NAT*4 +: 4]),
@@ -732,6 +733,27 @@ wp_nat #(.NUM_MAPPINGS(NAT_MAPPINGS), .DATA_WIDTH(DATA_WIDTH), .USER_WIDTH(USER_
     .s_axil_arvalid(sp_arvalid[SLOT_NAT]), .s_axil_arready(sp_arready[SLOT_NAT]),
     .s_axil_rdata(sp_rdata[SLOT_NAT*32 +: 32]), .s_axil_rresp(sp_rresp[SLOT_NAT*2 +: 2]),
     .s_axil_rvalid(sp_rvalid[SLOT_NAT]), .s_axil_rready(sp_rready[SLOT_NAT])
+);
+
+// fw's and nat's outputs into the merge through register slices, as the external PEs' returns
+// and the bypass: the merge's grant logic reads the valids of flip-flops placed beside it, not
+// those of the PEs' output FIFOs (the waypoint's ECP5 path at d05bac9 began at nat's output
+// FIFO head, a 2.46 ns net across the device into the grant logic)
+wp_axis_reg #(.WIDTH(DATA_WIDTH + KEEP_WIDTH + USER_WIDTH + 1)) fw_ret_reg_inst (
+    .clk(clk), .rst(rst),
+    .s_data({fw_tlast, fw_tuser, fw_tkeep, fw_tdata}),
+    .s_valid(fw_tvalid), .s_ready(fw_tready),
+    .m_data({mg_tlast[`WP_PE_FW], mg_tuser[`WP_PE_FW*USER_WIDTH +: USER_WIDTH],
+             mg_tkeep[`WP_PE_FW*KEEP_WIDTH +: KEEP_WIDTH], mg_tdata[`WP_PE_FW*DATA_WIDTH +: DATA_WIDTH]}),
+    .m_valid(mg_tvalid[`WP_PE_FW]), .m_ready(mg_tready[`WP_PE_FW])
+);
+wp_axis_reg #(.WIDTH(DATA_WIDTH + KEEP_WIDTH + USER_WIDTH + 1)) nat_ret_reg_inst (
+    .clk(clk), .rst(rst),
+    .s_data({nat_tlast, nat_tuser, nat_tkeep, nat_tdata}),
+    .s_valid(nat_tvalid), .s_ready(nat_tready),
+    .m_data({mg_tlast[`WP_PE_NAT], mg_tuser[`WP_PE_NAT*USER_WIDTH +: USER_WIDTH],
+             mg_tkeep[`WP_PE_NAT*KEEP_WIDTH +: KEEP_WIDTH], mg_tdata[`WP_PE_NAT*DATA_WIDTH +: DATA_WIDTH]}),
+    .m_valid(mg_tvalid[`WP_PE_NAT]), .m_ready(mg_tready[`WP_PE_NAT])
 );
 
 // external PEs
