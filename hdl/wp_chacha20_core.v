@@ -150,14 +150,17 @@ endfunction
 localparam INIT_DELAY = LATENCY - 1;
 localparam INIT_W = 384 + TAG_WIDTH;
 localparam INIT_AW = $clog2(INIT_DELAY);
+// the read address trails the write address by INIT_DELAY - 2 (mod 2^INIT_AW)
+localparam [INIT_AW-1:0] INIT_LAG = INIT_DELAY - 2;
 reg [INIT_AW-1:0]  init_wr_ptr_reg = 0;
+wire [INIT_AW-1:0] init_rd_addr = init_wr_ptr_reg - INIT_LAG;
 wire [INIT_W-1:0]  init_rd;
 reg [INIT_W-1:0]   init_q_reg = 0;
 
 wp_ram_sdp #(.WIDTH(INIT_W), .ADDR_WIDTH(INIT_AW)) init_ram_inst (
     .clk(clk),
     .wr_en(1'b1), .wr_addr(init_wr_ptr_reg), .wr_data({in_tag, in_nonce, in_counter, in_key}),
-    .rd_en(1'b1), .rd_addr(init_wr_ptr_reg - (INIT_DELAY - 2)), .rd_data(init_rd)
+    .rd_en(1'b1), .rd_addr(init_rd_addr), .rd_data(init_rd)
 );
 
 reg [511:0]         out_block_reg = 0;
