@@ -590,9 +590,26 @@ reg                 c_first_reg = 1'b0;
 reg                 c_ports_reg = 1'b0;
 reg                 c_csum_ok_reg = 1'b0;
 reg [4*NW*16-1:0]   c_cand_reg = 0;
-// stage D's word selects, one-hot: the ports' by IHL[3:2], the checksum's by {TCP, IHL[3:2]}
-reg [3:0]           c_psel_reg = 0;
-reg [7:0]           c_csel_reg = 0;
+// stage D's word selects, one-hot: the ports' by IHL[3:2], the checksum's by {TCP, IHL[3:2]};
+// each in SEL_COPIES registers, copy k selecting bits 16/SEL_COPIES*k.. of every word (one
+// register driving a whole word's selects was the waypoint's slowest net: 5.2 ns to 16 loads)
+localparam SEL_COPIES = 4;
+localparam SEL_BITS = 16 / SEL_COPIES;
+wire [4*SEL_COPIES-1:0] c_psel;
+wire [8*SEL_COPIES-1:0] c_csel;
+generate
+    for (gc = 0; gc < SEL_COPIES; gc = gc + 1) begin : g_sel_copy
+        reg [3:0] psel_reg = 4'd0;
+        reg [7:0] csel_reg = 8'd0;
+        (* keep *)
+        always @(posedge clk) begin
+            psel_reg <= b_grp;
+            csel_reg <= {b_tcp ? b_grp : 4'd0, b_tcp ? 4'd0 : b_grp};
+        end
+        assign c_psel[4*gc +: 4] = psel_reg;
+        assign c_csel[8*gc +: 8] = csel_reg;
+    end
+endgenerate
 
 always @(posedge clk) begin
     c_valid_reg <= b_valid_reg;
@@ -612,21 +629,30 @@ always @(posedge clk) begin
     c_ports_reg <= b_ports;
     c_csum_ok_reg <= b_csum_ok;
     c_cand_reg <= b_cand;
-    c_psel_reg <= b_grp;
-    c_csel_reg <= {b_tcp ? b_grp : 4'd0, b_tcp ? 4'd0 : b_grp};
     if (rst) c_valid_reg <= 1'b0;
 end
 
 // stage D: L4 header at l4 = l3 + 4*ihl. The ports and the checksum: AND-ORs of stage C's
 // candidates with its one-hot selects (the ports' by IHL[3:2]; the checksum's UDP words by
-// sel[3:0], TCP words by sel[7:4])
-function [15:0] l4_word(input [4*NW*16-1:0] cand, input [3:0] sel, input integer w);
-    integer g;
+// sel[3:0], TCP words by sel[7:4]); bits SEL_BITS*k.. of a word by copy k of the selects
+function [15:0] l4_word(input [4*NW*16-1:0] cand, input [4*SEL_COPIES-1:0] sel,
+    input integer w);
+    integer g, b;
     begin
         l4_word = 0;
         for (g = 0; g < 4; g = g + 1) begin
-            l4_word = l4_word | ({16{sel[g]}} & cand[16*(NW*g + w) +: 16]);
+            for (b = 0; b < 16; b = b + 1) begin
+                l4_word[b] = l4_word[b] | (sel[4*(b / SEL_BITS) + g] && cand[16*(NW*g + w) + b]);
+            end
         end
+    end
+endfunction
+
+// the checksum's UDP (low) and TCP (high) select halves of every copy
+function [4*SEL_COPIES-1:0] csel_half(input [8*SEL_COPIES-1:0] csel, input integer hi);
+    integer k;
+    begin
+        for (k = 0; k < SEL_COPIES; k = k + 1) csel_half[4*k +: 4] = csel[8*k + 4*hi +: 4];
     end
 endfunction
 
@@ -646,10 +672,11 @@ always @(posedge clk) begin
     hdr_ip_csum <= c_ip_csum_reg;
     hdr_first_frag <= c_first_reg;
     hdr_ports <= c_ports_reg;
-    hdr_sport <= c_ports_reg ? l4_word(c_cand_reg, c_psel_reg, 0) : 16'd0;
-    hdr_dport <= c_ports_reg ? l4_word(c_cand_reg, c_psel_reg, 1) : 16'd0;
+    hdr_sport <= c_ports_reg ? l4_word(c_cand_reg, c_psel, 0) : 16'd0;
+    hdr_dport <= c_ports_reg ? l4_word(c_cand_reg, c_psel, 1) : 16'd0;
     hdr_l4_csum_ok <= c_csum_ok_reg;
-    hdr_l4_csum <= l4_word(c_cand_reg, c_csel_reg[3:0], 2) | l4_word(c_cand_reg, c_csel_reg[7:4], 3);
+    hdr_l4_csum <= l4_word(c_cand_reg, csel_half(c_csel, 0), 2)
+        | l4_word(c_cand_reg, csel_half(c_csel, 1), 3);
     if (rst) hdr_valid <= 1'b0;
 end
 
