@@ -12,9 +12,10 @@
  *   ingress  — a one-beat delay register (H); a frame's beat 0 leaves it with beat 1, and three
  *              stages follow: A registers the beats, B classifies beats 0 and 1 for both IPv4
  *              offsets and forms the checksum sum, C picks the offset, folds the checksum,
- *              rewrites the IPv4/NSH fields and queues the beat, the descriptor and, for
- *              processed frames, a keystream request {key, nonce, blocks}. s_axis_tready is a
- *              registered "the FIFOs have room for IN_MARGIN more entries".
+ *              rewrites the IPv4 length and protocol and NSH SI and queues the descriptor and,
+ *              for processed frames, a keystream request {key, nonce, blocks}; D writes the
+ *              folded checksum into the beat that holds it and queues the beat. s_axis_tready
+ *              is a registered "the FIFOs have room for IN_MARGIN more entries".
  *   keystream — wp_chacha20_core (one 32-bit add per stage, four stages per round, ten rounds
  *              of stages passed twice: one 64-byte block per two cycles, 83 cycles latency)
  *              fills a block FIFO; credits (KS_DEPTH minus blocks in the core, in the FIFO
@@ -339,12 +340,14 @@ wp_reg_rd #(.ADDR_WIDTH(AW)) reg_rd_inst (
 // Ingress. H: a one-beat delay; a beat leaves it when the next one arrives (or it is a
 // frame's last), a frame's beat 0 together with beat 1 (the incoming beat). A: the beat (and,
 // with beat 0, beat 1) in registers. B: beats 0 and 1 classified for both IPv4 offsets (plain
-// and NSH), the checksum sum formed. C: one offset picked, the checksum folded, the fields
-// rewritten (beat 0 with this cycle's values, beat 1 with those kept from its beat 0), the beat
-// pushed into the data FIFO and, with beat 0, the descriptor and the keystream request. A..C
-// never stall: s_axis_tready is "every FIFO has room for IN_MARGIN more entries", from a
-// register (the beats in H..C and those accepted before the flag falls fit in the margin),
-// formed from registered counts (see in_room_reg below).
+// and NSH), the checksum sum formed. C: one offset picked, the checksum folded into a register,
+// the length, protocol and SI rewritten (beat 0 with this cycle's values, beat 1 with those
+// kept from its beat 0) and, with beat 0, the descriptor and the keystream request pushed.
+// D: the checksum written (plain IPv4: into beat 0; NSH: into beat 1), the beat pushed into the
+// data FIFO. H..D never stall: s_axis_tready is "every FIFO has room for IN_MARGIN more
+// entries" (one more for the data FIFO, filled a stage later), from a register (the beats in
+// H..D and those accepted before the flag falls fit in the margin), formed from registered
+// counts (see in_room_reg below).
 // ------------------------------------------------------------------------------------------
 
 localparam IN_MARGIN = 8;
@@ -578,9 +581,12 @@ wire [127:0] hdr_out = {16'd0, FORMAT_VERSION, proto, bswap32(seq_reg[31:0]),
     bswap32(seq_reg[63:32]), bswap32(key_id_reg)};
 wire [95:0] nonce = dec ? hdr_in : hdr_out[95:0];
 
-wire [16:0] csum_f1 = {1'b0, csum_sum[15:0]} + {13'd0, csum_sum[19:16]};
-wire [15:0] csum_f2 = csum_f1[15:0] + {15'd0, csum_f1[16]};
-wire [15:0] new_csum = ~csum_f2;
+// the fold with its end-around carry as two adds side by side (s0 and s0 + 1, picked by s0's
+// carry: s0 <= 0xFFFF + 0xF, so s0 + 1 - 0x10000 has no further carry) instead of one after
+// the other
+wire [16:0] csum_s0 = {1'b0, csum_sum[15:0]} + {13'd0, csum_sum[19:16]};
+wire [15:0] csum_s1 = csum_sum[15:0] + {12'd0, csum_sum[19:16]} + 16'd1;
+wire [15:0] new_csum = ~(csum_s0[16] ? csum_s1 : csum_s0[15:0]);
 
 wire [10:0] nblk = proc ? c_nblk : 11'd0;
 wire [11:0] nhalves = proc ? c_nhalves : 12'd0;
@@ -590,7 +596,7 @@ wire blk_nz = proc && c_blk_nz;
 // assignments (functions behind assign, not always @*): Icarus (-g2012) never runs an always @*
 // block whose inputs keep their initial values, which would leave it X from time 0.
 function [511:0] rewrite(input [511:0] c, input si_dec, input do_proc, input is_nsh,
-    input [15:0] len, input [7:0] pr, input [15:0] cs);
+    input [15:0] len, input [7:0] pr);
     begin
         rewrite = c;
         if (si_dec) rewrite[`WP_NSH_SI_OFF*8 +: 8] = c[`WP_NSH_SI_OFF*8 +: 8] - 8'd1;
@@ -598,17 +604,16 @@ function [511:0] rewrite(input [511:0] c, input si_dec, input do_proc, input is_
             if (is_nsh) begin
                 rewrite[(IP_NSH + `WP_IPV4_TOTAL_LEN_OFF)*8 +: 16] = {len[7:0], len[15:8]};
                 rewrite[(IP_NSH + `WP_IPV4_PROTO_OFF)*8 +: 8] = pr;
-                rewrite[(IP_NSH + `WP_IPV4_CSUM_OFF)*8 +: 16] = {cs[7:0], cs[15:8]};
             end else begin
                 rewrite[(IP_PLAIN + `WP_IPV4_TOTAL_LEN_OFF)*8 +: 16] = {len[7:0], len[15:8]};
                 rewrite[(IP_PLAIN + `WP_IPV4_PROTO_OFF)*8 +: 8] = pr;
-                rewrite[(IP_PLAIN + `WP_IPV4_CSUM_OFF)*8 +: 16] = {cs[7:0], cs[15:8]};
             end
         end
     end
 endfunction
 
-// the frame's rewrite, kept from its beat 0 for beat 1 (NSH: the checksum is in beat 1)
+// the frame's rewrite, kept from its beat 0 for beat 1 and, the checksum, for stage D (which
+// writes it into beat 0, or with NSH beat 1, while the next frame's beat 0 is at most in C)
 reg        f_proc_reg = 1'b0;
 reg        f_nsh_reg = 1'b0;
 reg [15:0] f_len_reg = 0;
@@ -626,11 +631,47 @@ always @(posedge clk) begin
 end
 
 wire [511:0] rw0 = rewrite({256'd0, b_data_reg}, b_si_dec_reg, proc, b_nsh_reg, new_len,
-    new_proto, new_csum);
+    new_proto);
 wire [511:0] rw1 = rewrite({b_data_reg, 256'd0}, 1'b0, f_proc_reg, f_nsh_reg, f_len_reg,
-    f_proto_reg, f_csum_reg);
-wire [DATA_WIDTH-1:0] push_data = b_first_reg ? rw0[255:0]
+    f_proto_reg);
+wire [DATA_WIDTH-1:0] c_data = b_first_reg ? rw0[255:0]
     : b_second_reg ? rw1[511:256] : b_data_reg;
+
+// stage D
+localparam CSUM_PLAIN = IP_PLAIN + `WP_IPV4_CSUM_OFF;              // in beat 0
+localparam CSUM_NSH = IP_NSH + `WP_IPV4_CSUM_OFF - KEEP_WIDTH;     // in beat 1
+
+reg                  d_valid_reg = 1'b0;
+reg [DATA_WIDTH-1:0] d_data_reg = 0;
+reg [KEEP_WIDTH-1:0] d_keep_reg = 0;
+reg                  d_last_reg = 1'b0;
+reg [USER_WIDTH-1:0] d_user_reg = 0;
+reg                  d_first_reg = 1'b0;
+reg                  d_csum_plain_reg = 1'b0;  // write the checksum at CSUM_PLAIN
+reg                  d_csum_nsh_reg = 1'b0;    // write the checksum at CSUM_NSH
+
+always @(posedge clk) begin
+    d_valid_reg <= b_valid_reg;
+    d_data_reg <= c_data;
+    d_keep_reg <= b_keep_reg;
+    d_last_reg <= b_last_reg;
+    d_user_reg <= b_user_reg;
+    d_first_reg <= b_first_reg;
+    d_csum_plain_reg <= b_first_reg && proc && !b_nsh_reg;
+    d_csum_nsh_reg <= b_second_reg && f_proc_reg && f_nsh_reg;
+    if (rst) d_valid_reg <= 1'b0;
+end
+
+function [DATA_WIDTH-1:0] put_csum(input [DATA_WIDTH-1:0] c, input plain, input nsh,
+    input [15:0] cs);
+    begin
+        put_csum = c;
+        if (plain) put_csum[CSUM_PLAIN*8 +: 16] = {cs[7:0], cs[15:8]};
+        if (nsh) put_csum[CSUM_NSH*8 +: 16] = {cs[7:0], cs[15:8]};
+    end
+endfunction
+wire [DATA_WIDTH-1:0] push_data = put_csum(d_data_reg, d_csum_plain_reg, d_csum_nsh_reg,
+    f_csum_reg);
 
 function [USER_WIDTH-1:0] set_pkt_len(input [USER_WIDTH-1:0] u, input [15:0] len);
     begin
@@ -656,8 +697,8 @@ wire [$clog2(REQ_DEPTH)+1:0]  req_count;
 
 wp_chacha20_fifo #(.WIDTH(DATA_FIFO_WIDTH), .DEPTH(FIFO_DEPTH), .OUT_REG(1)) data_fifo_inst (
     .clk(clk), .rst(rst),
-    .s_data({b_user_reg, b_first_reg, b_last_reg, b_keep_reg, push_data}),
-    .s_valid(b_valid_reg), .s_ready(),
+    .s_data({d_user_reg, d_first_reg, d_last_reg, d_keep_reg, push_data}),
+    .s_valid(d_valid_reg), .s_ready(),
     .m_data({d_user, d_first, d_last, d_keep, d_data}),
     .m_valid(d_valid), .m_ready(d_pop),
     .count(data_count)
@@ -703,7 +744,8 @@ wp_chacha20_fifo #(.WIDTH(REQ_WIDTH), .DEPTH(REQ_DEPTH), .OUT_REG(1)) req_fifo_i
 // the counts registered first (the count is a subtract and an add: with the compares and the
 // AND in the same cycle, 6 LUT levels and 3 CARRY4 at FIFO_DEPTH 128); each FIFO takes at most
 // one entry per cycle, so count <= limit - 1 a cycle ago means count <= limit now, the
-// condition the margin is worked out for
+// condition the margin is worked out for (the data FIFO's limit one lower: its beats are
+// pushed from D, a stage after the descriptor and the request)
 reg [$clog2(FIFO_DEPTH)+1:0] data_count_reg = 0, desc_count_reg = 0;
 reg [$clog2(REQ_DEPTH)+1:0]  req_count_reg = 0;
 
@@ -711,7 +753,7 @@ always @(posedge clk) begin
     data_count_reg <= data_count;
     desc_count_reg <= desc_count;
     req_count_reg <= req_count;
-    in_room_reg <= data_count_reg <= FIFO_DEPTH - IN_MARGIN - 1
+    in_room_reg <= data_count_reg <= FIFO_DEPTH - IN_MARGIN - 2
         && desc_count_reg <= FIFO_DEPTH - IN_MARGIN - 1
         && req_count_reg <= REQ_DEPTH - IN_MARGIN - 1;
     if (rst) begin
