@@ -400,23 +400,17 @@ genvar gq;
 generate
     for (gq = 0; gq < NQ; gq = gq + 1) begin : g_l3
         // the place's IHL nibble in a register of its own (a_win_reg's copy also feeds the
-        // shift and the NSH decode), and the checks' first step
-        // (win_cur's nibble, from registers of its own: stage P's copy of the beat's nibble
-        // and the window's, loaded with the window's beat, and the beat's slot)
+        // shift and the NSH decode), and the checks' first step. The nibble as win_cur holds
+        // it in stage P: loaded with the beat that carries it (beat BQ of the frame) and kept
+        // through the later beats (one register: it was stage P's copy of every beat's nibble
+        // and the window's, picked by the beat's slot, one select more on the path to pre)
         localparam POS = (`WP_ETH_HDR_LEN + 4 * gq) * 8;
         localparam BQ = POS / DATA_WIDTH;
-        reg [3:0] p_ihl = 4'd0;
-        reg [3:0] w_ihl = 4'd0;
-        reg       p_in = 1'b0;
+        reg [3:0] ihl_in = 4'd0;
         (* keep *)
         always @(posedge clk) begin
-            if (s_beat) begin
-                p_ihl <= s_tdata[POS % DATA_WIDTH +: 4];
-                p_in <= beat_idx_reg == BQ;
-            end
-            if (p_beat_reg && p_in) w_ihl <= p_ihl;
+            if (s_beat && beat_idx_reg == BQ) ihl_in <= s_tdata[POS % DATA_WIDTH +: 4];
         end
-        wire [3:0] ihl_in = p_in ? p_ihl : w_ihl;
         reg [3:0] ihl = 4'd0;
         reg [15:0] pre = 16'd0;
         (* keep *)
