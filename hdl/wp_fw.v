@@ -342,8 +342,8 @@ wp_hdr_parse #(.DATA_WIDTH(DATA_WIDTH)) parse_inst (
     .hdr_dport(hdr_dport), .hdr_l4_csum_ok(hdr_l4_csum_ok), .hdr_l4_csum(hdr_l4_csum)
 );
 
-// The decision after the parser: E0 copies the parsed fields, E1 compares them per byte, E2
-// ANDs those into each rule's match, E3 makes the winner one-hot and each group's permit bit,
+// The decision after the parser: E0 copies the parsed fields, E1 compares them per byte, E2P
+// and E2 AND those into each rule's match, E3 makes the winner one-hot and each group's permit bit,
 // A (act_*) writes the action, the counters count one cycle after it.
 //
 // E0: the 5-tuple registered again, one copy per group of GRP rules (the parser's output
@@ -422,24 +422,41 @@ always @(posedge clk) begin
     if (rst) e1_valid_reg <= 1'b0;
 end
 
-// E2: each rule's match (valid IPv4 frame, rule valid, every field), registered
+// E2: each rule's match (valid IPv4 frame, rule valid, every field) in two registered steps:
+// P, four partial terms per rule of at most six inputs each (one LUT level and a mux: the AND
+// of all 23 in one cycle was four levels, wp_fw's ECP5 path), then their AND
+reg [4*NUM_RULES-1:0] e2p_part_reg = 0;
+reg                 e2p_valid_reg = 1'b0;
+reg                 e2p_ipv4_reg = 1'b0;
+reg                 e2p_dec_reg = 1'b0;
+reg [7:0]           e2p_si_reg = 0;
+reg [NF-1:0]        fld;
+
+always @(posedge clk) begin
+    e2p_valid_reg <= e1_valid_reg;
+    e2p_ipv4_reg <= e1_ipv4_reg;
+    e2p_dec_reg <= e1_dec_reg;
+    e2p_si_reg <= e1_si_reg;
+    for (m = 0; m < NUM_RULES; m = m + 1) begin
+        fld = e1_fld_reg[m*NF +: NF];
+        e2p_part_reg[4*m +: 4] <= {range_ok(fld[21:16]), range_ok(fld[15:10]), &fld[9:5],
+            e1_valid_reg && (&fld[4:0])};
+    end
+    if (rst) e2p_valid_reg <= 1'b0;
+end
+
 reg [NUM_RULES-1:0] e2_match_reg = 0;
 reg                 e2_valid_reg = 1'b0;
 reg                 e2_ipv4_reg = 1'b0;
 reg                 e2_dec_reg = 1'b0;
 reg [7:0]           e2_si_reg = 0;
-reg [NF-1:0]        fld;
 
 always @(posedge clk) begin
-    e2_valid_reg <= e1_valid_reg;
-    e2_ipv4_reg <= e1_ipv4_reg;
-    e2_dec_reg <= e1_dec_reg;
-    e2_si_reg <= e1_si_reg;
-    for (m = 0; m < NUM_RULES; m = m + 1) begin
-        fld = e1_fld_reg[m*NF +: NF];
-        e2_match_reg[m] <= e1_valid_reg && (&fld[9:0]) && range_ok(fld[15:10])
-            && range_ok(fld[21:16]);
-    end
+    e2_valid_reg <= e2p_valid_reg;
+    e2_ipv4_reg <= e2p_ipv4_reg;
+    e2_dec_reg <= e2p_dec_reg;
+    e2_si_reg <= e2p_si_reg;
+    for (m = 0; m < NUM_RULES; m = m + 1) e2_match_reg[m] <= &e2p_part_reg[4*m +: 4];
     if (rst) e2_valid_reg <= 1'b0;
 end
 
