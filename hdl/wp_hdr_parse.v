@@ -126,8 +126,9 @@ endfunction
 // fragment, UDP, TCP, version 4 with IHL >= 5} per place, 4 bits at 4*q. Each field (the
 // version/IHL byte, the protocol byte, the two fragment bytes) lies in one beat; stage P
 // decodes, for every window beat b, the fields that lie in beat b from the beat's data as if it
-// were beat b (wp_ipv4_dec on the header bytes that beat would hold), 0 for the others; stage A
-// keeps each beat's own decode and ORs them (the fields of beats the frame does not have are
+// were beat b (wp_ipv4_dec on the header bytes that beat would hold), 0 for the others; each
+// beat b's own decode is kept (in ipf_reg, loaded as beat b enters stage P) and stage A ORs
+// them (the fields of beats the frame does not have are
 // stale, but then the frame does not hold that IPv4 header, which stage B's length checks
 // catch).
 localparam NPL = 8;
@@ -163,15 +164,12 @@ generate
     end
 endgenerate
 
-reg [WIN_BEATS*4*NPL-1:0] p_ipf_reg = 0;
-
 // this beat's thermometer (stage P registers it; the IPv4 candidate below reads two bits)
 wire [WIN_BYTES:0] s_th = beat_th(beat_idx_reg, s_tkeep);
 
 integer k;
 always @(posedge clk) begin
     p_beat_reg <= s_beat;
-    p_ipf_reg <= s_ipf;
     p_trig_reg <= 1'b0;
     if (s_beat) begin
         p_data_reg <= s_tdata;
@@ -232,19 +230,26 @@ generate
         assign a_q_copy[3*gc +: 3] = q_reg;
     end
 endgenerate
-reg [WIN_BEATS*4*NPL-1:0] ipf_reg = 0;  // each beat's IPv4 fields of the frame so far
+// each beat's IPv4 fields of the frame so far: beat b's loaded as it enters stage P and kept,
+// so in stage P they are the current beat's and the earlier beats' (one register per beat: it
+// was stage P's copy of every beat and a held one, picked by the beat's slot, one select more
+// on the path to a_ipf_reg)
+reg [WIN_BEATS*4*NPL-1:0] ipf_reg = 0;
 reg [4*NPL-1:0]     a_ipf_reg = 0;
 
-function [4*NPL-1:0] ipf_or(input [WIN_BEATS*4*NPL-1:0] cur, input [WIN_BEATS*4*NPL-1:0] held,
-    input [WIN_BEATS-1:0] slot);
+function [4*NPL-1:0] ipf_or(input [WIN_BEATS*4*NPL-1:0] f);
     integer b;
     begin
         ipf_or = 0;
-        for (b = 0; b < WIN_BEATS; b = b + 1) begin
-            ipf_or = ipf_or | (slot[b] ? cur[b*4*NPL +: 4*NPL] : held[b*4*NPL +: 4*NPL]);
-        end
+        for (b = 0; b < WIN_BEATS; b = b + 1) ipf_or = ipf_or | f[b*4*NPL +: 4*NPL];
     end
 endfunction
+
+always @(posedge clk) begin
+    for (k = 0; k < WIN_BEATS; k = k + 1) begin
+        if (s_beat && beat_idx_reg == k) ipf_reg[k*4*NPL +: 4*NPL] <= s_ipf[k*4*NPL +: 4*NPL];
+    end
+end
 
 // the IPv4 header's place q (the NSH length for a valid NSH header with next protocol IPv4
 // held by the frame, else 0) from the frame's first-beat decode and the thermometer
@@ -285,9 +290,6 @@ always @(posedge clk) begin
     a_valid_reg <= 1'b0;
     if (p_beat_reg) win_reg <= win_cur;
     if (p_beat_reg && p_slot_reg[0]) dec0_reg <= p_dec_reg;
-    for (k = 0; k < WIN_BEATS; k = k + 1) begin
-        if (p_beat_reg && p_slot_reg[k]) ipf_reg[k*4*NPL +: 4*NPL] <= p_ipf_reg[k*4*NPL +: 4*NPL];
-    end
     if (p_trig_reg) begin
         a_valid_reg <= 1'b1;
         a_win_reg <= win_cur;
@@ -296,7 +298,7 @@ always @(posedge clk) begin
         a_th_reg <= p_th_reg;
         a_dec_reg <= p_slot_reg[0] ? p_dec_reg : dec0_reg;
         a_q_reg <= p_q;
-        a_ipf_reg <= ipf_gate(ipf_or(p_ipf_reg, ipf_reg, p_slot_reg), p_ip_cand_reg);
+        a_ipf_reg <= ipf_gate(ipf_or(ipf_reg), p_ip_cand_reg);
     end
     if (rst) a_valid_reg <= 1'b0;
 end
