@@ -13,6 +13,9 @@ from typing import Any
 from wphw.resources import HDL_FILELIST
 
 CLK_PERIOD_NS = 5  # 200 MHz
+# TB.recv's default wait: 200,000 cycles (a 9,000-byte frame under back-pressure, or a
+# store-and-forward PE's largest frame, needs a few thousand)
+RECV_TIMEOUT_US = 1000.0
 
 
 def read_filelist(path: Path = HDL_FILELIST) -> tuple[list[Path], list[Path]]:
@@ -108,9 +111,20 @@ class TB:
         )
         await self.source.send(frame)
 
-    async def recv(self) -> tuple[bytes, int]:
-        """Next output frame and its first beat's tuser."""
-        frame = await self.sink.recv()
+    async def recv(self, timeout_us: float = RECV_TIMEOUT_US) -> tuple[bytes, int]:
+        """Next output frame and its first beat's tuser.
+
+        Raises :class:`TimeoutError` when none completes within ``timeout_us`` of simulated
+        time: a DUT that loses or holds a frame fails the test instead of hanging it.
+        """
+        from cocotb.triggers import SimTimeoutError, with_timeout
+
+        try:
+            frame = await with_timeout(self.sink.recv(), timeout_us, "us")
+        except SimTimeoutError:
+            raise TimeoutError(
+                f"no output frame within {timeout_us} us of simulated time"
+            ) from None
         user = frame.tuser[0] if isinstance(frame.tuser, list) else frame.tuser
         return bytes(frame.tdata), int(user or 0)
 
