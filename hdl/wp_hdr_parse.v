@@ -89,6 +89,10 @@ reg [WIN_BYTES:0]    p_th_reg = 0;
 
 // beats of the frame seen so far, saturating at WIN_BEATS
 reg [IDX_W-1:0] beat_idx_reg = 0;
+// the same one-hot (bit k: the incoming beat is the frame's beat k; bit WIN_BEATS: a later
+// one), for the per-slot load enables (the index's compares fanned out to them were the
+// parser's ECP5 path)
+reg [WIN_BEATS:0] in_slot_reg = 1;
 reg [WIN-1:0]   win_reg = 0;  // the window being filled (stage A's side)
 
 wire [$clog2(KEEP_WIDTH):0] s_cnt;
@@ -177,16 +181,22 @@ always @(posedge clk) begin
         p_cnt_reg <= s_cnt;
         p_dec_reg <= {s_eth_ipv4, s_nsh, s_nsh_valid, s_nsh_ip, s_nsh_len[2:0]};
         p_th_reg <= s_th;
-        for (k = 0; k < WIN_BEATS; k = k + 1) p_slot_reg[k] <= beat_idx_reg == k;
+        p_slot_reg <= in_slot_reg[WIN_BEATS-1:0];
         // the window is complete at its last beat, or at the frame's last beat before that
-        p_trig_reg <= beat_idx_reg == WIN_BEATS - 1 || (s_tlast && beat_idx_reg < WIN_BEATS - 1);
+        p_trig_reg <= in_slot_reg[WIN_BEATS-1] || (s_tlast && !in_slot_reg[WIN_BEATS]
+            && !in_slot_reg[WIN_BEATS-1]);
         if (beat_idx_reg != WIN_BEATS) beat_idx_reg <= beat_idx_reg + 1;
-        if (s_tlast) beat_idx_reg <= 0;
+        if (!in_slot_reg[WIN_BEATS]) in_slot_reg <= in_slot_reg << 1;
+        if (s_tlast) begin
+            beat_idx_reg <= 0;
+            in_slot_reg <= 1;
+        end
     end
     if (rst) begin
         p_beat_reg <= 1'b0;
         p_trig_reg <= 1'b0;
         beat_idx_reg <= 0;
+        in_slot_reg <= 1;
     end
 end
 
@@ -247,7 +257,7 @@ endfunction
 
 always @(posedge clk) begin
     for (k = 0; k < WIN_BEATS; k = k + 1) begin
-        if (s_beat && beat_idx_reg == k) ipf_reg[k*4*NPL +: 4*NPL] <= s_ipf[k*4*NPL +: 4*NPL];
+        if (s_beat && in_slot_reg[k]) ipf_reg[k*4*NPL +: 4*NPL] <= s_ipf[k*4*NPL +: 4*NPL];
     end
 end
 
@@ -411,7 +421,7 @@ generate
         reg [3:0] ihl_in = 4'd0;
         (* keep *)
         always @(posedge clk) begin
-            if (s_beat && beat_idx_reg == BQ) ihl_in <= s_tdata[POS % DATA_WIDTH +: 4];
+            if (s_beat && in_slot_reg[BQ]) ihl_in <= s_tdata[POS % DATA_WIDTH +: 4];
         end
         reg [3:0] ihl = 4'd0;
         reg [15:0] pre = 16'd0;
