@@ -29,7 +29,12 @@ module wp_chacha20_fifo #
     // Number of entries in the RAM (power of two, at least 2)
     parameter DEPTH = 16,
     // 1: a fabric register after the RAM's output register is the head
-    parameter OUT_REG = 0
+    parameter OUT_REG = 0,
+    // 1: the producer never offers an entry while the RAM is full (wp_chacha20's ingress keeps
+    // a margin), so a push is s_valid alone: the RAM's write enable is not behind the pointers'
+    // subtract and compare (at 056d427 that was wp_chacha20's ECP5 path, 8 levels into the
+    // descriptor FIFO's block RAM)
+    parameter NO_OVERFLOW = 0
 )
 (
     input  wire             clk,
@@ -62,7 +67,7 @@ reg                ram_valid_reg = 1'b0;  // the RAM's output register holds an 
 wire [ADDR_WIDTH:0] fill = wr_ptr_reg - rd_ptr_reg;
 wire full = fill == DEPTH;
 wire in_ram = wr_ptr_reg != rd_ptr_reg;
-wire push = s_valid && !full;
+wire push = s_valid && (NO_OVERFLOW != 0 || !full);
 wire [WIDTH-1:0] ram_data;
 // the RAM's output register is taken (by the head register, or by the consumer)
 wire ram_take;
