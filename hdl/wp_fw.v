@@ -128,9 +128,13 @@ reg [63:0] deny_pkts_reg = 0;
 reg [63:0] default_pkts_reg = 0;
 reg [63:0] nonip_pkts_reg = 0;
 
-function [31:0] plen_mask(input [5:0] plen);
+// the prefix mask of a length (0..63; 32 and more: all ones): bit i is set when plen >= 32 - i.
+// Each bit a 64-entry constant table indexed by plen (a function of 6 inputs, LUTs only; the
+// shift and the compare had been 4 levels, wp_fw's ECP5 path at 3220689)
+function [63:0] plen_table(input integer i);
+    integer v;
     begin
-        plen_mask = plen >= 32 ? 32'hFFFFFFFF : ~(32'hFFFFFFFF >> plen);
+        for (v = 0; v < 64; v = v + 1) plen_table[v] = v >= 32 - i;
     end
 endfunction
 
@@ -182,6 +186,20 @@ initial begin
     end
 end
 
+// the masks of the length registers, bit by bit from the tables (continuous assignments: a
+// simulator re-evaluates them only when a length changes)
+wire [32*NUM_RULES-1:0] src_mask, dst_mask;
+genvar gmr, gmb;
+generate
+    for (gmb = 0; gmb < 32; gmb = gmb + 1) begin : g_mask_bit
+        localparam [63:0] T = plen_table(gmb);
+        for (gmr = 0; gmr < NUM_RULES; gmr = gmr + 1) begin : g_mask_rule
+            assign src_mask[32*gmr + gmb] = T[rule_src_plen_reg[gmr]];
+            assign dst_mask[32*gmr + gmb] = T[rule_dst_plen_reg[gmr]];
+        end
+    end
+endgenerate
+
 always @(posedge clk) begin
     if (reg_wr_en) begin
         if (wr_dact_q) default_action_reg <= reg_wr_data[0];
@@ -199,8 +217,8 @@ always @(posedge clk) begin
     end
     // the prefix masks follow the length registers a cycle later (no decode on the write data)
     for (r = 0; r < NUM_RULES; r = r + 1) begin
-        rule_src_mask_reg[r] <= plen_mask(rule_src_plen_reg[r]);
-        rule_dst_mask_reg[r] <= plen_mask(rule_dst_plen_reg[r]);
+        rule_src_mask_reg[r] <= src_mask[32*r +: 32];
+        rule_dst_mask_reg[r] <= dst_mask[32*r +: 32];
     end
     if (rst) begin
         default_action_reg <= 1'b0;
