@@ -225,6 +225,10 @@ reg [7:0]  ent_port_reg[0:NUM_ENTRIES-1];
 reg        ent_valid_reg[0:NUM_ENTRIES-1];
 reg [63:0] ent_pkts_reg[0:NUM_ENTRIES-1];
 reg [63:0] ent_bytes_reg[0:NUM_ENTRIES-1];
+// each entry's increments for the cycle after (0 unless the beat hit it): the beat's byte count
+// reaches 16 small registers, and each 64-bit add starts from its own entry's register
+reg [5:0]  ent_binc_reg[0:NUM_ENTRIES-1];
+reg        ent_pinc_reg[0:NUM_ENTRIES-1];
 reg [63:0] nonnsh_pkts_reg = 0;
 reg [63:0] miss_pkts_reg = 0;
 reg [63:0] drop_pkts_reg = 0;
@@ -242,7 +246,7 @@ integer r;
 initial begin
     for (r = 0; r < NUM_ENTRIES; r = r + 1) begin
         ent_key_reg[r] = 0; ent_pe_reg[r] = 0; ent_port_reg[r] = 0; ent_valid_reg[r] = 0;
-        ent_pkts_reg[r] = 0; ent_bytes_reg[r] = 0;
+        ent_pkts_reg[r] = 0; ent_bytes_reg[r] = 0; ent_binc_reg[r] = 0; ent_pinc_reg[r] = 0;
     end
 end
 
@@ -628,13 +632,15 @@ always @(posedge clk) begin
         cnt_miss_reg <= !c_oversize_reg && !c_ok && c_nsh_reg;
         cnt_nonnsh_reg <= !c_oversize_reg && !c_ok && !c_nsh_reg;
     end
+    // a beat at D loads its entry's increments, which the counters add a cycle later; a beat
+    // that meets the reset loads none, so CLEAR drops the same beats as when D added directly
+    for (r = 0; r < NUM_ENTRIES; r = r + 1) begin
+        ent_binc_reg[r] <= d_bytes_reg & {6{d_valid_reg && hit_oh_reg[r] && !cnt_rst_reg}};
+        ent_pinc_reg[r] <= d_valid_reg && d_first_reg && hit_oh_reg[r] && !cnt_rst_reg;
+        ent_bytes_reg[r] <= ent_bytes_reg[r] + {58'd0, ent_binc_reg[r]};
+        ent_pkts_reg[r] <= ent_pkts_reg[r] + {63'd0, ent_pinc_reg[r]};
+    end
     if (d_valid_reg) begin
-        for (r = 0; r < NUM_ENTRIES; r = r + 1) begin
-            if (hit_oh_reg[r]) begin
-                ent_bytes_reg[r] <= ent_bytes_reg[r] + d_bytes_reg;
-                if (d_first_reg) ent_pkts_reg[r] <= ent_pkts_reg[r] + 1;
-            end
-        end
         if (d_first_reg) begin
             if (cnt_drop_reg) drop_pkts_reg <= drop_pkts_reg + 1;
             if (cnt_miss_reg) miss_pkts_reg <= miss_pkts_reg + 1;
