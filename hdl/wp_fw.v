@@ -128,16 +128,6 @@ reg [63:0] deny_pkts_reg = 0;
 reg [63:0] default_pkts_reg = 0;
 reg [63:0] nonip_pkts_reg = 0;
 
-// the prefix mask of a length (0..63; 32 and more: all ones): bit i is set when plen >= 32 - i.
-// Each bit a 64-entry constant table indexed by plen (a function of 6 inputs, LUTs only; the
-// shift and the compare had been 4 levels, wp_fw's ECP5 path at 3220689)
-function [63:0] plen_table(input integer i);
-    integer v;
-    begin
-        for (v = 0; v < 64; v = v + 1) plen_table[v] = v >= 32 - i;
-    end
-endfunction
-
 // rule i: RULE_CTRL .. RULE_DPORT; hit counters RULE_HITS. The write's decode is registered:
 // reg_wr_addr is wp_axil_regs' address register, held from the cycle the write is taken
 // through reg_wr_en (the merge read's cycles before it included), so what it registers the
@@ -186,17 +176,21 @@ initial begin
     end
 end
 
-// the masks of the length registers, bit by bit from the tables (continuous assignments: a
-// simulator re-evaluates them only when a length changes)
+// the prefix masks of the length registers in two registered steps (wp_prefix_mask.v): each
+// length decoded into 15 bits, then each mask bit one LUT4 of those (as one 6-input function
+// per bit the mask was 4 LUT levels, wp_fw's ECP5 path at 3220689 and fdebca9)
+wire [15*NUM_RULES-1:0] src_dec, dst_dec;
 wire [32*NUM_RULES-1:0] src_mask, dst_mask;
-genvar gmr, gmb;
+reg  [15*NUM_RULES-1:0] src_dec_reg = 0, dst_dec_reg = 0;
+genvar gmr;
 generate
-    for (gmb = 0; gmb < 32; gmb = gmb + 1) begin : g_mask_bit
-        localparam [63:0] T = plen_table(gmb);
-        for (gmr = 0; gmr < NUM_RULES; gmr = gmr + 1) begin : g_mask_rule
-            assign src_mask[32*gmr + gmb] = T[rule_src_plen_reg[gmr]];
-            assign dst_mask[32*gmr + gmb] = T[rule_dst_plen_reg[gmr]];
-        end
+    for (gmr = 0; gmr < NUM_RULES; gmr = gmr + 1) begin : g_mask_rule
+        wp_prefix_dec src_dec_inst (.plen(rule_src_plen_reg[gmr]), .dec(src_dec[15*gmr +: 15]));
+        wp_prefix_dec dst_dec_inst (.plen(rule_dst_plen_reg[gmr]), .dec(dst_dec[15*gmr +: 15]));
+        wp_prefix_mask src_mask_inst (.dec(src_dec_reg[15*gmr +: 15]),
+            .mask(src_mask[32*gmr +: 32]));
+        wp_prefix_mask dst_mask_inst (.dec(dst_dec_reg[15*gmr +: 15]),
+            .mask(dst_mask[32*gmr +: 32]));
     end
 endgenerate
 
@@ -215,7 +209,10 @@ always @(posedge clk) begin
             if (wr_rule_q[r] && wr_fld_q[F_DPORT]) rule_dport_reg[r] <= reg_wr_data;
         end
     end
-    // the prefix masks follow the length registers a cycle later (no decode on the write data)
+    // the prefix masks follow the length registers two cycles later (no decode on the write
+    // data)
+    src_dec_reg <= src_dec;
+    dst_dec_reg <= dst_dec;
     for (r = 0; r < NUM_RULES; r = r + 1) begin
         rule_src_mask_reg[r] <= src_mask[32*r +: 32];
         rule_dst_mask_reg[r] <= dst_mask[32*r +: 32];

