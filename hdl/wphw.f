@@ -17,6 +17,7 @@ wp_hdr_parse.v
 wp_axis_reg.v
 wp_pe_out.v
 wp_axis_arb.v
+wp_prefix_dec.v
 wp_prefix_mask.v
 wp_fw.v
 wp_nat.v

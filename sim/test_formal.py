@@ -332,10 +332,11 @@ def prefix_mask_equiv(hdl: Path, tag: str) -> bool:
     if root.exists():
         shutil.rmtree(root)
     root.mkdir(parents=True)
-    shutil.copy(hdl / "wp_prefix_mask.v", root / "wp_prefix_mask.v")
+    for name in ("wp_prefix_dec.v", "wp_prefix_mask.v"):
+        shutil.copy(hdl / name, root / name)
     shutil.copy(FORMAL / "eq_wp_prefix_mask.v", root / "eq_wp_prefix_mask.v")
     script = (
-        "read_verilog wp_prefix_mask.v eq_wp_prefix_mask.v\n"
+        "read_verilog wp_prefix_dec.v wp_prefix_mask.v eq_wp_prefix_mask.v\n"
         "hierarchy -check\nproc\nopt_clean\n"
         "miter -equiv -flatten -make_outputs eq_ref_wp_prefix_mask eq_wp_prefix_mask miter\n"
         "hierarchy -top miter\nflatten\nopt\n"
