@@ -157,7 +157,7 @@ wire [INIT_AW-1:0] init_rd_addr = init_wr_ptr_reg - INIT_LAG;
 wire [INIT_W-1:0]  init_rd;
 reg [INIT_W-1:0]   init_q_reg = 0;
 
-wp_ram_sdp #(.WIDTH(INIT_W), .ADDR_WIDTH(INIT_AW)) init_ram_inst (
+wp_ram_sdp #(.WIDTH(INIT_W), .ADDR_WIDTH(INIT_AW), .NO_RW_CHECK(1)) init_ram_inst (
     .clk(clk),
     .wr_en(1'b1), .wr_addr(init_wr_ptr_reg), .wr_data({in_tag, in_nonce, in_counter, in_key}),
     .rd_en(1'b1), .rd_addr(init_rd_addr), .rd_data(init_rd)

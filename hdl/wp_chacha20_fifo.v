@@ -77,7 +77,7 @@ wire load = in_ram && (!ram_valid_reg || ram_take) && ram_room;
 
 assign s_ready = !full;
 
-wp_ram_sdp #(.WIDTH(WIDTH), .ADDR_WIDTH(ADDR_WIDTH)) ram_inst (
+wp_ram_sdp #(.WIDTH(WIDTH), .ADDR_WIDTH(ADDR_WIDTH), .NO_RW_CHECK(1)) ram_inst (
     .clk(clk),
     .wr_en(push), .wr_addr(wr_ptr_reg[ADDR_WIDTH-1:0]), .wr_data(s_data),
     .rd_en(load), .rd_addr(rd_ptr_reg[ADDR_WIDTH-1:0]), .rd_data(ram_data)

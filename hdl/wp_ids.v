@@ -840,7 +840,8 @@ wire                 r_go = r_valid_reg && (!s_valid_reg || s_go);
 wire                 rd_issue = rd_avail && (!r_valid_reg || r_go);
 wire [MEM_WIDTH-1:0] rd_word;
 
-wp_ram_sdp #(.WIDTH(MEM_WIDTH), .ADDR_WIDTH(ADDR_WIDTH)) frame_mem_inst (
+wp_ram_sdp #(.WIDTH(MEM_WIDTH), .ADDR_WIDTH(ADDR_WIDTH), .NO_RW_CHECK(1))
+    frame_mem_inst (
     .clk(clk),
     .wr_en(mem_we), .wr_addr(wr_ptr_reg[ADDR_WIDTH-1:0]),
     .wr_data({c_user_reg, c_last_reg, c_keep_reg, c_data_reg}),

@@ -5,6 +5,15 @@
 // held otherwise. A read of the address written in the same cycle returns the old word.
 // ram_style = "block" (yosys and Vivado): without it yosys maps shallow memories (16-64
 // words, e.g. wp_chacha20's FIFOs) to LUT RAM, which costs LUTs the waypoint's budget needs.
+//
+// NO_RW_CHECK = 1: the user never reads the address written in the same cycle (a FIFO that
+// reads only entries it holds and writes only when not full; a delay ring whose read trails
+// its write). The memory then carries no_rw_check (yosys) and rw_addr_collision = "no"
+// (Vivado): without them yosys keeps the old-word rule of a collision with a copy of the
+// write address and data in flip-flops, a compare and a mux on every read bit (ECP5, a
+// 300-bit RAM: 305 LUT4 and 606 FF beside its 9 DP16KD; with them none). A collision with
+// NO_RW_CHECK = 1 reads an undefined word on hardware; the simulation model still returns the
+// old one.
 
 `resetall
 `timescale 1ns / 1ps
@@ -14,7 +23,9 @@ module wp_ram_sdp #(
     // width of one word
     parameter WIDTH = 8,
     // log2 of the depth (words)
-    parameter ADDR_WIDTH = 9
+    parameter ADDR_WIDTH = 9,
+    // 1: the address written is never read in the same cycle (see above)
+    parameter NO_RW_CHECK = 0
 ) (
     input  wire                  clk,
 
@@ -38,13 +49,39 @@ initial begin
     end
 end
 
-(* ram_style = "block" *)
-reg [WIDTH-1:0] mem [0:(1 << ADDR_WIDTH)-1];
+generate
+    if (NO_RW_CHECK) begin : g_no_rw_check
+        (* ram_style = "block", no_rw_check, rw_addr_collision = "no" *)
+        reg [WIDTH-1:0] mem [0:(1 << ADDR_WIDTH)-1];
+        always @(posedge clk) begin
+            if (wr_en) mem[wr_addr] <= wr_data;
+            if (rd_en) rd_data <= mem[rd_addr];
+        end
+    end else begin : g_rw_check
+        (* ram_style = "block" *)
+        reg [WIDTH-1:0] mem [0:(1 << ADDR_WIDTH)-1];
+        always @(posedge clk) begin
+            if (wr_en) mem[wr_addr] <= wr_data;
+            if (rd_en) rd_data <= mem[rd_addr];
+        end
+    end
+endgenerate
 
-always @(posedge clk) begin
-    if (wr_en) mem[wr_addr] <= wr_data;
-    if (rd_en) rd_data <= mem[rd_addr];
+// NO_RW_CHECK is a promise of the user: a formal job (read -formal) asserts it, and a
+// simulation that breaks it stops
+`ifdef FORMAL
+always @(*) begin
+    if (NO_RW_CHECK != 0) assert (!(wr_en && rd_en && wr_addr == rd_addr));
 end
+`elsif SYNTHESIS
+`else
+always @(posedge clk) begin
+    if (NO_RW_CHECK != 0 && wr_en && rd_en && wr_addr == rd_addr) begin
+        $error("Error: read of the address written in the same cycle, NO_RW_CHECK (instance %m)");
+        $finish;
+    end
+end
+`endif
 
 endmodule
 
