@@ -9,7 +9,7 @@
 // taken; the register interface's address comes from a register: RD_LATENCY + 1 cycles after
 // AW+W are taken it reads the written address with reg_rd_en low (the merge read), reg_wr_en
 // follows in the next cycle; RD_LATENCY + 1 cycles after AR is taken it reads the AR address
-// with reg_rd_en high, and R returns reg_rd_data as read then; with RD_LATENCY 1 to 4 the
+// with reg_rd_en high, and R returns reg_rd_data as read then; with RD_LATENCY 1 to 5 the
 // address is there, reg_rd_en low, the RD_LATENCY cycles before as well; reg_rd_en at no other
 // time; a pending AW+W or AR is taken within LIVE cycles (no deadlock).
 
@@ -64,20 +64,20 @@ reg [3:0]    p_wstrb = 0;
 reg [1:0]    p_bresp = 0, p_rresp = 0;
 reg [2:0]    b_low = 0, r_low = 0;
 reg [3:0]    aw_n = 0, w_n = 0, b_n = 0, ar_n = 0, r_n = 0, wr_n = 0;
-reg [3:0]    wr_wait = 0, rd_wait = 0;
+reg [4:0]    wr_wait = 0, rd_wait = 0;  // up to LIVE = 18 (RD_LATENCY 5)
 reg [AW-1:0] exp_addr = 0;
 reg [31:0]   exp_wdata = 0, exp_rdata = 0;
 reg          exp_wr = 1'b0;
-reg [5:0]    aw_sh = 0;  // aw_hs 1, 2, 3, 4, 5, 6 cycles ago
-reg [4:0]    ar_sh = 0;  // ar_hs 1, 2, 3, 4, 5 cycles ago
+reg [6:0]    aw_sh = 0;  // aw_hs 1 .. 7 cycles ago
+reg [5:0]    ar_sh = 0;  // ar_hs 1 .. 6 cycles ago
 // the merge read RD_LATENCY + 1 cycles after AW+W, the write one later, the read RD_LATENCY + 1
 // cycles after AR; in between the block decodes reg_rd_addr
 wire         p_aw_hs = aw_sh[RD_LATENCY];
 wire         p2_aw_hs = aw_sh[RD_LATENCY + 1];
 wire         p_ar_hs = ar_sh[RD_LATENCY];
-wire [3:0]   lat_mask = (4'd1 << RD_LATENCY) - 4'd1;  // the RD_LATENCY cycles before
-wire         wait_aw = |(aw_sh[3:0] & lat_mask);
-wire         wait_ar = |(ar_sh[3:0] & lat_mask);
+wire [4:0]   lat_mask = (5'd1 << RD_LATENCY) - 5'd1;  // the RD_LATENCY cycles before
+wire         wait_aw = |(aw_sh[4:0] & lat_mask);
+wire         wait_ar = |(ar_sh[4:0] & lat_mask);
 reg [31:0]   t_wdata = 0, t_mask = 0;
 reg [AW-1:0] t_araddr = 0;
 
@@ -113,8 +113,8 @@ always @(posedge clk) begin
     wr_n <= wr_n + reg_wr_en;
     wr_wait <= (awvalid && wvalid && !aw_hs) ? wr_wait + 1'b1 : 0;
     rd_wait <= (arvalid && !ar_hs) ? rd_wait + 1'b1 : 0;
-    aw_sh <= {aw_sh[4:0], aw_hs};
-    ar_sh <= {ar_sh[3:0], ar_hs};
+    aw_sh <= {aw_sh[5:0], aw_hs};
+    ar_sh <= {ar_sh[4:0], ar_hs};
     if (aw_hs) begin
         exp_addr <= {awaddr[AW-1:2], 2'b00};
         t_wdata <= wdata;

@@ -17,12 +17,13 @@
 // register that reads back differently from what was written (write-only or command bits)
 // keeps what the read returns in the other lanes.
 //
-// RD_LATENCY = 1 to 4 gives the block as many more cycles: reg_rd_addr is held that long
+// RD_LATENCY = 1 to 5 gives the block as many more cycles: reg_rd_addr is held that long
 // before the read (or merge read) is taken from reg_rd_data, so a block may register its address
 // decode (which register array, which element: wp_reg_arr_q), with 2 its read mux result as well
 // (wp_reg_rd with IN_REG), answering from registers, with 3 split its read mux into two
-// registered levels and with 4 into three after a one-hot decode (wp_fw, wp_nat, wp_waypoint:
-// per element, per group of elements, then the OR of the groups: wp_reg_rd_or).
+// registered levels and with 4 into three after a one-hot decode (wp_nat, wp_waypoint: per
+// element, per group of elements, then the OR of the groups: wp_reg_rd_or); with 5 the one-hot
+// decode itself in two (wp_fw: the address's fields one-hot, then their ANDs).
 //
 // Latency (bus idle, ready high): AR taken -> R valid 2 + RD_LATENCY cycles; AW/W taken ->
 // reg_wr_en 2 + RD_LATENCY cycles, B valid 3 + RD_LATENCY cycles. No new transaction is taken
@@ -44,7 +45,7 @@
 module wp_axil_regs #(
     // Width of the AXI-Lite address (byte address)
     parameter ADDR_WIDTH = 12,
-    // Cycles the block's read port takes from reg_rd_addr to reg_rd_data (0 to 4)
+    // Cycles the block's read port takes from reg_rd_addr to reg_rd_data (0 to 5)
     parameter RD_LATENCY = 0
 ) (
     input  wire                  clk,
@@ -84,8 +85,8 @@ initial begin
         $error("Error: ADDR_WIDTH must be in 4..32 (instance %m)");
         $finish;
     end
-    if (RD_LATENCY < 0 || RD_LATENCY > 4) begin
-        $error("Error: RD_LATENCY must be in 0..4 (instance %m)");
+    if (RD_LATENCY < 0 || RD_LATENCY > 5) begin
+        $error("Error: RD_LATENCY must be in 0..5 (instance %m)");
         $finish;
     end
 end
@@ -95,8 +96,8 @@ reg rvalid_reg = 1'b0;
 reg [31:0] rdata_reg = 32'd0;
 // bit i: a read / write was taken i + 1 cycles ago and the block's read port is still at work
 // (RD_LATENCY > i)
-reg [3:0] rd_wait_reg = 4'b0000;
-reg [3:0] wr_wait_reg = 4'b0000;
+reg [4:0] rd_wait_reg = 5'b00000;
+reg [4:0] wr_wait_reg = 5'b00000;
 reg rd_pend_reg = 1'b0;     // a read's address is in addr_reg: reg_rd_en this cycle
 reg wr_merge_reg = 1'b0;    // a write's address is in addr_reg: merge read this cycle
 reg wr_pend_reg = 1'b0;     // the merged word is in wr_data_reg: reg_wr_en this cycle
@@ -136,10 +137,12 @@ assign reg_rd_en = rd_pend_reg;
 assign reg_rd_addr = addr_reg;
 
 always @(posedge clk) begin
-    rd_wait_reg <= {RD_LATENCY > 3 && rd_wait_reg[2], RD_LATENCY > 2 && rd_wait_reg[1],
-                    RD_LATENCY > 1 && rd_wait_reg[0], RD_LATENCY > 0 && rd_take};
-    wr_wait_reg <= {RD_LATENCY > 3 && wr_wait_reg[2], RD_LATENCY > 2 && wr_wait_reg[1],
-                    RD_LATENCY > 1 && wr_wait_reg[0], RD_LATENCY > 0 && wr_take};
+    rd_wait_reg <= {RD_LATENCY > 4 && rd_wait_reg[3], RD_LATENCY > 3 && rd_wait_reg[2],
+                    RD_LATENCY > 2 && rd_wait_reg[1], RD_LATENCY > 1 && rd_wait_reg[0],
+                    RD_LATENCY > 0 && rd_take};
+    wr_wait_reg <= {RD_LATENCY > 4 && wr_wait_reg[3], RD_LATENCY > 3 && wr_wait_reg[2],
+                    RD_LATENCY > 2 && wr_wait_reg[1], RD_LATENCY > 1 && wr_wait_reg[0],
+                    RD_LATENCY > 0 && wr_take};
     rd_pend_reg <= rd_due;
     wr_merge_reg <= wr_due;
     wr_pend_reg <= wr_merge_reg;

@@ -94,7 +94,7 @@ wire        reg_rd_en;
 wire [AW-1:0] reg_rd_addr;
 wire [31:0] reg_rd_data;
 
-wp_axil_regs #(.ADDR_WIDTH(AW), .RD_LATENCY(4)) axil_regs_inst (
+wp_axil_regs #(.ADDR_WIDTH(AW), .RD_LATENCY(5)) axil_regs_inst (
     .clk(clk), .rst(rst),
     .s_axil_awaddr(s_axil_awaddr), .s_axil_awprot(s_axil_awprot),
     .s_axil_awvalid(s_axil_awvalid), .s_axil_awready(s_axil_awready),
@@ -224,24 +224,37 @@ always @(posedge clk) begin
     end
 end
 
-// read mux in four register stages: wp_axil_regs (RD_LATENCY 4) holds reg_rd_addr four cycles
-// before it takes reg_rd_data. R1: the address decode as one-hot selects, one flip-flop per
-// (rule, word of its stride) and per hit counter (each drives one word's or counter's AND
-// terms, not the whole mux), each the address compared with a constant (no subtraction); the
-// fixed registers one-hot. R2: per rule the addressed word (an AND-OR over its 8 words, 0 when
-// the rule is not addressed); per group of GRP rules the addressed hit counter; the fixed word
-// and counter. R3: per group the OR of its rules' words; the OR of the groups' counters and the
-// fixed counter. R4: the OR of the groups' words and the fixed word at wp_reg_rd's input
-// registers (IN_REG), which picks the counter word and keeps the HI latch.
+// read mux in five register stages: wp_axil_regs (RD_LATENCY 5) holds reg_rd_addr five cycles
+// before it takes reg_rd_data. R0: the address's fields one-hot (which rule, which word of its
+// stride: wp_reg_arr's aligned decode), each hit counter and fixed register compared with a
+// constant (no subtraction). R1: one flip-flop per (rule, word of its stride), the AND of its
+// rule's and its word's R0 bits (each drives one word's AND terms, not the whole mux; the 128
+// compares of the 12-bit address in one stage were wp_fw's ECP5 path at d77b125, the address
+// register's bits fanned out to them); the others copied. R2: per rule the addressed word (an
+// AND-OR over its 8 words, 0 when the rule is not addressed); per group of GRP rules the addressed
+// hit counter; the fixed word and counter. R3: per group the OR of its rules' words; the OR of the
+// groups' counters and the fixed counter. R4: the OR of the groups' words and the fixed word at
+// wp_reg_rd's input registers (IN_REG), which picks the counter word and keeps the HI latch.
 wire          rd_hits;
 wp_reg_arr #(.ADDR_WIDTH(AW), .BASE(HITS_BASE), .STRIDE(HITS_STRIDE), .COUNT(NUM_RULES))
     rd_hits_inst (.addr(reg_rd_addr), .hit(rd_hits), .idx(), .off());
+wire          rd_rule;
+wire [AW-1:0] rd_rule_idx, rd_fld;
+wp_reg_arr #(.ADDR_WIDTH(AW), .BASE(RULE_BASE), .STRIDE(RULE_STRIDE), .COUNT(NUM_RULES))
+    rd_rule_inst (.addr(reg_rd_addr), .hit(rd_rule), .idx(rd_rule_idx), .off(rd_fld));
 // a 64-bit register is two words: the address of its LO word with bit 2 (HI) cleared
 wire [AW-1:0] rd_lo_addr = {reg_rd_addr[AW-1:3], 3'b000};
 
-// R1: word w of rule i selected (bit i*NW + w), hit counter i selected; the fixed registers,
-// one-hot: {NONIP_ACTION, DEFAULT_ACTION, CAPS, VERSION, ID} and the counters
-// {NONIP, DEFAULT, DENY, PERMIT}_PKTS
+// R0: rule i addressed (bit i), word w of a stride addressed (bit w); hit counter i selected;
+// the fixed registers, one-hot: {NONIP_ACTION, DEFAULT_ACTION, CAPS, VERSION, ID} and the
+// counters {NONIP, DEFAULT, DENY, PERMIT}_PKTS
+reg [NUM_RULES-1:0]    r0_rule_reg = 0;
+reg [NW-1:0]           r0_word_reg = 0;
+reg [NUM_RULES-1:0]    r0_hsel_reg = 0;
+reg                    r0_hits_reg = 1'b0;
+reg [4:0]              r0_fix_reg = 0;
+reg [3:0]              r0_cnt_reg = 0;
+// R1: word w of rule i selected (bit i*NW + w); the others as in R0
 reg [NUM_RULES*NW-1:0] r1_wsel_reg = 0;
 reg [NUM_RULES-1:0]    r1_hsel_reg = 0;
 reg                    r1_hits_reg = 1'b0;
@@ -251,17 +264,23 @@ integer w;
 
 always @(posedge clk) begin
     for (r = 0; r < NUM_RULES; r = r + 1) begin
-        for (w = 0; w < NW; w = w + 1) begin
-            r1_wsel_reg[r*NW + w] <= reg_rd_addr == RULE_BASE + r * RULE_STRIDE + 4 * w;
-        end
-        r1_hsel_reg[r] <= rd_lo_addr == HITS_BASE + r * HITS_STRIDE;
+        r0_rule_reg[r] <= rd_rule && rd_rule_idx == r;
+        r0_hsel_reg[r] <= rd_lo_addr == HITS_BASE + r * HITS_STRIDE;
     end
-    r1_hits_reg <= rd_hits;
-    r1_fix_reg <= {reg_rd_addr == `WP_FW_REG_NONIP_ACTION,
+    for (w = 0; w < NW; w = w + 1) r0_word_reg[w] <= rd_fld == 4 * w;
+    r0_hits_reg <= rd_hits;
+    r0_fix_reg <= {reg_rd_addr == `WP_FW_REG_NONIP_ACTION,
                    reg_rd_addr == `WP_FW_REG_DEFAULT_ACTION, reg_rd_addr == `WP_FW_REG_CAPS,
                    reg_rd_addr == `WP_FW_REG_VERSION, reg_rd_addr == `WP_FW_REG_ID};
-    r1_cnt_reg <= {rd_lo_addr == `WP_FW_REG_NONIP_PKTS, rd_lo_addr == `WP_FW_REG_DEFAULT_PKTS,
+    r0_cnt_reg <= {rd_lo_addr == `WP_FW_REG_NONIP_PKTS, rd_lo_addr == `WP_FW_REG_DEFAULT_PKTS,
                    rd_lo_addr == `WP_FW_REG_DENY_PKTS, rd_lo_addr == `WP_FW_REG_PERMIT_PKTS};
+    for (r = 0; r < NUM_RULES; r = r + 1) begin
+        for (w = 0; w < NW; w = w + 1) r1_wsel_reg[r*NW + w] <= r0_rule_reg[r] && r0_word_reg[w];
+    end
+    r1_hsel_reg <= r0_hsel_reg;
+    r1_hits_reg <= r0_hits_reg;
+    r1_fix_reg <= r0_fix_reg;
+    r1_cnt_reg <= r0_cnt_reg;
 end
 
 // each rule's stride as NW words (unused bits 0); a function behind a continuous assignment

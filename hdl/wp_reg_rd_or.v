@@ -1,13 +1,14 @@
 // wp_reg_rd_or: the last two stages of a grouped register read port — the OR of the groups.
 //
-// The read ports of wp_fw, wp_nat and wp_waypoint (behind wp_axil_regs with RD_LATENCY 4) end
-// here. Their R1 decodes the address into one-hot selects and their R2 registers, per element
-// (rule, mapping, entry), the addressed word of its stride (0 unless it is addressed), per group
-// of GRP elements the addressed counter, and the fixed word and counter (ID, CAPS, global
-// counters): at most one of all of them is non-zero. This module is R3, per group the OR of its
-// elements' words and the OR of the groups' counters with the fixed counter, and R4, the OR of
-// the groups' words with the fixed word at wp_reg_rd's input registers (IN_REG), which picks the
-// counter word and keeps the HI latch. rd_data answers for the address of two cycles before.
+// The read ports of wp_fw, wp_nat and wp_waypoint (behind wp_axil_regs with RD_LATENCY 4; wp_fw 5,
+// its decode in two stages R0 and R1) end here. Their R1 decodes the address into one-hot selects
+// and their R2 registers, per element (rule, mapping, entry), the addressed word of its stride (0
+// unless it is addressed), per group of GRP elements the addressed counter, and the fixed word and
+// counter (ID, CAPS, global counters): at most one of all of them is non-zero. This module is R3,
+// per group the OR of its elements' words and the OR of the groups' counters with the fixed
+// counter, and R4, the OR of the groups' words with the fixed word at wp_reg_rd's input registers
+// (IN_REG), which picks the counter word and keeps the HI latch. rd_data answers for the address
+// of two cycles before.
 
 `resetall
 `timescale 1ns / 1ps

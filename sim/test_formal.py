@@ -201,9 +201,9 @@ def test_axis_arb_proof() -> None:
     check_proof("wp_axis_arb")
 
 
-@pytest.mark.parametrize("task", ["lat0", "lat1", "lat2", "lat3", "lat4"])
+@pytest.mark.parametrize("task", ["lat0", "lat1", "lat2", "lat3", "lat4", "lat5"])
 def test_axil_regs_proof(task: str) -> None:
-    """wp_axil_regs with RD_LATENCY 0 to 4: the AXI4-Lite slave's handshake, merge, register
+    """wp_axil_regs with RD_LATENCY 0 to 5: the AXI4-Lite slave's handshake, merge, register
     interface timing and liveness, to depth 20."""
     status, log = run_sby("wp_axil_regs", task)
     assert status == "PASS", log[-2000:]
