@@ -22,7 +22,12 @@ module wp_fifo #(
     // head), so the array is written at the write pointer every cycle, pushed or not: the slot
     // written is never one that holds an entry, and no RAM cell's write enable depends on
     // s_valid or the full flag (only on the write pointer's flip-flops)
-    parameter FREE_WRITE = 0
+    parameter FREE_WRITE = 0,
+    // the head register in this many slices, each loaded by a load enable of its own, built
+    // from a copy of the head's valid flag kept in a flip-flop of its own: the pop's load
+    // enable then reaches WIDTH / HEAD_SLICES flip-flops per net, not WIDTH (wp_nat's action
+    // FIFO, 124 bits: its head load was wp_nat's ECP5 path at c0ebbe1, one 3.14 ns net)
+    parameter HEAD_SLICES = 1
 ) (
     input  wire             clk,
     input  wire             rst,
@@ -43,6 +48,10 @@ localparam DEPTH = 1 << DEPTH_LOG2;
 initial begin
     if (WIDTH < 1) begin
         $error("Error: WIDTH must be at least 1 (instance %m)");
+        $finish;
+    end
+    if (HEAD_SLICES < 1 || HEAD_SLICES > WIDTH) begin
+        $error("Error: HEAD_SLICES must be in 1..WIDTH (instance %m)");
         $finish;
     end
     if (DEPTH_LOG2 < 1 || DEPTH_LOG2 > 12) begin
@@ -81,7 +90,6 @@ always @(posedge clk) begin
         wr_ptr_reg <= wr_ptr_reg + 1;
     end
     if (load) begin
-        head_reg <= mem[rd_ptr_reg[DEPTH_LOG2-1:0]];
         rd_ptr_reg <= rd_ptr_reg + 1;
         head_valid_reg <= 1'b1;
     end else if (m_ready) begin
@@ -98,6 +106,35 @@ always @(posedge clk) begin
     end
 end
 
+// the head register, in HEAD_SLICES slices (the array read once, combinationally)
+wire [WIDTH-1:0] rd_word = mem[rd_ptr_reg[DEPTH_LOG2-1:0]];
+localparam SLICE_W = (WIDTH + HEAD_SLICES - 1) / HEAD_SLICES;
+genvar gs;
+generate
+    if (HEAD_SLICES == 1) begin : g_head
+        always @(posedge clk) begin
+            if (load) head_reg <= rd_word;
+        end
+    end else begin : g_head_slices
+        for (gs = 0; gs < HEAD_SLICES; gs = gs + 1) begin : g_slice
+            localparam LO = gs * SLICE_W;
+            localparam W = WIDTH - LO < SLICE_W ? WIDTH - LO : SLICE_W;
+            // this slice's copy of head_valid_reg (same next state); keep on the always block
+            // keeps yosys from merging the identical copies
+            reg valid_copy_reg = 1'b0;
+            wire load_slice = in_mem && (!valid_copy_reg || m_ready);
+            (* keep *)
+            always @(posedge clk) begin
+                if (load_slice) valid_copy_reg <= 1'b1;
+                else if (m_ready) valid_copy_reg <= 1'b0;
+                if (rst) valid_copy_reg <= 1'b0;
+            end
+            always @(posedge clk) begin
+                if (load_slice) head_reg[LO +: W] <= rd_word[LO +: W];
+            end
+        end
+    end
+endgenerate
 endmodule
 
 `resetall

@@ -661,7 +661,10 @@ wire [NUM_PATCH*`WP_PATCH_WIDTH-1:0] act_m_patch = {
 
 // FREE_WRITE: the frame FIFO's LUT RAM is written every cycle (its write enables were the
 // path on ECP5: the full flag -> push -> ~300 RAM cells); it holds one beat fewer
-wp_fifo #(.WIDTH(FIFO_W), .DEPTH_LOG2(FIFO_DEPTH_LOG2), .FREE_WRITE(1)) data_fifo_inst (
+// HEAD_SLICES: each FIFO's head loaded in slices by enables of their own (wp_fifo): the
+// action FIFO's head load, one net to ~150 enables, was wp_nat's ECP5 path at c0ebbe1
+wp_fifo #(.WIDTH(FIFO_W), .DEPTH_LOG2(FIFO_DEPTH_LOG2), .FREE_WRITE(1), .HEAD_SLICES(8))
+    data_fifo_inst (
     .clk(clk), .rst(rst),
     .s_data({s_axis_tlast, s_axis_tuser, s_axis_tkeep, s_axis_tdata}),
     .s_valid(s_axis_tvalid), .s_ready(fifo_s_ready),
@@ -671,7 +674,7 @@ wp_fifo #(.WIDTH(FIFO_W), .DEPTH_LOG2(FIFO_DEPTH_LOG2), .FREE_WRITE(1)) data_fif
 
 // Never full: an action exists only for a frame with beats in the frame FIFO.
 // (FREE_WRITE as the frame FIFO: both hold as many entries, DEPTH, so still never full)
-wp_fifo #(.WIDTH(ACT_W), .DEPTH_LOG2(FIFO_DEPTH_LOG2), .FREE_WRITE(1))
+wp_fifo #(.WIDTH(ACT_W), .DEPTH_LOG2(FIFO_DEPTH_LOG2), .FREE_WRITE(1), .HEAD_SLICES(4))
     act_fifo_inst (
     .clk(clk), .rst(rst),
     .s_data(act_pack_reg), .s_valid(act_valid_reg), .s_ready(),
