@@ -108,10 +108,6 @@ endfunction
 
 generate
     if (OUT_REG) begin : g_out_reg
-        // flip-flops, not LUT RAM: as LUT RAM (yosys's choice for a 3-entry array) the block
-        // RAM's output reached the ring's RAM write ports across the device (wp_chacha20's
-        // ECP5 path at 41ee654: data FIFO DP16KD -> ring LUT RAM, one 3.13 ns net)
-        (* ram_style = "logic" *)
         reg [WIDTH-1:0] ring_reg [0:2];
         reg [1:0]       ring_wr_reg = 0;   // 0..2
         reg [1:0]       ring_rd_reg = 0;   // 0..2
