@@ -596,7 +596,9 @@ generate
     end
 endgenerate
 
-// the 32 table lookups: address {not payload, byte} per byte lane, read as the beat moves to B
+// the 32 table lookups: address {not payload, byte} per byte lane, read as a valid beat moves
+// to B (only then: the tables are written while no beat is in the pipeline, and wp_ids_tbl's
+// block RAM has no collision logic; a bubble leaves the read word as it was, unused)
 wire [TW*32-1:0] b_look;
 genvar gl;
 generate
@@ -604,7 +606,7 @@ generate
         wp_ids_tbl #(.WIDTH(TW), .ADDR_WIDTH(TA)) tbl_inst (
             .clk(clk),
             .wr_en(tbl_we_reg), .wr_addr(tbl_waddr_reg), .wr_data(tbl_wdata_reg),
-            .rd_en(pipe_en), .rd_addr({!p_flags[gl], p_data_reg[8*gl +: 8]}),
+            .rd_en(pipe_en && p_valid_reg), .rd_addr({!p_flags[gl], p_data_reg[8*gl +: 8]}),
             .rd_data(b_look[TW*gl +: TW])
         );
     end
