@@ -128,35 +128,80 @@ reg [63:0] deny_pkts_reg = 0;
 reg [63:0] default_pkts_reg = 0;
 reg [63:0] nonip_pkts_reg = 0;
 
-// rule i: RULE_CTRL .. RULE_DPORT; hit counters RULE_HITS. The write's decode is registered:
-// reg_wr_addr is wp_axil_regs' address register, held from the cycle the write is taken
-// through reg_wr_en (the merge read's cycles before it included), so what it registers the
-// cycle before reg_wr_en is the write's: the rule one-hot, the word of its stride one-hot, the
-// fixed registers. Each register's enable is then reg_wr_en AND two of those bits.
-wire        wr_rule;
-wire [AW-1:0] wr_rule_idx, wr_fld;
-wp_reg_arr #(.ADDR_WIDTH(AW), .BASE(RULE_BASE), .STRIDE(RULE_STRIDE), .COUNT(NUM_RULES))
-    wr_rule_inst (.addr(reg_wr_addr), .hit(wr_rule), .idx(wr_rule_idx), .off(wr_fld));
-wire [IDX_W-1:0] wr_idx = wr_rule_idx[IDX_W-1:0];
-
-reg [NUM_RULES-1:0] wr_rule_q = 0;
-reg [NW-1:0]        wr_fld_q = 0;
-reg                 wr_dact_q = 1'b0;
-reg                 wr_nact_q = 1'b0;
-reg                 wr_ctrl_q = 1'b0;
-reg                 clear_reg = 1'b0;  // CTRL.CLEAR written: the counters clear the next cycle
-
-integer r, f, j;
+integer r, j, w;
 genvar g;
+
+// read mux in five register stages: wp_axil_regs (RD_LATENCY 5) holds reg_rd_addr five cycles
+// before it takes reg_rd_data. R0: the address's fields one-hot (which rule, which word of its
+// stride: wp_reg_arr's aligned decode), each hit counter and fixed register compared with a
+// constant (no subtraction). R1: one flip-flop per (rule, word of its stride), the AND of its
+// rule's and its word's R0 bits (each drives one word's AND terms, not the whole mux; the 128
+// compares of the 12-bit address in one stage were wp_fw's ECP5 path at d77b125, the address
+// register's bits fanned out to them); the others copied. R2: per rule the addressed word (an
+// AND-OR over its 8 words, 0 when the rule is not addressed); per group of GRP rules the addressed
+// hit counter; the fixed word and counter. R3: per group the OR of its rules' words; the OR of the
+// groups' counters and the fixed counter. R4: the OR of the groups' words and the fixed word at
+// wp_reg_rd's input registers (IN_REG), which picks the counter word and keeps the HI latch.
+// R1 is the writes' decode too (below).
+wire          rd_hits;
+wp_reg_arr #(.ADDR_WIDTH(AW), .BASE(HITS_BASE), .STRIDE(HITS_STRIDE), .COUNT(NUM_RULES))
+    rd_hits_inst (.addr(reg_rd_addr), .hit(rd_hits), .idx(), .off());
+wire          rd_rule;
+wire [AW-1:0] rd_rule_idx, rd_fld;
+wp_reg_arr #(.ADDR_WIDTH(AW), .BASE(RULE_BASE), .STRIDE(RULE_STRIDE), .COUNT(NUM_RULES))
+    rd_rule_inst (.addr(reg_rd_addr), .hit(rd_rule), .idx(rd_rule_idx), .off(rd_fld));
+// a 64-bit register is two words: the address of its LO word with bit 2 (HI) cleared
+wire [AW-1:0] rd_lo_addr = {reg_rd_addr[AW-1:3], 3'b000};
+
+// R0: rule i addressed (bit i), word w of a stride addressed (bit w); hit counter i selected;
+// the fixed registers, one-hot: {NONIP_ACTION, DEFAULT_ACTION, CAPS, VERSION, ID} and the
+// counters {NONIP, DEFAULT, DENY, PERMIT}_PKTS
+reg [NUM_RULES-1:0]    r0_rule_reg = 0;
+reg [NW-1:0]           r0_word_reg = 0;
+reg [NUM_RULES-1:0]    r0_hsel_reg = 0;
+reg                    r0_hits_reg = 1'b0;
+reg [4:0]              r0_fix_reg = 0;
+reg [3:0]              r0_cnt_reg = 0;
+reg                    r0_ctrl_reg = 1'b0;  // CTRL (write only: for the write's enable)
+// R1: word w of rule i selected (bit i*NW + w); the others as in R0
+reg [NUM_RULES*NW-1:0] r1_wsel_reg = 0;
+reg [NUM_RULES-1:0]    r1_hsel_reg = 0;
+reg                    r1_hits_reg = 1'b0;
+reg [4:0]              r1_fix_reg = 0;
+reg [3:0]              r1_cnt_reg = 0;
+reg                    r1_ctrl_reg = 1'b0;
+
 always @(posedge clk) begin
-    for (r = 0; r < NUM_RULES; r = r + 1) wr_rule_q[r] <= wr_rule && wr_idx == r;
-    for (f = 0; f < NW; f = f + 1) wr_fld_q[f] <= wr_fld == 4 * f;
-    wr_dact_q <= reg_wr_addr == `WP_FW_REG_DEFAULT_ACTION;
-    wr_nact_q <= reg_wr_addr == `WP_FW_REG_NONIP_ACTION;
-    wr_ctrl_q <= reg_wr_addr == `WP_FW_REG_CTRL;
-    clear_reg <= reg_wr_en && wr_ctrl_q && reg_wr_data[`WP_FW_REG_CTRL_CLEAR_LSB];
-    if (rst) clear_reg <= 1'b0;
+    for (r = 0; r < NUM_RULES; r = r + 1) begin
+        r0_rule_reg[r] <= rd_rule && rd_rule_idx == r;
+        r0_hsel_reg[r] <= rd_lo_addr == HITS_BASE + r * HITS_STRIDE;
+    end
+    for (w = 0; w < NW; w = w + 1) r0_word_reg[w] <= rd_fld == 4 * w;
+    r0_hits_reg <= rd_hits;
+    r0_fix_reg <= {reg_rd_addr == `WP_FW_REG_NONIP_ACTION,
+                   reg_rd_addr == `WP_FW_REG_DEFAULT_ACTION, reg_rd_addr == `WP_FW_REG_CAPS,
+                   reg_rd_addr == `WP_FW_REG_VERSION, reg_rd_addr == `WP_FW_REG_ID};
+    r0_cnt_reg <= {rd_lo_addr == `WP_FW_REG_NONIP_PKTS, rd_lo_addr == `WP_FW_REG_DEFAULT_PKTS,
+                   rd_lo_addr == `WP_FW_REG_DENY_PKTS, rd_lo_addr == `WP_FW_REG_PERMIT_PKTS};
+    for (r = 0; r < NUM_RULES; r = r + 1) begin
+        for (w = 0; w < NW; w = w + 1) r1_wsel_reg[r*NW + w] <= r0_rule_reg[r] && r0_word_reg[w];
+    end
+    r1_hsel_reg <= r0_hsel_reg;
+    r1_hits_reg <= r0_hits_reg;
+    r1_fix_reg <= r0_fix_reg;
+    r1_cnt_reg <= r0_cnt_reg;
+    r0_ctrl_reg <= reg_rd_addr == `WP_FW_REG_CTRL;
+    r1_ctrl_reg <= r0_ctrl_reg;
 end
+
+// rule i: RULE_CTRL .. RULE_DPORT; hit counters RULE_HITS. A write has no address decode of
+// its own: wp_axil_regs reads the register before it writes it (the strobe merge), through the
+// same address register (reg_wr_addr is reg_rd_addr) held from the take through reg_wr_en, so
+// the read decode's R1 one-hots above hold the write's (rule, word) and fixed register from
+// three cycles after the take, four before reg_wr_en (RD_LATENCY 5). Each register's enable is
+// reg_wr_en AND one R1 bit. (A decode of its own was a second set of compares on the address
+// register's fan-out; its fixed-register compare was one of wp_fw's ECP5 paths at 9675c87.)
+reg                 clear_reg = 1'b0;  // CTRL.CLEAR written: the counters clear the next cycle
 
 localparam F_CTRL = (`WP_FW_REG_RULE_CTRL - RULE_BASE) / 4;
 localparam F_SRC = (`WP_FW_REG_RULE_SRC_ADDR - RULE_BASE) / 4;
@@ -196,19 +241,21 @@ endgenerate
 
 always @(posedge clk) begin
     if (reg_wr_en) begin
-        if (wr_dact_q) default_action_reg <= reg_wr_data[0];
-        if (wr_nact_q) nonip_action_reg <= reg_wr_data[0];
+        if (r1_fix_reg[3]) default_action_reg <= reg_wr_data[0];
+        if (r1_fix_reg[4]) nonip_action_reg <= reg_wr_data[0];
         for (r = 0; r < NUM_RULES; r = r + 1) begin
-            if (wr_rule_q[r] && wr_fld_q[F_CTRL]) rule_ctrl_reg[r] <= reg_wr_data[2:0];
-            if (wr_rule_q[r] && wr_fld_q[F_SRC]) rule_src_reg[r] <= reg_wr_data;
-            if (wr_rule_q[r] && wr_fld_q[F_SRC_PLEN]) rule_src_plen_reg[r] <= reg_wr_data[5:0];
-            if (wr_rule_q[r] && wr_fld_q[F_DST]) rule_dst_reg[r] <= reg_wr_data;
-            if (wr_rule_q[r] && wr_fld_q[F_DST_PLEN]) rule_dst_plen_reg[r] <= reg_wr_data[5:0];
-            if (wr_rule_q[r] && wr_fld_q[F_PROTO]) rule_proto_reg[r] <= reg_wr_data[7:0];
-            if (wr_rule_q[r] && wr_fld_q[F_SPORT]) rule_sport_reg[r] <= reg_wr_data;
-            if (wr_rule_q[r] && wr_fld_q[F_DPORT]) rule_dport_reg[r] <= reg_wr_data;
+            if (r1_wsel_reg[r*NW + F_CTRL]) rule_ctrl_reg[r] <= reg_wr_data[2:0];
+            if (r1_wsel_reg[r*NW + F_SRC]) rule_src_reg[r] <= reg_wr_data;
+            if (r1_wsel_reg[r*NW + F_SRC_PLEN]) rule_src_plen_reg[r] <= reg_wr_data[5:0];
+            if (r1_wsel_reg[r*NW + F_DST]) rule_dst_reg[r] <= reg_wr_data;
+            if (r1_wsel_reg[r*NW + F_DST_PLEN]) rule_dst_plen_reg[r] <= reg_wr_data[5:0];
+            if (r1_wsel_reg[r*NW + F_PROTO]) rule_proto_reg[r] <= reg_wr_data[7:0];
+            if (r1_wsel_reg[r*NW + F_SPORT]) rule_sport_reg[r] <= reg_wr_data;
+            if (r1_wsel_reg[r*NW + F_DPORT]) rule_dport_reg[r] <= reg_wr_data;
         end
     end
+    clear_reg <= reg_wr_en && r1_ctrl_reg && reg_wr_data[`WP_FW_REG_CTRL_CLEAR_LSB];
+    if (rst) clear_reg <= 1'b0;
     // the prefix masks follow the length registers two cycles later (no decode on the write
     // data)
     src_dec_reg <= src_dec;
@@ -224,64 +271,6 @@ always @(posedge clk) begin
     end
 end
 
-// read mux in five register stages: wp_axil_regs (RD_LATENCY 5) holds reg_rd_addr five cycles
-// before it takes reg_rd_data. R0: the address's fields one-hot (which rule, which word of its
-// stride: wp_reg_arr's aligned decode), each hit counter and fixed register compared with a
-// constant (no subtraction). R1: one flip-flop per (rule, word of its stride), the AND of its
-// rule's and its word's R0 bits (each drives one word's AND terms, not the whole mux; the 128
-// compares of the 12-bit address in one stage were wp_fw's ECP5 path at d77b125, the address
-// register's bits fanned out to them); the others copied. R2: per rule the addressed word (an
-// AND-OR over its 8 words, 0 when the rule is not addressed); per group of GRP rules the addressed
-// hit counter; the fixed word and counter. R3: per group the OR of its rules' words; the OR of the
-// groups' counters and the fixed counter. R4: the OR of the groups' words and the fixed word at
-// wp_reg_rd's input registers (IN_REG), which picks the counter word and keeps the HI latch.
-wire          rd_hits;
-wp_reg_arr #(.ADDR_WIDTH(AW), .BASE(HITS_BASE), .STRIDE(HITS_STRIDE), .COUNT(NUM_RULES))
-    rd_hits_inst (.addr(reg_rd_addr), .hit(rd_hits), .idx(), .off());
-wire          rd_rule;
-wire [AW-1:0] rd_rule_idx, rd_fld;
-wp_reg_arr #(.ADDR_WIDTH(AW), .BASE(RULE_BASE), .STRIDE(RULE_STRIDE), .COUNT(NUM_RULES))
-    rd_rule_inst (.addr(reg_rd_addr), .hit(rd_rule), .idx(rd_rule_idx), .off(rd_fld));
-// a 64-bit register is two words: the address of its LO word with bit 2 (HI) cleared
-wire [AW-1:0] rd_lo_addr = {reg_rd_addr[AW-1:3], 3'b000};
-
-// R0: rule i addressed (bit i), word w of a stride addressed (bit w); hit counter i selected;
-// the fixed registers, one-hot: {NONIP_ACTION, DEFAULT_ACTION, CAPS, VERSION, ID} and the
-// counters {NONIP, DEFAULT, DENY, PERMIT}_PKTS
-reg [NUM_RULES-1:0]    r0_rule_reg = 0;
-reg [NW-1:0]           r0_word_reg = 0;
-reg [NUM_RULES-1:0]    r0_hsel_reg = 0;
-reg                    r0_hits_reg = 1'b0;
-reg [4:0]              r0_fix_reg = 0;
-reg [3:0]              r0_cnt_reg = 0;
-// R1: word w of rule i selected (bit i*NW + w); the others as in R0
-reg [NUM_RULES*NW-1:0] r1_wsel_reg = 0;
-reg [NUM_RULES-1:0]    r1_hsel_reg = 0;
-reg                    r1_hits_reg = 1'b0;
-reg [4:0]              r1_fix_reg = 0;
-reg [3:0]              r1_cnt_reg = 0;
-integer w;
-
-always @(posedge clk) begin
-    for (r = 0; r < NUM_RULES; r = r + 1) begin
-        r0_rule_reg[r] <= rd_rule && rd_rule_idx == r;
-        r0_hsel_reg[r] <= rd_lo_addr == HITS_BASE + r * HITS_STRIDE;
-    end
-    for (w = 0; w < NW; w = w + 1) r0_word_reg[w] <= rd_fld == 4 * w;
-    r0_hits_reg <= rd_hits;
-    r0_fix_reg <= {reg_rd_addr == `WP_FW_REG_NONIP_ACTION,
-                   reg_rd_addr == `WP_FW_REG_DEFAULT_ACTION, reg_rd_addr == `WP_FW_REG_CAPS,
-                   reg_rd_addr == `WP_FW_REG_VERSION, reg_rd_addr == `WP_FW_REG_ID};
-    r0_cnt_reg <= {rd_lo_addr == `WP_FW_REG_NONIP_PKTS, rd_lo_addr == `WP_FW_REG_DEFAULT_PKTS,
-                   rd_lo_addr == `WP_FW_REG_DENY_PKTS, rd_lo_addr == `WP_FW_REG_PERMIT_PKTS};
-    for (r = 0; r < NUM_RULES; r = r + 1) begin
-        for (w = 0; w < NW; w = w + 1) r1_wsel_reg[r*NW + w] <= r0_rule_reg[r] && r0_word_reg[w];
-    end
-    r1_hsel_reg <= r0_hsel_reg;
-    r1_hits_reg <= r0_hits_reg;
-    r1_fix_reg <= r0_fix_reg;
-    r1_cnt_reg <= r0_cnt_reg;
-end
 
 // each rule's stride as NW words (unused bits 0); a function behind a continuous assignment
 // (Icarus runs no always @* whose inputs keep their initial values)

@@ -128,68 +128,6 @@ reg [63:0] map_hits_reg[0:NUM_MAPPINGS-1];
 reg [63:0] xlate_pkts_reg = 0;
 reg [63:0] pass_pkts_reg = 0;
 
-// mapping i: MAP_CTRL .. MAP_PORTS; hit counters MAP_HITS. Writes in three steps: W1 decodes
-// reg_wr_addr every cycle (wp_axil_regs holds a write's address from the merge read, RD_LATENCY
-// cycles and more before reg_wr_en) into the mapping's one-hot and the field's one-hot; W2, at
-// reg_wr_en, registers the word, its halves' ones' complement sum and one write enable per
-// mapping and field; W3 writes the register (MAP_NEW_ADDR and its sum together) and clears the
-// counters for CTRL.CLEAR
-wire        wr_map;
-wire [AW-1:0] wr_map_idx, wr_fld;
-wp_reg_arr #(.ADDR_WIDTH(AW), .BASE(MAP_BASE), .STRIDE(MAP_STRIDE), .COUNT(NUM_MAPPINGS))
-    wr_map_inst (.addr(reg_wr_addr), .hit(wr_map), .idx(wr_map_idx), .off(wr_fld));
-wire [IDX_W-1:0] wr_idx = wr_map_idx[IDX_W-1:0];
-
-reg [NUM_MAPPINGS-1:0]   w1_map_reg = 0;  // the mapping the address names (one-hot, or none)
-reg [3:0]                w1_fld_reg = 0;  // {PORTS, NEW_ADDR, MATCH_ADDR, CTRL}
-reg                      w1_ctrl_reg = 1'b0;  // the block's CTRL register
-reg [NUM_MAPPINGS*4-1:0] w2_we_reg = 0;   // bit 4 i + f: write field f of mapping i
-reg [31:0]               w2_data_reg = 0;
-reg [15:0]               w2_sum_reg = 0;
-reg                      clear_reg = 1'b0;
-// the counters' reset (rst or CTRL.CLEAR) from one flip-flop, a cycle after either: not a LUT
-// in front of the ~1,150 counter bits' set/reset
-reg                      cnt_rst_reg = 1'b0;
-
-integer r;
-initial begin
-    for (r = 0; r < NUM_MAPPINGS; r = r + 1) begin
-        map_ctrl_reg[r] = 0; map_match_reg[r] = 0; map_new_reg[r] = 0; map_new_sum_reg[r] = 0;
-        map_ports_reg[r] = 0;
-        map_hits_reg[r] = 0;
-    end
-end
-
-always @(posedge clk) begin
-    for (r = 0; r < NUM_MAPPINGS; r = r + 1) w1_map_reg[r] <= wr_map && wr_idx == r;
-    w1_fld_reg <= {wr_fld == `WP_NAT_REG_MAP_PORTS - MAP_BASE,
-                   wr_fld == `WP_NAT_REG_MAP_NEW_ADDR - MAP_BASE,
-                   wr_fld == `WP_NAT_REG_MAP_MATCH_ADDR - MAP_BASE,
-                   wr_fld == `WP_NAT_REG_MAP_CTRL - MAP_BASE};
-    w1_ctrl_reg <= reg_wr_addr == `WP_NAT_REG_CTRL;
-    for (r = 0; r < NUM_MAPPINGS * 4; r = r + 1) begin
-        w2_we_reg[r] <= reg_wr_en && w1_map_reg[r / 4] && w1_fld_reg[r % 4];
-    end
-    w2_data_reg <= reg_wr_data;
-    w2_sum_reg <= oc_add(reg_wr_data[31:16], reg_wr_data[15:0]);
-    clear_reg <= reg_wr_en && w1_ctrl_reg && reg_wr_data[`WP_NAT_REG_CTRL_CLEAR_LSB];
-    cnt_rst_reg <= rst || clear_reg;
-    for (r = 0; r < NUM_MAPPINGS; r = r + 1) begin
-        if (w2_we_reg[r*4 + 0]) map_ctrl_reg[r] <= w2_data_reg[2:0];
-        if (w2_we_reg[r*4 + 1]) map_match_reg[r] <= w2_data_reg;
-        if (w2_we_reg[r*4 + 2]) begin
-            map_new_reg[r] <= w2_data_reg;
-            map_new_sum_reg[r] <= w2_sum_reg;
-        end
-        if (w2_we_reg[r*4 + 3]) map_ports_reg[r] <= w2_data_reg;
-    end
-    if (rst) begin
-        w2_we_reg <= 0;
-        clear_reg <= 1'b0;
-        for (r = 0; r < NUM_MAPPINGS; r = r + 1) map_ctrl_reg[r] <= 0;
-    end
-end
-
 // read mux in four register stages, as wp_fw's and wp_waypoint's: wp_axil_regs (RD_LATENCY 4)
 // holds reg_rd_addr four cycles before it takes reg_rd_data. R1: the address decode as one-hot
 // selects, one flip-flop per (mapping, word of its stride) and per hit counter, each the address
@@ -200,7 +138,7 @@ end
 // group of GRP mappings the addressed hit counter; the fixed word and counter. R3: per group the
 // OR of its mappings' words; the OR of the groups' counters and the fixed counter. R4: the OR of
 // the groups' words and the fixed word at wp_reg_rd's input registers (IN_REG), which picks the
-// counter word and keeps the HI latch.
+// counter word and keeps the HI latch. R1 is the writes' decode too (below).
 localparam NW = MAP_STRIDE / 4;  // words per mapping stride: CTRL, MATCH_ADDR, NEW_ADDR, PORTS
 localparam GRP = 4;              // mappings per group of the read mux
 localparam NGRP = (NUM_MAPPINGS + GRP - 1) / GRP;
@@ -218,7 +156,8 @@ reg [NUM_MAPPINGS-1:0]    r1_hsel_reg = 0;
 reg                       r1_hits_reg = 1'b0;
 reg [2:0]                 r1_fix_reg = 0;
 reg [1:0]                 r1_cnt_reg = 0;
-integer w, j;
+reg                       r1_ctrl_reg = 1'b0;  // CTRL (write only: the write's decode)
+integer r, w, j;
 
 always @(posedge clk) begin
     for (r = 0; r < NUM_MAPPINGS; r = r + 1) begin
@@ -231,7 +170,57 @@ always @(posedge clk) begin
     r1_fix_reg <= {reg_rd_addr == `WP_NAT_REG_CAPS, reg_rd_addr == `WP_NAT_REG_VERSION,
                    reg_rd_addr == `WP_NAT_REG_ID};
     r1_cnt_reg <= {rd_lo_addr == `WP_NAT_REG_PASS_PKTS, rd_lo_addr == `WP_NAT_REG_XLATE_PKTS};
+    r1_ctrl_reg <= reg_rd_addr == `WP_NAT_REG_CTRL;
 end
+
+// mapping i: MAP_CTRL .. MAP_PORTS; hit counters MAP_HITS. Writes in two steps after the read
+// decode: wp_axil_regs reads a register before it writes it (the strobe merge) through the same
+// address register (reg_wr_addr is reg_rd_addr), held from the take through reg_wr_en, so the
+// read decode's R1 one-hots above name the write's (mapping, word) and CTRL from two cycles
+// after the take, four before reg_wr_en (RD_LATENCY 4). W2, at reg_wr_en, registers the word,
+// its halves' ones' complement sum and one write enable per mapping and field (reg_wr_en AND
+// one R1 bit); W3 writes the register (MAP_NEW_ADDR and its sum together) and clears the
+// counters for CTRL.CLEAR. (A decode of its own was a second set of compares on the address
+// register's fan-out.)
+reg [NUM_MAPPINGS*4-1:0] w2_we_reg = 0;   // bit 4 i + f: write field f of mapping i
+reg [31:0]               w2_data_reg = 0;
+reg [15:0]               w2_sum_reg = 0;
+reg                      clear_reg = 1'b0;
+// the counters' reset (rst or CTRL.CLEAR) from one flip-flop, a cycle after either: not a LUT
+// in front of the ~1,150 counter bits' set/reset
+reg                      cnt_rst_reg = 1'b0;
+
+initial begin
+    for (r = 0; r < NUM_MAPPINGS; r = r + 1) begin
+        map_ctrl_reg[r] = 0; map_match_reg[r] = 0; map_new_reg[r] = 0; map_new_sum_reg[r] = 0;
+        map_ports_reg[r] = 0;
+        map_hits_reg[r] = 0;
+    end
+end
+
+always @(posedge clk) begin
+    // R1's word w of mapping i (bit 4 i + w, NW = 4) is field w: CTRL, MATCH_ADDR, NEW_ADDR, PORTS
+    for (r = 0; r < NUM_MAPPINGS * 4; r = r + 1) w2_we_reg[r] <= reg_wr_en && r1_wsel_reg[r];
+    w2_data_reg <= reg_wr_data;
+    w2_sum_reg <= oc_add(reg_wr_data[31:16], reg_wr_data[15:0]);
+    clear_reg <= reg_wr_en && r1_ctrl_reg && reg_wr_data[`WP_NAT_REG_CTRL_CLEAR_LSB];
+    cnt_rst_reg <= rst || clear_reg;
+    for (r = 0; r < NUM_MAPPINGS; r = r + 1) begin
+        if (w2_we_reg[r*4 + 0]) map_ctrl_reg[r] <= w2_data_reg[2:0];
+        if (w2_we_reg[r*4 + 1]) map_match_reg[r] <= w2_data_reg;
+        if (w2_we_reg[r*4 + 2]) begin
+            map_new_reg[r] <= w2_data_reg;
+            map_new_sum_reg[r] <= w2_sum_reg;
+        end
+        if (w2_we_reg[r*4 + 3]) map_ports_reg[r] <= w2_data_reg;
+    end
+    if (rst) begin
+        w2_we_reg <= 0;
+        clear_reg <= 1'b0;
+        for (r = 0; r < NUM_MAPPINGS; r = r + 1) map_ctrl_reg[r] <= 0;
+    end
+end
+
 
 // each mapping's stride as NW words (unused bits 0); a function behind a continuous assignment
 // (Icarus runs no always @* whose inputs keep their initial values)

@@ -233,50 +233,7 @@ reg [63:0] nonnsh_pkts_reg = 0;
 reg [63:0] miss_pkts_reg = 0;
 reg [63:0] drop_pkts_reg = 0;
 
-// entry i: ENTRY_KEY / _PE / _PORT / _CTRL; counters ENTRY_PKTS / _BYTES
-wire                   wr_ent;
-wire [SLOT_AW-1:0]     wr_ent_idx, wr_ent_off;
-wp_reg_arr #(.ADDR_WIDTH(SLOT_AW), .BASE(ENT_BASE), .STRIDE(ENT_STRIDE), .COUNT(NUM_ENTRIES))
-    wr_ent_inst (.addr(reg_wr_addr), .hit(wr_ent), .idx(wr_ent_idx), .off(wr_ent_off));
-wire [IDX_W-1:0] wr_idx = wr_ent_idx[IDX_W-1:0];
-wire        clear = reg_wr_en && reg_wr_addr == `WP_WAYPOINT_REG_CTRL
-                    && reg_wr_data[`WP_WAYPOINT_REG_CTRL_CLEAR_LSB];
-
-integer r;
-initial begin
-    for (r = 0; r < NUM_ENTRIES; r = r + 1) begin
-        ent_key_reg[r] = 0; ent_pe_reg[r] = 0; ent_port_reg[r] = 0; ent_valid_reg[r] = 0;
-        ent_pkts_reg[r] = 0; ent_bytes_reg[r] = 0; ent_binc_reg[r] = 0; ent_pinc_reg[r] = 0;
-    end
-end
-
-always @(posedge clk) begin
-    if (reg_wr_en) begin
-        case (reg_wr_addr)
-            `WP_WAYPOINT_REG_DEFAULT_PORT:
-                default_port_reg <= reg_wr_data[`WP_WAYPOINT_REG_DEFAULT_PORT_WIDTH-1:0];
-            `WP_WAYPOINT_REG_MTU: mtu_reg <= reg_wr_data[`WP_WAYPOINT_REG_MTU_WIDTH-1:0];
-            default: ;
-        endcase
-        if (wr_ent) begin
-            case (wr_ent_off)
-                `WP_WAYPOINT_REG_ENTRY_KEY - ENT_BASE: ent_key_reg[wr_idx] <= reg_wr_data;
-                `WP_WAYPOINT_REG_ENTRY_PE - ENT_BASE:
-                    ent_pe_reg[wr_idx] <= reg_wr_data[`WP_WAYPOINT_REG_ENTRY_PE_WIDTH-1:0];
-                `WP_WAYPOINT_REG_ENTRY_PORT - ENT_BASE:
-                    ent_port_reg[wr_idx] <= reg_wr_data[`WP_WAYPOINT_REG_ENTRY_PORT_WIDTH-1:0];
-                `WP_WAYPOINT_REG_ENTRY_CTRL - ENT_BASE:
-                    ent_valid_reg[wr_idx] <= reg_wr_data[`WP_WAYPOINT_REG_ENTRY_CTRL_VALID_LSB];
-                default: ;
-            endcase
-        end
-    end
-    if (rst) begin
-        default_port_reg <= 0;
-        mtu_reg <= `WP_WAYPOINT_REG_MTU_RESET;
-        for (r = 0; r < NUM_ENTRIES; r = r + 1) ent_valid_reg[r] <= 1'b0;
-    end
-end
+integer r, w;
 
 // read mux in four register stages, as wp_fw's: wp_axil_regs (RD_LATENCY 4) holds reg_rd_addr
 // four cycles before it takes reg_rd_data. R1: the address decode as one-hot selects, one
@@ -287,7 +244,8 @@ end
 // over its 2 * GRP counters); the fixed word and counter. R3: per group the OR of its entries'
 // words; the OR of the groups' counters and the fixed counter. R4: the OR of the groups' words
 // and the fixed word at wp_reg_rd's input registers (IN_REG), which picks the counter word and
-// keeps the HI latch. A counter is read as it was in R2 (both its words from one cycle).
+// keeps the HI latch. A counter is read as it was in R2 (both its words from one cycle). R1 is
+// the writes' decode too (below).
 localparam NW = ENT_STRIDE / 4;  // words per entry stride: KEY, PE, PORT, CTRL
 localparam NC = CNT_STRIDE / 8;  // counters per entry: PKTS, BYTES
 localparam GRP = 4;              // entries per group of the read mux
@@ -307,7 +265,7 @@ reg [NUM_ENTRIES*NC-1:0] r1_csel_reg = 0;
 reg                      r1_cnts_reg = 1'b0;
 reg [5:0]                r1_fix_reg = 0;
 reg [2:0]                r1_fcnt_reg = 0;
-integer w;
+reg                      r1_ctrl_reg = 1'b0;  // CTRL (write only: the write's decode)
 
 always @(posedge clk) begin
     for (r = 0; r < NUM_ENTRIES; r = r + 1) begin
@@ -326,7 +284,52 @@ always @(posedge clk) begin
     r1_fcnt_reg <= {rd_lo_addr == `WP_WAYPOINT_REG_DROP_PKTS,
                     rd_lo_addr == `WP_WAYPOINT_REG_MISS_PKTS,
                     rd_lo_addr == `WP_WAYPOINT_REG_NONNSH_PKTS};
+    r1_ctrl_reg <= reg_rd_addr == `WP_WAYPOINT_REG_CTRL;
 end
+
+// entry i: ENTRY_KEY / _PE / _PORT / _CTRL; counters ENTRY_PKTS / _BYTES. A write has no
+// address decode of its own: wp_axil_regs reads a register before it writes it (the strobe
+// merge) through the same address register (reg_wr_addr is reg_rd_addr), held from the take
+// through reg_wr_en, so the read decode's R1 one-hots above name the write's (entry, word), the
+// fixed register and CTRL from two cycles after the take, four before reg_wr_en (RD_LATENCY
+// 4). Each register's enable is reg_wr_en AND one R1 bit. (Before, the write compared the
+// address and decoded the entry index in the cycle of reg_wr_en, in front of every enable.)
+wire        clear = reg_wr_en && r1_ctrl_reg && reg_wr_data[`WP_WAYPOINT_REG_CTRL_CLEAR_LSB];
+
+initial begin
+    for (r = 0; r < NUM_ENTRIES; r = r + 1) begin
+        ent_key_reg[r] = 0; ent_pe_reg[r] = 0; ent_port_reg[r] = 0; ent_valid_reg[r] = 0;
+        ent_pkts_reg[r] = 0; ent_bytes_reg[r] = 0; ent_binc_reg[r] = 0; ent_pinc_reg[r] = 0;
+    end
+end
+
+localparam W_KEY = (`WP_WAYPOINT_REG_ENTRY_KEY - ENT_BASE) / 4;
+localparam W_PE = (`WP_WAYPOINT_REG_ENTRY_PE - ENT_BASE) / 4;
+localparam W_PORT = (`WP_WAYPOINT_REG_ENTRY_PORT - ENT_BASE) / 4;
+localparam W_CTRL = (`WP_WAYPOINT_REG_ENTRY_CTRL - ENT_BASE) / 4;
+
+always @(posedge clk) begin
+    if (reg_wr_en) begin
+        // r1_fix_reg: {NUM_PES, MTU, DEFAULT_PORT, CAPS, VERSION, ID}
+        if (r1_fix_reg[3]) default_port_reg <= reg_wr_data[`WP_WAYPOINT_REG_DEFAULT_PORT_WIDTH-1:0];
+        if (r1_fix_reg[4]) mtu_reg <= reg_wr_data[`WP_WAYPOINT_REG_MTU_WIDTH-1:0];
+        for (r = 0; r < NUM_ENTRIES; r = r + 1) begin
+            if (r1_wsel_reg[r*NW + W_KEY]) ent_key_reg[r] <= reg_wr_data;
+            if (r1_wsel_reg[r*NW + W_PE])
+                ent_pe_reg[r] <= reg_wr_data[`WP_WAYPOINT_REG_ENTRY_PE_WIDTH-1:0];
+            if (r1_wsel_reg[r*NW + W_PORT])
+                ent_port_reg[r] <= reg_wr_data[`WP_WAYPOINT_REG_ENTRY_PORT_WIDTH-1:0];
+            if (r1_wsel_reg[r*NW + W_CTRL])
+                ent_valid_reg[r] <= reg_wr_data[`WP_WAYPOINT_REG_ENTRY_CTRL_VALID_LSB];
+        end
+    end
+    if (rst) begin
+        default_port_reg <= 0;
+        mtu_reg <= `WP_WAYPOINT_REG_MTU_RESET;
+        for (r = 0; r < NUM_ENTRIES; r = r + 1) ent_valid_reg[r] <= 1'b0;
+    end
+end
+
 
 // each entry's stride as NW words and its counters as NC (unused bits 0); a function behind a
 // continuous assignment (Icarus runs no always @* whose inputs keep their initial values)
