@@ -150,7 +150,9 @@ async def run_frames(tb: WaypointTB, wp: WaypointDriver, frames: list[tuple[byte
     for d, plen in frames:
         await tb.send(d, src_port=0x01, pkt_len=plen)
     for i in range(total):
-        got, user = await with_timeout(tb.recv(), 4_000_000, "ns")
+        # 100 us (20,000 cycles) per frame: the largest frame here is 282 beats; a frame
+        # the RTL lost fails in seconds of wall time, not after 4 ms of simulated time
+        got, user = await with_timeout(tb.recv(), 100_000, "ns")
         path = next((k for k, q in queues.items() if q and q[0] == (got, user)), "none")
         assert path != "none", (
             f"output {i} ({len(got)} B, tuser {user:#x}) is not the next frame of any path; "
