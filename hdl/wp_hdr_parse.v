@@ -602,20 +602,25 @@ reg [4*NW*16-1:0]   c_cand_reg = 0;
 localparam SEL_COPIES = 4;
 localparam SEL_BITS = 16 / SEL_COPIES;
 wire [4*SEL_COPIES-1:0] c_psel;
+wire [SEL_COPIES-1:0]   c_pgate;
 wire [8*SEL_COPIES-1:0] c_csel;
 generate
     for (gc = 0; gc < SEL_COPIES; gc = gc + 1) begin : g_sel_copy
         reg [3:0] psel_reg = 4'd0;
         reg [7:0] csel_reg = 8'd0;
+        reg       ports_reg = 1'b0;
         (* keep *)
         always @(posedge clk) begin
-            // the ports' selects are zero when the frame has no ports: stage D's port words
-            // are then 0 without a gate of their own (c_ports_reg driving all 32 bits of
-            // sport / dport was the waypoint's ECP5 path at 4f0fa3d, one 3.37 ns net)
-            psel_reg <= b_ports ? b_grp : 4'd0;
+            psel_reg <= b_grp;
+            // this copy's "the frame has ports", gating bits SEL_BITS*k.. of sport / dport
+            // (one c_ports_reg gating all 32 bits was the waypoint's ECP5 path at 4f0fa3d, one
+            // 3.37 ns net; folding it into psel_reg put the ports' check in front of the
+            // selects, wp_hdr_parse's own path at 9529019, 6 levels)
+            ports_reg <= b_ports;
             csel_reg <= {b_tcp ? b_grp : 4'd0, b_tcp ? 4'd0 : b_grp};
         end
         assign c_psel[4*gc +: 4] = psel_reg;
+        assign c_pgate[gc] = ports_reg;
         assign c_csel[8*gc +: 8] = csel_reg;
     end
 endgenerate
@@ -657,6 +662,14 @@ function [15:0] l4_word(input [4*NW*16-1:0] cand, input [4*SEL_COPIES-1:0] sel,
     end
 endfunction
 
+// the ports' gate copies, each widened to its SEL_BITS bits of a 16-bit word
+function [15:0] gate_bits(input [SEL_COPIES-1:0] gate);
+    integer b;
+    begin
+        for (b = 0; b < 16; b = b + 1) gate_bits[b] = gate[b / SEL_BITS];
+    end
+endfunction
+
 // the checksum's UDP (low) and TCP (high) select halves of every copy
 function [4*SEL_COPIES-1:0] csel_half(input [8*SEL_COPIES-1:0] csel, input integer hi);
     integer k;
@@ -681,8 +694,8 @@ always @(posedge clk) begin
     hdr_ip_csum <= c_ip_csum_reg;
     hdr_first_frag <= c_first_reg;
     hdr_ports <= c_ports_reg;
-    hdr_sport <= l4_word(c_cand_reg, c_psel, 0);
-    hdr_dport <= l4_word(c_cand_reg, c_psel, 1);
+    hdr_sport <= l4_word(c_cand_reg, c_psel, 0) & gate_bits(c_pgate);
+    hdr_dport <= l4_word(c_cand_reg, c_psel, 1) & gate_bits(c_pgate);
     hdr_l4_csum_ok <= c_csum_ok_reg;
     hdr_l4_csum <= l4_word(c_cand_reg, csel_half(c_csel, 0), 2)
         | l4_word(c_cand_reg, csel_half(c_csel, 1), 3);
