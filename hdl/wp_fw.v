@@ -61,7 +61,6 @@ module wp_fw #(
 localparam KEEP_WIDTH = DATA_WIDTH / 8;
 localparam AW = `WP_BLOCK_ADDR_WIDTH;  // register block (byte address)
 localparam FIFO_W = DATA_WIDTH + KEEP_WIDTH + USER_WIDTH + 1;
-localparam IDX_W = NUM_RULES > 1 ? $clog2(NUM_RULES) : 1;
 localparam RULE_BASE = `WP_FW_REG_RULE_CTRL;
 localparam RULE_STRIDE = `WP_FW_REG_RULE_CTRL_STRIDE;
 localparam HITS_BASE = `WP_FW_REG_RULE_HITS;

@@ -64,7 +64,6 @@ module wp_nat #(
 localparam KEEP_WIDTH = DATA_WIDTH / 8;
 localparam AW = `WP_BLOCK_ADDR_WIDTH;  // register block (byte address)
 localparam FIFO_W = DATA_WIDTH + KEEP_WIDTH + USER_WIDTH + 1;
-localparam IDX_W = NUM_MAPPINGS > 1 ? $clog2(NUM_MAPPINGS) : 1;
 localparam MAP_BASE = `WP_NAT_REG_MAP_CTRL;
 localparam MAP_STRIDE = `WP_NAT_REG_MAP_CTRL_STRIDE;
 localparam HITS_BASE = `WP_NAT_REG_MAP_HITS;

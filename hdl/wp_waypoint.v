@@ -117,7 +117,6 @@ localparam SLOT_EXT = 1 + `WP_PE_EXT_FIRST;
 localparam TGT_BYPASS = NUM_PES;
 localparam TGT_DROP = NUM_PES + 1;
 localparam TW = $clog2(NUM_PES + 2);
-localparam IDX_W = NUM_ENTRIES > 1 ? $clog2(NUM_ENTRIES) : 1;
 localparam ENT_BASE = `WP_WAYPOINT_REG_ENTRY_KEY;
 localparam ENT_STRIDE = `WP_WAYPOINT_REG_ENTRY_KEY_STRIDE;
 localparam CNT_BASE = `WP_WAYPOINT_REG_ENTRY_PKTS;
