@@ -423,7 +423,8 @@ wp_reg_rd_or #(.ADDR_WIDTH(SLOT_AW), .COUNT(NUM_ENTRIES), .GRP(GRP)) reg_rd_inst
 // room (a credit count, registered), so the pipeline never has to stop: a PE's ready reaches
 // only the FIFO's head, never the stages or s_axis_tready (the waypoint's critical path on ECP5
 // had been nat's full flag through every stage's enable to the input). Latency: a beat taken in
-// cycle t is in A at t + 1, written to the FIFO from D at t + 4, offered to its PE at t + 6.
+// cycle t is in A at t + 1, written to the FIFO from D at t + 4, at its head at t + 6;
+// every PE (fw and nat too) takes it through a register slice, a cycle more.
 // The decision is made on a frame's first beat and kept in tgt_reg / port_reg for its other
 // beats. A frame "holds" a header when it is not its last beat or tkeep covers the header
 // (tkeep is contiguous from byte 0, as on every wphw stream).
@@ -707,10 +708,34 @@ wire [KEEP_WIDTH-1:0] fw_tkeep, nat_tkeep;
 wire [USER_WIDTH-1:0] fw_tuser, nat_tuser;
 wire                  fw_tlast, fw_tvalid, fw_tready, nat_tlast, nat_tvalid, nat_tready;
 
+// fw's and nat's inputs through register slices, as the external PEs' (below): the dispatch
+// FIFO's pop reads the slices' readies (flip-flops placed beside the head), not the PEs' input
+// FIFOs' full flags (the waypoint's ECP5 path at 688d0e0 began at nat's frame FIFO `full`,
+// 5 levels and 84 % routing into the dispatch FIFO's fill)
+wire [DATA_WIDTH-1:0] fw_in_tdata, nat_in_tdata;
+wire [KEEP_WIDTH-1:0] fw_in_tkeep, nat_in_tkeep;
+wire [USER_WIDTH-1:0] fw_in_tuser, nat_in_tuser;
+wire                  fw_in_tlast, fw_in_tvalid, fw_in_tready;
+wire                  nat_in_tlast, nat_in_tvalid, nat_in_tready;
+wp_axis_reg #(.WIDTH(DATA_WIDTH + KEEP_WIDTH + USER_WIDTH + 1)) fw_in_reg_inst (
+    .clk(clk), .rst(rst),
+    .s_data({h_tlast, h_tuser, h_tkeep, h_tdata}),
+    .s_valid(dm_valid[`WP_PE_FW]), .s_ready(dm_ready[`WP_PE_FW]),
+    .m_data({fw_in_tlast, fw_in_tuser, fw_in_tkeep, fw_in_tdata}),
+    .m_valid(fw_in_tvalid), .m_ready(fw_in_tready)
+);
+wp_axis_reg #(.WIDTH(DATA_WIDTH + KEEP_WIDTH + USER_WIDTH + 1)) nat_in_reg_inst (
+    .clk(clk), .rst(rst),
+    .s_data({h_tlast, h_tuser, h_tkeep, h_tdata}),
+    .s_valid(dm_valid[`WP_PE_NAT]), .s_ready(dm_ready[`WP_PE_NAT]),
+    .m_data({nat_in_tlast, nat_in_tuser, nat_in_tkeep, nat_in_tdata}),
+    .m_valid(nat_in_tvalid), .m_ready(nat_in_tready)
+);
+
 wp_fw #(.NUM_RULES(FW_RULES), .DATA_WIDTH(DATA_WIDTH), .USER_WIDTH(USER_WIDTH)) fw_inst (
     .clk(clk), .rst(rst),
-    .s_axis_tdata(h_tdata), .s_axis_tkeep(h_tkeep), .s_axis_tuser(h_tuser),
-    .s_axis_tlast(h_tlast), .s_axis_tvalid(dm_valid[`WP_PE_FW]), .s_axis_tready(dm_ready[`WP_PE_FW]),
+    .s_axis_tdata(fw_in_tdata), .s_axis_tkeep(fw_in_tkeep), .s_axis_tuser(fw_in_tuser),
+    .s_axis_tlast(fw_in_tlast), .s_axis_tvalid(fw_in_tvalid), .s_axis_tready(fw_in_tready),
     .m_axis_tdata(fw_tdata), .m_axis_tkeep(fw_tkeep), .m_axis_tuser(fw_tuser),
     .m_axis_tlast(fw_tlast), .m_axis_tvalid(fw_tvalid), .m_axis_tready(fw_tready),
     .s_axil_awaddr(sp_awaddr[SLOT_FW*SLOT_AW +: SLOT_AW]), .s_axil_awprot(sp_awprot[SLOT_FW*3 +: 3]),
@@ -727,8 +752,8 @@ wp_fw #(.NUM_RULES(FW_RULES), .DATA_WIDTH(DATA_WIDTH), .USER_WIDTH(USER_WIDTH)) 
 
 wp_nat #(.NUM_MAPPINGS(NAT_MAPPINGS), .DATA_WIDTH(DATA_WIDTH), .USER_WIDTH(USER_WIDTH)) nat_inst (
     .clk(clk), .rst(rst),
-    .s_axis_tdata(h_tdata), .s_axis_tkeep(h_tkeep), .s_axis_tuser(h_tuser),
-    .s_axis_tlast(h_tlast), .s_axis_tvalid(dm_valid[`WP_PE_NAT]), .s_axis_tready(dm_ready[`WP_PE_NAT]),
+    .s_axis_tdata(nat_in_tdata), .s_axis_tkeep(nat_in_tkeep), .s_axis_tuser(nat_in_tuser),
+    .s_axis_tlast(nat_in_tlast), .s_axis_tvalid(nat_in_tvalid), .s_axis_tready(nat_in_tready),
     .m_axis_tdata(nat_tdata), .m_axis_tkeep(nat_tkeep), .m_axis_tuser(nat_tuser),
     .m_axis_tlast(nat_tlast), .m_axis_tvalid(nat_tvalid), .m_axis_tready(nat_tready),
     .s_axil_awaddr(sp_awaddr[SLOT_NAT*SLOT_AW +: SLOT_AW]), .s_axil_awprot(sp_awprot[SLOT_NAT*3 +: 3]),
