@@ -305,18 +305,9 @@ wp_hdr_parse #(.DATA_WIDTH(DATA_WIDTH)) parse_inst (
     .hdr_dport(hdr_dport), .hdr_l4_csum_ok(hdr_l4_csum_ok), .hdr_l4_csum(hdr_l4_csum)
 );
 
-// Ones' complement addition of two 16-bit words (end-around carry): x + y, or x + y + 1 when
-// x + y carries out, both from one adder each, in parallel. Equal to folding the exact sum, so
-// a chain of these gives the same bits as RFC 1624's fold of the whole sum.
-function [15:0] oc_add(input [15:0] x, input [15:0] y);
-    reg [16:0] s;
-    reg [17:0] t;
-    begin
-        s = {1'b0, x} + {1'b0, y};
-        t = {1'b0, x, 1'b1} + {1'b0, y, 1'b1};  // x + y + 1, shifted up one bit
-        oc_add = s[16] ? t[16:1] : s[15:0];
-    end
-endfunction
+// Ones' complement addition (oc_part / oc_fin / oc_add, OC_W): wp_oc_add.vh, proved equal to
+// the fold of the exact sum (sim/test_formal.py: test_oc_add_equiv)
+`include "wp_oc_add.vh"
 
 // Per-frame context carried through the stages unchanged: {dec, si, l3, l4, udp, tcp,
 // a_src, a_dst, l4x_src, l4x_dst, ip_csum, l4_csum, l4_csum_ok, l4_csum == 0}
@@ -324,9 +315,10 @@ localparam CTX_W = 1 + 8 + 8 + 8 + 1 + 1 + 6 * 16 + 1 + 1;
 
 // E1: per mapping, the byte compares of the source and destination address with its match
 // address and of both ports with its port (no select by DNAT yet: one byte is one LUT level and
-// an AND of two), registered; the context with the addresses and ports as they are (E1M adds
-// the address halves' ones' complement sums for both directions: the mapping, so SNAT or DNAT,
-// is known only in E3, and the parser's outputs fan out to every mapping's compares here)
+// an AND of two), registered; the context with the addresses and ports as they are (E1M and
+// E2 add the address halves' ones' complement sums for both directions, oc_part then oc_fin:
+// the mapping, so SNAT or DNAT, is known only in E3, and the parser's outputs fan out to every
+// mapping's compares here)
 localparam EQ_W = 12;  // {src bytes equal [3:0], dst [3:0], sport [1:0], dport [1:0]}
 reg [NUM_MAPPINGS*EQ_W-1:0] e1_eq_reg = 0;
 reg        e1_valid_reg = 1'b0;
@@ -361,7 +353,8 @@ end
 // port too
 reg [NUM_MAPPINGS-1:0] e1m_match_reg = 0;
 reg        e1m_valid_reg = 1'b0;
-reg [CTX_W-1:0] e1m_ctx_reg = 0;
+reg [CTX_W-1:0] e1m_ctx_reg = 0;  // the four sums' places 0: they are in e1m_oc_reg
+reg [4*OC_W-1:0] e1m_oc_reg = 0;  // the four sums' first steps (oc_part)
 
 reg [EQ_W-1:0] eq_m;
 reg            dnat_m;
@@ -374,10 +367,9 @@ wire [15:0] e1_dport = e1_ctx_reg[CTX_TAIL +: 16];
 wire [15:0] e1_l4_csum = e1_ctx_reg[2 +: 16];
 always @(posedge clk) begin
     e1m_valid_reg <= e1_valid_reg;
-    e1m_ctx_reg <= {e1_ctx_reg[CTX1_W-1:CTX_TAIL + 96],
-                    oc_add(~e1_src[31:16], ~e1_src[15:0]), oc_add(~e1_dst[31:16], ~e1_dst[15:0]),
-                    oc_add(~e1_l4_csum, ~e1_sport), oc_add(~e1_l4_csum, ~e1_dport),
-                    e1_ctx_reg[CTX_TAIL-1:0]};
+    e1m_ctx_reg <= {e1_ctx_reg[CTX1_W-1:CTX_TAIL + 96], 64'd0, e1_ctx_reg[CTX_TAIL-1:0]};
+    e1m_oc_reg <= {oc_part(~e1_src[31:16], ~e1_src[15:0]), oc_part(~e1_dst[31:16], ~e1_dst[15:0]),
+                   oc_part(~e1_l4_csum, ~e1_sport), oc_part(~e1_l4_csum, ~e1_dport)};
     for (m = 0; m < NUM_MAPPINGS; m = m + 1) begin
         eq_m = e1_eq_reg[m*EQ_W +: EQ_W];
         dnat_m = map_ctrl_reg[m][`WP_NAT_REG_MAP_CTRL_DNAT_LSB];
@@ -403,7 +395,10 @@ always @(posedge clk) begin
     e2_first_reg <= e1m_first;
     e2_hit_reg <= |e1m_match_reg;
     e2_valid_reg <= e1m_valid_reg;
-    e2_ctx_reg <= e1m_ctx_reg;
+    e2_ctx_reg <= {e1m_ctx_reg[CTX_W-1:CTX_TAIL + 64],
+                   oc_fin(e1m_oc_reg[3*OC_W +: OC_W]), oc_fin(e1m_oc_reg[2*OC_W +: OC_W]),
+                   oc_fin(e1m_oc_reg[OC_W +: OC_W]), oc_fin(e1m_oc_reg[0 +: OC_W]),
+                   e1m_ctx_reg[CTX_TAIL-1:0]};
     if (rst) e2_valid_reg <= 1'b0;
 end
 

@@ -372,6 +372,39 @@ def test_prefix_mask_equiv_mutant_fails() -> None:
     assert not prefix_mask_equiv(hdl, "_mutant")
 
 
+def oc_add_equiv(hdl: Path, tag: str) -> bool:
+    """yosys miter + sat of wp_oc_add.vh's two-step ones' complement addition (from ``hdl``)
+    against the definition; True when proved equal for all 2^32 inputs."""
+    yosys, root = equiv_dir(f"oc_add_equiv{tag}", hdl, [], "eq_wp_oc_add.v")
+    shutil.copy(hdl / "include" / "wp_oc_add.vh", root / "wp_oc_add.vh")
+    script = (
+        "read_verilog -I . eq_wp_oc_add.v\n"
+        "hierarchy -check\nproc\nopt_clean\n"
+        "miter -equiv -flatten -make_outputs eq_ref_wp_oc_add eq_wp_oc_add miter\n"
+        "hierarchy -top miter\nflatten\nopt\n"
+        "sat -verify -prove trigger 0 -show-ports miter\n"
+    )
+    return yosys_proves(yosys, root, "eq", script)
+
+
+def test_oc_add_equiv() -> None:
+    """wp_nat's two-step ones' complement addition (9-bit carry chains, a register between
+    the steps) is the fold of the exact sum for every pair of 16-bit words."""
+    assert oc_add_equiv(REPO / "hdl", "")
+
+
+def test_oc_add_equiv_mutant_fails() -> None:
+    """A high half picked by the low half's plain carry (not the carry of the low sum picked)
+    is caught: it differs only when the low bytes sum to 0xFF and the full sum carries."""
+    hdl = mutant(
+        "oc_add_cl",
+        "include/wp_oc_add.vh",
+        "cl = c ? lo_t[8] : lo_s[8];",
+        "cl = lo_s[8];",
+    )
+    assert not oc_add_equiv(hdl, "_mutant")
+
+
 # (HEAD_SLICES, NO_OVERFLOW, FREE_WRITE) at WIDTH 4, DEPTH_LOG2 2
 FIFO_SLICE_PARAMS = [(2, 0, 0), (4, 0, 1), (3, 1, 0)]
 
