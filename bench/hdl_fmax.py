@@ -91,8 +91,9 @@ CONFIGS: dict[str, Config] = {
     ),
     "wp_ram_sdp": Config(
         top="wp_ram_sdp",
-        params={"WIDTH": 36, "ADDR_WIDTH": 9},
-        note="a second ceiling: one block RAM (512 × 36, one DP16KD) read into fabric. yosys's"
+        params={"WIDTH": 36, "ADDR_WIDTH": 9, "NO_RW_CHECK": 1},
+        note="a second ceiling: one block RAM (512 × 36, one DP16KD, NO_RW_CHECK) read into"
+        " fabric. yosys's"
         " ECP5 mapping leaves the RAM's output register unused (REGMODE NOREG; Vivado absorbs a"
         " register after the read into a RAMB36's DOB_REG), so the read data leaves the RAM"
         " 4.26 ns after the clock in nextpnr's model: this bounds every module that reads a"
