@@ -93,11 +93,10 @@ CONFIGS: dict[str, Config] = {
         top="wp_ram_sdp",
         params={"WIDTH": 36, "ADDR_WIDTH": 9, "NO_RW_CHECK": 1},
         note="a second ceiling: one block RAM (512 × 36, one DP16KD, NO_RW_CHECK) read into"
-        " fabric. yosys's"
-        " ECP5 mapping leaves the RAM's output register unused (REGMODE NOREG; Vivado absorbs a"
-        " register after the read into a RAMB36's DOB_REG), so the read data leaves the RAM"
-        " 4.26 ns after the clock in nextpnr's model: this bounds every module that reads a"
-        " block RAM on this flow (wp_chacha20, wp_ids)",
+        " fabric. yosys's ECP5 mapping leaves the RAM's output register unused (REGMODE NOREG;"
+        " Vivado absorbs a register after the read into a RAMB36's DOB_REG), so the read data"
+        " leaves the RAM 4.26 ns after the clock in nextpnr's model: this bounds every module"
+        " that reads a block RAM on this flow (wp_chacha20, wp_ids)",
     ),
     "wp_axil_regs": Config(top="wp_axil_regs"),
     "wp_axis_arb": Config(top="wp_axis_arb", params={"S_COUNT": 2}),
