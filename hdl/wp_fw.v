@@ -482,11 +482,12 @@ always @(posedge clk) begin
     if (rst) e2_valid_reg <= 1'b0;
 end
 
-// E3: the priority (lowest index) as a one-hot vector, rule i = its match AND NOT the OR of the
-// matches below it (no encoder): each rule's hit counter increments itself on its bit; per
-// group of GRP rules, whether one matches and the permit bit of its lowest matching rule
-wire [NUM_RULES-1:0] e2_first;
-wp_first_onehot #(.WIDTH(NUM_RULES)) first_inst (.v(e2_match_reg), .onehot(e2_first));
+// E3: per group of GRP rules, whether one matches, the permit bit of its lowest matching rule
+// and that rule as a one-hot vector within the group (wp_first_onehot on GRP bits). Stage A
+// makes the one-hot vector over all rules (the priority: lowest index; a rule's group one-hot
+// bit AND no match in a lower group), which each rule's hit counter reads a cycle later (the
+// one-hot over all 16 in one cycle, each match bit fanned out to every higher rule, was wp_fw's
+// ECP5 path at 688d0e0: 3 levels, 82 % routing)
 
 wire [NUM_RULES-1:0] rule_permit;
 generate
@@ -497,8 +498,16 @@ endgenerate
 // zero-extended to whole groups
 wire [NGRP*GRP-1:0] match_pad = e2_match_reg;
 wire [NGRP*GRP-1:0] permit_pad = rule_permit;
+wire [NGRP*GRP-1:0] e2_lfirst;
+generate
+    for (g = 0; g < NGRP; g = g + 1) begin : g_lfirst
+        wp_first_onehot #(.WIDTH(GRP)) first_inst (
+            .v(match_pad[g*GRP +: GRP]), .onehot(e2_lfirst[g*GRP +: GRP])
+        );
+    end
+endgenerate
 
-reg [NUM_RULES-1:0] e3_first_reg = 0;
+reg [NGRP*GRP-1:0]  e3_lfirst_reg = 0;  // per group: its lowest matching rule, one-hot
 reg [NGRP-1:0]      e3_gany_reg = 0;
 reg [NGRP-1:0]      e3_gperm_reg = 0;
 reg                 e3_valid_reg = 1'b0;
@@ -511,7 +520,7 @@ always @(posedge clk) begin
     e3_ipv4_reg <= e2_ipv4_reg;
     e3_dec_reg <= e2_dec_reg;
     e3_si_reg <= e2_si_reg;
-    e3_first_reg <= e2_first;
+    e3_lfirst_reg <= e2_lfirst;
     for (j = 0; j < NGRP; j = j + 1) begin
         e3_gany_reg[j] <= |match_pad[j*GRP +: GRP];
         e3_gperm_reg[j] <= 1'b0;
@@ -519,10 +528,7 @@ always @(posedge clk) begin
             if (match_pad[j*GRP + k]) e3_gperm_reg[j] <= permit_pad[j*GRP + k];
         end
     end
-    if (rst) begin
-        e3_valid_reg <= 1'b0;
-        e3_first_reg <= 0;
-    end
+    if (rst) e3_valid_reg <= 1'b0;
 end
 
 // A: the action: the permit bit of the lowest group with a match (else the default action;
@@ -539,6 +545,7 @@ wire e3_permit = !e3_ipv4_reg ? nonip_action_reg
                : grp_permit(e3_gany_reg, e3_gperm_reg, default_action_reg);
 
 reg        act_valid_reg = 1'b0;
+reg [NUM_RULES-1:0] act_first_reg = 0;  // the winning rule, one-hot (its hit counter's enable)
 reg        act_drop_reg = 1'b0;
 reg [`WP_PATCH_WIDTH-1:0] act_patch_reg = 0;
 reg        cnt_permit_reg = 1'b0;
@@ -548,6 +555,10 @@ reg        cnt_default_reg = 1'b0;
 
 always @(posedge clk) begin
     act_valid_reg <= e3_valid_reg;
+    for (m = 0; m < NUM_RULES; m = m + 1) begin
+        act_first_reg[m] <= e3_lfirst_reg[m]
+                            && (e3_gany_reg & ~({NGRP{1'b1}} << (m / GRP))) == 0;
+    end
     act_drop_reg <= !e3_permit;
     act_patch_reg <= e3_dec_reg ? `WP_PATCH_SI_DEC(e3_si_reg) : `WP_PATCH_NONE;
     cnt_permit_reg <= e3_valid_reg && e3_permit;
@@ -559,7 +570,7 @@ always @(posedge clk) begin
     if (cnt_nonip_reg) nonip_pkts_reg <= nonip_pkts_reg + 1;
     if (cnt_default_reg) default_pkts_reg <= default_pkts_reg + 1;
     for (m = 0; m < NUM_RULES; m = m + 1) begin
-        if (e3_first_reg[m]) rule_hits_reg[m] <= rule_hits_reg[m] + 1;
+        if (act_first_reg[m]) rule_hits_reg[m] <= rule_hits_reg[m] + 1;
     end
     if (rst || clear_reg) begin
         permit_pkts_reg <= 0;
@@ -570,6 +581,7 @@ always @(posedge clk) begin
     end
     if (rst) begin
         act_valid_reg <= 1'b0;
+        act_first_reg <= 0;
         cnt_permit_reg <= 1'b0;
         cnt_deny_reg <= 1'b0;
         cnt_nonip_reg <= 1'b0;
