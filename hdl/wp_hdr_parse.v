@@ -99,18 +99,29 @@ wire [$clog2(KEEP_WIDTH):0] s_cnt;
 wp_keep_count #(.KEEP_WIDTH(KEEP_WIDTH)) keep_count_inst (.keep(s_tkeep), .count(s_cnt));
 
 // the Ethernet + NSH decode of the beat as a frame's first beat, assuming the frame holds
-// the headers (stage B applies the byte count): {eth_ipv4, nsh, nsh_valid, nsh_ip, NSH length
-// [2:0]}
+// the headers (stage B applies the byte count), in two steps: stage P registers its terms
+// (p_dec_reg: {eth_ipv4, nsh, hdr_ok, ip_ok, NSH length [2:0]}, each from at most 18 bits of
+// the beat), dec_full ANDs them into {eth_ipv4, nsh, nsh_valid, nsh_ip, NSH length [2:0]} as
+// stage P's consumers read them (the whole decode in one cycle, 36 bits of the beat into
+// nsh_ip, was wp_hdr_parse's ECP5 path at e3ae9ea: 4 levels)
 localparam NSH_D_W = 4 + 3;
-wire       s_eth_ipv4, s_nsh, s_nsh_valid, s_nsh_ip;
+wire       s_eth_ipv4, s_nsh, s_hdr_ok, s_ip_ok;
 wire [5:0] s_nsh_len;
 wp_nsh_dec nsh_dec_inst (
     .hdr(s_tdata[`WP_NSH_END*8-1:0]), .has_eth(1'b1), .has_nsh(1'b1),
-    .eth_type(), .eth_ipv4(s_eth_ipv4), .nsh(s_nsh), .nsh_valid(s_nsh_valid),
-    .nsh_ip(s_nsh_ip), .ip_cand(), .nsh_len(s_nsh_len), .nsh_md(), .nsh_next(), .spi(),
-    .si(), .key(), .l3_q()
+    .eth_type(), .eth_ipv4(s_eth_ipv4), .nsh(s_nsh), .nsh_valid(), .nsh_ip(),
+    .hdr_ok(s_hdr_ok), .ip_ok(s_ip_ok), .ip_cand(), .nsh_len(s_nsh_len), .nsh_md(),
+    .nsh_next(), .spi(), .si(), .key(), .l3_q()
 );
+function [NSH_D_W-1:0] dec_full(input [NSH_D_W-1:0] t);
+    reg eth_ipv4, nsh, hdr_ok, ip_ok;
+    begin
+        {eth_ipv4, nsh, hdr_ok, ip_ok} = t[NSH_D_W-1 -: 4];
+        dec_full = {eth_ipv4, nsh, nsh && hdr_ok, nsh && hdr_ok && ip_ok, t[2:0]};
+    end
+endfunction
 reg [NSH_D_W-1:0] p_dec_reg = 0;
+wire [NSH_D_W-1:0] p_dec_full = dec_full(p_dec_reg);
 // the frame's IPv4 candidate (below) as of this beat, registered with it
 reg               p_ip_cand_reg = 1'b0;
 
@@ -179,7 +190,7 @@ always @(posedge clk) begin
         p_data_reg <= s_tdata;
         p_idx_reg <= beat_idx_reg;
         p_cnt_reg <= s_cnt;
-        p_dec_reg <= {s_eth_ipv4, s_nsh, s_nsh_valid, s_nsh_ip, s_nsh_len[2:0]};
+        p_dec_reg <= {s_eth_ipv4, s_nsh, s_hdr_ok, s_ip_ok, s_nsh_len[2:0]};
         p_th_reg <= s_th;
         p_slot_reg <= in_slot_reg[WIN_BEATS-1:0];
         // the window is complete at its last beat, or at the frame's last beat before that
@@ -263,7 +274,7 @@ end
 
 // the IPv4 header's place q (the NSH length for a valid NSH header with next protocol IPv4
 // held by the frame, else 0) from the frame's first-beat decode and the thermometer
-wire [NSH_D_W-1:0]  p_dec = p_slot_reg[0] ? p_dec_reg : dec0_reg;
+wire [NSH_D_W-1:0]  p_dec = p_slot_reg[0] ? p_dec_full : dec0_reg;
 wire [2:0]          p_q = p_th_reg[`WP_NSH_END] && p_dec[NSH_D_W-4] ? p_dec[2:0] : 3'd0;
 // the frame's IPv4 candidate: plain IPv4, or a valid NSH header with next protocol IPv4, held
 // by the frame; worked out as the trigger beat enters stage P (stage A's flags AND it into the
@@ -299,14 +310,14 @@ endfunction
 always @(posedge clk) begin
     a_valid_reg <= 1'b0;
     if (p_beat_reg) win_reg <= win_cur;
-    if (p_beat_reg && p_slot_reg[0]) dec0_reg <= p_dec_reg;
+    if (p_beat_reg && p_slot_reg[0]) dec0_reg <= p_dec_full;
     if (p_trig_reg) begin
         a_valid_reg <= 1'b1;
         a_win_reg <= win_cur;
         // the trigger is in the window (p_idx_reg < WIN_BEATS): 32 * index + this beat's bytes
         a_len_reg <= p_idx_reg * KEEP_WIDTH + p_cnt_reg;
         a_th_reg <= p_th_reg;
-        a_dec_reg <= p_slot_reg[0] ? p_dec_reg : dec0_reg;
+        a_dec_reg <= p_dec;
         a_q_reg <= p_q;
         a_ipf_reg <= ipf_gate(ipf_or(ipf_reg), p_ip_cand_reg);
     end
@@ -328,7 +339,7 @@ wire [7:0]  a_si;
 
 wp_nsh_dec nsh_fields_inst (
     .hdr(a_win_reg[`WP_NSH_END*8-1:0]), .has_eth(1'b1), .has_nsh(1'b1),
-    .eth_type(), .eth_ipv4(), .nsh(), .nsh_valid(), .nsh_ip(), .ip_cand(), .nsh_len(),
+    .eth_type(), .eth_ipv4(), .nsh(), .nsh_valid(), .nsh_ip(), .hdr_ok(), .ip_ok(), .ip_cand(), .nsh_len(),
     .nsh_md(), .nsh_next(), .spi(a_spi), .si(a_si), .key(), .l3_q()
 );
 
@@ -461,7 +472,7 @@ generate
         reg q0_reg = 1'b0;
         (* keep *)
         always @(posedge clk) begin
-            if (p_beat_reg && p_slot_reg[0]) q0_reg <= p_dec_reg[NSH_D_W-4] && p_dec_reg[2];
+            if (p_beat_reg && p_slot_reg[0]) q0_reg <= p_dec_full[NSH_D_W-4] && p_dec_reg[2];
         end
         assign q0_hi[gc] = q0_reg;
     end
@@ -598,8 +609,10 @@ reg                 c_csum_ok_reg = 1'b0;
 reg [4*NW*16-1:0]   c_cand_reg = 0;
 // stage D's word selects, one-hot: the ports' by IHL[3:2], the checksum's by {TCP, IHL[3:2]};
 // each in SEL_COPIES registers, copy k selecting bits 16/SEL_COPIES*k.. of every word (one
-// register driving a whole word's selects was the waypoint's slowest net: 5.2 ns to 16 loads)
-localparam SEL_COPIES = 4;
+// register driving a whole word's selects was the waypoint's slowest net: 5.2 ns to 16 loads;
+// with four copies, one checksum select's 1.74 ns net was wp_hdr_parse's path at e3ae9ea,
+// seed 2)
+localparam SEL_COPIES = 8;
 localparam SEL_BITS = 16 / SEL_COPIES;
 wire [4*SEL_COPIES-1:0] c_psel;
 wire [SEL_COPIES-1:0]   c_pgate;

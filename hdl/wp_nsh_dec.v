@@ -10,6 +10,9 @@
 //  * nsh:       EtherType 0x894F (and has_eth)
 //  * nsh_valid: nsh, has_nsh, version 0, length >= 2, MD type 1 or 2
 //  * nsh_ip:    nsh_valid, next protocol 1 (IPv4), length <= 6, MD type 1 only with length 6
+//  * hdr_ok:    version 0, length >= 2, MD type 1 or 2 (nsh_valid = nsh, has_nsh and hdr_ok)
+//  * ip_ok:     next protocol 1, length <= 6, MD type 1 only with length 6 (nsh_ip = nsh_valid
+//               and ip_ok)
 //  * ip_cand:   EtherType 0x0800 (eth_ipv4), or nsh_ip; the IPv4 header then starts at byte
 //               14 + 4 * l3_q (l3_q = NSH length for nsh_ip, else 0)
 
@@ -29,6 +32,8 @@ module wp_nsh_dec (
     output wire                     nsh,
     output wire                     nsh_valid,
     output wire                     nsh_ip,
+    output wire                     hdr_ok,
+    output wire                     ip_ok,
     output wire                     ip_cand,
     output wire [5:0]               nsh_len,
     output wire [3:0]               nsh_md,
@@ -68,10 +73,14 @@ endfunction
 localparam [63:0] LEN_VALID = len_table(`WP_NSH_MIN_LEN, 63);
 localparam [63:0] LEN_IP = len_table(0, `WP_NSH_MAX_IP_LEN);
 
-assign nsh_valid = nsh && has_nsh && ver == 2'd0 && LEN_VALID[nsh_len]
-                   && (nsh_md == `WP_NSH_MD1 || nsh_md == `WP_NSH_MD2);
-assign nsh_ip = nsh_valid && nsh_next == `WP_NSH_NEXT_IPV4 && LEN_IP[nsh_len]
-                && (nsh_md == `WP_NSH_MD2 || nsh_len == `WP_NSH_MAX_IP_LEN);
+// the NSH header's own rules, apart from the EtherType and the byte count (so a caller can
+// register them and AND them a cycle later: wp_hdr_parse)
+assign hdr_ok = ver == 2'd0 && LEN_VALID[nsh_len]
+                && (nsh_md == `WP_NSH_MD1 || nsh_md == `WP_NSH_MD2);
+assign ip_ok = nsh_next == `WP_NSH_NEXT_IPV4 && LEN_IP[nsh_len]
+               && (nsh_md == `WP_NSH_MD2 || nsh_len == `WP_NSH_MAX_IP_LEN);
+assign nsh_valid = nsh && has_nsh && hdr_ok;
+assign nsh_ip = nsh_valid && ip_ok;
 assign ip_cand = eth_ipv4 || nsh_ip;
 assign l3_q = nsh_ip ? nsh_len[2:0] : 3'd0;
 
