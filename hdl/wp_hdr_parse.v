@@ -272,10 +272,18 @@ always @(posedge clk) begin
     end
 end
 
-// the IPv4 header's place q (the NSH length for a valid NSH header with next protocol IPv4
-// held by the frame, else 0) from the frame's first-beat decode and the thermometer
+// the first beat's decode: stage P's own for beat 0, else the one kept from beat 0
 wire [NSH_D_W-1:0]  p_dec = p_slot_reg[0] ? p_dec_full : dec0_reg;
-wire [2:0]          p_q = p_th_reg[`WP_NSH_END] && p_dec[NSH_D_W-4] ? p_dec[2:0] : 3'd0;
+// the IPv4 header's place q (the NSH length for a valid NSH header with next protocol IPv4
+// held by the frame, else 0): worked out as beat 0 leaves stage P and kept (dec0_q_reg), so
+// the q copies load from a register. At a trigger after beat 0 the frame holds all 22
+// Ethernet + NSH bytes; at a trigger on beat 0 (a frame of at most 32 bytes, which never holds
+// an IPv4 header: l3 + 20 >= 34) q is the previous frame's and nothing reads it (the places'
+// IPv4 flags are 0, the candidate being 0 on a first beat; l3 and the fields from the shifted
+// header mean nothing without IPv4). From stage P's decode of beat 0 (the terms ANDed, then
+// the thermometer, into the copies) it was wp_hdr_parse's path at ee2f544: 3 levels, 4.46 ns.
+reg  [2:0]          dec0_q_reg = 3'd0;
+wire [2:0]          p_q = dec0_q_reg;
 // the frame's IPv4 candidate: plain IPv4, or a valid NSH header with next protocol IPv4, held
 // by the frame; worked out as the trigger beat enters stage P (stage A's flags AND it into the
 // places' IPv4 bits: from a register of its own it is one input of their last level). For a
@@ -310,7 +318,10 @@ endfunction
 always @(posedge clk) begin
     a_valid_reg <= 1'b0;
     if (p_beat_reg) win_reg <= win_cur;
-    if (p_beat_reg && p_slot_reg[0]) dec0_reg <= p_dec_full;
+    if (p_beat_reg && p_slot_reg[0]) begin
+        dec0_reg <= p_dec_full;
+        dec0_q_reg <= p_dec_full[NSH_D_W-4] ? p_dec_reg[2:0] : 3'd0;
+    end
     if (p_trig_reg) begin
         a_valid_reg <= 1'b1;
         a_win_reg <= win_cur;

@@ -393,16 +393,20 @@ def test_oc_add_equiv() -> None:
     assert oc_add_equiv(REPO / "hdl", "")
 
 
-def test_oc_add_equiv_mutant_fails() -> None:
-    """A high half picked by the low half's plain carry (not the carry of the low sum picked)
-    is caught: it differs only when the low bytes sum to 0xFF and the full sum carries."""
-    hdl = mutant(
-        "oc_add_cl",
-        "include/wp_oc_add.vh",
-        "cl = c ? lo_t[8] : lo_s[8];",
-        "cl = lo_s[8];",
-    )
-    assert not oc_add_equiv(hdl, "_mutant")
+@pytest.mark.parametrize(
+    "name, old, new",
+    [
+        # the high half picked by the low half's plain carry, not the carry of the low sum
+        # picked: differs only when the low bytes sum to 0xFF and the full sum carries
+        ("oc_add_cl", "cl = c ? lo_t[8] : lo_s[8];", "cl = lo_s[8];"),
+        # the one-cycle form without its end-around carry
+        ("oc_add_no_eac", "oc_add = s[16] ? t[16:1] : s[15:0];", "oc_add = s[15:0];"),
+    ],
+)
+def test_oc_add_equiv_mutant_fails(name: str, old: str, new: str) -> None:
+    """Either form of the addition, broken, is caught."""
+    hdl = mutant(name, "include/wp_oc_add.vh", old, new)
+    assert not oc_add_equiv(hdl, f"_{name}")
 
 
 # (HEAD_SLICES, NO_OVERFLOW, FREE_WRITE) at WIDTH 4, DEPTH_LOG2 2

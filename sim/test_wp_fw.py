@@ -79,7 +79,9 @@ async def run_frames(
     for d in frames:
         await tb.send(d, src_port=0x04)
     for i, exp in enumerate(expected):
-        got, user = await with_timeout(tb.recv(), 2_000_000, "ns")
+        # 100 us (20,000 cycles) per frame, as in test_wp_waypoint: a frame the RTL lost
+        # fails in seconds of wall time, not after 2 ms of simulated time
+        got, user = await with_timeout(tb.recv(), 100_000, "ns")
         assert got == exp, frame_diff(i, got, exp)
         assert user == (len(exp) | 0x04 << 16), f"frame {i}: tuser {user:#x}"
     await tb.cycles(200)
