@@ -623,7 +623,7 @@ reg [4*NW*16-1:0]   c_cand_reg = 0;
 // register driving a whole word's selects was the waypoint's slowest net: 5.2 ns to 16 loads;
 // with four copies, one checksum select's 1.74 ns net was wp_hdr_parse's path at e3ae9ea,
 // seed 2)
-localparam SEL_COPIES = 4;
+localparam SEL_COPIES = 8;
 localparam SEL_BITS = 16 / SEL_COPIES;
 wire [4*SEL_COPIES-1:0] c_psel;
 wire [SEL_COPIES-1:0]   c_pgate;
