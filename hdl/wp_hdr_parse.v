@@ -362,6 +362,7 @@ reg [23:0]          b_spi_reg = 0;
 reg [7:0]           b_si_reg = 0;
 reg [2:0]           b_q_reg = 0;
 wire [IP_BYTES*8-1:0] b_ip_reg;  // the IPv4 header at l3 = 14 + 4*q and what follows it
+wire [IP_BYTES*8-1:0] b_ip_d;    // the same, as stage A shifts it (b_ip_reg's input)
 
 // Beside the NSH decode: the IPv4 header starts at l3 = 14 + 4*q, q in 0..7 (the NSH length
 // or 0), so for each q its version/IHL byte sits at a fixed place of the window. What stages C
@@ -504,8 +505,10 @@ generate
     end
     for (gy = 0; gy < IP_BYTES; gy = gy + 1) begin : g_shift
         reg [7:0] byte_reg = 8'd0;
+        assign b_ip_d[8*gy +: 8] = a_q_copy[3*(gy * Q_COPIES / IP_BYTES)]
+            ? sh2[8*(gy + 4) +: 8] : sh2[8*gy +: 8];
         always @(posedge clk) begin
-            byte_reg <= a_q_copy[3*(gy * Q_COPIES / IP_BYTES)] ? sh2[8*(gy + 4) +: 8] : sh2[8*gy +: 8];
+            byte_reg <= b_ip_d[8*gy +: 8];
         end
         assign b_ip_reg[8*gy +: 8] = byte_reg;
     end
@@ -597,10 +600,6 @@ generate
     end
 endgenerate
 
-wire [3:0] b_grp;  // IHL[3:2] one-hot
-assign b_grp = 4'b0001 << b_ip[3:2];
-wire       b_tcp = b_proto == `WP_IP_PROTO_TCP;
-
 reg                 c_valid_reg = 1'b0;
 reg [7:0]           c_len_reg = 0;
 reg                 c_nsh_reg = 1'b0;
@@ -622,7 +621,10 @@ reg [4*NW*16-1:0]   c_cand_reg = 0;
 // each in SEL_COPIES registers, copy k selecting bits 16/SEL_COPIES*k.. of every word (one
 // register driving a whole word's selects was the waypoint's slowest net: 5.2 ns to 16 loads;
 // with four copies, one checksum select's 1.74 ns net was wp_hdr_parse's path at e3ae9ea,
-// seed 2)
+// seed 2). Each copy works its selects out from a copy of its own of the header's IHL[3:2]
+// and protocol byte (loaded beside b_ip_reg), so a copy's logic sits beside it: computed once
+// from b_ip_reg and fanned out to the copies, they were wp_nat's ECP5 path at 7d71866 (3
+// levels, 5.53 ns, 83 % routing) and the waypoint's at a5a84e0 (9.11 ns, 88 % routing).
 localparam SEL_COPIES = 8;
 localparam SEL_BITS = 16 / SEL_COPIES;
 wire [4*SEL_COPIES-1:0] c_psel;
@@ -633,15 +635,24 @@ generate
         reg [3:0] psel_reg = 4'd0;
         reg [7:0] csel_reg = 8'd0;
         reg       ports_reg = 1'b0;
+        reg [1:0] ihl_hi_reg = 2'd0;  // b_ip_reg's IHL[3:2], this copy's own
+        reg [7:0] proto_reg = 8'd0;   // b_ip_reg's protocol byte, this copy's own
+        wire [3:0] grp = 4'b0001 << ihl_hi_reg;
+        wire       tcp = proto_reg == `WP_IP_PROTO_TCP;
         (* keep *)
         always @(posedge clk) begin
-            psel_reg <= b_grp;
+            ihl_hi_reg <= b_ip_d[3:2];
+            proto_reg <= b_ip_d[8*`WP_IPV4_PROTO_OFF +: 8];
+        end
+        (* keep *)
+        always @(posedge clk) begin
+            psel_reg <= grp;
             // this copy's "the frame has ports", gating bits SEL_BITS*k.. of sport / dport
             // (one c_ports_reg gating all 32 bits was the waypoint's ECP5 path at 4f0fa3d, one
             // 3.37 ns net; folding it into psel_reg put the ports' check in front of the
             // selects, wp_hdr_parse's own path at 9529019, 6 levels)
             ports_reg <= b_ports;
-            csel_reg <= {b_tcp ? b_grp : 4'd0, b_tcp ? 4'd0 : b_grp};
+            csel_reg <= {tcp ? grp : 4'd0, tcp ? 4'd0 : grp};
         end
         assign c_psel[4*gc +: 4] = psel_reg;
         assign c_pgate[gc] = ports_reg;
