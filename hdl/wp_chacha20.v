@@ -577,17 +577,17 @@ assign ev_reject = push_first && dec_cand && !c_key_ok;
 assign ev_bypass = push_first && !proc && !(dec_cand && !c_key_ok);
 assign ev_seq_inc = push_first && enc_proc;
 
+// ones' complement addition (oc_add): proved equal to the RFC 1071 fold (test_oc_add_equiv)
+`include "wp_oc_add.vh"
+
 // encryption header (bytes in stream order) and the resulting nonce
 wire [127:0] hdr_out = {16'd0, FORMAT_VERSION, proto, bswap32(seq_reg[31:0]),
     bswap32(seq_reg[63:32]), bswap32(key_id_reg)};
 wire [95:0] nonce = dec ? hdr_in : hdr_out[95:0];
 
-// the fold with its end-around carry as two adds side by side (s0 and s0 + 1, picked by s0's
-// carry: s0 <= 0xFFFF + 0xF, so s0 + 1 - 0x10000 has no further carry) instead of one after
-// the other
-wire [16:0] csum_s0 = {1'b0, csum_sum[15:0]} + {13'd0, csum_sum[19:16]};
-wire [15:0] csum_s1 = csum_sum[15:0] + {12'd0, csum_sum[19:16]} + 16'd1;
-wire [15:0] new_csum = ~(csum_s0[16] ? csum_s1 : csum_s0[15:0]);
+// the fold of the 20-bit sum: its low 16 bits +' its carries, a ones' complement add
+// (wp_oc_add.vh: two adds side by side, picked by the first's carry)
+wire [15:0] new_csum = ~oc_add(csum_sum[15:0], {12'd0, csum_sum[19:16]});
 
 wire [10:0] nblk = proc ? c_nblk : 11'd0;
 wire [11:0] nhalves = proc ? c_nhalves : 12'd0;

@@ -350,8 +350,8 @@ wire [7:0]  a_si;
 
 wp_nsh_dec nsh_fields_inst (
     .hdr(a_win_reg[`WP_NSH_END*8-1:0]), .has_eth(1'b1), .has_nsh(1'b1),
-    .eth_type(), .eth_ipv4(), .nsh(), .nsh_valid(), .nsh_ip(), .hdr_ok(), .ip_ok(), .ip_cand(), .nsh_len(),
-    .nsh_md(), .nsh_next(), .spi(a_spi), .si(a_si), .key(), .l3_q()
+    .eth_type(), .eth_ipv4(), .nsh(), .nsh_valid(), .nsh_ip(), .hdr_ok(), .ip_ok(), .ip_cand(),
+    .nsh_len(), .nsh_md(), .nsh_next(), .spi(a_spi), .si(a_si), .key(), .l3_q()
 );
 
 reg                 b_valid_reg = 1'b0;

@@ -1,7 +1,7 @@
 // wp_oc_add.vh: 16-bit ones' complement addition (end-around carry), included inside a module
-// body (wp_nat): oc_add in one cycle, oc_part then oc_fin in two. Both proved equal to the fold
-// of the exact sum (s = x + y, then s[15:0] + s[16], RFC 1071) for all 2^32 inputs:
-// sim/test_formal.py test_oc_add_equiv (formal/eq_wp_oc_add.v).
+// body (wp_nat; wp_chacha20's checksum fold): oc_add in one cycle, oc_part then oc_fin in two.
+// Both proved equal to the fold of the exact sum (s = x + y, then s[15:0] + s[16], RFC 1071)
+// for all 2^32 inputs: sim/test_formal.py test_oc_add_equiv (formal/eq_wp_oc_add.v).
 // A chain of these gives the same bits as RFC 1624's fold of the whole sum.
 //
 // In two steps, so a register can sit between them and no carry chain is longer than 9 bits
