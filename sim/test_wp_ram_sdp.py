@@ -1,6 +1,6 @@
 """cocotb test of wp_ram_sdp (simple dual-port block RAM, registered read): random writes and
 reads against a Python dict; a read of the address written in the same cycle returns the old
-word (NO_RW_CHECK = 0); with NO_RW_CHECK = 1 such a read stops the simulation (the promise the
+word (NO_RW_CHECK = 0), one cycle later with OUT_REG = 1; with NO_RW_CHECK = 1 such a read stops the simulation (the promise the
 FIFOs and rings that set it make is checked in every simulation that runs them)."""
 
 from __future__ import annotations
@@ -32,9 +32,12 @@ async def start(dut: Any) -> None:
 @cocotb.test()
 async def test_random(dut: Any) -> None:
     """2,000 cycles of random writes and reads; a read returns the word held before the edge
-    (old word on a collision), and rd_data holds while rd_en is low."""
+    (old word on a collision), and rd_data holds while rd_en is low; with OUT_REG = 1 rd_data
+    is that word one cycle later."""
     await start(dut)
     no_rw_check = int(dut.NO_RW_CHECK.value)
+    out_reg = int(dut.OUT_REG.value)
+    shown: int | None = None  # the read register's word of the cycle before (OUT_REG)
     rng = random.Random(7)
     mem: dict[int, int] = {}
     expect: int | None = None
@@ -53,11 +56,15 @@ async def test_random(dut: Any) -> None:
         read_ok = re and ra in mem
         await RisingEdge(dut.clk)
         await FallingEdge(dut.clk)
+        if out_reg:
+            shown = expect
         if re:
             expect = mem.get(ra) if read_ok else None
-        if expect is not None:
+        if not out_reg:
+            shown = expect
+        if shown is not None:
             got = int(dut.rd_data.value)
-            assert got == expect, f"cycle {cycle}: read {got:#x}, expected {expect:#x}"
+            assert got == shown, f"cycle {cycle}: read {got:#x}, expected {shown:#x}"
         if we:
             mem[wa] = wd
     assert no_rw_check or collisions > 20, f"only {collisions} collisions exercised"
@@ -80,13 +87,18 @@ async def test_collision(dut: Any) -> None:
     assert int(dut.rd_data.value) == 0x22
 
 
-@pytest.mark.parametrize("no_rw_check", [0, 1])
-def test_wp_ram_sdp(no_rw_check: int) -> None:
+@pytest.mark.parametrize(("no_rw_check", "out_reg"), [(0, 0), (1, 0), (1, 1)])
+def test_wp_ram_sdp(no_rw_check: int, out_reg: int) -> None:
     run_cocotb(
         toplevel="wp_ram_sdp",
         module="sim.test_wp_ram_sdp",
         testcase="test_random",
-        parameters={"WIDTH": WIDTH, "ADDR_WIDTH": ADDR_WIDTH, "NO_RW_CHECK": no_rw_check},
+        parameters={
+            "WIDTH": WIDTH,
+            "ADDR_WIDTH": ADDR_WIDTH,
+            "NO_RW_CHECK": no_rw_check,
+            "OUT_REG": out_reg,
+        },
     )
 
 
