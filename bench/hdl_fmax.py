@@ -20,7 +20,9 @@ yosys (YoWASP build from PyPI) ``synth_ecp5``, then nextpnr-ecp5 (YoWASP) for an
 speed grade 8, CABGA756, seed 1, with a 200 MHz target (``--freq 200``: timing-driven placement
 aims there, the report gives the fmax reached). Parsed from nextpnr's JSON report: fmax of
 ``clk`` and its critical path: start and end cell, the logic levels on it (cells the path
-passes through), its delay and the share of it spent in routing. A design larger than the
+passes through), its delay and the share of it spent in routing. Between the two,
+bench/ecp5_outreg.py moves every register that only follows a block RAM read into the RAM's
+output register (``--no-outreg``: not), as the vendor flows do. A design larger than the
 device (LUT4 + FF count from yosys above what the 85k part has) is not placed: its row says so
 and refers to its parts, which are measured as modules of their own.
 
@@ -455,6 +457,10 @@ def render(data: dict[str, dict[str, object]]) -> str:
         "`before` = the previous measurement of the same configuration on older RTL.",
         "`median (seeds)` = the median fmax over those seeds (`--seeds`), when measured so;",
         "the fmax column is the first seed's.",
+        "Block RAM: before nextpnr, `bench/ecp5_outreg.py` moves a register that only follows a",
+        "DP16KD read into the RAM's output register, as Vivado and Lattice's flow do and yosys",
+        "does not (a note below says how many per module); rows measured before session 24, or",
+        "with `--no-outreg`, went without it.",
         *(["", "Not measured yet: " + ", ".join(missing) + "."] if missing else []),
         "",
         "| module | LUT4 | FF | fmax MHz | median (seeds) | ratio to ceiling |"
@@ -477,6 +483,15 @@ def render(data: dict[str, dict[str, object]]) -> str:
             f"{str(e.get('commit', ''))[:7]} | {before(e)} |"
         )
     notes = [f"* {n}: {CONFIGS[n].note}" for n, _ in entries if n in CONFIGS and CONFIGS[n].note]
+    for n, e in entries:
+        moved = e.get("ram_outreg")
+        if isinstance(moved, dict) and moved.get("flip_flops"):
+            notes.append(
+                f"* {n}: {moved['flip_flops']} flip-flops moved into the output registers of"
+                f" {moved['read_ports']} DP16KD read ports (`bench/ecp5_outreg.py`)"
+            )
+        elif "ram_outreg" in e and moved is None and e.get("cells", {}).get("DP16KD"):  # type: ignore[attr-defined]
+            notes.append(f"* {n}: measured with `--no-outreg` (block RAM output registers unused)")
     rows += ["", *notes] if notes else []
     return "\n".join(rows)
 

@@ -4,18 +4,22 @@
  * The entries are kept in wp_ram_sdp (registered read). OUT_REG = 0: the RAM's output register
  * is the FIFO's head, loaded whenever it is empty or being popped and the RAM holds an entry,
  * so a pop every cycle is sustained; an entry can be popped from the second cycle after its
- * push. OUT_REG = 1: the RAM's output register feeds a ring of three fabric registers, and a
- * fabric register after the ring is the head (m_data and m_valid come from flip-flops, not from
- * the block RAM's slow clock-to-out). The RAM is read (its enable and address) when the
- * entries past it, counted in flip-flops, leave room (head + ring + RAM output <= 3), never on
- * this cycle's m_ready: the pop reaches only the head's enable and the ring's read index, not
- * the block RAM's pins (at e368258 and bcf6ce2 the consumer's pop -> the RAM's read enable was
- * wp_chacha20's slowest ECP5 path, 82 % routing to the RAM column). Still a pop every cycle
- * (the ring of three covers the cycle the room is seen late); an entry can be popped from the
- * fourth cycle after its push. s_ready is "fewer than DEPTH entries in the RAM"; m_valid is
- * "the head holds an entry"; count is every entry held (RAM, its output register and, with
- * OUT_REG, the ring and the head: up to DEPTH + 1 (+ 4)). Push and pop may happen in the same
- * cycle.
+ * push. OUT_REG = 1: the RAM's read register is copied, every cycle, into a second register
+ * (Q: wp_ram_sdp's OUT_REG, which vendor flows put in the block RAM's output register, so the
+ * RAM array's slow clock-to-out ends in the RAM; yosys leaves it in the fabric and
+ * bench/ecp5_outreg.py moves it there for the ECP5 bench. Before Q the read data met the
+ * ring's LUT RAM write port: wp_chacha20's ECP5 path at 41ee654, 7.46 ns), Q feeds a ring of four
+ * (LUT RAM), and a fabric register after the ring is the head (m_data and m_valid come from
+ * flip-flops). The RAM is read (its enable and address) when the entries past it leave room:
+ * head + ring + Q + RAM output <= 4, kept as a thermometer in flip-flops (one more on a read,
+ * one fewer on a pop), never on this cycle's m_ready: the pop reaches only the head's enable,
+ * the ring's read index and the thermometer, not the block RAM's pins (at e368258 and bcf6ce2
+ * the consumer's pop -> the RAM's read enable was wp_chacha20's slowest ECP5 path, 82 %
+ * routing to the RAM column). Still a pop every cycle (the ring of four covers the two cycles
+ * a read takes to reach it); an entry can be popped from the fifth cycle after its push.
+ * s_ready is "fewer than DEPTH entries in the RAM"; m_valid is "the head holds an entry"; count
+ * is every entry held (RAM, its output register and, with OUT_REG, Q, the ring and the head:
+ * up to DEPTH + 1 (+ 4)). Push and pop may happen in the same cycle.
  */
 
 `resetall
@@ -77,7 +81,7 @@ wire load = in_ram && (!ram_valid_reg || ram_take) && ram_room;
 
 assign s_ready = !full;
 
-wp_ram_sdp #(.WIDTH(WIDTH), .ADDR_WIDTH(ADDR_WIDTH), .NO_RW_CHECK(1)) ram_inst (
+wp_ram_sdp #(.WIDTH(WIDTH), .ADDR_WIDTH(ADDR_WIDTH), .NO_RW_CHECK(1), .OUT_REG(OUT_REG)) ram_inst (
     .clk(clk),
     .wr_en(push), .wr_addr(wr_ptr_reg[ADDR_WIDTH-1:0]), .wr_data(s_data),
     .rd_en(load), .rd_addr(rd_ptr_reg[ADDR_WIDTH-1:0]), .rd_data(ram_data)
@@ -98,53 +102,53 @@ always @(posedge clk) begin
     end
 end
 
-// room[{h, v, c}] = h + v + c <= 3 (head valid, RAM output valid, ring count 0..3)
-function [15:0] room_table(input integer unused);
-    integer i;
-    begin
-        for (i = 0; i < 16; i = i + 1) room_table[i] = i[3] + i[2] + i[1:0] <= 3;
-    end
-endfunction
-
 generate
     if (OUT_REG) begin : g_out_reg
-        reg [WIDTH-1:0] ring_reg [0:2];
-        reg [1:0]       ring_wr_reg = 0;   // 0..2
-        reg [1:0]       ring_rd_reg = 0;   // 0..2
-        reg [1:0]       ring_cnt_reg = 0;  // 0..3
+        // Q's data is ram_data (wp_ram_sdp's OUT_REG); this is whether it holds an entry
+        reg             q_valid_reg = 1'b0;
+        reg [WIDTH-1:0] ring_reg [0:3];
+        reg [1:0]       ring_wr_reg = 0;
+        reg [1:0]       ring_rd_reg = 0;
+        reg [2:0]       ring_cnt_reg = 0;  // 0..4
         reg [WIDTH-1:0] out_data_reg = 0;
         reg             out_valid_reg = 1'b0;
+        // entries past the RAM (its output register, Q, the ring, the head) as a thermometer:
+        // past_reg[k] = more than k; reads stop at 5
+        reg [4:0]       past_reg = 0;
         wire head_load = ring_cnt_reg != 0 && (!out_valid_reg || m_ready);
-        // the RAM's output register moves into the ring in the cycle after the read, always
+        wire pop = out_valid_reg && m_ready;
+        // the RAM's output register moves into Q in the cycle after the read, always
         assign ram_take = ram_valid_reg;
-        // the RAM is read when head + ring + RAM output <= 3 (flip-flops only; load, below,
-        // ANDs in_ram and "not ram_valid or ram_take" = 1)
-        // as a 16-entry table of {head, RAM output, ring count}: one LUT4 (a `<=` on their sum
-        // would be an adder and a carry chain)
-        localparam [15:0] ROOM = room_table(0);
-        assign ram_room = ROOM[{out_valid_reg, ram_valid_reg, ring_cnt_reg}];
+        // load (above) ANDs in_ram and "not ram_valid or ram_take" = 1
+        assign ram_room = !past_reg[4];
         assign m_data = out_data_reg;
         assign m_valid = out_valid_reg;
-        assign count = {1'b0, fill} + {{(ADDR_WIDTH+1){1'b0}}, ram_valid_reg}
-            + {{ADDR_WIDTH{1'b0}}, ring_cnt_reg} + {{(ADDR_WIDTH+1){1'b0}}, out_valid_reg};
+        // (each term widened to count's ADDR_WIDTH + 2 bits by the assignment's context)
+        assign count = {1'b0, fill} + ram_valid_reg + q_valid_reg + ring_cnt_reg + out_valid_reg;
         always @(posedge clk) begin
-            if (ram_valid_reg) begin
+            // Q loads every cycle (no enable): its 'valid' says whether it holds an entry
+            q_valid_reg <= ram_valid_reg;
+            if (q_valid_reg) begin
                 ring_reg[ring_wr_reg] <= ram_data;
-                ring_wr_reg <= ring_wr_reg == 2'd2 ? 2'd0 : ring_wr_reg + 2'd1;
+                ring_wr_reg <= ring_wr_reg + 2'd1;
             end
             if (head_load) begin
                 out_data_reg <= ring_reg[ring_rd_reg];
-                ring_rd_reg <= ring_rd_reg == 2'd2 ? 2'd0 : ring_rd_reg + 2'd1;
+                ring_rd_reg <= ring_rd_reg + 2'd1;
                 out_valid_reg <= 1'b1;
             end else if (m_ready) begin
                 out_valid_reg <= 1'b0;
             end
-            ring_cnt_reg <= ring_cnt_reg + {1'b0, ram_valid_reg} - {1'b0, head_load};
+            ring_cnt_reg <= ring_cnt_reg + {2'b00, q_valid_reg} - {2'b00, head_load};
+            if (load && !pop) past_reg <= {past_reg[3:0], 1'b1};
+            else if (pop && !load) past_reg <= {1'b0, past_reg[4:1]};
             if (rst) begin
+                q_valid_reg <= 1'b0;
                 ring_wr_reg <= 0;
                 ring_rd_reg <= 0;
                 ring_cnt_reg <= 0;
                 out_valid_reg <= 1'b0;
+                past_reg <= 0;
             end
         end
     end else begin : g_no_out_reg

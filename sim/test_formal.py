@@ -221,9 +221,9 @@ def test_nat_proof() -> None:
 
 def test_chacha20_proof() -> None:
     """wp_chacha20 (encrypt) at reset: the same properties for frames it must pass unchanged,
-    to depth 13 (past the second frame at step 12, after #15's pipeline stages and its FIFOs'
-    ring of session 19); its keystream core is a free-valued stand-in
-    (formal/fv_wp_chacha20_core.v)."""
+    to depth 15 (past the second frame at step 14, after #15's pipeline stages, its FIFOs'
+    ring of session 19, stage D of session 20 and the FIFOs' Q register of session 24); its
+    keystream core is a free-valued stand-in (formal/fv_wp_chacha20_core.v)."""
     check_proof("wp_chacha20")
 
 
