@@ -96,18 +96,21 @@ CONFIGS: dict[str, Config] = {
     "wp_ram_sdp": Config(
         top="wp_ram_sdp",
         params={"WIDTH": 36, "ADDR_WIDTH": 9, "NO_RW_CHECK": 1},
-        note="a second ceiling: one block RAM (512 × 36, one DP16KD, NO_RW_CHECK) read into"
-        " fabric. yosys's ECP5 mapping leaves the RAM's output register unused (REGMODE NOREG;"
-        " Vivado absorbs a register after the read into a RAMB36's DOB_REG), so the read data"
-        " leaves the RAM 4.26 ns after the clock in nextpnr's model: this bounds every module"
-        " that reads a block RAM on this flow (wp_chacha20, wp_ids)",
+        note="one block RAM (512 × 36, one DP16KD, NO_RW_CHECK) read straight into fabric"
+        " logic (the capture flip-flop's mux): the RAM's output register cannot be used, so the"
+        " read data leaves the RAM 4.26 ns after the clock in nextpnr's model. Every block RAM"
+        " read in the PEs is followed by a register for this reason (wp_ram_sdp OUT_REG, or the"
+        " module's own), which the row below measures",
     ),
     "wp_ram_sdp (OUT_REG)": Config(
         top="wp_ram_sdp",
         params={"WIDTH": 36, "ADDR_WIDTH": 9, "NO_RW_CHECK": 1, "OUT_REG": 1},
         note="the same RAM with a second register after the read (OUT_REG=1), which"
         " bench/ecp5_outreg.py moves into the DP16KD's output register (REGMODE OUTREG), as"
-        " Vivado and Lattice's flow do",
+        " Vivado and Lattice's flow do. Without that step (`--no-outreg`, same commit, seeds"
+        " 1/2/3, bench/results/hdl_fmax_no_outreg.json): 195.2 / 192.6 / 195.1 MHz. nextpnr"
+        " times the paths around the RAM; the EBR's own maximum clock rate in Lattice's data"
+        " sheet is not in its model",
     ),
     "wp_axil_regs": Config(top="wp_axil_regs"),
     "wp_axis_arb": Config(top="wp_axis_arb", params={"S_COUNT": 2}),
