@@ -8,6 +8,11 @@
 // flip-flop skid_valid_reg and not s_valid / m_ready: in wp_axis_arb, s_valid is the granted
 // input's valid from another block, and the skid's 417 enables behind it were the waypoint's
 // slowest ECP5 path at d05bac9 (121.8 MHz, 86 % routing).
+// s_ready is a flip-flop of its own, s_ready_reg (= !skid_valid_reg, kept so that yosys does
+// not merge it back): skid_valid_reg selects and enables all 2 x WIDTH data flip-flops, so as
+// s_ready it reached the producer's logic on a net of several hundred loads (wp_waypoint's
+// nat input slice -> the dispatch FIFO's pop was its slowest ECP5 path at db94256, that net
+// alone 2.5 ns of 8.18).
 
 `resetall
 `timescale 1ns / 1ps
@@ -33,8 +38,9 @@ reg [WIDTH-1:0] m_data_reg = {WIDTH{1'b0}};
 reg             m_valid_reg = 1'b0;
 reg [WIDTH-1:0] skid_data_reg = {WIDTH{1'b0}};
 reg             skid_valid_reg = 1'b0;
+reg             s_ready_reg = 1'b1;  // = !skid_valid_reg
 
-assign s_ready = !skid_valid_reg;
+assign s_ready = s_ready_reg;
 assign m_data = m_data_reg;
 assign m_valid = m_valid_reg;
 
@@ -59,6 +65,18 @@ always @(posedge clk) begin
         skid_valid_reg <= 1'b0;
     end
 end
+
+// skid_valid_reg's next state, inverted (keep: an identical flip-flop yosys would merge)
+(* keep *)
+always @(posedge clk) begin
+    if (m_ready || !m_valid_reg) s_ready_reg <= 1'b1;
+    else if (s_valid && s_ready_reg) s_ready_reg <= 1'b0;
+    if (rst) s_ready_reg <= 1'b1;
+end
+
+`ifdef FORMAL
+always @(*) assert (s_ready_reg == !skid_valid_reg);
+`endif
 
 endmodule
 
