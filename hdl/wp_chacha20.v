@@ -697,7 +697,7 @@ wire [$clog2(FIFO_DEPTH)+1:0] data_count, desc_count;
 wire [$clog2(REQ_DEPTH)+1:0]  req_count;
 
 wp_chacha20_fifo #(.WIDTH(DATA_FIFO_WIDTH), .DEPTH(FIFO_DEPTH), .OUT_REG(1),
-    .NO_OVERFLOW(1)) data_fifo_inst (
+    .NO_OVERFLOW(1), .HEAD_SLICES(4)) data_fifo_inst (
     .clk(clk), .rst(rst),
     .s_data({d_user_reg, d_first_reg, d_last_reg, d_keep_reg, push_data}),
     .s_valid(d_valid_reg), .s_ready(),
@@ -718,7 +718,7 @@ wire [127:0]          desc_hdr;
 wire                  desc_pop;
 
 wp_chacha20_fifo #(.WIDTH(DESC_WIDTH), .DEPTH(FIFO_DEPTH), .OUT_REG(1),
-    .NO_OVERFLOW(1)) desc_fifo_inst (
+    .NO_OVERFLOW(1), .HEAD_SLICES(4)) desc_fifo_inst (
     .clk(clk), .rst(rst),
     .s_data({proc, dec, b_nsh_reg, rem, rem32, nblk, !blk_nz, proc && c_blk_one, nhalves,
         blk_nz, proc && c_half_one, user_mod, hdr_out}),
@@ -841,7 +841,7 @@ wp_chacha20_core #(.TAG_WIDTH(1)) core_inst (
 );
 
 wp_chacha20_fifo #(.WIDTH(512), .DEPTH(KS_DEPTH), .OUT_REG(1),
-    .NO_OVERFLOW(1)) ks_fifo_inst (
+    .NO_OVERFLOW(1), .HEAD_SLICES(4)) ks_fifo_inst (
     .clk(clk), .rst(rst),
     .s_data(core_out_block), .s_valid(core_out_valid), .s_ready(),
     .m_data(ks_block), .m_valid(ks_valid), .m_ready(ks_pop),

@@ -38,7 +38,12 @@ module wp_chacha20_fifo #
     // a margin), so a push is s_valid alone: the RAM's write enable is not behind the pointers'
     // subtract and compare (at 056d427 that was wp_chacha20's ECP5 path, 8 levels into the
     // descriptor FIFO's block RAM)
-    parameter NO_OVERFLOW = 0
+    parameter NO_OVERFLOW = 0,
+    // OUT_REG: the head register in this many slices, each loaded by an enable of its own,
+    // built from a copy of the head's valid flag in a flip-flop of its own (as wp_fifo's): the
+    // consumer's pop then reaches WIDTH / HEAD_SLICES enables per net, not WIDTH (the desc
+    // FIFO's head load, one 3.27 ns net, was wp_chacha20's ECP5 path at aeaf6e7)
+    parameter HEAD_SLICES = 1
 )
 (
     input  wire             clk,
@@ -58,6 +63,10 @@ module wp_chacha20_fifo #
 localparam ADDR_WIDTH = $clog2(DEPTH);
 
 initial begin
+    if (HEAD_SLICES < 1 || HEAD_SLICES > WIDTH) begin
+        $error("Error: HEAD_SLICES must be in 1..WIDTH (instance %m)");
+        $finish;
+    end
     if (DEPTH < 2 || (1 << ADDR_WIDTH) != DEPTH) begin
         $error("Error: DEPTH must be a power of two >= 2 (instance %m)");
         $finish;
@@ -102,6 +111,7 @@ always @(posedge clk) begin
     end
 end
 
+genvar gs;
 generate
     if (OUT_REG) begin : g_out_reg
         // Q's data is ram_data (wp_ram_sdp's OUT_REG); this is whether it holds an entry
@@ -133,7 +143,6 @@ generate
                 ring_wr_reg <= ring_wr_reg + 2'd1;
             end
             if (head_load) begin
-                out_data_reg <= ring_reg[ring_rd_reg];
                 ring_rd_reg <= ring_rd_reg + 2'd1;
                 out_valid_reg <= 1'b1;
             end else if (m_ready) begin
@@ -149,6 +158,32 @@ generate
                 ring_cnt_reg <= 0;
                 out_valid_reg <= 1'b0;
                 past_reg <= 0;
+            end
+        end
+        // the head's data, in HEAD_SLICES slices (the ring read once, combinationally)
+        wire [WIDTH-1:0] ring_word = ring_reg[ring_rd_reg];
+        localparam SLICE_W = (WIDTH + HEAD_SLICES - 1) / HEAD_SLICES;
+        if (HEAD_SLICES == 1) begin : g_head
+            always @(posedge clk) begin
+                if (head_load) out_data_reg <= ring_word;
+            end
+        end else begin : g_head_slices
+            for (gs = 0; gs < HEAD_SLICES; gs = gs + 1) begin : g_slice
+                localparam LO = gs * SLICE_W;
+                localparam W = WIDTH - LO < SLICE_W ? WIDTH - LO : SLICE_W;
+                // this slice's copy of out_valid_reg (same next state); keep on the always
+                // block keeps yosys from merging the identical copies
+                reg valid_copy_reg = 1'b0;
+                wire load_slice = ring_cnt_reg != 0 && (!valid_copy_reg || m_ready);
+                (* keep *)
+                always @(posedge clk) begin
+                    if (load_slice) valid_copy_reg <= 1'b1;
+                    else if (m_ready) valid_copy_reg <= 1'b0;
+                    if (rst) valid_copy_reg <= 1'b0;
+                end
+                always @(posedge clk) begin
+                    if (load_slice) out_data_reg[LO +: W] <= ring_word[LO +: W];
+                end
             end
         end
     end else begin : g_no_out_reg
