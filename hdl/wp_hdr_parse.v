@@ -186,12 +186,18 @@ integer k;
 always @(posedge clk) begin
     p_beat_reg <= s_beat;
     p_trig_reg <= 1'b0;
+    // loaded every cycle, beat or not: read only through win_cur, a_len and the trigger's
+    // registers, all loaded on p_beat_reg or p_trig_reg (a trigger is a beat). Under s_beat
+    // their ~300 enables hung on the stream's handshake (in wp_nat: the frame FIFO's full
+    // flag -> s_beat -> stage P's enables was the ECP5 path at db94256, 86 % routing)
+    p_data_reg <= s_tdata;
+    p_idx_reg <= beat_idx_reg;
+    p_cnt_reg <= s_cnt;
+    p_th_reg <= s_th;
     if (s_beat) begin
-        p_data_reg <= s_tdata;
-        p_idx_reg <= beat_idx_reg;
-        p_cnt_reg <= s_cnt;
+        // the first beat's decode and the slot: read by the next beat's IPv4 candidate
+        // (s_ip_cand) as the previous beat's, so held through bubbles
         p_dec_reg <= {s_eth_ipv4, s_nsh, s_hdr_ok, s_ip_ok, s_nsh_len[2:0]};
-        p_th_reg <= s_th;
         p_slot_reg <= in_slot_reg[WIN_BEATS-1:0];
         // the window is complete at its last beat, or at the frame's last beat before that
         p_trig_reg <= in_slot_reg[WIN_BEATS-1] || (s_tlast && !in_slot_reg[WIN_BEATS]
