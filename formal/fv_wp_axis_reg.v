@@ -5,7 +5,9 @@
 module fv_wp_axis_reg #(
     parameter DW = 32,
     parameter UW = 4,
-    parameter LIVE = 4
+    parameter LIVE = 4,
+    // the slice's SLICES (its data registers in slices with their own control copies)
+    parameter SLICES = 1
 ) (
     input wire          clk,
     input wire          rst,
@@ -27,7 +29,7 @@ wire [DW/8-1:0] m_tkeep = m_data[DW +: DW/8];
 wire [UW-1:0] m_tuser = m_data[DW+DW/8 +: UW];
 wire          m_tlast = m_data[W-1];
 
-wp_axis_reg #(.WIDTH(W)) dut (
+wp_axis_reg #(.WIDTH(W), .SLICES(SLICES)) dut (
     .clk(clk), .rst(rst),
     .s_data({s_tlast, s_tuser, s_tkeep, s_tdata}), .s_valid(s_tvalid), .s_ready(s_tready),
     .m_data(m_data), .m_valid(m_tvalid), .m_ready(m_tready)

@@ -20,7 +20,13 @@
 
 module wp_axis_reg #(
     // Width of the payload (tdata, tkeep, tuser, tlast, ... concatenated)
-    parameter WIDTH = 8
+    parameter WIDTH = 8,
+    // the data registers in this many slices, each enabled and selected from its own copies of
+    // m_valid_reg and skid_valid_reg (kept from merging): m_ready then reaches SLICES enable
+    // LUTs, each driving WIDTH / SLICES flip-flops, not one net to 2 x WIDTH (a consumer's
+    // full flag -> this slice's data enables, one 3.74 ns net, was wp_waypoint's ECP5 path
+    // at f3c1b90: nat's input slice). 1 = one enable, as the ceiling of bench/hdl_fmax.py.
+    parameter SLICES = 1
 ) (
     input  wire             clk,
     input  wire             rst,
@@ -33,6 +39,13 @@ module wp_axis_reg #(
     output wire             m_valid,
     input  wire             m_ready
 );
+
+initial begin
+    if (SLICES < 1 || SLICES > WIDTH) begin
+        $error("Error: SLICES must be in 1..WIDTH (instance %m)");
+        $finish;
+    end
+end
 
 reg [WIDTH-1:0] m_data_reg = {WIDTH{1'b0}};
 reg             m_valid_reg = 1'b0;
@@ -48,23 +61,61 @@ always @(posedge clk) begin
     if (m_ready || !m_valid_reg) begin
         // the output register is free (or being read): refill it, the skid beat first
         if (skid_valid_reg) begin
-            m_data_reg <= skid_data_reg;
             m_valid_reg <= 1'b1;
             skid_valid_reg <= 1'b0;
         end else begin
-            m_data_reg <= s_data;
             m_valid_reg <= s_valid;
         end
     end else if (s_valid && !skid_valid_reg) begin
         // output stalled: keep the beat accepted this cycle
         skid_valid_reg <= 1'b1;
     end
-    if (!skid_valid_reg) skid_data_reg <= s_data;
     if (rst) begin
         m_valid_reg <= 1'b0;
         skid_valid_reg <= 1'b0;
     end
 end
+
+// the data registers, as the control above moves the beats
+genvar gs;
+generate
+    if (SLICES == 1) begin : g_data
+        always @(posedge clk) begin
+            if (m_ready || !m_valid_reg) m_data_reg <= skid_valid_reg ? skid_data_reg : s_data;
+            if (!skid_valid_reg) skid_data_reg <= s_data;
+        end
+    end else begin : g_data_slices
+        localparam SLICE_W = (WIDTH + SLICES - 1) / SLICES;
+        for (gs = 0; gs < SLICES; gs = gs + 1) begin : g_slice
+            localparam LO = gs * SLICE_W;
+            localparam W = WIDTH - LO < SLICE_W ? WIDTH - LO : SLICE_W;
+            // copies of m_valid_reg and skid_valid_reg (the same next state)
+            reg mv_reg = 1'b0;
+            reg sv_reg = 1'b0;
+            (* keep *)
+            always @(posedge clk) begin
+                if (m_ready || !mv_reg) begin
+                    mv_reg <= sv_reg || s_valid;
+                    sv_reg <= 1'b0;
+                end else if (s_valid && !sv_reg) begin
+                    sv_reg <= 1'b1;
+                end
+                if (rst) begin
+                    mv_reg <= 1'b0;
+                    sv_reg <= 1'b0;
+                end
+            end
+            always @(posedge clk) begin
+                if (m_ready || !mv_reg)
+                    m_data_reg[LO +: W] <= sv_reg ? skid_data_reg[LO +: W] : s_data[LO +: W];
+                if (!sv_reg) skid_data_reg[LO +: W] <= s_data[LO +: W];
+            end
+`ifdef FORMAL
+            always @(*) assert (mv_reg == m_valid_reg && sv_reg == skid_valid_reg);
+`endif
+        end
+    end
+endgenerate
 
 // skid_valid_reg's next state, inverted (keep: an identical flip-flop yosys would merge)
 (* keep *)

@@ -117,6 +117,9 @@ localparam SLOT_EXT = 1 + `WP_PE_EXT_FIRST;
 localparam TGT_BYPASS = NUM_PES;
 localparam TGT_DROP = NUM_PES + 1;
 localparam TW = $clog2(NUM_PES + 2);
+// the register slices' data registers in 4 slices with their own control copies (wp_axis_reg
+// SLICES): a consumer's ready reaches 4 enable LUTs, not ~600 flip-flops
+localparam SLICE_COPIES = 4;
 localparam ENT_BASE = `WP_WAYPOINT_REG_ENTRY_KEY;
 localparam ENT_STRIDE = `WP_WAYPOINT_REG_ENTRY_KEY_STRIDE;
 localparam CNT_BASE = `WP_WAYPOINT_REG_ENTRY_PKTS;
@@ -718,14 +721,16 @@ wire [KEEP_WIDTH-1:0] fw_in_tkeep, nat_in_tkeep;
 wire [USER_WIDTH-1:0] fw_in_tuser, nat_in_tuser;
 wire                  fw_in_tlast, fw_in_tvalid, fw_in_tready;
 wire                  nat_in_tlast, nat_in_tvalid, nat_in_tready;
-wp_axis_reg #(.WIDTH(DATA_WIDTH + KEEP_WIDTH + USER_WIDTH + 1)) fw_in_reg_inst (
+wp_axis_reg #(.WIDTH(DATA_WIDTH + KEEP_WIDTH + USER_WIDTH + 1), .SLICES(SLICE_COPIES))
+    fw_in_reg_inst (
     .clk(clk), .rst(rst),
     .s_data({h_tlast, h_tuser, h_tkeep, h_tdata}),
     .s_valid(dm_valid[`WP_PE_FW]), .s_ready(dm_ready[`WP_PE_FW]),
     .m_data({fw_in_tlast, fw_in_tuser, fw_in_tkeep, fw_in_tdata}),
     .m_valid(fw_in_tvalid), .m_ready(fw_in_tready)
 );
-wp_axis_reg #(.WIDTH(DATA_WIDTH + KEEP_WIDTH + USER_WIDTH + 1)) nat_in_reg_inst (
+wp_axis_reg #(.WIDTH(DATA_WIDTH + KEEP_WIDTH + USER_WIDTH + 1), .SLICES(SLICE_COPIES))
+    nat_in_reg_inst (
     .clk(clk), .rst(rst),
     .s_data({h_tlast, h_tuser, h_tkeep, h_tdata}),
     .s_valid(dm_valid[`WP_PE_NAT]), .s_ready(dm_ready[`WP_PE_NAT]),
@@ -773,7 +778,8 @@ wp_nat #(.NUM_MAPPINGS(NAT_MAPPINGS), .DATA_WIDTH(DATA_WIDTH), .USER_WIDTH(USER_
 // and the bypass: the merge's grant logic reads the valids of flip-flops placed beside it, not
 // those of the PEs' output FIFOs (the waypoint's ECP5 path at d05bac9 began at nat's output
 // FIFO head, a 2.46 ns net across the device into the grant logic)
-wp_axis_reg #(.WIDTH(DATA_WIDTH + KEEP_WIDTH + USER_WIDTH + 1)) fw_ret_reg_inst (
+wp_axis_reg #(.WIDTH(DATA_WIDTH + KEEP_WIDTH + USER_WIDTH + 1), .SLICES(SLICE_COPIES))
+    fw_ret_reg_inst (
     .clk(clk), .rst(rst),
     .s_data({fw_tlast, fw_tuser, fw_tkeep, fw_tdata}),
     .s_valid(fw_tvalid), .s_ready(fw_tready),
@@ -781,7 +787,8 @@ wp_axis_reg #(.WIDTH(DATA_WIDTH + KEEP_WIDTH + USER_WIDTH + 1)) fw_ret_reg_inst 
              mg_tkeep[`WP_PE_FW*KEEP_WIDTH +: KEEP_WIDTH], mg_tdata[`WP_PE_FW*DATA_WIDTH +: DATA_WIDTH]}),
     .m_valid(mg_tvalid[`WP_PE_FW]), .m_ready(mg_tready[`WP_PE_FW])
 );
-wp_axis_reg #(.WIDTH(DATA_WIDTH + KEEP_WIDTH + USER_WIDTH + 1)) nat_ret_reg_inst (
+wp_axis_reg #(.WIDTH(DATA_WIDTH + KEEP_WIDTH + USER_WIDTH + 1), .SLICES(SLICE_COPIES))
+    nat_ret_reg_inst (
     .clk(clk), .rst(rst),
     .s_data({nat_tlast, nat_tuser, nat_tkeep, nat_tdata}),
     .s_valid(nat_tvalid), .s_ready(nat_tready),
@@ -796,7 +803,8 @@ for (g = 0; g < EXT_PES; g = g + 1) begin : ext
     localparam P = `WP_PE_EXT_FIRST + g;
     // through a register slice: the PE's tready (logic of the PE, outside this module) reaches
     // a flip-flop here, not the dispatch FIFO's head
-    wp_axis_reg #(.WIDTH(DATA_WIDTH + KEEP_WIDTH + USER_WIDTH + 1)) pe_reg_inst (
+    wp_axis_reg #(.WIDTH(DATA_WIDTH + KEEP_WIDTH + USER_WIDTH + 1), .SLICES(SLICE_COPIES))
+        pe_reg_inst (
         .clk(clk), .rst(rst),
         .s_data({h_tlast, h_tuser, h_tkeep, h_tdata}),
         .s_valid(dm_valid[P]), .s_ready(dm_ready[P]),
@@ -807,7 +815,8 @@ for (g = 0; g < EXT_PES; g = g + 1) begin : ext
     );
     // and back through a register slice: the merge's grant logic (its ready) reaches a
     // flip-flop here, not the PE's output logic
-    wp_axis_reg #(.WIDTH(DATA_WIDTH + KEEP_WIDTH + USER_WIDTH + 1)) pe_ret_reg_inst (
+    wp_axis_reg #(.WIDTH(DATA_WIDTH + KEEP_WIDTH + USER_WIDTH + 1), .SLICES(SLICE_COPIES))
+        pe_ret_reg_inst (
         .clk(clk), .rst(rst),
         .s_data({s_axis_pe_tlast[g], s_axis_pe_tuser[g*USER_WIDTH +: USER_WIDTH],
                  s_axis_pe_tkeep[g*KEEP_WIDTH +: KEEP_WIDTH],
@@ -822,7 +831,8 @@ endgenerate
 
 // bypass, through a register slice: its ready is a flip-flop, not the merge's grant logic
 // (which would otherwise sit in front of the dispatch FIFO's head)
-wp_axis_reg #(.WIDTH(DATA_WIDTH + KEEP_WIDTH + USER_WIDTH + 1)) bypass_reg_inst (
+wp_axis_reg #(.WIDTH(DATA_WIDTH + KEEP_WIDTH + USER_WIDTH + 1), .SLICES(SLICE_COPIES))
+    bypass_reg_inst (
     .clk(clk), .rst(rst),
     .s_data({h_tlast, h_tuser, h_tkeep, h_tdata}),
     .s_valid(dm_valid[NUM_PES]), .s_ready(dm_ready[NUM_PES]),
