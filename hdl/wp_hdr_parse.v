@@ -299,8 +299,15 @@ wire [2:0]          p_q = dec0_q_reg;
 // first beat gives 0: a frame that ends there (at most 32 bytes) never holds an IPv4 header
 // (l3 + 20 >= 34 bytes), and every flag the candidate is ANDed into is ANDed again in stage B
 // with a length check at l4 >= l3 + 20 or later (l3_checks), which such a frame fails.
-wire s_ip_cand = beat_idx_reg != 0 && ((s_th[`WP_ETH_HDR_LEN] && p_dec[NSH_D_W-1])
-                                       || (s_th[`WP_NSH_END] && p_dec[NSH_D_W-4]));
+// A beat after the first brings the byte count past 32 * (its index) >= KEEP_WIDTH, so with
+// the Ethernet + NSH headers inside the first beat (KEEP_WIDTH >= 22: 256 bits) those
+// thermometer bits are constant ones here, and "after the first" is in_slot_reg's bit 0 (the
+// index's compare with 0 and the thermometer's, on the trigger's decode, had made this 3.5
+// levels deep, wp_hdr_parse's deepest path at ff18530)
+wire s_has_eth = (`WP_ETH_HDR_LEN - 1) / KEEP_WIDTH == 0 ? 1'b1 : s_th[`WP_ETH_HDR_LEN];
+wire s_has_nsh = (`WP_NSH_END - 1) / KEEP_WIDTH == 0 ? 1'b1 : s_th[`WP_NSH_END];
+wire s_ip_cand = !in_slot_reg[0] && ((s_has_eth && p_dec[NSH_D_W-1])
+                                     || (s_has_nsh && p_dec[NSH_D_W-4]));
 
 always @(posedge clk) begin
     if (s_beat) p_ip_cand_reg <= s_ip_cand;
@@ -467,8 +474,38 @@ endgenerate
 
 reg [NQ*QC_W-1:0] b_l3_checks_reg = 0;
 
+// one place's checks by q, as 2:1 selects by q's bits (a variable part-select becomes a shift
+// with 'x fill in yosys, which the formal flow's AIG rejects; a compare per place, a chain)
+function [QC_W-1:0] pick_checks(input [NQ*QC_W-1:0] all, input [2:0] q);
+    reg [4*QC_W-1:0] m1;
+    reg [2*QC_W-1:0] m2;
+    integer k;
+    begin
+        for (k = 0; k < 4; k = k + 1) begin
+            m1[k*QC_W +: QC_W] = q[0] ? all[(2*k+1)*QC_W +: QC_W] : all[2*k*QC_W +: QC_W];
+        end
+        for (k = 0; k < 2; k = k + 1) begin
+            m2[k*QC_W +: QC_W] = q[1] ? m1[(2*k+1)*QC_W +: QC_W] : m1[2*k*QC_W +: QC_W];
+        end
+        pick_checks = q[2] ? m2[QC_W +: QC_W] : m2[0 +: QC_W];
+    end
+endfunction
+
+// place q's TCP flag of stage A's {first, udp, tcp, ver_ok}, the same way
+function pick_tcp(input [4*NPL-1:0] f, input [2:0] q);
+    reg [3:0] m1;
+    reg [1:0] m2;
+    integer k;
+    begin
+        for (k = 0; k < 4; k = k + 1) m1[k] = q[0] ? f[4*(2*k+1) + 1] : f[4*(2*k) + 1];
+        for (k = 0; k < 2; k = k + 1) m2[k] = q[1] ? m1[2*k+1] : m1[2*k];
+        pick_tcp = q[2] ? m2[1] : m2[0];
+    end
+endfunction
+
 localparam IHL_COPIES = 4;
 wire [2*IHL_COPIES-1:0] b_ihl_lo;
+wire [IHL_COPIES-1:0]   b_tcp;  // the place's TCP flag (stage A's, ANDed), in the same copies
 
 // the header shifted by 4*q bytes, as three levels of 2:1 selects (16, 8, then 4 bytes, by
 // q[2], q[1], q[0]: the levels' results are shared between output bytes), each level's
@@ -527,6 +564,18 @@ generate
             ihl_lo_reg <= a_q_copy[3*(gc * Q_COPIES / IHL_COPIES)] ? sh2[33:32] : sh2[1:0];
         end
         assign b_ihl_lo[2*gc +: 2] = ihl_lo_reg;
+        // with it, the TCP flag of place q (stage A's: IPv4 candidate, version/IHL valid,
+        // TCP, first fragment): stage C's checksum candidates are the TCP words when it is
+        // set, else the UDP words, so stage D selects among four, not eight (the checksum's
+        // eight-way AND-OR was 3 levels, wp_hdr_parse's ECP5 path at b3b9ce5, seed 1; its
+        // TCP / UDP selects, from copies of the protocol byte, the waypoint's at 88e7d07). The
+        // checksum is read only when hdr_l4_csum_ok says TCP or UDP, first fragment, held.
+        reg tcp_reg = 1'b0;
+        (* keep *)
+        always @(posedge clk) begin
+            tcp_reg <= pick_tcp(a_ipf_reg, a_q_reg);
+        end
+        assign b_tcp[gc] = tcp_reg;
     end
 endgenerate
 
@@ -557,18 +606,6 @@ wp_ipv4_dec ipv4_dec_inst (
     .ttl(), .proto(b_proto), .csum(b_ip_csum), .src(b_src), .dst(b_dst)
 );
 
-// the place's checks by q: a compare per place (a variable part-select becomes a shift with
-// 'x fill in yosys, which the formal flow's AIG rejects)
-function [QC_W-1:0] pick_checks(input [NQ*QC_W-1:0] all, input [2:0] q);
-    integer k;
-    begin
-        pick_checks = all[QC_W-1:0];
-        for (k = 1; k < NQ; k = k + 1) begin
-            if (q == k) pick_checks = all[k*QC_W +: QC_W];
-        end
-    end
-endfunction
-
 wire [QC_W-1:0] b_chk = pick_checks(b_l3_checks_reg, b_q_reg);
 wire        b_ipv4 = b_chk[0];
 wire        b_first = b_chk[1];
@@ -577,9 +614,9 @@ wire        b_csum_ok = b_chk[3];
 wire [7:0]  b_l4 = b_chk[4 +: 8];
 // Stage D's words, in two steps: here a 4:1 select by IHL[1:0] of each 16-bit word at
 // l4 + off for l4 = l3 + 4*(4*g + IHL[1:0]), g = IHL[3:2] in 0..3 (four candidates per word,
-// selected by copies of IHL[1:0] registered in stage B); stage D picks the candidate by a
-// one-hot of IHL[3:2] (and TCP / UDP for the checksum) registered here. No stage has a 16:1
-// select; stage D only an AND-OR of four or eight.
+// selected by copies of IHL[1:0] registered in stage B; for the checksum, an 8:1 select by
+// {TCP, IHL[1:0]}); stage D picks the candidate by a one-hot of IHL[3:2] registered here. No
+// stage has a 16:1 select; stage D only an AND-OR of four.
 function [15:0] l4_cand(input [IP_BYTES*8-1:0] ip, input [1:0] lo, input integer g,
     input integer off);
     integer i;
@@ -592,16 +629,23 @@ function [15:0] l4_cand(input [IP_BYTES*8-1:0] ip, input [1:0] lo, input integer
     end
 endfunction
 
-localparam NW = 4;  // candidate words per group: sport, dport, UDP checksum, TCP checksum
+// candidate words per group: sport, dport, the checksum (the TCP checksum's word when the
+// place's TCP flag is set, else the UDP checksum's)
+localparam NW = 3;
 wire [4*NW*16-1:0] b_cand;  // group g's word w at 16*(NW*g + w)
 genvar gg, gw;
 generate
     for (gg = 0; gg < 4; gg = gg + 1) begin : g_cand_grp
         for (gw = 0; gw < NW; gw = gw + 1) begin : g_cand_word
-            localparam OFF = gw == 0 ? `WP_L4_SPORT_OFF : gw == 1 ? `WP_L4_DPORT_OFF
-                             : gw == 2 ? `WP_UDP_CSUM_OFF : `WP_TCP_CSUM_OFF;
+            localparam OFF = gw == 0 ? `WP_L4_SPORT_OFF : `WP_L4_DPORT_OFF;
             localparam CP = (NW * gg + gw) * IHL_COPIES / (4 * NW);
-            assign b_cand[16*(NW*gg + gw) +: 16] = l4_cand(b_ip, b_ihl_lo[2*CP +: 2], gg, OFF);
+            if (gw < 2) begin : g_port
+                assign b_cand[16*(NW*gg + gw) +: 16] = l4_cand(b_ip, b_ihl_lo[2*CP +: 2], gg, OFF);
+            end else begin : g_csum
+                assign b_cand[16*(NW*gg + gw) +: 16] = b_tcp[CP]
+                    ? l4_cand(b_ip, b_ihl_lo[2*CP +: 2], gg, `WP_TCP_CSUM_OFF)
+                    : l4_cand(b_ip, b_ihl_lo[2*CP +: 2], gg, `WP_UDP_CSUM_OFF);
+            end
         end
     end
 endgenerate
@@ -623,32 +667,30 @@ reg                 c_first_reg = 1'b0;
 reg                 c_ports_reg = 1'b0;
 reg                 c_csum_ok_reg = 1'b0;
 reg [4*NW*16-1:0]   c_cand_reg = 0;
-// stage D's word selects, one-hot: the ports' by IHL[3:2], the checksum's by {TCP, IHL[3:2]};
-// each in SEL_COPIES registers, copy k selecting bits 16/SEL_COPIES*k.. of every word (one
+// stage D's word selects, one-hot by IHL[3:2] (the checksum's TCP / UDP choice is made in stage
+// B), in SEL_COPIES registers, copy k selecting bits 16/SEL_COPIES*k.. of every word (one
 // register driving a whole word's selects was the waypoint's slowest net: 5.2 ns to 16 loads;
 // with four copies, one checksum select's 1.74 ns net was wp_hdr_parse's path at e3ae9ea,
-// seed 2). Each copy works its selects out from a copy of its own of the header's IHL[3:2]
-// and protocol byte (loaded beside b_ip_reg), so a copy's logic sits beside it: computed once
-// from b_ip_reg and fanned out to the copies, they were wp_nat's ECP5 path at 7d71866 (3
-// levels, 5.53 ns, 83 % routing) and the waypoint's at a5a84e0 (9.11 ns, 88 % routing).
+// seed 2). Each copy works its select out from a copy of its own of the header's IHL[3:2]
+// (loaded beside b_ip_reg), so a copy's logic sits beside it: computed once from b_ip_reg and
+// fanned out to the copies, they were wp_nat's ECP5 path at 7d71866 (3 levels, 5.53 ns, 83 %
+// routing) and the waypoint's at a5a84e0 (9.11 ns, 88 % routing).
 localparam SEL_COPIES = 8;
 localparam SEL_BITS = 16 / SEL_COPIES;
 wire [4*SEL_COPIES-1:0] c_psel;
 wire [SEL_COPIES-1:0]   c_pgate;
-wire [8*SEL_COPIES-1:0] c_csel;
 generate
     for (gc = 0; gc < SEL_COPIES; gc = gc + 1) begin : g_sel_copy
         reg [3:0] psel_reg = 4'd0;
-        reg [7:0] csel_reg = 8'd0;
         reg       ports_reg = 1'b0;
         reg [1:0] ihl_hi_reg = 2'd0;  // b_ip_reg's IHL[3:2], this copy's own
-        reg [7:0] proto_reg = 8'd0;   // b_ip_reg's protocol byte, this copy's own
+        reg [2:0] q_reg = 3'd0;       // b_q_reg, this copy's own
         wire [3:0] grp = 4'b0001 << ihl_hi_reg;
-        wire       tcp = proto_reg == `WP_IP_PROTO_TCP;
+        wire [QC_W-1:0] chk = pick_checks(b_l3_checks_reg, q_reg);
         (* keep *)
         always @(posedge clk) begin
             ihl_hi_reg <= b_ip_d[3:2];
-            proto_reg <= b_ip_d[8*`WP_IPV4_PROTO_OFF +: 8];
+            q_reg <= a_q_reg;
         end
         (* keep *)
         always @(posedge clk) begin
@@ -656,13 +698,14 @@ generate
             // this copy's "the frame has ports", gating bits SEL_BITS*k.. of sport / dport
             // (one c_ports_reg gating all 32 bits was the waypoint's ECP5 path at 4f0fa3d, one
             // 3.37 ns net; folding it into psel_reg put the ports' check in front of the
-            // selects, wp_hdr_parse's own path at 9529019, 6 levels)
-            ports_reg <= b_ports;
-            csel_reg <= {tcp ? grp : 4'd0, tcp ? 4'd0 : grp};
+            // selects, wp_hdr_parse's own path at 9529019, 6 levels). Picked from the places'
+            // checks by the copy's own q, so the pick is the copy's own logic, beside it (the
+            // one pick by b_q_reg, fanned out to the eight copies, was wp_hdr_parse's ECP5 path
+            // at b3b9ce5, seeds 2 and 3: 3 levels and a 1.26 ns net)
+            ports_reg <= chk[2];
         end
         assign c_psel[4*gc +: 4] = psel_reg;
         assign c_pgate[gc] = ports_reg;
-        assign c_csel[8*gc +: 8] = csel_reg;
     end
 endgenerate
 
@@ -688,8 +731,8 @@ always @(posedge clk) begin
 end
 
 // stage D: L4 header at l4 = l3 + 4*ihl. The ports and the checksum: AND-ORs of stage C's
-// candidates with its one-hot selects (the ports' by IHL[3:2]; the checksum's UDP words by
-// sel[3:0], TCP words by sel[7:4]); bits SEL_BITS*k.. of a word by copy k of the selects
+// candidates with its one-hot selects by IHL[3:2]; bits SEL_BITS*k.. of a word by copy k of
+// the selects
 function [15:0] l4_word(input [4*NW*16-1:0] cand, input [4*SEL_COPIES-1:0] sel,
     input integer w);
     integer g, b;
@@ -708,14 +751,6 @@ function [15:0] gate_bits(input [SEL_COPIES-1:0] gate);
     integer b;
     begin
         for (b = 0; b < 16; b = b + 1) gate_bits[b] = gate[b / SEL_BITS];
-    end
-endfunction
-
-// the checksum's UDP (low) and TCP (high) select halves of every copy
-function [4*SEL_COPIES-1:0] csel_half(input [8*SEL_COPIES-1:0] csel, input integer hi);
-    integer k;
-    begin
-        for (k = 0; k < SEL_COPIES; k = k + 1) csel_half[4*k +: 4] = csel[8*k + 4*hi +: 4];
     end
 endfunction
 
@@ -738,8 +773,7 @@ always @(posedge clk) begin
     hdr_sport <= l4_word(c_cand_reg, c_psel, 0) & gate_bits(c_pgate);
     hdr_dport <= l4_word(c_cand_reg, c_psel, 1) & gate_bits(c_pgate);
     hdr_l4_csum_ok <= c_csum_ok_reg;
-    hdr_l4_csum <= l4_word(c_cand_reg, csel_half(c_csel, 0), 2)
-        | l4_word(c_cand_reg, csel_half(c_csel, 1), 3);
+    hdr_l4_csum <= l4_word(c_cand_reg, c_psel, 2);
     if (rst) hdr_valid <= 1'b0;
 end
 
