@@ -240,6 +240,8 @@ reg [WIN_BYTES:0]   a_th_reg = 0;
 reg [NSH_D_W-1:0]   dec0_reg = 0;  // the decode of the frame's first beat
 reg [NSH_D_W-1:0]   a_dec_reg = 0;
 reg [2:0]           a_q_reg = 0;
+reg [1:0]           a_ihl_lo_reg = 0;  // place q's IHL[1:0] (stage B copies it, below)
+wire [2*NPL-1:0]    p_ihl_lo;  // each place's IHL[1:0] as stage P holds it (g_l3's ihl_in)
 // q again in Q_COPIES registers, each selecting 1/Q_COPIES of stage B's shift (one register
 // driving all 624 selects was the parser's slowest net)
 localparam Q_COPIES = 8;
@@ -328,6 +330,18 @@ function [4*NPL-1:0] ipf_gate(input [4*NPL-1:0] f, input ipc);
     end
 endfunction
 
+// place q's IHL[1:0], as 2:1 selects by q's bits
+function [1:0] pick_ihl_lo(input [15:0] lo, input [2:0] q);
+    reg [7:0] m1;
+    reg [3:0] m2;
+    integer k;
+    begin
+        for (k = 0; k < 4; k = k + 1) m1[2*k +: 2] = q[0] ? lo[4*k+2 +: 2] : lo[4*k +: 2];
+        for (k = 0; k < 2; k = k + 1) m2[2*k +: 2] = q[1] ? m1[4*k+2 +: 2] : m1[4*k +: 2];
+        pick_ihl_lo = q[2] ? m2[3:2] : m2[1:0];
+    end
+endfunction
+
 always @(posedge clk) begin
     a_valid_reg <= 1'b0;
     if (p_beat_reg) win_reg <= win_cur;
@@ -343,6 +357,7 @@ always @(posedge clk) begin
         a_th_reg <= p_th_reg;
         a_dec_reg <= p_dec;
         a_q_reg <= p_q;
+        a_ihl_lo_reg <= pick_ihl_lo(p_ihl_lo, p_q);
         a_ipf_reg <= ipf_gate(ipf_or(ipf_reg), p_ip_cand_reg);
     end
     if (rst) a_valid_reg <= 1'b0;
@@ -469,6 +484,7 @@ generate
             end
         end
         assign a_l3_checks[gq*QC_W +: QC_W] = l3_checks(a_ipf_reg[4*gq +: 4], ihl, pre, gq);
+        assign p_ihl_lo[2*gq +: 2] = ihl_in[1:0];
     end
 endgenerate
 
@@ -503,9 +519,12 @@ function pick_tcp(input [4*NPL-1:0] f, input [2:0] q);
     end
 endfunction
 
-localparam IHL_COPIES = 4;
+// stage C's candidate words (below): 3 per group of 4, one copy of IHL[1:0] per word (with 4
+// copies, ~150 loads each: one such net, 2.33 ns, was wp_hdr_parse's path at ae4b96e, seed 1)
+localparam IHL_COPIES = 12;
+localparam TCP_COPIES = 4;  // one per group's checksum word
 wire [2*IHL_COPIES-1:0] b_ihl_lo;
-wire [IHL_COPIES-1:0]   b_tcp;  // the place's TCP flag (stage A's, ANDed), in the same copies
+wire [TCP_COPIES-1:0]   b_tcp;  // the place's TCP flag (stage A's, ANDed)
 
 // the header shifted by 4*q bytes, as three levels of 2:1 selects (16, 8, then 4 bytes, by
 // q[2], q[1], q[0]: the levels' results are shared between output bytes), each level's
@@ -556,15 +575,20 @@ generate
         assign b_ip_reg[8*gy +: 8] = byte_reg;
     end
     // the IHL's low two bits (byte 0 of the shifted header) again in IHL_COPIES registers:
-    // stage C's 4:1 word selects by them
+    // stage C's 4:1 word selects by them. Copies of a_ihl_lo_reg (place q's, picked as the
+    // trigger leaves stage P): from the shifted header's byte 0, two selects by q copies
+    // feeding the twelve copies, they were wp_hdr_parse's path at aa99be8, seed 3 (3.78 ns,
+    // a 1.24 ns net from the q copy and a 1.05 ns one to the copies)
     for (gc = 0; gc < IHL_COPIES; gc = gc + 1) begin : g_ihl_copy
         reg [1:0] ihl_lo_reg = 2'd0;
         (* keep *)
         always @(posedge clk) begin
-            ihl_lo_reg <= a_q_copy[3*(gc * Q_COPIES / IHL_COPIES)] ? sh2[33:32] : sh2[1:0];
+            ihl_lo_reg <= a_ihl_lo_reg;
         end
         assign b_ihl_lo[2*gc +: 2] = ihl_lo_reg;
-        // with it, the TCP flag of place q (stage A's: IPv4 candidate, version/IHL valid,
+    end
+    for (gc = 0; gc < TCP_COPIES; gc = gc + 1) begin : g_tcp_copy
+        // the TCP flag of place q (stage A's: IPv4 candidate, version/IHL valid,
         // TCP, first fragment): stage C's checksum candidates are the TCP words when it is
         // set, else the UDP words, so stage D selects among four, not eight (the checksum's
         // eight-way AND-OR was 3 levels, wp_hdr_parse's ECP5 path at b3b9ce5, seed 1; its
@@ -639,10 +663,11 @@ generate
         for (gw = 0; gw < NW; gw = gw + 1) begin : g_cand_word
             localparam OFF = gw == 0 ? `WP_L4_SPORT_OFF : `WP_L4_DPORT_OFF;
             localparam CP = (NW * gg + gw) * IHL_COPIES / (4 * NW);
+            localparam TP = gg * TCP_COPIES / 4;
             if (gw < 2) begin : g_port
                 assign b_cand[16*(NW*gg + gw) +: 16] = l4_cand(b_ip, b_ihl_lo[2*CP +: 2], gg, OFF);
             end else begin : g_csum
-                assign b_cand[16*(NW*gg + gw) +: 16] = b_tcp[CP]
+                assign b_cand[16*(NW*gg + gw) +: 16] = b_tcp[TP]
                     ? l4_cand(b_ip, b_ihl_lo[2*CP +: 2], gg, `WP_TCP_CSUM_OFF)
                     : l4_cand(b_ip, b_ihl_lo[2*CP +: 2], gg, `WP_UDP_CSUM_OFF);
             end
