@@ -39,10 +39,8 @@ module wp_chacha20_fifo #
     // subtract and compare (at 056d427 that was wp_chacha20's ECP5 path, 8 levels into the
     // descriptor FIFO's block RAM)
     parameter NO_OVERFLOW = 0,
-    // OUT_REG: the head register in this many slices, each loaded by an enable of its own,
-    // built from a copy of the head's valid flag in a flip-flop of its own (as wp_fifo's): the
-    // consumer's pop then reaches WIDTH / HEAD_SLICES enables per net, not WIDTH (the desc
-    // FIFO's head load, one 3.27 ns net, was wp_chacha20's ECP5 path at aeaf6e7)
+    // OUT_REG: the head register in this many slices, each loaded by an enable of its own
+    // (wp_head_reg's SLICES, as wp_fifo's)
     parameter HEAD_SLICES = 1
 )
 (
@@ -63,10 +61,6 @@ module wp_chacha20_fifo #
 localparam ADDR_WIDTH = $clog2(DEPTH);
 
 initial begin
-    if (HEAD_SLICES < 1 || HEAD_SLICES > WIDTH) begin
-        $error("Error: HEAD_SLICES must be in 1..WIDTH (instance %m)");
-        $finish;
-    end
     if (DEPTH < 2 || (1 << ADDR_WIDTH) != DEPTH) begin
         $error("Error: DEPTH must be a power of two >= 2 (instance %m)");
         $finish;
@@ -129,7 +123,6 @@ end
 always @(*) assert (in_ram_reg == (wr_ptr_reg != rd_ptr_reg));
 `endif
 
-genvar gs;
 generate
     if (OUT_REG) begin : g_out_reg
         // Q's data is ram_data (wp_ram_sdp's OUT_REG); this is whether it holds an entry
@@ -138,7 +131,7 @@ generate
         reg [1:0]       ring_wr_reg = 0;
         reg [1:0]       ring_rd_reg = 0;
         reg [2:0]       ring_cnt_reg = 0;  // 0..4
-        reg [WIDTH-1:0] out_data_reg = 0;
+        wire [WIDTH-1:0] out_data;
         reg             out_valid_reg = 1'b0;
         // entries past the RAM (its output register, Q, the ring, the head) as a thermometer:
         // past_reg[k] = more than k; reads stop at 5
@@ -149,7 +142,7 @@ generate
         assign ram_take = ram_valid_reg;
         // load (above) ANDs in_ram and "not ram_valid or ram_take" = 1
         assign ram_room = !past_reg[4];
-        assign m_data = out_data_reg;
+        assign m_data = out_data;
         assign m_valid = out_valid_reg;
         // (each term widened to count's ADDR_WIDTH + 2 bits by the assignment's context)
         assign count = {1'b0, fill} + ram_valid_reg + q_valid_reg + ring_cnt_reg + out_valid_reg;
@@ -178,32 +171,13 @@ generate
                 past_reg <= 0;
             end
         end
-        // the head's data, in HEAD_SLICES slices (the ring read once, combinationally)
-        wire [WIDTH-1:0] ring_word = ring_reg[ring_rd_reg];
-        localparam SLICE_W = (WIDTH + HEAD_SLICES - 1) / HEAD_SLICES;
-        if (HEAD_SLICES == 1) begin : g_head
-            always @(posedge clk) begin
-                if (head_load) out_data_reg <= ring_word;
-            end
-        end else begin : g_head_slices
-            for (gs = 0; gs < HEAD_SLICES; gs = gs + 1) begin : g_slice
-                localparam LO = gs * SLICE_W;
-                localparam W = WIDTH - LO < SLICE_W ? WIDTH - LO : SLICE_W;
-                // this slice's copy of out_valid_reg (same next state); keep on the always
-                // block keeps yosys from merging the identical copies
-                reg valid_copy_reg = 1'b0;
-                wire load_slice = ring_cnt_reg != 0 && (!valid_copy_reg || m_ready);
-                (* keep *)
-                always @(posedge clk) begin
-                    if (load_slice) valid_copy_reg <= 1'b1;
-                    else if (m_ready) valid_copy_reg <= 1'b0;
-                    if (rst) valid_copy_reg <= 1'b0;
-                end
-                always @(posedge clk) begin
-                    if (load_slice) out_data_reg[LO +: W] <= ring_word[LO +: W];
-                end
-            end
-        end
+        // the head's data (the ring read once, combinationally)
+        wp_head_reg #(.WIDTH(WIDTH), .SLICES(HEAD_SLICES)) head_inst (
+            .clk(clk), .rst(rst),
+            .avail(ring_cnt_reg != 0), .word(ring_reg[ring_rd_reg]),
+            .valid(out_valid_reg), .ready(m_ready),
+            .data(out_data)
+        );
     end else begin : g_no_out_reg
         assign ram_room = 1'b1;
         assign ram_take = m_ready;

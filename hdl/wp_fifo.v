@@ -23,10 +23,8 @@ module wp_fifo #(
     // written is never one that holds an entry, and no RAM cell's write enable depends on
     // s_valid or the full flag (only on the write pointer's flip-flops)
     parameter FREE_WRITE = 0,
-    // the head register in this many slices, each loaded by a load enable of its own, built
-    // from a copy of the head's valid flag kept in a flip-flop of its own: the pop's load
-    // enable then reaches WIDTH / HEAD_SLICES flip-flops per net, not WIDTH (wp_nat's action
-    // FIFO, 124 bits: its head load was wp_nat's ECP5 path at c0ebbe1, one 3.14 ns net)
+    // the head register in this many slices, each loaded by a load enable of its own
+    // (wp_head_reg's SLICES)
     parameter HEAD_SLICES = 1
 ) (
     input  wire             clk,
@@ -50,10 +48,6 @@ initial begin
         $error("Error: WIDTH must be at least 1 (instance %m)");
         $finish;
     end
-    if (HEAD_SLICES < 1 || HEAD_SLICES > WIDTH) begin
-        $error("Error: HEAD_SLICES must be in 1..WIDTH (instance %m)");
-        $finish;
-    end
     if (DEPTH_LOG2 < 1 || DEPTH_LOG2 > 12) begin
         $error("Error: DEPTH_LOG2 must be in 1..12 (instance %m)");
         $finish;
@@ -63,7 +57,7 @@ end
 reg [WIDTH-1:0] mem[0:DEPTH-1];
 reg [DEPTH_LOG2:0] wr_ptr_reg = 0;
 reg [DEPTH_LOG2:0] rd_ptr_reg = 0;
-reg [WIDTH-1:0] head_reg = 0;
+wire [WIDTH-1:0] head_data;
 reg head_valid_reg = 1'b0;
 // The entries in the array as a thermometer (fill_reg[i]: more than i), so "full" (s_ready is
 // a flip-flop) and "holds an entry" are flip-flops and each bit's update is a shift by one
@@ -79,7 +73,7 @@ wire [DEPTH_LOG2:0] used = wr_ptr_reg - rd_ptr_reg;
 
 assign s_ready = !full;
 assign m_valid = head_valid_reg;
-assign m_data = head_reg;
+assign m_data = head_data;
 assign count = used + {{DEPTH_LOG2{1'b0}}, head_valid_reg};
 
 always @(posedge clk) begin
@@ -106,35 +100,15 @@ always @(posedge clk) begin
     end
 end
 
-// the head register, in HEAD_SLICES slices (the array read once, combinationally)
+// the head register (the array read once, combinationally)
 wire [WIDTH-1:0] rd_word = mem[rd_ptr_reg[DEPTH_LOG2-1:0]];
-localparam SLICE_W = (WIDTH + HEAD_SLICES - 1) / HEAD_SLICES;
-genvar gs;
-generate
-    if (HEAD_SLICES == 1) begin : g_head
-        always @(posedge clk) begin
-            if (load) head_reg <= rd_word;
-        end
-    end else begin : g_head_slices
-        for (gs = 0; gs < HEAD_SLICES; gs = gs + 1) begin : g_slice
-            localparam LO = gs * SLICE_W;
-            localparam W = WIDTH - LO < SLICE_W ? WIDTH - LO : SLICE_W;
-            // this slice's copy of head_valid_reg (same next state); keep on the always block
-            // keeps yosys from merging the identical copies
-            reg valid_copy_reg = 1'b0;
-            wire load_slice = in_mem && (!valid_copy_reg || m_ready);
-            (* keep *)
-            always @(posedge clk) begin
-                if (load_slice) valid_copy_reg <= 1'b1;
-                else if (m_ready) valid_copy_reg <= 1'b0;
-                if (rst) valid_copy_reg <= 1'b0;
-            end
-            always @(posedge clk) begin
-                if (load_slice) head_reg[LO +: W] <= rd_word[LO +: W];
-            end
-        end
-    end
-endgenerate
+wp_head_reg #(.WIDTH(WIDTH), .SLICES(HEAD_SLICES)) head_inst (
+    .clk(clk), .rst(rst),
+    .avail(in_mem), .word(rd_word),
+    .valid(head_valid_reg), .ready(m_ready),
+    .data(head_data)
+);
+
 endmodule
 
 `resetall

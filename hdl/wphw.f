@@ -1,6 +1,7 @@
 # wphw HDL file list: read by every simulator run (sim/common.py), by bench/ and by yosys.
 # One path per line, relative to this file's directory; "+incdir+" lines add include dirs.
 +incdir+include
+wp_head_reg.v
 wp_fifo.v
 wp_ram_sdp.v
 wp_axil_regs.v

@@ -416,14 +416,14 @@ FIFO_SLICE_PARAMS = [(2, 0, 0), (4, 0, 1), (3, 1, 0)]
 def fifo_slices_equiv(hdl: Path, tag: str) -> list[str]:
     """Bounded (14 cycles from the initial state) equivalence of wp_fifo with its head in
     slices and with one head register, per :data:`FIFO_SLICE_PARAMS`; the sets that differ."""
-    yosys, root = equiv_dir(f"fifo_slices_equiv{tag}", hdl, ["wp_fifo.v"])
+    yosys, root = equiv_dir(f"fifo_slices_equiv{tag}", hdl, ["wp_head_reg.v", "wp_fifo.v"])
     failed = []
     for slices, no_overflow, free_write in FIFO_SLICE_PARAMS:
         sets = f"-set WIDTH 4 -set DEPTH_LOG2 2 -set NO_OVERFLOW {no_overflow}"
         sets += f" -set FREE_WRITE {free_write}"
         # the reference: a copy of the module with one head register
         script = (
-            "read_verilog wp_fifo.v\ncopy wp_fifo wp_fifo_ref\n"
+            "read_verilog wp_head_reg.v wp_fifo.v\ncopy wp_fifo wp_fifo_ref\n"
             f"chparam {sets} -set HEAD_SLICES 1 wp_fifo_ref\n"
             f"chparam {sets} -set HEAD_SLICES {slices} wp_fifo\n"
             "hierarchy -check\nproc\nmemory -nomap\nopt_clean\nmemory_map\nopt -fast\n"
@@ -447,8 +447,8 @@ def test_fifo_head_slices_equiv_mutant_fails() -> None:
     """A slice whose valid copy is not cleared by a pop (it reloads late) is caught."""
     hdl = mutant(
         "fifo_slice_valid",
-        "wp_fifo.v",
-        "                else if (m_ready) valid_copy_reg <= 1'b0;\n",
+        "wp_head_reg.v",
+        "                else if (ready) valid_copy_reg <= 1'b0;\n",
         "",
     )
     assert fifo_slices_equiv(hdl, "_mutant") == [f"eq_{s}_{o}_{f}" for s, o, f in FIFO_SLICE_PARAMS]
