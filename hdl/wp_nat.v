@@ -521,86 +521,92 @@ always @(posedge clk) begin
     if (rst) e3_valid_reg <= 1'b0;
 end
 
-// E4: checksum deltas (RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m')), one ones' complement add
-// each: the address delta ~old +' new, and the L4 checksum with the port delta; the patch
-// offsets (header offset + field offset)
-reg        e4_valid_reg = 1'b0;
-reg        e4_hit_reg = 1'b0;
-reg        e4_port_en_reg = 1'b0;
-reg [31:0] e4_new_addr_reg = 0;
-reg [15:0] e4_new_port_reg = 0;
-reg [15:0] e4_ad_reg = 0;   // address delta
-reg [15:0] e4_l4q_reg = 0;  // ~l4_csum (+' ~old port +' new port with PORT_EN)
-reg        e4_dec_reg = 1'b0;
-reg [7:0]  e4_si_reg = 0;
-reg [7:0]  e4_addr_off_reg = 0;
-reg [7:0]  e4_ip_csum_off_reg = 0;
-reg [7:0]  e4_port_off_reg = 0;
-reg [7:0]  e4_l4_csum_off_reg = 0;
-reg        e4_udp_reg = 1'b0;
-reg [15:0] e4_ip_csum_reg = 0;
-reg        e4_l4_patch_reg = 1'b0;
+// E4 .. E5F: the new checksums (RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m')), each ones'
+// complement add in two steps (wp_oc_add.vh: oc_part, a register, oc_fin; no carry chain is
+// longer than 9 bits): E4 / E4F the address delta ad = ~old +' new and the L4 checksum with
+// the port delta (l4q = ~l4_csum +' ~old port +' new port with PORT_EN, else ~l4_csum +' 0 =
+// ~l4_csum), E5 / E5F the IPv4 checksum ~(~ip_csum +' ad) and the L4 one ~(l4q +' ad). (One
+// 16-bit oc_add a stage, E4 then E5, was wp_nat's ECP5 path at 88e7d07: E4 -> E5, 17 cells,
+// 5.47 ns.) E4 also works out the patch offsets (header offset + field offset), carried with
+// the other fields the action needs (PASS_W) to E5F.
+// {hit, port_en, new_addr, new_port, dec, si, addr_off, ip_csum_off, port_off, l4_csum_off,
+//  udp, l4_patch}
+localparam PASS_W = 1 + 1 + 32 + 16 + 1 + 8 + 4 * 8 + 1 + 1;
+reg              e4_valid_reg = 1'b0;
+reg [PASS_W-1:0] e4_pass_reg = 0;
+reg [OC_W-1:0]   e4_ad_p_reg = 0;   // the address delta, oc_part
+reg [OC_W-1:0]   e4_l4q_p_reg = 0;  // l4q, oc_part
+reg [15:0]       e4_ip_csum_reg = 0;
 
 always @(posedge clk) begin
     e4_valid_reg <= e3_valid_reg;
-    e4_hit_reg <= e3_hit_reg;
-    e4_port_en_reg <= e3_port_en_reg;
-    e4_new_addr_reg <= e3_new_addr_reg;
-    e4_new_port_reg <= e3_new_port_reg;
-    e4_ad_reg <= oc_add(e3_a_reg, e3_new_sum_reg);
-    e4_l4q_reg <= e3_port_en_reg ? oc_add(e3_l4x_reg, e3_add_port_reg) : ~e3_l4_csum_reg;
-    e4_dec_reg <= e3_dec_reg;
-    e4_si_reg <= e3_si_reg;
-    e4_addr_off_reg <= e3_l3_reg + (e3_dnat_reg ? IP_DST : IP_SRC);
-    e4_ip_csum_off_reg <= e3_l3_reg + IP_CSUM;
-    e4_port_off_reg <= e3_l4_reg + (e3_dnat_reg ? L4_DPORT : L4_SPORT);
-    e4_l4_csum_off_reg <= e3_l4_reg + (e3_tcp_reg ? TCP_CSUM : UDP_CSUM);
-    e4_udp_reg <= e3_udp_reg;
+    e4_pass_reg <= {e3_hit_reg, e3_port_en_reg, e3_new_addr_reg, e3_new_port_reg, e3_dec_reg,
+                    e3_si_reg, e3_l3_reg + (e3_dnat_reg ? IP_DST : IP_SRC), e3_l3_reg + IP_CSUM,
+                    e3_l4_reg + (e3_dnat_reg ? L4_DPORT : L4_SPORT),
+                    e3_l4_reg + (e3_tcp_reg ? TCP_CSUM : UDP_CSUM), e3_udp_reg,
+                    e3_hit_reg && e3_l4_csum_ok_reg && !(e3_udp_reg && e3_l4_zero_reg)};
+    e4_ad_p_reg <= oc_part(e3_a_reg, e3_new_sum_reg);
+    e4_l4q_p_reg <= oc_part(e3_port_en_reg ? e3_l4x_reg : ~e3_l4_csum_reg,
+                            e3_port_en_reg ? e3_add_port_reg : 16'd0);
     e4_ip_csum_reg <= e3_ip_csum_reg;
-    e4_l4_patch_reg <= e3_hit_reg && e3_l4_csum_ok_reg && !(e3_udp_reg && e3_l4_zero_reg);
     if (rst) e4_valid_reg <= 1'b0;
 end
 
-// E5: the new checksums. l4 = ~(l4q +' ad) is 0 exactly when l4q + ad is 0xFFFF or 0x1FFFE:
-// tested on l4q and ad beside the adder
-reg        e5_valid_reg = 1'b0;
-reg        e5_hit_reg = 1'b0;
-reg        e5_port_en_reg = 1'b0;
-reg [31:0] e5_new_addr_reg = 0;
-reg [15:0] e5_new_port_reg = 0;
-reg [15:0] e5_ip_csum_new_reg = 0;
-reg [15:0] e5_l4_csum_calc_reg = 0;
-reg        e5_l4_calc_zero_reg = 1'b0;
-reg        e5_dec_reg = 1'b0;
-reg [7:0]  e5_si_reg = 0;
-reg [7:0]  e5_addr_off_reg = 0;
-reg [7:0]  e5_ip_csum_off_reg = 0;
-reg [7:0]  e5_port_off_reg = 0;
-reg [7:0]  e5_l4_csum_off_reg = 0;
-reg        e5_udp_reg = 1'b0;
-reg        e5_l4_patch_reg = 1'b0;
+reg              e4f_valid_reg = 1'b0;
+reg [PASS_W-1:0] e4f_pass_reg = 0;
+reg [15:0]       e4f_ad_reg = 0;
+reg [15:0]       e4f_l4q_reg = 0;
+reg [15:0]       e4f_ip_csum_reg = 0;
 
 always @(posedge clk) begin
-    e5_valid_reg <= e4_valid_reg;
-    e5_hit_reg <= e4_hit_reg;
-    e5_port_en_reg <= e4_port_en_reg;
-    e5_new_addr_reg <= e4_new_addr_reg;
-    e5_new_port_reg <= e4_new_port_reg;
-    e5_ip_csum_new_reg <= ~oc_add(~e4_ip_csum_reg, e4_ad_reg);
-    e5_l4_csum_calc_reg <= ~oc_add(e4_l4q_reg, e4_ad_reg);
-    e5_l4_calc_zero_reg <= e4_l4q_reg == ~e4_ad_reg || (&e4_l4q_reg && &e4_ad_reg);
-    e5_dec_reg <= e4_dec_reg;
-    e5_si_reg <= e4_si_reg;
-    e5_addr_off_reg <= e4_addr_off_reg;
-    e5_ip_csum_off_reg <= e4_ip_csum_off_reg;
-    e5_port_off_reg <= e4_port_off_reg;
-    e5_l4_csum_off_reg <= e4_l4_csum_off_reg;
-    e5_udp_reg <= e4_udp_reg;
-    e5_l4_patch_reg <= e4_l4_patch_reg;
+    e4f_valid_reg <= e4_valid_reg;
+    e4f_pass_reg <= e4_pass_reg;
+    e4f_ad_reg <= oc_fin(e4_ad_p_reg);
+    e4f_l4q_reg <= oc_fin(e4_l4q_p_reg);
+    e4f_ip_csum_reg <= e4_ip_csum_reg;
+    if (rst) e4f_valid_reg <= 1'b0;
+end
+
+// E5: l4 = ~(l4q +' ad) is 0 exactly when l4q + ad is 0xFFFF or 0x1FFFE: tested on l4q and ad
+// beside the adder
+reg              e5_valid_reg = 1'b0;
+reg [PASS_W-1:0] e5_pass_reg = 0;
+reg [OC_W-1:0]   e5_ip_p_reg = 0;   // ~ip_csum +' ad, oc_part
+reg [OC_W-1:0]   e5_l4c_p_reg = 0;  // l4q +' ad, oc_part
+reg              e5_l4_calc_zero_reg = 1'b0;
+
+always @(posedge clk) begin
+    e5_valid_reg <= e4f_valid_reg;
+    e5_pass_reg <= e4f_pass_reg;
+    e5_ip_p_reg <= oc_part(~e4f_ip_csum_reg, e4f_ad_reg);
+    e5_l4c_p_reg <= oc_part(e4f_l4q_reg, e4f_ad_reg);
+    e5_l4_calc_zero_reg <= e4f_l4q_reg == ~e4f_ad_reg || (&e4f_l4q_reg && &e4f_ad_reg);
     if (rst) e5_valid_reg <= 1'b0;
 end
 
-wire [15:0] l4_csum_new = (e5_udp_reg && e5_l4_calc_zero_reg) ? 16'hFFFF : e5_l4_csum_calc_reg;
+reg              e5f_valid_reg = 1'b0;
+reg [PASS_W-1:0] e5f_pass_reg = 0;
+reg [15:0]       e5f_ip_csum_new_reg = 0;
+reg [15:0]       e5f_l4_csum_calc_reg = 0;
+reg              e5f_l4_calc_zero_reg = 1'b0;
+
+always @(posedge clk) begin
+    e5f_valid_reg <= e5_valid_reg;
+    e5f_pass_reg <= e5_pass_reg;
+    e5f_ip_csum_new_reg <= ~oc_fin(e5_ip_p_reg);
+    e5f_l4_csum_calc_reg <= ~oc_fin(e5_l4c_p_reg);
+    e5f_l4_calc_zero_reg <= e5_l4_calc_zero_reg;
+    if (rst) e5f_valid_reg <= 1'b0;
+end
+
+wire        e5f_hit, e5f_port_en, e5f_dec, e5f_udp, e5f_l4_patch;
+wire [31:0] e5f_new_addr;
+wire [15:0] e5f_new_port;
+wire [7:0]  e5f_si, e5f_addr_off, e5f_ip_csum_off, e5f_port_off, e5f_l4_csum_off;
+assign {e5f_hit, e5f_port_en, e5f_new_addr, e5f_new_port, e5f_dec, e5f_si, e5f_addr_off,
+        e5f_ip_csum_off, e5f_port_off, e5f_l4_csum_off, e5f_udp, e5f_l4_patch} = e5f_pass_reg;
+
+wire [15:0] l4_csum_new = (e5f_udp && e5f_l4_calc_zero_reg) ? 16'hFFFF : e5f_l4_csum_calc_reg;
 
 // byte patches (wp_pe_out): SI, the rewritten address, the IPv4 checksum, the rewritten port,
 // the L4 checksum. The action FIFO holds only their variable bits (124 of 215): per patch its
@@ -612,14 +618,14 @@ reg             act_valid_reg = 1'b0;
 reg [ACT_W-1:0] act_pack_reg = 0;
 
 always @(posedge clk) begin
-    act_valid_reg <= e5_valid_reg;
+    act_valid_reg <= e5f_valid_reg;
     act_pack_reg <= {
-        e5_dec_reg, e5_dec_reg ? e5_si_reg - 8'd1 : 8'd0,
-        e5_hit_reg, e5_hit_reg ? {e5_addr_off_reg, e5_new_addr_reg} : 40'd0,
-        e5_hit_reg ? {e5_ip_csum_off_reg, e5_ip_csum_new_reg} : 24'd0,
-        e5_hit_reg && e5_port_en_reg,
-        (e5_hit_reg && e5_port_en_reg) ? {e5_port_off_reg, e5_new_port_reg} : 24'd0,
-        e5_l4_patch_reg, e5_l4_patch_reg ? {e5_l4_csum_off_reg, l4_csum_new} : 24'd0
+        e5f_dec, e5f_dec ? e5f_si - 8'd1 : 8'd0,
+        e5f_hit, e5f_hit ? {e5f_addr_off, e5f_new_addr} : 40'd0,
+        e5f_hit ? {e5f_ip_csum_off, e5f_ip_csum_new_reg} : 24'd0,
+        e5f_hit && e5f_port_en,
+        (e5f_hit && e5f_port_en) ? {e5f_port_off, e5f_new_port} : 24'd0,
+        e5f_l4_patch, e5f_l4_patch ? {e5f_l4_csum_off, l4_csum_new} : 24'd0
     };
     if (rst) act_valid_reg <= 1'b0;
 end
