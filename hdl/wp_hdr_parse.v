@@ -103,7 +103,8 @@ wp_keep_count #(.KEEP_WIDTH(KEEP_WIDTH)) keep_count_inst (.keep(s_tkeep), .count
 // (p_dec_reg: {eth_ipv4, nsh, hdr_ok, ip_ok, NSH length [2:0]}, each from at most 18 bits of
 // the beat), dec_full ANDs them into {eth_ipv4, nsh, nsh_valid, nsh_ip, NSH length [2:0]} as
 // stage P's consumers read them (the whole decode in one cycle, 36 bits of the beat into
-// nsh_ip, was wp_hdr_parse's ECP5 path at e3ae9ea: 4 levels)
+// nsh_ip, was wp_hdr_parse's ECP5 path at e3ae9ea: 4 levels; hdr_ok && ip_ok in one
+// register, 20 bits, is 4 levels too)
 localparam NSH_D_W = 4 + 3;
 wire       s_eth_ipv4, s_nsh, s_hdr_ok, s_ip_ok;
 wire [5:0] s_nsh_len;
@@ -122,6 +123,17 @@ function [NSH_D_W-1:0] dec_full(input [NSH_D_W-1:0] t);
 endfunction
 reg [NSH_D_W-1:0] p_dec_reg = 0;
 wire [NSH_D_W-1:0] p_dec_full = dec_full(p_dec_reg);
+// The same decode's terms again, for q alone (l3_q: nsh_ip ? NSH length [2:0] : 0, which the q0
+// copies and dec0_q_reg load): {nsh, hdr_ok, ip_ok && NSH length bit i for i = 2..0} (ip_ok
+// already reads the length: no deeper than it), so each bit of q is an AND of three registers
+// no other logic reads. From p_dec_reg's terms, which nsh_valid and nsh_ip share, yosys built
+// q's four-term AND as a chain of three LUTs (wp_hdr_parse's path at 646105d, seeds 1 and 2).
+reg [4:0] p_qt_reg = 5'd0;
+(* keep *)
+always @(posedge clk) begin
+    p_qt_reg <= {s_nsh, s_hdr_ok, {3{s_ip_ok}} & s_nsh_len[2:0]};
+end
+wire [2:0] p_l3_q = {3{p_qt_reg[4] && p_qt_reg[3]}} & p_qt_reg[2:0];
 // the frame's IPv4 candidate (below) as of this beat, registered with it
 reg               p_ip_cand_reg = 1'b0;
 
@@ -194,11 +206,12 @@ always @(posedge clk) begin
     p_idx_reg <= beat_idx_reg;
     p_cnt_reg <= s_cnt;
     p_th_reg <= s_th;
+    // the beat's decode and slot, also every cycle: the slot is the one the next beat goes to,
+    // and the decode is read (p_dec, dec0_reg, the q0 copies) only while p_slot_reg[0] says
+    // stage P holds beat 0 or the cycle before it, the last such load being beat 0's
+    p_dec_reg <= {s_eth_ipv4, s_nsh, s_hdr_ok, s_ip_ok, s_nsh_len[2:0]};
+    p_slot_reg <= in_slot_reg[WIN_BEATS-1:0];
     if (s_beat) begin
-        // the first beat's decode and the slot: read by the next beat's IPv4 candidate
-        // (s_ip_cand) as the previous beat's, so held through bubbles
-        p_dec_reg <= {s_eth_ipv4, s_nsh, s_hdr_ok, s_ip_ok, s_nsh_len[2:0]};
-        p_slot_reg <= in_slot_reg[WIN_BEATS-1:0];
         // the window is complete at its last beat, or at the frame's last beat before that
         p_trig_reg <= in_slot_reg[WIN_BEATS-1] || (s_tlast && !in_slot_reg[WIN_BEATS]
             && !in_slot_reg[WIN_BEATS-1]);
@@ -274,9 +287,14 @@ function [4*NPL-1:0] ipf_or(input [WIN_BEATS*4*NPL-1:0] f);
     end
 endfunction
 
+// Loaded while the slot is the next beat's, beat or not (the last load before the slot moves
+// on is the beat's; a slot the frame does not reach holds an idle cycle's data, as stale as
+// an earlier frame's). Under s_beat their enables hung on the stream's handshake: in
+// wp_waypoint, wp_nat's frame FIFO full flag -> s_beat -> these enables was the path at
+// 99a5deb (8.09 ns, 91 % routing).
 always @(posedge clk) begin
     for (k = 0; k < WIN_BEATS; k = k + 1) begin
-        if (s_beat && in_slot_reg[k]) ipf_reg[k*4*NPL +: 4*NPL] <= s_ipf[k*4*NPL +: 4*NPL];
+        if (in_slot_reg[k]) ipf_reg[k*4*NPL +: 4*NPL] <= s_ipf[k*4*NPL +: 4*NPL];
     end
 end
 
@@ -311,8 +329,9 @@ wire s_has_nsh = (`WP_NSH_END - 1) / KEEP_WIDTH == 0 ? 1'b1 : s_th[`WP_NSH_END];
 wire s_ip_cand = !in_slot_reg[0] && ((s_has_eth && p_dec[NSH_D_W-1])
                                      || (s_has_nsh && p_dec[NSH_D_W-4]));
 
+// every cycle: read only at a trigger, which is a beat
 always @(posedge clk) begin
-    if (s_beat) p_ip_cand_reg <= s_ip_cand;
+    p_ip_cand_reg <= s_ip_cand;
 end
 
 // each place's flags {first, udp, tcp, ver_ok} as stage B uses them: {first fragment,
@@ -345,9 +364,10 @@ endfunction
 always @(posedge clk) begin
     a_valid_reg <= 1'b0;
     if (p_beat_reg) win_reg <= win_cur;
-    if (p_beat_reg && p_slot_reg[0]) begin
+    // while stage P holds beat 0 or waits for it (the last load is beat 0's)
+    if (p_slot_reg[0]) begin
         dec0_reg <= p_dec_full;
-        dec0_q_reg <= p_dec_full[NSH_D_W-4] ? p_dec_reg[2:0] : 3'd0;
+        dec0_q_reg <= p_l3_q;
     end
     if (p_trig_reg) begin
         a_valid_reg <= 1'b1;
@@ -464,15 +484,15 @@ generate
     for (gq = 0; gq < NQ; gq = gq + 1) begin : g_l3
         // the place's IHL nibble in a register of its own (a_win_reg's copy also feeds the
         // shift and the NSH decode), and the checks' first step. The nibble as win_cur holds
-        // it in stage P: loaded with the beat that carries it (beat BQ of the frame) and kept
-        // through the later beats (one register: it was stage P's copy of every beat's nibble
+        // it in stage P: loaded while slot BQ is the next beat's (as ipf_reg: the last load is
+        // beat BQ's) and kept through the later beats (one register: it was stage P's copy of every beat's nibble
         // and the window's, picked by the beat's slot, one select more on the path to pre)
         localparam POS = (`WP_ETH_HDR_LEN + 4 * gq) * 8;
         localparam BQ = POS / DATA_WIDTH;
         reg [3:0] ihl_in = 4'd0;
         (* keep *)
         always @(posedge clk) begin
-            if (s_beat && in_slot_reg[BQ]) ihl_in <= s_tdata[POS % DATA_WIDTH +: 4];
+            if (in_slot_reg[BQ]) ihl_in <= s_tdata[POS % DATA_WIDTH +: 4];
         end
         reg [3:0] ihl = 4'd0;
         reg [15:0] pre = 16'd0;
@@ -546,7 +566,7 @@ generate
         reg q0_reg = 1'b0;
         (* keep *)
         always @(posedge clk) begin
-            if (p_beat_reg && p_slot_reg[0]) q0_reg <= p_dec_full[NSH_D_W-4] && p_dec_reg[2];
+            if (p_slot_reg[0]) q0_reg <= p_l3_q[2];
         end
         assign q0_hi[gc] = q0_reg;
     end

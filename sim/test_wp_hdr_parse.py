@@ -1,8 +1,9 @@
 """cocotb test of wp_hdr_parse (the PEs' shared header parser) on its own, against sim/common.py's
 ``parse``: every place the inner IPv4 header can start (plain, and NSH of every length and MD
 type, valid or not), every IHL, and every frame length around the checks' thresholds, with
-idle cycles between beats. The PE tests reach the parser only through the frames their
-random mix builds (NSH length 2 or 6, IHL 5); this one walks the edges."""
+idle cycles between beats and between frames, the bus holding random data in them. The PE tests
+reach the parser only through the frames their random mix builds (NSH length 2 or 6, IHL 5);
+this one walks the edges."""
 
 from __future__ import annotations
 
@@ -112,6 +113,16 @@ async def monitor(dut: Any, out: list[dict[str, int]]) -> None:
             out.append({k: int(getattr(dut, f"hdr_{k}").value) for k in names})
 
 
+async def idle(dut: Any, rng: random.Random) -> None:
+    """One cycle without a beat, the bus holding random data (a parser register that loads
+    on anything but s_beat and is read later would show it)."""
+    dut.s_beat.value = 0
+    dut.s_tdata.value = rng.getrandbits(8 * BEAT)
+    dut.s_tkeep.value = rng.getrandbits(BEAT)
+    dut.s_tlast.value = rng.getrandbits(1)
+    await RisingEdge(dut.clk)
+
+
 @cocotb.test()
 async def parse_edges(dut: Any) -> None:
     from cocotb.clock import Clock
@@ -132,15 +143,16 @@ async def parse_edges(dut: Any) -> None:
     for d in sent:
         for i in range(0, len(d), BEAT):
             chunk = d[i : i + BEAT]
-            while rng.random() < 0.25:  # idle cycles between beats
-                dut.s_beat.value = 0
-                await RisingEdge(dut.clk)
+            while rng.random() < 0.25:  # idle cycles between beats, with junk on the bus
+                await idle(dut, rng)
             dut.s_tdata.value = int.from_bytes(chunk.ljust(BEAT, b"\0"), "little")
             dut.s_tkeep.value = (1 << len(chunk)) - 1
             dut.s_tlast.value = int(i + BEAT >= len(d))
             dut.s_beat.value = 1
             await RisingEdge(dut.clk)
         dut.s_beat.value = 0
+        while rng.random() < 0.25:  # and between frames
+            await idle(dut, rng)
     for _ in range(16):
         await RisingEdge(dut.clk)
     assert len(got) == len(sent), f"{len(got)} header results for {len(sent)} frames"
