@@ -594,7 +594,11 @@ wire              fifo_m_valid, fifo_m_ready;
 wire              act_m_drop, act_m_valid, act_m_ready;
 wire [`WP_PATCH_WIDTH-1:0] act_m_patch;
 
-wp_fifo #(.WIDTH(FIFO_W), .DEPTH_LOG2(FIFO_DEPTH_LOG2)) data_fifo_inst (
+// HEAD_SLICES, as wp_nat's: each FIFO's head loaded in slices by enables of their own (the
+// action FIFO's head -> wp_pe_out's ready -> the FIFOs' loads was wp_fw's ECP5 path at
+// d362fd0, 6.23 ns, 85 % routing). Not FREE_WRITE, as wp_nat's: a frame FIFO one beat
+// shallower took the rate to 0.94 beat/cycle at 128 to 512 bytes (bench/hdl_rate.py).
+wp_fifo #(.WIDTH(FIFO_W), .DEPTH_LOG2(FIFO_DEPTH_LOG2), .HEAD_SLICES(8)) data_fifo_inst (
     .clk(clk), .rst(rst),
     .s_data({s_axis_tlast, s_axis_tuser, s_axis_tkeep, s_axis_tdata}),
     .s_valid(s_axis_tvalid), .s_ready(fifo_s_ready),
@@ -603,7 +607,8 @@ wp_fifo #(.WIDTH(FIFO_W), .DEPTH_LOG2(FIFO_DEPTH_LOG2)) data_fifo_inst (
 );
 
 // Never full: an action exists only for a frame with beats in the frame FIFO.
-wp_fifo #(.WIDTH(1 + `WP_PATCH_WIDTH), .DEPTH_LOG2(FIFO_DEPTH_LOG2)) act_fifo_inst (
+wp_fifo #(.WIDTH(1 + `WP_PATCH_WIDTH), .DEPTH_LOG2(FIFO_DEPTH_LOG2), .HEAD_SLICES(2))
+    act_fifo_inst (
     .clk(clk), .rst(rst),
     .s_data({act_drop_reg, act_patch_reg}), .s_valid(act_valid_reg), .s_ready(),
     .m_data({act_m_drop, act_m_patch}), .m_valid(act_m_valid), .m_ready(act_m_ready),

@@ -70,17 +70,18 @@ end
 //      beat), and the first byte with a nonzero value byte F[4:0] = offset[4:0] + (len > 4 ?
 //      len - 4 : 0) with its carry cf (value bytes past the 4th are 0).
 //   B  the bytes of this beat the patch covers, lo..hi, and those with a nonzero value byte,
-//      lo2..hi (nz: some), as 5-bit bounds (lo > hi: none); the value rotated so that its
-//      byte k sits in lane (E - k) mod 4 (the byte lane of its place in the beat).
-//   C  per byte j: covered (lo <= j <= hi) and nonzero (nz && lo2 <= j <= hi): compares of
-//      5 bits with the constant j.
+//      lo2..hi (nz: some), as flags per byte j: lo <= j, hi >= j, nz && lo2 <= j (the
+//      bounds' compares with the constant j); the value rotated so that its byte k sits in
+//      lane (E - k) mod 4 (the byte lane of its place in the beat).
+//   C  per byte j: covered (lo <= j <= hi) and nonzero (nz && lo2 <= j <= hi): ANDs of two
+//      flags.
 //   D  per byte j: the one-hot winner, the last patch covering j when its byte there is
 //      nonzero (a later patch wins, as a loop over the patches would), and keep: no patch
 //      covers j (a covered byte with no winner is 0).
 //   M  the byte mux as an AND-OR: byte j = OR over patches (winner & rotated value, lane
 //      j mod 4) | (keep & data); registered, it writes the FIFO.
 localparam A_W = 4 + 15;          // per patch {st, stm1, c, cf, offset[4:0], E[4:0], F[4:0]}
-localparam B_W = 16;              // per patch {lo, hi, nz, lo2}
+localparam B_W = 3 * KEEP_WIDTH;  // per patch, per byte {lo2 <= j and nz, hi >= j, lo <= j}
 localparam IDX_W = 9 - BEAT_LOG2; // beat index, saturating at 2^(8 - BEAT_LOG2)
 localparam BEAT_W = DATA_WIDTH + KEEP_WIDTH + USER_WIDTH + 1;
 localparam FIFO_LOG2 = 4;         // the output FIFO: 16 entries (one LUT RAM deep)
@@ -138,30 +139,45 @@ function [NUM_PATCH*A_W-1:0] patch_a(input [IDX_W-1:0] idx,
     end
 endfunction
 
-// stage B: per patch, the bytes of the beat it covers and those with a nonzero value byte
+// x >= c for a constant c, as AND/OR terms from the least significant bit up (yosys makes a
+// compare, even against a constant, a carry chain)
+function ge_const5(input [4:0] x, input integer c);
+    integer i;
+    reg r;
+    begin
+        r = 1'b1;
+        for (i = 0; i < 5; i = i + 1) r = ((c >> i) & 1) ? x[i] && r : x[i] || r;
+        ge_const5 = c < 32 && (c < 0 || r);
+    end
+endfunction
+
+// stage B: per patch and byte j of the beat, three bounds as per-byte flags, byte-major
+// within the patch: {lo2 <= j and nz, hi >= j, lo <= j} (lo..hi the bytes the patch covers,
+// lo2..hi those with a nonzero value byte; none: all 0). Each flag reads 8 or 9 bits of stage
+// A (the bound's 5 bits and the case flags); stage C ANDs two. As 5-bit bounds here and the
+// compares in stage C (a 10-input function per byte, each bound bit driving 64 of them) it
+// was wp_nat's ECP5 path at aefc6fd, seed 1 (b_pat_reg -> c_pat_reg, 5 levels).
 function [NUM_PATCH*B_W-1:0] patch_b(input [NUM_PATCH*A_W-1:0] pa);
-    integer p;
-    reg       st, stm1, c, cf, nz;
-    reg [4:0] o_lo, e_lo, f_lo, lo, hi, lo2;
+    integer p, j;
+    reg       st, stm1, c, cf, sc;
+    reg [4:0] o_lo, e_lo, f_lo;
+    reg       o_le, e_ge, f_le;
     begin
         for (p = 0; p < NUM_PATCH; p = p + 1) begin
             {st, stm1, c, cf, o_lo, e_lo, f_lo} = pa[p*A_W +: A_W];
-            lo = 5'd31;
-            hi = 5'd0;
-            lo2 = 5'd31;
-            nz = 1'b0;
-            if (st) begin            // the patch starts in this beat
-                lo = o_lo;
-                hi = c ? 5'd31 : e_lo;
-                nz = !cf;
-                lo2 = f_lo;
-            end else if (stm1 && c) begin  // it started in the beat before and ends here
-                lo = 5'd0;
-                hi = e_lo;
-                nz = 1'b1;
-                lo2 = cf ? f_lo : 5'd0;
+            // st: the patch starts in this beat (lo = o_lo, hi = c ? 31 : e_lo, nz = !cf,
+            // lo2 = f_lo); sc: it started in the beat before and ends here (lo = 0,
+            // hi = e_lo, nz, lo2 = cf ? f_lo : 0); st and stm1 exclude each other
+            sc = stm1 && c;
+            for (j = 0; j < KEEP_WIDTH; j = j + 1) begin
+                o_le = !ge_const5(o_lo, j + 1);
+                e_ge = ge_const5(e_lo, j);
+                f_le = !ge_const5(f_lo, j + 1);
+                patch_b[p*B_W + 3*j +: 3] = {
+                    st ? !cf && f_le : sc && (!cf || f_le),
+                    st ? c || e_ge : sc && e_ge,
+                    st ? o_le : sc};
             end
-            patch_b[p*B_W +: B_W] = {lo, hi, nz, lo2};
         end
     end
 endfunction
@@ -182,35 +198,17 @@ function [NUM_PATCH*32-1:0] patch_rot(input [NUM_PATCH*A_W-1:0] pa,
     end
 endfunction
 
-// stage C: per patch and byte j, covered and nonzero. The compares against the constant j are
-// written as AND/OR terms (x >= c from the least significant bit up): yosys makes a compare,
-// even against a constant, a carry chain.
-function ge_const5(input [4:0] x, input integer c);
-    integer i;
-    reg r;
-    begin
-        r = 1'b1;
-        for (i = 0; i < 5; i = i + 1) r = ((c >> i) & 1) ? x[i] && r : x[i] || r;
-        ge_const5 = c < 32 && (c < 0 || r);
-    end
-endfunction
-
-// {nonzero, covered}, patch-major: bit p*KEEP_WIDTH + j of each half
+// stage C: {nonzero, covered}, patch-major: bit p*KEEP_WIDTH + j of each half (covered:
+// lo <= j <= hi; nonzero: nz and lo2 <= j <= hi), an AND of two of stage B's flags
 function [2*NUM_PATCH*KEEP_WIDTH-1:0] patch_c(input [NUM_PATCH*B_W-1:0] pb);
     integer p, j;
-    reg       nz;
-    reg [4:0] lo, hi, lo2;
-    reg       cov;
+    reg lo2_le, hi_ge, lo_le;
     begin
-        patch_c = 0;
         for (p = 0; p < NUM_PATCH; p = p + 1) begin
-            {lo, hi, nz, lo2} = pb[p*B_W +: B_W];
             for (j = 0; j < KEEP_WIDTH; j = j + 1) begin
-                // lo <= j is !(lo >= j + 1)
-                cov = !ge_const5(lo, j + 1) && ge_const5(hi, j);
-                patch_c[p*KEEP_WIDTH + j] = cov;
-                patch_c[(NUM_PATCH + p)*KEEP_WIDTH + j] =
-                    nz && !ge_const5(lo2, j + 1) && ge_const5(hi, j);
+                {lo2_le, hi_ge, lo_le} = pb[p*B_W + 3*j +: 3];
+                patch_c[p*KEEP_WIDTH + j] = lo_le && hi_ge;
+                patch_c[(NUM_PATCH + p)*KEEP_WIDTH + j] = lo2_le && hi_ge;
             end
         end
     end
@@ -326,8 +324,11 @@ always @(posedge clk) begin
     end
 end
 
-// never full: at most CREDITS beats are taken and not yet popped
-wp_fifo #(.WIDTH(BEAT_W), .DEPTH_LOG2(FIFO_LOG2), .NO_OVERFLOW(1)) out_fifo_inst (
+// never full: at most CREDITS beats are taken and not yet popped. HEAD_SLICES: the head's
+// 417 flip-flops loaded by eight enables (one load net to all of them, 2.47 ns, was this
+// module's ECP5 path with five patches at a498a8f, seed 2)
+wp_fifo #(.WIDTH(BEAT_W), .DEPTH_LOG2(FIFO_LOG2), .NO_OVERFLOW(1), .HEAD_SLICES(8))
+    out_fifo_inst (
     .clk(clk),
     .rst(rst),
     .s_data(m_beat_reg),
