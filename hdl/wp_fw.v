@@ -483,7 +483,7 @@ always @(posedge clk) begin
 end
 
 // E3: per group of GRP rules, whether one matches, the permit bit of its lowest matching rule
-// and that rule as a one-hot vector within the group (wp_first_onehot on GRP bits). Stage A
+// and that rule as a one-hot vector within the group (wp_first_onehot, GROUP = GRP). Stage A
 // makes the one-hot vector over all rules (the priority: lowest index; a rule's group one-hot
 // bit AND no match in a lower group), which each rule's hit counter reads a cycle later (the
 // one-hot over all 16 in one cycle, each match bit fanned out to every higher rule, was wp_fw's
@@ -498,16 +498,13 @@ endgenerate
 // zero-extended to whole groups
 wire [NGRP*GRP-1:0] match_pad = e2_match_reg;
 wire [NGRP*GRP-1:0] permit_pad = rule_permit;
-wire [NGRP*GRP-1:0] e2_lfirst;
-generate
-    for (g = 0; g < NGRP; g = g + 1) begin : g_lfirst
-        wp_first_onehot #(.WIDTH(GRP)) first_inst (
-            .v(match_pad[g*GRP +: GRP]), .onehot(e2_lfirst[g*GRP +: GRP])
-        );
-    end
-endgenerate
+wire [NUM_RULES-1:0] e2_lfirst;
+wire [NGRP-1:0]      e2_gany;
+wp_first_onehot #(.WIDTH(NUM_RULES), .GROUP(GRP)) first_inst (
+    .v(e2_match_reg), .onehot(e2_lfirst), .any(e2_gany)
+);
 
-reg [NGRP*GRP-1:0]  e3_lfirst_reg = 0;  // per group: its lowest matching rule, one-hot
+reg [NUM_RULES-1:0] e3_lfirst_reg = 0;  // per group: its lowest matching rule, one-hot
 reg [NGRP-1:0]      e3_gany_reg = 0;
 reg [NGRP-1:0]      e3_gperm_reg = 0;
 reg                 e3_valid_reg = 1'b0;
@@ -521,8 +518,8 @@ always @(posedge clk) begin
     e3_dec_reg <= e2_dec_reg;
     e3_si_reg <= e2_si_reg;
     e3_lfirst_reg <= e2_lfirst;
+    e3_gany_reg <= e2_gany;
     for (j = 0; j < NGRP; j = j + 1) begin
-        e3_gany_reg[j] <= |match_pad[j*GRP +: GRP];
         e3_gperm_reg[j] <= 1'b0;
         for (k = GRP - 1; k >= 0; k = k - 1) begin
             if (match_pad[j*GRP + k]) e3_gperm_reg[j] <= permit_pad[j*GRP + k];

@@ -383,29 +383,24 @@ end
 
 // E2A / E2: the priority (lowest index) as a one-hot vector, in two steps as wp_fw's: E2A per
 // group of GRP mappings whether one matches and its lowest match as a one-hot vector within
-// the group (wp_first_onehot on GRP bits); E2 mapping i wins when it is its group's and no
-// lower group matches. (The one-hot over all 16 in one cycle, 4 levels, was wp_nat's ECP5 path
-// at 6603062: 5.25 ns, 79 % routing.) E2A also finishes the four sums (oc_fin). GRP and NGRP:
-// the register read mux's groups (above).
-wire [NGRP*GRP-1:0] match_pad = e1m_match_reg;  // zero-extended to whole groups
-wire [NGRP*GRP-1:0] e1m_lfirst;
-genvar gf;
-generate
-    for (gf = 0; gf < NGRP; gf = gf + 1) begin : g_lfirst
-        wp_first_onehot #(.WIDTH(GRP)) first_inst (
-            .v(match_pad[gf*GRP +: GRP]), .onehot(e1m_lfirst[gf*GRP +: GRP])
-        );
-    end
-endgenerate
+// the group (wp_first_onehot with GROUP = GRP); E2 mapping i wins when it is its group's and
+// no lower group matches. (The one-hot over all 16 in one cycle, 4 levels, was wp_nat's ECP5
+// path at 6603062: 5.25 ns, 79 % routing.) E2A also finishes the four sums (oc_fin). GRP and
+// NGRP: the register read mux's groups (above).
+wire [NUM_MAPPINGS-1:0] e1m_lfirst;
+wire [NGRP-1:0]         e1m_gany;
+wp_first_onehot #(.WIDTH(NUM_MAPPINGS), .GROUP(GRP)) first_inst (
+    .v(e1m_match_reg), .onehot(e1m_lfirst), .any(e1m_gany)
+);
 
-reg [NGRP*GRP-1:0] e2a_lfirst_reg = 0;  // per group: its lowest matching mapping, one-hot
+reg [NUM_MAPPINGS-1:0] e2a_lfirst_reg = 0;  // per group: its lowest matching mapping, one-hot
 reg [NGRP-1:0]     e2a_gany_reg = 0;    // per group: one of its mappings matches
 reg                e2a_valid_reg = 1'b0;
 reg [CTX_W-1:0]    e2a_ctx_reg = 0;
 
 always @(posedge clk) begin
     e2a_lfirst_reg <= e1m_lfirst;
-    for (j = 0; j < NGRP; j = j + 1) e2a_gany_reg[j] <= |match_pad[j*GRP +: GRP];
+    e2a_gany_reg <= e1m_gany;
     e2a_valid_reg <= e1m_valid_reg;
     e2a_ctx_reg <= {e1m_ctx_reg[CTX_W-1:CTX_TAIL + 64],
                     oc_fin(e1m_oc_reg[3*OC_W +: OC_W]), oc_fin(e1m_oc_reg[2*OC_W +: OC_W]),
