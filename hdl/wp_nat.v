@@ -313,12 +313,28 @@ wp_hdr_parse #(.DATA_WIDTH(DATA_WIDTH)) parse_inst (
 // a_src, a_dst, l4x_src, l4x_dst, ip_csum, l4_csum, l4_csum_ok, l4_csum == 0}
 localparam CTX_W = 1 + 8 + 8 + 8 + 1 + 1 + 6 * 16 + 1 + 1;
 
+// E0: the parser's outputs registered again: the context once, and the addresses and ports
+// in one copy per group of GRP mappings, which that group's compares read (the parser's output
+// register fanned out to every mapping's compares, a 2.35 ns net, was wp_nat's ECP5 path at
+// 1d10682, seed 1; wp_fw does the same). `keep` on the always block keeps yosys from merging
+// the identical copies (on the reg it does not).
+localparam KEY_W = 32 + 32 + 16 + 16;  // {src, dst, sport, dport}
+wire [NGRP*KEY_W-1:0] e0_key;
+genvar gk;
+generate
+    for (gk = 0; gk < NGRP; gk = gk + 1) begin : g_key
+        reg [KEY_W-1:0] key_reg = 0;
+        (* keep *)
+        always @(posedge clk) key_reg <= {hdr_src, hdr_dst, hdr_sport, hdr_dport};
+        assign e0_key[gk*KEY_W +: KEY_W] = key_reg;
+    end
+endgenerate
+
 // E1: per mapping, the byte compares of the source and destination address with its match
 // address and of both ports with its port (no select by DNAT yet: one byte is one LUT level and
 // an AND of two), registered; the context with the addresses and ports as they are (E1M and
 // E2 add the address halves' ones' complement sums for both directions, oc_part then oc_fin:
-// the mapping, so SNAT or DNAT, is known only in E3, and the parser's outputs fan out to every
-// mapping's compares here)
+// the mapping, so SNAT or DNAT, is known only in E3)
 localparam EQ_W = 12;  // {src bytes equal [3:0], dst [3:0], sport [1:0], dport [1:0]}
 reg [NUM_MAPPINGS*EQ_W-1:0] e1_eq_reg = 0;
 reg        e1_valid_reg = 1'b0;
@@ -327,26 +343,40 @@ reg        e1_ports_reg = 1'b0;
 // {the context's fields before a_src, src, dst, sport, dport, the fields after l4x_dst}
 localparam CTX1_W = CTX_W - 4 * 16 + 32 + 32 + 16 + 16;
 reg [CTX1_W-1:0] e1_ctx_reg = 0;
+reg        e0_valid_reg = 1'b0;
+reg        e0_ipv4_reg = 1'b0;
+reg        e0_ports_reg = 1'b0;
+reg [CTX1_W-1:0] e0_ctx_reg = 0;
 
 integer m, k;
+reg [KEY_W-1:0] key;
 always @(posedge clk) begin
-    e1_valid_reg <= hdr_valid;
-    e1_ipv4_reg <= hdr_ipv4;
-    e1_ports_reg <= hdr_ports;
-    e1_ctx_reg <= {hdr_nsh_valid && hdr_si != 8'd0, hdr_si, hdr_l3, hdr_l4,
+    e0_valid_reg <= hdr_valid;
+    e0_ipv4_reg <= hdr_ipv4;
+    e0_ports_reg <= hdr_ports;
+    e0_ctx_reg <= {hdr_nsh_valid && hdr_si != 8'd0, hdr_si, hdr_l3, hdr_l4,
                    hdr_proto == `WP_IP_PROTO_UDP, hdr_proto == `WP_IP_PROTO_TCP,
-                   hdr_src, hdr_dst, hdr_sport, hdr_dport, hdr_ip_csum, hdr_l4_csum, hdr_l4_csum_ok, hdr_l4_csum == 16'd0};
+                   hdr_src, hdr_dst, hdr_sport, hdr_dport, hdr_ip_csum, hdr_l4_csum,
+                   hdr_l4_csum_ok, hdr_l4_csum == 16'd0};
+    e1_valid_reg <= e0_valid_reg;
+    e1_ipv4_reg <= e0_ipv4_reg;
+    e1_ports_reg <= e0_ports_reg;
+    e1_ctx_reg <= e0_ctx_reg;
     for (m = 0; m < NUM_MAPPINGS; m = m + 1) begin
+        key = e0_key[(m / GRP)*KEY_W +: KEY_W];  // {src, dst, sport, dport}
         for (k = 0; k < 4; k = k + 1) begin
-            e1_eq_reg[m*EQ_W + 8 + k] <= hdr_src[k*8 +: 8] == map_match_reg[m][k*8 +: 8];
-            e1_eq_reg[m*EQ_W + 4 + k] <= hdr_dst[k*8 +: 8] == map_match_reg[m][k*8 +: 8];
+            e1_eq_reg[m*EQ_W + 8 + k] <= key[64 + k*8 +: 8] == map_match_reg[m][k*8 +: 8];
+            e1_eq_reg[m*EQ_W + 4 + k] <= key[32 + k*8 +: 8] == map_match_reg[m][k*8 +: 8];
         end
         for (k = 0; k < 2; k = k + 1) begin
-            e1_eq_reg[m*EQ_W + 2 + k] <= hdr_sport[k*8 +: 8] == map_ports_reg[m][k*8 +: 8];
-            e1_eq_reg[m*EQ_W + k] <= hdr_dport[k*8 +: 8] == map_ports_reg[m][k*8 +: 8];
+            e1_eq_reg[m*EQ_W + 2 + k] <= key[16 + k*8 +: 8] == map_ports_reg[m][k*8 +: 8];
+            e1_eq_reg[m*EQ_W + k] <= key[k*8 +: 8] == map_ports_reg[m][k*8 +: 8];
         end
     end
-    if (rst) e1_valid_reg <= 1'b0;
+    if (rst) begin
+        e0_valid_reg <= 1'b0;
+        e1_valid_reg <= 1'b0;
+    end
 end
 
 // E1M: per mapping, matched: valid, the address of its direction equal, and with PORT_EN the
@@ -674,8 +704,10 @@ wire [NUM_PATCH*`WP_PATCH_WIDTH-1:0] act_m_patch = {
 // FREE_WRITE: the frame FIFO's LUT RAM is written every cycle (its write enables were the
 // path on ECP5: the full flag -> push -> ~300 RAM cells); it holds one beat fewer
 // HEAD_SLICES: each FIFO's head loaded in slices by enables of their own (wp_fifo): the
-// action FIFO's head load, one net to ~150 enables, was wp_nat's ECP5 path at c0ebbe1
-wp_fifo #(.WIDTH(FIFO_W), .DEPTH_LOG2(FIFO_DEPTH_LOG2), .FREE_WRITE(1), .HEAD_SLICES(8))
+// action FIFO's head load, one net to ~150 enables, was wp_nat's ECP5 path at c0ebbe1; the
+// frame FIFO's in 16 (with 8, the action FIFO's valid -> wp_pe_out's ready -> a slice's
+// enable, a 2.27 ns net to its ~52 flip-flops, was the path at 1d10682, seeds 2 and 3)
+wp_fifo #(.WIDTH(FIFO_W), .DEPTH_LOG2(FIFO_DEPTH_LOG2), .FREE_WRITE(1), .HEAD_SLICES(16))
     data_fifo_inst (
     .clk(clk), .rst(rst),
     .s_data({s_axis_tlast, s_axis_tuser, s_axis_tkeep, s_axis_tdata}),
