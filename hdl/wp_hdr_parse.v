@@ -485,8 +485,9 @@ generate
         // the place's IHL nibble in a register of its own (a_win_reg's copy also feeds the
         // shift and the NSH decode), and the checks' first step. The nibble as win_cur holds
         // it in stage P: loaded while slot BQ is the next beat's (as ipf_reg: the last load is
-        // beat BQ's) and kept through the later beats (one register: it was stage P's copy of every beat's nibble
-        // and the window's, picked by the beat's slot, one select more on the path to pre)
+        // beat BQ's) and kept through the later beats (one register: it was stage P's copy of
+        // every beat's nibble and the window's, picked by the beat's slot, one select more on
+        // the path to pre)
         localparam POS = (`WP_ETH_HDR_LEN + 4 * gq) * 8;
         localparam BQ = POS / DATA_WIDTH;
         reg [3:0] ihl_in = 4'd0;
