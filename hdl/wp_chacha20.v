@@ -439,7 +439,7 @@ wp_nsh_dec nsh_dec_inst (
     .hdr(cat[`WP_NSH_END*8-1:0]),
     .has_eth(a_keep_reg[`WP_ETH_HDR_LEN-1]), .has_nsh(a_keep_reg[`WP_NSH_END-1]),
     .eth_type(), .eth_ipv4(eth_ipv4), .nsh(), .nsh_valid(nsh_valid), .nsh_ip(nsh_ip),
-    .hdr_ok(), .ip_ok(),
+    .hdr_ok(), .ip_ok(), .ip_next(), .hdr_ip_ok(),
     .ip_cand(), .nsh_len(nsh_len), .nsh_md(nsh_md), .nsh_next(), .spi(), .si(nsh_si), .key(),
     .l3_q()
 );

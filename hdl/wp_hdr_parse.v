@@ -100,38 +100,43 @@ wp_keep_count #(.KEEP_WIDTH(KEEP_WIDTH)) keep_count_inst (.keep(s_tkeep), .count
 
 // the Ethernet + NSH decode of the beat as a frame's first beat, assuming the frame holds
 // the headers (stage B applies the byte count), in two steps: stage P registers its terms
-// (p_dec_reg: {eth_ipv4, nsh, hdr_ok, ip_ok, NSH length [2:0]}, each from at most 18 bits of
-// the beat), dec_full ANDs them into {eth_ipv4, nsh, nsh_valid, nsh_ip, NSH length [2:0]} as
-// stage P's consumers read them (the whole decode in one cycle, 36 bits of the beat into
-// nsh_ip, was wp_hdr_parse's ECP5 path at e3ae9ea: 4 levels; hdr_ok && ip_ok in one
-// register, 20 bits, is 4 levels too)
+// (p_dec_reg: {eth_ipv4, nsh, hdr_ok, ip_next, hdr_ip_ok, NSH length [2:0]}, each from at
+// most 16 bits of the beat: wp_nsh_dec's ip_ok, 18 bits, is ip_next and hdr_ip_ok here), and
+// dec_full ANDs them into {eth_ipv4, nsh, nsh_valid, nsh_ip, NSH length [2:0]} as stage P's
+// consumers read them (the whole decode in one cycle, 36 bits of the beat into nsh_ip, was
+// wp_hdr_parse's ECP5 path at e3ae9ea: 4 levels; hdr_ok && ip_ok in one register, 20 bits,
+// is 4 levels too; ip_ok's 18 bits into p_dec_reg and p_qt_reg, 3 levels, its paths at
+// 784c3fc, seeds 2 and 3)
 localparam NSH_D_W = 4 + 3;
-wire       s_eth_ipv4, s_nsh, s_hdr_ok, s_ip_ok;
+localparam P_DEC_W = 5 + 3;
+wire       s_eth_ipv4, s_nsh, s_hdr_ok, s_ip_next, s_hdr_ip_ok;
 wire [5:0] s_nsh_len;
 wp_nsh_dec nsh_dec_inst (
     .hdr(s_tdata[`WP_NSH_END*8-1:0]), .has_eth(1'b1), .has_nsh(1'b1),
     .eth_type(), .eth_ipv4(s_eth_ipv4), .nsh(s_nsh), .nsh_valid(), .nsh_ip(),
-    .hdr_ok(s_hdr_ok), .ip_ok(s_ip_ok), .ip_cand(), .nsh_len(s_nsh_len), .nsh_md(),
+    .hdr_ok(s_hdr_ok), .ip_ok(), .ip_next(s_ip_next), .hdr_ip_ok(s_hdr_ip_ok), .ip_cand(),
+    .nsh_len(s_nsh_len), .nsh_md(),
     .nsh_next(), .spi(), .si(), .key(), .l3_q()
 );
-function [NSH_D_W-1:0] dec_full(input [NSH_D_W-1:0] t);
-    reg eth_ipv4, nsh, hdr_ok, ip_ok;
+function [NSH_D_W-1:0] dec_full(input [P_DEC_W-1:0] t);
+    reg eth_ipv4, nsh, hdr_ok, ip_next, hdr_ip_ok;
     begin
-        {eth_ipv4, nsh, hdr_ok, ip_ok} = t[NSH_D_W-1 -: 4];
-        dec_full = {eth_ipv4, nsh, nsh && hdr_ok, nsh && hdr_ok && ip_ok, t[2:0]};
+        {eth_ipv4, nsh, hdr_ok, ip_next, hdr_ip_ok} = t[P_DEC_W-1 -: 5];
+        dec_full = {eth_ipv4, nsh, nsh && hdr_ok, nsh && ip_next && hdr_ip_ok, t[2:0]};
     end
 endfunction
-reg [NSH_D_W-1:0] p_dec_reg = 0;
+reg [P_DEC_W-1:0] p_dec_reg = 0;
 wire [NSH_D_W-1:0] p_dec_full = dec_full(p_dec_reg);
 // The same decode's terms again, for q alone (l3_q: nsh_ip ? NSH length [2:0] : 0, which the q0
-// copies and dec0_q_reg load): {nsh, hdr_ok, ip_ok && NSH length bit i for i = 2..0} (ip_ok
-// already reads the length: no deeper than it), so each bit of q is an AND of three registers
-// no other logic reads. From p_dec_reg's terms, which nsh_valid and nsh_ip share, yosys built
-// q's four-term AND as a chain of three LUTs (wp_hdr_parse's path at 646105d, seeds 1 and 2).
+// copies and dec0_q_reg load): {nsh, ip_next, hdr_ip_ok && NSH length bit i for i = 2..0}
+// (hdr_ip_ok already reads the length: no deeper than it), so each bit of q is an AND of three
+// registers no other logic reads. From p_dec_reg's terms, which nsh_valid and nsh_ip share,
+// yosys built q's four-term AND as a chain of three LUTs (wp_hdr_parse's path at 646105d,
+// seeds 1 and 2).
 reg [4:0] p_qt_reg = 5'd0;
 (* keep *)
 always @(posedge clk) begin
-    p_qt_reg <= {s_nsh, s_hdr_ok, {3{s_ip_ok}} & s_nsh_len[2:0]};
+    p_qt_reg <= {s_nsh, s_ip_next, {3{s_hdr_ip_ok}} & s_nsh_len[2:0]};
 end
 wire [2:0] p_l3_q = {3{p_qt_reg[4] && p_qt_reg[3]}} & p_qt_reg[2:0];
 // the frame's IPv4 candidate (below) as of this beat, registered with it
@@ -209,7 +214,7 @@ always @(posedge clk) begin
     // the beat's decode and slot, also every cycle: the slot is the one the next beat goes to,
     // and the decode is read (p_dec, dec0_reg, the q0 copies) only while p_slot_reg[0] says
     // stage P holds beat 0 or the cycle before it, the last such load being beat 0's
-    p_dec_reg <= {s_eth_ipv4, s_nsh, s_hdr_ok, s_ip_ok, s_nsh_len[2:0]};
+    p_dec_reg <= {s_eth_ipv4, s_nsh, s_hdr_ok, s_ip_next, s_hdr_ip_ok, s_nsh_len[2:0]};
     p_slot_reg <= in_slot_reg[WIN_BEATS-1:0];
     if (s_beat) begin
         // the window is complete at its last beat, or at the frame's last beat before that
@@ -398,7 +403,8 @@ wire [7:0]  a_si;
 
 wp_nsh_dec nsh_fields_inst (
     .hdr(a_win_reg[`WP_NSH_END*8-1:0]), .has_eth(1'b1), .has_nsh(1'b1),
-    .eth_type(), .eth_ipv4(), .nsh(), .nsh_valid(), .nsh_ip(), .hdr_ok(), .ip_ok(), .ip_cand(),
+    .eth_type(), .eth_ipv4(), .nsh(), .nsh_valid(), .nsh_ip(), .hdr_ok(), .ip_ok(),
+    .ip_next(), .hdr_ip_ok(), .ip_cand(),
     .nsh_len(), .nsh_md(), .nsh_next(), .spi(a_spi), .si(a_si), .key(), .l3_q()
 );
 
@@ -540,12 +546,10 @@ function pick_tcp(input [4*NPL-1:0] f, input [2:0] q);
     end
 endfunction
 
-// stage C's candidate words (below): 3 per group of 4, one copy of IHL[1:0] per word (with 4
+// stage C's candidate words (below): 4 per group of 4, one copy of IHL[1:0] per word (with 4
 // copies, ~150 loads each: one such net, 2.33 ns, was wp_hdr_parse's path at ae4b96e, seed 1)
-localparam IHL_COPIES = 12;
-localparam TCP_COPIES = 4;  // one per group's checksum word
+localparam IHL_COPIES = 16;
 wire [2*IHL_COPIES-1:0] b_ihl_lo;
-wire [TCP_COPIES-1:0]   b_tcp;  // the place's TCP flag (stage A's, ANDed)
 
 // the header shifted by 4*q bytes, as three levels of 2:1 selects (16, 8, then 4 bytes, by
 // q[2], q[1], q[0]: the levels' results are shared between output bytes), each level's
@@ -608,20 +612,6 @@ generate
         end
         assign b_ihl_lo[2*gc +: 2] = ihl_lo_reg;
     end
-    for (gc = 0; gc < TCP_COPIES; gc = gc + 1) begin : g_tcp_copy
-        // the TCP flag of place q (stage A's: IPv4 candidate, version/IHL valid,
-        // TCP, first fragment): stage C's checksum candidates are the TCP words when it is
-        // set, else the UDP words, so stage D selects among four, not eight (the checksum's
-        // eight-way AND-OR was 3 levels, wp_hdr_parse's ECP5 path at b3b9ce5, seed 1; its
-        // TCP / UDP selects, from copies of the protocol byte, the waypoint's at 88e7d07). The
-        // checksum is read only when hdr_l4_csum_ok says TCP or UDP, first fragment, held.
-        reg tcp_reg = 1'b0;
-        (* keep *)
-        always @(posedge clk) begin
-            tcp_reg <= pick_tcp(a_ipf_reg, a_q_reg);
-        end
-        assign b_tcp[gc] = tcp_reg;
-    end
 endgenerate
 
 always @(posedge clk) begin
@@ -659,9 +649,12 @@ wire        b_csum_ok = b_chk[3];
 wire [7:0]  b_l4 = b_chk[4 +: 8];
 // Stage D's words, in two steps: here a 4:1 select by IHL[1:0] of each 16-bit word at
 // l4 + off for l4 = l3 + 4*(4*g + IHL[1:0]), g = IHL[3:2] in 0..3 (four candidates per word,
-// selected by copies of IHL[1:0] registered in stage B; for the checksum, an 8:1 select by
-// {TCP, IHL[1:0]}); stage D picks the candidate by a one-hot of IHL[3:2] registered here. No
-// stage has a 16:1 select; stage D only an AND-OR of four.
+// selected by copies of IHL[1:0] registered in stage B; the UDP and the TCP checksum are two
+// words); stage D picks the candidate by a one-hot of IHL[3:2] registered here, for the
+// checksum of {TCP, IHL[3:2]}. No stage has a 16:1 select; stage D only an AND-OR of four, or
+// eight for the checksum (16 inputs: two levels, as four). The TCP / UDP choice in stage C,
+// an 8:1 select by {TCP, IHL[1:0]} (11 inputs), was wp_hdr_parse's path at 784c3fc, seed 1
+// (3 levels).
 function [15:0] l4_cand(input [IP_BYTES*8-1:0] ip, input [1:0] lo, input integer g,
     input integer off);
     integer i;
@@ -674,24 +667,17 @@ function [15:0] l4_cand(input [IP_BYTES*8-1:0] ip, input [1:0] lo, input integer
     end
 endfunction
 
-// candidate words per group: sport, dport, the checksum (the TCP checksum's word when the
-// place's TCP flag is set, else the UDP checksum's)
-localparam NW = 3;
+// candidate words per group: sport, dport, the UDP checksum, the TCP checksum
+localparam NW = 4;
 wire [4*NW*16-1:0] b_cand;  // group g's word w at 16*(NW*g + w)
 genvar gg, gw;
 generate
     for (gg = 0; gg < 4; gg = gg + 1) begin : g_cand_grp
         for (gw = 0; gw < NW; gw = gw + 1) begin : g_cand_word
-            localparam OFF = gw == 0 ? `WP_L4_SPORT_OFF : `WP_L4_DPORT_OFF;
+            localparam OFF = gw == 0 ? `WP_L4_SPORT_OFF : gw == 1 ? `WP_L4_DPORT_OFF
+                             : gw == 2 ? `WP_UDP_CSUM_OFF : `WP_TCP_CSUM_OFF;
             localparam CP = (NW * gg + gw) * IHL_COPIES / (4 * NW);
-            localparam TP = gg * TCP_COPIES / 4;
-            if (gw < 2) begin : g_port
-                assign b_cand[16*(NW*gg + gw) +: 16] = l4_cand(b_ip, b_ihl_lo[2*CP +: 2], gg, OFF);
-            end else begin : g_csum
-                assign b_cand[16*(NW*gg + gw) +: 16] = b_tcp[TP]
-                    ? l4_cand(b_ip, b_ihl_lo[2*CP +: 2], gg, `WP_TCP_CSUM_OFF)
-                    : l4_cand(b_ip, b_ihl_lo[2*CP +: 2], gg, `WP_UDP_CSUM_OFF);
-            end
+            assign b_cand[16*(NW*gg + gw) +: 16] = l4_cand(b_ip, b_ihl_lo[2*CP +: 2], gg, OFF);
         end
     end
 endgenerate
@@ -713,8 +699,8 @@ reg                 c_first_reg = 1'b0;
 reg                 c_ports_reg = 1'b0;
 reg                 c_csum_ok_reg = 1'b0;
 reg [4*NW*16-1:0]   c_cand_reg = 0;
-// stage D's word selects, one-hot by IHL[3:2] (the checksum's TCP / UDP choice is made in stage
-// B), in SEL_COPIES registers, copy k selecting bits 16/SEL_COPIES*k.. of every word (one
+// stage D's word selects, one-hot by IHL[3:2] (for the checksum's two words, by the place's TCP
+// flag too: c_usel for the UDP word, c_tsel for the TCP word), in SEL_COPIES registers, copy k selecting bits 16/SEL_COPIES*k.. of every word (one
 // register driving a whole word's selects was the waypoint's slowest net: 5.2 ns to 16 loads;
 // with four copies, one checksum select's 1.74 ns net was wp_hdr_parse's path at e3ae9ea,
 // seed 2). Each copy works its select out from a copy of its own of the header's IHL[3:2]
@@ -724,23 +710,34 @@ reg [4*NW*16-1:0]   c_cand_reg = 0;
 localparam SEL_COPIES = 8;
 localparam SEL_BITS = 16 / SEL_COPIES;
 wire [4*SEL_COPIES-1:0] c_psel;
+wire [4*SEL_COPIES-1:0] c_usel;
+wire [4*SEL_COPIES-1:0] c_tsel;
 wire [SEL_COPIES-1:0]   c_pgate;
 generate
     for (gc = 0; gc < SEL_COPIES; gc = gc + 1) begin : g_sel_copy
         reg [3:0] psel_reg = 4'd0;
+        reg [3:0] usel_reg = 4'd0;
+        reg [3:0] tsel_reg = 4'd0;
         reg       ports_reg = 1'b0;
         reg [1:0] ihl_hi_reg = 2'd0;  // b_ip_reg's IHL[3:2], this copy's own
         reg [2:0] q_reg = 3'd0;       // b_q_reg, this copy's own
+        // place q's TCP flag (stage A's: IPv4 candidate, version/IHL valid, TCP, first
+        // fragment), this copy's own: the checksum is read only when hdr_l4_csum_ok says TCP
+        // or UDP, first fragment, held
+        reg       tcp_reg = 1'b0;
         wire [3:0] grp = 4'b0001 << ihl_hi_reg;
         wire [QC_W-1:0] chk = pick_checks(b_l3_checks_reg, q_reg);
         (* keep *)
         always @(posedge clk) begin
             ihl_hi_reg <= b_ip_d[3:2];
             q_reg <= a_q_reg;
+            tcp_reg <= pick_tcp(a_ipf_reg, a_q_reg);
         end
         (* keep *)
         always @(posedge clk) begin
             psel_reg <= grp;
+            usel_reg <= tcp_reg ? 4'd0 : grp;
+            tsel_reg <= tcp_reg ? grp : 4'd0;
             // this copy's "the frame has ports", gating bits SEL_BITS*k.. of sport / dport
             // (one c_ports_reg gating all 32 bits was the waypoint's ECP5 path at 4f0fa3d, one
             // 3.37 ns net; folding it into psel_reg put the ports' check in front of the
@@ -751,6 +748,8 @@ generate
             ports_reg <= chk[2];
         end
         assign c_psel[4*gc +: 4] = psel_reg;
+        assign c_usel[4*gc +: 4] = usel_reg;
+        assign c_tsel[4*gc +: 4] = tsel_reg;
         assign c_pgate[gc] = ports_reg;
     end
 endgenerate
@@ -819,7 +818,7 @@ always @(posedge clk) begin
     hdr_sport <= l4_word(c_cand_reg, c_psel, 0) & gate_bits(c_pgate);
     hdr_dport <= l4_word(c_cand_reg, c_psel, 1) & gate_bits(c_pgate);
     hdr_l4_csum_ok <= c_csum_ok_reg;
-    hdr_l4_csum <= l4_word(c_cand_reg, c_psel, 2);
+    hdr_l4_csum <= l4_word(c_cand_reg, c_usel, 2) | l4_word(c_cand_reg, c_tsel, 3);
     if (rst) hdr_valid <= 1'b0;
 end
 

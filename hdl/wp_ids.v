@@ -484,7 +484,7 @@ wire [7:0] nsh_si;
 wp_nsh_dec nsh_dec_inst (
     .hdr(hb_reg[`WP_NSH_END*8-1:0]), .has_eth(1'b1), .has_nsh(1'b1),
     .eth_type(), .eth_ipv4(), .nsh(nsh), .nsh_valid(nsh_valid), .nsh_ip(),
-    .hdr_ok(), .ip_ok(), .ip_cand(ip_cand),
+    .hdr_ok(), .ip_ok(), .ip_next(), .hdr_ip_ok(), .ip_cand(ip_cand),
     .nsh_len(nsh_len), .nsh_md(), .nsh_next(), .spi(), .si(nsh_si), .key(), .l3_q()
 );
 

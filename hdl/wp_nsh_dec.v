@@ -13,6 +13,11 @@
 //  * hdr_ok:    version 0, length >= 2, MD type 1 or 2 (nsh_valid = nsh, has_nsh and hdr_ok)
 //  * ip_ok:     next protocol 1, length <= 6, MD type 1 only with length 6 (nsh_ip = nsh_valid
 //               and ip_ok)
+//  * ip_next:   next protocol 1 (IPv4)
+//  * hdr_ip_ok: hdr_ok, length <= 6, MD type 1 only with length 6 (hdr_ok and ip_ok =
+//               ip_next and hdr_ip_ok, so nsh_ip = nsh, has_nsh, ip_next and hdr_ip_ok):
+//               hdr_ok and ip_ok as terms of 8 and 12 bits of hdr, not 12 and 18, for a
+//               caller that registers them (wp_hdr_parse)
 //  * ip_cand:   EtherType 0x0800 (eth_ipv4), or nsh_ip; the IPv4 header then starts at byte
 //               14 + 4 * l3_q (l3_q = NSH length for nsh_ip, else 0)
 
@@ -34,6 +39,8 @@ module wp_nsh_dec (
     output wire                     nsh_ip,
     output wire                     hdr_ok,
     output wire                     ip_ok,
+    output wire                     ip_next,
+    output wire                     hdr_ip_ok,
     output wire                     ip_cand,
     output wire [5:0]               nsh_len,
     output wire [3:0]               nsh_md,
@@ -79,6 +86,9 @@ assign hdr_ok = ver == 2'd0 && LEN_VALID[nsh_len]
                 && (nsh_md == `WP_NSH_MD1 || nsh_md == `WP_NSH_MD2);
 assign ip_ok = nsh_next == `WP_NSH_NEXT_IPV4 && LEN_IP[nsh_len]
                && (nsh_md == `WP_NSH_MD2 || nsh_len == `WP_NSH_MAX_IP_LEN);
+assign ip_next = nsh_next == `WP_NSH_NEXT_IPV4;
+assign hdr_ip_ok = hdr_ok && LEN_IP[nsh_len]
+                   && (nsh_md == `WP_NSH_MD2 || nsh_len == `WP_NSH_MAX_IP_LEN);
 assign nsh_valid = nsh && has_nsh && hdr_ok;
 assign nsh_ip = nsh_valid && ip_ok;
 assign ip_cand = eth_ipv4 || nsh_ip;

@@ -505,7 +505,7 @@ wp_nsh_dec nsh_dec_inst (
     .has_eth(!a_tlast_reg || a_tkeep_reg[`WP_ETH_HDR_LEN-1]),
     .has_nsh(!a_tlast_reg || a_tkeep_reg[`WP_NSH_END-1]),
     .eth_type(), .eth_ipv4(), .nsh(a_nsh), .nsh_valid(a_nsh_valid), .nsh_ip(),
-    .hdr_ok(), .ip_ok(), .ip_cand(),
+    .hdr_ok(), .ip_ok(), .ip_next(), .hdr_ip_ok(), .ip_cand(),
     .nsh_len(), .nsh_md(), .nsh_next(), .spi(), .si(), .key(a_key), .l3_q()
 );
 
