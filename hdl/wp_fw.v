@@ -200,7 +200,12 @@ end
 // three cycles after the take, four before reg_wr_en (RD_LATENCY 5). Each register's enable is
 // reg_wr_en AND one R1 bit. (A decode of its own was a second set of compares on the address
 // register's fan-out; its fixed-register compare was one of wp_fw's ECP5 paths at 9675c87.)
-reg                 clear_reg = 1'b0;  // CTRL.CLEAR written: the counters clear the next cycle
+reg                 clear_reg = 1'b0;  // CTRL.CLEAR written: the counters clear in 2 cycles
+// the counters' reset (rst or CTRL.CLEAR) from one flip-flop, a cycle after either, as
+// wp_nat's: not a LUT in front of the counter bits' set/reset (`rst || clear_reg` there, the
+// harness's rst input -> that LUT -> the counters, 2.93 and 1.68 ns nets, was wp_fw's ECP5
+// path at fbef0e9, seed 1)
+reg                 cnt_rst_reg = 1'b0;
 
 localparam F_CTRL = (`WP_FW_REG_RULE_CTRL - RULE_BASE) / 4;
 localparam F_SRC = (`WP_FW_REG_RULE_SRC_ADDR - RULE_BASE) / 4;
@@ -254,6 +259,7 @@ always @(posedge clk) begin
         end
     end
     clear_reg <= reg_wr_en && r1_ctrl_reg && reg_wr_data[`WP_FW_REG_CTRL_CLEAR_LSB];
+    cnt_rst_reg <= rst || clear_reg;
     if (rst) clear_reg <= 1'b0;
     // the prefix masks follow the length registers two cycles later (no decode on the write
     // data)
@@ -569,7 +575,7 @@ always @(posedge clk) begin
     for (m = 0; m < NUM_RULES; m = m + 1) begin
         if (act_first_reg[m]) rule_hits_reg[m] <= rule_hits_reg[m] + 1;
     end
-    if (rst || clear_reg) begin
+    if (cnt_rst_reg) begin
         permit_pkts_reg <= 0;
         deny_pkts_reg <= 0;
         default_pkts_reg <= 0;
