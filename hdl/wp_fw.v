@@ -375,8 +375,7 @@ wp_hdr_parse #(.DATA_WIDTH(DATA_WIDTH)) parse_inst (
 // A (act_*) writes the action, the counters count one cycle after it.
 //
 // E0: the 5-tuple registered again, one copy per group of GRP rules (the parser's output
-// register fanned out to 16 rules x 6 compares was the path across the chip); `keep` on the
-// always block keeps yosys from merging the identical copies (on the reg it does not)
+// register fanned out to 16 rules x 6 compares was the path across the chip; wp_reg_copies)
 localparam KEY_W = 32 + 32 + 8 + 16 + 16;  // {src, dst, proto, sport, dport}
 wire [NGRP*KEY_W-1:0] e0_key;
 reg        e0_valid_reg = 1'b0;
@@ -384,14 +383,9 @@ reg        e0_ipv4_reg = 1'b0;
 reg        e0_dec_reg = 1'b0;
 reg [7:0]  e0_si_reg = 0;
 
-generate
-    for (g = 0; g < NGRP; g = g + 1) begin : g_key
-        reg [KEY_W-1:0] key_reg = 0;
-        (* keep *)
-        always @(posedge clk) key_reg <= {hdr_src, hdr_dst, hdr_proto, hdr_sport, hdr_dport};
-        assign e0_key[g*KEY_W +: KEY_W] = key_reg;
-    end
-endgenerate
+wp_reg_copies #(.WIDTH(KEY_W), .COPIES(NGRP)) key_copies_inst (
+    .clk(clk), .en(1'b1), .d({hdr_src, hdr_dst, hdr_proto, hdr_sport, hdr_dport}), .q(e0_key)
+);
 
 always @(posedge clk) begin
     e0_valid_reg <= hdr_valid;

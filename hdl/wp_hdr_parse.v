@@ -264,19 +264,10 @@ wire [2*NPL-1:0]    p_ihl_lo;  // each place's IHL[1:0] as stage P holds it (g_l
 // driving all 624 selects was the parser's slowest net)
 localparam Q_COPIES = 8;
 wire [3*Q_COPIES-1:0] a_q_copy;
+wp_reg_copies #(.WIDTH(3), .COPIES(Q_COPIES)) q_copies_inst (
+    .clk(clk), .en(p_trig_reg), .d(p_q), .q(a_q_copy)
+);
 genvar gc;
-generate
-    for (gc = 0; gc < Q_COPIES; gc = gc + 1) begin : g_q_copy
-        reg [2:0] q_reg = 3'd0;
-        // keep on the always block keeps yosys from merging the identical copies (on the reg
-        // it does not)
-        (* keep *)
-        always @(posedge clk) begin
-            if (p_trig_reg) q_reg <= p_q;
-        end
-        assign a_q_copy[3*gc +: 3] = q_reg;
-    end
-endgenerate
 // each beat's IPv4 fields of the frame so far: beat b's loaded as it enters stage P and kept,
 // so in stage P they are the current beat's and the earlier beats' (one register per beat: it
 // was stage P's copy of every beat and a held one, picked by the beat's slot, one select more
@@ -565,16 +556,11 @@ localparam SH2 = IP_BYTES + 4;   // level 2's (shifted by 8*q[1] more)
 wire [SH1*8-1:0] sh1;
 wire [SH2*8-1:0] sh2;
 wire [Q_COPIES-1:0] q0_hi;  // copies of q0[2]
+wp_reg_copies #(.WIDTH(1), .COPIES(Q_COPIES)) q0_copies_inst (
+    .clk(clk), .en(p_slot_reg[0]), .d(p_l3_q[2]), .q(q0_hi)
+);
 genvar gy;
 generate
-    for (gc = 0; gc < Q_COPIES; gc = gc + 1) begin : g_q0_copy
-        reg q0_reg = 1'b0;
-        (* keep *)
-        always @(posedge clk) begin
-            if (p_slot_reg[0]) q0_reg <= p_l3_q[2];
-        end
-        assign q0_hi[gc] = q0_reg;
-    end
     for (gy = 0; gy < SH1; gy = gy + 1) begin : g_sh1
         reg [7:0] sh1_reg = 8'd0;
         always @(posedge clk) begin
@@ -599,20 +585,15 @@ generate
         end
         assign b_ip_reg[8*gy +: 8] = byte_reg;
     end
-    // the IHL's low two bits (byte 0 of the shifted header) again in IHL_COPIES registers:
-    // stage C's 4:1 word selects by them. Copies of a_ihl_lo_reg (place q's, picked as the
-    // trigger leaves stage P): from the shifted header's byte 0, two selects by q copies
-    // feeding the twelve copies, they were wp_hdr_parse's path at aa99be8, seed 3 (3.78 ns,
-    // a 1.24 ns net from the q copy and a 1.05 ns one to the copies)
-    for (gc = 0; gc < IHL_COPIES; gc = gc + 1) begin : g_ihl_copy
-        reg [1:0] ihl_lo_reg = 2'd0;
-        (* keep *)
-        always @(posedge clk) begin
-            ihl_lo_reg <= a_ihl_lo_reg;
-        end
-        assign b_ihl_lo[2*gc +: 2] = ihl_lo_reg;
-    end
 endgenerate
+// the IHL's low two bits (byte 0 of the shifted header) again in IHL_COPIES registers: stage
+// C's 4:1 word selects by them. Copies of a_ihl_lo_reg (place q's, picked as the trigger leaves
+// stage P): from the shifted header's byte 0, two selects by q copies feeding the twelve
+// copies, they were wp_hdr_parse's path at aa99be8, seed 3 (3.78 ns, a 1.24 ns net from the q
+// copy and a 1.05 ns one to the copies)
+wp_reg_copies #(.WIDTH(2), .COPIES(IHL_COPIES)) ihl_copies_inst (
+    .clk(clk), .en(1'b1), .d(a_ihl_lo_reg), .q(b_ihl_lo)
+);
 
 always @(posedge clk) begin
     b_l3_checks_reg <= a_l3_checks;

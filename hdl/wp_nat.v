@@ -316,19 +316,12 @@ localparam CTX_W = 1 + 8 + 8 + 8 + 1 + 1 + 6 * 16 + 1 + 1;
 // E0: the parser's outputs registered again: the context once, and the addresses and ports
 // in one copy per group of GRP mappings, which that group's compares read (the parser's output
 // register fanned out to every mapping's compares, a 2.35 ns net, was wp_nat's ECP5 path at
-// 1d10682, seed 1; wp_fw does the same). `keep` on the always block keeps yosys from merging
-// the identical copies (on the reg it does not).
+// 1d10682, seed 1; wp_fw does the same): wp_reg_copies.
 localparam KEY_W = 32 + 32 + 16 + 16;  // {src, dst, sport, dport}
 wire [NGRP*KEY_W-1:0] e0_key;
-genvar gk;
-generate
-    for (gk = 0; gk < NGRP; gk = gk + 1) begin : g_key
-        reg [KEY_W-1:0] key_reg = 0;
-        (* keep *)
-        always @(posedge clk) key_reg <= {hdr_src, hdr_dst, hdr_sport, hdr_dport};
-        assign e0_key[gk*KEY_W +: KEY_W] = key_reg;
-    end
-endgenerate
+wp_reg_copies #(.WIDTH(KEY_W), .COPIES(NGRP)) key_copies_inst (
+    .clk(clk), .en(1'b1), .d({hdr_src, hdr_dst, hdr_sport, hdr_dport}), .q(e0_key)
+);
 
 // E1: per mapping, the byte compares of the source and destination address with its match
 // address and of both ports with its port (no select by DNAT yet: one byte is one LUT level and

@@ -10,6 +10,7 @@ wp_reg_arr_q.v
 wp_reg_rd.v
 wp_reg_rd_or.v
 wp_first_onehot.v
+wp_reg_copies.v
 wp_keep_count.v
 wp_nsh_dec.v
 wp_ipv4_dec.v
