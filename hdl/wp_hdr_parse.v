@@ -681,13 +681,13 @@ reg                 c_ports_reg = 1'b0;
 reg                 c_csum_ok_reg = 1'b0;
 reg [4*NW*16-1:0]   c_cand_reg = 0;
 // stage D's word selects, one-hot by IHL[3:2] (for the checksum's two words, by the place's TCP
-// flag too: c_usel for the UDP word, c_tsel for the TCP word), in SEL_COPIES registers, copy k selecting bits 16/SEL_COPIES*k.. of every word (one
-// register driving a whole word's selects was the waypoint's slowest net: 5.2 ns to 16 loads;
-// with four copies, one checksum select's 1.74 ns net was wp_hdr_parse's path at e3ae9ea,
-// seed 2). Each copy works its select out from a copy of its own of the header's IHL[3:2]
-// (loaded beside b_ip_reg), so a copy's logic sits beside it: computed once from b_ip_reg and
-// fanned out to the copies, they were wp_nat's ECP5 path at 7d71866 (3 levels, 5.53 ns, 83 %
-// routing) and the waypoint's at a5a84e0 (9.11 ns, 88 % routing).
+// flag too: c_usel for the UDP word, c_tsel for the TCP word), in SEL_COPIES registers, copy k
+// selecting bits 16/SEL_COPIES*k.. of every word (one register driving a whole word's selects was
+// the waypoint's slowest net: 5.2 ns to 16 loads; with four copies, one checksum select's 1.74 ns
+// net was wp_hdr_parse's path at e3ae9ea, seed 2). Each copy works its select out from a copy of
+// its own of the header's IHL[3:2] (loaded beside b_ip_reg), so a copy's logic sits beside it:
+// computed once from b_ip_reg and fanned out to the copies, they were wp_nat's ECP5 path at 7d71866
+// (3 levels, 5.53 ns, 83 % routing) and the waypoint's at a5a84e0 (9.11 ns, 88 % routing).
 localparam SEL_COPIES = 8;
 localparam SEL_BITS = 16 / SEL_COPIES;
 wire [4*SEL_COPIES-1:0] c_psel;

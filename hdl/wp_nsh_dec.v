@@ -84,11 +84,11 @@ localparam [63:0] LEN_IP = len_table(0, `WP_NSH_MAX_IP_LEN);
 // register them and AND them a cycle later: wp_hdr_parse)
 assign hdr_ok = ver == 2'd0 && LEN_VALID[nsh_len]
                 && (nsh_md == `WP_NSH_MD1 || nsh_md == `WP_NSH_MD2);
-assign ip_ok = nsh_next == `WP_NSH_NEXT_IPV4 && LEN_IP[nsh_len]
-               && (nsh_md == `WP_NSH_MD2 || nsh_len == `WP_NSH_MAX_IP_LEN);
+// the length and MD type allow IPv4 inside (ip_ok's part that is not the next protocol)
+wire ip_len_ok = LEN_IP[nsh_len] && (nsh_md == `WP_NSH_MD2 || nsh_len == `WP_NSH_MAX_IP_LEN);
 assign ip_next = nsh_next == `WP_NSH_NEXT_IPV4;
-assign hdr_ip_ok = hdr_ok && LEN_IP[nsh_len]
-                   && (nsh_md == `WP_NSH_MD2 || nsh_len == `WP_NSH_MAX_IP_LEN);
+assign ip_ok = ip_next && ip_len_ok;
+assign hdr_ip_ok = hdr_ok && ip_len_ok;
 assign nsh_valid = nsh && has_nsh && hdr_ok;
 assign nsh_ip = nsh_valid && ip_ok;
 assign ip_cand = eth_ipv4 || nsh_ip;
