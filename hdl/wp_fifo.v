@@ -25,7 +25,10 @@ module wp_fifo #(
     parameter FREE_WRITE = 0,
     // the head register in this many slices, each loaded by a load enable of its own
     // (wp_head_reg's SLICES)
-    parameter HEAD_SLICES = 1
+    parameter HEAD_SLICES = 1,
+    // copies of m_ready: 1, or HEAD_SLICES (copy k loads head slice k; copy 0 also drives the
+    // FIFO's own state). The consumer keeps the copies equal (asserted under FORMAL)
+    parameter READY_W = 1
 ) (
     input  wire             clk,
     input  wire             rst,
@@ -36,7 +39,11 @@ module wp_fifo #(
 
     output wire [WIDTH-1:0] m_data,
     output wire             m_valid,
-    input  wire             m_ready,
+    input  wire [READY_W-1:0] m_ready,
+    // the head's valid and data in the next cycle, given this cycle's m_ready (for a consumer
+    // that decides its next ready a cycle ahead, into flip-flops: wp_pe_out's join)
+    output wire             m_next_valid,
+    output wire [WIDTH-1:0] m_next_data,
 
     output wire [DEPTH_LOG2:0] count
 );
@@ -50,6 +57,10 @@ initial begin
     end
     if (DEPTH_LOG2 < 1 || DEPTH_LOG2 > 12) begin
         $error("Error: DEPTH_LOG2 must be in 1..12 (instance %m)");
+        $finish;
+    end
+    if (READY_W != 1 && READY_W != HEAD_SLICES) begin
+        $error("Error: READY_W must be 1 or HEAD_SLICES (instance %m)");
         $finish;
     end
 end
@@ -69,7 +80,8 @@ localparam FULL_BIT = FREE_WRITE != 0 ? DEPTH - 2 : DEPTH - 1;
 wire full = fill_reg[FULL_BIT];
 wire in_mem = fill_reg[0];
 wire push = s_valid && (NO_OVERFLOW != 0 || !full);
-wire load = in_mem && (!head_valid_reg || m_ready);
+wire ready = m_ready[0];
+wire load = in_mem && (!head_valid_reg || ready);
 wire [DEPTH_LOG2:0] used = wr_ptr_reg - rd_ptr_reg;
 // one more entry (a push without a load) or one fewer (a load without a push)
 wire [DEPTH-1:0] fill_next = push && !load ? {fill_reg[DEPTH-2:0], 1'b1}
@@ -96,7 +108,7 @@ always @(posedge clk) begin
     if (load) begin
         rd_ptr_reg <= rd_ptr_reg + 1;
         head_valid_reg <= 1'b1;
-    end else if (m_ready) begin
+    end else if (ready) begin
         head_valid_reg <= 1'b0;
     end
     fill_reg <= fill_next;
@@ -116,16 +128,33 @@ end
 
 `ifdef FORMAL
 always @(*) assert (ready_reg == !full);
+always @(*) assert (m_ready == {READY_W{ready}});
 `endif
 
 // the head register (the array read once, combinationally)
 wire [WIDTH-1:0] rd_word = mem[rd_ptr_reg[DEPTH_LOG2-1:0]];
-wp_head_reg #(.WIDTH(WIDTH), .SLICES(HEAD_SLICES)) head_inst (
+wp_head_reg #(.WIDTH(WIDTH), .SLICES(HEAD_SLICES), .READY_W(READY_W)) head_inst (
     .clk(clk), .rst(rst),
     .avail(in_mem), .word(rd_word),
     .valid(head_valid_reg), .ready(m_ready),
     .data(head_data)
 );
+
+assign m_next_valid = load || (head_valid_reg && !ready);
+assign m_next_data = load ? rd_word : head_data;
+
+`ifdef FORMAL
+// m_next_valid / m_next_data are the head's next valid and data (after a cycle out of reset)
+reg             f_past_ok = 1'b0;
+reg             f_next_valid_q = 1'b0;
+reg [WIDTH-1:0] f_next_data_q = 0;
+always @(posedge clk) begin
+    f_past_ok <= !rst;
+    f_next_valid_q <= m_next_valid;
+    f_next_data_q <= m_next_data;
+end
+always @(*) if (f_past_ok && !rst) assert (m_valid == f_next_valid_q && m_data == f_next_data_q);
+`endif
 
 endmodule
 

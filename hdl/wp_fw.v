@@ -60,7 +60,6 @@ module wp_fw #(
 
 localparam KEEP_WIDTH = DATA_WIDTH / 8;
 localparam AW = `WP_BLOCK_ADDR_WIDTH;  // register block (byte address)
-localparam FIFO_W = DATA_WIDTH + KEEP_WIDTH + USER_WIDTH + 1;
 localparam RULE_BASE = `WP_FW_REG_RULE_CTRL;
 localparam RULE_STRIDE = `WP_FW_REG_RULE_CTRL_STRIDE;
 localparam HITS_BASE = `WP_FW_REG_RULE_HITS;
@@ -586,41 +585,18 @@ always @(posedge clk) begin
     end
 end
 
-wire [FIFO_W-1:0] fifo_m_data;
-wire              fifo_m_valid, fifo_m_ready;
-wire              act_m_drop, act_m_valid, act_m_ready;
-wire [`WP_PATCH_WIDTH-1:0] act_m_patch;
-
-// HEAD_SLICES, as wp_nat's: each FIFO's head loaded in slices by enables of their own (the
-// action FIFO's head -> wp_pe_out's ready -> the FIFOs' loads was wp_fw's ECP5 path at
-// d362fd0, 6.23 ns, 85 % routing). Not FREE_WRITE, as wp_nat's: a frame FIFO one beat
-// shallower took the rate to 0.94 beat/cycle at 128 to 512 bytes (bench/hdl_rate.py).
-wp_fifo #(.WIDTH(FIFO_W), .DEPTH_LOG2(FIFO_DEPTH_LOG2), .HEAD_SLICES(8)) data_fifo_inst (
+// wp_pe_out queues the frames and the actions (FIFO_DEPTH_LOG2), its FIFOs' heads in slices
+// (8 and 2), each loaded by a take flip-flop of its own (the action FIFO's head -> wp_pe_out's
+// ready -> the FIFOs' loads was wp_fw's ECP5 path at d362fd0, 6.23 ns, 85 % routing). Not
+// FREE_WRITE, as wp_nat's: a frame FIFO one beat shallower took the rate to 0.94 beat/cycle at
+// 128 to 512 bytes (bench/hdl_rate.py).
+wp_pe_out #(.DATA_WIDTH(DATA_WIDTH), .USER_WIDTH(USER_WIDTH), .NUM_PATCH(1),
+    .FIFO_DEPTH_LOG2(FIFO_DEPTH_LOG2), .FRAME_SLICES(8), .ACT_SLICES(2)) out_inst (
     .clk(clk), .rst(rst),
-    .s_data({s_axis_tlast, s_axis_tuser, s_axis_tkeep, s_axis_tdata}),
-    .s_valid(s_axis_tvalid), .s_ready(fifo_s_ready),
-    .m_data(fifo_m_data), .m_valid(fifo_m_valid), .m_ready(fifo_m_ready),
-    .count()
-);
-
-// Never full: an action exists only for a frame with beats in the frame FIFO.
-wp_fifo #(.WIDTH(1 + `WP_PATCH_WIDTH), .DEPTH_LOG2(FIFO_DEPTH_LOG2), .HEAD_SLICES(2))
-    act_fifo_inst (
-    .clk(clk), .rst(rst),
-    .s_data({act_drop_reg, act_patch_reg}), .s_valid(act_valid_reg), .s_ready(),
-    .m_data({act_m_drop, act_m_patch}), .m_valid(act_m_valid), .m_ready(act_m_ready),
-    .count()
-);
-
-wp_pe_out #(.DATA_WIDTH(DATA_WIDTH), .USER_WIDTH(USER_WIDTH), .NUM_PATCH(1)) out_inst (
-    .clk(clk), .rst(rst),
-    .s_axis_tdata(fifo_m_data[DATA_WIDTH-1:0]),
-    .s_axis_tkeep(fifo_m_data[DATA_WIDTH +: KEEP_WIDTH]),
-    .s_axis_tuser(fifo_m_data[DATA_WIDTH+KEEP_WIDTH +: USER_WIDTH]),
-    .s_axis_tlast(fifo_m_data[FIFO_W-1]),
-    .s_axis_tvalid(fifo_m_valid), .s_axis_tready(fifo_m_ready),
-    .act_drop(act_m_drop), .act_patch(act_m_patch), .act_valid(act_m_valid),
-    .act_ready(act_m_ready),
+    .s_axis_tdata(s_axis_tdata), .s_axis_tkeep(s_axis_tkeep), .s_axis_tuser(s_axis_tuser),
+    .s_axis_tlast(s_axis_tlast), .s_axis_tvalid(s_axis_tvalid), .s_axis_tready(fifo_s_ready),
+    .act_valid(act_valid_reg), .act_word({act_drop_reg, act_patch_reg}), .act_head(),
+    .act_patch({`WP_PATCH_WIDTH{1'b0}}),
     .m_axis_tdata(m_axis_tdata), .m_axis_tkeep(m_axis_tkeep), .m_axis_tuser(m_axis_tuser),
     .m_axis_tlast(m_axis_tlast), .m_axis_tvalid(m_axis_tvalid), .m_axis_tready(m_axis_tready)
 );

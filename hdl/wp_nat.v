@@ -63,7 +63,6 @@ module wp_nat #(
 
 localparam KEEP_WIDTH = DATA_WIDTH / 8;
 localparam AW = `WP_BLOCK_ADDR_WIDTH;  // register block (byte address)
-localparam FIFO_W = DATA_WIDTH + KEEP_WIDTH + USER_WIDTH + 1;
 localparam MAP_BASE = `WP_NAT_REG_MAP_CTRL;
 localparam MAP_STRIDE = `WP_NAT_REG_MAP_CTRL_STRIDE;
 localparam HITS_BASE = `WP_NAT_REG_MAP_HITS;
@@ -676,9 +675,6 @@ always @(posedge clk) begin
     if (rst) act_valid_reg <= 1'b0;
 end
 
-wire [FIFO_W-1:0] fifo_m_data;
-wire              fifo_m_valid, fifo_m_ready;
-wire              act_m_valid, act_m_ready;
 wire [ACT_W-1:0]  act_m_pack;
 wire        am_dec, am_hit, am_pf, am_lf;
 wire [7:0]  am_si, am_addr_off, am_ip_off, am_port_off, am_l4_off;
@@ -694,40 +690,22 @@ wire [NUM_PATCH*`WP_PATCH_WIDTH-1:0] act_m_patch = {
     am_l4_off, am_lf ? 3'd2 : 3'd0, 16'd0, am_l4_csum
 };
 
-// FREE_WRITE: the frame FIFO's LUT RAM is written every cycle (its write enables were the
-// path on ECP5: the full flag -> push -> ~300 RAM cells); it holds one beat fewer
-// HEAD_SLICES: each FIFO's head loaded in slices by enables of their own (wp_fifo): the
-// action FIFO's head load, one net to ~150 enables, was wp_nat's ECP5 path at c0ebbe1; the
-// frame FIFO's in 16 (with 8, the action FIFO's valid -> wp_pe_out's ready -> a slice's
-// enable, a 2.27 ns net to its ~52 flip-flops, was the path at 1d10682, seeds 2 and 3)
-wp_fifo #(.WIDTH(FIFO_W), .DEPTH_LOG2(FIFO_DEPTH_LOG2), .FREE_WRITE(1), .HEAD_SLICES(16))
-    data_fifo_inst (
+// wp_pe_out queues the frames and the packed actions (ACT_DECODE: act_m_pack is the action
+// FIFO's head, decoded above by wiring; NAT drops nothing). FREE_WRITE: the frame FIFO's LUT
+// RAM is written every cycle (its write enables were the path on ECP5: the full flag -> push ->
+// ~300 RAM cells); it holds one beat fewer. The heads in slices, each loaded by a take
+// flip-flop of its own: the action FIFO's head load, one net to ~150 enables, was wp_nat's
+// ECP5 path at c0ebbe1; the frame FIFO's in 16 (with 8, the action FIFO's valid -> wp_pe_out's
+// ready -> a slice's enable, a 2.27 ns net to its ~52 flip-flops, was the path at 1d10682,
+// seeds 2 and 3)
+wp_pe_out #(.DATA_WIDTH(DATA_WIDTH), .USER_WIDTH(USER_WIDTH), .NUM_PATCH(NUM_PATCH),
+    .ACT_W(ACT_W), .ACT_DECODE(1), .ACT_DROP_BIT(-1), .FIFO_DEPTH_LOG2(FIFO_DEPTH_LOG2),
+    .FREE_WRITE(1), .FRAME_SLICES(16), .ACT_SLICES(4)) out_inst (
     .clk(clk), .rst(rst),
-    .s_data({s_axis_tlast, s_axis_tuser, s_axis_tkeep, s_axis_tdata}),
-    .s_valid(s_axis_tvalid), .s_ready(fifo_s_ready),
-    .m_data(fifo_m_data), .m_valid(fifo_m_valid), .m_ready(fifo_m_ready),
-    .count()
-);
-
-// Never full: an action exists only for a frame with beats in the frame FIFO.
-// (FREE_WRITE as the frame FIFO: both hold as many entries, DEPTH, so still never full)
-wp_fifo #(.WIDTH(ACT_W), .DEPTH_LOG2(FIFO_DEPTH_LOG2), .FREE_WRITE(1), .HEAD_SLICES(4))
-    act_fifo_inst (
-    .clk(clk), .rst(rst),
-    .s_data(act_pack_reg), .s_valid(act_valid_reg), .s_ready(),
-    .m_data(act_m_pack), .m_valid(act_m_valid), .m_ready(act_m_ready),
-    .count()
-);
-
-wp_pe_out #(.DATA_WIDTH(DATA_WIDTH), .USER_WIDTH(USER_WIDTH), .NUM_PATCH(NUM_PATCH)) out_inst (
-    .clk(clk), .rst(rst),
-    .s_axis_tdata(fifo_m_data[DATA_WIDTH-1:0]),
-    .s_axis_tkeep(fifo_m_data[DATA_WIDTH +: KEEP_WIDTH]),
-    .s_axis_tuser(fifo_m_data[DATA_WIDTH+KEEP_WIDTH +: USER_WIDTH]),
-    .s_axis_tlast(fifo_m_data[FIFO_W-1]),
-    .s_axis_tvalid(fifo_m_valid), .s_axis_tready(fifo_m_ready),
-    .act_drop(1'b0), .act_patch(act_m_patch), .act_valid(act_m_valid),
-    .act_ready(act_m_ready),
+    .s_axis_tdata(s_axis_tdata), .s_axis_tkeep(s_axis_tkeep), .s_axis_tuser(s_axis_tuser),
+    .s_axis_tlast(s_axis_tlast), .s_axis_tvalid(s_axis_tvalid), .s_axis_tready(fifo_s_ready),
+    .act_valid(act_valid_reg), .act_word(act_pack_reg), .act_head(act_m_pack),
+    .act_patch(act_m_patch),
     .m_axis_tdata(m_axis_tdata), .m_axis_tkeep(m_axis_tkeep), .m_axis_tuser(m_axis_tuser),
     .m_axis_tlast(m_axis_tlast), .m_axis_tvalid(m_axis_tvalid), .m_axis_tready(m_axis_tready)
 );

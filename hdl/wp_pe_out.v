@@ -1,11 +1,16 @@
-// wp_pe_out: output stage of a PE. Joins the frame FIFO with the per-frame action FIFO.
+// wp_pe_out: output stage of a PE. Queues the PE's frames and its per-frame actions (a frame
+// FIFO and an action FIFO, both wp_fifo), joins them, patches and outputs the frames.
 //
-// For every frame the action FIFO holds {drop, NUM_PATCH patches}; a patch is
-// {offset[7:0], len[2:0], value[31:0]}: bytes offset..offset+len-1 of the frame become the
-// len low bytes of value, big-endian (len 0 = unused). A dropped frame is consumed at one beat
-// per cycle without being output. The action entry is popped with the frame's last beat.
+// For every frame the PE pushes one action word (act_valid, act_word), no earlier than the
+// frame's first beat (so the action FIFO, as deep as the frame FIFO, never fills). The action is
+// {drop, NUM_PATCH patches}; a patch is {offset[7:0], len[2:0], value[31:0]}: bytes
+// offset..offset+len-1 of the frame become the len low bytes of value, big-endian (len 0 =
+// unused). A dropped frame is consumed at one beat per cycle without being output. The action
+// is popped with the frame's last beat. ACT_DECODE = 1: the word is the PE's own packing
+// (ACT_W bits); the PE decodes the head word (act_head) back into patches by wiring
+// (act_patch), and drop is bit ACT_DROP_BIT of the word (-1: never).
 // A credit-counted pipeline of plain registers into an output FIFO (wp_fifo); m_axis_tready
-// reaches only that FIFO's head, s_axis_tready is the join of the inputs and a register.
+// reaches only that FIFO's head.
 
 `resetall
 `timescale 1ns / 1ps
@@ -19,7 +24,21 @@ module wp_pe_out #(
     // Width of tuser (bits)
     parameter USER_WIDTH = `WP_TUSER_WIDTH,
     // Number of byte patches per frame
-    parameter NUM_PATCH = 1
+    parameter NUM_PATCH = 1,
+    // Width of the action word
+    parameter ACT_W = 1 + NUM_PATCH * `WP_PATCH_WIDTH,
+    // 0: the action word is {drop, patches}; 1: the PE decodes act_head into act_patch
+    parameter ACT_DECODE = 0,
+    // the drop bit in the action word (-1: no frame is dropped)
+    parameter ACT_DROP_BIT = ACT_W - 1,
+    // log2 of the frame and action FIFOs' depth (entries)
+    parameter FIFO_DEPTH_LOG2 = 4,
+    // both FIFOs FREE_WRITE (wp_fifo): one entry fewer, no write enable behind the full flag
+    parameter FREE_WRITE = 0,
+    // the frame FIFO's and the action FIFO's heads in this many slices (wp_fifo HEAD_SLICES),
+    // each loaded by a take flip-flop of its own
+    parameter FRAME_SLICES = 8,
+    parameter ACT_SLICES = 2
 ) (
     input  wire                         clk,
     input  wire                         rst,
@@ -31,10 +50,12 @@ module wp_pe_out #(
     input  wire                         s_axis_tvalid,
     output wire                         s_axis_tready,
 
-    input  wire                         act_drop,
-    input  wire [NUM_PATCH*`WP_PATCH_WIDTH-1:0]      act_patch,
+    // one action per frame (no ready: never full, see above)
     input  wire                         act_valid,
-    output wire                         act_ready,
+    input  wire [ACT_W-1:0]             act_word,
+    // the action FIFO's head, and (ACT_DECODE = 1) its patches as the PE decodes them
+    output wire [ACT_W-1:0]             act_head,
+    input  wire [NUM_PATCH*`WP_PATCH_WIDTH-1:0]      act_patch,
 
     output wire [DATA_WIDTH-1:0]        m_axis_tdata,
     output wire [DATA_WIDTH/8-1:0]      m_axis_tkeep,
@@ -52,19 +73,27 @@ initial begin
         $error("Error: NUM_PATCH >= 1 and DATA_WIDTH/8 a power of two (instance %m)");
         $finish;
     end
+    if (ACT_DECODE == 0 && ACT_W != 1 + NUM_PATCH * `WP_PATCH_WIDTH) begin
+        $error("Error: without ACT_DECODE, ACT_W is 1 + NUM_PATCH patches (instance %m)");
+        $finish;
+    end
+    if (ACT_DROP_BIT < -1 || ACT_DROP_BIT >= ACT_W) begin
+        $error("Error: ACT_DROP_BIT must be in -1..ACT_W-1 (instance %m)");
+        $finish;
+    end
 end
 
 // A pipeline of plain registers (no enables, no skid buffers: each stage's logic ends at a
 // flip-flop) into a FIFO at the output (wp_fifo: m_axis_* from its head register). The join takes
 // a beat only while the beats taken and not yet popped from the FIFO leave it room (a credit
 // count, registered), so the pipeline never has to stop; m_axis_tready reaches only the FIFO's
-// head, never the input side (s_axis_tready is the join and a register). Latency: a beat taken
+// head, never the input side (s_axis_tready is the frame FIFO's). Latency: a beat taken
 // in cycle t is written to the FIFO from stage M (cycle t + 6) and offered on m_axis at t + 8;
 // with m_axis_tready high, one beat per cycle.
 //
 // A patch covers at most two beats (len <= 7): the beat holding its offset and maybe the next.
 // Per patch, with b the beat index and ob = offset[7:5]:
-//   J  the join: the beat, its index and the action as it is (no logic on the action).
+//   J  the join (below): the beat, its index and the action as it is (no logic on it).
 //   A  st = (ob == b), stm1 = (ob + 1 == b) (beat index below saturation, len != 0) and two
 //      5-bit adds: the end E[4:0] = offset[4:0] + len - 1 with its carry c (E in the next
 //      beat), and the first byte with a nonzero value byte F[4:0] = offset[4:0] + (len > 4 ?
@@ -102,11 +131,79 @@ reg [IDX_W-1:0] beat_idx_reg = 0;
 // cycle's, so the count never exceeds CREDITS (the FIFO never fills)
 reg [FIFO_LOG2:0] used_reg = 0;
 reg               room_reg = 1'b0;
+wire              room_next = used_reg <= CREDITS - 2;
 
-wire active = s_axis_tvalid && act_valid;
-wire take = active && !act_drop && room_reg;
-assign s_axis_tready = active && (act_drop || room_reg);
-assign act_ready = s_axis_tready && s_axis_tlast;
+// The frame FIFO ({tdata, tkeep, tuser, tlast}, the layout of a pipeline beat) and the action
+// FIFO. Both are as deep, and an action is pushed no earlier than its frame's first beat, so the
+// action FIFO holds no more entries than the frame FIFO: it never fills.
+wire [BEAT_W-1:0]    f_beat;
+wire                 f_valid, f_next_valid;
+wire                 f_last = f_beat[0];
+wire                 a_valid, a_next_valid;
+wire [ACT_W-1:0]     a_next_word;
+wire                 go;
+wire [FRAME_SLICES-1:0] go_frame;
+wire [ACT_SLICES-1:0]   go_act;
+
+wp_fifo #(.WIDTH(BEAT_W), .DEPTH_LOG2(FIFO_DEPTH_LOG2), .FREE_WRITE(FREE_WRITE),
+    .HEAD_SLICES(FRAME_SLICES), .READY_W(FRAME_SLICES)) frame_fifo_inst (
+    .clk(clk), .rst(rst),
+    .s_data({s_axis_tdata, s_axis_tkeep, s_axis_tuser, s_axis_tlast}),
+    .s_valid(s_axis_tvalid), .s_ready(s_axis_tready),
+    .m_data(f_beat), .m_valid(f_valid), .m_ready(go_frame),
+    .m_next_valid(f_next_valid), .m_next_data(),
+    .count()
+);
+
+wp_fifo #(.WIDTH(ACT_W), .DEPTH_LOG2(FIFO_DEPTH_LOG2), .FREE_WRITE(FREE_WRITE),
+    .HEAD_SLICES(ACT_SLICES), .READY_W(ACT_SLICES)) act_fifo_inst (
+    .clk(clk), .rst(rst),
+    .s_data(act_word), .s_valid(act_valid), .s_ready(),
+    .m_data(act_head), .m_valid(a_valid), .m_ready(go_act & {ACT_SLICES{f_last}}),
+    .m_next_valid(a_next_valid), .m_next_data(a_next_word),
+    .count()
+);
+
+// the head action's drop flag (now and in the next cycle) and patches
+wire drop, next_drop;
+wire [NUM_PATCH*`WP_PATCH_WIDTH-1:0] head_patch;
+generate
+    if (ACT_DROP_BIT >= 0) begin : g_drop
+        assign drop = act_head[ACT_DROP_BIT];
+        assign next_drop = a_next_word[ACT_DROP_BIT];
+    end else begin : g_no_drop
+        assign drop = 1'b0;
+        assign next_drop = 1'b0;
+    end
+    if (ACT_DECODE != 0) begin : g_decode
+        assign head_patch = act_patch;
+    end else begin : g_raw
+        assign head_patch = act_head[NUM_PATCH*`WP_PATCH_WIDTH-1:0];
+    end
+endgenerate
+
+// The join: go = both heads valid and, unless the frame is dropped, room; the beat is taken
+// (and the action popped with the last beat). go is kept in flip-flops, loaded with its value
+// for the next cycle: the FIFOs' heads in the next cycle (m_next_valid, m_next_data: given this
+// cycle's go) and the credit count's room (room_reg's next value). One copy per head slice of
+// each FIFO, so each slice's load enable is one LUT of flip-flops beside it, and one for the
+// state here. Before, go was a LUT of the heads' flip-flops whose net reached every slice's
+// enable LUT: the 2.4 ns net to 16 slices, then 1.8 ns to a slice's flip-flops, was wp_nat's
+// ECP5 path at 230b57b (seeds 2 and 3) and the waypoint's (via the action FIFO's fill).
+localparam GO_COPIES = 1 + FRAME_SLICES + ACT_SLICES;
+wire go_next = !rst && f_next_valid && a_next_valid && (next_drop || room_next);
+wire [GO_COPIES-1:0] go_q;
+wp_reg_copies #(.WIDTH(1), .COPIES(GO_COPIES)) go_inst (
+    .clk(clk), .en(1'b1), .d(go_next), .q(go_q)
+);
+assign go = go_q[0];
+assign go_frame = go_q[1 +: FRAME_SLICES];
+assign go_act = go_q[1 + FRAME_SLICES +: ACT_SLICES];
+wire take = go && !drop;
+
+`ifdef FORMAL
+always @(*) assert (go_q == {GO_COPIES{f_valid && a_valid && (drop || room_reg)}});
+`endif
 
 function [NUM_PATCH*32-1:0] patch_vals(input [NUM_PATCH*`WP_PATCH_WIDTH-1:0] patch);
     integer p;
@@ -273,9 +370,9 @@ reg [BEAT_W-1:0]                     m_beat_reg = 0;
 
 always @(posedge clk) begin
     j_valid_reg <= take;
-    j_beat_reg <= {s_axis_tdata, s_axis_tkeep, s_axis_tuser, s_axis_tlast};
+    j_beat_reg <= f_beat;
     j_idx_reg <= beat_idx_reg;
-    j_patch_reg <= act_patch;
+    j_patch_reg <= head_patch;
     a_valid_reg <= j_valid_reg;
     a_beat_reg <= j_beat_reg;
     a_pat_reg <= patch_a(j_idx_reg, j_patch_reg);
@@ -309,9 +406,9 @@ wire pop = m_axis_tvalid && m_axis_tready;
 
 always @(posedge clk) begin
     used_reg <= used_reg + {{FIFO_LOG2{1'b0}}, take} - {{FIFO_LOG2{1'b0}}, pop};
-    room_reg <= used_reg <= CREDITS - 2;
-    if (s_axis_tvalid && s_axis_tready) begin
-        if (s_axis_tlast) begin
+    room_reg <= room_next;
+    if (go) begin
+        if (f_last) begin
             beat_idx_reg <= 0;
         end else if (!beat_idx_reg[IDX_W-1]) begin
             beat_idx_reg <= beat_idx_reg + 1;
@@ -337,6 +434,8 @@ wp_fifo #(.WIDTH(BEAT_W), .DEPTH_LOG2(FIFO_LOG2), .NO_OVERFLOW(1), .HEAD_SLICES(
     .m_data({m_axis_tdata, m_axis_tkeep, m_axis_tuser, m_axis_tlast}),
     .m_valid(m_axis_tvalid),
     .m_ready(m_axis_tready),
+    .m_next_valid(),
+    .m_next_data(),
     .count()
 );
 

@@ -698,6 +698,8 @@ wp_fifo #(.WIDTH(NUM_TGT + BEAT_W), .DEPTH_LOG2(FIFO_LOG2), .NO_OVERFLOW(1)) dis
     .m_data({h_tgt_oh, h_beat}),
     .m_valid(h_valid),
     .m_ready(pop_ready),
+    .m_next_valid(),
+    .m_next_data(),
     .count()
 );
 

@@ -1,7 +1,7 @@
 """cocotb test of wp_pe_out (the PEs' output stage) on its own: random frames with random
-actions (drop, and NUM_PATCH patches of any offset 0..255 and length 0..7, overlapping or not)
-against a byte loop in Python, under random idle cycles on every input and back-pressure on the
-output. wp_fw and wp_nat use only a few patch shapes (lengths 1, 2 and 4 at header offsets,
+actions (drop, and NUM_PATCH patches of any offset 0..255 and length 0..7, overlapping or not),
+each pushed after its frame's first beat, against a byte loop in Python, under random idle cycles
+on every input and back-pressure on the output. wp_fw and wp_nat use only a few patch shapes (lengths 1, 2 and 4 at header offsets,
 never overlapping); this test reaches the rest: lengths past 4 (value bytes past the 4th are 0),
 patches across a beat boundary or past byte 255 (not patched), a later patch over an earlier
 one (the later wins), and frames shorter than a patch."""
@@ -54,7 +54,7 @@ async def test_random(dut: Any) -> None:
     rng = random.Random(int(os.environ.get("WP_SEED", "5")))
     tb = TB(dut, seed=rng.randrange(1 << 30), axil=False)
     dut.act_valid.value = 0
-    dut.act_drop.value = 0
+    dut.act_word.value = 0
     dut.act_patch.value = 0
     await tb.reset()
     n_frames = int(os.environ.get("WP_FRAMES", "300"))
@@ -73,21 +73,28 @@ async def test_random(dut: Any) -> None:
         if not drop:
             expected.append(apply(d, patches))
 
+    words: deque[int] = deque()
+    for drop, patches in actions:
+        word = int(drop) << (num_patch * PATCH_W)
+        for p, (off, n, val) in enumerate(patches):
+            word |= ((off << 35) | (n << 32) | val) << (p * PATCH_W)
+        words.append(word)
+
     async def drive_actions() -> None:
-        """The action FIFO's head: valid with random gaps, popped on act_valid && act_ready."""
+        """The PE's side: frame i's action word pushed in order, no earlier than the cycle after
+        frame i's first beat went in (as a PE decides it from the parsed header), after random
+        delays."""
+        started = 0
+        first = True
         while True:
             await FallingEdge(dut.clk)
-            fire = bool(dut.act_valid.value) and bool(dut.act_ready.value)
+            if dut.s_axis_tvalid.value and dut.s_axis_tready.value:
+                if first:
+                    started += 1
+                first = bool(dut.s_axis_tlast.value)
             await RisingEdge(dut.clk)
-            if fire:
-                actions.popleft()
-            if actions and rng.random() < 0.8:
-                drop, patches = actions[0]
-                word = 0
-                for p, (off, n, val) in enumerate(patches):
-                    word |= ((off << 35) | (n << 32) | val) << (p * PATCH_W)
-                dut.act_patch.value = word
-                dut.act_drop.value = int(drop)
+            if words and started > n_frames - len(words) and rng.random() < 0.5:
+                dut.act_word.value = words.popleft()
                 dut.act_valid.value = 1
             else:
                 dut.act_valid.value = 0
@@ -104,7 +111,8 @@ async def test_random(dut: Any) -> None:
         assert got == exp, frame_diff(i, got, exp)
     await tb.cycles(50)
     assert tb.sink.empty(), "more frames out than expected"
-    assert not actions, f"{len(actions)} actions left"
+    assert not words, f"{len(words)} actions not pushed"
+    assert not dut.act_fifo_inst.m_valid.value, "an action left in the action FIFO"
 
 
 @pytest.mark.parametrize("num_patch", [1, 5])
