@@ -613,19 +613,37 @@ always @(posedge clk) begin
 end
 
 // E5: l4 = ~(l4q +' ad) is 0 exactly when l4q + ad is 0xFFFF or 0x1FFFE: tested on l4q and ad
-// beside the adder
+// beside the adder, per nibble here (l4q == ~ad, both all ones) and the nibbles' AND in E5F
+// (the 16-bit test in one stage, which yosys built on the adder's sum bits, was wp_nat's ECP5
+// path at the join rebuild, seed 2: e4f_ad_reg -> the adder -> 5 LUT levels)
 reg              e5_valid_reg = 1'b0;
 reg [PASS_W-1:0] e5_pass_reg = 0;
 reg [OC_W-1:0]   e5_ip_p_reg = 0;   // ~ip_csum +' ad, oc_part
 reg [OC_W-1:0]   e5_l4c_p_reg = 0;  // l4q +' ad, oc_part
-reg              e5_l4_calc_zero_reg = 1'b0;
+reg [3:0]        e5_l4_inv_reg = 0;   // per nibble: l4q == ~ad
+reg [3:0]        e5_l4_ones_reg = 0;  // per nibble: l4q and ad all ones
+
+function [3:0] nib_inv(input [15:0] x, input [15:0] y);
+    integer i;
+    begin
+        for (i = 0; i < 4; i = i + 1) nib_inv[i] = x[4*i +: 4] == ~y[4*i +: 4];
+    end
+endfunction
+
+function [3:0] nib_ones(input [15:0] x, input [15:0] y);
+    integer i;
+    begin
+        for (i = 0; i < 4; i = i + 1) nib_ones[i] = &x[4*i +: 4] && &y[4*i +: 4];
+    end
+endfunction
 
 always @(posedge clk) begin
     e5_valid_reg <= e4f_valid_reg;
     e5_pass_reg <= e4f_pass_reg;
     e5_ip_p_reg <= oc_part(~e4f_ip_csum_reg, e4f_ad_reg);
     e5_l4c_p_reg <= oc_part(e4f_l4q_reg, e4f_ad_reg);
-    e5_l4_calc_zero_reg <= e4f_l4q_reg == ~e4f_ad_reg || (&e4f_l4q_reg && &e4f_ad_reg);
+    e5_l4_inv_reg <= nib_inv(e4f_l4q_reg, e4f_ad_reg);
+    e5_l4_ones_reg <= nib_ones(e4f_l4q_reg, e4f_ad_reg);
     if (rst) e5_valid_reg <= 1'b0;
 end
 
@@ -640,7 +658,7 @@ always @(posedge clk) begin
     e5f_pass_reg <= e5_pass_reg;
     e5f_ip_csum_new_reg <= ~oc_fin(e5_ip_p_reg);
     e5f_l4_csum_calc_reg <= ~oc_fin(e5_l4c_p_reg);
-    e5f_l4_calc_zero_reg <= e5_l4_calc_zero_reg;
+    e5f_l4_calc_zero_reg <= &e5_l4_inv_reg || &e5_l4_ones_reg;
     if (rst) e5f_valid_reg <= 1'b0;
 end
 

@@ -153,6 +153,15 @@ MUTANTS = {
         "act_patch_reg <= e3_dec_reg ? `WP_PATCH_SI_DEC(e3_si_reg) : `WP_PATCH_NONE;",
         "act_patch_reg <= `WP_PATCH_SI_DEC(e3_si_reg);",
     ),
+    # wp_pe_out's take flip-flops loaded from the action FIFO's head now, not its next head:
+    # after a frame's last beat pops its action, the join still takes with no action behind it
+    "pe_out_go_stale_action": (
+        "wp_fw",
+        "bmc",
+        "wp_pe_out.v",
+        "wire go_next = !rst && f_next_valid && a_next_valid && (next_drop || room_next);",
+        "wire go_next = !rst && f_next_valid && a_valid && (next_drop || room_next);",
+    ),
     # the pass-through path flips a bit of every beat it passes (a frame it must not touch)
     "chacha20_bypass_flips_bit": (
         "wp_chacha20",
@@ -448,7 +457,7 @@ def test_fifo_head_slices_equiv_mutant_fails() -> None:
     hdl = mutant(
         "fifo_slice_valid",
         "wp_head_reg.v",
-        "                else if (ready) valid_copy_reg <= 1'b0;\n",
+        "                else if (ready_slice) valid_copy_reg <= 1'b0;\n",
         "",
     )
     assert fifo_slices_equiv(hdl, "_mutant") == [f"eq_{s}_{o}_{f}" for s, o, f in FIFO_SLICE_PARAMS]

@@ -90,8 +90,35 @@ async def run_frames(tb: TB, drv: NatDriver, frames: list[bytes]) -> None:
     assert list(cnt.map_hits) == hits
 
 
+def udp_csum_ffff_frame(nsh: tuple[int, int] | None) -> bytes:
+    """A UDP frame SNAT 0 rewrites whose new checksum sums to zero, so it goes out as 0xFFFF
+    (RFC 768: a computed 0 is sent as all ones; the incremental update gives 0x0000 there,
+    which wp_nat's E5 zero test turns into 0xFFFF). The payload's first word w moves the
+    checksum one for one: w is searched near the output checksum of w = 0. The oracle for the
+    expected output is scapy: it recomputes the rewritten frame's UDP checksum as 0xFFFF."""
+    from scapy.contrib.nsh import NSH  # noqa: F401 (binds the NSH EtherType for dissection)
+    from scapy.layers.inet import IP, UDP
+    from scapy.layers.l2 import Ether
+
+    def build(w: int) -> tuple[bytes, bytes]:
+        d = ipv4_frame(src="10.0.0.1", proto="udp", nsh=nsh, payload=w.to_bytes(2, "big") + b"pad!")
+        out, idx = nat_model(MAPPINGS, d)
+        assert idx == 0, "the frame must hit SNAT mapping 0"
+        return d, out
+
+    n0 = int(Ether(build(0)[1])[UDP].chksum)
+    for w in ((n0 + k) % 0x10000 for k in range(-2, 3)):
+        d, out = build(w)
+        ip = IP(bytes(Ether(out)[IP]))
+        if ip[UDP].chksum == 0xFFFF:
+            ip[UDP].chksum = None
+            assert IP(bytes(ip))[UDP].chksum == 0xFFFF, "scapy disagrees with nat_model"
+            return d
+    raise AssertionError(f"no payload word near {n0:#06x} gives a 0xFFFF checksum")
+
+
 def directed_frames() -> list[bytes]:
-    f = []
+    f = [udp_csum_ffff_frame(None), udp_csum_ffff_frame((3, 9))]
     for nsh in (None, (3, 9)):
         f += [
             ipv4_frame(src="10.0.0.1", proto="udp", nsh=nsh),  # SNAT 0
