@@ -383,7 +383,8 @@ reg        e0_dec_reg = 1'b0;
 reg [7:0]  e0_si_reg = 0;
 
 wp_reg_copies #(.WIDTH(KEY_W), .COPIES(NGRP)) key_copies_inst (
-    .clk(clk), .en(1'b1), .d({hdr_src, hdr_dst, hdr_proto, hdr_sport, hdr_dport}), .q(e0_key)
+    .clk(clk), .rst(1'b0), .en(1'b1),
+    .d({hdr_src, hdr_dst, hdr_proto, hdr_sport, hdr_dport}), .q(e0_key)
 );
 
 always @(posedge clk) begin

@@ -265,7 +265,7 @@ wire [2*NPL-1:0]    p_ihl_lo;  // each place's IHL[1:0] as stage P holds it (g_l
 localparam Q_COPIES = 8;
 wire [3*Q_COPIES-1:0] a_q_copy;
 wp_reg_copies #(.WIDTH(3), .COPIES(Q_COPIES)) q_copies_inst (
-    .clk(clk), .en(p_trig_reg), .d(p_q), .q(a_q_copy)
+    .clk(clk), .rst(1'b0), .en(p_trig_reg), .d(p_q), .q(a_q_copy)
 );
 genvar gc;
 // each beat's IPv4 fields of the frame so far: beat b's loaded as it enters stage P and kept,
@@ -557,7 +557,7 @@ wire [SH1*8-1:0] sh1;
 wire [SH2*8-1:0] sh2;
 wire [Q_COPIES-1:0] q0_hi;  // copies of q0[2]
 wp_reg_copies #(.WIDTH(1), .COPIES(Q_COPIES)) q0_copies_inst (
-    .clk(clk), .en(p_slot_reg[0]), .d(p_l3_q[2]), .q(q0_hi)
+    .clk(clk), .rst(1'b0), .en(p_slot_reg[0]), .d(p_l3_q[2]), .q(q0_hi)
 );
 genvar gy;
 generate
@@ -592,7 +592,7 @@ endgenerate
 // copies, they were wp_hdr_parse's path at aa99be8, seed 3 (3.78 ns, a 1.24 ns net from the q
 // copy and a 1.05 ns one to the copies)
 wp_reg_copies #(.WIDTH(2), .COPIES(IHL_COPIES)) ihl_copies_inst (
-    .clk(clk), .en(1'b1), .d(a_ihl_lo_reg), .q(b_ihl_lo)
+    .clk(clk), .rst(1'b0), .en(1'b1), .d(a_ihl_lo_reg), .q(b_ihl_lo)
 );
 
 always @(posedge clk) begin

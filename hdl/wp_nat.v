@@ -319,7 +319,7 @@ localparam CTX_W = 1 + 8 + 8 + 8 + 1 + 1 + 6 * 16 + 1 + 1;
 localparam KEY_W = 32 + 32 + 16 + 16;  // {src, dst, sport, dport}
 wire [NGRP*KEY_W-1:0] e0_key;
 wp_reg_copies #(.WIDTH(KEY_W), .COPIES(NGRP)) key_copies_inst (
-    .clk(clk), .en(1'b1), .d({hdr_src, hdr_dst, hdr_sport, hdr_dport}), .q(e0_key)
+    .clk(clk), .rst(1'b0), .en(1'b1), .d({hdr_src, hdr_dst, hdr_sport, hdr_dport}), .q(e0_key)
 );
 
 // E1: per mapping, the byte compares of the source and destination address with its match

@@ -191,10 +191,12 @@ endgenerate
 // enable LUT: the 2.4 ns net to 16 slices, then 1.8 ns to a slice's flip-flops, was wp_nat's
 // ECP5 path at 230b57b (seeds 2 and 3) and the waypoint's (via the action FIFO's fill).
 localparam GO_COPIES = 1 + FRAME_SLICES + ACT_SLICES;
-wire go_next = !rst && f_next_valid && a_next_valid && (next_drop || room_next);
+// (rst clears the copies through their reset input: in go_next it was wp_fw's ECP5 path at
+// 913467f, seed 1, the harness's rst net 2.42 ns and then three LUTs)
+wire go_next = f_next_valid && a_next_valid && (next_drop || room_next);
 wire [GO_COPIES-1:0] go_q;
 wp_reg_copies #(.WIDTH(1), .COPIES(GO_COPIES)) go_inst (
-    .clk(clk), .en(1'b1), .d(go_next), .q(go_q)
+    .clk(clk), .rst(rst), .en(1'b1), .d(go_next), .q(go_q)
 );
 assign go = go_q[0];
 assign go_frame = go_q[1 +: FRAME_SLICES];

@@ -4,7 +4,8 @@
 // of readers, so no single flip-flop drives a net to all of them: each copy can be placed
 // beside its group. `keep` on each copy's always block keeps yosys from merging the identical
 // registers (on the reg it does not). Used by wp_hdr_parse (its q, q0 and IHL copies), wp_fw
-// and wp_nat (their E0 key copies).
+// and wp_nat (their E0 key copies) and wp_pe_out (its take copies, the one user of rst: a
+// reset on the flip-flops' own reset input, not in the logic in front of them).
 
 `resetall
 `timescale 1ns / 1ps
@@ -17,6 +18,8 @@ module wp_reg_copies #(
     parameter COPIES = 2
 ) (
     input  wire                      clk,
+    // clear every copy (synchronous, before en; tie it low for none)
+    input  wire                      rst,
 
     // load d into every copy while en (tie it high for a plain register)
     input  wire                      en,
@@ -40,6 +43,7 @@ generate
         (* keep *)
         always @(posedge clk) begin
             if (en) copy_reg <= d;
+            if (rst) copy_reg <= 0;
         end
         assign q[gc*WIDTH +: WIDTH] = copy_reg;
     end

@@ -159,8 +159,8 @@ MUTANTS = {
         "wp_fw",
         "bmc",
         "wp_pe_out.v",
-        "wire go_next = !rst && f_next_valid && a_next_valid && (next_drop || room_next);",
-        "wire go_next = !rst && f_next_valid && a_valid && (next_drop || room_next);",
+        "wire go_next = f_next_valid && a_next_valid && (next_drop || room_next);",
+        "wire go_next = f_next_valid && a_valid && (next_drop || room_next);",
     ),
     # the pass-through path flips a bit of every beat it passes (a frame it must not touch)
     "chacha20_bypass_flips_bit": (
