@@ -197,7 +197,7 @@ end
 // same address register (reg_wr_addr is reg_rd_addr) held from the take through reg_wr_en, so
 // the read decode's R1 one-hots above hold the write's (rule, word) and fixed register from
 // three cycles after the take, four before reg_wr_en (RD_LATENCY 5). Each register's enable is
-// reg_wr_en AND one R1 bit. (A decode of its own was a second set of compares on the address
+// reg_wr_en AND one R1 bit, registered (W2 below). (A decode of its own was a second set of compares on the address
 // register's fan-out; its fixed-register compare was one of wp_fw's ECP5 paths at 9675c87.)
 reg                 clear_reg = 1'b0;  // CTRL.CLEAR written: the counters clear in 2 cycles
 // the counters' reset (rst or CTRL.CLEAR) from one flip-flop, a cycle after either, as
@@ -242,20 +242,29 @@ generate
     end
 endgenerate
 
+// W2, at reg_wr_en: the word and one write enable per rule and field (reg_wr_en AND one R1
+// bit) and per fixed register, into flip-flops; W3 writes the register, as wp_nat. (reg_wr_en,
+// one flip-flop in wp_axil_regs, through a LUT per register into its ~130 enables was wp_fw's
+// ECP5 path at 913467f, seed 2: a 3.46 ns net.) The write lands the cycle B goes valid.
+reg [NUM_RULES*NW-1:0] w2_we_reg = 0;
+reg [1:0]              w2_fix_we_reg = 0;   // DEFAULT_ACTION, NONIP_ACTION
+reg [31:0]             w2_data_reg = 0;
+
 always @(posedge clk) begin
-    if (reg_wr_en) begin
-        if (r1_fix_reg[3]) default_action_reg <= reg_wr_data[0];
-        if (r1_fix_reg[4]) nonip_action_reg <= reg_wr_data[0];
-        for (r = 0; r < NUM_RULES; r = r + 1) begin
-            if (r1_wsel_reg[r*NW + F_CTRL]) rule_ctrl_reg[r] <= reg_wr_data[2:0];
-            if (r1_wsel_reg[r*NW + F_SRC]) rule_src_reg[r] <= reg_wr_data;
-            if (r1_wsel_reg[r*NW + F_SRC_PLEN]) rule_src_plen_reg[r] <= reg_wr_data[5:0];
-            if (r1_wsel_reg[r*NW + F_DST]) rule_dst_reg[r] <= reg_wr_data;
-            if (r1_wsel_reg[r*NW + F_DST_PLEN]) rule_dst_plen_reg[r] <= reg_wr_data[5:0];
-            if (r1_wsel_reg[r*NW + F_PROTO]) rule_proto_reg[r] <= reg_wr_data[7:0];
-            if (r1_wsel_reg[r*NW + F_SPORT]) rule_sport_reg[r] <= reg_wr_data;
-            if (r1_wsel_reg[r*NW + F_DPORT]) rule_dport_reg[r] <= reg_wr_data;
-        end
+    for (r = 0; r < NUM_RULES * NW; r = r + 1) w2_we_reg[r] <= reg_wr_en && r1_wsel_reg[r];
+    w2_fix_we_reg <= {reg_wr_en && r1_fix_reg[4], reg_wr_en && r1_fix_reg[3]};
+    w2_data_reg <= reg_wr_data;
+    if (w2_fix_we_reg[0]) default_action_reg <= w2_data_reg[0];
+    if (w2_fix_we_reg[1]) nonip_action_reg <= w2_data_reg[0];
+    for (r = 0; r < NUM_RULES; r = r + 1) begin
+        if (w2_we_reg[r*NW + F_CTRL]) rule_ctrl_reg[r] <= w2_data_reg[2:0];
+        if (w2_we_reg[r*NW + F_SRC]) rule_src_reg[r] <= w2_data_reg;
+        if (w2_we_reg[r*NW + F_SRC_PLEN]) rule_src_plen_reg[r] <= w2_data_reg[5:0];
+        if (w2_we_reg[r*NW + F_DST]) rule_dst_reg[r] <= w2_data_reg;
+        if (w2_we_reg[r*NW + F_DST_PLEN]) rule_dst_plen_reg[r] <= w2_data_reg[5:0];
+        if (w2_we_reg[r*NW + F_PROTO]) rule_proto_reg[r] <= w2_data_reg[7:0];
+        if (w2_we_reg[r*NW + F_SPORT]) rule_sport_reg[r] <= w2_data_reg;
+        if (w2_we_reg[r*NW + F_DPORT]) rule_dport_reg[r] <= w2_data_reg;
     end
     clear_reg <= reg_wr_en && r1_ctrl_reg && reg_wr_data[`WP_FW_REG_CTRL_CLEAR_LSB];
     cnt_rst_reg <= rst || clear_reg;
@@ -269,6 +278,8 @@ always @(posedge clk) begin
         rule_dst_mask_reg[r] <= dst_mask[32*r +: 32];
     end
     if (rst) begin
+        w2_we_reg <= 0;
+        w2_fix_we_reg <= 2'b0;
         default_action_reg <= 1'b0;
         nonip_action_reg <= `WP_FW_REG_NONIP_ACTION_RESET;
         for (r = 0; r < NUM_RULES; r = r + 1) rule_ctrl_reg[r] <= 0;
