@@ -171,18 +171,23 @@ always @(posedge clk) begin
     r1_ctrl_reg <= reg_rd_addr == `WP_NAT_REG_CTRL;
 end
 
+// Ones' complement addition (oc_part / oc_fin / oc_add, OC_W): wp_oc_add.vh, proved equal to
+// the fold of the exact sum (sim/test_formal.py: test_oc_add_equiv)
+`include "wp_oc_add.vh"
+
 // mapping i: MAP_CTRL .. MAP_PORTS; hit counters MAP_HITS. Writes in two steps after the read
 // decode: wp_axil_regs reads a register before it writes it (the strobe merge) through the same
 // address register (reg_wr_addr is reg_rd_addr), held from the take through reg_wr_en, so the
 // read decode's R1 one-hots above name the write's (mapping, word) and CTRL from two cycles
 // after the take, four before reg_wr_en (RD_LATENCY 4). W2, at reg_wr_en, registers the word,
-// its halves' ones' complement sum and one write enable per mapping and field (reg_wr_en AND
-// one R1 bit); W3 writes the register (MAP_NEW_ADDR and its sum together) and clears the
-// counters for CTRL.CLEAR. (A decode of its own was a second set of compares on the address
-// register's fan-out.)
+// its halves' ones' complement sum (oc_part: the reg_wr_data -> 16-bit oc_add -> w2_sum_reg
+// chain was wp_nat's ECP5 path at 158b7ef, seed 1) and one write enable per mapping and field
+// (reg_wr_en AND one R1 bit); W3 writes the register (MAP_NEW_ADDR and its sum, oc_fin,
+// together) and clears the counters for CTRL.CLEAR. (A decode of its own was a second set of
+// compares on the address register's fan-out.)
 reg [NUM_MAPPINGS*4-1:0] w2_we_reg = 0;   // bit 4 i + f: write field f of mapping i
 reg [31:0]               w2_data_reg = 0;
-reg [15:0]               w2_sum_reg = 0;
+reg [OC_W-1:0]           w2_sum_p_reg = 0;
 reg                      clear_reg = 1'b0;
 // the counters' reset (rst or CTRL.CLEAR) from one flip-flop, a cycle after either: not a LUT
 // in front of the ~1,150 counter bits' set/reset
@@ -200,7 +205,7 @@ always @(posedge clk) begin
     // R1's word w of mapping i (bit 4 i + w, NW = 4) is field w: CTRL, MATCH_ADDR, NEW_ADDR, PORTS
     for (r = 0; r < NUM_MAPPINGS * 4; r = r + 1) w2_we_reg[r] <= reg_wr_en && r1_wsel_reg[r];
     w2_data_reg <= reg_wr_data;
-    w2_sum_reg <= oc_add(reg_wr_data[31:16], reg_wr_data[15:0]);
+    w2_sum_p_reg <= oc_part(reg_wr_data[31:16], reg_wr_data[15:0]);
     clear_reg <= reg_wr_en && r1_ctrl_reg && reg_wr_data[`WP_NAT_REG_CTRL_CLEAR_LSB];
     cnt_rst_reg <= rst || clear_reg;
     for (r = 0; r < NUM_MAPPINGS; r = r + 1) begin
@@ -208,7 +213,7 @@ always @(posedge clk) begin
         if (w2_we_reg[r*4 + 1]) map_match_reg[r] <= w2_data_reg;
         if (w2_we_reg[r*4 + 2]) begin
             map_new_reg[r] <= w2_data_reg;
-            map_new_sum_reg[r] <= w2_sum_reg;
+            map_new_sum_reg[r] <= oc_fin(w2_sum_p_reg);
         end
         if (w2_we_reg[r*4 + 3]) map_ports_reg[r] <= w2_data_reg;
     end
@@ -303,10 +308,6 @@ wp_hdr_parse #(.DATA_WIDTH(DATA_WIDTH)) parse_inst (
     .hdr_first_frag(hdr_first_frag), .hdr_ports(hdr_ports), .hdr_sport(hdr_sport),
     .hdr_dport(hdr_dport), .hdr_l4_csum_ok(hdr_l4_csum_ok), .hdr_l4_csum(hdr_l4_csum)
 );
-
-// Ones' complement addition (oc_part / oc_fin / oc_add, OC_W): wp_oc_add.vh, proved equal to
-// the fold of the exact sum (sim/test_formal.py: test_oc_add_equiv)
-`include "wp_oc_add.vh"
 
 // Per-frame context carried through the stages unchanged: {dec, si, l3, l4, udp, tcp,
 // a_src, a_dst, l4x_src, l4x_dst, ip_csum, l4_csum, l4_csum_ok, l4_csum == 0}
