@@ -236,19 +236,31 @@ always @(posedge clk) begin
 end
 
 // The beat goes to its slot, a select per window bit (not a variable part-select, which can
-// map to a shifter across the whole window).
-function [WIN-1:0] win_add(input [WIN-1:0] win, input [WIN_BEATS-1:0] slot,
+// map to a shifter across the whole window). The slot in SLOT_COPIES registers (p_slot_reg's
+// next value), copy c selecting the bits c*DATA_WIDTH/SLOT_COPIES.. of each slot: one
+// p_slot_reg bit drove a slot's 256 selects (its 3.15 ns net was wp_fw's ECP5 path at
+// 913467f, seed 3).
+localparam SLOT_COPIES = 4;
+wire [SLOT_COPIES*WIN_BEATS-1:0] p_slot_copy;
+wp_reg_copies #(.WIDTH(WIN_BEATS), .COPIES(SLOT_COPIES)) slot_copies_inst (
+    .clk(clk), .rst(1'b0), .en(1'b1), .d(in_slot_reg[WIN_BEATS-1:0]), .q(p_slot_copy)
+);
+
+function [WIN-1:0] win_add(input [WIN-1:0] win, input [SLOT_COPIES*WIN_BEATS-1:0] slot,
     input [DATA_WIDTH-1:0] data);
-    integer k;
+    integer k, i;
     begin
         win_add = win;
         for (k = 0; k < WIN_BEATS; k = k + 1) begin
-            if (slot[k]) win_add[k*DATA_WIDTH +: DATA_WIDTH] = data;
+            for (i = 0; i < DATA_WIDTH; i = i + 1) begin
+                if (slot[(i * SLOT_COPIES / DATA_WIDTH) * WIN_BEATS + k])
+                    win_add[k*DATA_WIDTH + i] = data[i];
+            end
         end
     end
 endfunction
 
-wire [WIN-1:0] win_cur = win_add(win_reg, p_slot_reg, p_data_reg);
+wire [WIN-1:0] win_cur = win_add(win_reg, p_slot_copy, p_data_reg);
 
 // stage A: the complete window, its byte count and that count's thermometer
 reg                 a_valid_reg = 1'b0;
