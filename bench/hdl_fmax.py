@@ -120,7 +120,11 @@ CONFIGS: dict[str, Config] = {
     ),
     "wp_axil_regs": Config(top="wp_axil_regs"),
     "wp_axis_arb": Config(top="wp_axis_arb", params={"S_COUNT": 2}),
-    "wp_pe_out": Config(top="wp_pe_out"),
+    "wp_pe_out": Config(
+        top="wp_pe_out",
+        note="since 913467f with the PE's frame and action FIFOs (16 deep, heads in 8 and 2"
+        " slices, wp_fw's) in front of the join",
+    ),
     "wp_pe_out (5 patches)": Config(
         top="wp_pe_out",
         params={"NUM_PATCH": 5},

@@ -114,7 +114,9 @@ CONFIGS: dict[str, Config] = {
     ),
     "wp_pe_out": Config(
         top="wp_pe_out",
-        note="since bfd657f a credit-counted pipeline of plain registers (join with each"
+        note="since 913467f with the PE's frame and action FIFOs inside (LUT RAM, 16 deep at"
+        " the defaults, heads in 8 and 2 slices) and the take decided a cycle ahead;"
+        " since bfd657f a credit-counted pipeline of plain registers (join with each"
         " patch's end offset + len - 1; per patch the touch flag, d < 0, d[4:0] and e clamped"
         " to 0..63 from compares with the beat index; the per-byte selects as AND/OR terms)"
         " into an output wp_fifo (LUT RAM; the SRLs are the pipeline's delay registers, which"
