@@ -123,12 +123,14 @@ CONFIGS: dict[str, Config] = {
     "wp_pe_out": Config(
         top="wp_pe_out",
         note="since 913467f with the PE's frame and action FIFOs (16 deep, heads in 8 and 2"
-        " slices, wp_fw's) in front of the join",
+        " slices, wp_fw's) in front of the join; the row (b1f9158) is from before that, not"
+        " re-measured yet",
     ),
     "wp_pe_out (5 patches)": Config(
         top="wp_pe_out",
         params={"NUM_PATCH": 5},
-        note="NUM_PATCH=5, as in wp_nat (wp_fw uses 1)",
+        note="NUM_PATCH=5, as in wp_nat (wp_fw uses 1); the row (1d10682) is from before"
+        " 913467f's FIFOs inside, not re-measured yet",
     ),
     "wp_hdr_parse": Config(top="wp_hdr_parse"),
     "wp_fw": Config(top="wp_fw", params={"NUM_RULES": 16}),
