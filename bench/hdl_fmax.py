@@ -123,14 +123,15 @@ CONFIGS: dict[str, Config] = {
     "wp_pe_out": Config(
         top="wp_pe_out",
         note="since 913467f with the PE's frame and action FIFOs (16 deep, heads in 8 and 2"
-        " slices, wp_fw's) in front of the join; the row (b1f9158) is from before that, not"
-        " re-measured yet",
+        " slices, wp_fw's: not FREE_WRITE) in front of the join, so the row measures more than"
+        " before (280.0 at b1f9158 without them): at 4308e32 the paths are the FIFOs' full"
+        " flag -> push -> fill register, and the frame head's tlast -> the take's next value",
     ),
     "wp_pe_out (5 patches)": Config(
         top="wp_pe_out",
         params={"NUM_PATCH": 5},
-        note="NUM_PATCH=5, as in wp_nat (wp_fw uses 1); the row (1d10682) is from before"
-        " 913467f's FIFOs inside, not re-measured yet",
+        note="NUM_PATCH=5, as in wp_nat (wp_fw uses 1), with the FIFOs as in the row above"
+        " (273.6 at 1d10682 without them); wp_nat's own FIFOs are FREE_WRITE and 32 deep",
     ),
     "wp_hdr_parse": Config(top="wp_hdr_parse"),
     "wp_fw": Config(top="wp_fw", params={"NUM_RULES": 16}),
