@@ -58,7 +58,6 @@ module wp_fw #(
     input  wire                    s_axil_rready
 );
 
-localparam KEEP_WIDTH = DATA_WIDTH / 8;
 localparam AW = `WP_BLOCK_ADDR_WIDTH;  // register block (byte address)
 localparam RULE_BASE = `WP_FW_REG_RULE_CTRL;
 localparam RULE_STRIDE = `WP_FW_REG_RULE_CTRL_STRIDE;

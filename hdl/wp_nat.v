@@ -61,7 +61,6 @@ module wp_nat #(
     input  wire                    s_axil_rready
 );
 
-localparam KEEP_WIDTH = DATA_WIDTH / 8;
 localparam AW = `WP_BLOCK_ADDR_WIDTH;  // register block (byte address)
 localparam MAP_BASE = `WP_NAT_REG_MAP_CTRL;
 localparam MAP_STRIDE = `WP_NAT_REG_MAP_CTRL_STRIDE;
